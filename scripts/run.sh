@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the WebAssembly package and serves the page at http://127.0.0.1:$PORT/ (default 8080).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup.sh --product
+export PATH="$HOME/.cargo/bin:$PATH"
+
+wasm-pack build --release --target web --out-dir pkg
+
+exec node scripts/serve.mjs

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Installs what building and testing llm-metrics needs. Idempotent: every step checks first and
+# returns at once when its tool is already in place.
+#
+#   bash scripts/setup.sh             everything (same as --test)
+#   bash scripts/setup.sh --product   Rust + wasm toolchain, wasm-opt and Node.js: enough for scripts/run.sh
+#   bash scripts/setup.sh --test      the above plus Chromium, ChromeDriver, npm packages and the Python venv
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+mode=test
+for arg in "$@"; do
+    case "$arg" in
+        --product) mode=product ;;
+        --test) mode=test ;;
+        -h | --help)
+            sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "setup.sh: unknown option '$arg' (use --product or --test)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf 'setup: %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    else
+        sudo "$@"
+    fi
+}
+
+# apt-get update runs at most once per invocation, and only when a package is missing.
+apt_updated=0
+apt_install() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    say "apt-get install ${missing[*]}"
+    if [ "$apt_updated" -eq 0 ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+file_hash() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
+
+setup_rust() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "setup.sh: cargo not found; install Rust with rustup first" >&2
+        exit 1
+    fi
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        say "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    local installed
+    installed="$(rustup component list --installed)"
+    local comp
+    for comp in clippy rustfmt; do
+        if ! grep -q "^$comp" <<<"$installed"; then
+            say "rustup component add $comp"
+            rustup component add "$comp"
+        fi
+    done
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate version exactly.
+wasm_bindgen_version() {
+    if [ ! -f Cargo.lock ]; then
+        cargo generate-lockfile --quiet
+    fi
+    awk '
+        /^\[\[package\]\]/ { in_pkg = 0 }
+        /^name = "wasm-bindgen"$/ { in_pkg = 1; next }
+        in_pkg && /^version = / { gsub(/"/, "", $3); print $3; exit }
+    ' Cargo.lock
+}
+
+setup_wasm() {
+    if ! command -v wasm-pack >/dev/null 2>&1; then
+        say "cargo install wasm-pack"
+        cargo install wasm-pack --locked || cargo install wasm-pack
+    fi
+    local want have=""
+    want="$(wasm_bindgen_version)"
+    if [ -z "$want" ]; then
+        echo "setup.sh: no wasm-bindgen entry in Cargo.lock" >&2
+        exit 1
+    fi
+    if command -v wasm-bindgen >/dev/null 2>&1; then
+        have="$(wasm-bindgen --version | awk '{print $2}')"
+    fi
+    if [ "$have" != "$want" ]; then
+        say "cargo install wasm-bindgen-cli $want (found '${have:-none}')"
+        cargo install wasm-bindgen-cli --version "$want" --locked ||
+            cargo install wasm-bindgen-cli --version "$want"
+    fi
+    # wasm-pack runs wasm-opt from PATH; without one it would try to download binaryen.
+    command -v wasm-opt >/dev/null 2>&1 || apt_install binaryen
+}
+
+setup_node() {
+    command -v node >/dev/null 2>&1 || apt_install nodejs npm
+}
+
+setup_browser() {
+    apt_install chromium chromium-driver
+}
+
+setup_npm() {
+    local stamp=node_modules/.lock-sha256 want
+    want="$(file_hash package.json package-lock.json)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    say "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+    printf '%s\n' "$want" >"$stamp"
+}
+
+setup_python() {
+    local stamp=.venv/.requirements-sha256 want
+    want="$(file_hash tests/requirements.txt)"
+    if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        say "python3 -m venv .venv"
+        python3 -m venv .venv
+    fi
+    say "pip install -r tests/requirements.txt"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    printf '%s\n' "$want" >"$stamp"
+}
+
+setup_rust
+setup_wasm
+setup_node
+if [ "$mode" = test ]; then
+    setup_browser
+    setup_npm
+    setup_python
+fi
+say "ready ($mode) in $ROOT"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs every check llm-metrics has, in order, and stops at the first failure: set-up, format,
+# lints (native and wasm32), Rust tests, docs, the release wasm build, wasm tests in Node.js and
+# headless Chromium, the JavaScript tests of the built package, the browser tests of the page, and
+# the ClickHouse differential test. Prints the time each step took and a closing
+# "N passed, N failed" line.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+LOGS=target/test-logs
+mkdir -p "$LOGS"
+
+passed=0
+failed=0
+timings=()
+
+summary() {
+    echo
+    echo "== step timings"
+    local line
+    for line in "${timings[@]}"; do
+        echo "$line"
+    done
+    echo
+    echo "$passed passed, $failed failed"
+}
+
+# step NAME COMMAND...: runs COMMAND, records its time, and ends the run if it fails.
+step() {
+    local name="$1"
+    shift
+    echo
+    echo "== $name"
+    local start end status
+    start=$(date +%s.%N)
+    "$@"
+    status=$?
+    end=$(date +%s.%N)
+    local secs
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+    if [ "$status" -eq 0 ]; then
+        passed=$((passed + 1))
+        timings+=("$(printf '  ok    %7ss  %s' "$secs" "$name")")
+        echo "-- ok: $name (${secs}s)"
+    else
+        failed=$((failed + 1))
+        timings+=("$(printf '  FAIL  %7ss  %s' "$secs" "$name")")
+        echo "-- FAILED: $name (exit $status, ${secs}s)"
+        summary
+        exit 1
+    fi
+}
+
+# Runs a wasm-bindgen test command, keeps its output, and fails unless every suite it ran passed
+# and at least one test ran (a runner that skips a whole suite still exits 0).
+wasm_tests() {
+    local log="$1"
+    shift
+    "$@" 2>&1 | tee "$log"
+    local status=${PIPESTATUS[0]}
+    [ "$status" -eq 0 ] || return "$status"
+    if grep -q 'so skipping' "$log"; then
+        echo "a wasm test suite was skipped instead of run" >&2
+        return 1
+    fi
+    local ran
+    ran=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{ n += $4 } END { print n + 0 }')
+    if [ "$ran" -eq 0 ]; then
+        echo "no wasm test ran" >&2
+        return 1
+    fi
+    echo "wasm tests passed: $ran"
+}
+
+wasm_build() {
+    wasm-pack build --release --target web --out-dir pkg || return
+    local wasm=pkg/llm_metrics_bg.wasm raw gz
+    raw=$(stat -c %s "$wasm") || return
+    gz=$(gzip -9 -c "$wasm" | wc -c)
+    printf 'wasm size: %s bytes raw, %s bytes gzip -9 (%s)\n' "$raw" "$gz" "$wasm"
+}
+
+step "setup (--test)" bash scripts/setup.sh --test
+step "cargo fmt --check" cargo fmt --all --check
+step "clippy (native, all targets)" cargo clippy --all-targets --locked -- -D warnings
+step "clippy (wasm32 lib + tests/web.rs)" \
+    cargo clippy --target wasm32-unknown-unknown --lib --test web --locked -- -D warnings
+step "cargo test" cargo test --locked
+step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
+step "wasm-pack build --release" wasm_build
+step "wasm tests in Node.js" wasm_tests "$LOGS/wasm-node.log" \
+    wasm-pack test --node -- --test web
+step "wasm tests in headless Chromium" wasm_tests "$LOGS/wasm-chrome.log" \
+    env WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --test web
+step "JS tests of pkg/ (node --test tests/js/)" node --test tests/js/
+step "page tests in Chromium (node --test tests/e2e/)" node --test tests/e2e/
+if [ -f tests/chdb/run.sh ]; then
+    step "ClickHouse differential (tests/chdb/run.sh)" bash tests/chdb/run.sh
+fi
+
+summary

@@ -1,0 +1,449 @@
+//! `llm-metrics`: generate, ingest and query LLM usage logs from the command line.
+//!
+//! ```text
+//! llm-metrics gen --rows N [--seed S] [--start UNIX] [--span SECONDS] [--out FILE]
+//! llm-metrics ingest [--datasource F] FILES...
+//! llm-metrics pipe NAME [--param k=v ...] [--datasource F] FILES...
+//! ```
+//!
+//! Files are streamed into the store in 64 KiB chunks; `-` reads standard input.
+
+use llm_metrics::{write_to, GenConfig};
+use llm_metrics::{EventStore, Params};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  llm-metrics gen --rows N [--seed S] [--start UNIX_SECONDS] [--span SECONDS] [--out FILE]
+      Writes N generated events as NDJSON to FILE (default: standard output).
+  llm-metrics ingest [--datasource FILE] FILES...
+      Loads FILES and prints one JSON report per file.
+  llm-metrics pipe NAME [--param KEY=VALUE ...] [--datasource FILE] FILES...
+      Loads FILES and prints the endpoint JSON of pipe NAME.
+
+  FILES: NDJSON files; `-` reads standard input.
+  --datasource FILE: a .datasource file to use instead of the built-in llm_events.
+  --param KEY=VALUE passes VALUE as a string; KEY:=JSON passes a JSON value (number, array...).
+";
+
+/// Bytes handed to the store per `write` call.
+const CHUNK: usize = 64 * 1024;
+
+/// A parsed command line.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Gen {
+        cfg: GenConfig,
+        out: Option<String>,
+    },
+    Ingest {
+        datasource: Option<String>,
+        files: Vec<String>,
+    },
+    Pipe {
+        name: String,
+        params: Params,
+        datasource: Option<String>,
+        files: Vec<String>,
+    },
+}
+
+/// Why the command failed: a usage mistake (exit 2, usage printed) or a failure at run time
+/// (exit 1).
+#[derive(Debug, PartialEq)]
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse_args(&args).map_err(Failure::Usage).and_then(run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("llm-metrics: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(message)) => {
+            eprintln!("llm-metrics: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Splits the arguments after the program name into a [`Command`].
+fn parse_args(args: &[String]) -> Result<Command, String> {
+    let Some((sub, rest)) = args.split_first() else {
+        return Err("no command given".to_string());
+    };
+    match sub.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "gen" => parse_gen(rest),
+        "ingest" => {
+            let opts = Options::parse(rest, &["--datasource"])?;
+            let files = opts.files()?;
+            Ok(Command::Ingest {
+                datasource: opts.last("--datasource"),
+                files,
+            })
+        }
+        "pipe" => {
+            let opts = Options::parse(rest, &["--datasource", "--param"])?;
+            let Some((name, files)) = opts.positional.split_first() else {
+                return Err("pipe needs a pipe name".to_string());
+            };
+            if files.is_empty() {
+                return Err("no input files (use - for standard input)".to_string());
+            }
+            let mut params = Params::new();
+            for spec in opts.all("--param") {
+                let (key, value) = parse_param(&spec)?;
+                params.insert(key, value);
+            }
+            Ok(Command::Pipe {
+                name: name.clone(),
+                params,
+                datasource: opts.last("--datasource"),
+                files: files.to_vec(),
+            })
+        }
+        other => Err(format!("unknown command '{other}'")),
+    }
+}
+
+fn parse_gen(rest: &[String]) -> Result<Command, String> {
+    let opts = Options::parse(rest, &["--rows", "--seed", "--start", "--span", "--out"])?;
+    if let Some(extra) = opts.positional.first() {
+        return Err(format!("gen takes no file arguments, got '{extra}'"));
+    }
+    let defaults = GenConfig::default();
+    let rows = match opts.last("--rows") {
+        Some(v) => parse_number::<u64>("--rows", &v)?,
+        None => return Err("gen needs --rows N".to_string()),
+    };
+    let number = |name: &str, default: i64| -> Result<i64, String> {
+        opts.last(name)
+            .map_or(Ok(default), |v| parse_number::<i64>(name, &v))
+    };
+    let seed = match opts.last("--seed") {
+        Some(v) => parse_number::<u64>("--seed", &v)?,
+        None => defaults.seed,
+    };
+    Ok(Command::Gen {
+        cfg: GenConfig {
+            rows,
+            seed,
+            start: number("--start", defaults.start)?,
+            span_seconds: number("--span", defaults.span_seconds)?,
+        },
+        out: opts.last("--out"),
+    })
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{name} expects a whole number, got '{value}'"))
+}
+
+/// Reads `KEY=VALUE` (a string) or `KEY:=JSON` (any JSON value).
+fn parse_param(spec: &str) -> Result<(String, serde_json::Value), String> {
+    let eq = spec
+        .find('=')
+        .ok_or_else(|| format!("--param expects KEY=VALUE, got '{spec}'"))?;
+    let (key, value) = (&spec[..eq], &spec[eq + 1..]);
+    if let Some(key) = key.strip_suffix(':') {
+        if key.is_empty() {
+            return Err(format!("--param has an empty key in '{spec}'"));
+        }
+        let json = serde_json::from_str(value)
+            .map_err(|e| format!("--param {key}:= expects JSON, got '{value}': {e}"))?;
+        return Ok((key.to_string(), json));
+    }
+    if key.is_empty() {
+        return Err(format!("--param has an empty key in '{spec}'"));
+    }
+    Ok((
+        key.to_string(),
+        serde_json::Value::String(value.to_string()),
+    ))
+}
+
+/// Options (`--name value` or `--name=value`) and positional arguments, in the order given.
+#[derive(Debug, Default)]
+struct Options {
+    named: Vec<(String, String)>,
+    positional: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: &[String], known: &[&str]) -> Result<Options, String> {
+        let mut opts = Options::default();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if arg == "--" {
+                opts.positional.extend(iter.by_ref().cloned());
+                break;
+            }
+            if arg.len() > 1 && arg.starts_with('-') {
+                let (name, inline) = match arg.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (arg.as_str(), None),
+                };
+                if !known.contains(&name) {
+                    return Err(format!("unknown option '{name}'"));
+                }
+                let value = match inline {
+                    Some(v) => v,
+                    None => iter
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| format!("{name} needs a value"))?,
+                };
+                opts.named.push((name.to_string(), value));
+            } else {
+                opts.positional.push(arg.clone());
+            }
+        }
+        Ok(opts)
+    }
+
+    fn last(&self, name: &str) -> Option<String> {
+        self.named
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.named
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn files(&self) -> Result<Vec<String>, String> {
+        if self.positional.is_empty() {
+            return Err("no input files (use - for standard input)".to_string());
+        }
+        Ok(self.positional.clone())
+    }
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Help => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Command::Gen { cfg, out } => run_gen(&cfg, out.as_deref()),
+        Command::Ingest { datasource, files } => {
+            let mut store = open_store(datasource.as_deref())?;
+            let stdout = io::stdout();
+            let mut stdout = stdout.lock();
+            for file in &files {
+                let report = load(&mut store, file)?;
+                let line = serde_json::to_string(&report)
+                    .map_err(|e| Failure::Run(format!("cannot print the report: {e}")))?;
+                writeln!(stdout, "{line}").map_err(|e| output_error(&e))?;
+            }
+            Ok(())
+        }
+        Command::Pipe {
+            name,
+            params,
+            datasource,
+            files,
+        } => {
+            let mut store = open_store(datasource.as_deref())?;
+            for file in &files {
+                let report = load(&mut store, file)?;
+                if report.quarantined > 0 {
+                    eprintln!(
+                        "llm-metrics: {file}: {} of {} lines quarantined",
+                        report.quarantined, report.lines
+                    );
+                }
+            }
+            let endpoint = store
+                .pipe(&name, &params)
+                .map_err(|e| Failure::Run(e.to_string()))?;
+            let mut stdout = io::stdout().lock();
+            writeln!(stdout, "{}", endpoint.to_json()).map_err(|e| output_error(&e))
+        }
+    }
+}
+
+fn run_gen(cfg: &GenConfig, out: Option<&str>) -> Result<(), Failure> {
+    let written = match out {
+        None | Some("-") => write_to(cfg, io::stdout().lock()),
+        Some(path) => {
+            let file = File::create(path)
+                .map_err(|e| Failure::Run(format!("cannot create {path}: {e}")))?;
+            write_to(cfg, file)
+        }
+    };
+    match written {
+        Ok(()) => Ok(()),
+        // A reader that stops early (`llm-metrics gen ... | head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(output_error(&e)),
+    }
+}
+
+fn open_store(datasource: Option<&str>) -> Result<EventStore, Failure> {
+    match datasource {
+        None => Ok(EventStore::new()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+            EventStore::from_datasource(&text).map_err(|e| Failure::Run(format!("{path}: {e}")))
+        }
+    }
+}
+
+/// Streams one file (or standard input for `-`) into `store` and returns its report.
+fn load(store: &mut EventStore, file: &str) -> Result<llm_metrics::Report, Failure> {
+    let fail = |e: llm_metrics::Error| Failure::Run(format!("{file}: {e}"));
+    store.begin(file).map_err(fail)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut feed = |reader: &mut dyn Read| -> Result<(), Failure> {
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::Run(format!("cannot read {file}: {e}"))),
+            };
+            store.write(&buf[..n]).map_err(fail)?;
+        }
+    };
+    if file == "-" {
+        feed(&mut io::stdin().lock())?;
+    } else {
+        let mut f =
+            File::open(file).map_err(|e| Failure::Run(format!("cannot open {file}: {e}")))?;
+        feed(&mut f)?;
+    }
+    store.end().map_err(fail)
+}
+
+fn output_error(e: &io::Error) -> Failure {
+    Failure::Run(format!("cannot write the output: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn gen_reads_rows_seed_window_and_output() {
+        let cmd = parse_args(&args(
+            "gen --rows 5 --seed=9 --start 100 --span 60 --out x.ndjson",
+        ));
+        assert_eq!(
+            cmd,
+            Ok(Command::Gen {
+                cfg: GenConfig {
+                    rows: 5,
+                    seed: 9,
+                    start: 100,
+                    span_seconds: 60
+                },
+                out: Some("x.ndjson".to_string()),
+            })
+        );
+        let Ok(Command::Gen { cfg, out }) = parse_args(&args("gen --rows 3")) else {
+            panic!("gen --rows 3 did not parse");
+        };
+        assert_eq!((cfg.rows, out), (3, None));
+        assert_eq!(cfg.seed, GenConfig::default().seed);
+    }
+
+    #[test]
+    fn gen_rejects_missing_or_bad_numbers() {
+        for bad in [
+            "gen",
+            "gen --rows",
+            "gen --rows -3",
+            "gen --rows 1e6",
+            "gen --rows 5 --seed x",
+            "gen --rows 5 extra",
+            "gen --rows 5 --colour red",
+        ] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ingest_and_pipe_take_files_options_anywhere() {
+        assert_eq!(
+            parse_args(&args(
+                "ingest a.ndjson --datasource d.datasource - b.ndjson"
+            )),
+            Ok(Command::Ingest {
+                datasource: Some("d.datasource".to_string()),
+                files: args("a.ndjson - b.ndjson"),
+            })
+        );
+        let Ok(Command::Pipe {
+            name,
+            params,
+            files,
+            datasource,
+        }) = parse_args(&args(
+            "pipe llm_performance --param model=gpt-4o a.ndjson --param limit:=10 -- --odd",
+        ))
+        else {
+            panic!("pipe did not parse");
+        };
+        assert_eq!(name, "llm_performance");
+        assert_eq!(files, args("a.ndjson --odd"));
+        assert_eq!(datasource, None);
+        assert_eq!(params.get("model"), Some(&serde_json::json!("gpt-4o")));
+        assert_eq!(params.get("limit"), Some(&serde_json::json!(10)));
+    }
+
+    #[test]
+    fn usage_errors_name_the_problem() {
+        for (line, needle) in [
+            ("", "no command"),
+            ("frobnicate", "unknown command"),
+            ("ingest", "no input files"),
+            ("pipe", "pipe name"),
+            ("pipe llm_performance", "no input files"),
+            ("pipe p --param novalue f", "KEY=VALUE"),
+            ("pipe p --param =x f", "empty key"),
+            ("pipe p --param k:=[1, f", "expects JSON"),
+            ("ingest --datasource", "needs a value"),
+        ] {
+            match parse_args(&args(line)) {
+                Err(message) => assert!(message.contains(needle), "{line}: {message}"),
+                Ok(cmd) => panic!("{line} parsed as {cmd:?}"),
+            }
+        }
+        assert_eq!(parse_args(&args("--help")), Ok(Command::Help));
+    }
+
+    #[test]
+    fn params_keep_equals_signs_in_values() {
+        assert_eq!(
+            parse_param("filter=a=b"),
+            Ok(("filter".to_string(), serde_json::json!("a=b")))
+        );
+        assert_eq!(
+            parse_param("models:=[\"a\",\"b\"]"),
+            Ok(("models".to_string(), serde_json::json!(["a", "b"])))
+        );
+    }
+}

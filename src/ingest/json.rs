@@ -1,0 +1,515 @@
+//! A schema-driven JSON scanner: validates one NDJSON line and records where each schema
+//! column's value is, without building a tree or allocating.
+
+/// Deepest nesting of objects and arrays a line may have.
+pub const MAX_DEPTH: usize = 256;
+
+/// The JSON kind of a found value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string; `start..end` is the text between the quotes.
+    Str,
+    /// A number; `start..end` is its text.
+    Num,
+    /// `true`.
+    True,
+    /// `false`.
+    False,
+    /// `null`.
+    Null,
+    /// An object; `start..end` is its whole text, braces included.
+    Obj,
+    /// An array; `start..end` is its whole text, brackets included.
+    Arr,
+}
+
+/// Where a column's value sits in the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// The JSON kind.
+    pub kind: Kind,
+    /// Start byte offset in the line.
+    pub start: u32,
+    /// End byte offset (exclusive).
+    pub end: u32,
+    /// For strings: the text has backslash escapes.
+    pub escaped: bool,
+    /// The key appeared more than once in its object.
+    pub duplicate: bool,
+}
+
+/// A syntax error: byte offset in the line and a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// 0-based byte offset in the line.
+    pub at: usize,
+    /// What was expected or found.
+    pub message: &'static str,
+}
+
+/// The schema's JSON paths as a trie of keys.
+#[derive(Debug, Clone, Default)]
+pub struct PathTrie {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Node {
+    leaf: Option<usize>,
+    children: Vec<(Box<[u8]>, usize)>,
+}
+
+impl PathTrie {
+    /// Builds the trie; `paths[i]` is column `i`'s key path.
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a [String]>) -> PathTrie {
+        let mut t = PathTrie {
+            nodes: vec![Node::default()],
+        };
+        for (col, path) in paths.into_iter().enumerate() {
+            let mut n = 0;
+            for key in path {
+                let existing = t.nodes[n]
+                    .children
+                    .iter()
+                    .find(|(k, _)| &**k == key.as_bytes())
+                    .map(|(_, c)| *c);
+                n = match existing {
+                    Some(c) => c,
+                    None => {
+                        t.nodes.push(Node::default());
+                        let c = t.nodes.len() - 1;
+                        t.nodes[n].children.push((key.as_bytes().into(), c));
+                        c
+                    }
+                };
+            }
+            if t.nodes[n].leaf.is_none() {
+                t.nodes[n].leaf = Some(col);
+            }
+        }
+        t
+    }
+
+    #[inline]
+    fn child(&self, node: usize, key: &[u8]) -> Option<usize> {
+        self.nodes[node]
+            .children
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && &**k == key)
+            .map(|&(_, c)| c)
+    }
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    key_buf: Vec<u8>,
+}
+
+type Res<T> = Result<T, SyntaxError>;
+
+fn fail<T>(at: usize, message: &'static str) -> Res<T> {
+    Err(SyntaxError { at, message })
+}
+
+/// Scans `line` (valid UTF-8) as one JSON object; fills `found[col]` for every schema column whose
+/// path is present. Keys outside the schema are validated and skipped.
+pub fn scan_line(
+    line: &[u8],
+    trie: &PathTrie,
+    found: &mut [Option<Found>],
+) -> Result<(), SyntaxError> {
+    let mut s = Scanner {
+        b: line,
+        i: 0,
+        key_buf: Vec::new(),
+    };
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return fail(s.i, "expected '{' (each line must be one JSON object)");
+    }
+    s.object(Some((trie, 0)), found, 1)?;
+    s.ws();
+    if s.i < s.b.len() {
+        return fail(s.i, "unexpected text after the object");
+    }
+    Ok(())
+}
+
+impl Scanner<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Parses an object starting at `{`. `node` is the trie node it corresponds to, if any.
+    fn object(
+        &mut self,
+        node: Option<(&PathTrie, usize)>,
+        found: &mut [Option<Found>],
+        depth: usize,
+    ) -> Res<()> {
+        if depth > MAX_DEPTH {
+            return fail(self.i, "nesting too deep");
+        }
+        self.i += 1; // '{'
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return fail(self.i, "expected a key in double quotes");
+            }
+            let child = {
+                let (ks, ke, esc) = self.string()?;
+                match node {
+                    Some((trie, n)) => {
+                        if esc {
+                            let mut buf = std::mem::take(&mut self.key_buf);
+                            buf.clear();
+                            unescape_into(&self.b[ks..ke], &mut buf).map_err(|at| SyntaxError {
+                                at: ks + at,
+                                message: "invalid escape in key",
+                            })?;
+                            let c = trie.child(n, &buf);
+                            self.key_buf = buf;
+                            c.map(|c| (trie, c))
+                        } else {
+                            trie.child(n, &self.b[ks..ke]).map(|c| (trie, c))
+                        }
+                    }
+                    None => None,
+                }
+            };
+            self.ws();
+            if self.peek() != Some(b':') {
+                return fail(self.i, "expected ':' after a key");
+            }
+            self.i += 1;
+            self.ws();
+            let vstart = self.i;
+            match child {
+                Some((trie, c)) => {
+                    let leaf = trie.nodes[c].leaf;
+                    let has_children = !trie.nodes[c].children.is_empty();
+                    let (kind, start, end, escaped) = if has_children && self.peek() == Some(b'{') {
+                        self.object(Some((trie, c)), found, depth + 1)?;
+                        (Kind::Obj, vstart, self.i, false)
+                    } else {
+                        self.value(found, depth)?
+                    };
+                    if let Some(col) = leaf {
+                        if let Some(slot) = found.get_mut(col) {
+                            let duplicate = slot.is_some();
+                            *slot = Some(Found {
+                                kind,
+                                start: start as u32,
+                                end: end as u32,
+                                escaped,
+                                duplicate,
+                            });
+                        }
+                    }
+                }
+                None => {
+                    self.value(found, depth)?;
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return fail(self.i, "expected ',' or '}'"),
+            }
+        }
+    }
+
+    /// Parses any value; returns its kind and span (string spans exclude the quotes).
+    fn value(
+        &mut self,
+        found: &mut [Option<Found>],
+        depth: usize,
+    ) -> Res<(Kind, usize, usize, bool)> {
+        let start = self.i;
+        match self.peek() {
+            Some(b'"') => {
+                let (s, e, esc) = self.string()?;
+                Ok((Kind::Str, s, e, esc))
+            }
+            Some(b'{') => {
+                self.object(None, found, depth + 1)?;
+                Ok((Kind::Obj, start, self.i, false))
+            }
+            Some(b'[') => {
+                self.array(found, depth + 1)?;
+                Ok((Kind::Arr, start, self.i, false))
+            }
+            Some(b't') => self.literal(b"true", Kind::True),
+            Some(b'f') => self.literal(b"false", Kind::False),
+            Some(b'n') => self.literal(b"null", Kind::Null),
+            Some(b'-' | b'0'..=b'9') => {
+                self.number()?;
+                Ok((Kind::Num, start, self.i, false))
+            }
+            Some(_) => fail(self.i, "expected a value"),
+            None => fail(self.i, "unexpected end of line"),
+        }
+    }
+
+    fn literal(&mut self, word: &'static [u8], kind: Kind) -> Res<(Kind, usize, usize, bool)> {
+        let start = self.i;
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok((kind, start, self.i, false))
+        } else {
+            fail(self.i, "invalid literal")
+        }
+    }
+
+    fn array(&mut self, found: &mut [Option<Found>], depth: usize) -> Res<()> {
+        if depth > MAX_DEPTH {
+            return fail(self.i, "nesting too deep");
+        }
+        self.i += 1; // '['
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(found, depth)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return fail(self.i, "expected ',' or ']'"),
+            }
+        }
+    }
+
+    /// Parses a string at `"`; returns the content span and whether it has escapes.
+    #[inline]
+    fn string(&mut self) -> Res<(usize, usize, bool)> {
+        self.i += 1;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+                None => return fail(self.b.len(), "unterminated string"),
+                Some(p) => {
+                    self.i += p;
+                    if self.b[self.i] == b'"' {
+                        let end = self.i;
+                        self.i += 1;
+                        return Ok((start, end, escaped));
+                    }
+                    escaped = true;
+                    let at = self.i;
+                    self.i += 1;
+                    match self.peek() {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
+                        Some(b'u') => {
+                            let hex = self.b.get(self.i + 1..self.i + 5);
+                            match hex {
+                                Some(h) if h.iter().all(u8::is_ascii_hexdigit) => self.i += 5,
+                                _ => return fail(at, "invalid \\u escape"),
+                            }
+                        }
+                        _ => return fail(at, "invalid escape"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn number(&mut self) -> Res<()> {
+        let b = self.b;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(self.peek(), Some(b'0'..=b'9')) {
+                    self.i += 1;
+                }
+            }
+            _ => return fail(self.i, "invalid number"),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return fail(self.i, "invalid number: digit expected after '.'");
+            }
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return fail(self.i, "invalid number: digit expected in exponent");
+            }
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+        }
+        let _ = b;
+        Ok(())
+    }
+}
+
+/// Decodes the escapes of a JSON string's content into `out`. On error returns the offset.
+pub fn unescape_into(s: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c != b'\\' {
+            let run = memchr::memchr(b'\\', &s[i..]).unwrap_or(s.len() - i);
+            out.extend_from_slice(&s[i..i + run]);
+            i += run;
+            continue;
+        }
+        let e = *s.get(i + 1).ok_or(i)?;
+        i += 2;
+        match e {
+            b'"' => out.push(b'"'),
+            b'\\' => out.push(b'\\'),
+            b'/' => out.push(b'/'),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'u' => {
+                let hi = hex4(s, i).ok_or(i)?;
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    if s.get(i) == Some(&b'\\') && s.get(i + 1) == Some(&b'u') {
+                        let lo = hex4(s, i + 2).ok_or(i)?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return Err(i);
+                        }
+                        i += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    } else {
+                        return Err(i);
+                    }
+                } else if (0xDC00..0xE000).contains(&hi) {
+                    return Err(i);
+                } else {
+                    hi
+                };
+                let ch = char::from_u32(cp).ok_or(i)?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            }
+            _ => return Err(i - 2),
+        }
+    }
+    Ok(())
+}
+
+fn hex4(s: &[u8], i: usize) -> Option<u32> {
+    let h = s.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &c in h {
+        v = v * 16 + (c as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trie() -> PathTrie {
+        let paths: Vec<Vec<String>> = vec![
+            vec!["a".into()],
+            vec!["m".into(), "x".into()],
+            vec!["m".into(), "y".into()],
+        ];
+        PathTrie::new(paths.iter().map(|p| p.as_slice()))
+    }
+
+    fn scan(line: &str) -> Result<Vec<Option<Found>>, SyntaxError> {
+        let mut f = vec![None; 3];
+        scan_line(line.as_bytes(), &trie(), &mut f)?;
+        Ok(f)
+    }
+
+    #[test]
+    fn finds_nested_paths_and_skips_the_rest() {
+        let line = r#"{"z":[1,{"a":2}],"a":"h\"i","m":{"y":-1.5e3,"x":null,"q":{}}}"#;
+        let f = scan(line).unwrap();
+        let a = f[0].unwrap();
+        assert_eq!(
+            (a.kind, &line[a.start as usize..a.end as usize], a.escaped),
+            (Kind::Str, r#"h\"i"#, true)
+        );
+        assert_eq!(f[1].unwrap().kind, Kind::Null);
+        let y = f[2].unwrap();
+        assert_eq!(&line[y.start as usize..y.end as usize], "-1.5e3");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        for (line, at) in [
+            ("{\"a\":1", 6),
+            ("[1]", 0),
+            ("{\"a\":01}", 6),
+            ("{\"a\":tru}", 5),
+            ("{\"a\":1} x", 8),
+            ("{\"a\":\"\\x\"}", 6),
+            ("{'a':1}", 1),
+        ] {
+            let e = scan(line).unwrap_err();
+            assert_eq!(e.at, at, "{line}: {e:?}");
+        }
+        let deep = "[".repeat(10_000);
+        assert!(scan(&format!("{{\"q\":{deep}}}")).is_err());
+    }
+
+    #[test]
+    fn duplicates_are_flagged() {
+        let f = scan(r#"{"a":1,"a":2}"#).unwrap();
+        assert!(f[0].unwrap().duplicate);
+    }
+
+    #[test]
+    fn unescape() {
+        let mut out = Vec::new();
+        unescape_into(br#"a\u00e9\n\ud83d\ude00\"\/"#, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\u{e9}\n\u{1F600}\"/");
+        assert!(unescape_into(br"\ud83d", &mut Vec::new()).is_err());
+        assert!(unescape_into(br"\ude00", &mut Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! Streaming NDJSON ingest: `write(chunk)` any chunking, `end()`; bad lines go to quarantine.
+//!
+//! The [`Decoder`] splits bytes into lines (LF, CRLF or lone CR), keeping only the unfinished
+//! tail of a line between chunks; complete lines are parsed straight from the chunk. Each line is
+//! validated as UTF-8 and JSON, its schema columns are located by [`json::scan_line`] and converted
+//! by [`value::convert`]; a row with any error is kept in the [`Quarantine`] with every error found,
+//! never dropped. Results do not depend on how the bytes are chunked.
+
+pub mod json;
+mod quarantine;
+pub mod value;
+
+pub use quarantine::{Quarantine, QuarantineRow};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::schema::{ColumnType, Datasource};
+use crate::store::{Cell, Full, Store};
+use json::{Found, PathTrie};
+use serde::Serialize;
+use value::Reject;
+
+/// Default longest line accepted: 8 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 8 << 20;
+/// How many error messages a [`Report`] quotes verbatim.
+pub const REPORT_ERRORS: usize = 5;
+
+/// What one stream (file or response body) delivered, returned by `end()`.
+///
+/// For every stream `lines == rows + quarantined + blank`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The stream's name.
+    pub stream: String,
+    /// Lines read (a final line without a newline counts).
+    pub lines: u64,
+    /// Rows stored.
+    pub rows: u64,
+    /// Lines kept in quarantine.
+    pub quarantined: u64,
+    /// Empty or whitespace-only lines.
+    pub blank: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// The first few quarantine reasons, as `line N: reason`.
+    pub errors: Vec<String>,
+}
+
+/// The streaming line decoder of one datasource.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    trie: PathTrie,
+    types: Vec<ColumnType>,
+    names: Vec<String>,
+    time_column: Option<usize>,
+    max_line_bytes: usize,
+    streams_started: u64,
+    open: bool,
+    report: Report,
+    pending: Vec<u8>,
+    pending_len_total: u64,
+    overflow: bool,
+    after_cr: bool,
+    full: Option<Error>,
+    found: Vec<Option<Found>>,
+    cells: Vec<Cell>,
+    text: String,
+    unescape: Vec<u8>,
+}
+
+impl Decoder {
+    /// A decoder for `ds` that quarantines lines longer than `max_line_bytes`.
+    pub fn new(ds: &Datasource, max_line_bytes: usize) -> Decoder {
+        Decoder {
+            trie: PathTrie::new(ds.columns.iter().map(|c| c.path.as_slice())),
+            types: ds.columns.iter().map(|c| c.ty).collect(),
+            names: ds.columns.iter().map(|c| c.name.clone()).collect(),
+            time_column: ds.time_column,
+            max_line_bytes: max_line_bytes.max(1),
+            streams_started: 0,
+            open: false,
+            report: Report::default(),
+            pending: Vec::new(),
+            pending_len_total: 0,
+            overflow: false,
+            after_cr: false,
+            full: None,
+            found: vec![None; ds.columns.len()],
+            cells: Vec::with_capacity(ds.columns.len()),
+            text: String::new(),
+            unescape: Vec::new(),
+        }
+    }
+
+    /// Starts a stream named `name` (ends an open one first, returning its report).
+    pub fn begin(
+        &mut self,
+        name: Option<&str>,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Option<Report> {
+        let previous = if self.open {
+            Some(self.end(store, q))
+        } else {
+            None
+        };
+        self.streams_started += 1;
+        self.open = true;
+        self.report = Report {
+            stream: match name {
+                Some(n) => n.to_string(),
+                None => format!("stream-{}", self.streams_started),
+            },
+            ..Report::default()
+        };
+        previous
+    }
+
+    /// True while a stream is open.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Counts of the open stream so far.
+    pub fn progress(&self) -> &Report {
+        &self.report
+    }
+
+    /// Feeds the next chunk of the open stream (opening a default-named one if needed).
+    ///
+    /// Fails only when the store is full; the rows before the failing line stay stored and every
+    /// later call fails the same way.
+    pub fn write(&mut self, chunk: &[u8], store: &mut Store, q: &mut Quarantine) -> Result<()> {
+        if let Some(e) = &self.full {
+            return Err(e.clone());
+        }
+        if !self.open {
+            self.begin(None, store, q);
+        }
+        let mut rest = chunk;
+        if self.after_cr && !rest.is_empty() {
+            self.after_cr = false;
+            if rest[0] == b'\n' {
+                rest = &rest[1..];
+                self.report.bytes += 1;
+            }
+        }
+        while !rest.is_empty() {
+            match memchr::memchr2(b'\n', b'\r', rest) {
+                Some(p) => {
+                    let is_cr = rest[p] == b'\r';
+                    let mut consumed = p + 1;
+                    if is_cr {
+                        if p + 1 < rest.len() {
+                            if rest[p + 1] == b'\n' {
+                                consumed += 1;
+                            }
+                        } else {
+                            self.after_cr = true;
+                        }
+                    }
+                    let line_part = &rest[..p];
+                    self.report.bytes += consumed as u64;
+                    if self.pending.is_empty() && !self.overflow {
+                        if line_part.len() > self.max_line_bytes {
+                            self.overflow = true;
+                            self.pending.extend_from_slice(
+                                &line_part[..QUARANTINE_RAW_BYTES.min(line_part.len())],
+                            );
+                            self.pending_len_total = line_part.len() as u64;
+                            self.finish_line(None, store, q)?;
+                        } else {
+                            self.finish_line(Some(line_part), store, q)?;
+                        }
+                    } else {
+                        self.append_pending(line_part);
+                        self.finish_line(None, store, q)?;
+                    }
+                    rest = &rest[consumed..];
+                }
+                None => {
+                    self.report.bytes += rest.len() as u64;
+                    self.append_pending(rest);
+                    rest = &[];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the open stream: parses a final unterminated line and returns the stream's report.
+    pub fn end(&mut self, store: &mut Store, q: &mut Quarantine) -> Report {
+        if !self.open {
+            self.begin(None, store, q);
+        }
+        if (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
+            // A store-full error here is kept in `self.full` and reported by the next write.
+            let _ = self.finish_line(None, store, q);
+        }
+        self.pending.clear();
+        self.overflow = false;
+        self.after_cr = false;
+        self.pending_len_total = 0;
+        self.open = false;
+        std::mem::take(&mut self.report)
+    }
+}
+
+impl Decoder {
+    fn append_pending(&mut self, part: &[u8]) {
+        self.pending_len_total += part.len() as u64;
+        if self.overflow {
+            let room = QUARANTINE_RAW_BYTES.saturating_sub(self.pending.len());
+            self.pending
+                .extend_from_slice(&part[..room.min(part.len())]);
+            return;
+        }
+        if self.pending.len() + part.len() > self.max_line_bytes {
+            self.overflow = true;
+            self.pending.truncate(QUARANTINE_RAW_BYTES);
+            let room = QUARANTINE_RAW_BYTES.saturating_sub(self.pending.len());
+            self.pending
+                .extend_from_slice(&part[..room.min(part.len())]);
+        } else {
+            self.pending.extend_from_slice(part);
+        }
+    }
+
+    /// Completes a line: `line`, or the pending bytes when `None`.
+    fn finish_line(
+        &mut self,
+        line: Option<&[u8]>,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
+        let result = match line {
+            Some(l) => self.process_line(l, store, q),
+            None => {
+                let pending = std::mem::take(&mut self.pending);
+                let r = self.process_line(&pending, store, q);
+                self.pending = pending;
+                self.pending.clear();
+                if self.pending.capacity() > (1 << 20) {
+                    self.pending.shrink_to(1 << 16);
+                }
+                r
+            }
+        };
+        self.overflow = false;
+        self.pending_len_total = 0;
+        result
+    }
+
+    fn quarantine(&mut self, q: &mut Quarantine, row: QuarantineRow) {
+        self.report.quarantined += 1;
+        if self.report.errors.len() < REPORT_ERRORS {
+            self.report
+                .errors
+                .push(format!("line {}: {}", row.line, row.errors.join("; ")));
+        }
+        q.push(row);
+    }
+
+    fn raw_row(&self, line_no: u64, raw: &[u8], error: String) -> QuarantineRow {
+        let keep = &raw[..raw.len().min(QUARANTINE_RAW_BYTES)];
+        let mut text = String::from_utf8_lossy(keep).into_owned();
+        if raw.len() > keep.len() {
+            text.push_str(&format!(
+                " … [{} more bytes not kept]",
+                raw.len() - keep.len()
+            ));
+        }
+        QuarantineRow {
+            stream: self.report.stream.clone(),
+            line: line_no,
+            values: vec![String::new(); self.types.len()],
+            error_columns: Vec::new(),
+            errors: vec![error],
+            raw: Some(text),
+        }
+    }
+
+    fn process_line(&mut self, line: &[u8], store: &mut Store, q: &mut Quarantine) -> Result<()> {
+        self.report.lines += 1;
+        let line_no = self.report.lines;
+        let mut l = line;
+        if line_no == 1 {
+            if let Some(rest) = l.strip_prefix(b"\xEF\xBB\xBF") {
+                l = rest;
+            }
+        }
+        if self.overflow {
+            let total = self.pending_len_total;
+            let row = self.raw_row(
+                line_no,
+                l,
+                format!(
+                    "line too long: {total} bytes (the limit is {} bytes)",
+                    self.max_line_bytes
+                ),
+            );
+            self.quarantine(q, row);
+            return Ok(());
+        }
+        if l.iter().all(u8::is_ascii_whitespace) {
+            self.report.blank += 1;
+            return Ok(());
+        }
+        if let Err(e) = std::str::from_utf8(l) {
+            let row = self.raw_row(
+                line_no,
+                l,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            );
+            self.quarantine(q, row);
+            return Ok(());
+        }
+        self.found.iter_mut().for_each(|f| *f = None);
+        if let Err(e) = json::scan_line(l, &self.trie, &mut self.found) {
+            let row = self.raw_row(
+                line_no,
+                l,
+                format!("invalid JSON at byte {}: {}", e.at, e.message),
+            );
+            self.quarantine(q, row);
+            return Ok(());
+        }
+        self.cells.clear();
+        self.text.clear();
+        let mut errors: Vec<(usize, Reject)> = Vec::new();
+        for col in 0..self.types.len() {
+            let required = self.time_column == Some(col);
+            match value::convert(
+                self.types[col],
+                self.found[col],
+                l,
+                required,
+                &mut self.text,
+                &mut self.unescape,
+            ) {
+                Ok(c) => self.cells.push(c),
+                Err(r) => {
+                    errors.push((col, r));
+                    self.cells.push(Cell::U(0));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            let row = self.rejected_row(line_no, l, &errors);
+            self.quarantine(q, row);
+            return Ok(());
+        }
+        match store.push_row(&self.cells, &self.text) {
+            Ok(()) => {
+                self.report.rows += 1;
+                Ok(())
+            }
+            Err(Full) => {
+                self.report.lines -= 1;
+                let e = Error::new(ErrorKind::StoreFull {
+                    rows: store.rows(),
+                    bytes: store.bytes(),
+                    line: line_no,
+                    stream: self.report.stream.clone(),
+                });
+                self.full = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    fn rejected_row(
+        &mut self,
+        line_no: u64,
+        l: &[u8],
+        errors: &[(usize, Reject)],
+    ) -> QuarantineRow {
+        let values: Vec<String> = self
+            .found
+            .iter()
+            .map(|f| match f {
+                Some(f) => {
+                    let raw = &l[f.start as usize..f.end as usize];
+                    if f.kind == json::Kind::Str && f.escaped {
+                        let mut buf = Vec::new();
+                        if json::unescape_into(raw, &mut buf).is_ok() {
+                            return String::from_utf8_lossy(&buf).into_owned();
+                        }
+                    }
+                    String::from_utf8_lossy(raw).into_owned()
+                }
+                None => String::new(),
+            })
+            .collect();
+        let mut error_columns = Vec::new();
+        let mut messages = Vec::new();
+        for (col, r) in errors {
+            let name = &self.names[*col];
+            let ty = self.types[*col].name();
+            let shown = shorten(&values[*col]);
+            let m = match r {
+                Reject::NotType => format!("value '{shown}' on column '{name}' is not {ty}"),
+                Reject::OutOfRange => {
+                    format!("value '{shown}' on column '{name}' is out of range for {ty}")
+                }
+                Reject::Fraction => {
+                    format!("value '{shown}' on column '{name}' is not an integer ({ty})")
+                }
+                Reject::Negative => {
+                    format!("value '{shown}' on column '{name}' is negative but {ty} is unsigned")
+                }
+                Reject::MissingTime => {
+                    if self.found[*col].is_some() {
+                        format!("column '{name}' is null; every row needs a time")
+                    } else {
+                        format!("column '{name}' is missing; every row needs a time")
+                    }
+                }
+                Reject::Duplicate => format!("key for column '{name}' appears more than once"),
+            };
+            error_columns.push(name.clone());
+            messages.push(m);
+        }
+        QuarantineRow {
+            stream: self.report.stream.clone(),
+            line: line_no,
+            values,
+            error_columns,
+            errors: messages,
+            raw: None,
+        }
+    }
+}
+
+fn shorten(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Raw bytes kept of a line that is too long or not JSON.
+pub const QUARANTINE_RAW_BYTES: usize = 64 << 10;

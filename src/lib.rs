@@ -1,0 +1,214 @@
+//! # llm-metrics
+//!
+//! An analytics engine for LLM usage logs that runs in a browser tab (WebAssembly) or natively:
+//! NDJSON events stream in through [`EventStore::write`], land in a typed columnar store, and are
+//! queried through Tinybird-style pipes that answer in endpoint JSON with ClickHouse semantics.
+//!
+//! The two entry points are [`EventStore::write`] / [`EventStore::end`] to ingest, and
+//! [`EventStore::pipe`] to query.
+//!
+//! ```
+//! use llm_metrics::{EventStore, Params, Value};
+//!
+//! let mut store = EventStore::new();
+//! // Chunks may split lines anywhere, even inside a UTF-8 character.
+//! store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"gpt-4o\",\"prompt_tokens\":120,")?;
+//! store.write(b"\"completion_tokens\":30,\"total_tokens\":150,\"cost\":0.0021,\"latency\":1.5,\"success\":1}\n")?;
+//! store.write(b"{\"event_time\":\"2024-05-01T10:00:05Z\",\"model_name\":\"gpt-4o\",\"prompt_tokens\":\"80\",\"success\":0}\n")?;
+//! store.write(b"not json\n")?;
+//! let report = store.end()?;
+//! assert_eq!((report.lines, report.rows, report.quarantined), (3, 2, 1));
+//!
+//! let usage = store.pipe("llm_usage_by_model", &Params::new())?;
+//! assert_eq!(usage.get(0, "total_prompt_tokens"), Some(&Value::UInt(200)));
+//! let perf = store.pipe("llm_performance", &Params::new())?;
+//! assert_eq!(perf.get(0, "success_rate"), Some(&Value::Float64(0.5)));
+//! assert!(usage.to_json().starts_with("{\"meta\":[{\"name\":\"model_name\",\"type\":\"String\"}"));
+//! # Ok::<(), llm_metrics::Error>(())
+//! ```
+//!
+//! ## Modules
+//! The core knows nothing of JavaScript; only the `wasm` module (built for `wasm32`) does.
+#![deny(missing_docs)]
+
+/// The crate's error type, carrying lines and positions.
+mod error;
+/// Deterministic sample events for demos, tests and benchmarks.
+mod gen;
+/// Streaming NDJSON decoding and the quarantine.
+mod ingest;
+/// Pipes, SQL and endpoint JSON.
+mod query;
+/// Datasource definitions and column types.
+mod schema;
+/// The columnar store.
+mod store;
+/// UTC calendar arithmetic and timestamp parsing.
+mod time;
+/// The JavaScript API.
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, ErrorKind, Result};
+pub use gen::{generate_ndjson, write_to, GenConfig, Generator};
+pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
+pub use query::{parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
+pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};
+pub use store::{Block, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
+
+/// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
+pub const SHIPPED_PIPES: &[(&str, &str)] = &[
+    (
+        "llm_usage_by_model",
+        include_str!("../pipes/llm_usage_by_model.pipe"),
+    ),
+    (
+        "llm_performance",
+        include_str!("../pipes/llm_performance.pipe"),
+    ),
+];
+
+/// A source of the current time in milliseconds, used for `statistics.elapsed`.
+pub type Clock = fn() -> f64;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_clock() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_clock() -> f64 {
+    0.0
+}
+
+/// Options for a new [`EventStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Budget of store memory (columns and dictionaries) in bytes.
+    pub max_bytes: u64,
+    /// Longest line accepted; longer lines are quarantined.
+    pub max_line_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            // wasm32 addresses 4 GiB; leave room for the decoder, results and the allocator.
+            max_bytes: if cfg!(target_arch = "wasm32") {
+                3 << 30
+            } else {
+                u64::MAX
+            },
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// A datasource's stored rows, its streaming decoder, its quarantine and its pipes.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    store: Store,
+    decoder: Decoder,
+    quarantine: Quarantine,
+    pipes: Vec<Pipe>,
+    clock: Clock,
+}
+
+impl Default for EventStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventStore {
+    /// A store for the shipped `llm_events` datasource with the shipped pipes.
+    pub fn new() -> EventStore {
+        Self::with_datasource(schema::Datasource::llm_events(), Options::default())
+    }
+
+    /// A store for any `.datasource` text (named `llm_events`, so the shipped pipes apply when the
+    /// columns fit them).
+    pub fn from_datasource(text: &str) -> Result<EventStore> {
+        let ds = parse_datasource("llm_events", text)?;
+        Ok(Self::with_datasource(ds, Options::default()))
+    }
+
+    /// A store for `ds` with `options`.
+    pub fn with_datasource(ds: Datasource, options: Options) -> EventStore {
+        let decoder = Decoder::new(&ds, options.max_line_bytes);
+        let pipes = SHIPPED_PIPES
+            .iter()
+            .filter_map(|(name, text)| parse_pipe(Some(name), text).ok())
+            .collect();
+        EventStore {
+            store: Store::new(ds, options.max_bytes),
+            decoder,
+            quarantine: Quarantine::default(),
+            pipes,
+            clock: default_clock,
+        }
+    }
+
+    /// Replaces the clock used for `statistics.elapsed`.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// Starts a stream named `name`; its report and quarantined lines carry the name. Ending a
+    /// stream that is still open first, whose report is then returned.
+    pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
+        Ok(self
+            .decoder
+            .begin(Some(name), &mut self.store, &mut self.quarantine))
+    }
+
+    /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).
+    ///
+    /// Lines may be split anywhere across chunks. Fails only when the store is full.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.decoder
+            .write(chunk, &mut self.store, &mut self.quarantine)
+    }
+
+    /// Ends the current stream: parses a final line without a newline and returns the report.
+    /// The store stays open for the next stream.
+    pub fn end(&mut self) -> Result<Report> {
+        Ok(self.decoder.end(&mut self.store, &mut self.quarantine))
+    }
+
+    /// Rows stored.
+    pub fn row_count(&self) -> u64 {
+        self.store.rows()
+    }
+
+    /// The columnar store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The quarantined lines.
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    /// Names of the loaded pipes.
+    pub fn pipe_names(&self) -> Vec<String> {
+        self.pipes.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Runs the pipe `name` with `params` and answers in endpoint shape.
+    pub fn pipe(&self, name: &str, params: &Params) -> Result<Endpoint> {
+        let pipe = self
+            .pipes
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
+        let start = (self.clock)();
+        let mut result = query::run_pipe(&self.store, pipe, params)?;
+        result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
+        Ok(result)
+    }
+}

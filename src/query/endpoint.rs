@@ -1,0 +1,295 @@
+//! Query results in Tinybird's endpoint JSON: `{meta, data, rows, statistics}`.
+
+use crate::time;
+use std::fmt::Write as _;
+
+/// One result value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL; printed as `null`.
+    Null,
+    /// Any unsigned integer type.
+    UInt(u64),
+    /// Any signed integer type.
+    Int(i64),
+    /// `Float32`, printed with the shortest text that reads back as the same `f32`.
+    Float32(f32),
+    /// `Float64`, printed with the shortest text that reads back as the same `f64`.
+    Float64(f64),
+    /// `Bool`.
+    Bool(bool),
+    /// `String`.
+    Str(String),
+    /// `Date`: days since 1970-01-01.
+    Date(i64),
+    /// `DateTime`: seconds since the epoch, UTC.
+    DateTime(i64),
+    /// `DateTime64(3)`: milliseconds since the epoch, UTC.
+    DateTime64(i64),
+    /// `Array(T)`.
+    Array(Vec<Value>),
+}
+
+impl Value {
+    /// Appends this value as JSON, the way ClickHouse's JSON output format writes it
+    /// (64-bit integers unquoted, non-finite floats as `null`, times as strings).
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::UInt(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Float32(v) => write_float(out, f64::from(*v), Some(*v)),
+            Value::Float64(v) => write_float(out, *v, None),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Str(s) => write_json_string(out, s),
+            Value::Date(d) => write_json_string(out, &time::format_date(*d)),
+            Value::DateTime(s) => write_json_string(out, &time::format_datetime(*s)),
+            Value::DateTime64(ms) => write_json_string(out, &time::format_datetime64(*ms)),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+}
+
+fn write_float(out: &mut String, v: f64, as_f32: Option<f32>) {
+    if !v.is_finite() {
+        out.push_str("null");
+        return;
+    }
+    if v == v.trunc() && v.abs() < 1e15 {
+        if v == 0.0 && v.is_sign_negative() {
+            out.push('-');
+        }
+        let _ = write!(out, "{}", v as i64);
+        return;
+    }
+    match as_f32 {
+        // `Display` for floats prints the shortest text that reads back as the same value.
+        Some(f) => {
+            let _ = write!(out, "{}", JsonFloat32(f));
+        }
+        None => {
+            let _ = write!(out, "{}", JsonFloat64(v));
+        }
+    }
+}
+
+struct JsonFloat64(f64);
+struct JsonFloat32(f32);
+
+impl std::fmt::Display for JsonFloat64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        let a = v.abs();
+        if (1e-7..1e21).contains(&a) {
+            write!(f, "{v}")
+        } else {
+            write!(f, "{v:e}")
+        }
+    }
+}
+
+impl std::fmt::Display for JsonFloat32 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        let a = v.abs();
+        if (1e-7..1e21).contains(&a) {
+            write!(f, "{v}")
+        } else {
+            write!(f, "{v:e}")
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let esc: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// A result column's name and ClickHouse type name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// Column name.
+    pub name: String,
+    /// ClickHouse type name, e.g. `UInt64`, `Float64`, `Array(Float64)`.
+    pub ty: String,
+}
+
+/// What a query read.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Statistics {
+    /// Seconds the query took.
+    pub elapsed: f64,
+    /// Rows scanned (rows of skipped blocks are not counted).
+    pub rows_read: u64,
+    /// Bytes of column data scanned.
+    pub bytes_read: u64,
+}
+
+/// A query result in Tinybird's endpoint shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Result columns.
+    pub meta: Vec<Meta>,
+    /// Rows, each with one value per column of `meta`.
+    pub data: Vec<Vec<Value>>,
+    /// What was read.
+    pub statistics: Statistics,
+}
+
+impl Endpoint {
+    /// Number of result rows.
+    pub fn rows(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The value of column `name` in row `row`.
+    pub fn get(&self, row: usize, name: &str) -> Option<&Value> {
+        let c = self.meta.iter().position(|m| m.name == name)?;
+        self.data.get(row)?.get(c)
+    }
+
+    /// The endpoint JSON text: `{"meta":[…],"data":[{…}],"rows":N,"statistics":{…}}`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(128 + self.data.len() * 16 * self.meta.len().max(1));
+        out.push_str("{\"meta\":[");
+        for (i, m) in self.meta.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"name\":");
+            write_json_string(&mut out, &m.name);
+            out.push_str(",\"type\":");
+            write_json_string(&mut out, &m.ty);
+            out.push('}');
+        }
+        out.push_str("],\"data\":[");
+        let keys: Vec<String> = self
+            .meta
+            .iter()
+            .map(|m| {
+                let mut k = String::new();
+                write_json_string(&mut k, &m.name);
+                k
+            })
+            .collect();
+        for (r, row) in self.data.iter().enumerate() {
+            if r > 0 {
+                out.push(',');
+            }
+            out.push('{');
+            for (c, v) in row.iter().enumerate() {
+                if c > 0 {
+                    out.push(',');
+                }
+                out.push_str(keys.get(c).map_or("\"\"", |k| k.as_str()));
+                out.push(':');
+                v.write_json(&mut out);
+            }
+            out.push('}');
+        }
+        let _ = write!(
+            out,
+            "],\"rows\":{},\"statistics\":{{\"elapsed\":",
+            self.data.len()
+        );
+        write_float(&mut out, self.statistics.elapsed, None);
+        let _ = write!(
+            out,
+            ",\"rows_read\":{},\"bytes_read\":{}}}}}",
+            self.statistics.rows_read, self.statistics.bytes_read
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shape_and_number_formats() {
+        let e = Endpoint {
+            meta: vec![
+                Meta {
+                    name: "m".into(),
+                    ty: "String".into(),
+                },
+                Meta {
+                    name: "n".into(),
+                    ty: "UInt64".into(),
+                },
+                Meta {
+                    name: "f".into(),
+                    ty: "Float64".into(),
+                },
+                Meta {
+                    name: "g".into(),
+                    ty: "Float32".into(),
+                },
+                Meta {
+                    name: "t".into(),
+                    ty: "DateTime".into(),
+                },
+            ],
+            data: vec![vec![
+                Value::Str("a\"<b>\n".into()),
+                Value::UInt(u64::MAX),
+                Value::Float64(0.1 + 0.2),
+                Value::Float32(0.1),
+                Value::DateTime(1_704_067_200),
+            ]],
+            statistics: Statistics {
+                elapsed: 0.0,
+                rows_read: 3,
+                bytes_read: 12,
+            },
+        };
+        let j = e.to_json();
+        assert_eq!(
+            j,
+            r#"{"meta":[{"name":"m","type":"String"},{"name":"n","type":"UInt64"},{"name":"f","type":"Float64"},{"name":"g","type":"Float32"},{"name":"t","type":"DateTime"}],"data":[{"m":"a\"<b>\n","n":18446744073709551615,"f":0.30000000000000004,"g":0.1,"t":"2024-01-01 00:00:00"}],"rows":1,"statistics":{"elapsed":0,"rows_read":3,"bytes_read":12}}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["rows"], 1);
+        let mut s = String::new();
+        Value::Float64(f64::NAN).write_json(&mut s);
+        Value::Float64(1e300).write_json(&mut s);
+        Value::Float64(-2.5).write_json(&mut s);
+        assert_eq!(s, "null1e300-2.5");
+    }
+}

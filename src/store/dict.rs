@@ -1,0 +1,144 @@
+//! String dictionaries: each distinct string of a column is stored once and rows hold its code.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher (FxHash) for dictionary lookups.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// `HashMap` with [`FxHasher`].
+pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The distinct strings of one column, in order of first appearance; code 0 is always `""`.
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    strings: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, u32>,
+    bytes: usize,
+}
+
+impl Default for Dictionary {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Dictionary {
+    /// A dictionary holding only the empty string (code 0).
+    pub fn new() -> Self {
+        let mut d = Dictionary {
+            strings: Vec::new(),
+            index: FxHashMap::default(),
+            bytes: 0,
+        };
+        d.intern("");
+        d
+    }
+
+    /// The code of `s`, adding it if it is new.
+    #[inline]
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&code) = self.index.get(s) {
+            return code;
+        }
+        let code = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.index.insert(s.into(), code);
+        self.bytes += 2 * s.len() + 48;
+        code
+    }
+
+    /// The code of `s`, if present.
+    pub fn code(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    /// The string for `code` (`""` for a code out of range).
+    #[inline]
+    pub fn get(&self, code: u32) -> &str {
+        self.strings.get(code as usize).map_or("", |s| s)
+    }
+
+    /// Number of distinct strings, the empty string included.
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// True when only the empty string is present.
+    pub fn is_empty(&self) -> bool {
+        self.strings.len() <= 1
+    }
+
+    /// All strings in code order.
+    pub fn strings(&self) -> &[Box<str>] {
+        &self.strings
+    }
+
+    /// Approximate heap bytes used.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let mut d = Dictionary::new();
+        assert_eq!(d.code(""), Some(0));
+        let a = d.intern("gpt-4o");
+        let b = d.intern("claude");
+        assert_eq!(d.intern("gpt-4o"), a);
+        assert_ne!(a, b);
+        assert_eq!(d.get(b), "claude");
+        assert_eq!(d.get(99), "");
+        assert_eq!(d.len(), 3);
+    }
+}

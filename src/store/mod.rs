@@ -1,0 +1,475 @@
+//! The columnar store: typed columns in month partitions of blocks, strings in dictionaries.
+//!
+//! Rows arrive one at a time from the ingest decoder as already-typed [`Cell`]s. Each row goes to
+//! the partition its time column selects (`toYYYYMM(event_time)` for `llm_events`), into that
+//! partition's open [`Block`]; a block holds up to [`BLOCK_ROWS`] rows and records the min and max
+//! of its time column so time-range queries can skip it. String columns share one [`Dictionary`]
+//! per column across all blocks, so grouping by a string is grouping by a `u32` code.
+
+mod dict;
+
+pub use dict::{Dictionary, FxHashMap, FxHasher};
+
+use crate::schema::{ColumnType, Datasource, PartitionKey};
+use crate::time;
+
+/// Rows per block.
+pub const BLOCK_ROWS: usize = 8192;
+
+/// One typed value of a row, already converted to its column's type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell {
+    /// Any unsigned column (`UInt*`, `Bool`, `DateTime` seconds).
+    U(u64),
+    /// Any signed column (`Int*`, `DateTime64(3)` milliseconds).
+    I(i64),
+    /// A `Float32` column.
+    F32(f32),
+    /// A `Float64` column.
+    F64(f64),
+    /// A string column: a byte range of the decoder's scratch text.
+    Str(u32, u32),
+}
+
+/// The values of one column within one block, in the column's storage width.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// `UInt8` and `Bool`.
+    U8(Vec<u8>),
+    /// `UInt16`.
+    U16(Vec<u16>),
+    /// `UInt32` and `DateTime` (seconds).
+    U32(Vec<u32>),
+    /// `UInt64`.
+    U64(Vec<u64>),
+    /// `Int8`.
+    I8(Vec<i8>),
+    /// `Int16`.
+    I16(Vec<i16>),
+    /// `Int32`.
+    I32(Vec<i32>),
+    /// `Int64` and `DateTime64(3)` (milliseconds).
+    I64(Vec<i64>),
+    /// `Float32`.
+    F32(Vec<f32>),
+    /// `Float64`.
+    F64(Vec<f64>),
+    /// `String` and `LowCardinality(String)`: dictionary codes.
+    Str(Vec<u32>),
+}
+
+impl ColumnData {
+    fn with_capacity(ty: ColumnType, n: usize) -> ColumnData {
+        match ty {
+            ColumnType::UInt8 | ColumnType::Bool => ColumnData::U8(Vec::with_capacity(n)),
+            ColumnType::UInt16 => ColumnData::U16(Vec::with_capacity(n)),
+            ColumnType::UInt32 | ColumnType::DateTime => ColumnData::U32(Vec::with_capacity(n)),
+            ColumnType::UInt64 => ColumnData::U64(Vec::with_capacity(n)),
+            ColumnType::Int8 => ColumnData::I8(Vec::with_capacity(n)),
+            ColumnType::Int16 => ColumnData::I16(Vec::with_capacity(n)),
+            ColumnType::Int32 => ColumnData::I32(Vec::with_capacity(n)),
+            ColumnType::Int64 | ColumnType::DateTime64 => ColumnData::I64(Vec::with_capacity(n)),
+            ColumnType::Float32 => ColumnData::F32(Vec::with_capacity(n)),
+            ColumnType::Float64 => ColumnData::F64(Vec::with_capacity(n)),
+            ColumnType::String | ColumnType::LowCardinalityString => {
+                ColumnData::Str(Vec::with_capacity(n))
+            }
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::U8(v) => v.len(),
+            ColumnData::U16(v) => v.len(),
+            ColumnData::U32(v) => v.len(),
+            ColumnData::U64(v) => v.len(),
+            ColumnData::I8(v) => v.len(),
+            ColumnData::I16(v) => v.len(),
+            ColumnData::I32(v) => v.len(),
+            ColumnData::I64(v) => v.len(),
+            ColumnData::F32(v) => v.len(),
+            ColumnData::F64(v) => v.len(),
+            ColumnData::Str(v) => v.len(),
+        }
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of one value.
+    pub fn width(&self) -> usize {
+        match self {
+            ColumnData::U8(_) | ColumnData::I8(_) => 1,
+            ColumnData::U16(_) | ColumnData::I16(_) => 2,
+            ColumnData::U32(_) | ColumnData::I32(_) | ColumnData::F32(_) | ColumnData::Str(_) => 4,
+            ColumnData::U64(_) | ColumnData::I64(_) | ColumnData::F64(_) => 8,
+        }
+    }
+
+    /// Value `i` widened to `f64` (string codes give their code).
+    pub fn get_f64(&self, i: usize) -> f64 {
+        match self {
+            ColumnData::U8(v) => f64::from(v[i]),
+            ColumnData::U16(v) => f64::from(v[i]),
+            ColumnData::U32(v) => f64::from(v[i]),
+            ColumnData::U64(v) => v[i] as f64,
+            ColumnData::I8(v) => f64::from(v[i]),
+            ColumnData::I16(v) => f64::from(v[i]),
+            ColumnData::I32(v) => f64::from(v[i]),
+            ColumnData::I64(v) => v[i] as f64,
+            ColumnData::F32(v) => f64::from(v[i]),
+            ColumnData::F64(v) => v[i],
+            ColumnData::Str(v) => f64::from(v[i]),
+        }
+    }
+
+    /// Value `i` as the [`Cell`] it was stored from (strings give their code as `U`).
+    pub fn get_cell(&self, i: usize) -> Cell {
+        match self {
+            ColumnData::U8(v) => Cell::U(u64::from(v[i])),
+            ColumnData::U16(v) => Cell::U(u64::from(v[i])),
+            ColumnData::U32(v) => Cell::U(u64::from(v[i])),
+            ColumnData::U64(v) => Cell::U(v[i]),
+            ColumnData::I8(v) => Cell::I(i64::from(v[i])),
+            ColumnData::I16(v) => Cell::I(i64::from(v[i])),
+            ColumnData::I32(v) => Cell::I(i64::from(v[i])),
+            ColumnData::I64(v) => Cell::I(v[i]),
+            ColumnData::F32(v) => Cell::F32(v[i]),
+            ColumnData::F64(v) => Cell::F64(v[i]),
+            ColumnData::Str(v) => Cell::U(u64::from(v[i])),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, cell: Cell, code: u32) {
+        // Cells are produced by the decoder for this column's type; the casts below are
+        // range-checked there.
+        match (self, cell) {
+            (ColumnData::U8(v), Cell::U(x)) => v.push(x as u8),
+            (ColumnData::U16(v), Cell::U(x)) => v.push(x as u16),
+            (ColumnData::U32(v), Cell::U(x)) => v.push(x as u32),
+            (ColumnData::U64(v), Cell::U(x)) => v.push(x),
+            (ColumnData::I8(v), Cell::I(x)) => v.push(x as i8),
+            (ColumnData::I16(v), Cell::I(x)) => v.push(x as i16),
+            (ColumnData::I32(v), Cell::I(x)) => v.push(x as i32),
+            (ColumnData::I64(v), Cell::I(x)) => v.push(x),
+            (ColumnData::F32(v), Cell::F32(x)) => v.push(x),
+            (ColumnData::F64(v), Cell::F64(x)) => v.push(x),
+            (ColumnData::Str(v), _) => v.push(code),
+            (ColumnData::U8(v), _) => v.push(0),
+            (ColumnData::U16(v), _) => v.push(0),
+            (ColumnData::U32(v), _) => v.push(0),
+            (ColumnData::U64(v), _) => v.push(0),
+            (ColumnData::I8(v), _) => v.push(0),
+            (ColumnData::I16(v), _) => v.push(0),
+            (ColumnData::I32(v), _) => v.push(0),
+            (ColumnData::I64(v), _) => v.push(0),
+            (ColumnData::F32(v), _) => v.push(0.0),
+            (ColumnData::F64(v), _) => v.push(0.0),
+        }
+    }
+}
+
+/// Up to [`BLOCK_ROWS`] rows of one partition, one [`ColumnData`] per schema column.
+#[derive(Debug, Clone)]
+pub struct Block {
+    columns: Vec<ColumnData>,
+    rows: usize,
+    min_time: i64,
+    max_time: i64,
+}
+
+impl Block {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The values of column `i` (schema order).
+    pub fn column(&self, i: usize) -> &ColumnData {
+        &self.columns[i]
+    }
+
+    /// All columns in schema order.
+    pub fn columns(&self) -> &[ColumnData] {
+        &self.columns
+    }
+
+    /// Smallest value of the time column (seconds for `DateTime`, ms for `DateTime64(3)`); 0 without one.
+    pub fn min_time(&self) -> i64 {
+        self.min_time
+    }
+
+    /// Largest value of the time column; 0 without one.
+    pub fn max_time(&self) -> i64 {
+        self.max_time
+    }
+}
+
+/// The blocks of one partition key value (e.g. `202405`).
+#[derive(Debug, Clone)]
+pub struct Partition {
+    key: i64,
+    blocks: Vec<Block>,
+}
+
+impl Partition {
+    /// The partition key value: `YYYYMM`, `YYYY`, `YYYYMMDD`, or 0 without a partition key.
+    pub fn key(&self) -> i64 {
+        self.key
+    }
+
+    /// Blocks in insertion order.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+}
+
+/// The stored rows of one datasource.
+#[derive(Debug, Clone)]
+pub struct Store {
+    datasource: Datasource,
+    dicts: Vec<Option<Dictionary>>,
+    partitions: Vec<Partition>,
+    last_partition: usize,
+    rows: u64,
+    block_bytes: u64,
+    max_bytes: u64,
+    row_width: usize,
+}
+
+/// The store has no room for another block within its byte budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+impl Store {
+    /// An empty store for `datasource` with a budget of `max_bytes` of column and dictionary memory.
+    pub fn new(datasource: Datasource, max_bytes: u64) -> Store {
+        let dicts = datasource
+            .columns
+            .iter()
+            .map(|c| c.ty.is_string().then(Dictionary::new))
+            .collect();
+        let row_width = datasource.columns.iter().map(|c| c.ty.width()).sum();
+        Store {
+            datasource,
+            dicts,
+            partitions: Vec::new(),
+            last_partition: 0,
+            rows: 0,
+            block_bytes: 0,
+            max_bytes,
+            row_width,
+        }
+    }
+
+    /// The datasource this store holds.
+    pub fn datasource(&self) -> &Datasource {
+        &self.datasource
+    }
+
+    /// Rows stored.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Partitions in ascending key order.
+    pub fn partitions(&self) -> &[Partition] {
+        &self.partitions
+    }
+
+    /// Every block of every partition, partitions in key order.
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.partitions.iter().flat_map(|p| p.blocks.iter())
+    }
+
+    /// The dictionary of string column `i`, `None` for other types.
+    pub fn dictionary(&self, i: usize) -> Option<&Dictionary> {
+        self.dicts.get(i).and_then(Option::as_ref)
+    }
+
+    /// Bytes of memory reserved by blocks and dictionaries.
+    pub fn bytes(&self) -> u64 {
+        self.block_bytes
+            + self
+                .dicts
+                .iter()
+                .flatten()
+                .map(|d| d.heap_bytes() as u64)
+                .sum::<u64>()
+    }
+
+    /// The byte budget.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Bytes one row takes in column storage (dictionary codes for strings).
+    pub fn row_width(&self) -> usize {
+        self.row_width
+    }
+
+    /// Appends one row. `cells` follows schema order; string cells index into `text`.
+    ///
+    /// Fails without storing anything when a new block would exceed the byte budget.
+    pub fn push_row(&mut self, cells: &[Cell], text: &str) -> Result<(), Full> {
+        let time = match self.datasource.time_column {
+            Some(c) => match cells.get(c) {
+                Some(Cell::U(s)) => *s as i64,
+                Some(Cell::I(ms)) => *ms,
+                _ => 0,
+            },
+            None => 0,
+        };
+        let key = self.partition_key(time);
+        let pi = self.partition_for(key);
+        let needs_block = self.partitions[pi]
+            .blocks
+            .last()
+            .map_or(true, |b| b.rows >= BLOCK_ROWS);
+        if needs_block {
+            let add = (BLOCK_ROWS * self.row_width) as u64;
+            if self.bytes() + add > self.max_bytes {
+                return Err(Full);
+            }
+            let columns = self
+                .datasource
+                .columns
+                .iter()
+                .map(|c| ColumnData::with_capacity(c.ty, BLOCK_ROWS))
+                .collect();
+            self.partitions[pi].blocks.push(Block {
+                columns,
+                rows: 0,
+                min_time: time,
+                max_time: time,
+            });
+            self.block_bytes += add;
+        }
+        let Store {
+            partitions, dicts, ..
+        } = self;
+        let block = match partitions[pi].blocks.last_mut() {
+            Some(b) => b,
+            None => return Err(Full),
+        };
+        for ((col, cell), dict) in block.columns.iter_mut().zip(cells).zip(dicts.iter_mut()) {
+            let code = match (cell, dict) {
+                (Cell::Str(start, len), Some(d)) => {
+                    let s = text
+                        .get(*start as usize..(*start + *len) as usize)
+                        .unwrap_or("");
+                    d.intern(s)
+                }
+                _ => 0,
+            };
+            col.push(*cell, code);
+        }
+        block.rows += 1;
+        block.min_time = block.min_time.min(time);
+        block.max_time = block.max_time.max(time);
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn partition_key(&self, time: i64) -> i64 {
+        let seconds = match self.datasource.time_column {
+            Some(c) if self.datasource.columns[c].ty == ColumnType::DateTime64 => {
+                time.div_euclid(1000)
+            }
+            _ => time,
+        };
+        let (y, m, d) = time::civil_from_days(seconds.div_euclid(86_400));
+        match self.datasource.partition {
+            PartitionKey::None => 0,
+            PartitionKey::YearMonth(_) => y * 100 + i64::from(m),
+            PartitionKey::Year(_) => y,
+            PartitionKey::Day(_) => y * 10_000 + i64::from(m) * 100 + i64::from(d),
+        }
+    }
+
+    #[inline]
+    fn partition_for(&mut self, key: i64) -> usize {
+        if let Some(p) = self.partitions.get(self.last_partition) {
+            if p.key == key {
+                return self.last_partition;
+            }
+        }
+        let idx = match self.partitions.binary_search_by_key(&key, |p| p.key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.partitions.insert(
+                    i,
+                    Partition {
+                        key,
+                        blocks: Vec::new(),
+                    },
+                );
+                i
+            }
+        };
+        self.last_partition = idx;
+        idx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(t: u64, model: (u32, u32), tokens: u64) -> Vec<Cell> {
+        vec![
+            Cell::U(t),
+            Cell::Str(model.0, model.1),
+            Cell::U(tokens),
+            Cell::U(0),
+            Cell::U(tokens),
+            Cell::F32(0.5),
+            Cell::F32(1.25),
+            Cell::U(1),
+            Cell::Str(0, 0),
+        ]
+    }
+
+    #[test]
+    fn rows_go_to_month_partitions_with_block_ranges() {
+        let mut s = Store::new(Datasource::llm_events(), u64::MAX);
+        let text = "gpt-4oclaude";
+        // 2024-02-01 00:00:00 and 2024-01-15 00:00:00
+        s.push_row(&row(1_706_745_600, (0, 6), 10), text).unwrap();
+        s.push_row(&row(1_705_276_800, (6, 6), 20), text).unwrap();
+        s.push_row(&row(1_706_745_601, (0, 6), 30), text).unwrap();
+        assert_eq!(s.rows(), 3);
+        let keys: Vec<i64> = s.partitions().iter().map(|p| p.key()).collect();
+        assert_eq!(keys, vec![202401, 202402]);
+        let feb = &s.partitions()[1].blocks()[0];
+        assert_eq!(feb.rows(), 2);
+        assert_eq!(
+            (feb.min_time(), feb.max_time()),
+            (1_706_745_600, 1_706_745_601)
+        );
+        assert_eq!(feb.column(2), &ColumnData::U32(vec![10, 30]));
+        let d = s.dictionary(1).unwrap();
+        let ColumnData::Str(codes) = feb.column(1) else {
+            panic!("not a string column")
+        };
+        assert_eq!(d.get(codes[0]), "gpt-4o");
+        assert!(s.dictionary(2).is_none());
+    }
+
+    #[test]
+    fn blocks_split_and_budget_is_enforced() {
+        let ds = Datasource::llm_events();
+        let one_block = (BLOCK_ROWS * 33) as u64;
+        let mut s = Store::new(ds, one_block + 1000);
+        for i in 0..BLOCK_ROWS as u64 {
+            s.push_row(&row(1_706_745_600 + i, (0, 1), i), "x").unwrap();
+        }
+        assert_eq!(s.push_row(&row(1_706_745_600, (0, 1), 1), "x"), Err(Full));
+        assert_eq!(s.rows(), BLOCK_ROWS as u64);
+        assert_eq!(s.blocks().count(), 1);
+    }
+}

@@ -1,0 +1,159 @@
+//! The JavaScript API, built with `wasm-pack build --target web`: the only module with
+//! `#[wasm_bindgen]` items.
+//!
+//! ```js
+//! import init, { EventStore, generateSample } from './pkg/llm_metrics.js';
+//! await init();
+//! const store = new EventStore();
+//! store.begin('events.ndjson');
+//! for await (const chunk of file.stream()) store.write(chunk);
+//! const report = store.end(); // { stream, lines, rows, quarantined, blank, bytes, errors }
+//! const usage = store.pipe('llm_usage_by_model'); // { meta, data, rows, statistics }
+//! store.free();
+//! ```
+//!
+//! Events stay in wasm memory behind the `EventStore` handle; only reports and pipe results
+//! cross into JavaScript, as plain objects. Every failure is thrown as a JavaScript `Error`
+//! carrying the engine's message.
+
+use js_sys::{Object, JSON};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::{generate_ndjson, EventStore, Params};
+
+/// Most events `generateSample` makes in one call: about 200 bytes each, so the largest sample
+/// stays well inside the 4 GiB a wasm32 module can address, next to the store it is loaded into.
+const MAX_SAMPLE_ROWS: u64 = 5_000_000;
+
+/// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// An in-memory store of events with the pipes that query them.
+///
+/// Feed it NDJSON with `begin()` (optional), any number of `write()` calls, then `end()`; query
+/// it with `pipe()`. The store stays open after `end()`, so several files can be loaded in turn.
+/// Call `free()` when done to release its memory.
+#[wasm_bindgen(js_name = EventStore)]
+pub struct WasmEventStore {
+    inner: EventStore,
+}
+
+#[wasm_bindgen(js_class = EventStore)]
+impl WasmEventStore {
+    /// Creates a store for the `llm_events` datasource with the shipped pipes
+    /// (`llm_usage_by_model`, `llm_performance`, ...).
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmEventStore {
+        WasmEventStore {
+            inner: EventStore::new(),
+        }
+    }
+
+    /// Creates a store for the schema in the text of a `.datasource` file. Throws if the text
+    /// cannot be read, naming the line.
+    #[wasm_bindgen(js_name = fromDatasource)]
+    pub fn from_datasource(text: &str) -> Result<WasmEventStore, JsError> {
+        Ok(WasmEventStore {
+            inner: EventStore::from_datasource(text)?,
+        })
+    }
+
+    /// Names the next stream, as it will appear in its report. Optional: streams are named
+    /// `stream-1`, `stream-2`, ... otherwise. Throws if a stream is already being written.
+    pub fn begin(&mut self, name: &str) -> Result<(), JsError> {
+        Ok(self.inner.begin(name)?)
+    }
+
+    /// Feeds the next bytes of the current stream. Chunks may split lines and UTF-8 characters
+    /// anywhere; the result does not depend on how the bytes are chunked.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        Ok(self.inner.write(chunk)?)
+    }
+
+    /// Ends the current stream: stores its last line and returns its report,
+    /// `{ stream, lines, rows, quarantined, blank, bytes, errors }`, where `lines` is
+    /// `rows + quarantined + blank` and `errors` holds the first quarantine reasons.
+    pub fn end(&mut self) -> Result<JsValue, JsError> {
+        let report = self.inner.end()?;
+        Self::to_js_object(&report)
+    }
+
+    /// Number of rows stored, over all streams.
+    #[wasm_bindgen(getter = rowCount)]
+    pub fn row_count(&self) -> f64 {
+        // Exact up to 2^53 rows, far beyond what fits in wasm memory.
+        self.inner.row_count() as f64
+    }
+
+    /// Runs the named pipe and returns its endpoint result,
+    /// `{ meta: [{ name, type }], data: [{...}], rows, statistics: { elapsed, rows_read, bytes_read } }`.
+    /// `params` is an optional object of pipe parameters. Throws for an unknown pipe or a bad
+    /// parameter.
+    pub fn pipe(&self, name: &str, params: Option<Object>) -> Result<JsValue, JsError> {
+        let params = Self::params_from_js(params)?;
+        let endpoint = self.inner.pipe(name, &params)?;
+        JSON::parse(&endpoint.to_json()).map_err(|_| {
+            JsError::new(&format!(
+                "pipe '{name}' produced a result that is not valid JSON"
+            ))
+        })
+    }
+
+    /// Names of the pipes this store can run.
+    #[wasm_bindgen(js_name = pipeNames)]
+    pub fn pipe_names(&self) -> Vec<String> {
+        self.inner.pipe_names()
+    }
+}
+
+impl Default for WasmEventStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WasmEventStore {
+    /// Converts pipe parameters from JavaScript: `undefined` and `null` mean none.
+    fn params_from_js(params: Option<Object>) -> Result<Params, JsError> {
+        match params {
+            None => Ok(Params::new()),
+            Some(object) => serde_wasm_bindgen::from_value(object.into()).map_err(|e| {
+                JsError::new(&format!(
+                    "pipe parameters must be an object of names to values: {e}"
+                ))
+            }),
+        }
+    }
+
+    /// Converts a serialisable value to a plain JavaScript object (numbers, not BigInts).
+    fn to_js_object<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+        Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    }
+}
+
+/// Generates `rows` deterministic sample events as NDJSON bytes for the `llm_events`
+/// datasource; the same `rows` and `seed` always give the same bytes. `rows` is at most
+/// 5,000,000 and both arguments are non-negative integers.
+#[wasm_bindgen(js_name = generateSample)]
+pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
+    let rows = whole_number("rows", rows)?;
+    if rows > MAX_SAMPLE_ROWS {
+        return Err(JsError::new(&format!(
+            "generateSample: rows must be at most {MAX_SAMPLE_ROWS}, got {rows}"
+        )));
+    }
+    let seed = whole_number("seed", seed)?;
+    Ok(generate_ndjson(rows, seed))
+}
+
+/// Reads a JavaScript number that must be a non-negative safe integer.
+fn whole_number(what: &str, value: f64) -> Result<u64, JsError> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {
+        Ok(value as u64)
+    } else {
+        Err(JsError::new(&format!(
+            "generateSample: {what} must be a non-negative integer, got {value}"
+        )))
+    }
+}
