@@ -174,7 +174,7 @@ impl ColumnData {
 }
 
 /// Up to [`BLOCK_ROWS`] rows of one partition, one [`ColumnData`] per schema column.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Block {
     columns: Vec<ColumnData>,
     rows: usize,
@@ -210,7 +210,7 @@ impl Block {
 }
 
 /// The blocks of one partition key value (e.g. `202405`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Partition {
     key: i64,
     blocks: Vec<Block>,
@@ -373,6 +373,18 @@ impl Store {
         block.max_time = block.max_time.max(time);
         self.rows += 1;
         Ok(())
+    }
+
+    /// True when both stores hold the same rows in the same blocks with the same dictionaries.
+    pub fn same_contents(&self, other: &Store) -> bool {
+        self.rows == other.rows
+            && self.partitions == other.partitions
+            && self.dicts.len() == other.dicts.len()
+            && self
+                .dicts
+                .iter()
+                .zip(&other.dicts)
+                .all(|(a, b)| a.as_ref().map(Dictionary::strings) == b.as_ref().map(Dictionary::strings))
     }
 
     fn partition_key(&self, time: i64) -> i64 {
