@@ -7,7 +7,10 @@ use llm_metrics::{generate_ndjson, EventStore, Params};
 use std::time::Instant;
 
 fn main() {
-    let rows: u64 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let rows: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let data = generate_ndjson(rows, 42);
     let mb = data.len() as f64 / 1e6;
     println!("{rows} rows, {mb:.1} MB of NDJSON");
@@ -35,9 +38,17 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let med = times[times.len() / 2];
-    println!("ingest median {:.1} ms  {:.0} MB/s  {:.2} M rows/s", med * 1e3, mb / med, rows as f64 / med / 1e6);
+    println!(
+        "ingest median {:.1} ms  {:.0} MB/s  {:.2} M rows/s",
+        med * 1e3,
+        mb / med,
+        rows as f64 / med / 1e6
+    );
     if let Some(store) = last {
-        println!("store memory {:.1} bytes/row", store.store().bytes() as f64 / rows as f64);
+        println!(
+            "store memory {:.1} bytes/row",
+            store.store().bytes() as f64 / rows as f64
+        );
         for name in store.pipe_names() {
             let mut ts = Vec::new();
             for _ in 0..5 {

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh --product
-export PATH="$HOME/.cargo/bin:$PATH"
+# node_modules/.bin first: wasm-pack must pick up binaryen's wasm-opt (see Cargo.toml).
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 wasm-pack build --release --target web --out-dir pkg
 

@@ -136,9 +136,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.log(`Serving llm-metrics at http://${HOST}:${actual}/`);
   });
   for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      server.close(() => process.exit(0));
-      server.closeAllConnections();
-    });
+    process.on(signal, () => process.exit(0));
   }
 }

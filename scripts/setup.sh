@@ -3,8 +3,9 @@
 # returns at once when its tool is already in place.
 #
 #   bash scripts/setup.sh             everything (same as --test)
-#   bash scripts/setup.sh --product   Rust + wasm toolchain, wasm-opt and Node.js: enough for scripts/run.sh
-#   bash scripts/setup.sh --test      the above plus Chromium, ChromeDriver, npm packages and the Python venv
+#   bash scripts/setup.sh --product   Rust + wasm toolchain, Node.js and the npm packages (wasm-opt):
+#                                     enough for scripts/run.sh
+#   bash scripts/setup.sh --test      the above plus Chromium, ChromeDriver and the Python venv
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -110,8 +111,6 @@ setup_wasm() {
         cargo install wasm-bindgen-cli --version "$want" --locked ||
             cargo install wasm-bindgen-cli --version "$want"
     fi
-    # wasm-pack runs wasm-opt from PATH; without one it would try to download binaryen.
-    command -v wasm-opt >/dev/null 2>&1 || apt_install binaryen
 }
 
 setup_node() {
@@ -134,6 +133,14 @@ setup_npm() {
     printf '%s\n' "$want" >"$stamp"
 }
 
+# wasm-pack runs the first wasm-opt on PATH; scripts put node_modules/.bin (binaryen) first.
+check_wasm_opt() {
+    if ! node_modules/.bin/wasm-opt --version >/dev/null; then
+        echo "setup.sh: node_modules/.bin/wasm-opt does not run" >&2
+        exit 1
+    fi
+}
+
 setup_python() {
     local stamp=.venv/.requirements-sha256 want
     want="$(file_hash tests/requirements.txt)"
@@ -152,9 +159,10 @@ setup_python() {
 setup_rust
 setup_wasm
 setup_node
+setup_npm
+check_wasm_opt
 if [ "$mode" = test ]; then
     setup_browser
-    setup_npm
     setup_python
 fi
 say "ready ($mode) in $ROOT"

@@ -73,7 +73,7 @@ pub struct GenConfig {
     pub start: i64,
     /// Length in seconds of the window events fall into: every `event_time` is in
     /// `[start, start + span_seconds)`, or equals `start` when the span is zero or negative.
-    /// Spans over [`MAX_SPAN_SECONDS`] are shortened to it.
+    /// Spans over 200 years are shortened to 200 years.
     pub span_seconds: i64,
 }
 

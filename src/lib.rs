@@ -50,7 +50,7 @@ mod time;
 mod wasm;
 
 pub use error::{Error, ErrorKind, Result};
-pub use gen::{generate_ndjson, write_to, GenConfig, Generator};
+pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
 pub use query::{parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
 pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};

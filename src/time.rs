@@ -107,6 +107,24 @@ impl Cursor<'_> {
 /// UTC, a bare date `YYYY-MM-DD`, `YYYYMMDD`, `YYYYMMDDhhmmss`, and unix seconds as digits.
 /// Returns `None` for anything else, including impossible dates.
 pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        let d = |i: usize| -> Option<i64> {
+            let (x, y) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+            (x < 10 && y < 10).then(|| i64::from(x) * 10 + i64::from(y))
+        };
+        if let (Some(c), Some(yy), Some(mo), Some(dd), Some(hh), Some(mi), Some(ss)) =
+            (d(0), d(2), d(5), d(8), d(11), d(14), d(17))
+        {
+            return ymd_ms(c * 100 + yy, mo as u32, dd as u32, hh, mi, ss, 0);
+        }
+    }
     let s = text.trim().as_bytes();
     if s.is_empty() {
         return None;
@@ -139,7 +157,9 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
                     0,
                 )
             }
-            1..=12 => Some(std::str::from_utf8(s).ok()?.parse::<i64>().ok()? * 1000),
+            9 | 10 => Some(std::str::from_utf8(s).ok()?.parse::<i64>().ok()? * 1000),
+            // 13 digits: unix milliseconds.
+            13 => std::str::from_utf8(s).ok()?.parse::<i64>().ok(),
             _ => None,
         };
     }
@@ -183,7 +203,7 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
         while c.eat(b' ') {}
         if !c.done() {
             let rest = &s[c.i..];
-            if rest == b"Z" || rest == b"z" || rest == b"UTC" || rest == b"GMT" {
+            if rest == b"Z" || rest == b"UTC" || rest == b"GMT" {
                 c.i = s.len();
             } else {
                 let sign = match c.peek()? {

@@ -22,6 +22,37 @@ use wasm_bindgen::prelude::*;
 
 use crate::{generate_ndjson, EventStore, Params};
 
+#[wasm_bindgen]
+extern "C" {
+    /// Milliseconds from a monotonic clock; `performance` is a global in browsers, workers and
+    /// Node.js.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_RESULT_TYPES: &str = r#"
+/** What one stream did; `lines` is always `rows + quarantined + blank`. */
+export interface Report {
+    stream: string;
+    lines: number;
+    rows: number;
+    quarantined: number;
+    blank: number;
+    bytes: number;
+    /** The first quarantine reasons, each naming its line. */
+    errors: string[];
+}
+
+/** A pipe's result, shaped like a Tinybird endpoint's JSON. */
+export interface Endpoint {
+    meta: { name: string; type: string }[];
+    data: Record<string, unknown>[];
+    rows: number;
+    statistics: { elapsed: number; rows_read: number; bytes_read: number };
+}
+"#;
+
 /// Most events `generateSample` makes in one call: about 200 bytes each, so the largest sample
 /// stays well inside the 4 GiB a wasm32 module can address, next to the store it is loaded into.
 const MAX_SAMPLE_ROWS: u64 = 5_000_000;
@@ -45,24 +76,25 @@ impl WasmEventStore {
     /// (`llm_usage_by_model`, `llm_performance`, ...).
     #[wasm_bindgen(constructor)]
     pub fn new() -> WasmEventStore {
-        WasmEventStore {
-            inner: EventStore::new(),
-        }
+        Self::wrap(EventStore::new())
     }
 
     /// Creates a store for the schema in the text of a `.datasource` file. Throws if the text
     /// cannot be read, naming the line.
     #[wasm_bindgen(js_name = fromDatasource)]
     pub fn from_datasource(text: &str) -> Result<WasmEventStore, JsError> {
-        Ok(WasmEventStore {
-            inner: EventStore::from_datasource(text)?,
-        })
+        Ok(Self::wrap(EventStore::from_datasource(text)?))
     }
 
-    /// Names the next stream, as it will appear in its report. Optional: streams are named
-    /// `stream-1`, `stream-2`, ... otherwise. Throws if a stream is already being written.
-    pub fn begin(&mut self, name: &str) -> Result<(), JsError> {
-        Ok(self.inner.begin(name)?)
+    /// Starts a stream named `name`, as it will appear in its report. Optional: streams are
+    /// named `stream-1`, `stream-2`, ... otherwise. If a stream is still open it is ended first
+    /// and its report returned; otherwise returns `undefined`.
+    #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
+    pub fn begin(&mut self, name: &str) -> Result<JsValue, JsError> {
+        match self.inner.begin(name)? {
+            Some(report) => Self::to_js_object(&report),
+            None => Ok(JsValue::UNDEFINED),
+        }
     }
 
     /// Feeds the next bytes of the current stream. Chunks may split lines and UTF-8 characters
@@ -74,6 +106,7 @@ impl WasmEventStore {
     /// Ends the current stream: stores its last line and returns its report,
     /// `{ stream, lines, rows, quarantined, blank, bytes, errors }`, where `lines` is
     /// `rows + quarantined + blank` and `errors` holds the first quarantine reasons.
+    #[wasm_bindgen(unchecked_return_type = "Report")]
     pub fn end(&mut self) -> Result<JsValue, JsError> {
         let report = self.inner.end()?;
         Self::to_js_object(&report)
@@ -90,6 +123,7 @@ impl WasmEventStore {
     /// `{ meta: [{ name, type }], data: [{...}], rows, statistics: { elapsed, rows_read, bytes_read } }`.
     /// `params` is an optional object of pipe parameters. Throws for an unknown pipe or a bad
     /// parameter.
+    #[wasm_bindgen(unchecked_return_type = "Endpoint")]
     pub fn pipe(&self, name: &str, params: Option<Object>) -> Result<JsValue, JsError> {
         let params = Self::params_from_js(params)?;
         let endpoint = self.inner.pipe(name, &params)?;
@@ -114,6 +148,12 @@ impl Default for WasmEventStore {
 }
 
 impl WasmEventStore {
+    /// Wraps a core store, timing its pipes with the host's `performance.now()`.
+    fn wrap(mut inner: EventStore) -> WasmEventStore {
+        inner.set_clock(performance_now);
+        WasmEventStore { inner }
+    }
+
     /// Converts pipe parameters from JavaScript: `undefined` and `null` mean none.
     fn params_from_js(params: Option<Object>) -> Result<Params, JsError> {
         match params {

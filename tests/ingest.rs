@@ -32,7 +32,10 @@ fn mixed_fixture_accounting() {
     assert_eq!(report.rows, 6);
     assert_eq!(report.blank, 2);
     assert_eq!(report.quarantined, 9);
-    assert_eq!(report.lines, report.rows + report.quarantined + report.blank);
+    assert_eq!(
+        report.lines,
+        report.rows + report.quarantined + report.blank
+    );
     assert_eq!(report.bytes, MIXED.len() as u64);
     assert_eq!(report.stream, "stream-1");
     assert_eq!(report.errors.len(), 5);
@@ -41,14 +44,34 @@ fn mixed_fixture_accounting() {
     let q = store.quarantine().rows();
     let lines: Vec<u64> = q.iter().map(|r| r.line).collect();
     assert_eq!(lines, vec![7, 8, 9, 10, 11, 12, 13, 14, 15]);
-    assert_eq!(q[0].errors, vec!["value '-5' on column 'prompt_tokens' is negative but UInt32 is unsigned"]);
+    assert_eq!(
+        q[0].errors,
+        vec!["value '-5' on column 'prompt_tokens' is negative but UInt32 is unsigned"]
+    );
     assert_eq!(q[1].error_columns, vec!["cost", "latency"]);
-    assert_eq!(q[1].errors[0], "value 'n/a' on column 'cost' is not Float32");
+    assert_eq!(
+        q[1].errors[0],
+        "value 'n/a' on column 'cost' is not Float32"
+    );
     assert_eq!(q[1].values[6], "slow");
-    assert!(q[2].errors[0].starts_with("invalid JSON at byte"), "{:?}", q[2].errors);
-    assert!(q[2].raw.as_deref().unwrap_or("").starts_with("{\"event_time\""));
-    assert_eq!(q[3].errors, vec!["column 'event_time' is missing; every row needs a time"]);
-    assert_eq!(q[4].errors, vec!["column 'event_time' is null; every row needs a time"]);
+    assert!(
+        q[2].errors[0].starts_with("invalid JSON at byte"),
+        "{:?}",
+        q[2].errors
+    );
+    assert!(q[2]
+        .raw
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("{\"event_time\""));
+    assert_eq!(
+        q[3].errors,
+        vec!["column 'event_time' is missing; every row needs a time"]
+    );
+    assert_eq!(
+        q[4].errors,
+        vec!["column 'event_time' is null; every row needs a time"]
+    );
     assert!(q[5].errors[0].contains("out of range for UInt32"));
     assert!(q[6].errors[0].contains("is not an integer (UInt8)"));
     assert!(q[7].errors[0].starts_with("invalid UTF-8 at byte"));
@@ -62,8 +85,14 @@ fn mixed_fixture_values() {
     let usage = store.pipe("llm_usage_by_model", &Params::new()).unwrap();
     assert_eq!(usage.rows(), 4);
     let g = row_of(&usage, "gpt-4o");
-    assert_eq!(g[1..4], [&Value::UInt(117), &Value::UInt(53), &Value::UInt(170)]);
-    assert_eq!(g[4], &Value::Float64(f64::from(0.0015f32) + f64::from(0.25f32)));
+    assert_eq!(
+        g[1..4],
+        [&Value::UInt(117), &Value::UInt(53), &Value::UInt(170)]
+    );
+    assert_eq!(
+        g[4],
+        &Value::Float64(f64::from(0.0015f32) + f64::from(0.25f32))
+    );
     let c = row_of(&usage, "claude-3-haiku");
     assert_eq!(c[1], &Value::UInt(200));
     assert_eq!(c[4], &Value::Float64(f64::from(0.0002f32)));
@@ -76,16 +105,32 @@ fn mixed_fixture_values() {
     let g = row_of(&perf, "gpt-4o");
     assert_eq!(g[1], &Value::Float64((1.25 + 30.5 + 2.5) / 3.0));
     assert_eq!(g[2], &Value::Float64(2.0 / 3.0));
-    let meta: Vec<(&str, &str)> = perf.meta.iter().map(|m| (m.name.as_str(), m.ty.as_str())).collect();
-    assert_eq!(meta, vec![("model_name", "String"), ("avg_latency", "Float64"), ("success_rate", "Float64")]);
+    let meta: Vec<(&str, &str)> = perf
+        .meta
+        .iter()
+        .map(|m| (m.name.as_str(), m.ty.as_str()))
+        .collect();
+    assert_eq!(
+        meta,
+        vec![
+            ("model_name", "String"),
+            ("avg_latency", "Float64"),
+            ("success_rate", "Float64")
+        ]
+    );
     let meta: Vec<&str> = usage.meta.iter().map(|m| m.ty.as_str()).collect();
-    assert_eq!(meta, vec!["String", "UInt64", "UInt64", "UInt64", "Float64"]);
+    assert_eq!(
+        meta,
+        vec!["String", "UInt64", "UInt64", "UInt64", "Float64"]
+    );
 
     // Times: the -01:00 offset is converted to UTC and lands in March's partition.
     let keys: Vec<i64> = store.store().partitions().iter().map(|p| p.key()).collect();
     assert_eq!(keys, vec![202403]);
     let block = &store.store().partitions()[0].blocks()[0];
-    let ColumnData::U32(times) = block.column(0) else { panic!("event_time is not u32") };
+    let ColumnData::U32(times) = block.column(0) else {
+        panic!("event_time is not u32")
+    };
     assert_eq!(times[2], 1_709_254_799);
     assert_eq!(block.min_time(), 1_709_254_799);
     assert_eq!(block.max_time(), 1_709_337_601);
@@ -99,7 +144,10 @@ fn streams_are_named_and_appended() {
     store.begin("a.ndjson").unwrap();
     store.write(&MIXED[..100]).unwrap();
     // Beginning another stream ends the open one.
-    let first = store.begin("b.ndjson").unwrap().expect("report of a.ndjson");
+    let first = store
+        .begin("b.ndjson")
+        .unwrap()
+        .expect("report of a.ndjson");
     assert_eq!(first.stream, "a.ndjson");
     store.write(MIXED).unwrap();
     let second = store.end().unwrap();
@@ -109,34 +157,68 @@ fn streams_are_named_and_appended() {
     let third = store.end().unwrap();
     assert_eq!(third.stream, "stream-3");
     assert_eq!(store.row_count(), first.rows + 12);
-    assert!(store.quarantine().rows().iter().any(|r| r.stream == "b.ndjson" && r.line == 7));
+    assert!(store
+        .quarantine()
+        .rows()
+        .iter()
+        .any(|r| r.stream == "b.ndjson" && r.line == 7));
 }
 
 #[test]
 fn long_lines_are_quarantined_without_buffering() {
     let ds = llm_metrics::Datasource::llm_events();
-    let mut store = EventStore::with_datasource(ds, llm_metrics::Options { max_bytes: u64::MAX, max_line_bytes: 1000 });
-    let long = format!("{{\"event_time\":\"2024-03-01 00:00:00\",\"model_name\":\"{}\"}}\n", "x".repeat(5000));
+    let mut store = EventStore::with_datasource(
+        ds,
+        llm_metrics::Options {
+            max_bytes: u64::MAX,
+            max_line_bytes: 1000,
+        },
+    );
+    let long = format!(
+        "{{\"event_time\":\"2024-03-01 00:00:00\",\"model_name\":\"{}\"}}\n",
+        "x".repeat(5000)
+    );
     for chunk in long.as_bytes().chunks(7) {
         store.write(chunk).unwrap();
     }
-    store.write(b"{\"event_time\":\"2024-03-01 00:00:00\"}\n").unwrap();
+    store
+        .write(b"{\"event_time\":\"2024-03-01 00:00:00\"}\n")
+        .unwrap();
     let r = store.end().unwrap();
     assert_eq!((r.lines, r.rows, r.quarantined), (2, 1, 1));
     let q = &store.quarantine().rows()[0];
-    assert_eq!(q.errors[0], format!("line too long: {} bytes (the limit is 1000 bytes)", long.len() - 1));
+    assert_eq!(
+        q.errors[0],
+        format!(
+            "line too long: {} bytes (the limit is 1000 bytes)",
+            long.len() - 1
+        )
+    );
 }
 
 #[test]
 fn store_full_is_an_error_that_keeps_the_store_consistent() {
     let ds = llm_metrics::Datasource::llm_events();
     let budget = (llm_metrics::BLOCK_ROWS * 33 + 4096) as u64;
-    let mut store = EventStore::with_datasource(ds, llm_metrics::Options { max_bytes: budget, max_line_bytes: 1 << 20 });
+    let mut store = EventStore::with_datasource(
+        ds,
+        llm_metrics::Options {
+            max_bytes: budget,
+            max_line_bytes: 1 << 20,
+        },
+    );
     let data = generate_ndjson(20_000, 7);
-    let err = data.chunks(4096).map(|c| store.write(c)).find_map(Result::err).expect("store fills up");
+    let err = data
+        .chunks(4096)
+        .map(|c| store.write(c))
+        .find_map(Result::err)
+        .expect("store fills up");
     let msg = err.to_string();
     assert!(msg.starts_with("store is full at 8192 rows"), "{msg}");
-    assert!(msg.contains("the rows before line 8193 of stream-1 are stored"), "{msg}");
+    assert!(
+        msg.contains("the rows before line 8193 of stream-1 are stored"),
+        "{msg}"
+    );
     assert_eq!(store.write(b"{}\n").unwrap_err().to_string(), msg);
     assert_eq!(store.row_count(), 8192);
     let usage = store.pipe("llm_usage_by_model", &Params::new()).unwrap();
@@ -153,7 +235,10 @@ fn store_full_is_an_error_that_keeps_the_store_consistent() {
 fn generated_data_ingests_cleanly() {
     let data = generate_ndjson(50_000, 1);
     let (store, report) = ingest_chunks(&data, &[]);
-    assert_eq!((report.rows, report.quarantined, report.blank), (50_000, 0, 0));
+    assert_eq!(
+        (report.rows, report.quarantined, report.blank),
+        (50_000, 0, 0)
+    );
     assert!(store.store().partitions().len() >= 2);
     for b in store.store().blocks() {
         assert!(b.min_time() <= b.max_time());
@@ -161,7 +246,9 @@ fn generated_data_ingests_cleanly() {
 }
 
 fn same(a: &(EventStore, Report), b: &(EventStore, Report)) -> bool {
-    a.1 == b.1 && a.0.store().same_contents(b.0.store()) && a.0.quarantine().rows() == b.0.quarantine().rows()
+    a.1 == b.1
+        && a.0.store().same_contents(b.0.store())
+        && a.0.quarantine().rows() == b.0.quarantine().rows()
 }
 
 #[test]

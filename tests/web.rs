@@ -1,7 +1,12 @@
-//! The engine compiled to wasm32 and run by wasm-bindgen-test, in Node.js
-//! (`wasm-pack test --node -- --test web`) and in headless Chromium
-//! (`WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --test web`). The file
-//! does not call `wasm_bindgen_test_configure!`, so the runner's environment picks the host.
+//! The engine compiled to wasm32 and run by wasm-bindgen-test-runner, in Node.js and in headless
+//! Chromium (scripts/test.sh runs both). The file does not call `wasm_bindgen_test_configure!`,
+//! so the environment picks the host:
+//!
+//! ```sh
+//! export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! cargo test --target wasm32-unknown-unknown --test web                            # Node.js
+//! WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --test web # Chromium
+//! ```
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::BTreeMap;
@@ -167,6 +172,9 @@ fn check_performance(endpoint: &Value, expected: &BTreeMap<String, Expected>) {
     }
 }
 
+/// Picks the size of each next chunk.
+type ChunkSizes = Box<dyn FnMut() -> usize>;
+
 /// A small xorshift generator, so chunk sizes vary without a dependency.
 fn chunk_sizes(mut state: u64, max: usize) -> impl FnMut() -> usize {
     move || {
@@ -192,7 +200,7 @@ fn chunking_never_changes_a_result() {
     check_usage(&usage, &expected);
     check_performance(&performance, &expected);
 
-    let chunkings: [(&str, Box<dyn FnMut() -> usize>); 4] = [
+    let chunkings: [(&str, ChunkSizes); 4] = [
         ("7-byte", Box::new(|| 7)),
         ("4096-byte", Box::new(|| 4096)),
         ("random 1..64", Box::new(chunk_sizes(0x9e37_79b9, 64))),

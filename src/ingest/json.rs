@@ -90,13 +90,25 @@ impl PathTrie {
         t
     }
 
+    /// The child of `node` for `key`. Keys usually arrive in the same order on every line, so
+    /// the search starts after the previous match (`hint`).
     #[inline]
-    fn child(&self, node: usize, key: &[u8]) -> Option<usize> {
-        self.nodes[node]
-            .children
-            .iter()
-            .find(|(k, _)| k.len() == key.len() && &**k == key)
-            .map(|&(_, c)| c)
+    fn child(&self, node: usize, key: &[u8], hint: &mut usize) -> Option<usize> {
+        let children = &self.nodes[node].children;
+        let n = children.len();
+        let first = key.first().copied();
+        for j in 0..n {
+            let mut idx = *hint + j;
+            if idx >= n {
+                idx -= n;
+            }
+            let (k, c) = &children[idx];
+            if k.len() == key.len() && k.first().copied() == first && **k == *key {
+                *hint = idx + 1;
+                return Some(*c);
+            }
+        }
+        None
     }
 }
 
@@ -104,6 +116,7 @@ struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     key_buf: Vec<u8>,
+    hint: usize,
 }
 
 type Res<T> = Result<T, SyntaxError>;
@@ -123,6 +136,7 @@ pub fn scan_line(
         b: line,
         i: 0,
         key_buf: Vec::new(),
+        hint: 0,
     };
     s.ws();
     if s.peek() != Some(b'{') {
@@ -184,11 +198,12 @@ impl Scanner<'_> {
                                 at: ks + at,
                                 message: "invalid escape in key",
                             })?;
-                            let c = trie.child(n, &buf);
+                            let c = trie.child(n, &buf, &mut self.hint);
                             self.key_buf = buf;
                             c.map(|c| (trie, c))
                         } else {
-                            trie.child(n, &self.b[ks..ke]).map(|c| (trie, c))
+                            trie.child(n, &self.b[ks..ke], &mut self.hint)
+                                .map(|c| (trie, c))
                         }
                     }
                     None => None,

@@ -305,7 +305,7 @@ impl Decoder {
             self.report.blank += 1;
             return Ok(());
         }
-        if let Err(e) = std::str::from_utf8(l) {
+        if let Err(e) = utf8_check(l) {
             let row = self.raw_row(
                 line_no,
                 l,
@@ -445,3 +445,13 @@ fn shorten(s: &str) -> String {
 
 /// Raw bytes kept of a line that is too long or not JSON.
 pub const QUARANTINE_RAW_BYTES: usize = 64 << 10;
+
+/// UTF-8 validation with a word-at-a-time ASCII fast path (log lines are mostly ASCII).
+#[inline]
+fn utf8_check(l: &[u8]) -> std::result::Result<(), std::str::Utf8Error> {
+    if l.is_ascii() {
+        Ok(())
+    } else {
+        std::str::from_utf8(l).map(|_| ())
+    }
+}

@@ -160,21 +160,17 @@ fn accumulate(digits: &[u8]) -> Option<u64> {
 }
 
 fn unsigned(kind: Kind, s: &[u8], max: u64) -> Result<Cell, Reject> {
-    match kind {
-        Kind::True => return Ok(Cell::U(1)),
-        Kind::False => return Ok(Cell::U(0)),
-        Kind::Str if s.is_empty() => return Ok(Cell::U(0)),
-        Kind::Num | Kind::Str => {}
+    match (kind, s) {
+        (Kind::True, _) | (Kind::Str, b"true") => return Ok(Cell::U(1)),
+        (Kind::False, _) | (Kind::Str, b"false") | (Kind::Str, b"") => return Ok(Cell::U(0)),
+        (Kind::Num | Kind::Str, _) => {}
         _ => return Err(Reject::NotType),
     }
     let (neg, digits) = integer_digits(kind, s)?;
     let v = accumulate(digits).ok_or(Reject::OutOfRange)?;
     if neg {
-        return if v == 0 {
-            Ok(Cell::U(0))
-        } else {
-            Err(Reject::Negative)
-        };
+        // ClickHouse refuses any '-' for an unsigned column, "-0" included.
+        return Err(Reject::Negative);
     }
     if v > max {
         return Err(Reject::OutOfRange);
@@ -183,11 +179,10 @@ fn unsigned(kind: Kind, s: &[u8], max: u64) -> Result<Cell, Reject> {
 }
 
 fn signed(kind: Kind, s: &[u8], min: i64, max: i64) -> Result<Cell, Reject> {
-    match kind {
-        Kind::True => return Ok(Cell::I(1)),
-        Kind::False => return Ok(Cell::I(0)),
-        Kind::Str if s.is_empty() => return Ok(Cell::I(0)),
-        Kind::Num | Kind::Str => {}
+    match (kind, s) {
+        (Kind::True, _) | (Kind::Str, b"true") => return Ok(Cell::I(1)),
+        (Kind::False, _) | (Kind::Str, b"false") | (Kind::Str, b"") => return Ok(Cell::I(0)),
+        (Kind::Num | Kind::Str, _) => {}
         _ => return Err(Reject::NotType),
     }
     let (neg, digits) = integer_digits(kind, s)?;
@@ -254,10 +249,16 @@ fn float_text_ok(s: &[u8]) -> bool {
 }
 
 fn float(kind: Kind, s: &[u8]) -> Result<f64, Reject> {
-    match kind {
-        Kind::True => Ok(1.0),
-        Kind::False => Ok(0.0),
-        Kind::Num | Kind::Str => {
+    match (kind, s) {
+        (Kind::True, _) | (Kind::Str, b"true") => Ok(1.0),
+        (Kind::False, _) | (Kind::Str, b"false") => Ok(0.0),
+        (Kind::Num | Kind::Str, _) => {
+            if let Some(v) = fast_decimal(s) {
+                if v.0 <= 1 << 53 && v.1 <= 22 {
+                    let x = v.0 as f64 / POW10_F64[v.1];
+                    return Ok(if v.2 { -x } else { x });
+                }
+            }
             if !float_text_ok(s) {
                 return Err(Reject::NotType);
             }
@@ -270,14 +271,58 @@ fn float(kind: Kind, s: &[u8]) -> Result<f64, Reject> {
     }
 }
 
+const POW10_F32: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
+const POW10_F64: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain decimal `-?digits[.digits]` as (mantissa, decimals, negative), when the mantissa fits
+/// in `u64`. Division of the exact mantissa by an exact power of ten is then correctly rounded
+/// (Clinger's fast path) when both are exact in the target type.
+#[inline]
+fn fast_decimal(s: &[u8]) -> Option<(u64, usize, bool)> {
+    let (neg, body) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let mut m: u64 = 0;
+    let mut decimals = 0;
+    let mut seen_dot = false;
+    let mut digits = 0;
+    for &c in body {
+        if c.is_ascii_digit() {
+            m = m.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            digits += 1;
+            if seen_dot {
+                decimals += 1;
+            }
+        } else if c == b'.' && !seen_dot && digits > 0 {
+            seen_dot = true;
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || (seen_dot && decimals == 0) {
+        return None;
+    }
+    Some((m, decimals, neg))
+}
+
 /// Like [`float`], but rounds the decimal text straight to `f32` (no double rounding via `f64`).
 fn float32(kind: Kind, s: &[u8]) -> Result<f32, Reject> {
-    match kind {
-        Kind::True => Ok(1.0),
-        Kind::False => Ok(0.0),
-        Kind::Num | Kind::Str => {
+    match (kind, s) {
+        (Kind::True, _) | (Kind::Str, b"true") => Ok(1.0),
+        (Kind::False, _) | (Kind::Str, b"false") => Ok(0.0),
+        (Kind::Num | Kind::Str, _) => {
             if !float_text_ok(s) {
                 return Err(Reject::NotType);
+            }
+            if let Some(v) = fast_decimal(s) {
+                if v.0 <= 1 << 24 && v.1 <= 10 {
+                    let x = v.0 as f32 / POW10_F32[v.1];
+                    return Ok(if v.2 { -x } else { x });
+                }
             }
             std::str::from_utf8(s)
                 .ok()

@@ -76,13 +76,17 @@ impl Dictionary {
             index: FxHashMap::default(),
             bytes: 0,
         };
-        d.intern("");
+        d.strings.push("".into());
+        d.index.insert("".into(), 0);
         d
     }
 
     /// The code of `s`, adding it if it is new.
     #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
         if let Some(&code) = self.index.get(s) {
             return code;
         }

@@ -380,11 +380,9 @@ impl Store {
         self.rows == other.rows
             && self.partitions == other.partitions
             && self.dicts.len() == other.dicts.len()
-            && self
-                .dicts
-                .iter()
-                .zip(&other.dicts)
-                .all(|(a, b)| a.as_ref().map(Dictionary::strings) == b.as_ref().map(Dictionary::strings))
+            && self.dicts.iter().zip(&other.dicts).all(|(a, b)| {
+                a.as_ref().map(Dictionary::strings) == b.as_ref().map(Dictionary::strings)
+            })
     }
 
     fn partition_key(&self, time: i64) -> i64 {

@@ -239,7 +239,7 @@ test('streams accumulate; pipe params accept an object, undefined or null', () =
   const second = sample.subarray(first.length);
   store.write(first);
   const a = store.end();
-  store.begin('second');
+  assert.equal(store.begin('second'), undefined, 'no stream was open');
   store.write(second);
   const b = store.end();
   assertReport(a, first, 'stream-1');
@@ -251,6 +251,12 @@ test('streams accumulate; pipe params accept an object, undefined or null', () =
   assert.deepEqual(result(store, USAGE, {}), result(whole, USAGE));
   assert.deepEqual(result(store, USAGE, null), result(whole, USAGE));
   assert.deepEqual(result(store, USAGE, undefined), result(whole, USAGE));
+  // begin() while a stream is open ends it and returns its report.
+  store.write(new TextEncoder().encode('\n'));
+  const open = store.begin('third');
+  assert.equal(open.blank, 1);
+  assert.equal(open.lines, 1);
+  assert.deepEqual(store.end(), { ...open, stream: 'third', lines: 0, blank: 0, bytes: 0 });
   const names = store.pipeNames();
   assert.ok(Array.isArray(names) && names.every((n) => typeof n === 'string'));
   assert.ok(names.includes(USAGE) && names.includes(PERFORMANCE), names.join(','));

@@ -1,0 +1,1029 @@
+//! A recursive-descent parser for the supported `SELECT` subset of ClickHouse SQL.
+//!
+//! Operators become calls named as ClickHouse names them (`a + b` is `plus(a, b)`, `x BETWEEN a
+//! AND b` is `and(greaterOrEquals(x, a), lessOrEquals(x, b))`), so column names and the matching of
+//! `GROUP BY` keys follow ClickHouse. Constructs outside the subset fail with
+//! "not supported: …" naming them.
+
+use super::ast::{Call, Expr, LimitBy, Lit, OrderItem, Query, SelectItem, With};
+use super::lexer::{Tok, Token};
+use super::types::{DataType, Unit};
+use super::Value;
+use crate::error::{Error, Result};
+use std::rc::Rc;
+
+/// Parses one statement (an optional trailing `;` is allowed).
+pub fn parse_query(tokens: &[Token]) -> Result<Query> {
+    let mut p = Parser {
+        t: tokens,
+        i: 0,
+        subqueries: 0,
+    };
+    let q = p.query()?;
+    p.eat_sym(";");
+    if p.i < p.t.len() {
+        return Err(p.unexpected("the end of the query"));
+    }
+    Ok(q)
+}
+
+struct Parser<'t> {
+    t: &'t [Token],
+    i: usize,
+    subqueries: usize,
+}
+
+/// Keywords that end an expression or select item (so they are never implicit aliases).
+const RESERVED: &[&str] = &[
+    "FROM", "WHERE", "PREWHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "AS", "UNION", "EXCEPT",
+    "INTERSECT", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "ARRAY", "ON", "USING",
+    "SETTINGS", "FORMAT", "WINDOW", "OFFSET", "BY", "ASC", "DESC", "ASCENDING", "DESCENDING", "AND",
+    "OR", "NOT", "IN", "LIKE", "ILIKE", "BETWEEN", "IS", "WITH", "SELECT", "FINAL", "SAMPLE",
+    "INTO", "QUALIFY", "GLOBAL", "ANY", "ALL", "ASOF", "SEMI", "ANTI", "PASTE", "NULLS", "COLLATE",
+    "THEN", "ELSE", "END", "WHEN", "FETCH", "INTERVAL", "OUTER", "LOCAL", "OVER",
+];
+
+/// Keywords of constructs outside the subset, with the name the error uses.
+fn unsupported_keyword(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_uppercase().as_str() {
+        "JOIN" | "INNER" | "LEFT" | "RIGHT" | "FULL" | "CROSS" | "ASOF" | "SEMI" | "ANTI"
+        | "PASTE" | "OUTER" | "GLOBAL" | "USING" | "ON" => "JOIN",
+        "UNION" => "UNION",
+        "EXCEPT" => "EXCEPT",
+        "INTERSECT" => "INTERSECT",
+        "ARRAY" => "ARRAY JOIN",
+        "WINDOW" | "OVER" => "window functions",
+        "SETTINGS" => "SETTINGS",
+        "FORMAT" => "FORMAT",
+        "FINAL" => "FINAL",
+        "SAMPLE" => "SAMPLE",
+        "INTO" => "INTO OUTFILE",
+        "QUALIFY" => "QUALIFY",
+        "FETCH" => "FETCH",
+        "INSERT" => "INSERT",
+        "CREATE" => "CREATE",
+        "DROP" => "DROP",
+        "ALTER" => "ALTER",
+        "DELETE" => "DELETE",
+        "UPDATE" => "UPDATE",
+        "EXPLAIN" => "EXPLAIN",
+        "SHOW" => "SHOW",
+        "DESCRIBE" | "DESC" => "DESCRIBE",
+        "TRUNCATE" => "TRUNCATE",
+        "OPTIMIZE" => "OPTIMIZE",
+        "SYSTEM" => "SYSTEM",
+        "COLLATE" => "COLLATE",
+        _ => return None,
+    })
+}
+
+fn kw_eq(tok: &Tok, kw: &str) -> bool {
+    matches!(tok, Tok::Word(w) if w.eq_ignore_ascii_case(kw))
+}
+
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<&'t Tok> {
+        self.t.get(self.i).map(|t| &t.tok)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<&'t Tok> {
+        self.t.get(self.i + k).map(|t| &t.tok)
+    }
+
+    fn line(&self) -> usize {
+        self.t
+            .get(self.i)
+            .or_else(|| self.t.last())
+            .map_or(1, |t| t.line)
+    }
+
+    fn is_kw(&self, kw: &str) -> bool {
+        self.peek().is_some_and(|t| kw_eq(t, kw))
+    }
+
+    fn is_kw_at(&self, k: usize, kw: &str) -> bool {
+        self.peek_at(k).is_some_and(|t| kw_eq(t, kw))
+    }
+
+    fn eat_kw(&mut self, kw: &str) -> bool {
+        if self.is_kw(kw) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn is_sym(&self, s: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Sym(x)) if *x == s)
+    }
+
+    fn eat_sym(&mut self, s: &str) -> bool {
+        if self.is_sym(s) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn describe(tok: Option<&Tok>) -> String {
+        match tok {
+            None => "the end of the query".into(),
+            Some(Tok::Word(w)) => format!("'{w}'"),
+            Some(Tok::Quoted(w)) => format!("`{w}`"),
+            Some(Tok::Str(s)) => format!("string '{s}'"),
+            Some(Tok::Num(n)) => format!("number {n}"),
+            Some(Tok::Sym(s)) => format!("'{s}'"),
+            Some(Tok::Param(t, _)) => format!("a {t} parameter"),
+        }
+    }
+
+    fn unexpected(&self, expected: &str) -> Error {
+        if let Some(Tok::Word(w)) = self.peek() {
+            if let Some(what) = unsupported_keyword(w) {
+                return Error::unsupported(what);
+            }
+        }
+        if self.is_sym("->") {
+            return Error::unsupported("lambda functions");
+        }
+        Error::query(format!(
+            "syntax error at line {}: expected {expected}, found {}",
+            self.line(),
+            Self::describe(self.peek())
+        ))
+    }
+
+    fn expect_kw(&mut self, kw: &str) -> Result<()> {
+        if self.eat_kw(kw) {
+            Ok(())
+        } else {
+            Err(self.unexpected(kw))
+        }
+    }
+
+    fn expect_sym(&mut self, s: &str) -> Result<()> {
+        if self.eat_sym(s) {
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("'{s}'")))
+        }
+    }
+
+    /// An identifier: a non-reserved word or a quoted name.
+    fn ident(&mut self) -> Result<String> {
+        match self.peek() {
+            Some(Tok::Quoted(s)) => {
+                self.i += 1;
+                Ok(s.clone())
+            }
+            Some(Tok::Word(w)) if !RESERVED.iter().any(|k| w.eq_ignore_ascii_case(k)) => {
+                self.i += 1;
+                Ok(w.clone())
+            }
+            _ => Err(self.unexpected("a name")),
+        }
+    }
+
+    fn query(&mut self) -> Result<Query> {
+        let mut q = Query::default();
+        if self.eat_kw("WITH") {
+            loop {
+                q.with.push(self.with_item()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        self.expect_kw("SELECT")?;
+        if self.eat_kw("DISTINCT") {
+            q.distinct = true;
+        } else {
+            self.eat_kw("ALL");
+        }
+        if self.is_kw("TOP") {
+            return Err(Error::unsupported("SELECT TOP (use LIMIT)"));
+        }
+        loop {
+            q.select.push(self.select_item()?);
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        if self.eat_kw("FROM") {
+            q.from = Some(self.from()?);
+        }
+        let mut filters = Vec::new();
+        if self.eat_kw("PREWHERE") {
+            filters.push(self.expr()?);
+        }
+        if self.eat_kw("WHERE") {
+            filters.push(self.expr()?);
+        }
+        q.filter = match filters.len() {
+            0 => None,
+            1 => filters.pop(),
+            _ => Some(Expr::call("and", filters)),
+        };
+        if self.is_kw("GROUP") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            if self.is_kw("ALL") {
+                return Err(Error::unsupported("GROUP BY ALL"));
+            }
+            loop {
+                q.group_by.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            if self.is_kw("WITH") {
+                let what = match self.peek_at(1) {
+                    Some(Tok::Word(w)) => w.to_ascii_uppercase(),
+                    _ => String::new(),
+                };
+                return Err(Error::unsupported(format!("WITH {what}")));
+            }
+        }
+        if self.eat_kw("HAVING") {
+            q.having = Some(self.expr()?);
+        }
+        if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            loop {
+                let expr = self.expr()?;
+                let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
+                    true
+                } else {
+                    self.eat_kw("ASC") || self.eat_kw("ASCENDING");
+                    false
+                };
+                if self.eat_kw("NULLS") && !(self.eat_kw("FIRST") || self.eat_kw("LAST")) {
+                    return Err(self.unexpected("FIRST or LAST"));
+                }
+                if self.is_kw("WITH") && self.is_kw_at(1, "FILL") {
+                    return Err(Error::unsupported("WITH FILL"));
+                }
+                q.order_by.push(OrderItem { expr, desc });
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        // Up to two LIMIT clauses: `LIMIT n BY …` then a plain `LIMIT`.
+        for _ in 0..2 {
+            if !self.eat_kw("LIMIT") {
+                break;
+            }
+            let first = self.expr()?;
+            let (limit, offset) = if self.eat_sym(",") {
+                (self.expr()?, Some(first))
+            } else if self.eat_kw("OFFSET") {
+                (first, Some(self.expr()?))
+            } else {
+                (first, None)
+            };
+            if self.eat_kw("BY") {
+                if q.limit_by.is_some() {
+                    return Err(self.unexpected("one LIMIT BY"));
+                }
+                let mut by = Vec::new();
+                loop {
+                    by.push(self.expr()?);
+                    if !self.eat_sym(",") {
+                        break;
+                    }
+                }
+                q.limit_by = Some(LimitBy { limit, offset, by });
+            } else {
+                if q.limit.is_some() {
+                    return Err(self.unexpected("one LIMIT"));
+                }
+                q.limit = Some(limit);
+                q.offset = offset;
+                if self.is_kw("WITH") && self.is_kw_at(1, "TIES") {
+                    return Err(Error::unsupported("LIMIT WITH TIES"));
+                }
+                break;
+            }
+        }
+        if q.limit.is_none() && self.eat_kw("OFFSET") {
+            q.offset = Some(self.expr()?);
+            if self.eat_kw("ROW") || self.eat_kw("ROWS") {}
+        }
+        Ok(q)
+    }
+
+    fn with_item(&mut self) -> Result<With> {
+        // `name AS (…)`: a named subquery, or (an extension) a named scalar expression.
+        let named = matches!(self.peek(), Some(Tok::Word(_) | Tok::Quoted(_)))
+            && self.is_kw_at(1, "AS")
+            && matches!(self.peek_at(2), Some(Tok::Sym("(")));
+        if named {
+            let name = self.ident()?;
+            self.expect_kw("AS")?;
+            self.expect_sym("(")?;
+            if self.is_kw("SELECT") || self.is_kw("WITH") {
+                let q = self.query()?;
+                self.expect_sym(")")?;
+                return Ok(With::Table(name, Rc::new(q)));
+            }
+            let e = self.expr()?;
+            self.expect_sym(")")?;
+            return Ok(With::Alias(name, e));
+        }
+        let e = self.expr()?;
+        self.expect_kw("AS")?;
+        let name = self.ident()?;
+        Ok(With::Alias(name, e))
+    }
+
+    fn select_item(&mut self) -> Result<SelectItem> {
+        if self.eat_sym("*") {
+            if self.is_kw("EXCEPT") || self.is_kw("REPLACE") || self.is_kw("APPLY") {
+                return Err(Error::unsupported("* modifiers"));
+            }
+            return Ok(SelectItem {
+                expr: Expr::Star,
+                alias: None,
+            });
+        }
+        let expr = self.expr()?;
+        let alias = self.alias()?;
+        Ok(SelectItem { expr, alias })
+    }
+
+    fn alias(&mut self) -> Result<Option<String>> {
+        if self.eat_kw("AS") {
+            return Ok(Some(self.ident()?));
+        }
+        match self.peek() {
+            Some(Tok::Quoted(_)) => Ok(Some(self.ident()?)),
+            Some(Tok::Word(w)) if !RESERVED.iter().any(|k| w.eq_ignore_ascii_case(k)) => {
+                Ok(Some(self.ident()?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn from(&mut self) -> Result<super::ast::From> {
+        let from = if self.eat_sym("(") {
+            if !(self.is_kw("SELECT") || self.is_kw("WITH")) {
+                return Err(self.unexpected("a subquery"));
+            }
+            let q = self.query()?;
+            self.expect_sym(")")?;
+            let alias = self.alias()?;
+            super::ast::From::Subquery(Rc::new(q), alias)
+        } else {
+            let mut name = self.ident()?;
+            if self.eat_sym(".") {
+                // `db.table`: the database part is ignored.
+                name = self.ident()?;
+            }
+            if self.is_sym("(") {
+                return Err(Error::unsupported(format!("table function {name}()")));
+            }
+            let alias = self.alias()?;
+            super::ast::From::Table(name, alias)
+        };
+        if self.is_sym(",") {
+            return Err(Error::unsupported("JOIN"));
+        }
+        Ok(from)
+    }
+
+    /// Any expression.
+    pub fn expr(&mut self) -> Result<Expr> {
+        self.or()
+    }
+
+    fn or(&mut self) -> Result<Expr> {
+        let mut items = vec![self.and()?];
+        while self.eat_kw("OR") {
+            items.push(self.and()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::call("or", items)
+        })
+    }
+
+    fn and(&mut self) -> Result<Expr> {
+        let mut items = vec![self.not()?];
+        while self.eat_kw("AND") {
+            items.push(self.not()?);
+        }
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::call("and", items)
+        })
+    }
+
+    fn not(&mut self) -> Result<Expr> {
+        if self.eat_kw("NOT") {
+            let e = self.not()?;
+            return Ok(Expr::call("not", vec![e]));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr> {
+        let left = self.concat()?;
+        let op = match self.peek() {
+            Some(Tok::Sym("=" | "==")) => Some("equals"),
+            Some(Tok::Sym("!=" | "<>")) => Some("notEquals"),
+            Some(Tok::Sym("<")) => Some("less"),
+            Some(Tok::Sym(">")) => Some("greater"),
+            Some(Tok::Sym("<=")) => Some("lessOrEquals"),
+            Some(Tok::Sym(">=")) => Some("greaterOrEquals"),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.i += 1;
+            let right = self.concat()?;
+            return Ok(Expr::call(op, vec![left, right]));
+        }
+        let negated = self.is_kw("NOT")
+            && ["LIKE", "ILIKE", "IN", "BETWEEN"]
+                .iter()
+                .any(|k| self.is_kw_at(1, k));
+        if negated {
+            self.i += 1;
+        }
+        if self.eat_kw("LIKE") || self.eat_kw("ILIKE") {
+            let ilike = self
+                .t
+                .get(self.i - 1)
+                .is_some_and(|t| kw_eq(&t.tok, "ILIKE"));
+            let right = self.concat()?;
+            let name = match (negated, ilike) {
+                (false, false) => "like",
+                (true, false) => "notLike",
+                (false, true) => "ilike",
+                (true, true) => "notILike",
+            };
+            return Ok(Expr::call(name, vec![left, right]));
+        }
+        if self.eat_kw("IN") {
+            let right = self.in_list()?;
+            return Ok(Expr::call(if negated { "notIn" } else { "in" }, vec![left, right]));
+        }
+        if self.eat_kw("BETWEEN") {
+            let lo = self.concat()?;
+            self.expect_kw("AND")?;
+            let hi = self.concat()?;
+            return Ok(if negated {
+                Expr::call(
+                    "or",
+                    vec![
+                        Expr::call("less", vec![left.clone(), lo]),
+                        Expr::call("greater", vec![left, hi]),
+                    ],
+                )
+            } else {
+                Expr::call(
+                    "and",
+                    vec![
+                        Expr::call("greaterOrEquals", vec![left.clone(), lo]),
+                        Expr::call("lessOrEquals", vec![left, hi]),
+                    ],
+                )
+            });
+        }
+        if negated {
+            return Err(self.unexpected("LIKE, ILIKE, IN or BETWEEN"));
+        }
+        if self.eat_kw("IS") {
+            let not = self.eat_kw("NOT");
+            self.expect_kw("NULL")?;
+            return Ok(Expr::call(
+                if not { "isNotNull" } else { "isNull" },
+                vec![left],
+            ));
+        }
+        Ok(left)
+    }
+
+    /// The right side of `IN`: a parenthesised list (a tuple), a subquery, or an expression.
+    fn in_list(&mut self) -> Result<Expr> {
+        if self.is_sym("(") && !(self.is_kw_at(1, "SELECT") || self.is_kw_at(1, "WITH")) {
+            self.i += 1;
+            let mut items = Vec::new();
+            if !self.is_sym(")") {
+                loop {
+                    items.push(self.expr()?);
+                    if !self.eat_sym(",") {
+                        break;
+                    }
+                }
+            }
+            self.expect_sym(")")?;
+            return Ok(if items.len() == 1 {
+                items.remove(0)
+            } else {
+                Expr::Tuple(items)
+            });
+        }
+        self.concat()
+    }
+
+    fn concat(&mut self) -> Result<Expr> {
+        let mut left = self.additive()?;
+        while self.eat_sym("||") {
+            let right = self.additive()?;
+            left = Expr::call("concat", vec![left, right]);
+        }
+        Ok(left)
+    }
+
+    fn additive(&mut self) -> Result<Expr> {
+        let mut left = self.multiplicative()?;
+        loop {
+            let op = if self.eat_sym("+") {
+                "plus"
+            } else if self.eat_sym("-") {
+                "minus"
+            } else {
+                break;
+            };
+            let right = self.multiplicative()?;
+            left = Expr::call(op, vec![left, right]);
+        }
+        Ok(left)
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr> {
+        let mut left = self.unary()?;
+        loop {
+            let op = if self.eat_sym("*") {
+                "multiply"
+            } else if self.eat_sym("/") {
+                "divide"
+            } else if self.eat_sym("%") {
+                "modulo"
+            } else if self.eat_kw("DIV") {
+                "intDiv"
+            } else if self.eat_kw("MOD") {
+                "modulo"
+            } else {
+                break;
+            };
+            let right = self.unary()?;
+            left = Expr::call(op, vec![left, right]);
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        if self.eat_sym("-") {
+            if let Some(Tok::Num(n)) = self.peek() {
+                let n = n.clone();
+                self.i += 1;
+                let lit = number(&n, true, self.line())?;
+                return self.postfix(lit);
+            }
+            let e = self.unary()?;
+            return Ok(Expr::call("negate", vec![e]));
+        }
+        if self.eat_sym("+") {
+            return self.unary();
+        }
+        let e = self.primary()?;
+        self.postfix(e)
+    }
+
+    fn postfix(&mut self, e: Expr) -> Result<Expr> {
+        if self.is_sym("::") {
+            return Err(Error::unsupported("'::' casts (use toInt32(x), toString(x), …)"));
+        }
+        if self.is_sym("[") {
+            return Err(Error::unsupported("array subscripts"));
+        }
+        if self.is_sym(".") {
+            return Err(Error::unsupported("tuple element access"));
+        }
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        let line = self.line();
+        let Some(tok) = self.peek() else {
+            return Err(self.unexpected("an expression"));
+        };
+        match tok {
+            Tok::Num(n) => {
+                let n = n.clone();
+                self.i += 1;
+                number(&n, false, line)
+            }
+            Tok::Str(s) => {
+                let s = s.clone();
+                self.i += 1;
+                Ok(Expr::lit(Value::Str(s), DataType::String))
+            }
+            Tok::Param(ty, v) => {
+                let lit = Lit {
+                    value: v.clone(),
+                    ty: ty.clone(),
+                    typed: true,
+                };
+                self.i += 1;
+                Ok(Expr::Lit(lit))
+            }
+            Tok::Sym("(") => {
+                self.i += 1;
+                if self.is_kw("SELECT") || self.is_kw("WITH") {
+                    let q = self.query()?;
+                    self.expect_sym(")")?;
+                    self.subqueries += 1;
+                    return Ok(Expr::Subquery(Rc::new(q), self.subqueries));
+                }
+                let first = self.expr()?;
+                if self.is_kw("AS") {
+                    return Err(Error::unsupported("aliases inside expressions"));
+                }
+                if self.eat_sym(",") {
+                    let mut items = vec![first];
+                    loop {
+                        items.push(self.expr()?);
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                    self.expect_sym(")")?;
+                    return Ok(Expr::Tuple(items));
+                }
+                self.expect_sym(")")?;
+                Ok(first)
+            }
+            Tok::Sym("[") => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if !self.is_sym("]") {
+                    loop {
+                        items.push(self.expr()?);
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                }
+                self.expect_sym("]")?;
+                Ok(Expr::Array(items))
+            }
+            Tok::Sym("*") => {
+                self.i += 1;
+                Ok(Expr::Star)
+            }
+            Tok::Quoted(name) => {
+                let name = name.clone();
+                self.i += 1;
+                self.qualified(name)
+            }
+            Tok::Word(w) => {
+                let w = w.clone();
+                let upper = w.to_ascii_uppercase();
+                match upper.as_str() {
+                    "NULL" => {
+                        self.i += 1;
+                        return Ok(Expr::lit(
+                            Value::Null,
+                            DataType::Nullable(Box::new(DataType::Nothing)),
+                        ));
+                    }
+                    "TRUE" | "FALSE" => {
+                        self.i += 1;
+                        return Ok(Expr::lit(Value::Bool(upper == "TRUE"), DataType::Bool));
+                    }
+                    "INTERVAL" => {
+                        self.i += 1;
+                        return self.interval();
+                    }
+                    "CASE" => {
+                        self.i += 1;
+                        return self.case();
+                    }
+                    "CAST" if matches!(self.peek_at(1), Some(Tok::Sym("("))) => {
+                        return Err(Error::unsupported("CAST (use toInt32(x), toString(x), …)"));
+                    }
+                    "EXISTS" if matches!(self.peek_at(1), Some(Tok::Sym("("))) => {
+                        return Err(Error::unsupported("EXISTS"));
+                    }
+                    _ => {}
+                }
+                if matches!(self.peek_at(1), Some(Tok::Sym("("))) {
+                    self.i += 2;
+                    return self.call(w);
+                }
+                if RESERVED.iter().any(|k| upper == *k) {
+                    return Err(self.unexpected("an expression"));
+                }
+                self.i += 1;
+                self.qualified(w)
+            }
+            _ => Err(self.unexpected("an expression")),
+        }
+    }
+
+    /// `name` or `table.name` (the qualifier is dropped: queries read one table).
+    fn qualified(&mut self, name: String) -> Result<Expr> {
+        if self.is_sym(".") {
+            match self.peek_at(1) {
+                Some(Tok::Word(_) | Tok::Quoted(_)) => {
+                    self.i += 1;
+                    let col = self.ident()?;
+                    return Ok(Expr::Ident(col));
+                }
+                Some(Tok::Sym("*")) => {
+                    self.i += 2;
+                    return Ok(Expr::Star);
+                }
+                _ => {}
+            }
+        }
+        Ok(Expr::Ident(name))
+    }
+
+    fn call(&mut self, name: String) -> Result<Expr> {
+        let mut args = self.args(&name)?;
+        let mut params = None;
+        if self.is_sym("(") {
+            self.i += 1;
+            params = Some(std::mem::take(&mut args));
+            args = self.args(&name)?;
+        }
+        if self.is_kw("OVER") {
+            return Err(Error::unsupported("window functions (OVER)"));
+        }
+        if self.is_kw("FILTER") {
+            return Err(Error::unsupported("FILTER (use countIf, sumIf, …)"));
+        }
+        Ok(Expr::Func(Box::new(Call { name, params, args })))
+    }
+
+    /// Arguments after an opening parenthesis, through the closing one.
+    fn args(&mut self, name: &str) -> Result<Vec<Expr>> {
+        let mut args = Vec::new();
+        if self.eat_sym(")") {
+            return Ok(args);
+        }
+        if self.eat_kw("DISTINCT") {
+            if !name.eq_ignore_ascii_case("count") {
+                return Err(Error::unsupported(format!("{name}(DISTINCT …)")));
+            }
+            let mut inner = Vec::new();
+            loop {
+                inner.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+            self.expect_sym(")")?;
+            args.push(Expr::Func(Box::new(Call {
+                name: "countDistinct".into(),
+                params: None,
+                args: inner,
+            })));
+            return Ok(args);
+        }
+        loop {
+            if self.is_sym("*") && matches!(self.peek_at(1), Some(Tok::Sym(")"))) {
+                self.i += 1;
+                args.push(Expr::Star);
+            } else {
+                args.push(self.expr()?);
+            }
+            if self.is_kw("AS") {
+                return Err(Error::unsupported("aliases inside expressions"));
+            }
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        self.expect_sym(")")?;
+        Ok(args)
+    }
+
+    fn interval(&mut self) -> Result<Expr> {
+        // `INTERVAL 1 DAY`, `INTERVAL '1' DAY`, `INTERVAL '1 day'`.
+        if let Some(Tok::Str(s)) = self.peek() {
+            let parts: Vec<&str> = s.split_whitespace().collect();
+            if let [n, unit] = parts.as_slice() {
+                if let (Ok(n), Some(unit)) = (n.parse::<i64>(), Unit::parse(unit)) {
+                    self.i += 1;
+                    return Ok(Expr::Interval(Box::new(int_lit(n)), unit));
+                }
+            }
+            if let [n] = parts.as_slice() {
+                if let Ok(n) = n.parse::<i64>() {
+                    self.i += 1;
+                    let unit = self.unit()?;
+                    return Ok(Expr::Interval(Box::new(int_lit(n)), unit));
+                }
+            }
+            return Err(self.unexpected("an interval like INTERVAL 1 DAY"));
+        }
+        let n = self.additive()?;
+        let unit = self.unit()?;
+        Ok(Expr::Interval(Box::new(n), unit))
+    }
+
+    fn unit(&mut self) -> Result<Unit> {
+        match self.peek() {
+            Some(Tok::Word(w)) => match Unit::parse(w) {
+                Some(u) => {
+                    self.i += 1;
+                    Ok(u)
+                }
+                None => Err(self.unexpected("an interval unit (SECOND … YEAR)")),
+            },
+            _ => Err(self.unexpected("an interval unit (SECOND … YEAR)")),
+        }
+    }
+
+    fn case(&mut self) -> Result<Expr> {
+        if !self.is_kw("WHEN") {
+            return Err(Error::unsupported("CASE expr WHEN … (use CASE WHEN expr = … )"));
+        }
+        let mut args = Vec::new();
+        while self.eat_kw("WHEN") {
+            args.push(self.expr()?);
+            self.expect_kw("THEN")?;
+            args.push(self.expr()?);
+        }
+        if self.eat_kw("ELSE") {
+            args.push(self.expr()?);
+        } else {
+            args.push(Expr::lit(
+                Value::Null,
+                DataType::Nullable(Box::new(DataType::Nothing)),
+            ));
+        }
+        self.expect_kw("END")?;
+        Ok(Expr::call("multiIf", args))
+    }
+}
+
+fn int_lit(n: i64) -> Expr {
+    let (v, ty) = int_value(i128::from(n));
+    Expr::lit(v, ty)
+}
+
+/// The value and smallest ClickHouse type of an integer literal.
+fn int_value(n: i128) -> (Value, DataType) {
+    if n >= 0 {
+        let ty = if n <= i128::from(u8::MAX) {
+            DataType::UInt8
+        } else if n <= i128::from(u16::MAX) {
+            DataType::UInt16
+        } else if n <= i128::from(u32::MAX) {
+            DataType::UInt32
+        } else {
+            DataType::UInt64
+        };
+        (Value::UInt(n as u64), ty)
+    } else {
+        let ty = if n >= i128::from(i8::MIN) {
+            DataType::Int8
+        } else if n >= i128::from(i16::MIN) {
+            DataType::Int16
+        } else if n >= i128::from(i32::MIN) {
+            DataType::Int32
+        } else {
+            DataType::Int64
+        };
+        (Value::Int(n as i64), ty)
+    }
+}
+
+/// A number literal, negated when `negative`.
+fn number(text: &str, negative: bool, line: usize) -> Result<Expr> {
+    let bad = || Error::query(format!("line {line}: malformed number '{text}'"));
+    let int = if let Some(hex) = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+    {
+        Some(u64::from_str_radix(hex, 16).map_err(|_| bad())?)
+    } else if text.bytes().all(|c| c.is_ascii_digit()) {
+        text.parse::<u64>().ok()
+    } else {
+        None
+    };
+    if let Some(n) = int {
+        let n = if negative {
+            -i128::from(n)
+        } else {
+            i128::from(n)
+        };
+        if n < i128::from(i64::MIN) {
+            return Err(Error::unsupported(format!(
+                "integer literal -{text} (beyond Int64)"
+            )));
+        }
+        let (v, ty) = int_value(n);
+        return Ok(Expr::lit(v, ty));
+    }
+    let f: f64 = text.parse().map_err(|_| bad())?;
+    Ok(Expr::lit(
+        Value::Float64(if negative { -f } else { f }),
+        DataType::Float64,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::lexer::lex;
+
+    fn parse(sql: &str) -> Result<Query> {
+        let mut t = Vec::new();
+        lex(sql, 1, &mut t)?;
+        parse_query(&t)
+    }
+
+    fn names(sql: &str) -> Vec<String> {
+        parse(sql)
+            .unwrap()
+            .select
+            .iter()
+            .map(|s| s.expr.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn operators_become_clickhouse_calls() {
+        assert_eq!(
+            names("SELECT 1+1, 0.50, 1e3, -3, a BETWEEN 1 AND 2, NOT a = b, -x, a IN (1, 2), b NOT LIKE 'x%'"),
+            vec![
+                "plus(1, 1)",
+                "0.5",
+                "1000.",
+                "-3",
+                "and(greaterOrEquals(a, 1), lessOrEquals(a, 2))",
+                "not(equals(a, b))",
+                "negate(x)",
+                "in(a, (1, 2))",
+                "notLike(b, 'x%')",
+            ]
+        );
+        assert_eq!(
+            names("SELECT quantiles(0.5, 0.9)(latency), count(*), toStartOfInterval(t, INTERVAL 5 MINUTE)"),
+            vec![
+                "quantiles(0.5, 0.9)(latency)",
+                "count(*)",
+                "toStartOfInterval(t, toIntervalMinute(5))"
+            ]
+        );
+        assert_eq!(names("SELECT 2 * (3 + 4) - 1"), vec!["minus(multiply(2, plus(3, 4)), 1)"]);
+    }
+
+    #[test]
+    fn clauses() {
+        let q = parse(
+            "WITH 1 AS one, x AS (2), t AS (SELECT 1) SELECT DISTINCT a AS b, c d FROM llm_events e \
+             PREWHERE a > 1 WHERE b < 2 GROUP BY 1, b HAVING count() > 1 ORDER BY b DESC, c \
+             LIMIT 2 BY b LIMIT 10 OFFSET 5;",
+        )
+        .unwrap();
+        assert_eq!(q.with.len(), 3);
+        assert!(matches!(&q.with[1], With::Alias(n, _) if n == "x"));
+        assert!(matches!(&q.with[2], With::Table(n, _) if n == "t"));
+        assert!(q.distinct);
+        assert_eq!(q.select[1].alias.as_deref(), Some("d"));
+        assert_eq!(q.filter.unwrap().to_string(), "and(greater(a, 1), less(b, 2))");
+        assert_eq!(q.group_by.len(), 2);
+        assert!(q.order_by[0].desc && !q.order_by[1].desc);
+        assert!(q.limit_by.is_some());
+        assert_eq!(q.limit.unwrap().to_string(), "10");
+        assert_eq!(q.offset.unwrap().to_string(), "5");
+        let q = parse("SELECT a FROM t LIMIT 5, 10").unwrap();
+        assert_eq!(q.limit.unwrap().to_string(), "10");
+        assert_eq!(q.offset.unwrap().to_string(), "5");
+    }
+
+    #[test]
+    fn unsupported_constructs_are_named() {
+        for (sql, what) in [
+            ("SELECT a FROM t JOIN u ON t.a = u.a", "JOIN"),
+            ("SELECT a FROM t LEFT JOIN u USING a", "JOIN"),
+            ("SELECT a FROM t, u", "JOIN"),
+            ("SELECT a FROM t UNION ALL SELECT b FROM u", "UNION"),
+            ("SELECT a FROM t ARRAY JOIN b", "ARRAY JOIN"),
+            ("SELECT sum(a) OVER (PARTITION BY b) FROM t", "window functions"),
+            ("SELECT a FROM t FINAL", "FINAL"),
+            ("SELECT a FROM numbers(10)", "table function"),
+            ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
+            ("SELECT a::Int32 FROM t", "casts"),
+            ("SELECT arrayMap(x -> x + 1, a) FROM t", "lambda"),
+            ("INSERT INTO t VALUES (1)", "INSERT"),
+            ("SELECT a FROM t GROUP BY a WITH TOTALS", "WITH TOTALS"),
+        ] {
+            let e = parse(sql).unwrap_err().to_string();
+            assert!(e.starts_with("not supported: ") && e.contains(what), "{sql}: {e}");
+        }
+        let e = parse("SELECT a FROM").unwrap_err().to_string();
+        assert!(e.contains("syntax error at line 1"), "{e}");
+    }
+}

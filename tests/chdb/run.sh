@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ClickHouse differential test: builds the llm-metrics CLI in release mode and compares its pipes
+# with chDB's on generated data and on tests/fixtures. Exits non-zero on any mismatch; the last
+# line reads "N passed, M failed".
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python="$here/../../.venv/bin/python"
+
+if [[ ! -x "$python" ]]; then
+    echo "tests/chdb: no Python at $python; create the .venv with chdb (tests/requirements.txt)" >&2
+    exit 1
+fi
+
+export TZ=UTC
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin llm-metrics
+exec "$python" "$here/diff.py" --bin "$root/target/release/llm-metrics" "$@"
