@@ -36,6 +36,12 @@ pub struct Found {
     pub escaped: bool,
     /// The key appeared more than once in its object.
     pub duplicate: bool,
+    /// For numbers without an exponent and with at most 19 digits: all digits as an integer
+    /// (`12.50` gives 1250), else 0.
+    pub mantissa: u64,
+    /// For such numbers: digits after the point (`12.50` gives 2); `u8::MAX` when the number has
+    /// an exponent or more than 19 digits.
+    pub decimals: u8,
 }
 
 /// A syntax error: byte offset in the line and a description.
@@ -57,6 +63,8 @@ pub struct PathTrie {
 struct Node {
     leaf: Option<usize>,
     children: Vec<(Box<[u8]>, usize)>,
+    /// For each child: `"key"` as it appears in JSON, when the key needs no escaping.
+    patterns: Vec<Option<Box<[u8]>>>,
 }
 
 impl PathTrie {
@@ -79,6 +87,10 @@ impl PathTrie {
                         t.nodes.push(Node::default());
                         let c = t.nodes.len() - 1;
                         t.nodes[n].children.push((key.as_bytes().into(), c));
+                        let plain = !key.bytes().any(|ch| ch == b'"' || ch == b'\\' || ch < 0x20);
+                        let pattern =
+                            plain.then(|| format!("\"{key}\"").into_bytes().into_boxed_slice());
+                        t.nodes[n].patterns.push(pattern);
                         c
                     }
                 };
@@ -88,6 +100,27 @@ impl PathTrie {
             }
         }
         t
+    }
+
+    /// The child the line's bytes at `at` (an opening quote) name, when they spell the key
+    /// expected next (the one after the previous match) followed by its closing quote.
+    #[inline]
+    fn predicted(
+        &self,
+        node: usize,
+        line: &[u8],
+        at: usize,
+        hint: &mut usize,
+    ) -> Option<(usize, usize)> {
+        let n = &self.nodes[node];
+        let idx = if *hint < n.children.len() { *hint } else { 0 };
+        let pattern = n.patterns.get(idx)?.as_deref()?;
+        let got = line.get(at..at + pattern.len())?;
+        if got == pattern {
+            *hint = idx + 1;
+            return Some((n.children[idx].1, at + pattern.len()));
+        }
+        None
     }
 
     /// The child of `node` for `key`. Keys usually arrive in the same order on every line, so
@@ -117,6 +150,8 @@ struct Scanner<'a> {
     i: usize,
     key_buf: Vec<u8>,
     hint: usize,
+    /// Mantissa and decimals of the last number parsed.
+    num: (u64, u8),
 }
 
 type Res<T> = Result<T, SyntaxError>;
@@ -137,6 +172,7 @@ pub fn scan_line(
         i: 0,
         key_buf: Vec::new(),
         hint: 0,
+        num: (0, u8::MAX),
     };
     s.ws();
     if s.peek() != Some(b'{') {
@@ -187,7 +223,14 @@ impl Scanner<'_> {
             if self.peek() != Some(b'"') {
                 return fail(self.i, "expected a key in double quotes");
             }
-            let child = {
+            let predicted = match node {
+                Some((trie, n)) => trie.predicted(n, self.b, self.i, &mut self.hint),
+                None => None,
+            };
+            let child = if let (Some((c, next)), Some((trie, _))) = (predicted, node) {
+                self.i = next;
+                Some((trie, c))
+            } else {
                 let (ks, ke, esc) = self.string()?;
                 match node {
                     Some((trie, n)) => {
@@ -209,12 +252,18 @@ impl Scanner<'_> {
                     None => None,
                 }
             };
-            self.ws();
-            if self.peek() != Some(b':') {
-                return fail(self.i, "expected ':' after a key");
+            if self.peek() == Some(b':') {
+                self.i += 1;
+            } else {
+                self.ws();
+                if self.peek() != Some(b':') {
+                    return fail(self.i, "expected ':' after a key");
+                }
+                self.i += 1;
             }
-            self.i += 1;
-            self.ws();
+            if matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                self.ws();
+            }
             let vstart = self.i;
             match child {
                 Some((trie, c)) => {
@@ -229,12 +278,19 @@ impl Scanner<'_> {
                     if let Some(col) = leaf {
                         if let Some(slot) = found.get_mut(col) {
                             let duplicate = slot.is_some();
+                            let (mantissa, decimals) = if kind == Kind::Num {
+                                self.num
+                            } else {
+                                (0, u8::MAX)
+                            };
                             *slot = Some(Found {
                                 kind,
                                 start: start as u32,
                                 end: end as u32,
                                 escaped,
                                 duplicate,
+                                mantissa,
+                                decimals,
                             });
                         }
                     }
@@ -243,11 +299,15 @@ impl Scanner<'_> {
                     self.value(found, depth)?;
                 }
             }
-            self.ws();
+            if !matches!(self.peek(), Some(b',' | b'}')) {
+                self.ws();
+            }
             match self.peek() {
                 Some(b',') => {
                     self.i += 1;
-                    self.ws();
+                    if self.peek() != Some(b'"') {
+                        self.ws();
+                    }
                 }
                 Some(b'}') => {
                     self.i += 1;
@@ -282,7 +342,8 @@ impl Scanner<'_> {
             Some(b'f') => self.literal(b"false", Kind::False),
             Some(b'n') => self.literal(b"null", Kind::Null),
             Some(b'-' | b'0'..=b'9') => {
-                self.number()?;
+                let (m, d) = self.number()?;
+                self.num = (m, d);
                 Ok((Kind::Num, start, self.i, false))
             }
             Some(_) => fail(self.i, "expected a value"),
@@ -334,7 +395,8 @@ impl Scanner<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+            let rest = &self.b[self.i..];
+            match rest.iter().position(|&c| c == b'"' || c == b'\\') {
                 None => return fail(self.b.len(), "unterminated string"),
                 Some(p) => {
                     self.i += p;
@@ -362,43 +424,75 @@ impl Scanner<'_> {
         }
     }
 
-    fn number(&mut self) -> Res<()> {
+    /// Parses a number; returns (mantissa, decimals) as described on [`Found`].
+    #[inline]
+    fn number(&mut self) -> Res<(u64, u8)> {
         let b = self.b;
-        if self.peek() == Some(b'-') {
-            self.i += 1;
+        let mut i = self.i;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
         }
-        match self.peek() {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
-                while matches!(self.peek(), Some(b'0'..=b'9')) {
-                    self.i += 1;
+        let int_start = i;
+        let mut m: u64 = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d >= 10 {
+                break;
+            }
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        let int_digits = i - int_start;
+        if int_digits == 0 {
+            self.i = i;
+            return fail(i, "invalid number");
+        }
+        if int_digits > 1 && b[int_start] == b'0' {
+            self.i = int_start + 1;
+            return fail(int_start + 1, "invalid number: leading zero");
+        }
+        let mut digits = int_digits;
+        let mut decimals = 0usize;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let frac_start = i;
+            while let Some(&c) = b.get(i) {
+                let d = c.wrapping_sub(b'0');
+                if d >= 10 {
+                    break;
                 }
+                m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+                i += 1;
             }
-            _ => return fail(self.i, "invalid number"),
+            decimals = i - frac_start;
+            if decimals == 0 {
+                self.i = i;
+                return fail(i, "invalid number: digit expected after '.'");
+            }
+            digits += decimals;
         }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return fail(self.i, "invalid number: digit expected after '.'");
+        let mut exact = digits <= 19;
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            exact = false;
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
             }
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.i += 1;
+            let exp_start = i;
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
             }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.i += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.i += 1;
-            }
-            if !matches!(self.peek(), Some(b'0'..=b'9')) {
-                return fail(self.i, "invalid number: digit expected in exponent");
-            }
-            while matches!(self.peek(), Some(b'0'..=b'9')) {
-                self.i += 1;
+            if i == exp_start {
+                self.i = i;
+                return fail(i, "invalid number: digit expected in exponent");
             }
         }
-        let _ = b;
-        Ok(())
+        self.i = i;
+        Ok(if exact {
+            (m, decimals as u8)
+        } else {
+            (0, u8::MAX)
+        })
     }
 }
 

@@ -305,15 +305,18 @@ impl Decoder {
             self.report.blank += 1;
             return Ok(());
         }
-        if let Err(e) = utf8_check(l) {
-            let row = self.raw_row(
-                line_no,
-                l,
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            );
-            self.quarantine(q, row);
-            return Ok(());
-        }
+        let line_text = match std::str::from_utf8(l) {
+            Ok(t) => t,
+            Err(e) => {
+                let row = self.raw_row(
+                    line_no,
+                    l,
+                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                );
+                self.quarantine(q, row);
+                return Ok(());
+            }
+        };
         self.found.iter_mut().for_each(|f| *f = None);
         if let Err(e) = json::scan_line(l, &self.trie, &mut self.found) {
             let row = self.raw_row(
@@ -332,7 +335,7 @@ impl Decoder {
             match value::convert(
                 self.types[col],
                 self.found[col],
-                l,
+                line_text,
                 required,
                 &mut self.text,
                 &mut self.unescape,
@@ -445,13 +448,3 @@ fn shorten(s: &str) -> String {
 
 /// Raw bytes kept of a line that is too long or not JSON.
 pub const QUARANTINE_RAW_BYTES: usize = 64 << 10;
-
-/// UTF-8 validation with a word-at-a-time ASCII fast path (log lines are mostly ASCII).
-#[inline]
-fn utf8_check(l: &[u8]) -> std::result::Result<(), std::str::Utf8Error> {
-    if l.is_ascii() {
-        Ok(())
-    } else {
-        std::str::from_utf8(l).map(|_| ())
-    }
-}

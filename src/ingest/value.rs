@@ -33,7 +33,7 @@ pub enum Reject {
 pub fn convert(
     ty: ColumnType,
     found: Option<Found>,
-    line: &[u8],
+    line_text: &str,
     required_time: bool,
     text: &mut String,
     unescape: &mut Vec<u8>,
@@ -48,6 +48,12 @@ pub fn convert(
             return Ok(default_cell(ty, text));
         }
     };
+    if f.kind == Kind::Num && f.decimals != u8::MAX {
+        if let Some(cell) = plain_number(ty, f, line_text.as_bytes()) {
+            return cell;
+        }
+    }
+    let line = line_text.as_bytes();
     let raw = &line[f.start as usize..f.end as usize];
     // String content with escapes decoded; raw JSON text for other kinds.
     let content: &[u8] = if f.kind == Kind::Str && f.escaped {
@@ -62,7 +68,14 @@ pub fn convert(
     match ty {
         ColumnType::String | ColumnType::LowCardinalityString => {
             let start = text.len() as u32;
-            let s = std::str::from_utf8(content).map_err(|_| Reject::NotType)?;
+            let s = if f.kind == Kind::Str && f.escaped {
+                std::str::from_utf8(content).map_err(|_| Reject::NotType)?
+            } else {
+                // Spans start and end next to ASCII delimiters of a valid UTF-8 line.
+                line_text
+                    .get(f.start as usize..f.end as usize)
+                    .ok_or(Reject::NotType)?
+            };
             text.push_str(s);
             Ok(Cell::Str(start, s.len() as u32))
         }
@@ -118,6 +131,37 @@ pub fn convert(
     }
 }
 
+/// Numbers the scanner already read as a mantissa and a count of decimals (no exponent, at most
+/// 19 digits) into the common numeric columns.
+#[inline]
+fn plain_number(ty: ColumnType, f: Found, line: &[u8]) -> Option<Result<Cell, Reject>> {
+    let neg = line.get(f.start as usize) == Some(&b'-');
+    let (m, dec) = (f.mantissa, usize::from(f.decimals));
+    let max = match ty {
+        ColumnType::UInt8 => u64::from(u8::MAX),
+        ColumnType::UInt16 => u64::from(u16::MAX),
+        ColumnType::UInt32 => u64::from(u32::MAX),
+        ColumnType::UInt64 => u64::MAX,
+        ColumnType::Float32 if m <= 1 << 24 && dec <= 10 => {
+            let x = m as f32 / POW10_F32[dec];
+            return Some(Ok(Cell::F32(if neg { -x } else { x })));
+        }
+        ColumnType::Float64 if m <= 1 << 53 && dec <= 22 => {
+            let x = m as f64 / POW10_F64[dec];
+            return Some(Ok(Cell::F64(if neg { -x } else { x })));
+        }
+        _ => return None,
+    };
+    if neg || dec != 0 {
+        return None;
+    }
+    Some(if m <= max {
+        Ok(Cell::U(m))
+    } else {
+        Err(Reject::OutOfRange)
+    })
+}
+
 fn default_cell(ty: ColumnType, text: &str) -> Cell {
     match ty {
         ColumnType::String | ColumnType::LowCardinalityString => Cell::Str(text.len() as u32, 0),
@@ -153,8 +197,15 @@ fn integer_digits(kind: Kind, s: &[u8]) -> Result<(bool, &[u8]), Reject> {
 
 fn accumulate(digits: &[u8]) -> Option<u64> {
     let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    for (k, &d) in digits.iter().enumerate() {
+        let d = u64::from(d - b'0');
+        // Nineteen digits always fit; past that, check (without 128-bit multiplication).
+        if k >= 19 {
+            if v > (u64::MAX - d) / 10 {
+                return None;
+            }
+        }
+        v = v * 10 + d;
     }
     Some(v)
 }
@@ -395,14 +446,7 @@ mod tests {
         super::super::json::scan_line(line.as_bytes(), &trie, &mut found)
             .map_err(|_| Reject::NotType)?;
         let mut text = String::new();
-        let c = convert(
-            ty,
-            found[0],
-            line.as_bytes(),
-            false,
-            &mut text,
-            &mut Vec::new(),
-        )?;
+        let c = convert(ty, found[0], &line, false, &mut text, &mut Vec::new())?;
         if let Cell::Str(s, l) = c {
             // Re-encode the string as a U cell holding its length, for easy comparison below.
             assert_eq!(text.len() as u32, s + l);

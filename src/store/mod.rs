@@ -235,6 +235,8 @@ pub struct Store {
     dicts: Vec<Option<Dictionary>>,
     partitions: Vec<Partition>,
     last_partition: usize,
+    /// Time range `[lo, hi)` (time-column units) of `last_partition`'s key.
+    last_range: (i64, i64),
     rows: u64,
     block_bytes: u64,
     max_bytes: u64,
@@ -259,6 +261,7 @@ impl Store {
             dicts,
             partitions: Vec::new(),
             last_partition: 0,
+            last_range: (0, 0),
             rows: 0,
             block_bytes: 0,
             max_bytes,
@@ -324,8 +327,14 @@ impl Store {
             },
             None => 0,
         };
-        let key = self.partition_key(time);
-        let pi = self.partition_for(key);
+        let pi = if self.last_range.0 <= time && time < self.last_range.1 {
+            self.last_partition
+        } else {
+            let key = self.partition_key(time);
+            let pi = self.partition_for(key);
+            self.last_range = self.partition_range(time);
+            pi
+        };
         let needs_block = self.partitions[pi]
             .blocks
             .last()
@@ -383,6 +392,34 @@ impl Store {
             && self.dicts.iter().zip(&other.dicts).all(|(a, b)| {
                 a.as_ref().map(Dictionary::strings) == b.as_ref().map(Dictionary::strings)
             })
+    }
+
+    /// The range of times `[lo, hi)` sharing `time`'s partition key.
+    fn partition_range(&self, time: i64) -> (i64, i64) {
+        let unit = match self.datasource.time_column {
+            Some(c) if self.datasource.columns[c].ty == ColumnType::DateTime64 => 1000,
+            _ => 1,
+        };
+        let (y, m, d) = time::civil_from_days(time.div_euclid(unit).div_euclid(86_400));
+        let (lo, hi) = match self.datasource.partition {
+            PartitionKey::None => return (i64::MIN, i64::MAX),
+            PartitionKey::YearMonth(_) => {
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                (
+                    time::days_from_civil(y, m, 1),
+                    time::days_from_civil(ny, nm, 1),
+                )
+            }
+            PartitionKey::Year(_) => (
+                time::days_from_civil(y, 1, 1),
+                time::days_from_civil(y + 1, 1, 1),
+            ),
+            PartitionKey::Day(_) => {
+                let day = time::days_from_civil(y, m, d);
+                (day, day + 1)
+            }
+        };
+        (lo * 86_400 * unit, hi * 86_400 * unit)
     }
 
     fn partition_key(&self, time: i64) -> i64 {
