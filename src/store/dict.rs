@@ -55,11 +55,23 @@ impl Hasher for FxHasher {
 pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The distinct strings of one column, in order of first appearance; code 0 is always `""`.
+///
+/// Each string is held once; the index maps a 64-bit hash to a code, and the rare strings whose
+/// hash collides with an earlier one's are found in a second, exact map.
 #[derive(Debug, Clone)]
 pub struct Dictionary {
     strings: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, u32>,
+    index: FxHashMap<u64, u32>,
+    collisions: FxHashMap<Box<str>, u32>,
     bytes: usize,
+}
+
+#[inline]
+fn hash_str(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.write_usize(s.len());
+    h.finish()
 }
 
 impl Default for Dictionary {
@@ -74,10 +86,11 @@ impl Dictionary {
         let mut d = Dictionary {
             strings: Vec::new(),
             index: FxHashMap::default(),
+            collisions: FxHashMap::default(),
             bytes: 0,
         };
         d.strings.push("".into());
-        d.index.insert("".into(), 0);
+        d.index.insert(hash_str(""), 0);
         d
     }
 
@@ -87,19 +100,47 @@ impl Dictionary {
         if s.is_empty() {
             return 0;
         }
-        if let Some(&code) = self.index.get(s) {
-            return code;
+        self.intern_hashed(s, hash_str(s))
+    }
+
+    fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
+        match self.index.get(&h) {
+            Some(&code) if &*self.strings[code as usize] == s => code,
+            Some(_) => {
+                if let Some(&code) = self.collisions.get(s) {
+                    return code;
+                }
+                let code = self.push(s);
+                self.collisions.insert(s.into(), code);
+                self.bytes += s.len() + 48;
+                code
+            }
+            None => {
+                let code = self.push(s);
+                self.index.insert(h, code);
+                code
+            }
         }
+    }
+
+    fn push(&mut self, s: &str) -> u32 {
         let code = self.strings.len() as u32;
         self.strings.push(s.into());
-        self.index.insert(s.into(), code);
-        self.bytes += 2 * s.len() + 48;
+        self.bytes += s.len() + 16 + 24;
         code
     }
 
     /// The code of `s`, if present.
     pub fn code(&self, s: &str) -> Option<u32> {
-        self.index.get(s).copied()
+        self.code_hashed(s, hash_str(s))
+    }
+
+    fn code_hashed(&self, s: &str, h: u64) -> Option<u32> {
+        match self.index.get(&h) {
+            Some(&code) if &*self.strings[code as usize] == s => Some(code),
+            Some(_) => self.collisions.get(s).copied(),
+            None => None,
+        }
     }
 
     /// The string for `code` (`""` for a code out of range).
@@ -144,5 +185,19 @@ mod tests {
         assert_eq!(d.get(b), "claude");
         assert_eq!(d.get(99), "");
         assert_eq!(d.len(), 3);
+    }
+
+    #[test]
+    fn hash_collisions_keep_strings_apart() {
+        let mut d = Dictionary::new();
+        let a = d.intern_hashed("alpha", 7);
+        let b = d.intern_hashed("beta", 7);
+        let c = d.intern_hashed("gamma", 7);
+        assert_eq!((a, b, c), (1, 2, 3));
+        assert_eq!(d.intern_hashed("beta", 7), b);
+        assert_eq!(d.intern_hashed("alpha", 7), a);
+        assert_eq!(d.code_hashed("gamma", 7), Some(c));
+        assert_eq!(d.code_hashed("delta", 7), None);
+        assert_eq!(d.get(b), "beta");
     }
 }
