@@ -100,14 +100,17 @@ impl Cursor<'_> {
     }
 }
 
-/// Parses a timestamp written as text into milliseconds since the epoch, UTC.
-///
-/// Accepts `YYYY-MM-DD HH:MM:SS` (also with `T`, `/` or `.` date separators, without seconds, with a
-/// fraction), an optional zone (`Z`, `UTC`, `GMT`, `±hh`, `±hh:mm`, `±hhmm`) that is converted to
-/// UTC, a bare date `YYYY-MM-DD`, `YYYYMMDD`, `YYYYMMDDhhmmss`, and unix seconds as digits.
-/// Returns `None` for anything else, including impossible dates.
-pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
+/// [`parse_timestamp_ms`] for bytes (not necessarily UTF-8).
+pub fn parse_timestamp_bytes(b: &[u8]) -> Option<i64> {
+    if let Some(ms) = parse_compact(b) {
+        return Some(ms);
+    }
+    parse_timestamp_ms(std::str::from_utf8(b).ok()?)
+}
+
+/// The common layout `YYYY-MM-DD HH:MM:SS` (or with `T`), read directly.
+#[inline]
+fn parse_compact(b: &[u8]) -> Option<i64> {
     if b.len() == 19
         && b[4] == b'-'
         && b[7] == b'-'
@@ -124,6 +127,19 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
         {
             return ymd_ms(c * 100 + yy, mo as u32, dd as u32, hh, mi, ss, 0);
         }
+    }
+    None
+}
+
+/// Parses a timestamp written as text into milliseconds since the epoch, UTC.
+///
+/// Accepts `YYYY-MM-DD HH:MM:SS` (also with `T`, `/` or `.` date separators, without seconds, with a
+/// fraction), an optional zone (`Z`, `UTC`, `GMT`, `±hh`, `±hh:mm`, `±hhmm`) that is converted to
+/// UTC, a bare date `YYYY-MM-DD`, `YYYYMMDD`, `YYYYMMDDhhmmss`, and unix seconds as digits.
+/// Returns `None` for anything else, including impossible dates.
+pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    if let Some(ms) = parse_compact(text.as_bytes()) {
+        return Some(ms);
     }
     let s = text.trim().as_bytes();
     if s.is_empty() {

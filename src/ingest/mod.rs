@@ -145,7 +145,8 @@ impl Decoder {
             }
         }
         while !rest.is_empty() {
-            match memchr::memchr2(b'\n', b'\r', rest) {
+            let (end, ascii) = scan_line_end(rest);
+            match end {
                 Some(p) => {
                     let is_cr = rest[p] == b'\r';
                     let mut consumed = p + 1;
@@ -169,7 +170,7 @@ impl Decoder {
                             self.pending_len_total = line_part.len() as u64;
                             self.finish_line(None, store, q)?;
                         } else {
-                            self.finish_line(Some(line_part), store, q)?;
+                            self.finish_line(Some((line_part, ascii)), store, q)?;
                         }
                     } else {
                         self.append_pending(line_part);
@@ -225,18 +226,19 @@ impl Decoder {
         }
     }
 
-    /// Completes a line: `line`, or the pending bytes when `None`.
+    /// Completes a line: `line` (with whether it is known to be ASCII), or the pending bytes
+    /// when `None`.
     fn finish_line(
         &mut self,
-        line: Option<&[u8]>,
+        line: Option<(&[u8], bool)>,
         store: &mut Store,
         q: &mut Quarantine,
     ) -> Result<()> {
         let result = match line {
-            Some(l) => self.process_line(l, store, q),
+            Some((l, ascii)) => self.process_line(l, ascii, store, q),
             None => {
                 let pending = std::mem::take(&mut self.pending);
-                let r = self.process_line(&pending, store, q);
+                let r = self.process_line(&pending, false, store, q);
                 self.pending = pending;
                 self.pending.clear();
                 if self.pending.capacity() > (1 << 20) {
@@ -279,7 +281,13 @@ impl Decoder {
         }
     }
 
-    fn process_line(&mut self, line: &[u8], store: &mut Store, q: &mut Quarantine) -> Result<()> {
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        ascii: bool,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
         self.report.lines += 1;
         let line_no = self.report.lines;
         let mut l = line;
@@ -305,8 +313,13 @@ impl Decoder {
             self.report.blank += 1;
             return Ok(());
         }
-        let line_text = match std::str::from_utf8(l) {
-            Ok(t) => t,
+        let checked = if ascii {
+            Ok(())
+        } else {
+            std::str::from_utf8(l).map(|_| ())
+        };
+        match checked {
+            Ok(()) => {}
             Err(e) => {
                 let row = self.raw_row(
                     line_no,
@@ -335,7 +348,7 @@ impl Decoder {
             match value::convert(
                 self.types[col],
                 self.found[col],
-                line_text,
+                l,
                 required,
                 &mut self.text,
                 &mut self.unescape,
@@ -448,3 +461,66 @@ fn shorten(s: &str) -> String {
 
 /// Raw bytes kept of a line that is too long or not JSON.
 pub const QUARANTINE_RAW_BYTES: usize = 64 << 10;
+
+/// Position of the first `\n` or `\r` in `b`, and whether every byte before it is ASCII, in one
+/// word-at-a-time pass.
+#[inline]
+fn scan_line_end(b: &[u8]) -> (Option<usize>, bool) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    const CR: u64 = LO * b'\r' as u64;
+    let mut high = 0u64;
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let w = u64::from_le_bytes(word);
+        let n = w ^ NL;
+        let r = w ^ CR;
+        // The lowest set bit marks the first byte equal to '\n' or '\r' exactly.
+        let hit = ((n.wrapping_sub(LO) & !n) | (r.wrapping_sub(LO) & !r)) & HI;
+        if hit != 0 {
+            let pos = (hit.trailing_zeros() / 8) as usize;
+            return (Some(base + pos), high & HI == 0 && c[..pos].is_ascii());
+        }
+        high |= w;
+        base += 8;
+    }
+    let tail = chunks.remainder();
+    let ascii = high & HI == 0;
+    match tail.iter().position(|&x| x == b'\n' || x == b'\r') {
+        Some(p) => (Some(base + p), ascii && tail[..p].is_ascii()),
+        None => (None, ascii && tail.is_ascii()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_line_end;
+
+    #[test]
+    fn line_end_scan_matches_a_plain_search() {
+        let cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"abc".to_vec(),
+            b"0123456789abcdef\n".to_vec(),
+            b"01234567\r\n".to_vec(),
+            "caf\u{e9} au lait, tr\u{e8}s bien\nnext"
+                .as_bytes()
+                .to_vec(),
+            b"\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\n".to_vec(),
+            b"aaaaaaaa\x01\x0b\x0c\x0e\x09\x8a\x8d\x0d".to_vec(),
+            b"\n".to_vec(),
+        ];
+        for b in cases {
+            for start in 0..b.len().max(1) {
+                let s = &b[start.min(b.len())..];
+                let want = s.iter().position(|&x| x == b'\n' || x == b'\r');
+                let ascii = s[..want.unwrap_or(s.len())].is_ascii();
+                assert_eq!(scan_line_end(s), (want, ascii), "{s:?}");
+            }
+        }
+    }
+}

@@ -33,7 +33,7 @@ pub enum Reject {
 pub fn convert(
     ty: ColumnType,
     found: Option<Found>,
-    line_text: &str,
+    line: &[u8],
     required_time: bool,
     text: &mut String,
     unescape: &mut Vec<u8>,
@@ -49,11 +49,10 @@ pub fn convert(
         }
     };
     if f.kind == Kind::Num && f.decimals != u8::MAX {
-        if let Some(cell) = plain_number(ty, f, line_text.as_bytes()) {
+        if let Some(cell) = plain_number(ty, f, line) {
             return cell;
         }
     }
-    let line = line_text.as_bytes();
     let raw = &line[f.start as usize..f.end as usize];
     // String content with escapes decoded; raw JSON text for other kinds.
     let content: &[u8] = if f.kind == Kind::Str && f.escaped {
@@ -68,14 +67,7 @@ pub fn convert(
     match ty {
         ColumnType::String | ColumnType::LowCardinalityString => {
             let start = text.len() as u32;
-            let s = if f.kind == Kind::Str && f.escaped {
-                std::str::from_utf8(content).map_err(|_| Reject::NotType)?
-            } else {
-                // Spans start and end next to ASCII delimiters of a valid UTF-8 line.
-                line_text
-                    .get(f.start as usize..f.end as usize)
-                    .ok_or(Reject::NotType)?
-            };
+            let s = std::str::from_utf8(content).map_err(|_| Reject::NotType)?;
             text.push_str(s);
             Ok(Cell::Str(start, s.len() as u32))
         }
@@ -100,12 +92,9 @@ pub fn convert(
         },
         ColumnType::DateTime => {
             let secs = match f.kind {
-                Kind::Str => {
-                    let s = std::str::from_utf8(content).map_err(|_| Reject::NotType)?;
-                    time::parse_timestamp_ms(s)
-                        .ok_or(Reject::NotType)?
-                        .div_euclid(1000)
-                }
+                Kind::Str => time::parse_timestamp_bytes(content)
+                    .ok_or(Reject::NotType)?
+                    .div_euclid(1000),
                 Kind::Num => number_seconds(content)?,
                 _ => return Err(Reject::NotType),
             };
@@ -116,10 +105,7 @@ pub fn convert(
         }
         ColumnType::DateTime64 => {
             let ms = match f.kind {
-                Kind::Str => {
-                    let s = std::str::from_utf8(content).map_err(|_| Reject::NotType)?;
-                    time::parse_timestamp_ms(s).ok_or(Reject::NotType)?
-                }
+                Kind::Str => time::parse_timestamp_bytes(content).ok_or(Reject::NotType)?,
                 Kind::Num => number_millis(content)?,
                 _ => return Err(Reject::NotType),
             };
@@ -446,7 +432,14 @@ mod tests {
         super::super::json::scan_line(line.as_bytes(), &trie, &mut found)
             .map_err(|_| Reject::NotType)?;
         let mut text = String::new();
-        let c = convert(ty, found[0], &line, false, &mut text, &mut Vec::new())?;
+        let c = convert(
+            ty,
+            found[0],
+            line.as_bytes(),
+            false,
+            &mut text,
+            &mut Vec::new(),
+        )?;
         if let Cell::Str(s, l) = c {
             // Re-encode the string as a U cell holding its length, for easy comparison below.
             assert_eq!(text.len() as u32, s + l);
