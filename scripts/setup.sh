@@ -29,6 +29,9 @@ done
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# Installed when wasm-pack is missing; any installed version is kept.
+WASM_PACK_VERSION=0.15.1
+
 say() { printf 'setup: %s\n' "$*"; }
 
 as_root() {
@@ -94,8 +97,9 @@ wasm_bindgen_version() {
 
 setup_wasm() {
     if ! command -v wasm-pack >/dev/null 2>&1; then
-        say "cargo install wasm-pack"
-        cargo install wasm-pack --locked || cargo install wasm-pack
+        say "cargo install wasm-pack $WASM_PACK_VERSION"
+        cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked ||
+            cargo install wasm-pack --version "$WASM_PACK_VERSION"
     fi
     local want have=""
     want="$(wasm_bindgen_version)"

@@ -52,9 +52,9 @@ mod wasm;
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
-pub use query::{parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
+pub use query::{expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
 pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};
-pub use store::{Block, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
+pub use store::{Block, Cell, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
 pub const SHIPPED_PIPES: &[(&str, &str)] = &[
@@ -66,10 +66,42 @@ pub const SHIPPED_PIPES: &[(&str, &str)] = &[
         "llm_performance",
         include_str!("../pipes/llm_performance.pipe"),
     ),
+    ("llm_kpis", include_str!("../pipes/llm_kpis.pipe")),
+    (
+        "llm_latency_percentiles",
+        include_str!("../pipes/llm_latency_percentiles.pipe"),
+    ),
+    (
+        "llm_timeseries",
+        include_str!("../pipes/llm_timeseries.pipe"),
+    ),
+    (
+        "llm_top_errors",
+        include_str!("../pipes/llm_top_errors.pipe"),
+    ),
+    (
+        "llm_dimensions",
+        include_str!("../pipes/llm_dimensions.pipe"),
+    ),
 ];
 
 /// A source of the current time in milliseconds, used for `statistics.elapsed`.
 pub type Clock = fn() -> f64;
+
+/// A source of the wall-clock time in seconds since the epoch, recorded on quarantined lines.
+pub type WallClock = fn() -> i64;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_wall_clock() -> i64 {
+    0
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn default_clock() -> f64 {
@@ -115,6 +147,7 @@ pub struct EventStore {
     quarantine: Quarantine,
     pipes: Vec<Pipe>,
     clock: Clock,
+    wall_clock: WallClock,
 }
 
 impl Default for EventStore {
@@ -149,7 +182,13 @@ impl EventStore {
             quarantine: Quarantine::default(),
             pipes,
             clock: default_clock,
+            wall_clock: default_wall_clock,
         }
+    }
+
+    /// Replaces the wall clock recorded as `insertion_date` on quarantined lines.
+    pub fn set_wall_clock(&mut self, clock: WallClock) {
+        self.wall_clock = clock;
     }
 
     /// Replaces the clock used for `statistics.elapsed`.
@@ -169,6 +208,7 @@ impl EventStore {
     ///
     /// Lines may be split anywhere across chunks. Fails only when the store is full.
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.decoder.set_now((self.wall_clock)());
         self.decoder
             .write(chunk, &mut self.store, &mut self.quarantine)
     }
@@ -194,6 +234,86 @@ impl EventStore {
         &self.quarantine
     }
 
+    /// A page of the quarantine table `<datasource>_quarantine` in endpoint shape, oldest first.
+    ///
+    /// Columns follow Tinybird's quarantine tables: every schema column as the text found for it
+    /// (empty when absent), `c__error_column` and `c__error` (all errors of the line), then
+    /// `c__line` (line number within its stream), `c__source` (the stream's name),
+    /// `insertion_date`, and `c__raw`: the line itself when it was not JSON at all (at most
+    /// 64 KiB of it, with a note of how much more there was).
+    ///
+    /// ```
+    /// let mut store = llm_metrics::EventStore::new();
+    /// store.begin("a.ndjson")?;
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"n/a\"}\n{oops\n")?;
+    /// store.end()?;
+    /// let q = store.quarantine_page(0, 10);
+    /// assert_eq!(q.rows(), 2);
+    /// assert_eq!(q.get(0, "latency"), Some(&llm_metrics::Value::Str("n/a".into())));
+    /// assert_eq!(q.get(1, "c__line"), Some(&llm_metrics::Value::UInt(2)));
+    /// assert_eq!(q.get(1, "c__source"), Some(&llm_metrics::Value::Str("a.ndjson".into())));
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn quarantine_page(&self, offset: usize, limit: usize) -> Endpoint {
+        let start = (self.clock)();
+        let ds = self.store.datasource();
+        let mut meta: Vec<Meta> = ds
+            .columns
+            .iter()
+            .map(|c| Meta {
+                name: c.name.clone(),
+                ty: "String".to_string(),
+            })
+            .collect();
+        for (name, ty) in [
+            ("c__error_column", "Array(String)"),
+            ("c__error", "Array(String)"),
+            ("c__line", "UInt64"),
+            ("c__source", "String"),
+            ("insertion_date", "DateTime"),
+            ("c__raw", "String"),
+        ] {
+            meta.push(Meta {
+                name: name.to_string(),
+                ty: ty.to_string(),
+            });
+        }
+        let rows = self.quarantine.rows();
+        let page = rows.iter().skip(offset).take(limit);
+        let mut data = Vec::new();
+        let mut bytes = 0u64;
+        for r in page {
+            let mut row: Vec<Value> = r.values.iter().map(|v| Value::Str(v.clone())).collect();
+            row.resize(ds.columns.len(), Value::Str(String::new()));
+            row.push(Value::Array(
+                r.error_columns
+                    .iter()
+                    .map(|c| Value::Str(c.clone()))
+                    .collect(),
+            ));
+            row.push(Value::Array(
+                r.errors.iter().map(|e| Value::Str(e.clone())).collect(),
+            ));
+            row.push(Value::UInt(r.line));
+            row.push(Value::Str(r.stream.clone()));
+            row.push(Value::DateTime(r.inserted_at));
+            row.push(Value::Str(r.raw.clone().unwrap_or_default()));
+            bytes += r.values.iter().map(|v| v.len() as u64).sum::<u64>()
+                + r.errors.iter().map(|e| e.len() as u64).sum::<u64>()
+                + r.raw.as_ref().map_or(0, |x| x.len() as u64);
+            data.push(row);
+        }
+        Endpoint {
+            meta,
+            statistics: Statistics {
+                elapsed: ((self.clock)() - start).max(0.0) / 1000.0,
+                rows_read: data.len() as u64,
+                bytes_read: bytes,
+            },
+            data,
+        }
+    }
+
     /// Names of the loaded pipes.
     pub fn pipe_names(&self) -> Vec<String> {
         self.pipes.iter().map(|p| p.name.clone()).collect()
@@ -210,5 +330,38 @@ impl EventStore {
         let mut result = query::run_pipe(&self.store, pipe, params)?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
+    }
+
+    /// Runs one SQL query (ClickHouse dialect, one table per query; templated with `params` when
+    /// it starts with `%`) and answers in endpoint shape. The datasource and `WITH` tables can
+    /// be read.
+    ///
+    /// ```
+    /// let mut store = llm_metrics::EventStore::new();
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"total_tokens\":7}\n")?;
+    /// store.end()?;
+    /// let r = store.sql("SELECT model_name, sum(total_tokens) AS t FROM llm_events GROUP BY model_name", &Default::default())?;
+    /// assert_eq!(r.get(0, "t"), Some(&llm_metrics::Value::UInt(7)));
+    /// assert!(store.sql("SELECT * FROM llm_events a JOIN llm_events b ON a.cost = b.cost", &Default::default()).is_err());
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn sql(&self, query: &str, params: &Params) -> Result<Endpoint> {
+        let start = (self.clock)();
+        let mut result = query::run_sql(&self.store, query, params)?;
+        result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
+        Ok(result)
+    }
+
+    /// Adds (or replaces) a pipe from the text of a `.pipe` file and returns its name: the name
+    /// of its endpoint node. Errors name the line of the text.
+    pub fn add_pipe(&mut self, text: &str) -> Result<String> {
+        let pipe = parse_pipe(None, text)?;
+        query::check_pipe(&pipe)?;
+        let name = pipe.name.clone();
+        match self.pipes.iter_mut().find(|p| p.name == name) {
+            Some(p) => *p = pipe,
+            None => self.pipes.push(pipe),
+        }
+        Ok(name)
     }
 }

@@ -16,11 +16,11 @@
 //! cross into JavaScript, as plain objects. Every failure is thrown as a JavaScript `Error`
 //! carrying the engine's message.
 
-use js_sys::{Object, JSON};
+use js_sys::{Object, Reflect, JSON};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{generate_ndjson, EventStore, Params};
+use crate::{generate_ndjson, Datasource, Endpoint, EventStore, Options, Params};
 
 #[wasm_bindgen]
 extern "C" {
@@ -28,6 +28,15 @@ extern "C" {
     /// Node.js.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
+
+    /// Milliseconds since the epoch.
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// Seconds since the epoch from the host's wall clock.
+fn wall_clock_seconds() -> i64 {
+    (date_now() / 1000.0).floor() as i64
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -73,10 +82,18 @@ pub struct WasmEventStore {
 #[wasm_bindgen(js_class = EventStore)]
 impl WasmEventStore {
     /// Creates a store for the `llm_events` datasource with the shipped pipes
-    /// (`llm_usage_by_model`, `llm_performance`, ...).
+    /// (`llm_usage_by_model`, `llm_performance`, ...). Optional `options`:
+    /// `{ maxBytes, maxLineBytes }`: the store's memory budget (default: what wasm32 can
+    /// address, less headroom) and the longest line accepted (default 8 MiB; longer lines are
+    /// quarantined). When the budget is reached `write` throws, and the rows stored before stay
+    /// queryable.
     #[wasm_bindgen(constructor)]
-    pub fn new() -> WasmEventStore {
-        Self::wrap(EventStore::new())
+    pub fn new(options: Option<Object>) -> Result<WasmEventStore, JsError> {
+        let options = Self::options_from_js(options)?;
+        Ok(Self::wrap(EventStore::with_datasource(
+            Datasource::llm_events(),
+            options,
+        )))
     }
 
     /// Creates a store for the schema in the text of a `.datasource` file. Throws if the text
@@ -126,12 +143,50 @@ impl WasmEventStore {
     #[wasm_bindgen(unchecked_return_type = "Endpoint")]
     pub fn pipe(&self, name: &str, params: Option<Object>) -> Result<JsValue, JsError> {
         let params = Self::params_from_js(params)?;
-        let endpoint = self.inner.pipe(name, &params)?;
-        JSON::parse(&endpoint.to_json()).map_err(|_| {
-            JsError::new(&format!(
-                "pipe '{name}' produced a result that is not valid JSON"
-            ))
-        })
+        Self::endpoint_to_js(&self.inner.pipe(name, &params)?)
+    }
+
+    /// Runs one SQL query (ClickHouse dialect; templated with `params` when it starts with `%`)
+    /// and returns its endpoint result. Throws for SQL outside the supported subset, naming it.
+    #[wasm_bindgen(unchecked_return_type = "Endpoint")]
+    pub fn sql(&self, query: &str, params: Option<Object>) -> Result<JsValue, JsError> {
+        let params = Self::params_from_js(params)?;
+        Self::endpoint_to_js(&self.inner.sql(query, &params)?)
+    }
+
+    /// Adds (or replaces) a pipe from the text of a `.pipe` file; returns its name. Throws for a
+    /// malformed file, naming the line.
+    #[wasm_bindgen(js_name = addPipe)]
+    pub fn add_pipe(&mut self, text: &str) -> Result<String, JsError> {
+        Ok(self.inner.add_pipe(text)?)
+    }
+
+    /// A page of the quarantine table, oldest first, as an endpoint result: every schema column
+    /// as the text found, `c__error_column`, `c__error`, `c__line`, `c__source`,
+    /// `insertion_date` and `c__raw`. Optional `{ offset, limit }` (defaults 0 and 100).
+    #[wasm_bindgen(unchecked_return_type = "Endpoint")]
+    pub fn quarantine(&self, page: Option<Object>) -> Result<JsValue, JsError> {
+        let offset = Self::number_option(page.as_ref(), "offset")?.unwrap_or(0.0);
+        let limit = Self::number_option(page.as_ref(), "limit")?.unwrap_or(100.0);
+        let offset = whole_number("quarantine: offset", offset)?;
+        let limit = whole_number("quarantine: limit", limit)?;
+        Self::endpoint_to_js(
+            &self
+                .inner
+                .quarantine_page(offset as usize, limit.min(usize::MAX as u64) as usize),
+        )
+    }
+
+    /// Number of quarantined lines, over all streams.
+    #[wasm_bindgen(getter = quarantinedCount)]
+    pub fn quarantined_count(&self) -> f64 {
+        self.inner.quarantine().len() as f64
+    }
+
+    /// Bytes of memory the stored columns and dictionaries reserve.
+    #[wasm_bindgen(getter = storeBytes)]
+    pub fn store_bytes(&self) -> f64 {
+        self.inner.store().bytes() as f64
     }
 
     /// Names of the pipes this store can run.
@@ -141,17 +196,48 @@ impl WasmEventStore {
     }
 }
 
-impl Default for WasmEventStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl WasmEventStore {
-    /// Wraps a core store, timing its pipes with the host's `performance.now()`.
+    /// Wraps a core store, timing its pipes with the host's `performance.now()` and dating
+    /// quarantined lines with `Date.now()`.
     fn wrap(mut inner: EventStore) -> WasmEventStore {
         inner.set_clock(performance_now);
+        inner.set_wall_clock(wall_clock_seconds);
         WasmEventStore { inner }
+    }
+
+    /// An endpoint result as a plain JavaScript object.
+    fn endpoint_to_js(endpoint: &Endpoint) -> Result<JsValue, JsError> {
+        JSON::parse(&endpoint.to_json())
+            .map_err(|_| JsError::new("a query produced a result that is not valid JSON"))
+    }
+
+    /// Reads `{ maxBytes, maxLineBytes }`; missing fields keep their defaults.
+    fn options_from_js(options: Option<Object>) -> Result<Options, JsError> {
+        let mut o = Options::default();
+        if let Some(v) = Self::number_option(options.as_ref(), "maxBytes")? {
+            o.max_bytes = whole_number("EventStore: maxBytes", v)?;
+        }
+        if let Some(v) = Self::number_option(options.as_ref(), "maxLineBytes")? {
+            let v = whole_number("EventStore: maxLineBytes", v)?;
+            o.max_line_bytes = usize::try_from(v.max(1)).unwrap_or(usize::MAX);
+        }
+        Ok(o)
+    }
+
+    /// The number at `key` of an options object; `None` when the object or the key is absent.
+    fn number_option(object: Option<&Object>, key: &str) -> Result<Option<f64>, JsError> {
+        let Some(object) = object else {
+            return Ok(None);
+        };
+        let value = Reflect::get(object, &JsValue::from_str(key))
+            .map_err(|_| JsError::new(&format!("cannot read option '{key}'")))?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
+        }
+        value
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| JsError::new(&format!("option '{key}' must be a number")))
     }
 
     /// Converts pipe parameters from JavaScript: `undefined` and `null` mean none.
@@ -177,13 +263,13 @@ impl WasmEventStore {
 /// 5,000,000 and both arguments are non-negative integers.
 #[wasm_bindgen(js_name = generateSample)]
 pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
-    let rows = whole_number("rows", rows)?;
+    let rows = whole_number("generateSample: rows", rows)?;
     if rows > MAX_SAMPLE_ROWS {
         return Err(JsError::new(&format!(
             "generateSample: rows must be at most {MAX_SAMPLE_ROWS}, got {rows}"
         )));
     }
-    let seed = whole_number("seed", seed)?;
+    let seed = whole_number("generateSample: seed", seed)?;
     Ok(generate_ndjson(rows, seed))
 }
 
@@ -193,7 +279,7 @@ fn whole_number(what: &str, value: f64) -> Result<u64, JsError> {
         Ok(value as u64)
     } else {
         Err(JsError::new(&format!(
-            "generateSample: {what} must be a non-negative integer, got {value}"
+            "{what} must be a non-negative integer, got {value}"
         )))
     }
 }

@@ -4,6 +4,8 @@
 //! llm-metrics gen --rows N [--seed S] [--start UNIX] [--span SECONDS] [--out FILE]
 //! llm-metrics ingest [--datasource F] FILES...
 //! llm-metrics pipe NAME [--param k=v ...] [--datasource F] FILES...
+//! llm-metrics sql (QUERY | --batch QUERIES) [--param k=v ...] [--datasource F] FILES...
+//! llm-metrics expand PIPE [--param k=v ...]
 //! ```
 //!
 //! Files are streamed into the store in 64 KiB chunks; `-` reads standard input.
@@ -22,6 +24,15 @@ usage:
       Loads FILES and prints one JSON report per file.
   llm-metrics pipe NAME [--param KEY=VALUE ...] [--datasource FILE] FILES...
       Loads FILES and prints the endpoint JSON of pipe NAME.
+  llm-metrics sql QUERY [--param KEY=VALUE ...] [--datasource FILE] FILES...
+      Loads FILES and prints the endpoint JSON of the SQL QUERY (a template when it starts with %).
+  llm-metrics sql --batch QUERIES [--datasource FILE] FILES...
+      Loads FILES once, then runs each JSON line of QUERIES ({\"sql\": ...} or {\"pipe\": ...},
+      with optional \"params\") and prints one line per query: its endpoint JSON or
+      {\"error\": ...}.
+  llm-metrics expand PIPE [--param KEY=VALUE ...]
+      Prints the SQL ClickHouse runs for PIPE (a shipped pipe's name or a .pipe file) with the
+      parameters: templates expanded, earlier nodes as WITH clauses.
 
   FILES: NDJSON files; `-` reads standard input.
   --datasource FILE: a .datasource file to use instead of the built-in llm_events.
@@ -48,6 +59,17 @@ enum Command {
         params: Params,
         datasource: Option<String>,
         files: Vec<String>,
+    },
+    Sql {
+        query: Option<String>,
+        batch: Option<String>,
+        params: Params,
+        datasource: Option<String>,
+        files: Vec<String>,
+    },
+    Expand {
+        pipe: String,
+        params: Params,
     },
 }
 
@@ -111,8 +133,46 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 files: files.to_vec(),
             })
         }
+        "sql" => {
+            let opts = Options::parse(rest, &["--datasource", "--param", "--batch"])?;
+            let batch = opts.last("--batch");
+            let (query, files) = match (&batch, opts.positional.split_first()) {
+                (Some(_), _) => (None, opts.positional.clone()),
+                (None, Some((q, files))) => (Some(q.clone()), files.to_vec()),
+                (None, None) => return Err("sql needs a query or --batch FILE".to_string()),
+            };
+            if files.is_empty() {
+                return Err("no input files (use - for standard input)".to_string());
+            }
+            Ok(Command::Sql {
+                query,
+                batch,
+                params: collect_params(&opts)?,
+                datasource: opts.last("--datasource"),
+                files,
+            })
+        }
+        "expand" => {
+            let opts = Options::parse(rest, &["--param"])?;
+            let [pipe] = opts.positional.as_slice() else {
+                return Err("expand needs one pipe name or .pipe file".to_string());
+            };
+            Ok(Command::Expand {
+                pipe: pipe.clone(),
+                params: collect_params(&opts)?,
+            })
+        }
         other => Err(format!("unknown command '{other}'")),
     }
+}
+
+fn collect_params(opts: &Options) -> Result<Params, String> {
+    let mut params = Params::new();
+    for spec in opts.all("--param") {
+        let (key, value) = parse_param(&spec)?;
+        params.insert(key, value);
+    }
+    Ok(params)
 }
 
 fn parse_gen(rest: &[String]) -> Result<Command, String> {
@@ -243,6 +303,14 @@ fn run(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Gen { cfg, out } => run_gen(&cfg, out.as_deref()),
+        Command::Sql {
+            query,
+            batch,
+            params,
+            datasource,
+            files,
+        } => run_sql(query, batch, &params, datasource.as_deref(), &files),
+        Command::Expand { pipe, params } => run_expand(&pipe, &params),
         Command::Ingest { datasource, files } => {
             let mut store = open_store(datasource.as_deref())?;
             let stdout = io::stdout();
@@ -278,6 +346,86 @@ fn run(command: Command) -> Result<(), Failure> {
             writeln!(stdout, "{}", endpoint.to_json()).map_err(|e| output_error(&e))
         }
     }
+}
+
+/// Runs one query, or each query of a batch file, over the loaded files.
+fn run_sql(
+    query: Option<String>,
+    batch: Option<String>,
+    params: &Params,
+    datasource: Option<&str>,
+    files: &[String],
+) -> Result<(), Failure> {
+    let mut store = open_store(datasource)?;
+    for file in files {
+        load(&mut store, file)?;
+    }
+    let mut stdout = io::stdout().lock();
+    let Some(path) = batch else {
+        let endpoint = store
+            .sql(query.as_deref().unwrap_or_default(), params)
+            .map_err(|e| Failure::Run(e.to_string()))?;
+        return writeln!(stdout, "{}", endpoint.to_json()).map_err(|e| output_error(&e));
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let spec: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Failure::Run(format!("{path} line {}: {e}", i + 1)))?;
+        let params = spec
+            .get("params")
+            .and_then(|p| p.as_object())
+            .cloned()
+            .unwrap_or_default();
+        let result = match (spec.get("sql"), spec.get("pipe")) {
+            (Some(serde_json::Value::String(q)), _) => store.sql(q, &params),
+            (_, Some(serde_json::Value::String(p))) => store.pipe(p, &params),
+            _ => {
+                return Err(Failure::Run(format!(
+                    "{path} line {}: expected {{\"sql\": ...}} or {{\"pipe\": ...}}",
+                    i + 1
+                )))
+            }
+        };
+        let out = match result {
+            Ok(endpoint) => endpoint.to_json(),
+            Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+        };
+        writeln!(stdout, "{out}").map_err(|e| output_error(&e))?;
+    }
+    Ok(())
+}
+
+/// Prints the SQL ClickHouse runs for a shipped pipe (by name) or a `.pipe` file.
+fn run_expand(pipe: &str, params: &Params) -> Result<(), Failure> {
+    let parsed = match llm_metrics::SHIPPED_PIPES.iter().find(|(n, _)| *n == pipe) {
+        Some((name, text)) => llm_metrics::parse_pipe(Some(name), text),
+        None => {
+            let text = std::fs::read_to_string(pipe).map_err(|e| {
+                Failure::Run(format!(
+                    "no shipped pipe '{pipe}' and cannot read it as a file: {e}"
+                ))
+            })?;
+            let stem = std::path::Path::new(pipe)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(pipe);
+            llm_metrics::parse_pipe(Some(stem), &text)
+        }
+    }
+    .map_err(|e| Failure::Run(format!("{pipe}: {e}")))?;
+    let columns: Vec<String> = llm_metrics::Datasource::llm_events()
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let sql = llm_metrics::expand_pipe(&parsed, params, &columns)
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    writeln!(io::stdout().lock(), "{sql}").map_err(|e| output_error(&e))
 }
 
 fn run_gen(cfg: &GenConfig, out: Option<&str>) -> Result<(), Failure> {
@@ -433,6 +581,54 @@ mod tests {
             }
         }
         assert_eq!(parse_args(&args("--help")), Ok(Command::Help));
+    }
+
+    #[test]
+    fn sql_and_expand_take_queries_batches_and_parameters() {
+        assert_eq!(
+            parse_args(&args("sql SELECT_1 a.ndjson --param m=x")),
+            Ok(Command::Sql {
+                query: Some("SELECT_1".to_string()),
+                batch: None,
+                params: [("m".to_string(), serde_json::json!("x"))]
+                    .into_iter()
+                    .collect(),
+                datasource: None,
+                files: args("a.ndjson"),
+            })
+        );
+        let Ok(Command::Sql {
+            query,
+            batch,
+            files,
+            ..
+        }) = parse_args(&args("sql --batch q.jsonl a.ndjson b.ndjson"))
+        else {
+            panic!("sql --batch did not parse");
+        };
+        assert_eq!((query, batch), (None, Some("q.jsonl".to_string())));
+        assert_eq!(files, args("a.ndjson b.ndjson"));
+        assert_eq!(
+            parse_args(&args("expand llm_kpis --param limit:=5")),
+            Ok(Command::Expand {
+                pipe: "llm_kpis".to_string(),
+                params: [("limit".to_string(), serde_json::json!(5))]
+                    .into_iter()
+                    .collect(),
+            })
+        );
+        for (line, needle) in [
+            ("sql", "query or --batch"),
+            ("sql SELECT_1", "no input files"),
+            ("expand", "one pipe"),
+            ("expand a b", "one pipe"),
+        ] {
+            match parse_args(&args(line)) {
+                Err(message) => assert!(message.contains(needle), "{line}: {message}"),
+                Ok(cmd) => panic!("{line} parsed as {cmd:?}"),
+            }
+        }
+        assert!(run_expand("no_such_pipe", &Params::new()).is_err());
     }
 
     #[test]

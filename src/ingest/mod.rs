@@ -65,6 +65,7 @@ pub struct Decoder {
     cells: Vec<Cell>,
     text: String,
     unescape: Vec<u8>,
+    now: i64,
 }
 
 impl Decoder {
@@ -88,6 +89,7 @@ impl Decoder {
             cells: Vec::with_capacity(ds.columns.len()),
             text: String::new(),
             unescape: Vec::new(),
+            now: 0,
         }
     }
 
@@ -113,6 +115,11 @@ impl Decoder {
             ..Report::default()
         };
         previous
+    }
+
+    /// Sets the time (seconds since the epoch) recorded on lines quarantined from now on.
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
     }
 
     /// True while a stream is open.
@@ -278,6 +285,7 @@ impl Decoder {
             error_columns: Vec::new(),
             errors: vec![error],
             raw: Some(text),
+            inserted_at: self.now,
         }
     }
 
@@ -443,6 +451,7 @@ impl Decoder {
             error_columns,
             errors: messages,
             raw: None,
+            inserted_at: self.now,
         }
     }
 }

@@ -3,7 +3,10 @@
 use serde::Serialize;
 
 /// One quarantined line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Two rows are equal when they record the same line of the same stream with the same values
+/// and errors; when they were inserted is not compared.
+#[derive(Debug, Clone, Eq, Serialize)]
 pub struct QuarantineRow {
     /// Name of the stream the line came from.
     pub stream: String,
@@ -17,6 +20,19 @@ pub struct QuarantineRow {
     pub errors: Vec<String>,
     /// The line itself (lossy UTF-8, bounded) when it could not be read as JSON at all.
     pub raw: Option<String>,
+    /// When the line was read: seconds since the epoch, UTC.
+    pub inserted_at: i64,
+}
+
+impl PartialEq for QuarantineRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.stream == other.stream
+            && self.line == other.line
+            && self.values == other.values
+            && self.error_columns == other.error_columns
+            && self.errors == other.errors
+            && self.raw == other.raw
+    }
 }
 
 /// All quarantined lines, in arrival order.

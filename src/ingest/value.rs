@@ -186,10 +186,8 @@ fn accumulate(digits: &[u8]) -> Option<u64> {
     for (k, &d) in digits.iter().enumerate() {
         let d = u64::from(d - b'0');
         // Nineteen digits always fit; past that, check (without 128-bit multiplication).
-        if k >= 19 {
-            if v > (u64::MAX - d) / 10 {
-                return None;
-            }
+        if k >= 19 && v > (u64::MAX - d) / 10 {
+            return None;
         }
         v = v * 10 + d;
     }

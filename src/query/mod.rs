@@ -1,20 +1,202 @@
-//! Pipes: `.pipe` files, their SQL, and results as endpoint JSON.
+//! Pipes, SQL and endpoint JSON.
+//!
+//! A query goes through: template expansion (typed parameters become single value tokens,
+//! [`template`]), parsing ([`parser`]), binding names and types ([`select`], [`funcs`]), and
+//! vectorised execution over the store's blocks ([`eval`], [`group`], [`agg`]). Results come
+//! back as [`Endpoint`]s.
 
+mod agg;
+mod ast;
+mod column;
 mod endpoint;
+mod eval;
+mod funcs;
+mod group;
+mod lexer;
+mod parser;
 mod pipe;
-mod seed;
+mod select;
+mod template;
+mod types;
 
-pub use endpoint::{write_json_string, Endpoint, Meta, Statistics, Value};
+pub use endpoint::{Endpoint, Meta, Statistics, Value};
 pub use pipe::{parse_pipe, Node, Pipe};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::store::Store;
+use column::Table;
+use lexer::Tok;
+use select::{Env, NodeSql, Scope};
 
 /// Query parameters by name, as JSON values (strings, numbers, booleans or arrays).
 pub type Params = serde_json::Map<String, serde_json::Value>;
 
-/// Runs the endpoint node of `pipe` over `store`.
-pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params) -> Result<Endpoint> {
-    let _ = params;
-    seed::run(store, &pipe.endpoint_node().sql)
+/// Seconds since the epoch, for `now()` and `today()`.
+#[cfg(not(target_arch = "wasm32"))]
+fn wall_clock_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// Seconds since the epoch, for `now()` and `today()`.
+#[cfg(target_arch = "wasm32")]
+fn wall_clock_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
+    let meta = t
+        .names
+        .iter()
+        .zip(&t.types)
+        .map(|(name, ty)| Meta {
+            name: name.clone(),
+            ty: ty.to_string(),
+        })
+        .collect();
+    let data = (0..t.rows)
+        .map(|i| {
+            t.cols
+                .iter()
+                .zip(&t.types)
+                .map(|(c, ty)| c.value_at(i, ty))
+                .collect()
+        })
+        .collect();
+    Endpoint {
+        meta,
+        data,
+        statistics,
+    }
+}
+
+fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params) -> Env<'a> {
+    let mut env = Env::new(store, params, wall_clock_secs());
+    env.nodes = pipe
+        .nodes
+        .iter()
+        .map(|n| NodeSql {
+            name: &n.name,
+            sql: &n.sql,
+            line: n.sql_line,
+        })
+        .collect();
+    env
+}
+
+/// Runs the endpoint node of `pipe` over `store` with `params`.
+pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params) -> Result<Endpoint> {
+    let env = pipe_env(store, pipe, params);
+    let t = env.run_node(pipe.endpoint)?;
+    Ok(to_endpoint(&t, env.stats.get()))
+}
+
+/// Runs one SQL query (templated when it starts with `%`) over `store` with `params`.
+pub fn run_sql(store: &Store, sql: &str, params: &Params) -> Result<Endpoint> {
+    let env = Env::new(store, params, wall_clock_secs());
+    let columns = env.column_names();
+    let expanded = template::expand(sql, 1, params, &columns)?;
+    let q = parser::parse_query(&expanded.tokens)?;
+    let t = select::run_select(&q, &env, &Scope::top(0))?;
+    Ok(to_endpoint(&t, env.stats.get()))
+}
+
+/// The SQL ClickHouse runs for `pipe` with `params`: templates expanded with every parameter
+/// written as a literal, and the nodes the endpoint reads prepended as `WITH name AS (…)`.
+/// `columns` are the names `column()` accepts (the datasource's columns).
+///
+/// ```
+/// use llm_metrics::{expand_pipe, parse_pipe, Params};
+///
+/// let pipe = parse_pipe(Some("p"), "NODE a\nSQL >\n    %\n    SELECT count() FROM llm_events WHERE model_name = {{String(m, 'x')}}\n\nNODE b\nSQL >\n    SELECT * FROM a\n").unwrap();
+/// let mut params = Params::new();
+/// params.insert("m".into(), "it's".into());
+/// let sql = expand_pipe(&pipe, &params, &[]).unwrap();
+/// assert_eq!(sql, "WITH a AS (\nSELECT count() FROM llm_events WHERE model_name = 'it\\'s'\n)\nSELECT * FROM a");
+/// ```
+pub fn expand_pipe(pipe: &Pipe, params: &Params, columns: &[String]) -> Result<String> {
+    let mut expanded: Vec<Option<template::Expansion>> = vec![None; pipe.nodes.len()];
+    let mut wanted = vec![false; pipe.nodes.len()];
+    wanted[pipe.endpoint] = true;
+    for i in (0..pipe.nodes.len()).rev() {
+        if !wanted[i] {
+            continue;
+        }
+        let node = &pipe.nodes[i];
+        let e = template::expand(&node.sql, node.sql_line, params, columns)?;
+        for t in &e.tokens {
+            let name = match &t.tok {
+                Tok::Word(w) | Tok::Quoted(w) => w,
+                _ => continue,
+            };
+            if let Some(j) = pipe.nodes[..i].iter().position(|n| n.name == *name) {
+                wanted[j] = true;
+            }
+        }
+        expanded[i] = Some(e);
+    }
+    let body = |e: &template::Expansion| e.sql.trim().trim_end_matches(';').trim().to_string();
+    let ctes: Vec<String> = (0..pipe.endpoint)
+        .filter_map(|i| {
+            expanded[i].as_ref().map(|e| {
+                format!(
+                    "{} AS (\n{}\n)",
+                    lexer::quote_ident(&pipe.nodes[i].name),
+                    body(e)
+                )
+            })
+        })
+        .collect();
+    let end = expanded[pipe.endpoint]
+        .as_ref()
+        .ok_or_else(|| Error::query("internal: endpoint not expanded"))?;
+    let sql = body(end);
+    if ctes.is_empty() {
+        return Ok(sql);
+    }
+    let starts_with_with = matches!(end.tokens.first().map(|t| &t.tok), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("WITH"));
+    if starts_with_with {
+        if let Some(pos) = sql.to_ascii_uppercase().find("WITH") {
+            let rest = &sql[pos + 4..];
+            return Ok(format!("WITH {},{}", ctes.join(",\n"), rest));
+        }
+    }
+    Ok(format!("WITH {}\n{}", ctes.join(",\n"), sql))
+}
+
+/// The 1-based line an error message points at ("… line N …").
+fn line_in(message: &str) -> Option<usize> {
+    let at = message.find("line ")?;
+    let digits: String = message[at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Checks what can be checked of a pipe without parameters: template structure of every node,
+/// and the SQL of nodes that are not templates. Errors name the line of the pipe file.
+pub fn check_pipe(pipe: &Pipe) -> Result<()> {
+    for node in &pipe.nodes {
+        let r = if template::is_template(&node.sql) {
+            template::check(&node.sql, node.sql_line)
+        } else {
+            let mut tokens = Vec::new();
+            lexer::lex(&node.sql, node.sql_line, &mut tokens)
+                .and_then(|()| parser::parse_query(&tokens).map(|_| ()))
+        };
+        if let Err(e) = r {
+            let message = e.to_string();
+            let line = line_in(&message).unwrap_or(node.sql_line);
+            return Err(Error::new(ErrorKind::Pipe {
+                line,
+                message: format!("node '{}': {message}", node.name),
+            }));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,7 @@ pub fn parse_query(tokens: &[Token]) -> Result<Query> {
         t: tokens,
         i: 0,
         subqueries: 0,
+        depth: 0,
     };
     let q = p.query()?;
     p.eat_sym(";");
@@ -31,16 +32,75 @@ struct Parser<'t> {
     t: &'t [Token],
     i: usize,
     subqueries: usize,
+    depth: usize,
 }
+
+/// How deeply expressions may nest (parentheses, unary operators, subqueries).
+const MAX_NESTING: usize = 64;
 
 /// Keywords that end an expression or select item (so they are never implicit aliases).
 const RESERVED: &[&str] = &[
-    "FROM", "WHERE", "PREWHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "AS", "UNION", "EXCEPT",
-    "INTERSECT", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "ARRAY", "ON", "USING",
-    "SETTINGS", "FORMAT", "WINDOW", "OFFSET", "BY", "ASC", "DESC", "ASCENDING", "DESCENDING", "AND",
-    "OR", "NOT", "IN", "LIKE", "ILIKE", "BETWEEN", "IS", "WITH", "SELECT", "FINAL", "SAMPLE",
-    "INTO", "QUALIFY", "GLOBAL", "ANY", "ALL", "ASOF", "SEMI", "ANTI", "PASTE", "NULLS", "COLLATE",
-    "THEN", "ELSE", "END", "WHEN", "FETCH", "INTERVAL", "OUTER", "LOCAL", "OVER",
+    "FROM",
+    "WHERE",
+    "PREWHERE",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "HAVING",
+    "AS",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "CROSS",
+    "ARRAY",
+    "ON",
+    "USING",
+    "SETTINGS",
+    "FORMAT",
+    "WINDOW",
+    "OFFSET",
+    "BY",
+    "ASC",
+    "DESC",
+    "ASCENDING",
+    "DESCENDING",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ILIKE",
+    "BETWEEN",
+    "IS",
+    "WITH",
+    "SELECT",
+    "FINAL",
+    "SAMPLE",
+    "INTO",
+    "QUALIFY",
+    "GLOBAL",
+    "ANY",
+    "ALL",
+    "ASOF",
+    "SEMI",
+    "ANTI",
+    "PASTE",
+    "NULLS",
+    "COLLATE",
+    "THEN",
+    "ELSE",
+    "END",
+    "WHEN",
+    "FETCH",
+    "INTERVAL",
+    "OUTER",
+    "LOCAL",
+    "OVER",
 ];
 
 /// Keywords of constructs outside the subset, with the name the error uses.
@@ -255,7 +315,9 @@ impl<'t> Parser<'t> {
                 let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
                     true
                 } else {
-                    self.eat_kw("ASC") || self.eat_kw("ASCENDING");
+                    if !self.eat_kw("ASC") {
+                        self.eat_kw("ASCENDING");
+                    }
                     false
                 };
                 if self.eat_kw("NULLS") && !(self.eat_kw("FIRST") || self.eat_kw("LAST")) {
@@ -395,7 +457,21 @@ impl<'t> Parser<'t> {
 
     /// Any expression.
     pub fn expr(&mut self) -> Result<Expr> {
-        self.or()
+        self.nested(Self::or)
+    }
+
+    /// Runs `f` one nesting level deeper, failing beyond [`MAX_NESTING`].
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<Expr>) -> Result<Expr> {
+        if self.depth >= MAX_NESTING {
+            return Err(Error::query(format!(
+                "line {}: expressions nest too deeply",
+                self.line()
+            )));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     fn or(&mut self) -> Result<Expr> {
@@ -424,7 +500,7 @@ impl<'t> Parser<'t> {
 
     fn not(&mut self) -> Result<Expr> {
         if self.eat_kw("NOT") {
-            let e = self.not()?;
+            let e = self.nested(Self::not)?;
             return Ok(Expr::call("not", vec![e]));
         }
         self.comparison()
@@ -469,7 +545,10 @@ impl<'t> Parser<'t> {
         }
         if self.eat_kw("IN") {
             let right = self.in_list()?;
-            return Ok(Expr::call(if negated { "notIn" } else { "in" }, vec![left, right]));
+            return Ok(Expr::call(
+                if negated { "notIn" } else { "in" },
+                vec![left, right],
+            ));
         }
         if self.eat_kw("BETWEEN") {
             let lo = self.concat()?;
@@ -585,11 +664,11 @@ impl<'t> Parser<'t> {
                 let lit = number(&n, true, self.line())?;
                 return self.postfix(lit);
             }
-            let e = self.unary()?;
+            let e = self.nested(Self::unary)?;
             return Ok(Expr::call("negate", vec![e]));
         }
         if self.eat_sym("+") {
-            return self.unary();
+            return self.nested(Self::unary);
         }
         let e = self.primary()?;
         self.postfix(e)
@@ -597,7 +676,9 @@ impl<'t> Parser<'t> {
 
     fn postfix(&mut self, e: Expr) -> Result<Expr> {
         if self.is_sym("::") {
-            return Err(Error::unsupported("'::' casts (use toInt32(x), toString(x), …)"));
+            return Err(Error::unsupported(
+                "'::' casts (use toInt32(x), toString(x), …)",
+            ));
         }
         if self.is_sym("[") {
             return Err(Error::unsupported("array subscripts"));
@@ -748,6 +829,16 @@ impl<'t> Parser<'t> {
 
     fn call(&mut self, name: String) -> Result<Expr> {
         let mut args = self.args(&name)?;
+        // `count(DISTINCT x)` is `countDistinct(x)`; `count(*)` is `count()`.
+        if let [Expr::Func(inner)] = args.as_slice() {
+            if inner.name == "countDistinct" && name.eq_ignore_ascii_case("count") {
+                let inner = (**inner).clone();
+                return Ok(Expr::Func(Box::new(inner)));
+            }
+        }
+        if name.eq_ignore_ascii_case("count") && args == [Expr::Star] {
+            args.clear();
+        }
         let mut params = None;
         if self.is_sym("(") {
             self.i += 1;
@@ -781,12 +872,11 @@ impl<'t> Parser<'t> {
                 }
             }
             self.expect_sym(")")?;
-            args.push(Expr::Func(Box::new(Call {
+            return Ok(vec![Expr::Func(Box::new(Call {
                 name: "countDistinct".into(),
                 params: None,
                 args: inner,
-            })));
-            return Ok(args);
+            }))]);
         }
         loop {
             if self.is_sym("*") && matches!(self.peek_at(1), Some(Tok::Sym(")"))) {
@@ -845,7 +935,9 @@ impl<'t> Parser<'t> {
 
     fn case(&mut self) -> Result<Expr> {
         if !self.is_kw("WHEN") {
-            return Err(Error::unsupported("CASE expr WHEN … (use CASE WHEN expr = … )"));
+            return Err(Error::unsupported(
+                "CASE expr WHEN … (use CASE WHEN expr = … )",
+            ));
         }
         let mut args = Vec::new();
         while self.eat_kw("WHEN") {
@@ -901,10 +993,7 @@ fn int_value(n: i128) -> (Value, DataType) {
 /// A number literal, negated when `negative`.
 fn number(text: &str, negative: bool, line: usize) -> Result<Expr> {
     let bad = || Error::query(format!("line {line}: malformed number '{text}'"));
-    let int = if let Some(hex) = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-    {
+    let int = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(u64::from_str_radix(hex, 16).map_err(|_| bad())?)
     } else if text.bytes().all(|c| c.is_ascii_digit()) {
         text.parse::<u64>().ok()
@@ -972,11 +1061,14 @@ mod tests {
             names("SELECT quantiles(0.5, 0.9)(latency), count(*), toStartOfInterval(t, INTERVAL 5 MINUTE)"),
             vec![
                 "quantiles(0.5, 0.9)(latency)",
-                "count(*)",
+                "count()",
                 "toStartOfInterval(t, toIntervalMinute(5))"
             ]
         );
-        assert_eq!(names("SELECT 2 * (3 + 4) - 1"), vec!["minus(multiply(2, plus(3, 4)), 1)"]);
+        assert_eq!(
+            names("SELECT 2 * (3 + 4) - 1"),
+            vec!["minus(multiply(2, plus(3, 4)), 1)"]
+        );
     }
 
     #[test]
@@ -992,7 +1084,10 @@ mod tests {
         assert!(matches!(&q.with[2], With::Table(n, _) if n == "t"));
         assert!(q.distinct);
         assert_eq!(q.select[1].alias.as_deref(), Some("d"));
-        assert_eq!(q.filter.unwrap().to_string(), "and(greater(a, 1), less(b, 2))");
+        assert_eq!(
+            q.filter.unwrap().to_string(),
+            "and(greater(a, 1), less(b, 2))"
+        );
         assert_eq!(q.group_by.len(), 2);
         assert!(q.order_by[0].desc && !q.order_by[1].desc);
         assert!(q.limit_by.is_some());
@@ -1004,6 +1099,24 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+        let e = parse(&deep).unwrap_err().to_string();
+        assert!(e.contains("nest too deeply"), "{e}");
+        let minus = format!("SELECT {}1", "- ".repeat(5000));
+        assert!(parse(&minus)
+            .unwrap_err()
+            .to_string()
+            .contains("nest too deeply"));
+        let nots = format!("SELECT {} 1", "NOT ".repeat(5000));
+        assert!(parse(&nots)
+            .unwrap_err()
+            .to_string()
+            .contains("nest too deeply"));
+        assert!(parse(&format!("SELECT {}1{}", "(".repeat(40), ")".repeat(40))).is_ok());
+    }
+
+    #[test]
     fn unsupported_constructs_are_named() {
         for (sql, what) in [
             ("SELECT a FROM t JOIN u ON t.a = u.a", "JOIN"),
@@ -1011,7 +1124,10 @@ mod tests {
             ("SELECT a FROM t, u", "JOIN"),
             ("SELECT a FROM t UNION ALL SELECT b FROM u", "UNION"),
             ("SELECT a FROM t ARRAY JOIN b", "ARRAY JOIN"),
-            ("SELECT sum(a) OVER (PARTITION BY b) FROM t", "window functions"),
+            (
+                "SELECT sum(a) OVER (PARTITION BY b) FROM t",
+                "window functions",
+            ),
             ("SELECT a FROM t FINAL", "FINAL"),
             ("SELECT a FROM numbers(10)", "table function"),
             ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
@@ -1021,7 +1137,10 @@ mod tests {
             ("SELECT a FROM t GROUP BY a WITH TOTALS", "WITH TOTALS"),
         ] {
             let e = parse(sql).unwrap_err().to_string();
-            assert!(e.starts_with("not supported: ") && e.contains(what), "{sql}: {e}");
+            assert!(
+                e.starts_with("not supported: ") && e.contains(what),
+                "{sql}: {e}"
+            );
         }
         let e = parse("SELECT a FROM").unwrap_err().to_string();
         assert!(e.contains("syntax error at line 1"), "{e}");

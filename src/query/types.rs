@@ -463,24 +463,54 @@ mod tests {
             "Array(Float64)"
         );
         let t = |a: DataType, b: DataType| arithmetic_type("plus", &a, &b).map(|t| t.to_string());
-        assert_eq!(t(DataType::UInt32, DataType::UInt32).as_deref(), Some("UInt64"));
-        assert_eq!(t(DataType::UInt8, DataType::UInt8).as_deref(), Some("UInt16"));
+        assert_eq!(
+            t(DataType::UInt32, DataType::UInt32).as_deref(),
+            Some("UInt64")
+        );
+        assert_eq!(
+            t(DataType::UInt8, DataType::UInt8).as_deref(),
+            Some("UInt16")
+        );
         assert_eq!(t(DataType::UInt8, DataType::Int8).as_deref(), Some("Int16"));
-        assert_eq!(t(DataType::Float32, DataType::Float32).as_deref(), Some("Float64"));
+        assert_eq!(
+            t(DataType::Float32, DataType::Float32).as_deref(),
+            Some("Float64")
+        );
         assert_eq!(
             arithmetic_type("minus", &DataType::UInt16, &DataType::UInt8).map(|t| t.to_string()),
             Some("Int32".into())
         );
         let m = |a: DataType, b: DataType| modulo_type(&a, &b).map(|t| t.to_string());
-        assert_eq!(m(DataType::UInt32, DataType::UInt8).as_deref(), Some("UInt8"));
-        assert_eq!(m(DataType::Int32, DataType::UInt8).as_deref(), Some("Int16"));
-        assert_eq!(m(DataType::UInt64, DataType::Int64).as_deref(), Some("UInt64"));
+        assert_eq!(
+            m(DataType::UInt32, DataType::UInt8).as_deref(),
+            Some("UInt8")
+        );
+        assert_eq!(
+            m(DataType::Int32, DataType::UInt8).as_deref(),
+            Some("Int16")
+        );
+        assert_eq!(
+            m(DataType::UInt64, DataType::Int64).as_deref(),
+            Some("UInt64")
+        );
         let c = |a: DataType, b: DataType| common_type(&[&a, &b]).map(|t| t.to_string());
-        assert_eq!(c(DataType::UInt8, DataType::UInt32).as_deref(), Some("UInt32"));
+        assert_eq!(
+            c(DataType::UInt8, DataType::UInt32).as_deref(),
+            Some("UInt32")
+        );
         assert_eq!(c(DataType::UInt8, DataType::Int8).as_deref(), Some("Int16"));
-        assert_eq!(c(DataType::UInt32, DataType::Int32).as_deref(), Some("Int64"));
-        assert_eq!(c(DataType::Float32, DataType::UInt8).as_deref(), Some("Float32"));
-        assert_eq!(c(DataType::UInt8, DataType::Float64).as_deref(), Some("Float64"));
+        assert_eq!(
+            c(DataType::UInt32, DataType::Int32).as_deref(),
+            Some("Int64")
+        );
+        assert_eq!(
+            c(DataType::Float32, DataType::UInt8).as_deref(),
+            Some("Float32")
+        );
+        assert_eq!(
+            c(DataType::UInt8, DataType::Float64).as_deref(),
+            Some("Float64")
+        );
         assert_eq!(c(DataType::UInt64, DataType::Int64), None);
     }
 }

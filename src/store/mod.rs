@@ -126,6 +126,19 @@ impl ColumnData {
         }
     }
 
+    /// True when both hold the same values, floats compared by their bits.
+    pub fn same_bits(&self, other: &ColumnData) -> bool {
+        match (self, other) {
+            (ColumnData::F32(a), ColumnData::F32(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            (ColumnData::F64(a), ColumnData::F64(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            _ => self == other,
+        }
+    }
+
     /// Value `i` as the [`Cell`] it was stored from (strings give their code as `U`).
     pub fn get_cell(&self, i: usize) -> Cell {
         match self {
@@ -385,9 +398,28 @@ impl Store {
     }
 
     /// True when both stores hold the same rows in the same blocks with the same dictionaries.
+    /// Floats compare by their bits, so stored NaNs compare equal to themselves.
     pub fn same_contents(&self, other: &Store) -> bool {
+        let same_blocks = |a: &Block, b: &Block| {
+            a.rows == b.rows
+                && a.min_time == b.min_time
+                && a.max_time == b.max_time
+                && a.columns.len() == b.columns.len()
+                && a.columns
+                    .iter()
+                    .zip(&b.columns)
+                    .all(|(x, y)| x.same_bits(y))
+        };
         self.rows == other.rows
-            && self.partitions == other.partitions
+            && self.partitions.len() == other.partitions.len()
+            && self.partitions.iter().zip(&other.partitions).all(|(p, q)| {
+                p.key == q.key
+                    && p.blocks.len() == q.blocks.len()
+                    && p.blocks
+                        .iter()
+                        .zip(&q.blocks)
+                        .all(|(a, b)| same_blocks(a, b))
+            })
             && self.dicts.len() == other.dicts.len()
             && self.dicts.iter().zip(&other.dicts).all(|(a, b)| {
                 a.as_ref().map(Dictionary::strings) == b.as_ref().map(Dictionary::strings)

@@ -111,7 +111,8 @@ def read_pipe_sql(path: Path) -> str:
                 i += 1
             sql = "\n".join(body).strip()
             if sql.startswith("%"):
-                raise ValueError(f"{path}: templated SQL is not supported by this test")
+                # Templates (and the nodes before them) are expanded by llm-metrics itself.
+                return expand_pipe(path)
             nodes.append((node or path.stem, sql))
             continue
         i += 1
@@ -122,6 +123,19 @@ def read_pipe_sql(path: Path) -> str:
         return last
     ctes = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in earlier)
     return f"WITH {ctes}\n{last}"
+
+
+def expand_pipe(path: Path, params: dict | None = None) -> str:
+    """The SQL `llm-metrics expand` prints for a .pipe file: templates expanded with `params`
+    (defaults when absent), earlier nodes as WITH clauses."""
+    assert CLI is not None, "find_cli() first"
+    args = [str(CLI), "expand", str(path)]
+    for key, value in (params or {}).items():
+        args += ["--param", f"{key}={value}" if isinstance(value, str) else f"{key}:={json.dumps(value)}"]
+    proc = subprocess.run(args, capture_output=True, check=False, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"llm-metrics expand {path.name}: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout.decode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------------

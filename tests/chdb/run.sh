@@ -15,4 +15,8 @@ fi
 
 export TZ=UTC
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin llm-metrics
-exec "$python" "$here/diff.py" --bin "$root/target/release/llm-metrics" "$@"
+"$python" "$here/diff.py" --bin "$root/target/release/llm-metrics" "$@"
+# The SQL subset and every shipped pipe, with and without parameters, on 20k and 1M rows.
+"$python" "$here/sql_suite.py" --bin "$root/target/release/llm-metrics"
+# Bad and odd lines (tests/fixtures/adversarial), alone and mixed, as ClickHouse reads them.
+exec "$python" "$here/adversarial.py" --bin "$root/target/release/llm-metrics"

@@ -1,0 +1,935 @@
+//! Aggregate functions: their result types, per-group states, vectorised updates and results.
+//!
+//! Quantiles are exact: `quantile`/`median` interpolate like ClickHouse's reservoir sampler does
+//! when it holds every value (ClickHouse samples 8192 values per group, so its `quantile` agrees
+//! with ours on groups of up to 8192 rows); `quantileExact` picks the element at
+//! `floor(level * n)` and `quantileExactInclusive` interpolates linearly, as ClickHouse does.
+
+use super::column::{Col, Dict, Prim, Strs};
+use super::eval::BExpr;
+use super::types::{DataType, Repr};
+use super::Value;
+use crate::error::{Error, Result};
+use crate::store::ColumnData;
+use crate::store::{Dictionary, FxHashMap, FxHasher};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
+
+type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
+/// Quantile flavours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QKind {
+    /// `quantile`, `median`: linear interpolation at `level * (n - 1)`.
+    Interpolated,
+    /// `quantileExact`, `medianExact`: the element at `floor(level * n)`.
+    Exact,
+    /// `quantileExactInclusive`: linear interpolation at `level * (n - 1) + 1` (1-based).
+    Inclusive,
+}
+
+/// What an aggregate computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggKind {
+    /// `count()`, `count(x)`.
+    Count,
+    /// `sum`.
+    Sum,
+    /// `avg`.
+    Avg,
+    /// `min`.
+    Min,
+    /// `max`.
+    Max,
+    /// `any`: the first value seen.
+    Any,
+    /// `anyLast`: the last value seen.
+    AnyLast,
+    /// `argMin(arg, val)`.
+    ArgMin,
+    /// `argMax(arg, val)`.
+    ArgMax,
+    /// `uniq`, `uniqExact`, `count(DISTINCT …)`: exact distinct count.
+    Uniq,
+    /// Quantiles at the levels; `plural` returns an array.
+    Quantile(QKind, Vec<f64>, bool),
+}
+
+/// One aggregate of a query.
+#[derive(Debug, Clone)]
+pub struct AggSpec {
+    /// The function.
+    pub kind: AggKind,
+    /// Arguments, bound over the source rows.
+    pub args: Vec<BExpr>,
+    /// The `-If` condition.
+    pub cond: Option<BExpr>,
+    /// The result type.
+    pub ty: DataType,
+}
+
+/// The result type of an aggregate over arguments of `types`.
+pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
+    let first = types.first().map(|t| (*t).clone());
+    let arg = || {
+        first
+            .clone()
+            .ok_or_else(|| Error::query("aggregate needs an argument"))
+    };
+    let nullable = first.as_ref().is_some_and(|t| t.is_nullable());
+    Ok(match kind {
+        AggKind::Count | AggKind::Uniq => DataType::UInt64,
+        AggKind::Sum => {
+            let t = arg()?;
+            let base = t.base();
+            let r = if base.is_float() {
+                DataType::Float64
+            } else if base.is_signed() {
+                DataType::Int64
+            } else if base.is_number() {
+                DataType::UInt64
+            } else {
+                return Err(Error::query(format!("sum() cannot add {t} values")));
+            };
+            r.nullable_if(nullable)
+        }
+        AggKind::Avg => {
+            let t = arg()?;
+            if !t.base().is_number() {
+                return Err(Error::query(format!("avg() cannot average {t} values")));
+            }
+            DataType::Float64.nullable_if(nullable)
+        }
+        AggKind::Min
+        | AggKind::Max
+        | AggKind::Any
+        | AggKind::AnyLast
+        | AggKind::ArgMin
+        | AggKind::ArgMax => arg()?,
+        AggKind::Quantile(q, _, plural) => {
+            let t = arg()?;
+            let base = t.base().clone();
+            if !(base.is_number() || base.is_time()) {
+                return Err(Error::query(format!(
+                    "quantiles need numbers or times, not {t}"
+                )));
+            }
+            let one = match q {
+                QKind::Exact => base,
+                QKind::Interpolated if base.is_time() => base,
+                _ => DataType::Float64,
+            };
+            if *plural {
+                DataType::Array(Box::new(one))
+            } else {
+                one
+            }
+        }
+    })
+}
+
+/// Which group each row of a batch belongs to, and which rows count.
+#[derive(Debug, Clone, Copy)]
+pub struct Groups<'g> {
+    /// A group id per row; `None` puts every row in group 0 (no `GROUP BY`).
+    pub ids: Option<&'g [u32]>,
+    /// Rows to skip (false), for `-If` aggregates.
+    pub mask: Option<&'g [bool]>,
+}
+
+impl<'g> Groups<'g> {
+    /// Every row in group 0.
+    #[cfg(test)]
+    pub const SINGLE: Groups<'static> = Groups {
+        ids: None,
+        mask: None,
+    };
+
+    /// Rows in the groups `ids`.
+    #[cfg(test)]
+    pub fn ids(ids: &'g [u32]) -> Groups<'g> {
+        Groups {
+            ids: Some(ids),
+            mask: None,
+        }
+    }
+
+    #[inline]
+    fn each(&self, n: usize, mut f: impl FnMut(usize, usize)) {
+        match (self.ids, self.mask) {
+            (None, None) => (0..n).for_each(|i| f(i, 0)),
+            (Some(ids), None) => ids.iter().enumerate().for_each(|(i, g)| f(i, *g as usize)),
+            (None, Some(m)) => m.iter().enumerate().for_each(|(i, k)| {
+                if *k {
+                    f(i, 0)
+                }
+            }),
+            (Some(ids), Some(m)) => ids.iter().zip(m).enumerate().for_each(|(i, (g, k))| {
+                if *k {
+                    f(i, *g as usize)
+                }
+            }),
+        }
+    }
+}
+
+/// A total order over values of one representation, for min/max/argMin/argMax.
+#[derive(Debug, Clone, PartialEq)]
+enum Ord3 {
+    U(u64),
+    I(i64),
+    F(f64),
+    S(Rc<str>),
+}
+
+impl Ord3 {
+    fn less(&self, o: &Ord3) -> bool {
+        match (self, o) {
+            (Ord3::U(a), Ord3::U(b)) => a < b,
+            (Ord3::I(a), Ord3::I(b)) => a < b,
+            (Ord3::F(a), Ord3::F(b)) => a < b,
+            (Ord3::S(a), Ord3::S(b)) => a < b,
+            _ => false,
+        }
+    }
+}
+
+/// The state of one aggregate for all groups.
+#[derive(Debug)]
+enum State {
+    Count(Vec<u64>),
+    SumU(Vec<u64>),
+    SumI(Vec<i64>),
+    SumF(Vec<f64>),
+    AvgI(Vec<i128>, Vec<u64>),
+    AvgF(Vec<f64>, Vec<u64>),
+    MinMaxU(Vec<Option<u64>>, bool),
+    MinMaxI(Vec<Option<i64>>, bool),
+    MinMaxF(Vec<Option<f64>>, bool),
+    MinMaxS(Vec<Option<Rc<str>>>, bool),
+    Any(Vec<Option<Value>>, bool),
+    Arg(Vec<Option<(Ord3, Value)>>, bool),
+    Uniq(Vec<FxSet<u64>>, FxHashMap<Box<str>, u64>),
+    QuantU(Vec<Vec<u64>>),
+    QuantI(Vec<Vec<i64>>),
+    QuantF(Vec<Vec<f64>>),
+}
+
+/// An aggregate's state across groups.
+#[derive(Debug)]
+pub struct Agg {
+    spec: AggSpec,
+    state: State,
+    arg_ty: DataType,
+}
+
+/// Runs `$body` with `$v` bound to the column's values as a slice: the stored slice for the
+/// storage types of the shipped schema (`UInt8`, `UInt32`, `Float32`), else converted with `$conv`.
+macro_rules! on_slice {
+    ($c:expr, $n:expr, $conv:ident, $v:ident => $body:expr) => {
+        match $c {
+            Col::Native(d) => match &**d {
+                ColumnData::U8($v) => $body,
+                ColumnData::U32($v) => $body,
+                ColumnData::F32($v) => $body,
+                _ => {
+                    let w = $c.$conv($n);
+                    let $v = &*w;
+                    $body
+                }
+            },
+            other => {
+                let w = other.$conv($n);
+                let $v = &*w;
+                $body
+            }
+        }
+    };
+}
+
+/// Folds unsigned values into per-group minimums or maximums.
+fn min_max_u<T: Prim>(m: &mut [Option<u64>], v: &[T], groups: &Groups<'_>, max: bool) {
+    let pick = |o: Option<u64>, x: u64| -> u64 {
+        match o {
+            None => x,
+            Some(o) if max => o.max(x),
+            Some(o) => o.min(x),
+        }
+    };
+    if groups.ids.is_none() && groups.mask.is_none() {
+        let block = if max {
+            v.iter().map(|x| x.u()).max()
+        } else {
+            v.iter().map(|x| x.u()).min()
+        };
+        if let Some(b) = block {
+            m[0] = Some(pick(m[0], b));
+        }
+    } else {
+        groups.each(v.len(), |i, g| m[g] = Some(pick(m[g], v[i].u())));
+    }
+}
+
+/// Adds integers to per-group wrapping sums.
+fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
+    if groups.ids.is_none() && groups.mask.is_none() {
+        s[0] = v.iter().fold(s[0], |a, x| a.wrapping_add(x.u()));
+    } else {
+        groups.each(v.len(), |i, g| s[g] = s[g].wrapping_add(v[i].u()));
+    }
+}
+
+/// Adds integers exactly to per-group sums and counts (for `avg`).
+fn sum_wide<T: Prim>(s: &mut [i128], c: &mut [u64], v: &[T], groups: &Groups<'_>) {
+    if groups.ids.is_none() && groups.mask.is_none() {
+        s[0] += v.iter().map(|x| x.w()).sum::<i128>();
+        c[0] += v.len() as u64;
+    } else {
+        groups.each(v.len(), |i, g| {
+            s[g] += v[i].w();
+            c[g] += 1;
+        });
+    }
+}
+
+/// Adds floats to per-group sums (one group: ClickHouse's block summation).
+fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
+    if groups.ids.is_none() && groups.mask.is_none() {
+        add_floats(&mut s[0], v);
+    } else {
+        groups.each(v.len(), |i, g| s[g] += v[i].f());
+    }
+}
+
+/// Adds a block of floats to `sum` the way ClickHouse adds a block to a `sum` state: sixteen
+/// running partial sums over the whole chunks of sixteen, added to the state in order, then the
+/// remaining values one by one.
+fn add_floats<T: Prim>(sum: &mut f64, v: &[T]) {
+    let mut parts = [0.0f64; 16];
+    let chunks = v.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (p, x) in parts.iter_mut().zip(c) {
+            *p += x.f();
+        }
+    }
+    for p in parts {
+        *sum += p;
+    }
+    for x in rest {
+        *sum += x.f();
+    }
+}
+
+fn grow<T: Clone>(v: &mut Vec<T>, n: usize, fill: T) {
+    if v.len() < n {
+        v.resize(n, fill);
+    }
+}
+
+impl Agg {
+    /// A fresh state for `spec`.
+    pub fn new(spec: AggSpec) -> Agg {
+        let arg_ty = spec
+            .args
+            .first()
+            .map_or(DataType::UInt64, |a| a.ty.base().clone());
+        let val_ty = spec
+            .args
+            .get(1)
+            .map_or(arg_ty.clone(), |a| a.ty.base().clone());
+        let state = match &spec.kind {
+            AggKind::Count => State::Count(Vec::new()),
+            AggKind::Sum => match spec.ty.base().repr() {
+                Repr::F => State::SumF(Vec::new()),
+                Repr::I => State::SumI(Vec::new()),
+                _ => State::SumU(Vec::new()),
+            },
+            AggKind::Avg => {
+                if arg_ty.is_float() {
+                    State::AvgF(Vec::new(), Vec::new())
+                } else {
+                    State::AvgI(Vec::new(), Vec::new())
+                }
+            }
+            AggKind::Min | AggKind::Max => {
+                let max = spec.kind == AggKind::Max;
+                match arg_ty.repr() {
+                    Repr::U => State::MinMaxU(Vec::new(), max),
+                    Repr::I => State::MinMaxI(Vec::new(), max),
+                    Repr::F => State::MinMaxF(Vec::new(), max),
+                    Repr::S => State::MinMaxS(Vec::new(), max),
+                    Repr::V => State::Any(Vec::new(), false),
+                }
+            }
+            AggKind::Any => State::Any(Vec::new(), false),
+            AggKind::AnyLast => State::Any(Vec::new(), true),
+            AggKind::ArgMin | AggKind::ArgMax => {
+                let _ = val_ty;
+                State::Arg(Vec::new(), spec.kind == AggKind::ArgMax)
+            }
+            AggKind::Uniq => State::Uniq(Vec::new(), FxHashMap::default()),
+            AggKind::Quantile(..) => match arg_ty.repr() {
+                Repr::U => State::QuantU(Vec::new()),
+                Repr::I => State::QuantI(Vec::new()),
+                _ => State::QuantF(Vec::new()),
+            },
+        };
+        Agg {
+            spec,
+            state,
+            arg_ty,
+        }
+    }
+
+    /// The aggregate's definition.
+    pub fn spec(&self) -> &AggSpec {
+        &self.spec
+    }
+
+    /// Adds `n` rows. `args` are the evaluated arguments; `groups` assigns rows to groups (and
+    /// masks out rows failing an `-If` condition); `ngroups` is the number of groups so far.
+    pub fn update(
+        &mut self,
+        args: &[Cow<'_, Col<'_>>],
+        groups: &Groups<'_>,
+        ngroups: usize,
+        n: usize,
+    ) {
+        let arg_types: Vec<DataType> = self.spec.args.iter().map(|a| a.ty.clone()).collect();
+        // NULL arguments (from a NULL scalar subquery) are skipped.
+        if args
+            .iter()
+            .any(|a| matches!(a.as_ref(), Col::Const(Value::Null)))
+        {
+            self.ensure(ngroups);
+            return;
+        }
+        let arg_ty = &self.arg_ty;
+        // One group and every row counting: whole-block loops with the sum in a register.
+        let whole = groups.ids.is_none() && groups.mask.is_none();
+        match &mut self.state {
+            State::Count(c) => {
+                grow(c, ngroups, 0);
+                if whole {
+                    c[0] += n as u64;
+                } else {
+                    groups.each(n, |_, g| c[g] += 1);
+                }
+            }
+            // Integer sums wrap in 64 bits, so signed and unsigned add alike.
+            State::SumU(s) => {
+                grow(s, ngroups, 0);
+                on_slice!(args[0].as_ref(), n, u64s, v => sum_ints(s, v, groups));
+            }
+            State::SumI(s) => {
+                grow(s, ngroups, 0);
+                let mut u: Vec<u64> = s.iter().map(|x| *x as u64).collect();
+                on_slice!(args[0].as_ref(), n, i64s, v => sum_ints(&mut u, v, groups));
+                for (d, x) in s.iter_mut().zip(u) {
+                    *d = x as i64;
+                }
+            }
+            State::SumF(s) => {
+                grow(s, ngroups, 0.0);
+                on_slice!(args[0].as_ref(), n, f64s, v => sum_floats(s, v, groups));
+            }
+            State::AvgF(s, c) => {
+                grow(s, ngroups, 0.0);
+                grow(c, ngroups, 0);
+                on_slice!(args[0].as_ref(), n, f64s, v => sum_floats(s, v, groups));
+                if whole {
+                    c[0] += n as u64;
+                } else {
+                    groups.each(n, |_, g| c[g] += 1);
+                }
+            }
+            State::AvgI(s, c) => {
+                grow(s, ngroups, 0);
+                grow(c, ngroups, 0);
+                if arg_ty.repr() == Repr::U {
+                    on_slice!(args[0].as_ref(), n, u64s, v => sum_wide(s, c, v, groups));
+                } else {
+                    on_slice!(args[0].as_ref(), n, i64s, v => sum_wide(s, c, v, groups));
+                }
+            }
+            State::MinMaxU(m, max) => {
+                grow(m, ngroups, None);
+                let max = *max;
+                on_slice!(args[0].as_ref(), n, u64s, v => min_max_u(m, v, groups, max));
+            }
+            State::MinMaxI(m, max) => {
+                grow(m, ngroups, None);
+                let v = args[0].i64s(n);
+                let max = *max;
+                groups.each(n, |i, g| {
+                    let x = v[i];
+                    m[g] = Some(match m[g] {
+                        None => x,
+                        Some(o) => {
+                            if max {
+                                o.max(x)
+                            } else {
+                                o.min(x)
+                            }
+                        }
+                    });
+                });
+            }
+            State::MinMaxF(m, max) => {
+                grow(m, ngroups, None);
+                let v = args[0].f64s(n);
+                let max = *max;
+                groups.each(n, |i, g| {
+                    let x = v[i];
+                    if x.is_nan() {
+                        return;
+                    }
+                    m[g] = Some(match m[g] {
+                        None => x,
+                        Some(o) => {
+                            if max {
+                                o.max(x)
+                            } else {
+                                o.min(x)
+                            }
+                        }
+                    });
+                });
+            }
+            State::MinMaxS(m, max) => {
+                grow(m, ngroups, None);
+                let s = args[0].strs(n);
+                let max = *max;
+                let mut shared: FxHashMap<u32, Rc<str>> = FxHashMap::default();
+                groups.each(n, |i, g| {
+                    let code = s.codes[i];
+                    let x = s.dict.str(code);
+                    let better = match &m[g] {
+                        None => true,
+                        Some(o) => {
+                            if max {
+                                x > o.as_ref()
+                            } else {
+                                x < o.as_ref()
+                            }
+                        }
+                    };
+                    if better {
+                        let rc = shared.entry(code).or_insert_with(|| Rc::from(x)).clone();
+                        m[g] = Some(rc);
+                    }
+                });
+            }
+            State::Any(a, last) => {
+                grow(a, ngroups, None);
+                let last = *last;
+                let ty = &arg_types[0];
+                groups.each(n, |i, g| {
+                    if last || a[g].is_none() {
+                        a[g] = Some(args[0].value_at(i, ty));
+                    }
+                });
+            }
+            State::Arg(a, max) => {
+                grow(a, ngroups, None);
+                let max = *max;
+                let val_ty = &arg_types[1];
+                let key = ord_col(&args[1], val_ty, n);
+                groups.each(n, |i, g| {
+                    let k = key(i);
+                    let better = match &a[g] {
+                        None => true,
+                        Some((o, _)) => {
+                            if max {
+                                o.less(&k)
+                            } else {
+                                k.less(o)
+                            }
+                        }
+                    };
+                    if better {
+                        a[g] = Some((k, args[0].value_at(i, &arg_types[0])));
+                    }
+                });
+            }
+            State::Uniq(sets, strings) => {
+                grow(sets, ngroups, FxSet::default());
+                match arg_ty.repr() {
+                    Repr::S => {
+                        let s = args[0].strs(n);
+                        let d = s.dict.get();
+                        let ids: Vec<u64> = d
+                            .strings()
+                            .iter()
+                            .map(|x| {
+                                let next = strings.len() as u64;
+                                *strings.entry(x.clone()).or_insert(next)
+                            })
+                            .collect();
+                        groups.each(n, |i, g| {
+                            sets[g].insert(ids.get(s.codes[i] as usize).copied().unwrap_or(0));
+                        });
+                    }
+                    Repr::F => {
+                        let v = args[0].f64s(n);
+                        groups.each(n, |i, g| {
+                            sets[g].insert(v[i].to_bits());
+                        });
+                    }
+                    Repr::I => {
+                        let v = args[0].i64s(n);
+                        groups.each(n, |i, g| {
+                            sets[g].insert(v[i] as u64);
+                        });
+                    }
+                    _ => {
+                        let v = args[0].u64s(n);
+                        groups.each(n, |i, g| {
+                            sets[g].insert(v[i]);
+                        });
+                    }
+                }
+            }
+            State::QuantU(q) => {
+                grow(q, ngroups, Vec::new());
+                on_slice!(args[0].as_ref(), n, u64s, v => groups.each(n, |i, g| q[g].push(v[i].u())));
+            }
+            State::QuantI(q) => {
+                grow(q, ngroups, Vec::new());
+                let v = args[0].i64s(n);
+                groups.each(n, |i, g| q[g].push(v[i]));
+            }
+            State::QuantF(q) => {
+                grow(q, ngroups, Vec::new());
+                on_slice!(args[0].as_ref(), n, f64s, v => groups.each(n, |i, g| {
+                    let x = v[i].f();
+                    if !x.is_nan() {
+                        q[g].push(x);
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Makes room for `ngroups` groups.
+    pub fn ensure(&mut self, ngroups: usize) {
+        match &mut self.state {
+            State::Count(v) | State::SumU(v) => grow(v, ngroups, 0),
+            State::SumI(v) => grow(v, ngroups, 0),
+            State::SumF(v) => grow(v, ngroups, 0.0),
+            State::AvgI(s, c) => {
+                grow(s, ngroups, 0);
+                grow(c, ngroups, 0);
+            }
+            State::AvgF(s, c) => {
+                grow(s, ngroups, 0.0);
+                grow(c, ngroups, 0);
+            }
+            State::MinMaxU(v, _) => grow(v, ngroups, None),
+            State::MinMaxI(v, _) => grow(v, ngroups, None),
+            State::MinMaxF(v, _) => grow(v, ngroups, None),
+            State::MinMaxS(v, _) => grow(v, ngroups, None),
+            State::Any(v, _) => grow(v, ngroups, None),
+            State::Arg(v, _) => grow(v, ngroups, None),
+            State::Uniq(v, _) => grow(v, ngroups, FxSet::default()),
+            State::QuantU(v) => grow(v, ngroups, Vec::new()),
+            State::QuantI(v) => grow(v, ngroups, Vec::new()),
+            State::QuantF(v) => grow(v, ngroups, Vec::new()),
+        }
+    }
+
+    /// The results for groups `0..ngroups`, as a materialized column of the result type.
+    pub fn finish<'a>(mut self, ngroups: usize) -> Col<'a> {
+        self.ensure(ngroups);
+        let ty = self.spec.ty.clone();
+        let default = |t: &DataType| -> Value {
+            match t.repr() {
+                Repr::S => Value::Str(String::new()),
+                Repr::F => super::column::make_value(t, 0, 0, 0.0),
+                Repr::V => Value::Null,
+                _ => super::column::make_value(t, 0, 0, 0.0),
+            }
+        };
+        match self.state {
+            State::Count(c) | State::SumU(c) => Col::U(Cow::Owned(c)),
+            State::SumI(s) => Col::I(Cow::Owned(s)),
+            State::SumF(s) => Col::F(Cow::Owned(s)),
+            State::AvgI(s, c) => Col::F(Cow::Owned(
+                s.iter()
+                    .zip(&c)
+                    .map(|(s, c)| *s as f64 / *c as f64)
+                    .collect(),
+            )),
+            State::AvgF(s, c) => Col::F(Cow::Owned(
+                s.iter().zip(&c).map(|(s, c)| s / *c as f64).collect(),
+            )),
+            State::MinMaxU(m, _) => {
+                Col::U(Cow::Owned(m.into_iter().map(|x| x.unwrap_or(0)).collect()))
+            }
+            State::MinMaxI(m, _) => {
+                Col::I(Cow::Owned(m.into_iter().map(|x| x.unwrap_or(0)).collect()))
+            }
+            State::MinMaxF(m, _) => Col::F(Cow::Owned(
+                m.into_iter()
+                    .map(|x| x.unwrap_or(if ty.is_nullable() { f64::NAN } else { 0.0 }))
+                    .collect(),
+            )),
+            State::MinMaxS(m, _) => {
+                let mut d = Dictionary::new();
+                let codes = m
+                    .iter()
+                    .map(|x| d.intern(x.as_deref().unwrap_or("")))
+                    .collect();
+                Col::S(Strs {
+                    codes: Cow::Owned(codes),
+                    dict: Dict::Own(Rc::new(d)),
+                })
+            }
+            State::Any(a, _) => super::column::from_values(
+                a.into_iter()
+                    .map(|v| v.unwrap_or_else(|| default(&ty)))
+                    .collect(),
+                &ty,
+            ),
+            State::Arg(a, _) => super::column::from_values(
+                a.into_iter()
+                    .map(|v| v.map_or_else(|| default(&ty), |(_, v)| v))
+                    .collect(),
+                &ty,
+            ),
+            State::Uniq(sets, _) => {
+                Col::U(Cow::Owned(sets.iter().map(|s| s.len() as u64).collect()))
+            }
+            State::QuantU(q) => quantiles(
+                &self.spec.kind,
+                q,
+                &ty,
+                |x| x as f64,
+                |t, x| super::column::make_value(t, x, x as i64, x as f64),
+            ),
+            State::QuantI(q) => quantiles(
+                &self.spec.kind,
+                q,
+                &ty,
+                |x| x as f64,
+                |t, x| super::column::make_value(t, x as u64, x, x as f64),
+            ),
+            State::QuantF(q) => quantiles(
+                &self.spec.kind,
+                q,
+                &ty,
+                |x| x,
+                |t, x| super::column::make_value(t, x as u64, x as i64, x),
+            ),
+        }
+    }
+}
+
+/// Per-row orderable keys of a column.
+fn ord_col<'c>(c: &'c Col<'_>, ty: &DataType, n: usize) -> Box<dyn Fn(usize) -> Ord3 + 'c> {
+    match ty.repr() {
+        Repr::U => {
+            let v = c.u64s(n).into_owned();
+            Box::new(move |i| Ord3::U(v[i]))
+        }
+        Repr::I => {
+            let v = c.i64s(n).into_owned();
+            Box::new(move |i| Ord3::I(v[i]))
+        }
+        Repr::F => {
+            let v = c.f64s(n).into_owned();
+            Box::new(move |i| Ord3::F(v[i]))
+        }
+        _ => {
+            let s = c.strs(n).into_owned();
+            Box::new(move |i| Ord3::S(Rc::from(s.dict.str(s.codes[i]))))
+        }
+    }
+}
+
+/// Sorts enough of `v` to read the quantile at each level, ClickHouse's way.
+fn quantiles<'a, T: Copy + PartialOrd + std::fmt::Debug>(
+    kind: &AggKind,
+    groups: Vec<Vec<T>>,
+    ty: &DataType,
+    to_f: impl Fn(T) -> f64,
+    to_v: impl Fn(&DataType, T) -> Value,
+) -> Col<'a> {
+    let AggKind::Quantile(q, levels, plural) = kind else {
+        return Col::V(Cow::Owned(Vec::new()));
+    };
+    let elem_ty = match ty {
+        DataType::Array(e) => (**e).clone(),
+        t => t.clone(),
+    };
+    let mut out: Vec<Value> = Vec::with_capacity(groups.len());
+    for mut v in groups {
+        let cmp = |a: &T, b: &T| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
+        // Levels in ascending order, each answered from a partial sort of the rest.
+        let mut order: Vec<usize> = (0..levels.len()).collect();
+        order.sort_by(|a, b| {
+            levels[*a]
+                .partial_cmp(&levels[*b])
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut results = vec![Value::Null; levels.len()];
+        let size = v.len();
+        // Levels ascend, so each search can start where the previous one ended: everything
+        // before `lo` is at most the value found there.
+        let mut lo = 0usize;
+        let mut nth = |v: &mut [T], k: usize, want_next: bool| -> (T, Option<T>) {
+            let k = k.max(lo);
+            let (_, x, rest) = v[lo..].select_nth_unstable_by(k - lo, cmp);
+            let next = if want_next {
+                rest.iter().copied().min_by(cmp)
+            } else {
+                None
+            };
+            let x = *x;
+            lo = k;
+            (x, next)
+        };
+        for &li in &order {
+            let level = levels[li];
+            let r = if size == 0 {
+                match q {
+                    QKind::Exact if !elem_ty.is_float() => {
+                        super::column::make_value(&elem_ty, 0, 0, 0.0)
+                    }
+                    _ => super::column::make_value(&elem_ty, 0, 0, f64::NAN),
+                }
+            } else {
+                match q {
+                    QKind::Exact => {
+                        let n = if level < 1.0 {
+                            ((level * size as f64) as usize).min(size - 1)
+                        } else {
+                            size - 1
+                        };
+                        to_v(&elem_ty, nth(&mut v, n, false).0)
+                    }
+                    QKind::Interpolated => {
+                        let index = (level * (size - 1) as f64).clamp(0.0, (size - 1) as f64);
+                        let left = index as usize;
+                        let right = left + 1;
+                        let (l, next) = nth(&mut v, left, right < size);
+                        let l = to_f(l);
+                        let value = if right == size {
+                            l
+                        } else {
+                            let r = next.map_or(l, &to_f);
+                            l * (right as f64 - index) + r * (index - left as f64)
+                        };
+                        super::column::make_value(&elem_ty, value as u64, value as i64, value)
+                    }
+                    QKind::Inclusive => {
+                        let h = level * (size - 1) as f64 + 1.0;
+                        let n = h as usize;
+                        let value = if n >= size {
+                            to_f(nth(&mut v, size - 1, false).0)
+                        } else if n < 1 {
+                            to_f(nth(&mut v, 0, false).0)
+                        } else {
+                            let (a, next) = nth(&mut v, n - 1, true);
+                            let b = next.unwrap_or(a);
+                            to_f(a) + (h - n as f64) * (to_f(b) - to_f(a))
+                        };
+                        Value::Float64(value)
+                    }
+                }
+            };
+            results[li] = r;
+        }
+        if *plural {
+            out.push(Value::Array(results));
+        } else {
+            out.push(results.pop().unwrap_or(Value::Null));
+        }
+    }
+    super::column::from_values(out, ty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::eval::BKind;
+    use super::*;
+
+    fn spec(kind: AggKind, ty: DataType, arg_ty: DataType) -> AggSpec {
+        AggSpec {
+            kind,
+            args: vec![BExpr {
+                kind: BKind::Slot(0),
+                ty: arg_ty,
+            }],
+            cond: None,
+            ty,
+        }
+    }
+
+    fn run(kind: AggKind, arg_ty: DataType, values: Vec<u64>) -> Value {
+        let ty = result_type(&kind, &[&arg_ty]).unwrap();
+        let mut a = Agg::new(spec(kind, ty.clone(), arg_ty));
+        let n = values.len();
+        let col = Col::U(Cow::Owned(values));
+        a.update(&[Cow::Borrowed(&col)], &Groups::SINGLE, 1, n);
+        a.finish(1).value_at(0, &ty)
+    }
+
+    #[test]
+    fn quantiles_follow_clickhouse() {
+        let v: Vec<u64> = (0..10).rev().collect();
+        let q = |k, l: f64| {
+            run(
+                AggKind::Quantile(k, vec![l], false),
+                DataType::UInt64,
+                v.clone(),
+            )
+        };
+        assert_eq!(q(QKind::Exact, 0.5), Value::UInt(5));
+        assert_eq!(q(QKind::Exact, 0.25), Value::UInt(2));
+        assert_eq!(q(QKind::Exact, 1.0), Value::UInt(9));
+        assert_eq!(q(QKind::Inclusive, 0.25), Value::Float64(2.25));
+        assert_eq!(q(QKind::Interpolated, 0.25), Value::Float64(2.25));
+        assert_eq!(q(QKind::Interpolated, 0.5), Value::Float64(4.5));
+        assert_eq!(
+            run(
+                AggKind::Quantile(QKind::Exact, vec![0.9, 0.1], true),
+                DataType::UInt64,
+                v.clone()
+            ),
+            Value::Array(vec![Value::UInt(9), Value::UInt(1)])
+        );
+        assert_eq!(
+            run(AggKind::Sum, DataType::UInt32, v.clone()),
+            Value::UInt(45)
+        );
+        assert_eq!(
+            run(AggKind::Avg, DataType::UInt32, v.clone()),
+            Value::Float64(4.5)
+        );
+        assert_eq!(
+            run(AggKind::Uniq, DataType::UInt32, vec![1, 1, 2]),
+            Value::UInt(2)
+        );
+        assert_eq!(run(AggKind::Max, DataType::UInt32, v), Value::UInt(9));
+    }
+
+    #[test]
+    fn grouped_updates() {
+        let mut a = Agg::new(spec(AggKind::Sum, DataType::UInt64, DataType::UInt32));
+        let col = Col::U(Cow::Owned(vec![1, 2, 3, 4]));
+        a.update(&[Cow::Borrowed(&col)], &Groups::ids(&[0, 1, 0, 2]), 3, 4);
+        assert_eq!(&*a.finish(3).u64s(3), &[4, 2, 4]);
+        assert_eq!(
+            result_type(
+                &AggKind::Quantile(QKind::Interpolated, vec![0.5], true),
+                &[&DataType::Float32]
+            )
+            .unwrap(),
+            DataType::Array(Box::new(DataType::Float64))
+        );
+    }
+}

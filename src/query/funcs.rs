@@ -1,0 +1,975 @@
+//! The scalar functions of the subset: names, argument checks and result types, as ClickHouse
+//! types them.
+
+use super::agg::{AggKind, QKind};
+use super::column::{typed_value, value_str};
+use super::eval::{parse_value, Arith, BExpr, BKind, Cmp, InSet, Like, Part, Rounding, Trunc, F};
+use super::types::{arithmetic_type, common_type, modulo_type, DataType, Unit};
+use super::Value;
+use crate::error::{Error, Result};
+
+/// Functions whose names ClickHouse matches case-insensitively.
+const CASE_INSENSITIVE: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "any",
+    "if",
+    "coalesce",
+    "lower",
+    "upper",
+    "length",
+    "round",
+    "floor",
+    "ceil",
+    "ceiling",
+    "abs",
+    "now",
+    "today",
+    "not",
+    "and",
+    "or",
+    "concat",
+    "isNull",
+    "isNotNull",
+    "dateDiff",
+    "date_diff",
+    "median",
+    "greatest",
+    "least",
+];
+
+/// The canonical spelling of a function name.
+pub fn canonical(name: &str) -> String {
+    for c in CASE_INSENSITIVE {
+        if name.eq_ignore_ascii_case(c) {
+            return (*c).to_string();
+        }
+    }
+    match name {
+        "DATE_DIFF" | "date_diff" => "dateDiff".into(),
+        "ceiling" => "ceil".into(),
+        "toStartOfFiveMinute" => "toStartOfFiveMinutes".into(),
+        "lowerUTF8" | "upperUTF8" => name.into(),
+        _ => name.to_string(),
+    }
+}
+
+/// An aggregate function name, split into its kind and whether it has the `-If` suffix.
+pub fn aggregate(name: &str) -> Option<(&'static str, bool)> {
+    const NAMES: &[&str] = &[
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "any",
+        "anyLast",
+        "argMin",
+        "argMax",
+        "uniq",
+        "uniqExact",
+        "countDistinct",
+        "quantile",
+        "quantileExact",
+        "quantileExactInclusive",
+        "quantiles",
+        "quantilesExact",
+        "quantilesExactInclusive",
+        "median",
+        "medianExact",
+    ];
+    let canon = canonical(name);
+    if let Some(n) = NAMES.iter().find(|n| **n == canon) {
+        return Some((n, false));
+    }
+    let base = canon.strip_suffix("If")?;
+    let base = canonical(base);
+    NAMES.iter().find(|n| **n == base).map(|n| (*n, true))
+}
+
+/// Names of aggregate functions ClickHouse has that are outside the subset.
+pub fn unsupported_aggregate(name: &str) -> bool {
+    [
+        "groupArray",
+        "groupUniqArray",
+        "topK",
+        "stddevPop",
+        "stddevSamp",
+        "varPop",
+        "varSamp",
+        "corr",
+        "covarPop",
+        "covarSamp",
+        "uniqCombined",
+        "uniqHLL12",
+        "uniqTheta",
+        "quantileTDigest",
+        "quantileTiming",
+        "quantileDeterministic",
+        "quantileBFloat16",
+        "sumMap",
+        "minMap",
+        "maxMap",
+        "groupBitAnd",
+        "groupBitOr",
+        "groupBitXor",
+        "anyHeavy",
+        "simpleLinearRegression",
+        "histogram",
+        "sequenceMatch",
+        "windowFunnel",
+        "retention",
+        "argMinIf",
+        "argMaxIf",
+    ]
+    .contains(&name)
+}
+
+/// The kind of an aggregate named `base` with constant parameters `params`.
+pub fn aggregate_kind(base: &str, params: &[Value]) -> Result<AggKind> {
+    let levels = || -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for p in params {
+            let l = match p {
+                Value::UInt(u) => *u as f64,
+                Value::Int(i) => *i as f64,
+                Value::Float64(f) => *f,
+                Value::Float32(f) => f64::from(*f),
+                _ => return Err(Error::query(format!("{base}: levels must be numbers"))),
+            };
+            if !(0.0..=1.0).contains(&l) {
+                return Err(Error::query(format!("{base}: level {l} is outside [0, 1]")));
+            }
+            out.push(l);
+        }
+        Ok(out)
+    };
+    let single = |q: QKind| -> Result<AggKind> {
+        let mut l = levels()?;
+        if l.len() > 1 {
+            return Err(Error::query(format!(
+                "{base} takes one level (use {base}s for several)"
+            )));
+        }
+        Ok(AggKind::Quantile(q, vec![l.pop().unwrap_or(0.5)], false))
+    };
+    let plural = |q: QKind| -> Result<AggKind> {
+        let l = levels()?;
+        if l.is_empty() {
+            return Err(Error::query(format!("{base} needs at least one level")));
+        }
+        Ok(AggKind::Quantile(q, l, true))
+    };
+    let no_params = |k: AggKind| -> Result<AggKind> {
+        if params.is_empty() {
+            Ok(k)
+        } else {
+            Err(Error::query(format!("{base} takes no parameters")))
+        }
+    };
+    match base {
+        "count" => no_params(AggKind::Count),
+        "sum" => no_params(AggKind::Sum),
+        "avg" => no_params(AggKind::Avg),
+        "min" => no_params(AggKind::Min),
+        "max" => no_params(AggKind::Max),
+        "any" => no_params(AggKind::Any),
+        "anyLast" => no_params(AggKind::AnyLast),
+        "argMin" => no_params(AggKind::ArgMin),
+        "argMax" => no_params(AggKind::ArgMax),
+        "uniq" | "uniqExact" | "countDistinct" => no_params(AggKind::Uniq),
+        "quantile" => single(QKind::Interpolated),
+        "median" => single(QKind::Interpolated),
+        "quantileExact" | "medianExact" => single(QKind::Exact),
+        "quantileExactInclusive" => single(QKind::Inclusive),
+        "quantiles" => plural(QKind::Interpolated),
+        "quantilesExact" => plural(QKind::Exact),
+        "quantilesExactInclusive" => plural(QKind::Inclusive),
+        other => Err(Error::unsupported(format!("aggregate function {other}"))),
+    }
+}
+
+fn arity(name: &str, args: &[BExpr], min: usize, max: usize) -> Result<()> {
+    if args.len() < min || args.len() > max {
+        let want = if min == max {
+            format!("{min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return Err(Error::query(format!(
+            "{name}() takes {want} arguments, got {}",
+            args.len()
+        )));
+    }
+    Ok(())
+}
+
+fn illegal(name: &str, args: &[BExpr]) -> Error {
+    let types: Vec<String> = args.iter().map(|a| a.ty.to_string()).collect();
+    Error::query(format!(
+        "illegal types ({}) of arguments of function {name}",
+        types.join(", ")
+    ))
+}
+
+fn const_int(name: &str, e: &BExpr) -> Result<i64> {
+    match e.as_const() {
+        Some(Value::UInt(u)) => Ok(*u as i64),
+        Some(Value::Int(i)) => Ok(*i),
+        _ => Err(Error::query(format!(
+            "{name}() needs a constant integer here"
+        ))),
+    }
+}
+
+fn const_string(name: &str, e: &BExpr) -> Result<String> {
+    match e.as_const() {
+        Some(Value::Str(s)) => Ok(s.clone()),
+        _ => Err(Error::query(format!(
+            "{name}() needs a constant string here"
+        ))),
+    }
+}
+
+/// Makes a comparison operand of string constant type comparable with a time: parses it.
+fn coerce_time_literal(e: BExpr, target: &DataType) -> Result<BExpr> {
+    if e.ty.is_string() {
+        return match &e.kind {
+            BKind::Const(Value::Str(s)) => {
+                let v = parse_value(s, target.base())?;
+                Ok(BExpr::constant(v, target.base().clone()))
+            }
+            _ => Err(Error::unsupported(format!(
+                "comparing a {target} with a non-constant String"
+            ))),
+        };
+    }
+    Ok(e)
+}
+
+fn comparable(a: &DataType, b: &DataType) -> bool {
+    let (a, b) = (a.base(), b.base());
+    (a.is_string() && b.is_string())
+        || ((a.is_number() || a.is_time()) && (b.is_number() || b.is_time()))
+        || *a == DataType::Nothing
+        || *b == DataType::Nothing
+}
+
+/// Binds a scalar function call whose arguments are bound.
+pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    let n = name;
+    let nullable = args.iter().any(|a| a.ty.is_nullable());
+    let mk = |f: F, args: Vec<BExpr>, ty: DataType| Ok(BExpr::call(f, args, ty));
+    match n {
+        "plus" | "minus" => {
+            arity(n, &args, 2, 2)?;
+            let sign = if n == "plus" { 1 } else { -1 };
+            let (ta, tb) = (args[0].ty.base().clone(), args[1].ty.base().clone());
+            if let DataType::Interval(u) = tb {
+                if !ta.is_time() {
+                    return Err(illegal(n, &args));
+                }
+                let ty = match (&ta, u.seconds()) {
+                    (DataType::Date, Some(s)) if s < 86_400 => DataType::DateTime,
+                    _ => ta.clone(),
+                };
+                return mk(F::AddInterval(u, sign), args, ty.nullable_if(nullable));
+            }
+            if let DataType::Interval(u) = ta {
+                if n == "minus" || !tb.is_time() {
+                    return Err(illegal(n, &args));
+                }
+                args.swap(0, 1);
+                let ty = match (&tb, u.seconds()) {
+                    (DataType::Date, Some(s)) if s < 86_400 => DataType::DateTime,
+                    _ => tb.clone(),
+                };
+                return mk(F::AddInterval(u, 1), args, ty.nullable_if(nullable));
+            }
+            if ta.is_time() && tb.is_time() {
+                if n == "plus" || ta != tb {
+                    return Err(illegal(n, &args));
+                }
+                return mk(F::TimeDiff, args, DataType::Int32.nullable_if(nullable));
+            }
+            if ta.is_time() && tb.is_int() {
+                return mk(F::AddInt(sign), args, ta.nullable_if(nullable));
+            }
+            if tb.is_time() && ta.is_int() && n == "plus" {
+                args.swap(0, 1);
+                return mk(F::AddInt(1), args, tb.nullable_if(nullable));
+            }
+            let ty = arithmetic_type(n, &ta, &tb).ok_or_else(|| illegal(n, &args))?;
+            let op = if n == "plus" {
+                Arith::Plus
+            } else {
+                Arith::Minus
+            };
+            mk(F::Arith(op), args, ty.nullable_if(nullable))
+        }
+        "multiply" | "divide" | "modulo" | "intDiv" => {
+            arity(n, &args, 2, 2)?;
+            let (ta, tb) = (args[0].ty.base().clone(), args[1].ty.base().clone());
+            if !(ta.is_number() && tb.is_number()) {
+                return Err(illegal(n, &args));
+            }
+            let (op, ty) = match n {
+                "multiply" => (Arith::Mul, arithmetic_type(n, &ta, &tb)),
+                "divide" => (Arith::Div, Some(DataType::Float64)),
+                "modulo" => (Arith::Mod, modulo_type(&ta, &tb)),
+                _ => {
+                    if ta.is_float() || tb.is_float() {
+                        return Err(Error::unsupported("intDiv of floats"));
+                    }
+                    (
+                        Arith::IntDiv,
+                        Some(DataType::int_of(
+                            ta.int_bits(),
+                            ta.is_signed() || tb.is_signed(),
+                        )),
+                    )
+                }
+            };
+            let ty = ty.ok_or_else(|| illegal(n, &args))?;
+            mk(F::Arith(op), args, ty.nullable_if(nullable))
+        }
+        "negate" => {
+            arity(n, &args, 1, 1)?;
+            let t = args[0].ty.base().clone();
+            let ty = if t.is_float() {
+                t
+            } else if t.is_int() || t == DataType::Bool {
+                if t.is_signed() {
+                    t
+                } else {
+                    DataType::int_of((t.int_bits() * 2).min(64), true)
+                }
+            } else {
+                return Err(illegal(n, &args));
+            };
+            mk(F::Negate, args, ty.nullable_if(nullable))
+        }
+        "equals" | "notEquals" | "less" | "greater" | "lessOrEquals" | "greaterOrEquals" => {
+            arity(n, &args, 2, 2)?;
+            let op = match n {
+                "equals" => Cmp::Eq,
+                "notEquals" => Cmp::Ne,
+                "less" => Cmp::Lt,
+                "greater" => Cmp::Gt,
+                "lessOrEquals" => Cmp::Le,
+                _ => Cmp::Ge,
+            };
+            let mut b = args.pop().ok_or_else(|| illegal(n, &[]))?;
+            let mut a = args.pop().ok_or_else(|| illegal(n, &[]))?;
+            if a.ty.is_time() && b.ty.is_string() {
+                b = coerce_time_literal(b, &a.ty.clone())?;
+            } else if b.ty.is_time() && a.ty.is_string() {
+                a = coerce_time_literal(a, &b.ty.clone())?;
+            }
+            if !comparable(&a.ty, &b.ty) {
+                return Err(illegal(n, &[a, b]));
+            }
+            mk(
+                F::Cmp(op),
+                vec![a, b],
+                DataType::UInt8.nullable_if(nullable),
+            )
+        }
+        "and" | "or" => {
+            if args.len() < 2 {
+                return Err(Error::query(format!("{n}() takes at least 2 arguments")));
+            }
+            if args.iter().any(|a| !a.ty.is_number()) {
+                return Err(illegal(n, &args));
+            }
+            let f = if n == "and" { F::And } else { F::Or };
+            mk(f, args, DataType::UInt8.nullable_if(nullable))
+        }
+        "not" => {
+            arity(n, &args, 1, 1)?;
+            if !args[0].ty.is_number() {
+                return Err(illegal(n, &args));
+            }
+            mk(F::Not, args, DataType::UInt8.nullable_if(nullable))
+        }
+        "like" | "notLike" | "ilike" | "notILike" => {
+            arity(n, &args, 2, 2)?;
+            if !args[0].ty.is_string() {
+                return Err(illegal(n, &args));
+            }
+            let pattern = const_string(n, &args[1])?;
+            let like = Like::new(&pattern, n.to_ascii_lowercase().contains("ilike"));
+            args.truncate(1);
+            mk(
+                F::Like(Box::new(like), n.starts_with("not")),
+                args,
+                DataType::UInt8.nullable_if(nullable),
+            )
+        }
+        "if" => {
+            arity(n, &args, 3, 3)?;
+            if !args[0].ty.is_number() {
+                return Err(illegal(n, &args));
+            }
+            let ty = common_type(&[&args[1].ty, &args[2].ty]).ok_or_else(|| illegal(n, &args))?;
+            mk(F::MultiIf, prune_branches(args), ty)
+        }
+        "multiIf" => {
+            if args.len() < 3 || args.len() % 2 == 0 {
+                return Err(Error::query(
+                    "multiIf() takes an odd number (3 or more) of arguments",
+                ));
+            }
+            let k = args.len() / 2;
+            if (0..k).any(|i| !args[2 * i].ty.is_number()) {
+                return Err(illegal(n, &args));
+            }
+            let vals: Vec<&DataType> = (0..k)
+                .map(|i| &args[2 * i + 1].ty)
+                .chain([&args[2 * k].ty])
+                .collect();
+            let ty = common_type(&vals).ok_or_else(|| illegal(n, &args))?;
+            mk(F::MultiIf, prune_branches(args), ty)
+        }
+        "coalesce" => {
+            if args.is_empty() {
+                return Err(Error::query("coalesce() needs arguments"));
+            }
+            let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
+            let all = common_type(&types).ok_or_else(|| illegal(n, &args))?;
+            // The result is nullable only when every argument is.
+            let ty = if args
+                .iter()
+                .all(|a| a.ty.is_nullable() || a.ty == DataType::Nothing)
+            {
+                all
+            } else {
+                all.base().clone()
+            };
+            mk(F::Coalesce, args, ty)
+        }
+        "isNull" | "isNotNull" => {
+            arity(n, &args, 1, 1)?;
+            let f = if n == "isNull" {
+                F::IsNull
+            } else {
+                F::IsNotNull
+            };
+            mk(f, args, DataType::UInt8)
+        }
+        "lower" | "upper" | "lowerUTF8" | "upperUTF8" => {
+            arity(n, &args, 1, 1)?;
+            if !args[0].ty.is_string() {
+                return Err(illegal(n, &args));
+            }
+            if n.ends_with("UTF8") {
+                return Err(Error::unsupported(format!(
+                    "{n} (lower and upper change ASCII letters)"
+                )));
+            }
+            let ty = args[0].ty.clone();
+            mk(if n == "lower" { F::Lower } else { F::Upper }, args, ty)
+        }
+        "length" | "empty" | "notEmpty" => {
+            arity(n, &args, 1, 1)?;
+            if let (Some(Value::Array(items)), "length") = (args[0].as_const(), n) {
+                return Ok(BExpr::constant(
+                    Value::UInt(items.len() as u64),
+                    DataType::UInt64,
+                ));
+            }
+            if !args[0].ty.is_string() {
+                return Err(illegal(n, &args));
+            }
+            let (f, ty) = match n {
+                "length" => (F::Length, DataType::UInt64),
+                "empty" => (F::Empty, DataType::UInt8),
+                _ => (F::NotEmpty, DataType::UInt8),
+            };
+            mk(f, args, ty.nullable_if(nullable))
+        }
+        "toStartOfMinute"
+        | "toStartOfFiveMinutes"
+        | "toStartOfTenMinutes"
+        | "toStartOfFifteenMinutes"
+        | "toStartOfHour"
+        | "toStartOfDay" => {
+            arity(n, &args, 1, 2)?;
+            time_arg(n, &args)?;
+            let t = match n {
+                "toStartOfMinute" => Trunc::Seconds(60),
+                "toStartOfFiveMinutes" => Trunc::Seconds(300),
+                "toStartOfTenMinutes" => Trunc::Seconds(600),
+                "toStartOfFifteenMinutes" => Trunc::Seconds(900),
+                "toStartOfHour" => Trunc::Seconds(3600),
+                _ => Trunc::Seconds(86_400),
+            };
+            args.truncate(1);
+            mk(F::Trunc(t), args, DataType::DateTime.nullable_if(nullable))
+        }
+        "toStartOfWeek" | "toMonday" | "toStartOfMonth" | "toStartOfQuarter" | "toStartOfYear"
+        | "toDate" | "toDate32" => {
+            if n == "toDate32" {
+                return Err(Error::unsupported("toDate32 (use toDate)"));
+            }
+            arity(n, &args, 1, 2)?;
+            let t = match n {
+                "toStartOfWeek" => {
+                    let mode = match args.get(1) {
+                        Some(m) => const_int(n, m)?,
+                        None => 0,
+                    };
+                    match mode {
+                        0 => Trunc::WeekSunday,
+                        1 => Trunc::Monday,
+                        _ => {
+                            return Err(Error::unsupported(
+                                "toStartOfWeek modes other than 0 and 1",
+                            ))
+                        }
+                    }
+                }
+                "toMonday" => Trunc::Monday,
+                "toStartOfMonth" => Trunc::Months(1),
+                "toStartOfQuarter" => Trunc::Months(3),
+                "toStartOfYear" => Trunc::Years(1),
+                _ => Trunc::Date,
+            };
+            if n == "toDate" && args[0].ty.is_number() {
+                if let Some(v) = args[0].as_const() {
+                    let x = super::eval::const_i(v);
+                    let days = if x < 65_536 { x } else { x.div_euclid(86_400) };
+                    return Ok(BExpr::constant(Value::Date(days), DataType::Date));
+                }
+                return Err(Error::unsupported("toDate of a number column"));
+            }
+            if n != "toDate" && args.len() > 1 && n != "toStartOfWeek" {
+                return Err(Error::unsupported(format!("{n} with a time zone")));
+            }
+            time_arg(n, &args)?;
+            args.truncate(1);
+            mk(F::Trunc(t), args, DataType::Date.nullable_if(nullable))
+        }
+        "toStartOfInterval" => {
+            arity(n, &args, 2, 3)?;
+            time_arg(n, &args)?;
+            let DataType::Interval(unit) = args[1].ty.base().clone() else {
+                return Err(Error::query(
+                    "toStartOfInterval() takes an INTERVAL as second argument",
+                ));
+            };
+            let k = const_int(n, &args[1])?;
+            if k <= 0 {
+                return Err(Error::query(
+                    "toStartOfInterval() needs a positive interval",
+                ));
+            }
+            let (t, ty) = match unit {
+                Unit::Second => (Trunc::Seconds(k), DataType::DateTime),
+                Unit::Minute => (Trunc::Seconds(60 * k), DataType::DateTime),
+                Unit::Hour => (Trunc::Hours(k), DataType::DateTime),
+                Unit::Day => (Trunc::Days(k), DataType::DateTime),
+                Unit::Week => (Trunc::Weeks(k), DataType::Date),
+                Unit::Month => (Trunc::Months(k), DataType::Date),
+                Unit::Quarter => (Trunc::Months(3 * k), DataType::Date),
+                Unit::Year => (Trunc::Years(k), DataType::Date),
+            };
+            args.truncate(1);
+            mk(F::Trunc(t), args, ty.nullable_if(nullable))
+        }
+        "toDateTime" => {
+            arity(n, &args, 1, 2)?;
+            if let Some(tz) = args.get(1) {
+                let z = const_string(n, tz)?;
+                if z != "UTC" {
+                    return Err(Error::unsupported("time zones other than UTC"));
+                }
+                args.truncate(1);
+            }
+            let t = args[0].ty.base();
+            if !(t.is_time() || t.is_string() || t.is_number()) {
+                return Err(illegal(n, &args));
+            }
+            mk(
+                F::ToDateTime,
+                args,
+                DataType::DateTime.nullable_if(nullable),
+            )
+        }
+        "toYear" | "toMonth" | "toDayOfMonth" | "toDayOfWeek" | "toHour" | "toMinute"
+        | "toSecond" | "toYYYYMM" | "toYYYYMMDD" | "toUnixTimestamp" => {
+            arity(n, &args, 1, 1)?;
+            time_arg(n, &args)?;
+            let (p, ty) = match n {
+                "toYear" => (Part::Year, DataType::UInt16),
+                "toMonth" => (Part::Month, DataType::UInt8),
+                "toDayOfMonth" => (Part::Day, DataType::UInt8),
+                "toDayOfWeek" => (Part::DayOfWeek, DataType::UInt8),
+                "toHour" => (Part::Hour, DataType::UInt8),
+                "toMinute" => (Part::Minute, DataType::UInt8),
+                "toSecond" => (Part::Second, DataType::UInt8),
+                "toYYYYMM" => (Part::YearMonth, DataType::UInt32),
+                "toYYYYMMDD" => (Part::YearMonthDay, DataType::UInt32),
+                _ => (Part::Unix, DataType::UInt32),
+            };
+            mk(F::Part(p), args, ty.nullable_if(nullable))
+        }
+        "now" => {
+            arity(n, &args, 0, 0)?;
+            Ok(BExpr::constant(Value::DateTime(now), DataType::DateTime))
+        }
+        "today" => {
+            arity(n, &args, 0, 0)?;
+            Ok(BExpr::constant(
+                Value::Date(now.div_euclid(86_400)),
+                DataType::Date,
+            ))
+        }
+        "yesterday" => {
+            arity(n, &args, 0, 0)?;
+            Ok(BExpr::constant(
+                Value::Date(now.div_euclid(86_400) - 1),
+                DataType::Date,
+            ))
+        }
+        "dateDiff" | "age" => {
+            if n == "age" {
+                return Err(Error::unsupported("age (use dateDiff)"));
+            }
+            arity(n, &args, 3, 3)?;
+            let u = const_string(n, &args[0])?;
+            let unit = Unit::parse(&u)
+                .ok_or_else(|| Error::query(format!("dateDiff: unknown unit '{u}'")))?;
+            if !(args[1].ty.is_time() && args[2].ty.is_time()) {
+                return Err(illegal(n, &args));
+            }
+            mk(
+                F::DateDiff(unit),
+                args,
+                DataType::Int64.nullable_if(nullable),
+            )
+        }
+        "round" | "floor" | "ceil" => {
+            arity(n, &args, 1, 2)?;
+            if !args[0].ty.is_number() {
+                return Err(illegal(n, &args));
+            }
+            let scale = match args.get(1) {
+                Some(s) => const_int(n, s)?,
+                None => 0,
+            };
+            if !(-30..=30).contains(&scale) {
+                return Err(Error::query(format!(
+                    "{n}(): scale {scale} is out of range"
+                )));
+            }
+            let kind = match n {
+                "round" => Rounding::Round,
+                "floor" => Rounding::Floor,
+                _ => Rounding::Ceil,
+            };
+            args.truncate(1);
+            let ty = match args[0].ty.base() {
+                DataType::Bool => DataType::UInt8,
+                t => t.clone(),
+            };
+            mk(F::Round(kind, scale as i32), args, ty.nullable_if(nullable))
+        }
+        "abs" => {
+            arity(n, &args, 1, 1)?;
+            let t = args[0].ty.base().clone();
+            let ty = if t.is_float() {
+                t
+            } else if t.is_int() {
+                DataType::int_of(t.int_bits(), false)
+            } else {
+                return Err(illegal(n, &args));
+            };
+            mk(F::Abs, args, ty.nullable_if(nullable))
+        }
+        "toString" => {
+            arity(n, &args, 1, 1)?;
+            if matches!(
+                args[0].ty.base(),
+                DataType::Array(_) | DataType::Interval(_)
+            ) {
+                return Err(illegal(n, &args));
+            }
+            mk(F::ToString, args, DataType::String.nullable_if(nullable))
+        }
+        "toInt8" | "toInt16" | "toInt32" | "toInt64" | "toUInt8" | "toUInt16" | "toUInt32"
+        | "toUInt64" | "toFloat32" | "toFloat64" => {
+            arity(n, &args, 1, 1)?;
+            let ty = DataType::from_name(&n[2..]).ok_or_else(|| illegal(n, &args))?;
+            let t = args[0].ty.base();
+            if !(t.is_number() || t.is_string() || t.is_time()) {
+                return Err(illegal(n, &args));
+            }
+            mk(F::Cast, args, ty.nullable_if(nullable))
+        }
+        _ => Err(unknown_function(name)),
+    }
+}
+
+/// Drops the branches of `multiIf(c1, v1, …, else)` whose conditions are constant: a false
+/// one is skipped, a true one ends the list as its value. The type stays that of all branches.
+fn prune_branches(args: Vec<BExpr>) -> Vec<BExpr> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(first) = it.next() {
+        let Some(value) = it.next() else {
+            out.push(first);
+            break;
+        };
+        match first.as_const() {
+            Some(v) if super::column::value_f(v) != 0.0 && *v != Value::Null => {
+                out.push(value);
+                return out;
+            }
+            Some(_) => {}
+            None => {
+                out.push(first);
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
+fn time_arg(name: &str, args: &[BExpr]) -> Result<()> {
+    let t = args[0].ty.base();
+    if t.is_time() || (t.is_string() && args[0].as_const().is_some()) {
+        Ok(())
+    } else {
+        Err(illegal(name, args))
+    }
+}
+
+/// The error for a function outside the subset.
+pub fn unknown_function(name: &str) -> Error {
+    if unsupported_aggregate(name) {
+        return Error::unsupported(format!("aggregate function {name}"));
+    }
+    Error::unsupported(format!("function {name}"))
+}
+
+/// Builds the set for `x IN (…)` from constant values, converted to the type of `x`.
+pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
+    let base = left.base();
+    let bad = |v: &Value, t: &DataType| {
+        Error::query(format!(
+            "IN: cannot compare {base} with {t} value {}",
+            value_str(v)
+        ))
+    };
+    if base.is_string() {
+        let mut out = Vec::new();
+        for (v, t) in values {
+            match v {
+                Value::Null => {}
+                Value::Str(s) => out.push(s.clone()),
+                other => return Err(bad(other, t)),
+            }
+        }
+        return Ok(InSet::Str(out));
+    }
+    if base.is_time() {
+        let mut out = Vec::new();
+        for (v, t) in values {
+            let v = match v {
+                Value::Null => continue,
+                Value::Str(s) => parse_value(s, base)?,
+                other if t.is_time() || t.is_number() => {
+                    let other = typed_value(t, other.clone());
+                    // Rescale other time units to the left side's unit.
+                    match (t.base(), base) {
+                        (DataType::Date, DataType::DateTime) => {
+                            Value::Int(super::eval::const_i(&other) * 86_400)
+                        }
+                        (DataType::Date, DataType::DateTime64) => {
+                            Value::Int(super::eval::const_i(&other) * 86_400_000)
+                        }
+                        (DataType::DateTime, DataType::DateTime64) => {
+                            Value::Int(super::eval::const_i(&other) * 1000)
+                        }
+                        (DataType::DateTime, DataType::Date) | (DataType::DateTime64, _) => {
+                            return Err(Error::unsupported(format!(
+                                "IN with {t} values for a {base}"
+                            )))
+                        }
+                        _ => other,
+                    }
+                }
+                other => return Err(bad(other, t)),
+            };
+            out.push(super::eval::const_i(&v));
+        }
+        return Ok(InSet::Int(out));
+    }
+    if base.is_number() {
+        if base.is_float() {
+            let mut out = Vec::new();
+            for (v, t) in values {
+                match v {
+                    Value::Null => {}
+                    Value::Str(_) | Value::Array(_) => return Err(bad(v, t)),
+                    other => out.push(super::column::value_f(other)),
+                }
+            }
+            return Ok(InSet::Float(out));
+        }
+        let unsigned = !base.is_signed();
+        let mut ints = Vec::new();
+        let mut uints = Vec::new();
+        for (v, t) in values {
+            match v {
+                Value::Null => {}
+                Value::Str(_) | Value::Array(_) => return Err(bad(v, t)),
+                Value::Float64(f) if f.fract() != 0.0 => {}
+                Value::Float32(f) if f.fract() != 0.0 => {}
+                Value::Int(i) if *i < 0 && unsigned => {}
+                other => {
+                    uints.push(super::eval::const_u(other));
+                    ints.push(super::eval::const_i(other));
+                }
+            }
+        }
+        return Ok(if unsigned {
+            InSet::UInt(uints)
+        } else {
+            InSet::Int(ints)
+        });
+    }
+    Err(Error::unsupported(format!("IN on {left} values")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(v: Value, t: DataType) -> BExpr {
+        BExpr::constant(v, t)
+    }
+
+    fn col(t: DataType) -> BExpr {
+        BExpr {
+            kind: BKind::Slot(0),
+            ty: t,
+        }
+    }
+
+    #[test]
+    fn result_types() {
+        let t = |name: &str, args: Vec<BExpr>| bind(name, args, 0).map(|e| e.ty.to_string());
+        assert_eq!(
+            t("plus", vec![col(DataType::UInt32), col(DataType::UInt32)]).unwrap(),
+            "UInt64"
+        );
+        assert_eq!(
+            t(
+                "divide",
+                vec![col(DataType::UInt32), lit(Value::UInt(2), DataType::UInt8)]
+            )
+            .unwrap(),
+            "Float64"
+        );
+        assert_eq!(
+            t(
+                "minus",
+                vec![
+                    col(DataType::DateTime),
+                    lit(Value::Int(3600), DataType::Interval(Unit::Second))
+                ]
+            )
+            .unwrap(),
+            "DateTime"
+        );
+        assert_eq!(
+            t(
+                "plus",
+                vec![
+                    col(DataType::Date),
+                    lit(Value::Int(1), DataType::Interval(Unit::Hour))
+                ]
+            )
+            .unwrap(),
+            "DateTime"
+        );
+        assert_eq!(
+            t(
+                "minus",
+                vec![col(DataType::DateTime), col(DataType::DateTime)]
+            )
+            .unwrap(),
+            "Int32"
+        );
+        assert_eq!(
+            t(
+                "round",
+                vec![col(DataType::Float32), lit(Value::UInt(2), DataType::UInt8)]
+            )
+            .unwrap(),
+            "Float32"
+        );
+        assert_eq!(
+            t(
+                "toStartOfInterval",
+                vec![
+                    col(DataType::DateTime),
+                    lit(Value::Int(1), DataType::Interval(Unit::Month))
+                ]
+            )
+            .unwrap(),
+            "Date"
+        );
+        assert_eq!(
+            t(
+                "if",
+                vec![
+                    col(DataType::UInt8),
+                    col(DataType::UInt8),
+                    col(DataType::UInt32)
+                ]
+            )
+            .unwrap(),
+            "UInt32"
+        );
+        assert_eq!(t("abs", vec![col(DataType::Int32)]).unwrap(), "UInt32");
+        assert_eq!(t("negate", vec![col(DataType::UInt32)]).unwrap(), "Int64");
+        assert!(t(
+            "equals",
+            vec![col(DataType::String), lit(Value::UInt(1), DataType::UInt8)]
+        )
+        .is_err());
+        let e = bind(
+            "equals",
+            vec![
+                col(DataType::DateTime),
+                lit(Value::Str("2024-01-01".into()), DataType::String),
+            ],
+            0,
+        )
+        .unwrap();
+        let BKind::Call(c) = &e.kind else {
+            panic!("not a call")
+        };
+        assert_eq!(c.args[1].as_const(), Some(&Value::DateTime(1_704_067_200)));
+        assert!(bind(
+            "equals",
+            vec![
+                col(DataType::DateTime),
+                lit(Value::Str("soon".into()), DataType::String)
+            ],
+            0
+        )
+        .is_err());
+        let e = bind("arrayJoin", vec![], 0).unwrap_err().to_string();
+        assert_eq!(e, "not supported: function arrayJoin");
+        assert_eq!(aggregate("countIf"), Some(("count", true)));
+        assert_eq!(aggregate("SUM"), Some(("sum", false)));
+        assert_eq!(aggregate("multiIf"), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! Assigning rows to groups by their `GROUP BY` key values.
+//!
+//! Keys are turned into 64-bit words without hashing strings per row: string keys are
+//! dictionary codes, mapped once per distinct code to an id local to the grouping. A single
+//! string key indexes a dense table; other keys go through integer hash maps, several keys
+//! chained pairwise.
+
+use super::column::{Col, Dict, Strs};
+use super::types::{DataType, Repr};
+use crate::error::Result;
+use crate::store::{Dictionary, FxHashMap};
+use std::borrow::Cow;
+use std::rc::Rc;
+
+/// Strings of one key column: a dictionary local to the grouping and, per input dictionary,
+/// the local id of each of its codes (`u32::MAX` until first seen).
+#[derive(Debug, Default)]
+struct KeyStrings {
+    dict: Dictionary,
+    remaps: Vec<(usize, Vec<u32>)>,
+}
+
+impl KeyStrings {
+    fn ids(&mut self, s: &Strs<'_>) -> Vec<u64> {
+        let id = s.dict.id();
+        let pos = match self.remaps.iter().position(|(d, _)| *d == id) {
+            Some(p) => p,
+            None => {
+                self.remaps.push((id, vec![u32::MAX; s.dict.get().len()]));
+                self.remaps.len() - 1
+            }
+        };
+        let (_, map) = &mut self.remaps[pos];
+        let dict = &mut self.dict;
+        s.codes
+            .iter()
+            .map(|&c| {
+                let c = c as usize;
+                if c >= map.len() {
+                    map.resize(c + 1, u32::MAX);
+                }
+                if map[c] == u32::MAX {
+                    map[c] = dict.intern(s.dict.str(c as u32));
+                }
+                u64::from(map[c])
+            })
+            .collect()
+    }
+}
+
+/// Group ids for rows, and one representative key value per group.
+#[derive(Debug)]
+pub struct Grouper {
+    types: Vec<DataType>,
+    strings: Vec<Option<KeyStrings>>,
+    /// The string key looked up in dense tables (the last string key), if any.
+    dense_key: Option<usize>,
+    /// Per prefix id (the other keys' combination), the group of each local string id.
+    dense: Vec<Vec<u32>>,
+    /// Prefix ids of a single non-dense key.
+    single: FxHashMap<u64, u32>,
+    /// Prefix ids of several non-dense keys, chained pairwise.
+    levels: Vec<FxHashMap<u128, u32>>,
+    reps: Vec<Vec<u64>>,
+    groups: usize,
+}
+
+impl Grouper {
+    /// A grouper for keys of `types`.
+    pub fn new(types: Vec<DataType>) -> Grouper {
+        let k = types.len();
+        Grouper {
+            strings: types
+                .iter()
+                .map(|t| (t.repr() == Repr::S).then(KeyStrings::default))
+                .collect(),
+            dense_key: types.iter().rposition(|t| t.repr() == Repr::S),
+            types,
+            dense: Vec::new(),
+            single: FxHashMap::default(),
+            levels: (1..k).map(|_| FxHashMap::default()).collect(),
+            reps: vec![Vec::new(); k],
+            groups: 0,
+        }
+    }
+
+    /// Number of groups so far.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    fn raw(&mut self, k: usize, c: &Col<'_>, n: usize) -> Vec<u64> {
+        match self.types[k].repr() {
+            Repr::S => {
+                let s = c.strs(n);
+                match &mut self.strings[k] {
+                    Some(ks) => ks.ids(&s),
+                    None => vec![0; n],
+                }
+            }
+            // By bits, as ClickHouse hashes floats: -0 and 0 are different keys.
+            Repr::F => c.f64s(n).iter().map(|x| x.to_bits()).collect(),
+            Repr::I => c.i64s(n).iter().map(|x| *x as u64).collect(),
+            _ => c.u64s(n).into_owned(),
+        }
+    }
+
+    /// Ids for the combinations of `keys` (one row each): dense from 0 in order of first
+    /// appearance; `fresh` is called with the row of each new combination.
+    fn combine(
+        single: &mut FxHashMap<u64, u32>,
+        levels: &mut [FxHashMap<u128, u32>],
+        keys: &[&Vec<u64>],
+        n: usize,
+        mut fresh: impl FnMut(usize),
+    ) -> Vec<u32> {
+        let mut out = Vec::with_capacity(n);
+        match keys {
+            [] => out.resize(n, 0),
+            [one] => {
+                let mut last: Option<(u64, u32)> = None;
+                for (i, &x) in one.iter().enumerate() {
+                    if let Some((lk, lid)) = last {
+                        if lk == x {
+                            out.push(lid);
+                            continue;
+                        }
+                    }
+                    let next = single.len() as u32;
+                    let id = *single.entry(x).or_insert(next);
+                    if id == next {
+                        fresh(i);
+                    }
+                    last = Some((x, id));
+                    out.push(id);
+                }
+            }
+            [first, rest @ ..] => {
+                let mut cur: Vec<u64> = first.to_vec();
+                for (j, key) in rest.iter().enumerate() {
+                    let map = &mut levels[j];
+                    let mut last: Option<(u128, u32)> = None;
+                    for i in 0..n {
+                        let k = (u128::from(cur[i]) << 64) | u128::from(key[i]);
+                        let id = match last {
+                            Some((lk, lid)) if lk == k => lid,
+                            _ => {
+                                let next = map.len() as u32;
+                                let id = *map.entry(k).or_insert(next);
+                                if id == next && j == rest.len() - 1 {
+                                    fresh(i);
+                                }
+                                last = Some((k, id));
+                                id
+                            }
+                        };
+                        cur[i] = u64::from(id);
+                    }
+                }
+                out.extend(cur.into_iter().map(|x| x as u32));
+            }
+        }
+        out
+    }
+
+    /// `assign` for one string key: code → local id → group in one pass.
+    fn assign_string(&mut self, c: &Col<'_>, n: usize) -> Vec<u32> {
+        let s = c.strs(n);
+        let Some(ks) = self.strings[0].as_mut() else {
+            return vec![0; n];
+        };
+        let id = s.dict.id();
+        let pos = match ks.remaps.iter().position(|(d, _)| *d == id) {
+            Some(p) => p,
+            None => {
+                ks.remaps.push((id, vec![u32::MAX; s.dict.get().len()]));
+                ks.remaps.len() - 1
+            }
+        };
+        if self.dense.is_empty() {
+            self.dense.push(Vec::new());
+        }
+        let (_, map) = &mut ks.remaps[pos];
+        let table = &mut self.dense[0];
+        let mut ids = Vec::with_capacity(n);
+        for &code in s.codes.iter() {
+            let code = code as usize;
+            if code >= map.len() {
+                map.resize(code + 1, u32::MAX);
+            }
+            let mut local = map[code];
+            if local == u32::MAX {
+                local = ks.dict.intern(s.dict.str(code as u32));
+                map[code] = local;
+            }
+            let l = local as usize;
+            if l >= table.len() {
+                table.resize(l + 1, u32::MAX);
+            }
+            if table[l] == u32::MAX {
+                table[l] = self.groups as u32;
+                self.reps[0].push(u64::from(local));
+                self.groups += 1;
+            }
+            ids.push(table[l]);
+        }
+        ids
+    }
+
+    /// The group id of each of the `n` rows whose key columns are `keys`.
+    pub fn assign(&mut self, keys: Vec<Cow<'_, Col<'_>>>, n: usize) -> Result<Vec<u32>> {
+        if let ([key], Some(0)) = (keys.as_slice(), self.dense_key) {
+            return Ok(self.assign_string(key, n));
+        }
+        let raw: Vec<Vec<u64>> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(k, c)| match c {
+                // A computed unsigned key (a time bucket, say) is used as it is.
+                Cow::Owned(Col::U(Cow::Owned(v))) if self.types[k].repr() == Repr::U => v,
+                c => self.raw(k, &c, n),
+            })
+            .collect();
+        let reps = &mut self.reps;
+        let groups = &mut self.groups;
+        let Some(dk) = self.dense_key else {
+            // No string key: the combination of the keys is the group.
+            let refs: Vec<&Vec<u64>> = raw.iter().collect();
+            return Ok(Self::combine(
+                &mut self.single,
+                &mut self.levels,
+                &refs,
+                n,
+                |i| {
+                    for (k, r) in raw.iter().enumerate() {
+                        reps[k].push(r[i]);
+                    }
+                    *groups += 1;
+                },
+            ));
+        };
+        // The other keys give a prefix id; the string key's local id indexes that prefix's table.
+        let others: Vec<&Vec<u64>> = raw
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != dk)
+            .map(|(_, r)| r)
+            .collect();
+        let prefix = Self::combine(&mut self.single, &mut self.levels, &others, n, |_| {});
+        let sids = &raw[dk];
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let p = prefix[i] as usize;
+            if p >= self.dense.len() {
+                self.dense.resize_with(p + 1, Vec::new);
+            }
+            let table = &mut self.dense[p];
+            let x = sids[i] as usize;
+            if x >= table.len() {
+                table.resize(x + 1, u32::MAX);
+            }
+            if table[x] == u32::MAX {
+                table[x] = *groups as u32;
+                for (k, r) in raw.iter().enumerate() {
+                    reps[k].push(r[i]);
+                }
+                *groups += 1;
+            }
+            ids.push(table[x]);
+        }
+        Ok(ids)
+    }
+
+    /// The key columns: one representative value per group, in group order.
+    pub fn key_columns<'a>(self) -> Vec<Col<'a>> {
+        let Grouper {
+            types,
+            strings,
+            reps,
+            ..
+        } = self;
+        types
+            .iter()
+            .zip(reps)
+            .zip(strings)
+            .map(|((t, r), s)| match t.repr() {
+                Repr::S => Col::S(Strs {
+                    codes: Cow::Owned(r.iter().map(|x| *x as u32).collect()),
+                    dict: Dict::Own(Rc::new(s.map(|s| s.dict).unwrap_or_default())),
+                }),
+                Repr::F => Col::F(Cow::Owned(r.iter().map(|x| f64::from_bits(*x)).collect())),
+                Repr::I => Col::I(Cow::Owned(r.iter().map(|x| *x as i64).collect())),
+                _ => Col::U(Cow::Owned(r)),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Value;
+
+    #[test]
+    fn groups_strings_and_pairs() {
+        let mut d = Dictionary::new();
+        let a = d.intern("a");
+        let b = d.intern("b");
+        let s = Col::S(Strs {
+            codes: Cow::Owned(vec![a, b, a, b]),
+            dict: Dict::Own(Rc::new(d)),
+        });
+        let t = Col::U(Cow::Owned(vec![10, 10, 20, 10]));
+        let mut g = Grouper::new(vec![DataType::String]);
+        assert_eq!(
+            g.assign(vec![Cow::Borrowed(&s)], 4).unwrap(),
+            vec![0, 1, 0, 1]
+        );
+        let mut g2 = Grouper::new(vec![DataType::DateTime, DataType::String]);
+        let ids = g2
+            .assign(vec![Cow::Borrowed(&t), Cow::Borrowed(&s)], 4)
+            .unwrap();
+        assert_eq!(ids, vec![0, 1, 2, 1]);
+        assert_eq!(g2.groups(), 3);
+        let cols = g2.key_columns();
+        assert_eq!(
+            cols[0].value_at(2, &DataType::DateTime),
+            Value::DateTime(20)
+        );
+        assert_eq!(
+            cols[1].value_at(1, &DataType::String),
+            Value::Str("b".into())
+        );
+        let mut g3 = Grouper::new(vec![DataType::UInt8, DataType::UInt8, DataType::UInt8]);
+        let x = Col::U(Cow::Owned(vec![1, 1, 1, 2]));
+        let y = Col::U(Cow::Owned(vec![1, 2, 1, 1]));
+        let ids = g3
+            .assign(
+                vec![Cow::Borrowed(&x), Cow::Borrowed(&y), Cow::Borrowed(&x)],
+                4,
+            )
+            .unwrap();
+        assert_eq!(ids, vec![0, 1, 0, 2]);
+    }
+}

@@ -1,0 +1,1141 @@
+//! Tinybird SQL templates: `{{Type(param, default)}}`, `{% if … %}…{% elif … %}…{% else %}…{% end %}`
+//! and `{{ error('…') }}` in SQL that starts with `%`.
+//!
+//! Expansion yields SQL tokens in which each parameter is one typed [`Tok::Param`] value (or, for
+//! `column()`, one quoted identifier checked against the datasource's columns), never text that is
+//! lexed again, so no parameter value can change the structure of the query. The same walk also
+//! writes the expanded SQL text, with every value as a ClickHouse literal, for running the pipe on
+//! ClickHouse itself.
+
+use super::lexer::{lex, quote_ident, quote_string, Tok, Token};
+use super::types::DataType;
+use super::{Params, Value};
+use crate::error::{Error, Result};
+use crate::time;
+
+/// Expanded SQL: the tokens our engine parses and the text ClickHouse runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expansion {
+    /// Tokens, parameters bound as typed values.
+    pub tokens: Vec<Token>,
+    /// The SQL text with parameters written as literals.
+    pub sql: String,
+}
+
+/// True when `sql` is a template (its first character is `%`).
+pub fn is_template(sql: &str) -> bool {
+    sql.trim_start().starts_with('%')
+}
+
+/// Expands `sql` (starting on line `line`) with `params`; `columns` are the names `column()`
+/// accepts.
+pub fn expand(sql: &str, line: usize, params: &Params, columns: &[String]) -> Result<Expansion> {
+    let mut out = Expansion {
+        tokens: Vec::new(),
+        sql: String::new(),
+    };
+    if !is_template(sql) {
+        lex(sql, line, &mut out.tokens)?;
+        out.sql = sql.to_string();
+        return Ok(out);
+    }
+    let nodes = parse_template(sql, line)?;
+    let ctx = Ctx { params, columns };
+    ctx.render(&nodes, &mut out)?;
+    out.sql = out.sql.trim().to_string();
+    Ok(out)
+}
+
+/// Checks the template structure of `sql` (tags balanced, expressions well formed) without
+/// parameters.
+pub fn check(sql: &str, line: usize) -> Result<()> {
+    if is_template(sql) {
+        parse_template(sql, line)?;
+    } else {
+        lex(sql, line, &mut Vec::new())?;
+    }
+    Ok(())
+}
+
+fn err(line: usize, message: impl std::fmt::Display) -> Error {
+    Error::query(format!("template line {line}: {message}"))
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Text(String, usize),
+    Expr(TExpr, usize),
+    If(Vec<(TExpr, Vec<Node>)>, Option<Vec<Node>>),
+}
+
+/// A template expression.
+#[derive(Debug, Clone, PartialEq)]
+enum TExpr {
+    Name(String),
+    Lit(TVal),
+    List(Vec<TExpr>),
+    Call(String, Vec<TExpr>, Vec<(String, TExpr)>),
+    Not(Box<TExpr>),
+    And(Box<TExpr>, Box<TExpr>),
+    Or(Box<TExpr>, Box<TExpr>),
+    Cmp(&'static str, Box<TExpr>, Box<TExpr>),
+    In(Box<TExpr>, Box<TExpr>, bool),
+}
+
+/// A template value.
+#[derive(Debug, Clone, PartialEq)]
+enum TVal {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<TVal>),
+    /// A parameter converted to its declared type.
+    Typed(DataType, Value),
+    /// A column name from `column()`.
+    Ident(String),
+}
+
+enum Tag {
+    If(TExpr),
+    Elif(TExpr),
+    Else,
+    End,
+}
+
+/// An `{% if %}` block being collected.
+struct Frame {
+    branches: Vec<(TExpr, Vec<Node>)>,
+    /// Condition of the branch being collected; `None` once in `{% else %}`.
+    cond: Option<TExpr>,
+    /// Nodes before the block.
+    outer: Vec<Node>,
+    line: usize,
+}
+
+/// Splits the template into text, `{{ }}` and `{% %}` pieces and nests the `if` blocks.
+fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
+    let body = sql.trim_start();
+    let skipped_lines = sql[..sql.len() - body.len()].matches('\n').count();
+    let body = &body[1..];
+    let mut line = first_line + skipped_lines;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut current: Vec<Node> = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let next = ["{{", "{%", "{#"].iter().filter_map(|m| rest.find(m)).min();
+        let Some(at) = next else {
+            current.push(Node::Text(rest.to_string(), line));
+            break;
+        };
+        if at > 0 {
+            current.push(Node::Text(rest[..at].to_string(), line));
+            line += rest[..at].matches('\n').count();
+        }
+        let open = &rest[at..at + 2];
+        let close = match open {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        let inner_start = at + 2;
+        let Some(len) = find_close(&rest[inner_start..], close) else {
+            return Err(err(line, format!("'{open}' is not closed with '{close}'")));
+        };
+        let inner = &rest[inner_start..inner_start + len];
+        let tag_line = line;
+        line += inner.matches('\n').count();
+        rest = &rest[inner_start + len + 2..];
+        match open {
+            "{{" => current.push(Node::Expr(parse_texpr(inner, tag_line)?, tag_line)),
+            "{%" => match parse_tag(inner, tag_line)? {
+                Tag::If(cond) => stack.push(Frame {
+                    branches: Vec::new(),
+                    cond: Some(cond),
+                    outer: std::mem::take(&mut current),
+                    line: tag_line,
+                }),
+                tag @ (Tag::Elif(_) | Tag::Else) => {
+                    let Some(top) = stack.last_mut() else {
+                        return Err(err(tag_line, "{% elif %} or {% else %} without {% if %}"));
+                    };
+                    let Some(prev) = top.cond.take() else {
+                        return Err(err(tag_line, "{% elif %} or {% else %} after {% else %}"));
+                    };
+                    top.branches.push((prev, std::mem::take(&mut current)));
+                    top.cond = match tag {
+                        Tag::Elif(c) => Some(c),
+                        _ => None,
+                    };
+                }
+                Tag::End => {
+                    let Some(mut top) = stack.pop() else {
+                        return Err(err(tag_line, "{% end %} without {% if %}"));
+                    };
+                    let body = std::mem::replace(&mut current, top.outer);
+                    let otherwise = match top.cond.take() {
+                        Some(cond) => {
+                            top.branches.push((cond, body));
+                            None
+                        }
+                        None => Some(body),
+                    };
+                    current.push(Node::If(top.branches, otherwise));
+                }
+            },
+            _ => {}
+        }
+    }
+    if let Some(top) = stack.last() {
+        return Err(err(top.line, "{% if %} is not closed with {% end %}"));
+    }
+    Ok(current)
+}
+
+/// The length of text before `close`, skipping quoted strings.
+fn find_close(s: &str, close: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        match quote {
+            Some(q) => {
+                if b[i] == b'\\' {
+                    i += 1;
+                } else if b[i] == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if b[i] == b'\'' || b[i] == b'"' {
+                    quote = Some(b[i]);
+                } else if s[i..].starts_with(close) {
+                    return Some(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn parse_tag(inner: &str, line: usize) -> Result<Tag> {
+    let t = inner.trim();
+    let (word, rest) = match t.find(char::is_whitespace) {
+        Some(p) => (&t[..p], t[p..].trim()),
+        None => (t, ""),
+    };
+    match word {
+        "if" => Ok(Tag::If(parse_texpr(rest, line)?)),
+        "elif" => Ok(Tag::Elif(parse_texpr(rest, line)?)),
+        "else" if rest.is_empty() => Ok(Tag::Else),
+        "end" | "endif" if rest.is_empty() => Ok(Tag::End),
+        other => Err(err(
+            line,
+            format!("template tag '{other}' is not supported (if, elif, else, end are)"),
+        )),
+    }
+}
+
+fn parse_texpr(text: &str, line: usize) -> Result<TExpr> {
+    let mut toks = Vec::new();
+    lex(text, line, &mut toks).map_err(|e| err(line, e))?;
+    let mut p = TParser {
+        t: &toks,
+        i: 0,
+        line,
+        depth: 0,
+    };
+    let e = p.or()?;
+    if p.i < toks.len() {
+        return Err(err(line, format!("unexpected '{}'", show(&toks[p.i].tok))));
+    }
+    Ok(e)
+}
+
+fn show(t: &Tok) -> String {
+    match t {
+        Tok::Word(w) | Tok::Quoted(w) | Tok::Num(w) => w.clone(),
+        Tok::Str(s) => format!("'{s}'"),
+        Tok::Sym(s) => (*s).to_string(),
+        Tok::Param(..) => "parameter".into(),
+    }
+}
+
+struct TParser<'a> {
+    t: &'a [Token],
+    i: usize,
+    line: usize,
+    depth: usize,
+}
+
+impl TParser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.t.get(self.i).map(|t| &t.tok)
+    }
+
+    fn word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x == w)
+    }
+
+    fn sym(&mut self, s: &str) -> bool {
+        if matches!(self.peek(), Some(Tok::Sym(x)) if *x == s) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn fail(&self, what: &str) -> Error {
+        err(
+            self.line,
+            format!(
+                "expected {what}, found {}",
+                self.peek().map_or("the end".into(), show)
+            ),
+        )
+    }
+
+    fn or(&mut self) -> Result<TExpr> {
+        let mut l = self.and()?;
+        while self.word("or") {
+            self.i += 1;
+            l = TExpr::Or(Box::new(l), Box::new(self.and()?));
+        }
+        Ok(l)
+    }
+
+    fn and(&mut self) -> Result<TExpr> {
+        let mut l = self.not()?;
+        while self.word("and") {
+            self.i += 1;
+            l = TExpr::And(Box::new(l), Box::new(self.not()?));
+        }
+        Ok(l)
+    }
+
+    fn not(&mut self) -> Result<TExpr> {
+        if self.word("not") {
+            self.i += 1;
+            if self.depth >= 100 {
+                return Err(err(self.line, "template expression nests too deeply"));
+            }
+            self.depth += 1;
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(TExpr::Not(Box::new(inner?)));
+        }
+        self.cmp()
+    }
+
+    fn cmp(&mut self) -> Result<TExpr> {
+        let l = self.primary()?;
+        let op = match self.peek() {
+            Some(Tok::Sym("==")) => "==",
+            Some(Tok::Sym("!=")) => "!=",
+            Some(Tok::Sym("<")) => "<",
+            Some(Tok::Sym(">")) => ">",
+            Some(Tok::Sym("<=")) => "<=",
+            Some(Tok::Sym(">=")) => ">=",
+            _ => {
+                if self.word("in") {
+                    self.i += 1;
+                    return Ok(TExpr::In(Box::new(l), Box::new(self.primary()?), false));
+                }
+                if self.word("not")
+                    && matches!(self.t.get(self.i + 1).map(|t| &t.tok), Some(Tok::Word(w)) if w == "in")
+                {
+                    self.i += 2;
+                    return Ok(TExpr::In(Box::new(l), Box::new(self.primary()?), true));
+                }
+                return Ok(l);
+            }
+        };
+        self.i += 1;
+        Ok(TExpr::Cmp(op, Box::new(l), Box::new(self.primary()?)))
+    }
+
+    fn primary(&mut self) -> Result<TExpr> {
+        if self.depth >= 100 {
+            return Err(err(self.line, "template expression nests too deeply"));
+        }
+        self.depth += 1;
+        let r = self.primary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn primary_inner(&mut self) -> Result<TExpr> {
+        let Some(tok) = self.peek().cloned() else {
+            return Err(self.fail("an expression"));
+        };
+        self.i += 1;
+        match tok {
+            Tok::Str(s) | Tok::Quoted(s) => Ok(TExpr::Lit(TVal::Str(s))),
+            Tok::Num(n) => {
+                if let Ok(i) = n.parse::<i64>() {
+                    Ok(TExpr::Lit(TVal::Int(i)))
+                } else {
+                    n.parse::<f64>()
+                        .map(|f| TExpr::Lit(TVal::Float(f)))
+                        .map_err(|_| self.fail("a number"))
+                }
+            }
+            Tok::Sym("-") => match self.primary()? {
+                TExpr::Lit(TVal::Int(i)) => Ok(TExpr::Lit(TVal::Int(-i))),
+                TExpr::Lit(TVal::Float(f)) => Ok(TExpr::Lit(TVal::Float(-f))),
+                _ => Err(self.fail("a number after '-'")),
+            },
+            Tok::Sym("(") => {
+                let e = self.or()?;
+                if !self.sym(")") {
+                    return Err(self.fail("')'"));
+                }
+                Ok(e)
+            }
+            Tok::Sym("[") => {
+                let mut items = Vec::new();
+                if !self.sym("]") {
+                    loop {
+                        items.push(self.or()?);
+                        if self.sym("]") {
+                            break;
+                        }
+                        if !self.sym(",") {
+                            return Err(self.fail("',' or ']'"));
+                        }
+                    }
+                }
+                Ok(TExpr::List(items))
+            }
+            Tok::Word(w) => match w.as_str() {
+                "True" | "true" => Ok(TExpr::Lit(TVal::Bool(true))),
+                "False" | "false" => Ok(TExpr::Lit(TVal::Bool(false))),
+                "None" => Ok(TExpr::Lit(TVal::None)),
+                _ if self.sym("(") => {
+                    let mut args = Vec::new();
+                    let mut kwargs = Vec::new();
+                    if !self.sym(")") {
+                        loop {
+                            let is_kw = matches!(self.peek(), Some(Tok::Word(_)))
+                                && matches!(
+                                    self.t.get(self.i + 1).map(|t| &t.tok),
+                                    Some(Tok::Sym("="))
+                                );
+                            if is_kw {
+                                let Some(Tok::Word(k)) = self.peek().cloned() else {
+                                    return Err(self.fail("a keyword argument"));
+                                };
+                                self.i += 2;
+                                kwargs.push((k, self.or()?));
+                            } else {
+                                if !kwargs.is_empty() {
+                                    return Err(
+                                        self.fail("keyword arguments after positional ones")
+                                    );
+                                }
+                                args.push(self.or()?);
+                            }
+                            if self.sym(")") {
+                                break;
+                            }
+                            if !self.sym(",") {
+                                return Err(self.fail("',' or ')'"));
+                            }
+                        }
+                    }
+                    Ok(TExpr::Call(w, args, kwargs))
+                }
+                _ => Ok(TExpr::Name(w)),
+            },
+            other => Err(err(self.line, format!("unexpected '{}'", show(&other)))),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    params: &'a Params,
+    columns: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn render(&self, nodes: &[Node], out: &mut Expansion) -> Result<()> {
+        for node in nodes {
+            match node {
+                Node::Text(text, line) => {
+                    lex(text, *line, &mut out.tokens)?;
+                    out.sql.push_str(text);
+                }
+                Node::Expr(e, line) => {
+                    let v = self.eval(e, *line)?;
+                    self.emit(e, v, *line, out)?;
+                }
+                Node::If(branches, otherwise) => {
+                    let mut taken = false;
+                    for (cond, body) in branches {
+                        if truthy(&self.eval(cond, 0)?) {
+                            self.render(body, out)?;
+                            taken = true;
+                            break;
+                        }
+                    }
+                    if !taken {
+                        if let Some(body) = otherwise {
+                            self.render(body, out)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&self, e: &TExpr, v: TVal, line: usize, out: &mut Expansion) -> Result<()> {
+        let (tok, text) = match v {
+            TVal::Ident(name) => {
+                let text = format!("`{}`", quote_ident(&name).trim_matches('`'));
+                (Tok::Quoted(name), text)
+            }
+            // Computed numbers and booleans: their text is ours, not the caller's.
+            TVal::Bool(b) => (Tok::Num(u8::from(b).to_string()), u8::from(b).to_string()),
+            TVal::Int(i) if i >= 0 => (Tok::Num(i.to_string()), i.to_string()),
+            TVal::None => {
+                let what = match e {
+                    TExpr::Name(n) => format!("parameter '{n}' is not defined"),
+                    _ => "expression has no value".to_string(),
+                };
+                return Err(err(line, what));
+            }
+            v => {
+                let (ty, value) =
+                    to_sql_value(v).ok_or_else(|| err(line, "this value cannot be used in SQL"))?;
+                let text = sql_text(&ty, &value);
+                (Tok::Param(ty, value), text)
+            }
+        };
+        out.tokens.push(Token { tok, line });
+        out.sql.push_str(&text);
+        Ok(())
+    }
+
+    fn eval(&self, e: &TExpr, line: usize) -> Result<TVal> {
+        Ok(match e {
+            TExpr::Lit(v) => v.clone(),
+            TExpr::Name(n) => match self.params.get(n) {
+                Some(v) => from_json(v).ok_or_else(|| {
+                    err(
+                        line,
+                        format!("parameter '{n}' has an unsupported JSON value"),
+                    )
+                })?,
+                None => TVal::None,
+            },
+            TExpr::List(items) => TVal::List(
+                items
+                    .iter()
+                    .map(|i| self.eval(i, line))
+                    .collect::<Result<_>>()?,
+            ),
+            TExpr::Not(x) => TVal::Bool(!truthy(&self.eval(x, line)?)),
+            TExpr::And(a, b) => {
+                let a = self.eval(a, line)?;
+                if !truthy(&a) {
+                    a
+                } else {
+                    self.eval(b, line)?
+                }
+            }
+            TExpr::Or(a, b) => {
+                let a = self.eval(a, line)?;
+                if truthy(&a) {
+                    a
+                } else {
+                    self.eval(b, line)?
+                }
+            }
+            TExpr::Cmp(op, a, b) => {
+                let (a, b) = (self.eval(a, line)?, self.eval(b, line)?);
+                TVal::Bool(compare(op, &a, &b))
+            }
+            TExpr::In(a, b, negated) => {
+                let a = self.eval(a, line)?;
+                let found = match self.eval(b, line)? {
+                    TVal::List(items) => items.iter().any(|i| compare("==", &a, i)),
+                    TVal::Str(s) => matches!(&a, TVal::Str(x) if s.contains(x.as_str())),
+                    _ => return Err(err(line, "'in' needs a list")),
+                };
+                TVal::Bool(found != *negated)
+            }
+            TExpr::Call(name, args, kwargs) => self.call(name, args, kwargs, line)?,
+        })
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        args: &[TExpr],
+        kwargs: &[(String, TExpr)],
+        line: usize,
+    ) -> Result<TVal> {
+        let kw = |k: &str| kwargs.iter().find(|(n, _)| n == k).map(|(_, e)| e);
+        match name {
+            "defined" => {
+                let [TExpr::Name(p)] = args else {
+                    return Err(err(line, "defined() takes one parameter name"));
+                };
+                Ok(TVal::Bool(self.params.get(p).is_some_and(|v| !v.is_null())))
+            }
+            "error" | "custom_error" => {
+                let msg = match args.first() {
+                    Some(e) => self.eval(e, line)?,
+                    None => TVal::Str("error".into()),
+                };
+                Err(Error::query(match msg {
+                    TVal::Str(s) => s,
+                    other => format!("{other:?}"),
+                }))
+            }
+            "column" => {
+                let (raw, default) = self.param_and_default(name, args, kw("default"), line)?;
+                let v = match raw.or(default) {
+                    Some(TVal::Str(s)) => s,
+                    Some(_) => return Err(err(line, "column() expects a column name")),
+                    None => return Err(err(line, "column() needs a parameter value or a default")),
+                };
+                if !self.columns.contains(&v) {
+                    return Err(Error::query(format!(
+                        "'{v}' is not a column (column() accepts: {})",
+                        self.columns.join(", ")
+                    )));
+                }
+                Ok(TVal::Ident(v))
+            }
+            "Array" => {
+                let Some(TExpr::Name(p)) = args.first() else {
+                    return Err(err(line, "Array() takes a parameter name first"));
+                };
+                let elem = match args.get(1).or(kw("type")) {
+                    Some(e) => match self.eval(e, line)? {
+                        TVal::Str(t) => t,
+                        _ => return Err(err(line, "Array() expects a type name like 'String'")),
+                    },
+                    None => "String".to_string(),
+                };
+                let default = match args.get(2).or(kw("default")) {
+                    Some(e) => Some(self.eval(e, line)?),
+                    None => None,
+                };
+                let raw = match self.params.get(p) {
+                    Some(v) if !v.is_null() => Some(from_json(v).ok_or_else(|| {
+                        err(
+                            line,
+                            format!("parameter '{p}' has an unsupported JSON value"),
+                        )
+                    })?),
+                    _ => None,
+                };
+                let (value, from_default) = match (raw, default) {
+                    (Some(v), _) => (v, false),
+                    (None, Some(d)) => (d, true),
+                    (None, None) => {
+                        return Err(Error::query(format!(
+                            "parameter '{p}' is required (Array({elem}))"
+                        )))
+                    }
+                };
+                let items: Vec<TVal> = match value {
+                    TVal::List(items) => items,
+                    TVal::Str(s) => s.split(',').map(|x| TVal::Str(x.to_string())).collect(),
+                    other => vec![other],
+                };
+                let mut values = Vec::with_capacity(items.len());
+                let mut ty = None;
+                for (i, item) in items.into_iter().enumerate() {
+                    let (t, v) = convert(&elem, item).map_err(|m| {
+                        Error::query(format!(
+                            "parameter '{p}'{} item {}: {m}",
+                            if from_default { " (default)" } else { "" },
+                            i + 1
+                        ))
+                    })?;
+                    ty = Some(t);
+                    values.push(v);
+                }
+                let elem_ty = match ty {
+                    Some(t) => t,
+                    None => DataType::from_name(&elem).unwrap_or(DataType::String),
+                };
+                Ok(TVal::Typed(
+                    DataType::Array(Box::new(elem_ty)),
+                    Value::Array(values),
+                ))
+            }
+            _ if type_name(name).is_some() => {
+                let ty = type_name(name).unwrap_or(name);
+                let Some(TExpr::Name(p)) = args.first() else {
+                    return Err(err(line, format!("{name}() takes a parameter name first")));
+                };
+                let (raw, default) = self.param_and_default(name, args, kw("default"), line)?;
+                if let Some(req) = kw("required") {
+                    if truthy(&self.eval(req, line)?) && raw.is_none() {
+                        return Err(Error::query(format!("parameter '{p}' is required ({ty})")));
+                    }
+                }
+                let (value, from_default) = match (raw, default) {
+                    (Some(v), _) => (v, false),
+                    (None, Some(d)) => (d, true),
+                    (None, None) if ty == "Boolean" => (TVal::Bool(false), true),
+                    (None, None) => {
+                        return Err(Error::query(format!("parameter '{p}' is required ({ty})")))
+                    }
+                };
+                let (t, v) = convert(ty, value).map_err(|m| {
+                    Error::query(format!(
+                        "parameter '{p}'{}: {m}",
+                        if from_default { " (default)" } else { "" }
+                    ))
+                })?;
+                if ty == "Boolean" {
+                    // Written as 1 or 0, as Tinybird does.
+                    return Ok(TVal::Bool(v == Value::UInt(1)));
+                }
+                Ok(TVal::Typed(t, v))
+            }
+            other => Err(err(
+                line,
+                format!("template function '{other}' is not supported"),
+            )),
+        }
+    }
+
+    /// The parameter named by the first argument (if given) and the default (second argument
+    /// or `default=`).
+    fn param_and_default(
+        &self,
+        fname: &str,
+        args: &[TExpr],
+        default_kw: Option<&TExpr>,
+        line: usize,
+    ) -> Result<(Option<TVal>, Option<TVal>)> {
+        let Some(TExpr::Name(p)) = args.first() else {
+            return Err(err(line, format!("{fname}() takes a parameter name first")));
+        };
+        let raw = match self.params.get(p) {
+            Some(v) if !v.is_null() => Some(from_json(v).ok_or_else(|| {
+                err(
+                    line,
+                    format!("parameter '{p}' has an unsupported JSON value"),
+                )
+            })?),
+            _ => None,
+        };
+        let default = match args.get(1).or(default_kw) {
+            Some(e) => match self.eval(e, line)? {
+                TVal::None => None,
+                v => Some(v),
+            },
+            None => None,
+        };
+        Ok((raw, default))
+    }
+}
+
+/// The canonical type a template type function converts to.
+fn type_name(f: &str) -> Option<&'static str> {
+    Some(match f {
+        "String" => "String",
+        "DateTime" => "DateTime",
+        "DateTime64" => "DateTime64",
+        "Date" => "Date",
+        "Boolean" | "bool" => "Boolean",
+        "Int8" => "Int8",
+        "Int16" => "Int16",
+        "Int32" | "Int" | "Integer" => "Int32",
+        "Int64" => "Int64",
+        "UInt8" => "UInt8",
+        "UInt16" => "UInt16",
+        "UInt32" => "UInt32",
+        "UInt64" => "UInt64",
+        "Float32" => "Float32",
+        "Float64" => "Float64",
+        _ => return None,
+    })
+}
+
+fn from_json(v: &serde_json::Value) -> Option<TVal> {
+    Some(match v {
+        serde_json::Value::Null => TVal::None,
+        serde_json::Value::Bool(b) => TVal::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => TVal::Int(i),
+            None => match n.as_u64() {
+                Some(u) => TVal::Str(u.to_string()),
+                None => TVal::Float(n.as_f64()?),
+            },
+        },
+        serde_json::Value::String(s) => TVal::Str(s.clone()),
+        serde_json::Value::Array(items) => {
+            TVal::List(items.iter().map(from_json).collect::<Option<_>>()?)
+        }
+        serde_json::Value::Object(_) => return None,
+    })
+}
+
+fn truthy(v: &TVal) -> bool {
+    match v {
+        TVal::None => false,
+        TVal::Bool(b) => *b,
+        TVal::Int(i) => *i != 0,
+        TVal::Float(f) => *f != 0.0,
+        TVal::Str(s) => !s.is_empty(),
+        TVal::List(l) => !l.is_empty(),
+        TVal::Typed(_, v) => {
+            !matches!(
+                v,
+                Value::Null | Value::UInt(0) | Value::Int(0) | Value::Bool(false)
+            ) && *v != Value::Str(String::new())
+        }
+        TVal::Ident(_) => true,
+    }
+}
+
+fn as_number(v: &TVal) -> Option<f64> {
+    match v {
+        TVal::Int(i) => Some(*i as f64),
+        TVal::Float(f) => Some(*f),
+        TVal::Bool(b) => Some(f64::from(u8::from(*b))),
+        TVal::Typed(_, Value::UInt(u)) => Some(*u as f64),
+        TVal::Typed(_, Value::Int(i)) => Some(*i as f64),
+        TVal::Typed(_, Value::Float64(f)) => Some(*f),
+        TVal::Typed(_, Value::Float32(f)) => Some(f64::from(*f)),
+        _ => None,
+    }
+}
+
+fn as_text(v: &TVal) -> Option<&str> {
+    match v {
+        TVal::Str(s) | TVal::Ident(s) | TVal::Typed(_, Value::Str(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn compare(op: &str, a: &TVal, b: &TVal) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (as_number(a), as_number(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y),
+        _ => match (as_text(a), as_text(b)) {
+            (Some(x), Some(y)) => Some(x.cmp(y)),
+            _ => {
+                return match op {
+                    "==" => a == b,
+                    "!=" => a != b,
+                    _ => false,
+                }
+            }
+        },
+    };
+    match (op, ord) {
+        ("==", Some(o)) => o == Ordering::Equal,
+        ("!=", Some(o)) => o != Ordering::Equal,
+        ("!=", None) => true,
+        ("<", Some(o)) => o == Ordering::Less,
+        (">", Some(o)) => o == Ordering::Greater,
+        ("<=", Some(o)) => o != Ordering::Greater,
+        (">=", Some(o)) => o != Ordering::Less,
+        _ => false,
+    }
+}
+
+/// Converts a raw parameter to a declared type: the SQL type and value it binds as.
+fn convert(ty: &str, v: TVal) -> std::result::Result<(DataType, Value), String> {
+    let text = match &v {
+        TVal::Str(s) => s.trim().to_string(),
+        TVal::Int(i) => i.to_string(),
+        TVal::Float(f) => f.to_string(),
+        TVal::Bool(b) => b.to_string(),
+        TVal::Typed(_, Value::Str(s)) => s.clone(),
+        TVal::Typed(_, Value::UInt(u)) => u.to_string(),
+        TVal::Typed(_, Value::Int(i)) => i.to_string(),
+        TVal::Typed(_, Value::Float64(f)) => f.to_string(),
+        _ => return Err(format!("expected a single {ty} value")),
+    };
+    let bad = || format!("'{text}' is not a valid {ty}");
+    Ok(match ty {
+        "String" => match v {
+            TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => (DataType::String, Value::Str(s)),
+            _ => (DataType::String, Value::Str(text.clone())),
+        },
+        "DateTime" | "DateTime64" | "Date" => {
+            let ms = time::parse_timestamp_ms(&text).ok_or_else(bad)?;
+            if !(0..=time::DATETIME_MAX * 1000).contains(&ms) {
+                return Err(format!("'{text}' is outside the {ty} range"));
+            }
+            let s = match ty {
+                "DateTime" => {
+                    if ms % 1000 != 0 {
+                        return Err(format!("'{text}' has fractional seconds; use DateTime64"));
+                    }
+                    time::format_datetime(ms / 1000)
+                }
+                "DateTime64" => time::format_datetime64(ms),
+                _ => {
+                    if ms % 86_400_000 != 0 {
+                        return Err(format!("'{text}' is not a date (YYYY-MM-DD)"));
+                    }
+                    time::format_date(ms / 86_400_000)
+                }
+            };
+            // Bound as a string literal, exactly what Tinybird writes; comparisons with time
+            // columns parse it.
+            (DataType::String, Value::Str(s))
+        }
+        "Boolean" => {
+            let b = match v {
+                TVal::Bool(b) => b,
+                _ => match text.to_ascii_lowercase().as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(bad()),
+                },
+            };
+            (DataType::UInt8, Value::UInt(u64::from(b)))
+        }
+        "Float32" | "Float64" => {
+            if matches!(v, TVal::Bool(_)) {
+                return Err(bad());
+            }
+            let f: f64 = text.parse().map_err(|_| bad())?;
+            if !f.is_finite() {
+                return Err(bad());
+            }
+            if ty == "Float32" {
+                (DataType::Float32, Value::Float32(f as f32))
+            } else {
+                (DataType::Float64, Value::Float64(f))
+            }
+        }
+        _ => {
+            let dt = DataType::from_name(ty).ok_or_else(|| format!("unknown type {ty}"))?;
+            if !dt.is_int() || matches!(v, TVal::Bool(_)) {
+                return Err(if dt.is_int() {
+                    bad()
+                } else {
+                    format!("unknown type {ty}")
+                });
+            }
+            let n: i128 = text.parse().map_err(|_| bad())?;
+            let bits = dt.int_bits();
+            let (lo, hi) = if dt.is_signed() {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            } else {
+                (0, (1i128 << bits) - 1)
+            };
+            if n < lo || n > hi {
+                return Err(format!("{n} is outside the {ty} range"));
+            }
+            let value = if dt.is_signed() {
+                Value::Int(n as i64)
+            } else {
+                Value::UInt(n as u64)
+            };
+            (dt, value)
+        }
+    })
+}
+
+/// The type and value a plain template value binds as.
+fn to_sql_value(v: TVal) -> Option<(DataType, Value)> {
+    Some(match v {
+        TVal::Typed(t, v) => (t, v),
+        TVal::Str(s) => (DataType::String, Value::Str(s)),
+        TVal::Bool(b) => (DataType::UInt8, Value::UInt(u64::from(b))),
+        TVal::Int(i) if i >= 0 => {
+            let ty = if i <= 255 {
+                DataType::UInt8
+            } else if i <= 65_535 {
+                DataType::UInt16
+            } else if i <= i64::from(u32::MAX) {
+                DataType::UInt32
+            } else {
+                DataType::UInt64
+            };
+            (ty, Value::UInt(i as u64))
+        }
+        TVal::Int(i) => (DataType::Int64, Value::Int(i)),
+        TVal::Float(f) => (DataType::Float64, Value::Float64(f)),
+        TVal::List(items) => {
+            let mut values = Vec::new();
+            let mut elem = DataType::Nothing;
+            for item in items {
+                let (t, v) = to_sql_value(item)?;
+                elem = super::types::common_type(&[&elem, &t])?;
+                values.push(v);
+            }
+            (DataType::Array(Box::new(elem)), Value::Array(values))
+        }
+        TVal::None | TVal::Ident(_) => return None,
+    })
+}
+
+/// A bound value as ClickHouse literal text.
+fn sql_text(ty: &DataType, v: &Value) -> String {
+    match (ty, v) {
+        (DataType::Array(elem), Value::Array(items)) => {
+            let parts: Vec<String> = items.iter().map(|i| sql_text(elem, i)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        (_, Value::Str(s)) => quote_string(s),
+        (t, Value::UInt(u)) if t.is_int() => format!("to{t}({u})"),
+        (t, Value::Int(i)) if t.is_int() => format!("to{t}({i})"),
+        (_, Value::Float32(f)) => format!("toFloat32({})", fmt_float(f64::from(*f))),
+        (_, Value::Float64(f)) => format!("toFloat64({})", fmt_float(*f)),
+        (_, Value::UInt(u)) => u.to_string(),
+        (_, Value::Int(i)) => i.to_string(),
+        (_, Value::Bool(b)) => u8::from(*b).to_string(),
+        _ => "NULL".to_string(),
+    }
+}
+
+fn fmt_float(f: f64) -> String {
+    let s = format!("{f:?}");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn cols() -> Vec<String> {
+        vec!["model_name".into(), "cost".into()]
+    }
+
+    fn sql(t: &str, p: serde_json::Value) -> Result<String> {
+        expand(t, 1, &params(p), &cols()).map(|e| e.sql)
+    }
+
+    #[test]
+    fn typed_parameters_and_defaults() {
+        let t = "%\nSELECT {{String(s, 'x')}}, {{Int32(n, 5)}}, {{Float64(f, 1.5)}}, {{UInt8(u)}}, {{Boolean(b)}}, {{DateTime(t, '2024-01-01 00:00:00')}}, {{Date(d, '2024-01-02')}}";
+        assert_eq!(
+            sql(t, json!({"u": "7"})).unwrap(),
+            "SELECT 'x', toInt32(5), toFloat64(1.5), toUInt8(7), 0, '2024-01-01 00:00:00', '2024-01-02'"
+        );
+        assert_eq!(
+            sql(t, json!({"s": "it's", "n": -3, "f": "2", "u": 255, "b": "true", "t": "2024-05-01T10:00:00Z", "d": "2024-05-02"})).unwrap(),
+            "SELECT 'it\\'s', toInt32(-3), toFloat64(2.0), toUInt8(255), 1, '2024-05-01 10:00:00', '2024-05-02'"
+        );
+        let e = expand(
+            t,
+            1,
+            &params(json!({"u": 1, "s": "a'); DROP TABLE x; --"})),
+            &cols(),
+        )
+        .unwrap();
+        // The whole value is one token.
+        assert!(e
+            .tokens
+            .iter()
+            .any(|t| t.tok
+                == Tok::Param(DataType::String, Value::Str("a'); DROP TABLE x; --".into()))));
+    }
+
+    #[test]
+    fn bad_and_missing_parameters_are_errors() {
+        let t = "%\nSELECT {{Int32(n)}}";
+        let e = sql(t, json!({})).unwrap_err().to_string();
+        assert!(e.contains("parameter 'n' is required"), "{e}");
+        let e = sql(t, json!({"n": "5; DROP"})).unwrap_err().to_string();
+        assert!(e.contains("not a valid Int32"), "{e}");
+        let e = sql(t, json!({"n": 3_000_000_000i64}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside the Int32 range"), "{e}");
+        let e = sql("%\nSELECT {{UInt8(n)}}", json!({"n": -1}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside"), "{e}");
+        let e = sql("%\nSELECT {{DateTime(t)}}", json!({"t": "yesterday"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid DateTime"), "{e}");
+        let e = sql("%\nSELECT {{Boolean(b)}}", json!({"b": "maybe"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid Boolean"), "{e}");
+        let e = sql("%\nSELECT {{Float64(f)}}", json!({"f": "1e999"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid Float64"), "{e}");
+    }
+
+    #[test]
+    fn conditionals() {
+        let t = "%\nSELECT 1 {% if defined(a) and a == 'x' %}A{% elif defined(b) %}B{% else %}C{% end %} {% if not defined(z) %}Z{% end %}";
+        assert_eq!(sql(t, json!({"a": "x"})).unwrap(), "SELECT 1 A Z");
+        assert_eq!(sql(t, json!({"a": "y", "b": 1})).unwrap(), "SELECT 1 B Z");
+        assert_eq!(sql(t, json!({"z": 0})).unwrap(), "SELECT 1 C");
+        let nested = "%\n{% if defined(a) %}a{% if defined(b) %}b{% else %}c{% end %}d{% end %}e";
+        assert_eq!(sql(nested, json!({"a": 1})).unwrap(), "acde");
+        assert_eq!(sql(nested, json!({"a": 1, "b": 1})).unwrap(), "abde");
+        assert_eq!(sql(nested, json!({})).unwrap(), "e");
+        let e = sql(
+            "%\nSELECT {% if defined(a) %}{{ error('a is not allowed') }}{% end %}1",
+            json!({"a": 1}),
+        );
+        assert_eq!(e.unwrap_err().to_string(), "a is not allowed");
+        assert_eq!(
+            sql("%\n{% if x in ['p', 'q'] %}in{% end %}", json!({"x": "q"})).unwrap(),
+            "in"
+        );
+    }
+
+    #[test]
+    fn malformed_templates_name_the_line() {
+        for (t, needle) in [
+            (
+                "%\nSELECT 1\n{% if defined(a) %}x",
+                "line 3: {% if %} is not closed",
+            ),
+            ("%\nSELECT {{String(a)", "line 2: '{{' is not closed"),
+            ("%\n\n{% end %}", "line 3: {% end %} without"),
+            ("%\n{% for x in y %}{% end %}", "'for' is not supported"),
+            ("%\n{{ open('x') }}", "'open' is not supported"),
+        ] {
+            let e = sql(t, json!({"a": "1"})).unwrap_err().to_string();
+            assert!(e.contains(needle), "{t}: {e}");
+        }
+        assert!(check("%\n{% if defined(a) %}", 1).is_err());
+    }
+
+    #[test]
+    fn arrays_and_columns() {
+        let t = "%\nSELECT {{Array(m, 'String', default='a,b')}}, {{Array(n, 'Int32', default='1')}}, {{column(c, 'cost')}}";
+        assert_eq!(
+            sql(t, json!({})).unwrap(),
+            "SELECT ['a', 'b'], [toInt32(1)], `cost`"
+        );
+        assert_eq!(
+            sql(t, json!({"m": ["x'y", "z"], "n": "4,5", "c": "model_name"})).unwrap(),
+            "SELECT ['x\\'y', 'z'], [toInt32(4), toInt32(5)], `model_name`"
+        );
+        let e = sql(t, json!({"n": "4,x"})).unwrap_err().to_string();
+        assert!(
+            e.contains("'n' item 2") && e.contains("not a valid Int32"),
+            "{e}"
+        );
+        let e = sql(t, json!({"c": "cost; DROP TABLE t"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a column"), "{e}");
+        let e = sql(t, json!({"c": "`cost`"})).unwrap_err().to_string();
+        assert!(e.contains("is not a column"), "{e}");
+    }
+}

@@ -1,0 +1,596 @@
+#!/usr/bin/env python3
+"""The SQL subset and every shipped pipe, checked against ClickHouse (chDB).
+
+Each query below runs on chDB and on llm-metrics over the same NDJSON files, in two tiers:
+
+* ``small``: 20,000 generated rows plus ``tests/fixtures/edge_cases.ndjson`` (odd values: nulls,
+  non-finite floats, strings where numbers belong, …);
+* ``large``: 1,000,000 generated rows (skipped with ``--small-only``).
+
+Results are compared with ``diff.compare_results``: column names and ClickHouse types, integers
+and strings exactly, floats within 1e-9 relative; rows in order when the query has ORDER BY.
+Every shipped pipe runs with and without parameters: chDB runs the SQL ``llm-metrics expand``
+prints (templates expanded, earlier nodes as ``WITH`` tables), llm-metrics runs the pipe.
+
+llm-metrics loads each tier once and answers every query from one ``llm-metrics sql --batch``.
+
+Usage: ``python tests/chdb/sql_suite.py [--bin PATH] [--small-only] [--keep DIR] [--only TEXT]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import diff  # noqa: E402  (the harness next to this file)
+
+T = "llm_events"
+WINDOW = "event_time >= '2024-09-02 00:00:00' AND event_time < '2024-09-02 02:00:00'"
+
+
+@dataclass
+class Case:
+    """One query: SQL for both engines, or a pipe with parameters."""
+
+    label: str
+    sql: str = ""
+    ordered: bool = False
+    pipe: str = ""
+    params: dict = field(default_factory=dict)
+    tiers: tuple[str, ...] = ("small", "large")
+
+
+def q(label: str, sql: str, ordered: bool | None = None, tiers=("small", "large")) -> Case:
+    if ordered is None:
+        ordered = "ORDER BY" in sql
+    return Case(label=label, sql=" ".join(sql.split()), ordered=ordered, tiers=tiers)
+
+
+QUERIES: list[Case] = [
+    # Aggregates without GROUP BY.
+    q("count", f"SELECT count() FROM {T}"),
+    q(
+        "sums and averages",
+        f"SELECT count() AS n, sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), "
+        f"sum(cost), sum(latency), avg(latency), avg(cost), avg(success), avg(total_tokens) FROM {T}",
+    ),
+    q(
+        "min and max",
+        f"SELECT min(latency), max(latency), min(event_time), max(event_time), min(model_name), "
+        f"max(model_name), min(total_tokens), max(cost) FROM {T}",
+    ),
+    q("count(x) and count(*)", f"SELECT count(*), count(model_name), count(1) FROM {T}"),
+    q(
+        "-If combinators",
+        f"SELECT countIf(success = 0) AS errors, sumIf(cost, success = 1) AS ok_cost, "
+        f"avgIf(latency, success = 1) AS ok_latency, minIf(latency, success = 0), "
+        f"maxIf(total_tokens, model_name = 'gpt-4o'), uniqIf(model_name, latency > 5) FROM {T}",
+    ),
+    q(
+        "uniq and uniqExact",
+        f"SELECT uniq(model_name), uniqExact(error_message), uniqExact(toDate(event_time)), "
+        f"uniq(success), count(DISTINCT model_name) FROM {T}",
+    ),
+    # GROUP BY on strings, times, expressions, aliases and positions.
+    q(
+        "founding pipe usage SQL",
+        f"SELECT model_name, sum(prompt_tokens) AS total_prompt_tokens, sum(completion_tokens) "
+        f"AS total_completion_tokens, sum(total_tokens) AS total_tokens, sum(cost) AS total_cost "
+        f"FROM {T} GROUP BY model_name",
+    ),
+    q(
+        "group by model with order",
+        f"SELECT model_name, count() AS c, avg(latency) AS l FROM {T} GROUP BY model_name "
+        f"ORDER BY c DESC, model_name",
+    ),
+    q(
+        "group by two keys",
+        f"SELECT model_name, success, count() AS c, sum(cost) FROM {T} GROUP BY model_name, "
+        f"success ORDER BY model_name, success",
+    ),
+    q(
+        "group by three keys",
+        f"SELECT toStartOfDay(event_time) AS d, model_name, success, count() FROM {T} "
+        f"GROUP BY d, model_name, success ORDER BY d, model_name, success",
+    ),
+    q(
+        "group by position",
+        f"SELECT model_name, toHour(event_time) AS h, count() FROM {T} GROUP BY 1, 2 ORDER BY 1, 2",
+    ),
+    q(
+        "group by alias of expression",
+        f"SELECT lower(model_name) AS m, count() AS c FROM {T} GROUP BY m ORDER BY m",
+    ),
+    q(
+        "group by expression repeated in select",
+        f"SELECT upper(model_name), length(model_name), count() FROM {T} GROUP BY "
+        f"upper(model_name), length(model_name) ORDER BY upper(model_name)",
+    ),
+    q(
+        "having",
+        f"SELECT model_name, count() AS c FROM {T} GROUP BY model_name HAVING c > 100 "
+        f"AND avg(latency) > 1 ORDER BY model_name",
+    ),
+    q(
+        "having on aggregate not selected",
+        f"SELECT model_name FROM {T} GROUP BY model_name HAVING sum(cost) > 1 ORDER BY model_name",
+    ),
+    q(
+        "group by number bucket",
+        f"SELECT intDiv(total_tokens, 1000) AS k, count(), min(total_tokens) FROM {T} "
+        f"GROUP BY k ORDER BY k",
+    ),
+    q(
+        "group by float",
+        f"SELECT round(latency, 0) AS l, count() FROM {T} WHERE latency < 20 GROUP BY l ORDER BY l",
+    ),
+    q(
+        "group by date and month",
+        f"SELECT toDate(event_time) AS d, toYYYYMM(event_time) AS ym, count() FROM {T} "
+        f"GROUP BY d, ym ORDER BY d",
+    ),
+    # Time functions.
+    q(
+        "toStartOfHour",
+        f"SELECT toStartOfHour(event_time) AS h, count(), sum(total_tokens) FROM {T} "
+        f"GROUP BY h ORDER BY h",
+    ),
+    q(
+        "toStartOfMinute five fifteen",
+        f"SELECT toStartOfMinute(event_time) AS m, toStartOfFiveMinutes(event_time) AS f, "
+        f"toStartOfFifteenMinutes(event_time) AS q, count() FROM {T} WHERE {WINDOW} "
+        f"GROUP BY m, f, q ORDER BY m",
+    ),
+    q(
+        "toStartOfDay week month",
+        f"SELECT toStartOfDay(event_time) AS d, toStartOfWeek(event_time) AS w, "
+        f"toStartOfMonth(event_time) AS mo, toMonday(event_time), count() FROM {T} "
+        f"GROUP BY d, w, mo, toMonday(event_time) ORDER BY d",
+    ),
+    q(
+        "toStartOfInterval hours",
+        f"SELECT toStartOfInterval(event_time, INTERVAL 11 HOUR) AS b, count() FROM {T} "
+        f"GROUP BY b ORDER BY b",
+    ),
+    q(
+        "toStartOfInterval minutes seconds",
+        f"SELECT toStartOfInterval(event_time, INTERVAL 7 MINUTE) AS b, "
+        f"toStartOfInterval(event_time, INTERVAL 90 SECOND) AS s, count() FROM {T} "
+        f"WHERE {WINDOW} GROUP BY b, s ORDER BY b, s",
+    ),
+    q(
+        "toStartOfInterval days weeks months",
+        f"SELECT toStartOfInterval(event_time, INTERVAL 3 DAY) AS d, "
+        f"toStartOfInterval(event_time, INTERVAL 2 WEEK) AS w, "
+        f"toStartOfInterval(event_time, INTERVAL 1 MONTH) AS m, count() FROM {T} "
+        f"GROUP BY d, w, m ORDER BY d, w, m",
+    ),
+    q(
+        "time parts",
+        f"SELECT toHour(event_time) AS h, toDayOfWeek(event_time) AS dow, count() FROM {T} "
+        f"GROUP BY h, dow ORDER BY h, dow",
+    ),
+    q(
+        "more time parts",
+        f"SELECT toYear(event_time), toMonth(event_time), toDayOfMonth(event_time) AS dd, "
+        f"toYYYYMMDD(event_time), count() FROM {T} GROUP BY 1, 2, 3, 4 ORDER BY 4",
+    ),
+    q(
+        "toDate toDateTime",
+        f"SELECT toDate(event_time) AS d, toDateTime(toDate(event_time)) AS dt, "
+        f"toDateTime('2024-09-03 04:05:06') AS c, toDate('2024-09-03') AS cd, count() FROM {T} "
+        f"GROUP BY d, dt ORDER BY d",
+    ),
+    q(
+        "interval arithmetic",
+        f"SELECT toStartOfHour(event_time) + INTERVAL 1 HOUR AS next_hour, "
+        f"toStartOfHour(event_time) - INTERVAL 30 MINUTE AS half_before, "
+        f"toDate(event_time) + INTERVAL 1 MONTH AS next_month, "
+        f"toDate(event_time) - INTERVAL 2 WEEK AS two_weeks, count() FROM {T} "
+        f"GROUP BY 1, 2, 3, 4 ORDER BY 1",
+    ),
+    q(
+        "time differences",
+        f"SELECT max(event_time) - min(event_time) AS span, "
+        f"dateDiff('hour', min(event_time), max(event_time)) AS hours, "
+        f"dateDiff('day', min(event_time), max(event_time)) AS days, "
+        f"dateDiff('minute', min(event_time), max(event_time)) AS minutes FROM {T}",
+    ),
+    q(
+        "datetime compared with strings",
+        f"SELECT count() FROM {T} WHERE event_time >= '2024-09-10' "
+        f"AND event_time < '2024-09-11 12:00:00'",
+    ),
+    q(
+        "between and ISO strings",
+        f"SELECT model_name, count() FROM {T} WHERE event_time BETWEEN "
+        f"'2024-09-05T06:00:00' AND '2024-09-06 18:30:00' GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "now and today relative",
+        f"SELECT countIf(event_time > now() - INTERVAL 100 YEAR) AS recent, "
+        f"countIf(event_time > now()) AS future, countIf(toDate(event_time) <= today()) AS "
+        f"past FROM {T}",
+    ),
+    q(
+        "scalar WITH and subquery",
+        f"WITH (SELECT max(event_time) FROM {T}) AS last SELECT count() AS c, "
+        f"sum(total_tokens) FROM {T} WHERE event_time > last - INTERVAL 1 DAY",
+    ),
+    q(
+        "WITH expression AS name",
+        f"WITH 2 AS threshold, latency > threshold AS slow SELECT countIf(slow), "
+        f"countIf(NOT slow), threshold FROM {T}",
+    ),
+    # Expressions.
+    q(
+        "arithmetic and division",
+        f"SELECT model_name, sum(total_tokens) / count() AS tokens_per_request, "
+        f"sum(cost) * 1000 / sum(total_tokens) AS cost_per_1k, "
+        f"sum(prompt_tokens) - sum(completion_tokens) AS diff, "
+        f"count() * 2 + 1 AS odd FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "signed arithmetic per row",
+        f"SELECT min(prompt_tokens - completion_tokens), max(completion_tokens - prompt_tokens), "
+        f"sum(total_tokens % 7), sum(-total_tokens), min(latency * 2 - 1) FROM {T}",
+    ),
+    q(
+        "round floor ceil",
+        f"SELECT round(latency, 1) AS r, floor(latency) AS f, ceil(latency) AS c, count() FROM "
+        f"{T} WHERE latency < 3 GROUP BY r, f, c ORDER BY r, f, c",
+    ),
+    q(
+        "round of integers and averages",
+        f"SELECT model_name, round(avg(latency), 2) AS l, round(sum(total_tokens), -3) AS t, "
+        f"floor(avg(total_tokens), -1) AS f FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "if and multiIf",
+        f"SELECT if(success = 1, 'ok', 'error') AS status, multiIf(latency < 1, 'fast', "
+        f"latency < 5, 'medium', 'slow') AS speed, count() FROM {T} GROUP BY status, speed "
+        f"ORDER BY status, speed",
+    ),
+    q(
+        "if with numbers and CASE",
+        f"SELECT sum(if(success = 1, total_tokens, 0)) AS ok_tokens, "
+        f"sum(CASE WHEN latency > 10 THEN 1 ELSE 0 END) AS slow, avg(if(latency > 1, latency, 1)) "
+        f"FROM {T}",
+    ),
+    q(
+        "coalesce",
+        f"SELECT coalesce(NULL, model_name) AS m, coalesce(total_tokens, 0) AS t, count() FROM {T} "
+        f"GROUP BY m, t ORDER BY m, t LIMIT 30",
+    ),
+    q(
+        "comparisons and logic",
+        f"SELECT countIf(latency >= 1 AND latency <= 2), countIf(latency < 1 OR latency > 20), "
+        f"countIf(NOT (success = 1)), countIf(total_tokens != prompt_tokens), "
+        f"countIf(cost <> 0), countIf(latency > 1 AND (success = 0 OR cost > 0.01)) FROM {T}",
+    ),
+    q(
+        "IN and NOT IN",
+        f"SELECT model_name, count() FROM {T} WHERE model_name IN ('gpt-4o', 'claude-3-haiku', "
+        f"'nope') AND success NOT IN (0) GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "IN an array and numbers",
+        f"SELECT count(), sum(total_tokens) FROM {T} WHERE model_name IN ['gpt-4o-mini', "
+        f"'gemini-1.5-pro'] AND toHour(event_time) IN (1, 2, 3, 13)",
+    ),
+    q(
+        "IN times",
+        f"SELECT count() FROM {T} WHERE toStartOfDay(event_time) IN ('2024-09-03 00:00:00', "
+        f"'2024-09-04 00:00:00') AND toDate(event_time) NOT IN ('2024-09-04')",
+    ),
+    q(
+        "IN subquery",
+        f"SELECT count() FROM {T} WHERE model_name IN (SELECT model_name FROM {T} "
+        f"WHERE latency > 30)",
+    ),
+    q(
+        "LIKE ILIKE",
+        f"SELECT countIf(model_name LIKE 'gpt%'), countIf(model_name ILIKE 'GPT-4O%'), "
+        f"countIf(model_name NOT LIKE '%mini%'), countIf(error_message LIKE '%rate%limit%'), "
+        f"countIf(model_name LIKE 'gemini-1._-flash'), countIf(model_name NOT ILIKE '%CLAUDE%') "
+        f"FROM {T}",
+    ),
+    q(
+        "string functions",
+        f"SELECT lower(model_name) AS lo, upper(model_name) AS up, length(model_name) AS len, "
+        f"empty(error_message) AS e, notEmpty(error_message) AS ne, count() FROM {T} "
+        f"GROUP BY lo, up, len, e, ne ORDER BY lo, e",
+    ),
+    q(
+        "string comparison",
+        f"SELECT count() FROM {T} WHERE model_name > 'claude' AND model_name <= 'gpt-4o' "
+        f"AND error_message != ''",
+    ),
+    q(
+        "error message lengths",
+        f"SELECT length(error_message) AS l, count() FROM {T} GROUP BY l ORDER BY l",
+    ),
+    # Aliases (ClickHouse lets an alias be used anywhere in its query).
+    q(
+        "alias in WHERE",
+        f"SELECT model_name, latency * 1000 AS ms FROM {T} WHERE ms > 60000 AND "
+        f"model_name != '' ORDER BY ms DESC, model_name LIMIT 20",
+    ),
+    q(
+        "alias used before definition",
+        f"SELECT c * 2 AS double_count, count() AS c FROM {T}",
+    ),
+    q(
+        "alias shadowing a column",
+        f"SELECT model_name, sum(cost) AS cost, cost / count() AS avg_cost FROM {T} "
+        f"GROUP BY model_name ORDER BY cost DESC, model_name",
+    ),
+    q(
+        "alias of alias",
+        f"SELECT toStartOfHour(event_time) AS h, toDate(h) AS d, count() AS n, n / 60 AS per_min "
+        f"FROM {T} GROUP BY h ORDER BY h LIMIT 48",
+    ),
+    # Ordering and limits.
+    q(
+        "order by several keys",
+        f"SELECT model_name, success, max(latency) AS m FROM {T} GROUP BY model_name, success "
+        f"ORDER BY success DESC, m ASC, model_name",
+    ),
+    q(
+        "order by position desc",
+        f"SELECT model_name, count() FROM {T} GROUP BY model_name ORDER BY 2 DESC, 1",
+    ),
+    q(
+        "limit offset",
+        f"SELECT toStartOfHour(event_time) AS h, count() FROM {T} GROUP BY h ORDER BY h "
+        f"LIMIT 5 OFFSET 10",
+    ),
+    q(
+        "limit m, n",
+        f"SELECT toStartOfDay(event_time) AS d, count() FROM {T} GROUP BY d ORDER BY d LIMIT 3, 4",
+    ),
+    q(
+        "limit by",
+        f"SELECT model_name, toDate(event_time) AS d, count() AS c FROM {T} "
+        f"GROUP BY model_name, d ORDER BY model_name, c DESC, d LIMIT 2 BY model_name",
+    ),
+    q(
+        "limit by then limit",
+        f"SELECT model_name, error_message, count() AS c FROM {T} WHERE success = 0 "
+        f"GROUP BY model_name, error_message ORDER BY model_name, c DESC, error_message "
+        f"LIMIT 1 BY model_name LIMIT 5",
+    ),
+    q(
+        "rows without aggregation",
+        f"SELECT * FROM {T} WHERE model_name = 'gpt-4o' ORDER BY event_time, prompt_tokens, "
+        f"completion_tokens, cost, latency, success, error_message LIMIT 15",
+    ),
+    q(
+        "rows with expressions",
+        f"SELECT event_time, model_name, total_tokens - prompt_tokens AS completion, "
+        f"round(cost * 1000, 3) AS millicents FROM {T} WHERE latency > 25 "
+        f"ORDER BY event_time DESC, model_name, completion, millicents LIMIT 25",
+    ),
+    q(
+        "distinct",
+        f"SELECT DISTINCT model_name, success FROM {T} ORDER BY model_name, success",
+    ),
+    # Named subqueries and FROM subqueries.
+    q(
+        "WITH table",
+        f"WITH per_model AS (SELECT model_name, count() AS c, sum(cost) AS s FROM {T} "
+        f"GROUP BY model_name) SELECT model_name, c, s / c AS avg_cost FROM per_model "
+        f"WHERE c > 10 ORDER BY model_name",
+    ),
+    q(
+        "FROM subquery",
+        f"SELECT count() AS models, sum(c) AS total, max(c) FROM (SELECT model_name, count() AS c "
+        f"FROM {T} GROUP BY model_name)",
+    ),
+    q(
+        "nested aggregation over hours",
+        f"SELECT avg(n) AS avg_per_hour, max(n) AS busiest FROM (SELECT toStartOfHour(event_time) "
+        f"AS h, count() AS n FROM {T} GROUP BY h)",
+    ),
+    # Quantiles: exact ones everywhere; sampled ones on groups small enough to be exact.
+    q(
+        "quantileExact",
+        f"SELECT model_name, quantileExact(0.5)(latency) AS p50, quantileExact(0.9)(total_tokens), "
+        f"quantileExact(0)(cost), quantileExact(1)(latency), medianExact(prompt_tokens) "
+        f"FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "quantilesExact",
+        f"SELECT model_name, quantilesExact(0.1, 0.5, 0.99)(latency), "
+        f"quantilesExact(0.25, 0.75)(event_time) FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "quantileExactInclusive",
+        f"SELECT model_name, quantileExactInclusive(0.95)(latency), "
+        f"quantileExactInclusive(0.5)(total_tokens), quantilesExactInclusive(0.01, 0.5, 0.999)(cost) "
+        f"FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "quantileExact over everything",
+        f"SELECT quantileExact(0.99)(latency), quantilesExactInclusive(0.5, 0.9)(latency), "
+        f"quantileExactInclusive(0.25)(prompt_tokens) FROM {T}",
+    ),
+    q(
+        "quantile and median on small groups",
+        f"SELECT model_name, quantile(0.9)(latency), median(total_tokens), "
+        f"quantiles(0.25, 0.5, 0.75)(cost) FROM {T} WHERE {WINDOW} GROUP BY model_name "
+        f"ORDER BY model_name",
+    ),
+    q(
+        "quantile per hour",
+        f"SELECT toStartOfHour(event_time) AS h, quantile(0.5)(latency), median(cost) FROM {T} "
+        f"GROUP BY h ORDER BY h LIMIT 100",
+    ),
+    q(
+        "any argMin argMax",
+        f"SELECT model_name, any(model_name) AS same, argMax(total_tokens, cost) AS biggest, "
+        f"argMin(model_name, cost) AS m FROM {T} WHERE cost > 0 GROUP BY model_name "
+        f"ORDER BY model_name",
+    ),
+    q(
+        "aggregates of expressions",
+        f"SELECT model_name, sum(latency * total_tokens) AS weighted, "
+        f"avg(completion_tokens / total_tokens) AS ratio, max(toHour(event_time)) "
+        f"FROM {T} WHERE total_tokens > 0 GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "group by time with filter skipping blocks",
+        f"SELECT toStartOfHour(event_time) AS h, model_name, count(), sum(cost), avg(latency) "
+        f"FROM {T} WHERE event_time >= '2024-09-20 00:00:00' AND event_time < '2024-09-22 "
+        f"00:00:00' GROUP BY h, model_name ORDER BY h, model_name",
+    ),
+    q(
+        "toString and conversions",
+        f"SELECT toString(toDate(event_time)) AS s, toString(success) AS ok, "
+        f"toUInt32(latency) AS secs, toInt64(total_tokens) - 1000 AS t, toFloat32(cost) AS c32, "
+        f"count() FROM {T} WHERE {WINDOW} GROUP BY s, ok, secs, t, c32 ORDER BY s, ok, secs, t, c32",
+    ),
+    q(
+        "abs and negate",
+        f"SELECT abs(toInt32(prompt_tokens) - toInt32(completion_tokens)) AS a, count() "
+        f"FROM {T} WHERE {WINDOW} GROUP BY a ORDER BY a LIMIT 20",
+    ),
+]
+
+RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
+MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
+NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}
+
+PIPE_CASES: list[tuple[str, dict]] = [
+    ("llm_usage_by_model", {}),
+    ("llm_performance", {}),
+    ("llm_kpis", {}),
+    ("llm_kpis", {**RANGE, **MODELS}),
+    ("llm_kpis", {"models": "gpt-4o-mini,llama-3.1-70b"}),
+    ("llm_latency_percentiles", {}),
+    ("llm_latency_percentiles", {**RANGE, **MODELS}),
+    ("llm_timeseries", {}),
+    ("llm_timeseries", {**RANGE, **MODELS}),
+    ("llm_timeseries", NARROW),
+    ("llm_timeseries", {**NARROW, "bucket": "hour"}),
+    ("llm_timeseries", {**RANGE, "bucket": "day", "models": ["mistral-large"]}),
+    ("llm_top_errors", {}),
+    ("llm_top_errors", {**RANGE, "limit": 5}),
+    ("llm_top_errors", {**MODELS, "limit": "3"}),
+    ("llm_dimensions", {}),
+    ("llm_dimensions", {"start_date": "2024-09-15 00:00:00"}),
+    ("llm_dimensions", {**MODELS, "end_date": "2024-09-30 00:00:00"}),
+]
+
+
+def param_args(params: dict) -> list[str]:
+    args = []
+    for key, value in params.items():
+        if isinstance(value, str):
+            args += ["--param", f"{key}={value}"]
+        else:
+            args += ["--param", f"{key}:={json.dumps(value)}"]
+    return args
+
+
+def expand(pipe: str, params: dict) -> str:
+    assert diff.CLI is not None
+    proc = subprocess.run(
+        [str(diff.CLI), "expand", pipe, *param_args(params)],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"expand {pipe} failed: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout.decode()
+
+
+def pipe_cases() -> list[Case]:
+    out = []
+    for pipe, params in PIPE_CASES:
+        label = f"pipe {pipe}" + (f" {json.dumps(params, sort_keys=True)}" if params else "")
+        sql = expand(pipe, params)
+        out.append(Case(label=label, sql=sql, ordered="ORDER BY" in sql, pipe=pipe, params=params))
+    return out
+
+
+def run_ours(cases: list[Case], files: list[Path], workdir: Path) -> list[dict]:
+    """One llm-metrics process: loads `files`, answers every case, one JSON line each."""
+    batch = workdir / "queries.jsonl"
+    with batch.open("w", encoding="utf-8") as f:
+        for case in cases:
+            spec = {"pipe": case.pipe, "params": case.params} if case.pipe else {"sql": case.sql}
+            f.write(json.dumps(spec) + "\n")
+    out = diff.run_cli(["sql", "--batch", str(batch), *map(str, files)])
+    results = out if isinstance(out, list) else [out]
+    if len(results) != len(cases):
+        raise RuntimeError(f"expected {len(cases)} results, got {len(results)}")
+    return results
+
+
+def run_tier(
+    suite: diff.Suite, tier: str, files: list[Path], cases: list[Case], workdir: Path
+) -> None:
+    chosen = [c for c in cases if tier in c.tiers]
+    start = time.perf_counter()
+    suite.engine.load(files)
+    print(f"--   {tier}: loaded into chDB in {time.perf_counter() - start:.2f}s")
+    start = time.perf_counter()
+    ours = run_ours(chosen, files, workdir)
+    print(f"--   {tier}: llm-metrics loaded and answered {len(chosen)} queries in "
+          f"{time.perf_counter() - start:.2f}s")
+    for case, result in zip(chosen, ours):
+        if "error" in result:
+            suite.record(f"{tier}: {case.label}", [f"llm-metrics: {result['error']}"])
+            continue
+        suite.check_query(f"{tier}: {case.label}", case.sql, lambda r=result: r, case.ordered)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", help="llm-metrics binary (default: target/release/llm-metrics)")
+    parser.add_argument("--small-only", action="store_true", help="skip the 1M-row tier")
+    parser.add_argument("--large-rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", help="directory to write generated files to (kept afterwards)")
+    parser.add_argument("--only", help="run only the cases whose label contains this text")
+    args = parser.parse_args()
+    diff.CLI = diff.find_cli(args.bin)
+    suite = diff.Suite(diff.ChdbEngine(diff.read_schema()))
+    cases = QUERIES + pipe_cases()
+    if args.only:
+        cases = [c for c in cases if args.only in c.label]
+    print(f"--   {len(cases)} cases ({len(QUERIES)} queries, {len(PIPE_CASES)} pipe runs)")
+    with tempfile.TemporaryDirectory(prefix="llm-metrics-sql-") as tmp:
+        workdir = Path(args.keep) if args.keep else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        tiers = [("small", 20_000, 11)]
+        if not args.small_only:
+            tiers.append(("large", args.large_rows, 12))
+        for tier, rows, seed in tiers:
+            path = workdir / f"{tier}-{rows}.ndjson"
+            if not path.exists():
+                subprocess.run(
+                    [str(diff.CLI), "gen", "--rows", str(rows), "--seed", str(seed), "--out",
+                     str(path)],
+                    check=True,
+                    timeout=600,
+                )
+            files = [path]
+            if tier == "small":
+                files.append(diff.FIXTURES / "edge_cases.ndjson")
+            run_tier(suite, tier, files, cases, workdir)
+    print(suite.summary())
+    return 1 if suite.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

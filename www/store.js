@@ -1,0 +1,177 @@
+// createStore(): an EventStore in a Web Worker behind a small promise-based client, so that
+// ingest and queries never block the page. This is the API for embedding without any UI:
+//
+//   import { createStore } from './store.js';
+//   const store = await createStore();
+//   await store.loadFile(file, { onProgress: (p) => console.log(p.rows) });
+//   const kpis = await store.pipe('llm_kpis', { models: ['gpt-4o'] });
+//
+// Types: store.d.ts.
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+/**
+ * Starts a worker with an empty store for the llm_events datasource and resolves with its
+ * client once the engine is running. `options` is { maxBytes, maxLineBytes } as for
+ * `new EventStore()`.
+ */
+export async function createStore(options = {}) {
+  const worker = new Worker(WORKER_URL, { type: 'module', name: 'llm-metrics' });
+  const client = new MetricsStore(worker);
+  await client._request({ op: 'open', options: pickOptions(options) });
+  return client;
+}
+
+function pickOptions(options) {
+  const picked = {};
+  for (const key of ['maxBytes', 'maxLineBytes']) {
+    if (options[key] !== undefined) picked[key] = options[key];
+  }
+  return picked;
+}
+
+/** An Error for a query aborted through its signal, named like fetch's. */
+function abortError() {
+  return new DOMException('The query was aborted.', 'AbortError');
+}
+
+/**
+ * The client of one worker-backed store. Loads run one after another in the order they were
+ * asked; queries run between their chunks. Dispatches 'change' events ({ detail: { final,
+ * stats } }) when the stored data changes: about once a second while rows stream in
+ * (final: false) and when the last queued load ends (final: true).
+ */
+export class MetricsStore extends EventTarget {
+  #worker;
+  #nextId = 1;
+  #pending = new Map();
+  #closed = false;
+
+  constructor(worker) {
+    super();
+    this.#worker = worker;
+    worker.onmessage = (event) => this.#receive(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failAll(new Error(`The store's worker failed: ${event.message || 'could not start'}`));
+    };
+  }
+
+  #receive(msg) {
+    if (msg.event === 'change') {
+      this.dispatchEvent(new CustomEvent('change', { detail: { final: msg.final, stats: msg.stats } }));
+      return;
+    }
+    const pending = this.#pending.get(msg.id);
+    if (!pending) return;
+    if (msg.progress) {
+      pending.onProgress?.(msg.progress);
+      return;
+    }
+    this.#pending.delete(msg.id);
+    pending.cleanup?.();
+    if (msg.ok) pending.resolve(msg.value);
+    else pending.reject(msg.aborted ? abortError() : new Error(msg.error));
+  }
+
+  #failAll(err) {
+    this.#closed = true;
+    for (const pending of this.#pending.values()) {
+      pending.cleanup?.();
+      pending.reject(err);
+    }
+    this.#pending.clear();
+  }
+
+  /** Sends one request and resolves with its answer. */
+  _request(message, { signal, onProgress, cancelOp = 'abort', transfer = [] } = {}) {
+    if (this.#closed) return Promise.reject(new Error('The store is closed.'));
+    if (signal?.aborted && cancelOp === 'abort') return Promise.reject(abortError());
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const pending = { resolve, reject, onProgress };
+      if (signal) {
+        const onAbort = () => this.#worker.postMessage({ op: cancelOp, target: id });
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#pending.set(id, pending);
+      this.#worker.postMessage({ ...message, id }, transfer);
+      if (signal?.aborted) this.#worker.postMessage({ op: cancelOp, target: id });
+    });
+  }
+
+  #load(source, { name, signal, onProgress } = {}, transfer = []) {
+    return this._request({ op: 'load', source, name }, { signal, onProgress, cancelOp: 'cancel', transfer });
+  }
+
+  /** Streams a File (or Blob with `name`) into the store; gzip is recognised by its magic bytes. */
+  loadFile(file, options = {}) {
+    return this.#load({ kind: 'file', file }, { name: file.name, ...options });
+  }
+
+  /**
+   * Fetches a URL and streams its body into the store. `token`, when given, is sent only as an
+   * `Authorization: Bearer` header.
+   */
+  loadUrl(url, { token, ...options } = {}) {
+    const absolute = new URL(url, globalThis.document?.baseURI ?? globalThis.location.href).href;
+    return this.#load({ kind: 'url', url: absolute, token: token || undefined }, options);
+  }
+
+  /** Streams `generateSample(rows, seed)` events into the store. */
+  loadSample(rows = 100000, seed = 42, options = {}) {
+    return this.#load({ kind: 'sample', rows, seed }, options);
+  }
+
+  /** Streams a ReadableStream of bytes into the store; the stream is transferred. */
+  loadStream(stream, { totalBytes, ...options } = {}) {
+    return this.#load({ kind: 'stream', stream, totalBytes }, options, [stream]);
+  }
+
+  /** Streams bytes already in memory into the store; the buffer is copied. */
+  loadBytes(bytes, options = {}) {
+    return this.#load({ kind: 'bytes', bytes }, options);
+  }
+
+  /** Runs a pipe with optional parameters. */
+  pipe(name, params, { signal } = {}) {
+    return this._request({ op: 'pipe', name, params }, { signal });
+  }
+
+  /** Runs one SQL query (templated with `params` when it starts with `%`). */
+  sql(query, params, { signal } = {}) {
+    return this._request({ op: 'sql', query, params }, { signal });
+  }
+
+  /** Adds or replaces a pipe from the text of a .pipe file; resolves with its name. */
+  addPipe(text) {
+    return this._request({ op: 'addPipe', text });
+  }
+
+  /** A page of the quarantine table: { offset, limit }, defaults 0 and 100. */
+  quarantine(page, { signal } = {}) {
+    return this._request({ op: 'quarantine', page }, { signal });
+  }
+
+  /** The names of the pipes the store can run. */
+  pipeNames() {
+    return this._request({ op: 'pipeNames' });
+  }
+
+  /** { rowCount, quarantinedCount, storeBytes }. */
+  stats() {
+    return this._request({ op: 'stats' });
+  }
+
+  /** Cancels running loads, frees the store's memory and stops the worker. */
+  async close() {
+    if (this.#closed) return;
+    try {
+      await this._request({ op: 'close' });
+    } finally {
+      this.#closed = true;
+      this.#worker.terminate();
+    }
+  }
+}
