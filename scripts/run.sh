@@ -9,5 +9,6 @@ bash scripts/setup.sh --product
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 wasm-pack build --release --target web --out-dir pkg
+bash scripts/vendor.sh
 
 exec node scripts/serve.mjs

@@ -1,4 +1,4 @@
-// A dependency-free static server for the page: serves www/ at /, and the wasm-pack output
+// A dependency-free static server for the dashboard: serves www/ at /, and the wasm-pack output
 // pkg/ at /pkg/. Listens on 127.0.0.1 only; the port comes from $PORT (default 8080, 0 picks a
 // free one). Prints the URL once listening.
 //
@@ -25,8 +25,26 @@ const MIME = new Map([
   ['.ico', 'image/x-icon'],
   ['.txt', 'text/plain; charset=utf-8'],
   ['.ndjson', 'application/x-ndjson'],
+  ['.gz', 'application/gzip'],
   ['.ts', 'text/plain; charset=utf-8'],
 ]);
+
+/**
+ * Sent with every response, so that the page's worker, which no <meta> policy reaches, runs
+ * under the same policy as the pages: scripts only from here (and wasm compilation), no inline
+ * scripts or styles, and fetches to the page's own files or to a URL the user gives.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' http: https:",
+  "worker-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
 
 /** URL prefixes and the directories they map to; the first match wins. */
 const MOUNTS = [
@@ -83,40 +101,45 @@ function send(res, status, text) {
   res.end(text);
 }
 
+/** Answers one request with a file of www/ or pkg/ (GET and HEAD only). */
+export async function serveStatic(req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, 405, 'Method Not Allowed\n');
+    return;
+  }
+  let pathname;
+  try {
+    pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    send(res, 400, 'Bad Request\n');
+    return;
+  }
+  const found = await locate(pathname);
+  if (!found) {
+    send(res, 404, 'Not Found\n');
+    return;
+  }
+  res.writeHead(200, {
+    'Content-Type': MIME.get(extname(found.file).toLowerCase()) ?? 'application/octet-stream',
+    'Content-Length': found.size,
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': CSP,
+    'Referrer-Policy': 'no-referrer',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(found.file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
 /** Creates the server (not yet listening). */
 export function createStaticServer() {
-  return createServer(async (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, 405, 'Method Not Allowed\n');
-      return;
-    }
-    let pathname;
-    try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
-      send(res, 400, 'Bad Request\n');
-      return;
-    }
-    const found = await locate(pathname);
-    if (!found) {
-      send(res, 404, 'Not Found\n');
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': MIME.get(extname(found.file).toLowerCase()) ?? 'application/octet-stream',
-      'Content-Length': found.size,
-      'Cache-Control': 'no-cache',
-      'X-Content-Type-Options': 'nosniff',
-    });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    const stream = createReadStream(found.file);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
-  });
+  return createServer(serveStatic);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -97,6 +97,7 @@ step "clippy (wasm32 lib + tests/web.rs)" \
 step "cargo test" cargo test --locked
 step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 step "wasm-pack build --release" wasm_build
+step "copy the page's vendor files (scripts/vendor.sh)" bash scripts/vendor.sh
 # tests/web.rs runs under wasm-bindgen-test-runner, as `wasm-pack test` would run it; cargo is
 # called directly because `wasm-pack test` always builds every test target (`--tests`) for
 # wasm32, including native-only ones such as tests/ingest.rs (proptest does not build there).

@@ -88,7 +88,8 @@ pub const SHIPPED_PIPES: &[(&str, &str)] = &[
 /// A source of the current time in milliseconds, used for `statistics.elapsed`.
 pub type Clock = fn() -> f64;
 
-/// A source of the wall-clock time in seconds since the epoch, recorded on quarantined lines.
+/// A source of the wall-clock time in seconds since the epoch: recorded on quarantined lines,
+/// read by `now()` and `today()`.
 pub type WallClock = fn() -> i64;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -186,7 +187,8 @@ impl EventStore {
         }
     }
 
-    /// Replaces the wall clock recorded as `insertion_date` on quarantined lines.
+    /// Replaces the wall clock recorded as `insertion_date` on quarantined lines and read by
+    /// `now()` and `today()` in queries.
     pub fn set_wall_clock(&mut self, clock: WallClock) {
         self.wall_clock = clock;
     }
@@ -327,14 +329,15 @@ impl EventStore {
             .find(|p| p.name == name)
             .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
         let start = (self.clock)();
-        let mut result = query::run_pipe(&self.store, pipe, params)?;
+        let mut result = query::run_pipe(&self.store, pipe, params, (self.wall_clock)())?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
     }
 
     /// Runs one SQL query (ClickHouse dialect, one table per query; templated with `params` when
-    /// it starts with `%`) and answers in endpoint shape. The datasource and `WITH` tables can
-    /// be read.
+    /// it starts with `%`) and answers in endpoint shape. The datasource, its quarantine table
+    /// (`<datasource>_quarantine`, as [`EventStore::quarantine_page`] shows it) and `WITH` tables
+    /// can be read.
     ///
     /// ```
     /// let mut store = llm_metrics::EventStore::new();
@@ -343,11 +346,20 @@ impl EventStore {
     /// let r = store.sql("SELECT model_name, sum(total_tokens) AS t FROM llm_events GROUP BY model_name", &Default::default())?;
     /// assert_eq!(r.get(0, "t"), Some(&llm_metrics::Value::UInt(7)));
     /// assert!(store.sql("SELECT * FROM llm_events a JOIN llm_events b ON a.cost = b.cost", &Default::default()).is_err());
+    /// store.write(b"not json\n")?;
+    /// store.end()?;
+    /// let q = store.sql("SELECT count() AS n, any(c__raw) AS raw FROM llm_events_quarantine", &Default::default())?;
+    /// assert_eq!(q.get(0, "n"), Some(&llm_metrics::Value::UInt(1)));
+    /// assert_eq!(q.get(0, "raw"), Some(&llm_metrics::Value::Str("not json".into())));
     /// # Ok::<(), llm_metrics::Error>(())
     /// ```
     pub fn sql(&self, query: &str, params: &Params) -> Result<Endpoint> {
         let start = (self.clock)();
-        let mut result = query::run_sql(&self.store, query, params)?;
+        let quarantine = format!("{}_quarantine", self.store.datasource().name);
+        let page = || self.quarantine_page(0, usize::MAX);
+        let tables: [(&str, &dyn Fn() -> Endpoint); 1] = [(&quarantine, &page)];
+        let mut result =
+            query::run_sql_with(&self.store, query, params, &tables, (self.wall_clock)())?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
     }

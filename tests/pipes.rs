@@ -464,3 +464,43 @@ fn ad_hoc_sql_takes_template_parameters() {
     assert_eq!(r.data, vec![vec![Value::UInt(2)]]);
     assert!(r.to_json().starts_with(r#"{"meta":[{"name":"n","type":"UInt64"}],"data":[{"n":2}],"rows":1,"statistics":{"elapsed":"#));
 }
+
+#[test]
+fn the_quarantine_is_a_table_for_sql() {
+    let mut s = store();
+    s.begin("bad.ndjson").unwrap();
+    s.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"prompt_tokens\":\"lots\"}\nnot json\n{\"event_time\":\"never\"}\n")
+        .unwrap();
+    s.end().unwrap();
+    let r = s
+        .sql(
+            "SELECT c__source, count() AS n, min(c__line) AS first, max(c__line) AS last FROM llm_events_quarantine GROUP BY c__source",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        r.data,
+        vec![vec![
+            Value::Str("bad.ndjson".into()),
+            Value::UInt(3),
+            Value::UInt(1),
+            Value::UInt(3)
+        ]]
+    );
+    assert_eq!(r.meta[2].ty, "UInt64");
+    let r = s
+        .sql(
+            "SELECT c__line, prompt_tokens FROM llm_events_quarantine WHERE prompt_tokens != '' ORDER BY c__line",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        r.data,
+        vec![vec![Value::UInt(1), Value::Str("lots".into())]]
+    );
+    // The store itself is untouched by the quarantine: six good rows.
+    let n = s
+        .sql("SELECT count() FROM llm_events", &Params::new())
+        .unwrap();
+    assert_eq!(n.data, vec![vec![Value::UInt(6)]]);
+}

@@ -15,12 +15,75 @@ function themeColor(element, name, fallback) {
   return value || fallback;
 }
 
+/** Colours for axes and grid, read once per scheme from the dashboard's custom properties. */
+const themes = new Map();
+const dark = matchMedia('(prefers-color-scheme: dark)');
+
 function theme(element) {
-  return {
-    fg: themeColor(element, '--lm-fg', '#1d2330'),
-    grid: themeColor(element, '--lm-grid', '#e3e6ec'),
-    font: '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
-  };
+  const key = dark.matches ? 'dark' : 'light';
+  if (!themes.has(key)) {
+    themes.set(key, {
+      fg: themeColor(element, '--lm-fg', '#1d2330'),
+      grid: themeColor(element, '--lm-grid', '#e3e6ec'),
+      font: '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+    });
+  }
+  return themes.get(key);
+}
+
+/**
+ * Charts are drawn one per task, with a frame between two of them, so that drawing several
+ * never holds the main thread for long; a chart asked to draw again before its turn draws only
+ * the latest data.
+ */
+const drawQueue = [];
+let drawScheduled = false;
+
+function scheduleDraw(chart, draw) {
+  return new Promise((resolve, reject) => {
+    const pending = drawQueue.find((entry) => entry.chart === chart);
+    const entry = { chart, draw, waiters: [...(pending?.waiters ?? []), { resolve, reject }] };
+    if (pending) drawQueue.splice(drawQueue.indexOf(pending), 1, entry);
+    else drawQueue.push(entry);
+    if (!drawScheduled) {
+      drawScheduled = true;
+      setTimeout(drawNext, 0);
+    }
+  });
+}
+
+function drawNext() {
+  const entry = drawQueue.shift();
+  if (entry) {
+    try {
+      entry.draw();
+      for (const w of entry.waiters) w.resolve();
+    } catch (err) {
+      for (const w of entry.waiters) w.reject(err);
+    }
+  }
+  if (drawQueue.length === 0) drawScheduled = false;
+  else if (document.hidden) setTimeout(drawNext, 0);
+  else requestAnimationFrame(() => setTimeout(drawNext, 0));
+}
+
+/**
+ * Draws and drops a small chart off-screen, so that the first real one, typically drawn right
+ * after a large load, does not also pay for compiling uPlot's code and resolving its fonts.
+ */
+export function warmUp() {
+  const target = document.createElement('div');
+  const fg = '#888';
+  const grid = '#888';
+  const font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+  const chart = new uPlot({
+    width: 200,
+    height: 100,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    axes: [{ stroke: fg, font, grid: { stroke: grid } }, { stroke: fg, font, grid: { stroke: grid } }],
+    series: [{}, { stroke: fg }, { fill: fg, paths: uPlot.paths.bars() }],
+  }, [[0, 3600, 7200], [1, 3, 2], [2, 1, 3]], target);
+  chart.destroy();
 }
 
 /** A figure with a caption, a plot area and (after render) a uPlot chart and its legend. */
@@ -42,7 +105,12 @@ class Chart {
     this.figure.append(caption, this.empty, this.plot);
     this.uplot = null;
     this.figure.chart = null;
-    this.resizer = new ResizeObserver(() => this.#resize());
+    // The width comes from the observer, so drawing never forces a layout.
+    this.knownWidth = 0;
+    this.resizer = new ResizeObserver((entries) => {
+      this.knownWidth = entries[entries.length - 1].contentRect.width;
+      this.#resize();
+    });
     this.resizer.observe(this.figure);
   }
 
@@ -56,7 +124,7 @@ class Chart {
   }
 
   width() {
-    return Math.max(240, Math.floor(this.figure.clientWidth || 480));
+    return Math.max(240, Math.floor(this.knownWidth || this.figure.clientWidth || 480));
   }
 
   #resize() {
@@ -65,20 +133,35 @@ class Chart {
     if (Math.abs(width - this.uplot.width) > 1) this.uplot.setSize({ width, height: this.uplot.height });
   }
 
-  /** Replaces the chart; `shown` is what figure.chart reports as drawn. */
-  draw(options, data, shown) {
-    this.uplot?.destroy();
-    this.uplot = null;
-    this.figure.chart = shown;
-    const hasData = shown.series.some((s) => s.values.length > 0);
-    this.empty.hidden = hasData;
-    this.plot.hidden = !hasData;
-    if (!hasData) return;
-    this.uplot = new uPlot({ ...options, width: this.width() }, data, this.plot);
+  /**
+   * Draws in a task of its own; `shown` is what figure.chart reports as drawn. A chart of the
+   * same `shape` (series, colours, categories) as the one on screen only gets new data, after
+   * `update()` has set what the chart's callbacks read; any other is built anew. Resolves once
+   * drawn.
+   */
+  draw(options, data, shown, shape = null, update = () => {}) {
+    return scheduleDraw(this, () => {
+      this.figure.chart = shown;
+      const hasData = shown.series.some((s) => s.values.length > 0);
+      this.empty.hidden = hasData;
+      this.plot.hidden = !hasData;
+      if (hasData && this.uplot && shape !== null && shape === this.shape) {
+        update();
+        this.uplot.setData(data);
+        return;
+      }
+      this.uplot?.destroy();
+      this.uplot = null;
+      this.shape = null;
+      if (!hasData) return;
+      update();
+      this.uplot = new uPlot({ ...options, width: this.width() }, data, this.plot);
+      this.shape = shape;
+    });
   }
 
   clear() {
-    this.draw({}, [], { series: [] });
+    return this.draw({}, [], { series: [] });
   }
 }
 
@@ -87,12 +170,17 @@ class Chart {
  * row, never stacked. `format` writes a value for the axis and legend.
  */
 export class BarChart extends Chart {
-  constructor({ title, description, format = String }) {
+  /** `format` writes values in the legend, `axisFormat` on the axis (default: `format`). */
+  constructor({ title, description, format = String, axisFormat = format }) {
     super({ title, description });
     this.format = format;
+    this.axisFormat = axisFormat;
   }
 
-  /** categories: strings; series: [{ label, color, values }] with one value per category. */
+  /**
+   * categories: strings; series: [{ label, color, values }] with one value per category.
+   * Resolves once drawn.
+   */
   render(categories, series) {
     const shown = {
       kind: 'bars',
@@ -100,8 +188,7 @@ export class BarChart extends Chart {
       series: series.map((s) => ({ label: s.label, values: [...s.values] })),
     };
     if (categories.length === 0) {
-      this.draw({}, [], { ...shown, series: shown.series.map((s) => ({ ...s, values: [] })) });
-      return;
+      return this.draw({}, [], { ...shown, series: shown.series.map((s) => ({ ...s, values: [] })) });
     }
     const { fg, grid, font } = theme(this.figure);
     const n = categories.length;
@@ -109,11 +196,17 @@ export class BarChart extends Chart {
     const barWidth = group / series.length;
     const index = categories.map((_, i) => i);
     const format = this.format;
+    const axisFormat = this.axisFormat;
     const longest = Math.max(...categories.map((c) => c.length));
+    // The callbacks read the categories from here, so that new data in the same shape (the
+    // same models, maybe in another order) keeps the chart.
+    const current = { categories };
+    const shape = JSON.stringify([series.map((s) => [s.label, s.color]), [...categories].sort()]);
     const options = {
       height: 40 + n * Math.max(22, 9 * series.length + 8),
       scales: {
-        x: { time: false, ori: 1, dir: 1, range: [-0.5, n - 0.5] },
+        // Vertical category axis, first category at the top.
+        x: { time: false, ori: 1, dir: -1, range: [-0.5, n - 0.5] },
         y: { ori: 0, dir: 1, range: (u, min, max) => [0, max > 0 ? max * 1.08 : 1] },
       },
       axes: [
@@ -125,7 +218,7 @@ export class BarChart extends Chart {
           grid: { show: false },
           ticks: { show: false },
           splits: () => index,
-          values: (u, splits) => splits.map((i) => categories[i] ?? ''),
+          values: (u, splits) => splits.map((i) => this.current.categories[i] ?? ''),
           size: Math.min(220, 16 + longest * 7),
         },
         {
@@ -135,12 +228,13 @@ export class BarChart extends Chart {
           font,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          values: (u, splits) => splits.map((v) => format(v)),
+          values: (u, splits) => splits.map((v) => axisFormat(v)),
+          space: 64,
           size: 36,
         },
       ],
       series: [
-        { label: 'Model', value: (u, i) => (i === null ? '–' : categories[i] ?? '') },
+        { label: 'Model', value: (u, i) => (i === null ? '–' : this.current.categories[i] ?? '') },
         ...series.map((s, k) => ({
           label: s.label,
           scale: 'y',
@@ -160,7 +254,9 @@ export class BarChart extends Chart {
       legend: { show: true, live: true },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
     };
-    this.draw(options, [index, ...series.map((s) => s.values)], shown);
+    return this.draw(options, [index, ...series.map((s) => s.values)], shown, shape, () => {
+      this.current = current;
+    });
   }
 }
 
@@ -177,7 +273,10 @@ export class LineChart extends Chart {
     this.onSelect = onSelect;
   }
 
-  /** times: seconds; series: [{ label, color, dash, values }] with one value per time. */
+  /**
+   * times: seconds; series: [{ label, color, dash, values }] with one value per time. Resolves
+   * once drawn.
+   */
   render(times, series) {
     const shown = {
       kind: 'lines',
@@ -185,12 +284,12 @@ export class LineChart extends Chart {
       series: series.map((s) => ({ label: s.label, values: [...s.values] })),
     };
     if (times.length === 0 || series.length === 0) {
-      this.draw({}, [], { ...shown, series: [] });
-      return;
+      return this.draw({}, [], { ...shown, series: [] });
     }
     const { fg, grid, font } = theme(this.figure);
     const format = this.format;
     const few = times.length <= 48;
+    const shape = JSON.stringify([series.map((s) => [s.label, s.color, s.dash ?? null]), few]);
     const options = {
       height: 240,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
@@ -237,6 +336,6 @@ export class LineChart extends Chart {
         ],
       },
     };
-    this.draw(options, [times, ...series.map((s) => s.values)], shown);
+    return this.draw(options, [times, ...series.map((s) => s.values)], shown, shape);
   }
 }

@@ -18,7 +18,12 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 export async function createStore(options = {}) {
   const worker = new Worker(WORKER_URL, { type: 'module', name: 'llm-metrics' });
   const client = new MetricsStore(worker);
-  await client._request({ op: 'open', options: pickOptions(options) });
+  try {
+    await client._request({ op: 'open', options: pickOptions(options) });
+  } catch (err) {
+    worker.terminate();
+    throw err;
+  }
   return client;
 }
 

@@ -171,8 +171,9 @@ async function runLoads() {
     const { msg, load } = loadQueue.shift();
     const result = await runLoad(msg, load);
     loads.delete(msg.id);
-    reply(msg.id, result);
+    // The change first: a client that sees it before the load's answer knows the load is its own.
     if (result.lines > 0) announceChange(loadQueue.length === 0);
+    reply(msg.id, result);
   }
   loading = false;
 }
@@ -231,7 +232,12 @@ async function runLoad(msg, load) {
   const lines = new LineAlignedWriter(store);
   let lastProgress = 0;
   let lastChange = performance.now();
+  let progressTimer = null;
   const post = () => {
+    clearTimeout(progressTimer);
+    progressTimer = null;
+    if (!store) return;
+    lastProgress = performance.now();
     self.postMessage({
       id: msg.id,
       progress: {
@@ -253,10 +259,10 @@ async function runLoad(msg, load) {
       if (done || load.cancelled) break;
       lines.write(value);
       const now = performance.now();
-      if (now - lastProgress >= PROGRESS_MS) {
-        lastProgress = now;
-        post();
-      }
+      // At most one message per PROGRESS_MS, and the last state always within PROGRESS_MS,
+      // even when the source pauses.
+      if (now - lastProgress >= PROGRESS_MS) post();
+      else progressTimer ??= setTimeout(post, PROGRESS_MS - (now - lastProgress));
       if (now - lastChange >= CHANGE_MS) {
         lastChange = now;
         announceChange(false);
@@ -269,6 +275,8 @@ async function runLoad(msg, load) {
     // The incomplete last line is dropped: the stream keeps whole lines only.
     lines.discard();
     await reader.cancel().catch(() => {});
+    // close() freed the store meanwhile.
+    if (!store) return finish(emptyReport(name), 'cancelled');
   } else {
     try {
       lines.flush();

@@ -274,10 +274,33 @@ fn min_max_u<T: Prim>(m: &mut [Option<u64>], v: &[T], groups: &Groups<'_>, max: 
 
 /// Adds integers to per-group wrapping sums.
 fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
-    if groups.ids.is_none() && groups.mask.is_none() {
-        s[0] = v.iter().fold(s[0], |a, x| a.wrapping_add(x.u()));
-    } else {
-        groups.each(v.len(), |i, g| s[g] = s[g].wrapping_add(v[i].u()));
+    match (groups.ids, groups.mask) {
+        (None, None) => s[0] = v.iter().fold(s[0], |a, x| a.wrapping_add(x.u())),
+        (Some(ids), None) if s.len() <= 64 => {
+            // Few groups: four banks of sums, so that rows of one group in a row do not wait on
+            // each other's additions (integer sums are exact in any order).
+            let k = s.len();
+            let m = ids.len().min(v.len());
+            let (ids, v) = (&ids[..m], &v[..m]);
+            let mut banks = vec![0u64; 4 * k];
+            let mut chunks = ids.chunks_exact(4).zip(v.chunks_exact(4));
+            for (g, x) in &mut chunks {
+                for b in 0..4 {
+                    let slot = b * k + g[b] as usize;
+                    banks[slot] = banks[slot].wrapping_add(x[b].u());
+                }
+            }
+            let done = ids.len() - ids.len() % 4;
+            for (g, x) in ids[done..].iter().zip(&v[done..]) {
+                banks[*g as usize] = banks[*g as usize].wrapping_add(x.u());
+            }
+            for (g, sum) in s.iter_mut().enumerate() {
+                for b in 0..4 {
+                    *sum = sum.wrapping_add(banks[b * k + g]);
+                }
+            }
+        }
+        _ => groups.each(v.len(), |i, g| s[g] = s[g].wrapping_add(v[i].u())),
     }
 }
 
@@ -415,6 +438,10 @@ impl Agg {
                 grow(c, ngroups, 0);
                 if whole {
                     c[0] += n as u64;
+                } else if groups.mask.is_none() {
+                    // Counting is summing ones.
+                    let ones = vec![1u8; n];
+                    sum_ints(c, &ones, groups);
                 } else {
                     groups.each(n, |_, g| c[g] += 1);
                 }

@@ -81,6 +81,8 @@ macro_rules! native_map {
             ColumnData::I64($v) => $body,
             ColumnData::F32($v) => $body,
             ColumnData::F64($v) => $body,
+            ColumnData::Str8($v) => $body,
+            ColumnData::Str16($v) => $body,
             ColumnData::Str($v) => $body,
         }
     };
@@ -504,8 +506,23 @@ pub struct Table<'a> {
     pub rows: usize,
 }
 
-#[allow(dead_code)] // The quarantine becomes a table through this.
 impl Table<'static> {
+    /// A table from an endpoint result (a row-oriented source such as the quarantine); column
+    /// types are read from `meta`, unknown ones kept as `String`.
+    pub fn from_endpoint(e: &super::Endpoint) -> Table<'static> {
+        let columns: Vec<(&str, DataType)> = e
+            .meta
+            .iter()
+            .map(|m| {
+                (
+                    m.name.as_str(),
+                    DataType::from_name(&m.ty).unwrap_or(DataType::String),
+                )
+            })
+            .collect();
+        Table::from_rows(&columns, &e.data)
+    }
+
     /// A table from rows of values, e.g. the quarantine. Each row holds one value per column;
     /// values must match the column types (`Str` for `String`, `UInt` for unsigned, …).
     pub fn from_rows(columns: &[(&str, DataType)], rows: &[Vec<Value>]) -> Table<'static> {

@@ -415,7 +415,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 return Err(illegal(n, &args));
             }
             let ty = common_type(&[&args[1].ty, &args[2].ty]).ok_or_else(|| illegal(n, &args))?;
-            mk(F::MultiIf, prune_branches(args), ty)
+            multi_if(prune_branches(args), ty)
         }
         "multiIf" => {
             if args.len() < 3 || args.len() % 2 == 0 {
@@ -432,7 +432,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 .chain([&args[2 * k].ty])
                 .collect();
             let ty = common_type(&vals).ok_or_else(|| illegal(n, &args))?;
-            mk(F::MultiIf, prune_branches(args), ty)
+            multi_if(prune_branches(args), ty)
         }
         "coalesce" => {
             if args.is_empty() {
@@ -712,6 +712,16 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         _ => Err(unknown_function(name)),
     }
+}
+
+/// `multiIf` of pruned branches: just the value when one is left and already of the type.
+fn multi_if(mut args: Vec<BExpr>, ty: DataType) -> Result<BExpr> {
+    if args.len() == 1 && args[0].ty == ty {
+        if let Some(only) = args.pop() {
+            return Ok(only);
+        }
+    }
+    Ok(BExpr::call(F::MultiIf, args, ty))
 }
 
 /// Drops the branches of `multiIf(c1, v1, …, else)` whose conditions are constant: a false

@@ -57,6 +57,8 @@ pub struct Grouper {
     dense_key: Option<usize>,
     /// Per prefix id (the other keys' combination), the group of each local string id.
     dense: Vec<Vec<u32>>,
+    /// For a single string key: per input dictionary, the group of each code seen.
+    direct: Vec<(usize, Vec<u32>)>,
     /// Prefix ids of a single non-dense key.
     single: FxHashMap<u64, u32>,
     /// Prefix ids of several non-dense keys, chained pairwise.
@@ -77,6 +79,7 @@ impl Grouper {
             dense_key: types.iter().rposition(|t| t.repr() == Repr::S),
             types,
             dense: Vec::new(),
+            direct: Vec::new(),
             single: FxHashMap::default(),
             levels: (1..k).map(|_| FxHashMap::default()).collect(),
             reps: vec![Vec::new(); k],
@@ -182,9 +185,27 @@ impl Grouper {
         }
         let (_, map) = &mut ks.remaps[pos];
         let table = &mut self.dense[0];
+        // The group of each code of this dictionary, once seen: one lookup per row.
+        let dpos = match self.direct.iter().position(|(d, _)| *d == id) {
+            Some(p) => p,
+            None => {
+                self.direct.push((id, vec![u32::MAX; s.dict.get().len()]));
+                self.direct.len() - 1
+            }
+        };
+        let direct = &mut self.direct[dpos].1;
         let mut ids = Vec::with_capacity(n);
         for &code in s.codes.iter() {
             let code = code as usize;
+            if let Some(&g) = direct.get(code) {
+                if g != u32::MAX {
+                    ids.push(g);
+                    continue;
+                }
+            }
+            if code >= direct.len() {
+                direct.resize(code + 1, u32::MAX);
+            }
             if code >= map.len() {
                 map.resize(code + 1, u32::MAX);
             }
@@ -202,6 +223,7 @@ impl Grouper {
                 self.reps[0].push(u64::from(local));
                 self.groups += 1;
             }
+            direct[code] = table[l];
             ids.push(table[l]);
         }
         ids

@@ -31,20 +31,6 @@ use select::{Env, NodeSql, Scope};
 /// Query parameters by name, as JSON values (strings, numbers, booleans or arrays).
 pub type Params = serde_json::Map<String, serde_json::Value>;
 
-/// Seconds since the epoch, for `now()` and `today()`.
-#[cfg(not(target_arch = "wasm32"))]
-fn wall_clock_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Seconds since the epoch, for `now()` and `today()`.
-#[cfg(target_arch = "wasm32")]
-fn wall_clock_secs() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
 fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
     let meta = t
         .names
@@ -71,8 +57,8 @@ fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
     }
 }
 
-fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params) -> Env<'a> {
-    let mut env = Env::new(store, params, wall_clock_secs());
+fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params, now: i64) -> Env<'a> {
+    let mut env = Env::new(store, params, now);
     env.nodes = pipe
         .nodes
         .iter()
@@ -85,16 +71,27 @@ fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params) -> Env<'a>
     env
 }
 
-/// Runs the endpoint node of `pipe` over `store` with `params`.
-pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params) -> Result<Endpoint> {
-    let env = pipe_env(store, pipe, params);
+/// Runs the endpoint node of `pipe` over `store` with `params`; `now` (seconds since the epoch)
+/// is what `now()` and `today()` read.
+pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params, now: i64) -> Result<Endpoint> {
+    let env = pipe_env(store, pipe, params, now);
     let t = env.run_node(pipe.endpoint)?;
     Ok(to_endpoint(&t, env.stats.get()))
 }
 
-/// Runs one SQL query (templated when it starts with `%`) over `store` with `params`.
-pub fn run_sql(store: &Store, sql: &str, params: &Params) -> Result<Endpoint> {
-    let env = Env::new(store, params, wall_clock_secs());
+/// Runs one SQL query (templated when it starts with `%`) over `store` with `params`. `tables`
+/// are more tables the query may read, each built from an endpoint result only if the query
+/// reads it (a row-oriented source such as the quarantine). `now` (seconds since the epoch) is
+/// what `now()` and `today()` read.
+pub fn run_sql_with(
+    store: &Store,
+    sql: &str,
+    params: &Params,
+    tables: &[(&str, &dyn Fn() -> Endpoint)],
+    now: i64,
+) -> Result<Endpoint> {
+    let mut env = Env::new(store, params, now);
+    env.lazy = tables.iter().map(|(n, f)| (n.to_string(), *f)).collect();
     let columns = env.column_names();
     let expanded = template::expand(sql, 1, params, &columns)?;
     let q = parser::parse_query(&expanded.tokens)?;

@@ -11,7 +11,7 @@ use super::group::Grouper;
 use super::types::{common_type, DataType};
 use super::{funcs, Statistics, Value};
 use crate::error::{Error, Result};
-use crate::store::{Block, ColumnData, Store, BLOCK_ROWS};
+use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -42,6 +42,9 @@ pub struct Env<'a> {
     pub params: &'a super::Params,
     /// Other named tables.
     pub tables: Vec<(String, Rc<Table<'a>>)>,
+    /// Tables built on first use (the quarantine): name and how to build it.
+    pub lazy: Vec<(String, &'a dyn Fn() -> super::Endpoint)>,
+    built: RefCell<Vec<(String, Rc<Table<'a>>)>>,
     /// Results of nodes already run.
     done: RefCell<Vec<(String, Rc<Table<'a>>)>>,
     /// What was read.
@@ -60,6 +63,8 @@ impl<'a> Env<'a> {
             nodes: Vec::new(),
             params,
             tables: Vec::new(),
+            lazy: Vec::new(),
+            built: RefCell::new(Vec::new()),
             done: RefCell::new(Vec::new()),
             stats: Cell::new(Statistics::default()),
             depth: Cell::new(0),
@@ -212,6 +217,14 @@ fn resolve<'s, 'a>(name: &str, scope: &Scope<'s, 'a>, env: &Env<'a>) -> Result<S
     }
     if let Some((_, t)) = env.tables.iter().find(|(n, _)| n == name) {
         return Ok(Source::Table(t.clone()));
+    }
+    if let Some((_, build)) = env.lazy.iter().find(|(n, _)| n == name) {
+        if let Some((_, t)) = env.built.borrow().iter().find(|(n, _)| n == name) {
+            return Ok(Source::Table(t.clone()));
+        }
+        let t = Rc::new(Table::from_endpoint(&build()));
+        env.built.borrow_mut().push((name.to_string(), t.clone()));
+        return Ok(Source::Table(t));
     }
     Err(Error::query(format!("unknown table '{name}'")))
 }
@@ -928,12 +941,12 @@ fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batc
             if !needed.contains(&i) {
                 return Col::Const(Value::Null);
             }
-            match (block.column(i), store.dictionary(i)) {
-                (ColumnData::Str(codes), Some(d)) => Col::S(Strs {
-                    codes: Cow::Borrowed(codes),
+            match (block.column(i).codes(), store.dictionary(i)) {
+                (Some(codes), Some(d)) => Col::S(Strs {
+                    codes,
                     dict: Dict::Store(d),
                 }),
-                (c, _) => Col::Native(Cow::Borrowed(c)),
+                _ => Col::Native(Cow::Borrowed(block.column(i))),
             }
         })
         .collect();

@@ -19,7 +19,7 @@ fn store() -> EventStore {
 }
 
 fn sql(q: &str) -> Result<Endpoint> {
-    run_sql(store().store(), q, &Params::new())
+    run_sql_with(store().store(), q, &Params::new(), &[], 1_700_000_000)
 }
 
 #[test]

@@ -54,8 +54,24 @@ pub enum ColumnData {
     F32(Vec<f32>),
     /// `Float64`.
     F64(Vec<f64>),
-    /// `String` and `LowCardinality(String)`: dictionary codes.
+    /// `String` and `LowCardinality(String)`: dictionary codes while the dictionary has at most
+    /// 256 strings.
+    Str8(Vec<u8>),
+    /// Dictionary codes while the dictionary has at most 65,536 strings.
+    Str16(Vec<u16>),
+    /// Dictionary codes.
     Str(Vec<u32>),
+}
+
+/// Narrowest string-code column for a dictionary of `len` strings.
+fn str_column(len: usize, n: usize) -> ColumnData {
+    if len <= 1 << 8 {
+        ColumnData::Str8(Vec::with_capacity(n))
+    } else if len <= 1 << 16 {
+        ColumnData::Str16(Vec::with_capacity(n))
+    } else {
+        ColumnData::Str(Vec::with_capacity(n))
+    }
 }
 
 impl ColumnData {
@@ -71,10 +87,72 @@ impl ColumnData {
             ColumnType::Int64 | ColumnType::DateTime64 => ColumnData::I64(Vec::with_capacity(n)),
             ColumnType::Float32 => ColumnData::F32(Vec::with_capacity(n)),
             ColumnType::Float64 => ColumnData::F64(Vec::with_capacity(n)),
-            ColumnType::String | ColumnType::LowCardinalityString => {
-                ColumnData::Str(Vec::with_capacity(n))
-            }
+            ColumnType::String | ColumnType::LowCardinalityString => str_column(0, n),
         }
+    }
+
+    /// For string columns, the dictionary codes widened to `u32` (borrowed when already that
+    /// wide); `None` for other columns.
+    pub fn codes(&self) -> Option<std::borrow::Cow<'_, [u32]>> {
+        use std::borrow::Cow;
+        match self {
+            ColumnData::Str(v) => Some(Cow::Borrowed(v)),
+            ColumnData::Str16(v) => Some(Cow::Owned(v.iter().map(|&c| u32::from(c)).collect())),
+            ColumnData::Str8(v) => Some(Cow::Owned(v.iter().map(|&c| u32::from(c)).collect())),
+            _ => None,
+        }
+    }
+
+    /// True for the string-code variants.
+    pub fn is_str(&self) -> bool {
+        matches!(
+            self,
+            ColumnData::Str8(_) | ColumnData::Str16(_) | ColumnData::Str(_)
+        )
+    }
+
+    /// Bytes reserved for values (capacity times width).
+    pub fn heap_bytes(&self) -> usize {
+        let cap = match self {
+            ColumnData::U8(v) => v.capacity(),
+            ColumnData::U16(v) => v.capacity(),
+            ColumnData::U32(v) => v.capacity(),
+            ColumnData::U64(v) => v.capacity(),
+            ColumnData::I8(v) => v.capacity(),
+            ColumnData::I16(v) => v.capacity(),
+            ColumnData::I32(v) => v.capacity(),
+            ColumnData::I64(v) => v.capacity(),
+            ColumnData::F32(v) => v.capacity(),
+            ColumnData::F64(v) => v.capacity(),
+            ColumnData::Str8(v) => v.capacity(),
+            ColumnData::Str16(v) => v.capacity(),
+            ColumnData::Str(v) => v.capacity(),
+        };
+        cap * self.width()
+    }
+
+    /// Widens a string-code column so it can hold `code`.
+    fn widen_for(&mut self, code: u32) {
+        let wider = match self {
+            ColumnData::Str8(v) if code > u32::from(u8::MAX) => {
+                if code <= u32::from(u16::MAX) {
+                    let mut w = Vec::with_capacity(v.capacity());
+                    w.extend(v.iter().map(|&c| u16::from(c)));
+                    ColumnData::Str16(w)
+                } else {
+                    let mut w = Vec::with_capacity(v.capacity());
+                    w.extend(v.iter().map(|&c| u32::from(c)));
+                    ColumnData::Str(w)
+                }
+            }
+            ColumnData::Str16(v) if code > u32::from(u16::MAX) => {
+                let mut w = Vec::with_capacity(v.capacity());
+                w.extend(v.iter().map(|&c| u32::from(c)));
+                ColumnData::Str(w)
+            }
+            _ => return,
+        };
+        *self = wider;
     }
 
     /// Number of values.
@@ -90,6 +168,8 @@ impl ColumnData {
             ColumnData::I64(v) => v.len(),
             ColumnData::F32(v) => v.len(),
             ColumnData::F64(v) => v.len(),
+            ColumnData::Str8(v) => v.len(),
+            ColumnData::Str16(v) => v.len(),
             ColumnData::Str(v) => v.len(),
         }
     }
@@ -102,8 +182,8 @@ impl ColumnData {
     /// Bytes of one value.
     pub fn width(&self) -> usize {
         match self {
-            ColumnData::U8(_) | ColumnData::I8(_) => 1,
-            ColumnData::U16(_) | ColumnData::I16(_) => 2,
+            ColumnData::U8(_) | ColumnData::I8(_) | ColumnData::Str8(_) => 1,
+            ColumnData::U16(_) | ColumnData::I16(_) | ColumnData::Str16(_) => 2,
             ColumnData::U32(_) | ColumnData::I32(_) | ColumnData::F32(_) | ColumnData::Str(_) => 4,
             ColumnData::U64(_) | ColumnData::I64(_) | ColumnData::F64(_) => 8,
         }
@@ -122,6 +202,8 @@ impl ColumnData {
             ColumnData::I64(v) => v[i] as f64,
             ColumnData::F32(v) => f64::from(v[i]),
             ColumnData::F64(v) => v[i],
+            ColumnData::Str8(v) => f64::from(v[i]),
+            ColumnData::Str16(v) => f64::from(v[i]),
             ColumnData::Str(v) => f64::from(v[i]),
         }
     }
@@ -152,10 +234,13 @@ impl ColumnData {
             ColumnData::I64(v) => Cell::I(v[i]),
             ColumnData::F32(v) => Cell::F32(v[i]),
             ColumnData::F64(v) => Cell::F64(v[i]),
+            ColumnData::Str8(v) => Cell::U(u64::from(v[i])),
+            ColumnData::Str16(v) => Cell::U(u64::from(v[i])),
             ColumnData::Str(v) => Cell::U(u64::from(v[i])),
         }
     }
 
+    /// Appends a value; `code` is the dictionary code for string columns (already widened for).
     #[inline]
     fn push(&mut self, cell: Cell, code: u32) {
         // Cells are produced by the decoder for this column's type; the casts below are
@@ -171,6 +256,8 @@ impl ColumnData {
             (ColumnData::I64(v), Cell::I(x)) => v.push(x),
             (ColumnData::F32(v), Cell::F32(x)) => v.push(x),
             (ColumnData::F64(v), Cell::F64(x)) => v.push(x),
+            (ColumnData::Str8(v), _) => v.push(code as u8),
+            (ColumnData::Str16(v), _) => v.push(code as u16),
             (ColumnData::Str(v), _) => v.push(code),
             (ColumnData::U8(v), _) => v.push(0),
             (ColumnData::U16(v), _) => v.push(0),
@@ -353,16 +440,20 @@ impl Store {
             .last()
             .map_or(true, |b| b.rows >= BLOCK_ROWS);
         if needs_block {
-            let add = (BLOCK_ROWS * self.row_width) as u64;
-            if self.bytes() + add > self.max_bytes {
-                return Err(Full);
-            }
-            let columns = self
+            let columns: Vec<ColumnData> = self
                 .datasource
                 .columns
                 .iter()
-                .map(|c| ColumnData::with_capacity(c.ty, BLOCK_ROWS))
+                .zip(&self.dicts)
+                .map(|(c, d)| match d {
+                    Some(d) => str_column(d.len(), BLOCK_ROWS),
+                    None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
+                })
                 .collect();
+            let add: u64 = columns.iter().map(|c| c.heap_bytes() as u64).sum();
+            if self.bytes() + add > self.max_bytes {
+                return Err(Full);
+            }
             self.partitions[pi].blocks.push(Block {
                 columns,
                 rows: 0,
@@ -372,7 +463,10 @@ impl Store {
             self.block_bytes += add;
         }
         let Store {
-            partitions, dicts, ..
+            partitions,
+            dicts,
+            block_bytes,
+            ..
         } = self;
         let block = match partitions[pi].blocks.last_mut() {
             Some(b) => b,
@@ -388,6 +482,11 @@ impl Store {
                 }
                 _ => 0,
             };
+            if code > u32::from(u8::MAX) {
+                let before = col.heap_bytes();
+                col.widen_for(code);
+                *block_bytes += (col.heap_bytes() - before) as u64;
+            }
             col.push(*cell, code);
         }
         block.rows += 1;
@@ -532,11 +631,40 @@ mod tests {
         );
         assert_eq!(feb.column(2), &ColumnData::U32(vec![10, 30]));
         let d = s.dictionary(1).unwrap();
-        let ColumnData::Str(codes) = feb.column(1) else {
-            panic!("not a string column")
-        };
+        assert!(matches!(feb.column(1), ColumnData::Str8(_)));
+        let codes = feb.column(1).codes().unwrap();
         assert_eq!(d.get(codes[0]), "gpt-4o");
         assert!(s.dictionary(2).is_none());
+        assert!(feb.column(2).codes().is_none());
+    }
+
+    #[test]
+    fn string_codes_widen_as_dictionaries_grow() {
+        let mut s = Store::new(Datasource::llm_events(), u64::MAX);
+        let names: String = (0..70_000).map(|i| format!("m{i:05}")).collect();
+        for i in 0..70_000u32 {
+            s.push_row(&row(1_706_745_600, (i * 6, 6), 1), &names)
+                .unwrap();
+        }
+        let d = s.dictionary(1).unwrap();
+        assert_eq!(d.len(), 70_001);
+        let widths: Vec<usize> = s.blocks().map(|b| b.column(1).width()).collect();
+        assert_eq!(widths[0], 2, "the first block widened from 1 to 2 bytes");
+        assert_eq!(*widths.last().unwrap(), 4);
+        let mut k = 0;
+        for b in s.blocks() {
+            for c in b.column(1).codes().unwrap().iter() {
+                assert_eq!(d.get(*c), format!("m{k:05}"));
+                k += 1;
+            }
+        }
+        assert_eq!(k, 70_000);
+        let reserved: u64 = s
+            .blocks()
+            .flat_map(|b| b.columns())
+            .map(|c| c.heap_bytes() as u64)
+            .sum();
+        assert_eq!(s.bytes(), reserved + d.heap_bytes() as u64);
     }
 
     #[test]

@@ -17,8 +17,9 @@ For every kind, chDB reads the file with
 session_timezone='UTC'``, and the check fails when:
 
 * chDB no longer does what ``expect`` says (the manifest is stale);
-* ClickHouse reads rows but llm-metrics (``llm-metrics rows FILE``) stores different ones: all
-  nine columns are compared, integers and strings exactly, floats bit for bit (NaN equals NaN);
+* ClickHouse reads rows but llm-metrics stores different ones (listed with ``llm-metrics sql``):
+  all nine columns are compared, integers and strings exactly, floats bit for bit (NaN equals
+  NaN);
 * ClickHouse fails but llm-metrics stores a row, or ClickHouse reads nothing but llm-metrics
   does not count the line blank;
 * a departure line is not quarantined with the departure's reason;
@@ -28,8 +29,8 @@ session_timezone='UTC'``, and the check fails when:
 Then the kinds go into one file between generated good lines (``llm-metrics gen``); its report
 must add up to the kinds' outcomes, and its rows must equal chDB's rows for the generated lines
 plus its rows for each kind alone. A generated line over 8 MiB checks the line-length departure.
-Stored rows come from ``llm-metrics rows FILE``; without that command one check fails and rows
-are not compared.
+Stored rows come from ``llm-metrics sql 'SELECT * FROM llm_events' FILE``; when that fails, one
+check fails and rows are not compared.
 
 Usage: ``python tests/chdb/adversarial.py [--bin PATH] [--keep DIR]``; prints one line per check
 and ``N passed, M failed`` at the end; exits non-zero on any failure.
@@ -173,24 +174,37 @@ class Reader:
         return parse_json_lines(result.bytes())
 
 
-#: Whether `llm-metrics rows` works; when it does not, one check fails and rows are not compared.
+#: Whether `llm-metrics sql` lists stored rows; when it does not, one check fails and rows are not
+#: compared.
 ROWS_COMMAND = True
 
 
-def our_rows(path: Path) -> list[dict]:
-    """The rows llm-metrics stores from `path`, as `llm-metrics rows` prints them: one JSON object
-    per row, every schema column, values as ClickHouse's JSONEachRow prints them (DateTime as
-    'YYYY-MM-DD hh:mm:ss', non-finite floats as "nan", "inf", "-inf")."""
+def our_rows(schema: list[tuple[str, str]], path: Path) -> list[dict]:
+    """The rows llm-metrics stores from `path`: ``llm-metrics sql 'SELECT * FROM llm_events'``.
+
+    Endpoint JSON prints every non-finite float as null, so each float column comes with two
+    comparisons that tell NaN, inf and -inf apart; the row then holds "nan", "inf" or "-inf" as
+    ClickHouse prints them.
+    """
     assert diff.CLI is not None
+    floats = [name for name, ty in schema if diff._FLOAT_TYPES.match(diff._unwrap(ty))]
+    probes = "".join(f", {f} != {f} AS nan_of_{f}, {f} > 0 AS positive_{f}" for f in floats)
+    query = f"SELECT *{probes} FROM llm_events"
     proc = subprocess.run(
-        [str(diff.CLI), "rows", str(path)], capture_output=True, check=False, timeout=600
+        [str(diff.CLI), "sql", query, str(path)], capture_output=True, check=False, timeout=600
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"llm-metrics rows exited {proc.returncode}: "
+            f"llm-metrics sql exited {proc.returncode}: "
             f"{proc.stderr.decode(errors='replace').strip()[:300]}"
         )
-    return parse_json_lines(proc.stdout)
+    rows = json.loads(proc.stdout.decode("utf-8"), parse_int=_Int)["data"]
+    for row in rows:
+        for f in floats:
+            nan, positive = row.pop(f"nan_of_{f}"), row.pop(f"positive_{f}")
+            if row[f] is None:
+                row[f] = "nan" if nan else ("inf" if positive else "-inf")
+    return rows
 
 
 def our_report(path: Path) -> dict:
@@ -335,7 +349,8 @@ def check_kind(
                     f"{report['quarantined']}: {report['errors']}"
                 )
             elif ROWS_COMMAND:
-                problems += row_differences(reader.schema, chdb, our_rows(path))
+                ours = our_rows(reader.schema, path)
+                problems += row_differences(reader.schema, chdb, ours)
         elif kind.expect == "quarantine":
             if stored != 0 or report["quarantined"] < 1:
                 problems.append(
@@ -343,7 +358,8 @@ def check_kind(
                     f"quarantined {report['quarantined']}"
                 )
             elif base and ROWS_COMMAND:
-                problems += row_differences(reader.schema, good_rows, our_rows(path))
+                ours = our_rows(reader.schema, path)
+                problems += row_differences(reader.schema, good_rows, ours)
         else:  # blank
             if (stored, report["quarantined"]) != (0, 0) or report["blank"] < 1:
                 problems.append(
@@ -418,27 +434,34 @@ def check_mixed(
             problems.append(f"blank {report['blank']}, the kinds say {counts['blank']}")
         if not ROWS_COMMAND:
             return problems
-        return problems + row_differences(reader.schema, expected, our_rows(path))
+        ours = our_rows(reader.schema, path)
+        return problems + row_differences(reader.schema, expected, ours)
 
     suite.check("the kinds mixed with generated lines", body)
 
 
-def check_rows_command(suite: diff.Suite, reader: Reader, good_path: Path) -> None:
-    """`llm-metrics rows` prints the generated line as ClickHouse reads it."""
+def check_rows_command(suite: diff.Suite, reader: Reader, work: Path) -> None:
+    """`llm-metrics sql` lists a stored row as ClickHouse reads it, non-finite floats included."""
 
     def body() -> list[str]:
         global ROWS_COMMAND
+        path = work / "non-finite.ndjson"
+        path.write_bytes(
+            b'{"event_time":"2024-05-01 10:00:00","cost":"nan","latency":"inf"}\n'
+            b'{"event_time":"2024-05-01 10:00:01","cost":"-inf","latency":-0.0}\n'
+            b'{"event_time":"2024-05-01 10:00:02","model_name":"m","cost":0.1,"success":1}\n'
+        )
         try:
-            ours = our_rows(good_path)
+            ours = our_rows(reader.schema, path)
         except RuntimeError as exc:
             ROWS_COMMAND = False
             return [f"{exc}; stored rows are not compared with ClickHouse's in this run"]
-        theirs = reader.read(good_path)
-        if isinstance(theirs, str):
-            return [f"chDB cannot read {good_path.name}: {theirs}"]
+        theirs = reader.read(path)
+        if isinstance(theirs, str) or len(theirs) != 3:
+            return [f"chDB should read three rows from {path.name}: {theirs}"]
         return row_differences(reader.schema, theirs, ours)
 
-    suite.check("llm-metrics rows prints stored rows as ClickHouse reads them", body)
+    suite.check("llm-metrics sql lists stored rows as ClickHouse reads them", body)
 
 
 def check_line_limit(suite: diff.Suite, reader: Reader, good: bytes, work: Path) -> None:
@@ -495,7 +518,7 @@ def main() -> int:
         if isinstance(good_rows, str) or len(good_rows) != 1:
             raise SystemExit(f"chDB does not read the generated line: {good_rows}")
         print(f"--   {len(kinds)} kinds from {MANIFEST.relative_to(diff.ROOT)}")
-        check_rows_command(suite, reader, good_path)
+        check_rows_command(suite, reader, work)
         for kind in kinds:
             check_kind(suite, reader, kind, good, good_rows, work)
         check_mixed(suite, reader, kinds, generated, good, work)

@@ -1,0 +1,47 @@
+// Types for dashboard.js: the <llm-metrics-dashboard> element.
+
+import type { LoadResult, MetricsStore, Params } from './store.js';
+
+export type View =
+  | 'inputs' | 'filters' | 'kpis' | 'usage' | 'performance' | 'cost' | 'timeseries'
+  | 'latency' | 'errors' | 'quarantine' | 'sql';
+
+export declare const VIEWS: View[];
+
+export interface RefreshDetail {
+  /** Milliseconds from the refresh's start to its last view drawn. */
+  ms: number;
+  /** Per view: when it was drawn (ms from the start) and how long drawing took. */
+  views: Partial<Record<View, { at: number; draw: number }>>;
+  params: Params;
+}
+
+/**
+ * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
+ * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
+ * commas; default all). Sets `data-state` (starting, loading, ready, failed) and, after each
+ * refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
+ */
+export declare class LlmMetricsDashboard extends HTMLElement {
+  /** Resolves with the element's worker store once its engine runs. */
+  readonly ready: Promise<MetricsStore>;
+  /** The worker store, or null before it starts. */
+  readonly store: MetricsStore | null;
+  /** The pipe parameters of the current filters. */
+  readonly params: Params;
+  /** The time series bucket in use. */
+  readonly bucket: 'minute' | 'hour' | 'day';
+  loadFiles(files: Iterable<File>): Promise<LoadResult[]>;
+  /** `token` is sent only as an Authorization: Bearer header; null when `url` is not a URL. */
+  load(url: string, options?: { token?: string }): Promise<LoadResult | null>;
+  loadSample(rows?: number, seed?: number): Promise<LoadResult>;
+  refresh(options?: { views?: View[]; data?: boolean }): Promise<void>;
+  addEventListener(type: 'refresh', listener: (event: CustomEvent<RefreshDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'llm-metrics-dashboard': LlmMetricsDashboard;
+  }
+}

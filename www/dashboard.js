@@ -1,0 +1,1076 @@
+// <llm-metrics-dashboard>: the whole dashboard as a custom element, backed by a worker store
+// from createStore(). Attributes:
+//
+//   src="URL"          loads the URL when the element starts (no token; use load() for one)
+//   sample="ROWS"      loads ROWS generated events when the element starts (bare: 100,000)
+//   views="kpis ..."   the views to show, in any order, separated by spaces or commas; default
+//                      all of: inputs filters kpis usage performance cost timeseries latency
+//                      errors quarantine sql
+//
+// Every number on it comes from a pipe run with the current filters as parameters, and every
+// string from the data is written as text.
+
+import { createStore } from './store.js';
+import { DataTable, button } from './table.js';
+import { BarChart, LineChart, MODEL_COLORS, warmUp } from './charts.js';
+import { DASHBOARD_PIPES, FILTERED_PERFORMANCE, FILTERED_USAGE } from './pipes.js';
+import {
+  KPIS, formatBytes, formatCount, formatDateTime, formatKpi, formatNumber, formatSeconds,
+  formatUsd, parseDateTime, plural,
+} from './format.js';
+
+export const VIEWS = [
+  'inputs', 'filters', 'kpis', 'usage', 'performance', 'cost', 'timeseries', 'latency', 'errors',
+  'quarantine', 'sql',
+];
+
+const DEFAULT_SAMPLE_ROWS = 100000;
+const SAMPLE_SEED = 42;
+const QUARANTINE_PAGE = 50;
+/** Most buckets a time series may have; finer buckets are offered only below this. */
+const MAX_BUCKETS = 5000;
+const BUCKET_SECONDS = { minute: 60, hour: 3600, day: 86400 };
+
+const RANGE_PRESETS = [
+  { key: 'all', label: 'All', seconds: null },
+  { key: '1h', label: 'Last hour', seconds: 3600 },
+  { key: '24h', label: 'Last 24 h', seconds: 86400 },
+  { key: '7d', label: 'Last 7 d', seconds: 7 * 86400 },
+  { key: '30d', label: 'Last 30 d', seconds: 30 * 86400 },
+  { key: 'custom', label: 'Custom', seconds: null },
+];
+
+const SQL_EXAMPLE = `SELECT model_name, count() AS requests, round(avg(latency), 3) AS avg_latency
+FROM llm_events
+GROUP BY model_name
+ORDER BY requests DESC`;
+
+/** The bucket the timeseries pipe would choose for a span: its own rule, made explicit. */
+export function autoBucket(spanSeconds) {
+  if (spanSeconds <= 6 * 3600) return 'minute';
+  if (spanSeconds <= 14 * 86400) return 'hour';
+  return 'day';
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'className') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key in node && typeof value !== 'string') node[key] = value;
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  node.append(...children);
+  return node;
+}
+
+let instances = 0;
+
+export class LlmMetricsDashboard extends HTMLElement {
+  static observedAttributes = ['src', 'views'];
+
+  #root;
+  #ui = {};
+  #store = null;
+  #ready;
+  #resolveReady;
+  #started = false;
+  #views = new Set(VIEWS);
+  #uid = `lm${++instances}`;
+
+  // Data and filters.
+  #dimensions = [];
+  #models = [];
+  #selected = null; // null: every model
+  #range = { preset: 'all', start: null, end: null };
+  #bucket = 'auto';
+  #quarantineOffset = 0;
+
+  // Refreshes.
+  #pendingLoads = 0;
+  #generation = 0;
+  #refreshController = null;
+  #refreshes = 0;
+  #dataStale = false;
+
+  constructor() {
+    super();
+    this.#root = this.attachShadow({ mode: 'open' });
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = { resolve, reject };
+    });
+    this.#ready.catch(() => {});
+  }
+
+  /** Resolves with the worker store (see store.d.ts) once the engine runs. */
+  get ready() {
+    return this.#ready;
+  }
+
+  /** The worker store, or null before it starts. */
+  get store() {
+    return this.#store;
+  }
+
+  /** The pipe parameters of the current filters: { start_date?, end_date?, models? }. */
+  get params() {
+    const params = {};
+    const { start, end } = this.#effectiveRange();
+    if (this.#range.preset !== 'all' && start !== null) {
+      params.start_date = formatDateTime(start);
+      params.end_date = formatDateTime(end);
+    }
+    if (this.#selected !== null) params.models = this.#models.filter((m) => this.#selected.has(m));
+    return params;
+  }
+
+  /** The time series bucket in use: minute, hour or day. */
+  get bucket() {
+    return this.#bucket === 'auto' ? this.#autoBucket() : this.#bucket;
+  }
+
+  connectedCallback() {
+    if (this.#started) return;
+    this.#started = true;
+    this.#start();
+  }
+
+  attributeChangedCallback(name, before, after) {
+    if (!this.#started || before === after) return;
+    if (name === 'views') {
+      this.#applyViews();
+      if (this.#store) this.refresh({ data: true });
+    } else if (name === 'src' && after) {
+      this.#ready.then(() => this.load(after));
+    }
+  }
+
+  async #start() {
+    this.#applyViewsAttribute();
+    this.dataset.state = 'starting';
+    await this.#build();
+    this.#applyViews();
+    try {
+      this.#store = await createStore();
+      for (const text of DASHBOARD_PIPES) await this.#store.addPipe(text);
+    } catch (err) {
+      this.dataset.state = 'failed';
+      this.#setStatus(`The engine could not start: ${err.message}`, true);
+      this.#resolveReady.reject(err);
+      return;
+    }
+    this.#store.addEventListener('change', (event) => this.#onChange(event.detail));
+    this.#setInputsEnabled(true);
+    this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
+    this.dataset.state = 'ready';
+    this.#resolveReady.resolve(this.#store);
+    await this.refresh({ data: true });
+    (globalThis.requestIdleCallback ?? setTimeout)(() => warmUp());
+
+    const src = this.getAttribute('src');
+    if (src) this.load(src);
+    else if (this.hasAttribute('sample')) {
+      const rows = Number(this.getAttribute('sample') || DEFAULT_SAMPLE_ROWS);
+      this.loadSample(Number.isInteger(rows) && rows >= 0 ? rows : DEFAULT_SAMPLE_ROWS);
+    }
+  }
+
+  // ---- public loading API ------------------------------------------------------------------
+
+  /** Loads files (File objects) one after another. */
+  loadFiles(files) {
+    return Promise.all([...files].map((file) =>
+      this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options))));
+  }
+
+  /** Loads a URL; `token` is sent only as an Authorization: Bearer header. */
+  load(url, { token } = {}) {
+    let absolute;
+    try {
+      absolute = new URL(url, document.baseURI).href;
+    } catch {
+      this.#setStatus(`Not a URL: ${url}`, true);
+      return Promise.resolve(null);
+    }
+    return this.#track(absolute, null, (options) => this.#store.loadUrl(absolute, { token, name: absolute, ...options }));
+  }
+
+  /** Loads `rows` generated sample events. */
+  loadSample(rows = DEFAULT_SAMPLE_ROWS, seed = SAMPLE_SEED) {
+    const name = `sample (${formatCount(rows)} events, seed ${seed})`;
+    return this.#track(name, null, (options) => this.#store.loadSample(rows, seed, { name, ...options }));
+  }
+
+  /** Runs one load with its progress item; resolves with its result. */
+  async #track(name, totalBytes, start) {
+    await this.#ready;
+    const item = this.#addLoadItem(name, totalBytes);
+    this.#pendingLoads += 1;
+    this.dataset.state = 'loading';
+    let result;
+    try {
+      result = await start({ signal: item.controller.signal, onProgress: (p) => item.progress(p) });
+    } catch (err) {
+      result = { stream: name, status: 'failed', error: err.message, lines: 0, rows: 0, quarantined: 0, blank: 0, bytes: 0, errors: [] };
+    }
+    item.finish(result);
+    this.#pendingLoads -= 1;
+    if (result.status === 'failed') {
+      this.#setStatus(`${name} could not be loaded: ${result.error}`, true);
+    } else {
+      const word = result.status === 'cancelled' ? 'Cancelled' : 'Loaded';
+      this.#setStatus(`${word} ${name}: ${plural(result.rows, 'row')} stored, ${formatCount(result.quarantined)} quarantined.`);
+    }
+    if (this.#pendingLoads === 0) await this.refresh({ data: true });
+    return result;
+  }
+
+  #onChange({ final }) {
+    if (this.#pendingLoads > 0) {
+      // Rows are streaming in: the headline numbers follow, the rest waits for the end.
+      if (!final) this.#refreshKpisWhileLoading();
+    } else if (final) {
+      // A load started through element.store directly.
+      this.refresh({ data: true });
+    }
+  }
+
+  // ---- building the DOM --------------------------------------------------------------------
+
+  async #build() {
+    const styles = ['./vendor/uPlot.min.css', './dashboard.css'].map((path) => {
+      const link = el('link', { rel: 'stylesheet', href: new URL(path, import.meta.url).href });
+      return new Promise((resolve) => {
+        link.addEventListener('load', resolve, { once: true });
+        link.addEventListener('error', resolve, { once: true });
+        this.#root.append(link);
+      });
+    });
+    const container = el('div', { className: 'lm', part: 'dashboard' });
+    container.append(
+      this.#buildInputs(),
+      this.#buildFilters(),
+      this.#buildKpis(),
+      this.#buildTableView('usage', 'Usage by model', 'llm_usage_by_model',
+        'Tokens and cost per model.'),
+      this.#buildTableView('performance', 'Performance by model', 'llm_performance',
+        'Average latency (seconds) and success rate (0 to 1) per model.'),
+      this.#buildCost(),
+      this.#buildTimeseries(),
+      this.#buildLatency(),
+      this.#buildTableView('errors', 'Top errors', 'llm_top_errors',
+        'The most frequent error messages of failed requests, per model.', ['error_message']),
+      this.#buildQuarantine(),
+      this.#buildSql(),
+    );
+    await Promise.all(styles);
+    this.#root.append(container);
+    this.#ui.container = container;
+    this.#setupDrop(container);
+  }
+
+  #section(view, title, sourceText) {
+    const headingId = `${this.#uid}-${view}-h`;
+    const section = el('section', {
+      className: `panel view-${view}`, 'aria-labelledby': headingId, dataset: { view },
+    });
+    const header = el('div', { className: 'panel-head' }, el('h2', { id: headingId, text: title }));
+    if (sourceText) header.append(el('p', { className: 'source', text: sourceText }));
+    const error = el('p', { className: 'view-error error', role: 'alert', hidden: true });
+    section.append(header, error);
+    this.#ui[view] = { section, error, header };
+    return section;
+  }
+
+  #buildInputs() {
+    const section = this.#section('inputs', 'Load events');
+    const ui = this.#ui.inputs;
+    const fileInputId = `${this.#uid}-files`;
+    ui.files = el('input', {
+      id: fileInputId, type: 'file', multiple: true, className: 'visually-hidden', tabIndex: -1,
+      accept: '.ndjson,.jsonl,.json,.txt,.gz,application/x-ndjson,application/json,application/gzip,text/plain',
+      disabled: true,
+    });
+    ui.files.addEventListener('change', () => {
+      const files = [...(ui.files.files ?? [])];
+      ui.files.value = '';
+      if (files.length > 0) this.loadFiles(files);
+    });
+    const hintId = `${this.#uid}-drop-hint`;
+    ui.drop = el('div', {
+      className: 'dropzone', role: 'button', tabIndex: 0, 'aria-disabled': 'true',
+      'aria-describedby': hintId, 'aria-label': 'Choose NDJSON files, or drop them here',
+    },
+    el('span', { className: 'drop-title', text: 'Drop NDJSON files here, or choose files' }),
+    el('span', {
+      className: 'drop-hint', id: hintId,
+      text: 'One JSON object per line (.ndjson, .jsonl, .json), plain or gzip-compressed (.gz). ' +
+        'Several files are appended. Files are read in this tab and never uploaded.',
+    }));
+    const openPicker = () => {
+      if (!ui.files.disabled) ui.files.click();
+    };
+    ui.drop.addEventListener('click', openPicker);
+    ui.drop.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        openPicker();
+      }
+    });
+    const fileLabel = el('label', { className: 'visually-hidden', for: fileInputId, text: 'NDJSON files' });
+
+    const urlId = `${this.#uid}-url`;
+    const tokenId = `${this.#uid}-token`;
+    ui.url = el('input', {
+      id: urlId, type: 'url', required: true, placeholder: 'https://example.com/events.ndjson',
+      autocomplete: 'off', spellcheck: 'false', disabled: true,
+    });
+    ui.token = el('input', {
+      id: tokenId, type: 'password', autocomplete: 'off', spellcheck: 'false', disabled: true,
+      placeholder: 'optional',
+    });
+    ui.urlButton = el('button', { type: 'submit', text: 'Load URL', disabled: true });
+    ui.urlForm = el('form', { className: 'url-form', noValidate: false },
+      el('div', { className: 'field grow' }, el('label', { for: urlId, text: 'NDJSON URL' }), ui.url),
+      el('div', { className: 'field' }, el('label', { for: tokenId, text: 'Bearer token' }), ui.token),
+      ui.urlButton);
+    ui.urlForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const url = ui.url.value.trim();
+      if (!url) return;
+      this.load(url, { token: ui.token.value });
+    });
+
+    ui.sample = button('Load sample data', null, () => {
+      const rows = Number(this.getAttribute('sample') || DEFAULT_SAMPLE_ROWS);
+      this.loadSample(Number.isInteger(rows) && rows > 0 ? rows : DEFAULT_SAMPLE_ROWS);
+    });
+    ui.sample.className = 'sample';
+    ui.sample.disabled = true;
+
+    ui.status = el('p', { className: 'status', role: 'status', 'aria-live': 'polite', text: 'Starting the engine…' });
+    ui.summary = el('p', { className: 'store-summary', text: 'No events loaded yet.' });
+    ui.loads = el('ul', { className: 'loads', 'aria-label': 'Loads' });
+
+    section.append(
+      el('div', { className: 'input-grid' },
+        el('div', { className: 'input-files' }, ui.drop, fileLabel, ui.files),
+        el('div', { className: 'input-other' }, ui.urlForm,
+          el('div', { className: 'sample-row' }, ui.sample,
+            el('span', { className: 'hint', text: 'Generated events, made in this tab.' })))),
+      ui.status, ui.summary, ui.loads);
+    return section;
+  }
+
+  #setupDrop(container) {
+    const zone = this.#ui.inputs.drop;
+    let depth = 0;
+    const accepts = (event) => [...(event.dataTransfer?.types ?? [])].includes('Files');
+    container.addEventListener('dragenter', (event) => {
+      if (!accepts(event)) return;
+      event.preventDefault();
+      depth += 1;
+      zone.classList.add('dragging');
+    });
+    container.addEventListener('dragover', (event) => {
+      if (!accepts(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'copy';
+    });
+    container.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove('dragging');
+    });
+    container.addEventListener('drop', (event) => {
+      event.preventDefault();
+      depth = 0;
+      zone.classList.remove('dragging');
+      const files = [...(event.dataTransfer?.files ?? [])];
+      if (files.length > 0 && this.#store) this.loadFiles(files);
+    });
+  }
+
+  #setInputsEnabled(enabled) {
+    const ui = this.#ui.inputs;
+    for (const control of [ui.files, ui.url, ui.token, ui.urlButton, ui.sample]) control.disabled = !enabled;
+    ui.drop.setAttribute('aria-disabled', String(!enabled));
+  }
+
+  #addLoadItem(name, totalBytes) {
+    const controller = new AbortController();
+    const title = el('strong', { className: 'load-name', text: name });
+    const state = el('span', { className: 'load-state', text: 'waiting' });
+    const cancel = button('Cancel', `Cancel loading ${name}`, () => controller.abort());
+    cancel.className = 'secondary cancel';
+    const bar = el('progress', { max: 1, 'aria-label': `Progress of ${name}` });
+    const stats = el('p', { className: 'load-stats', text: totalBytes ? `0 B of ${formatBytes(totalBytes)}` : '' });
+    const item = el('li', { className: 'load', dataset: { status: 'running' } },
+      el('div', { className: 'load-head' }, title, state, cancel), bar, stats);
+    this.#ui.inputs.loads.prepend(item);
+    let lastRows = 0;
+    let lastSeconds = 0;
+    let rate = 0;
+    return {
+      controller,
+      progress: (p) => {
+        state.textContent = 'reading';
+        if (p.totalBytes) {
+          bar.max = p.totalBytes;
+          bar.value = Math.min(p.sourceBytes, p.totalBytes);
+        } else {
+          bar.removeAttribute('value');
+        }
+        if (p.seconds - lastSeconds >= 0.25) {
+          rate = (p.rows - lastRows) / (p.seconds - lastSeconds);
+          lastRows = p.rows;
+          lastSeconds = p.seconds;
+        }
+        const read = p.totalBytes ? `${formatBytes(p.sourceBytes)} of ${formatBytes(p.totalBytes)}` : `${formatBytes(p.sourceBytes)} read`;
+        stats.textContent = `${read} · ${plural(p.rows, 'row')} stored · ${formatCount(p.quarantined)} quarantined · ` +
+          `${formatCount(Math.round(rate))} rows/s`;
+      },
+      finish: (result) => {
+        item.dataset.status = result.status;
+        cancel.remove();
+        const fraction = result.status === 'done' ? 1 : (bar.value || 0) / (bar.max || 1);
+        bar.max = 1;
+        bar.value = fraction;
+        const word = { done: 'loaded', cancelled: 'cancelled', failed: 'failed' }[result.status];
+        state.textContent = word;
+        state.className = `load-state ${result.status}`;
+        const seconds = result.seconds ?? 0;
+        const rate = seconds > 0 ? ` (${formatCount(Math.round(result.rows / seconds))} rows/s)` : '';
+        stats.textContent = `${plural(result.lines, 'line')}: ${plural(result.rows, 'row')} stored, ` +
+          `${formatCount(result.quarantined)} quarantined, ${formatCount(result.blank)} blank · ` +
+          `${formatBytes(result.bytes)} in ${formatSeconds(seconds)}${rate}`;
+        const details = [];
+        if (result.error) details.push(el('li', { className: 'error', text: result.error }));
+        for (const reason of result.errors ?? []) details.push(el('li', { text: reason }));
+        if (details.length > 0) item.append(el('ul', { className: 'load-errors' }, ...details));
+      },
+    };
+  }
+
+  #buildFilters() {
+    const section = this.#section('filters', 'Filters');
+    const ui = this.#ui.filters;
+    const name = `${this.#uid}-range`;
+    ui.presets = new Map();
+    const presets = el('div', { className: 'segmented' });
+    for (const preset of RANGE_PRESETS) {
+      const id = `${name}-${preset.key}`;
+      const input = el('input', { type: 'radio', name, id, value: preset.key, checked: preset.key === 'all' });
+      input.addEventListener('change', () => {
+        if (input.checked) this.#setPreset(preset.key);
+      });
+      ui.presets.set(preset.key, input);
+      presets.append(input, el('label', { for: id, text: preset.label }));
+    }
+    const fromId = `${this.#uid}-from`;
+    const toId = `${this.#uid}-to`;
+    ui.from = el('input', { type: 'datetime-local', id: fromId, step: 1 });
+    ui.to = el('input', { type: 'datetime-local', id: toId, step: 1 });
+    for (const input of [ui.from, ui.to]) input.addEventListener('change', () => this.#setCustomRange());
+    ui.custom = el('div', { className: 'custom-range', hidden: true },
+      el('div', { className: 'field' }, el('label', { for: fromId, text: 'From (UTC)' }), ui.from),
+      el('div', { className: 'field' }, el('label', { for: toId, text: 'To (UTC)' }), ui.to));
+    ui.rangeError = el('p', { className: 'error', role: 'alert', hidden: true });
+    const range = el('fieldset', { className: 'range' },
+      el('legend', { text: 'Time range (UTC), relative to the latest event' }), presets, ui.custom, ui.rangeError);
+
+    ui.modelList = el('div', { className: 'model-list' });
+    const all = button('All', 'Select all models', () => this.#selectModels(null));
+    const none = button('None', 'Select no model', () => this.#selectModels(new Set()));
+    all.className = none.className = 'secondary small';
+    const models = el('fieldset', { className: 'models' },
+      el('legend', { text: 'Models' }), el('div', { className: 'model-tools' }, all, none), ui.modelList);
+    ui.summaryLine = el('p', { className: 'filter-summary', 'aria-live': 'polite' });
+    section.append(el('div', { className: 'filter-grid' }, range, models), ui.summaryLine);
+    return section;
+  }
+
+  #buildKpis() {
+    const section = this.#section('kpis', 'Overview', 'llm_kpis');
+    const ui = this.#ui.kpis;
+    ui.cards = new Map();
+    const grid = el('div', { className: 'kpi-grid' });
+    for (const kpi of KPIS) {
+      const value = el('span', { className: 'kpi-value', text: '–' });
+      const card = el('div', { className: 'kpi', dataset: { kpi: kpi.key } },
+        el('span', { className: 'kpi-label', text: kpi.label }), value);
+      ui.cards.set(kpi.key, value);
+      grid.append(card);
+    }
+    section.append(grid);
+    return section;
+  }
+
+  #buildTableView(view, title, pipe, description, wide = []) {
+    const section = this.#section(view, title, pipe);
+    const table = new DataTable({ label: title, exportName: pipe, wide });
+    this.#ui[view].table = table;
+    this.#ui[view].source = section.querySelector('.source');
+    section.append(el('p', { className: 'hint', text: description }), table.element);
+    return section;
+  }
+
+  #buildCost() {
+    const section = this.#section('cost', 'Cost and tokens by model', 'llm_usage_by_model');
+    const ui = this.#ui.cost;
+    ui.costChart = new BarChart({
+      title: 'Cost by model (USD, sum of cost)',
+      format: (v) => formatUsd(v),
+      axisFormat: (v) => `$${compact(v)}`,
+    });
+    ui.tokenChart = new BarChart({
+      title: 'Tokens by model (sum of total_tokens)',
+      format: (v) => compact(v),
+    });
+    section.append(el('div', { className: 'chart-grid' }, ui.costChart.element, ui.tokenChart.element));
+    return section;
+  }
+
+  #buildTimeseries() {
+    const section = this.#section('timeseries', 'Over time', 'llm_timeseries');
+    const ui = this.#ui.timeseries;
+    const id = `${this.#uid}-bucket`;
+    ui.bucket = el('select', { id });
+    for (const key of ['auto', 'minute', 'hour', 'day']) ui.bucket.append(el('option', { value: key, text: key }));
+    ui.bucket.addEventListener('change', () => {
+      this.#bucket = ui.bucket.value;
+      this.refresh({ views: ['timeseries'] });
+    });
+    const sync = `${this.#uid}-time`;
+    const onSelect = (start, end) => this.#selectRange(start, end);
+    ui.charts = {
+      requests: new LineChart({ title: 'Requests', format: compact, sync, onSelect }),
+      cost: new LineChart({ title: 'Cost', format: (v) => `$${compact(v)}`, sync, onSelect }),
+      errors: new LineChart({ title: 'Errors', format: compact, sync, onSelect }),
+    };
+    section.append(
+      el('div', { className: 'toolbar' },
+        el('div', { className: 'field inline' }, el('label', { for: id, text: 'Bucket' }), ui.bucket),
+        el('span', { className: 'hint', text: 'Drag across a chart to filter to that time range.' })),
+      el('div', { className: 'chart-grid three' },
+        ui.charts.requests.element, ui.charts.cost.element, ui.charts.errors.element));
+    return section;
+  }
+
+  #buildLatency() {
+    const section = this.#section('latency', 'Latency percentiles by model', 'llm_latency_percentiles');
+    const ui = this.#ui.latency;
+    ui.chart = new BarChart({
+      title: 'Latency p50, p95 and p99 by model (seconds), side by side',
+      format: (v) => `${formatNumber(round(v, 3))} s`,
+    });
+    section.append(ui.chart.element);
+    return section;
+  }
+
+  #buildQuarantine() {
+    const section = this.#section('quarantine', 'Quarantine');
+    const ui = this.#ui.quarantine;
+    ui.table = new DataTable({ label: 'Quarantined lines', exportName: 'quarantine', wide: ['reason', 'content'] });
+    ui.prev = button('Previous', 'Previous page of quarantined lines', () => this.#pageQuarantine(-1));
+    ui.next = button('Next', 'Next page of quarantined lines', () => this.#pageQuarantine(1));
+    ui.prev.className = ui.next.className = 'secondary small';
+    ui.range = el('span', { className: 'pager-range' });
+    section.append(
+      el('p', { className: 'hint', text: 'Lines kept out of the store, with the stream, line number and reason. ' +
+        'Content is the raw line, or the fields read from it when the line was JSON.' }),
+      ui.table.element,
+      el('div', { className: 'pager' }, ui.prev, ui.range, ui.next));
+    return section;
+  }
+
+  #buildSql() {
+    const section = this.#section('sql', 'SQL');
+    const ui = this.#ui.sql;
+    const id = `${this.#uid}-sql`;
+    ui.text = el('textarea', { id, rows: 6, spellcheck: 'false', className: 'code' });
+    ui.text.value = SQL_EXAMPLE;
+    ui.run = button('Run SQL', null, () => this.#runSql());
+    ui.add = button('Add as pipe', 'Add the text as a pipe and run it', () => this.#addPipe());
+    ui.add.className = 'secondary';
+    ui.text.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        this.#runSql();
+      }
+    });
+    ui.message = el('p', { className: 'sql-message', role: 'status', 'aria-live': 'polite' });
+    ui.table = new DataTable({ label: 'SQL result', exportName: 'query' });
+    section.append(
+      el('label', { for: id, text: 'A query on llm_events, or the text of a .pipe file' }),
+      el('p', { className: 'hint', text: 'A query that starts with % is a template and gets the current filters ' +
+        '(start_date, end_date, models) as parameters; so does an added pipe. Ctrl+Enter runs.' }),
+      ui.text,
+      el('div', { className: 'toolbar' }, ui.run, ui.add),
+      ui.message,
+      ui.table.element);
+    return section;
+  }
+
+  // ---- views and filters -------------------------------------------------------------------
+
+  #applyViewsAttribute() {
+    const attr = this.getAttribute('views');
+    if (!attr || !attr.trim()) {
+      this.#views = new Set(VIEWS);
+      return;
+    }
+    const wanted = attr.split(/[\s,]+/).filter(Boolean);
+    this.#views = new Set(wanted.filter((v) => VIEWS.includes(v)));
+  }
+
+  #applyViews() {
+    this.#applyViewsAttribute();
+    for (const view of VIEWS) {
+      const section = this.#ui[view]?.section;
+      if (section) section.hidden = !this.#views.has(view);
+    }
+  }
+
+  #shows(view) {
+    return this.#views.has(view);
+  }
+
+  #effectiveRange() {
+    const first = this.#dimensions.length > 0 ? Math.min(...this.#dimensions.map((d) => parseDateTime(d.first_seen))) : null;
+    const last = this.#dimensions.length > 0 ? Math.max(...this.#dimensions.map((d) => parseDateTime(d.last_seen))) : null;
+    const { preset } = this.#range;
+    if (preset === 'custom') return { start: this.#range.start, end: this.#range.end, first, last };
+    const seconds = RANGE_PRESETS.find((p) => p.key === preset)?.seconds;
+    if (seconds && last !== null) return { start: last - seconds, end: last, first, last };
+    return { start: first, end: last, first, last };
+  }
+
+  #autoBucket() {
+    const { start, end } = this.#effectiveRange();
+    return start === null ? 'hour' : autoBucket(end - start);
+  }
+
+  #setPreset(key) {
+    const ui = this.#ui.filters;
+    if (key === 'custom') {
+      const { start, end } = this.#effectiveRange();
+      this.#range = { preset: 'custom', start, end };
+      ui.from.value = start === null ? '' : formatDateTime(start).replace(' ', 'T');
+      ui.to.value = end === null ? '' : formatDateTime(end).replace(' ', 'T');
+      ui.custom.hidden = false;
+    } else {
+      this.#range = { preset: key, start: null, end: null };
+      ui.custom.hidden = true;
+    }
+    ui.rangeError.hidden = true;
+    this.refresh();
+  }
+
+  #setCustomRange() {
+    const ui = this.#ui.filters;
+    const start = ui.from.value ? parseDateTime(ui.from.value.replace('T', ' ')) : NaN;
+    const end = ui.to.value ? parseDateTime(ui.to.value.replace('T', ' ')) : NaN;
+    if (!Number.isFinite(start) || !Number.isFinite(end) || start > end) {
+      ui.rangeError.textContent = 'Enter a start and an end, the start not after the end.';
+      ui.rangeError.hidden = false;
+      return;
+    }
+    ui.rangeError.hidden = true;
+    this.#range = { preset: 'custom', start, end };
+    this.refresh();
+  }
+
+  /** Sets a custom range (seconds since the epoch, inclusive) and refreshes. */
+  #selectRange(start, end) {
+    const ui = this.#ui.filters;
+    ui.presets.get('custom').checked = true;
+    this.#range = { preset: 'custom', start, end };
+    ui.from.value = formatDateTime(start).replace(' ', 'T');
+    ui.to.value = formatDateTime(end).replace(' ', 'T');
+    ui.custom.hidden = false;
+    ui.rangeError.hidden = true;
+    this.refresh();
+  }
+
+  #selectModels(selection) {
+    this.#selected = selection === null || selection.size === this.#models.length ? null : selection;
+    this.#renderModelList();
+    this.refresh();
+  }
+
+  #renderModelList() {
+    const ui = this.#ui.filters;
+    const counts = new Map(this.#dimensions.map((d) => [d.model_name, d.requests]));
+    const items = this.#models.map((model, i) => {
+      const id = `${this.#uid}-model-${i}`;
+      const box = el('input', {
+        type: 'checkbox', id, value: model,
+        checked: this.#selected === null || this.#selected.has(model),
+      });
+      box.addEventListener('change', () => {
+        const next = new Set(this.#selected ?? this.#models);
+        if (box.checked) next.add(model);
+        else next.delete(model);
+        this.#selectModels(next);
+      });
+      const swatch = el('span', { className: 'swatch', 'aria-hidden': 'true' });
+      swatch.style.background = this.#colorOf(model);
+      const requests = counts.get(model) ?? 0;
+      const label = el('label', { for: id }, swatch, el('span', { className: 'model-name', text: model }), ' ',
+        el('span', { className: 'model-count', text: formatCount(requests) },
+          el('span', { className: 'visually-hidden', text: requests === 1 ? ' request' : ' requests' })));
+      return el('div', { className: 'model-option' }, box, label);
+    });
+    if (items.length === 0) items.push(el('p', { className: 'hint', text: 'Models appear here once events are loaded.' }));
+    ui.modelList.replaceChildren(...items);
+  }
+
+  #colorOf(model) {
+    const i = this.#models.indexOf(model);
+    return MODEL_COLORS[(i < 0 ? 0 : i) % MODEL_COLORS.length];
+  }
+
+  #dashOf(model) {
+    const i = this.#models.indexOf(model);
+    return i >= MODEL_COLORS.length ? [6, 3] : undefined;
+  }
+
+  #renderFilterSummary() {
+    const ui = this.#ui.filters;
+    const { start, end } = this.#effectiveRange();
+    const modelText = this.#selected === null
+      ? `all ${plural(this.#models.length, 'model')}`
+      : `${this.#selected.size} of ${plural(this.#models.length, 'model')}`;
+    ui.summaryLine.textContent = start === null
+      ? 'No events yet.'
+      : `Showing ${modelText}, ${formatDateTime(start)} to ${formatDateTime(end)} UTC.`;
+    const bucketSelect = this.#ui.timeseries.bucket;
+    const span = start === null ? 0 : end - start;
+    for (const option of bucketSelect.options) {
+      const key = option.value;
+      if (key === 'auto') {
+        option.textContent = `auto (${this.#autoBucket()})`;
+        continue;
+      }
+      option.disabled = span / BUCKET_SECONDS[key] > MAX_BUCKETS;
+    }
+    if (this.#bucket !== 'auto' && bucketSelect.querySelector(`option[value="${this.#bucket}"]`).disabled) {
+      this.#bucket = 'auto';
+    }
+    bucketSelect.value = this.#bucket;
+  }
+
+  #setStatus(text, isError = false) {
+    const status = this.#ui.inputs.status;
+    status.textContent = text;
+    status.classList.toggle('error', isError);
+  }
+
+  // ---- refreshing --------------------------------------------------------------------------
+
+  /**
+   * Re-runs the pipes of the visible views (or of `views`) with the current filters, drawing
+   * each view as its result arrives; with `data`, first reads the models and time span anew
+   * and refreshes the quarantine too (the data changed, not only the filters). Resolves when
+   * all are drawn; sets data-refresh (a counter) and data-refresh-ms (milliseconds from the
+   * call to the last view drawn) on the element and dispatches a 'refresh' event.
+   */
+  async refresh({ views, data = false } = {}) {
+    if (!this.#store) return;
+    // A data refresh cut short by a newer one is owed by the newer one.
+    data = data || this.#dataStale;
+    if (data) this.#dataStale = true;
+    const started = performance.now();
+    const generation = ++this.#generation;
+    this.#refreshController?.abort();
+    const controller = new AbortController();
+    this.#refreshController = controller;
+    const signal = controller.signal;
+    const only = views ? new Set(views) : null;
+    const wants = (view) => this.#shows(view) && (!only || only.has(view));
+    const current = () => generation === this.#generation;
+    const timings = {};
+
+    try {
+      if (data) {
+        // The model list and the data's time span come first: the filters depend on them.
+        const [stats, dimensions] = await Promise.all([
+          this.#store.stats(),
+          this.#store.pipe('llm_dimensions', undefined, { signal }),
+        ]);
+        if (!current()) return;
+        this.#setDimensions(dimensions.data, stats);
+      }
+      this.#renderFilterSummary();
+      const params = this.params;
+      const filtered = Object.keys(params).length > 0;
+      const jobs = [];
+      const job = (view, run, draw) => {
+        if (!wants(view)) return;
+        jobs.push(run().then((result) => {
+          if (!current()) return;
+          this.#ui[view].error.hidden = true;
+          const drawStart = performance.now();
+          const drawn = draw(result);
+          const done = () => {
+            const now = performance.now();
+            timings[view] = { at: now - started, draw: now - drawStart };
+          };
+          return drawn instanceof Promise ? drawn.then(done) : done();
+        }, (err) => {
+          if (!current() || err.name === 'AbortError') return;
+          this.#ui[view].error.textContent = err.message;
+          this.#ui[view].error.hidden = false;
+        }));
+      };
+      const pipe = (name, p = params) => () => this.#store.pipe(name, p, { signal });
+
+      // The worker runs these in order. The headline numbers come first; then the views whose
+      // charts take longest to draw, so that drawing them overlaps the queries after them.
+      job('kpis', pipe('llm_kpis'), (r) => this.#drawKpis(r));
+      const bucket = this.bucket;
+      job('timeseries', pipe('llm_timeseries', { ...params, bucket }), (r) => this.#drawTimeseries(r, bucket));
+      let usage = null;
+      const usagePipe = filtered ? FILTERED_USAGE : 'llm_usage_by_model';
+      if (wants('usage') || wants('cost')) {
+        usage = this.#store.pipe(usagePipe, filtered ? params : undefined, { signal });
+        job('cost', () => usage, (r) => {
+          this.#ui.cost.header.querySelector('.source').textContent = usagePipe;
+          return this.#drawCost(r);
+        });
+        job('usage', () => usage, (r) => this.#drawTable('usage', r, usagePipe));
+      }
+      job('latency', pipe('llm_latency_percentiles'), (r) => this.#drawLatency(r));
+      const performancePipe = filtered ? FILTERED_PERFORMANCE : 'llm_performance';
+      job('performance', pipe(performancePipe, filtered ? params : undefined),
+        (r) => this.#drawTable('performance', r, performancePipe));
+      job('errors', pipe('llm_top_errors'), (r) => this.#drawTable('errors', r, 'llm_top_errors'));
+      if (data || only?.has('quarantine')) {
+        job('quarantine', () => this.#store.quarantine({ offset: this.#quarantineOffset, limit: QUARANTINE_PAGE }, { signal }),
+          (r) => this.#drawQuarantine(r));
+      }
+      await Promise.all(jobs);
+    } catch (err) {
+      if (err.name === 'AbortError' || !current()) return;
+      this.#setStatus(`The views could not be refreshed: ${err.message}`, true);
+    }
+    if (!current()) return;
+    if (data) this.#dataStale = false;
+    const ms = performance.now() - started;
+    this.#refreshes += 1;
+    this.dataset.refreshMs = ms.toFixed(1);
+    this.dataset.refresh = String(this.#refreshes);
+    if (this.#pendingLoads === 0) this.dataset.state = 'ready';
+    this.dispatchEvent(new CustomEvent('refresh', { detail: { ms, views: timings, params: this.params } }));
+  }
+
+  async #refreshKpisWhileLoading() {
+    if (!this.#shows('kpis') || this.#kpisInFlight) return;
+    this.#kpisInFlight = true;
+    try {
+      const [stats, kpis] = await Promise.all([this.#store.stats(), this.#store.pipe('llm_kpis', this.params)]);
+      if (this.#pendingLoads > 0) {
+        this.#drawKpis(kpis);
+        this.#drawStoreSummary(stats);
+      }
+    } catch {
+      // The next refresh shows the error.
+    } finally {
+      this.#kpisInFlight = false;
+    }
+  }
+
+  #kpisInFlight = false;
+
+  #setDimensions(dimensions, stats) {
+    this.#dimensions = dimensions;
+    const models = dimensions.map((d) => d.model_name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const changed = models.join('\u0000') !== this.#models.join('\u0000');
+    this.#models = models;
+    if (this.#selected !== null) {
+      this.#selected = new Set(models.filter((m) => this.#selected.has(m)));
+    }
+    if (changed) this.#renderModelList();
+    this.#drawStoreSummary(stats);
+  }
+
+  #drawStoreSummary(stats) {
+    const text = stats.rowCount === 0 && stats.quarantinedCount === 0
+      ? 'No events loaded yet.'
+      : `${plural(stats.rowCount, 'event')} in memory (${formatBytes(stats.storeBytes)}), ` +
+        `${plural(stats.quarantinedCount, 'quarantined line')}.`;
+    this.#ui.inputs.summary.textContent = text;
+  }
+
+  #drawKpis(endpoint) {
+    const row = endpoint.data[0] ?? {};
+    for (const kpi of KPIS) {
+      const value = row[kpi.key];
+      const node = this.#ui.kpis.cards.get(kpi.key);
+      node.textContent = formatKpi(kpi, value);
+      node.dataset.value = value === null || value === undefined ? 'null' : String(value);
+      node.title = node.dataset.value;
+    }
+  }
+
+  #drawTable(view, endpoint, pipeName) {
+    this.#ui[view].table.render(endpoint);
+    if (this.#ui[view].source) this.#ui[view].source.textContent = pipeName;
+  }
+
+  #drawCost(endpoint) {
+    const ui = this.#ui.cost;
+    const byCost = [...endpoint.data].sort((a, b) => b.total_cost - a.total_cost);
+    const byTokens = [...endpoint.data].sort((a, b) => b.total_tokens - a.total_tokens);
+    return Promise.all([
+      ui.costChart.render(byCost.map((r) => r.model_name), [
+        { label: 'Cost (USD)', color: '#4e79a7', values: byCost.map((r) => r.total_cost) },
+      ]),
+      ui.tokenChart.render(byTokens.map((r) => r.model_name), [
+        { label: 'Total tokens', color: '#59a14f', values: byTokens.map((r) => r.total_tokens) },
+      ]),
+    ]);
+  }
+
+  #drawLatency(endpoint) {
+    const data = endpoint.data;
+    return this.#ui.latency.chart.render(data.map((r) => r.model_name), [
+      { label: 'p50', color: '#9ecae1', values: data.map((r) => r.p50_latency) },
+      { label: 'p95', color: '#4292c6', values: data.map((r) => r.p95_latency) },
+      { label: 'p99', color: '#2b6cb0', values: data.map((r) => r.p99_latency) },
+    ]);
+  }
+
+  #drawTimeseries(endpoint, bucket) {
+    const step = BUCKET_SECONDS[bucket];
+    const rows = endpoint.data;
+    const present = [...new Set(rows.map((r) => parseDateTime(r.bucket)))].sort((a, b) => a - b);
+    let times = present;
+    if (present.length > 1) {
+      const first = present[0];
+      const last = present[present.length - 1];
+      const count = Math.round((last - first) / step) + 1;
+      // Buckets without events are zero; day buckets are whole UTC days, so the step is exact.
+      if (count <= MAX_BUCKETS * 2) times = Array.from({ length: count }, (_, i) => first + i * step);
+    }
+    const index = new Map(times.map((t, i) => [t, i]));
+    const models = this.#models.filter((m) => rows.some((r) => r.model_name === m));
+    for (const r of rows) if (!models.includes(r.model_name)) models.push(r.model_name);
+    const series = { requests: new Map(), cost: new Map(), errors: new Map() };
+    for (const model of models) {
+      for (const map of Object.values(series)) map.set(model, new Array(times.length).fill(0));
+    }
+    for (const r of rows) {
+      const i = index.get(parseDateTime(r.bucket));
+      series.requests.get(r.model_name)[i] = r.requests;
+      series.cost.get(r.model_name)[i] = r.cost;
+      series.errors.get(r.model_name)[i] = r.errors;
+    }
+    const per = `per ${bucket}`;
+    const titles = {
+      requests: [`Requests ${per}, by model`, 'count of events'],
+      cost: [`Cost ${per}, by model (USD)`, 'sum of cost'],
+      errors: [`Errors ${per}, by model`, 'count of events with success = 0'],
+    };
+    return Promise.all(Object.entries(this.#ui.timeseries.charts).map(([key, chart]) => {
+      chart.setTitle(titles[key][0], `${titles[key][0]}: ${titles[key][1]}, one line per model`);
+      return chart.render(times, models.map((model) => ({
+        label: model,
+        color: this.#colorOf(model),
+        dash: this.#dashOf(model),
+        values: series[key].get(model),
+      })));
+    }));
+  }
+
+  #drawQuarantine(endpoint) {
+    const ui = this.#ui.quarantine;
+    const schema = endpoint.meta.map((m) => m.name).filter((n) => !n.startsWith('c__') && n !== 'insertion_date');
+    const data = endpoint.data.map((r) => ({
+      source: r.c__source,
+      line: r.c__line,
+      column: r.c__error_column,
+      reason: r.c__error,
+      content: r.c__raw !== '' ? r.c__raw
+        : schema.filter((n) => r[n] !== '').map((n) => `${n}: ${r[n]}`).join(', '),
+    }));
+    ui.table.render({
+      meta: [
+        { name: 'source', type: 'String' },
+        { name: 'line', type: 'UInt64' },
+        { name: 'column', type: 'Array(String)' },
+        { name: 'reason', type: 'Array(String)' },
+        { name: 'content', type: 'String' },
+      ],
+      data,
+      rows: data.length,
+      statistics: null,
+    });
+    this.#store.stats().then((stats) => {
+      const total = stats.quarantinedCount;
+      const from = total === 0 ? 0 : this.#quarantineOffset + 1;
+      const to = this.#quarantineOffset + data.length;
+      ui.range.textContent = total === 0 ? 'No quarantined lines.' : `Lines ${formatCount(from)}–${formatCount(to)} of ${formatCount(total)}`;
+      ui.prev.disabled = this.#quarantineOffset === 0;
+      ui.next.disabled = to >= total;
+    }, () => {});
+  }
+
+  #pageQuarantine(direction) {
+    this.#quarantineOffset = Math.max(0, this.#quarantineOffset + direction * QUARANTINE_PAGE);
+    this.refresh({ views: ['quarantine'] });
+  }
+
+  async #runSql() {
+    const ui = this.#ui.sql;
+    const query = ui.text.value.trim();
+    if (!query || !this.#store) return;
+    ui.message.classList.remove('error');
+    ui.message.textContent = 'Running…';
+    try {
+      const result = await this.#store.sql(query, query.startsWith('%') ? this.params : undefined);
+      ui.table.render(result);
+      ui.message.textContent = `${plural(result.rows, 'row')} in ${(result.statistics.elapsed * 1000).toFixed(1)} ms.`;
+    } catch (err) {
+      ui.table.setEmpty();
+      ui.message.textContent = err.message;
+      ui.message.classList.add('error');
+    }
+  }
+
+  async #addPipe() {
+    const ui = this.#ui.sql;
+    const text = ui.text.value;
+    if (!text.trim() || !this.#store) return;
+    ui.message.classList.remove('error');
+    try {
+      const name = await this.#store.addPipe(text);
+      const result = await this.#store.pipe(name, this.params);
+      ui.table.render(result);
+      ui.message.textContent = `Added pipe ${name}; it returned ${plural(result.rows, 'row')} ` +
+        `with the current filters in ${(result.statistics.elapsed * 1000).toFixed(1)} ms.`;
+    } catch (err) {
+      ui.table.setEmpty();
+      ui.message.textContent = err.message;
+      ui.message.classList.add('error');
+    }
+  }
+}
+
+function round(value, digits) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+const compactFormat = new Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 });
+
+/** 1234567 as 1.23M: for axis labels; legends and tables keep more digits. */
+function compact(value) {
+  return Math.abs(value) < 1000 ? formatNumber(round(value, 3)) : compactFormat.format(value);
+}
+
+if (!customElements.get('llm-metrics-dashboard')) {
+  customElements.define('llm-metrics-dashboard', LlmMetricsDashboard);
+}

@@ -1,0 +1,101 @@
+// Types for store.js: createStore() and the worker-backed store it returns. Report and Endpoint
+// are the wasm package's own types (pkg/llm_metrics.d.ts, emitted by wasm-bindgen).
+
+import type { Endpoint, Report } from './pkg/llm_metrics.js';
+
+export type { Endpoint, Report };
+
+/** Options of `new EventStore()`: the store's memory budget and longest line, in bytes. */
+export interface StoreOptions {
+  maxBytes?: number;
+  maxLineBytes?: number;
+}
+
+/** Pipe parameters, such as `{ start_date: '2024-10-01 00:00:00', models: ['gpt-4o'] }`. */
+export type Params = Record<string, string | number | boolean | string[] | number[]>;
+
+/** Sent about every 100 ms while a load runs. */
+export interface LoadProgress {
+  stream: string;
+  /** Bytes read from the source so far (compressed bytes for a gzip file). */
+  sourceBytes: number;
+  /** The source's size in bytes, or null when unknown (a URL without Content-Length). */
+  totalBytes: number | null;
+  /** Rows of this stream stored so far. */
+  rows: number;
+  /** Lines of this stream quarantined so far. */
+  quarantined: number;
+  /** Seconds since the load started. */
+  seconds: number;
+}
+
+/**
+ * How a load ended: its stream's report plus the outcome. A cancelled or failed load keeps the
+ * whole lines it stored before stopping; an incomplete last line is dropped.
+ */
+export interface LoadResult extends Report {
+  status: 'done' | 'cancelled' | 'failed';
+  /** Why a failed load failed. */
+  error?: string;
+  sourceBytes: number;
+  totalBytes: number | null;
+  seconds: number;
+}
+
+export interface LoadOptions {
+  /** The stream's name in its report (default: the file name, the URL, or a sample label). */
+  name?: string;
+  /** Aborting cancels the load; its promise then resolves with status 'cancelled'. */
+  signal?: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface QueryOptions {
+  /** Aborting before the query runs rejects it with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface StoreStats {
+  rowCount: number;
+  quarantinedCount: number;
+  storeBytes: number;
+}
+
+export interface ChangeDetail {
+  /** True when the last queued load has ended; false while rows stream in. */
+  final: boolean;
+  stats: StoreStats;
+}
+
+/**
+ * An EventStore living in a Web Worker. Loads run one after another, in the order asked;
+ * queries run between their chunks. Dispatches `change` events (CustomEvent<ChangeDetail>).
+ */
+export declare class MetricsStore extends EventTarget {
+  /** Streams a File or Blob; gzip is recognised by its first two bytes. */
+  loadFile(file: File | Blob, options?: LoadOptions): Promise<LoadResult>;
+  /** Fetches a URL and streams its body; `token` goes only into an Authorization: Bearer header. */
+  loadUrl(url: string | URL, options?: LoadOptions & { token?: string }): Promise<LoadResult>;
+  /** Streams `generateSample(rows, seed)` events (defaults 100,000 and 42). */
+  loadSample(rows?: number, seed?: number, options?: LoadOptions): Promise<LoadResult>;
+  /** Streams a ReadableStream of bytes; the stream is transferred to the worker. */
+  loadStream(stream: ReadableStream<Uint8Array>, options?: LoadOptions & { totalBytes?: number }): Promise<LoadResult>;
+  /** Streams bytes already in memory (copied to the worker). */
+  loadBytes(bytes: Uint8Array, options?: LoadOptions): Promise<LoadResult>;
+  pipe(name: string, params?: Params, options?: QueryOptions): Promise<Endpoint>;
+  /** One SQL query; templated with `params` when it starts with `%`. */
+  sql(query: string, params?: Params, options?: QueryOptions): Promise<Endpoint>;
+  /** Adds or replaces a pipe from the text of a .pipe file; resolves with its name. */
+  addPipe(text: string): Promise<string>;
+  /** A page of the quarantine table (defaults: offset 0, limit 100). */
+  quarantine(page?: { offset?: number; limit?: number }, options?: QueryOptions): Promise<Endpoint>;
+  pipeNames(): Promise<string[]>;
+  stats(): Promise<StoreStats>;
+  /** Cancels running loads, frees the store's memory and stops the worker. */
+  close(): Promise<void>;
+  addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Starts a worker with an empty llm_events store; resolves once its engine runs. */
+export declare function createStore(options?: StoreOptions): Promise<MetricsStore>;
