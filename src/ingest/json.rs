@@ -1,8 +1,12 @@
 //! A schema-driven JSON scanner: validates one NDJSON line and records where each schema
 //! column's value is, without building a tree or allocating.
 
-/// Deepest nesting of objects and arrays a line may have.
+/// Deepest nesting of objects along the schema's JSON paths.
 pub const MAX_DEPTH: usize = 256;
+
+/// Deepest nesting of non-empty objects and arrays in the value of a key outside the schema, as
+/// ClickHouse allows when it skips such a value.
+pub const MAX_SKIP_DEPTH: usize = 1000;
 
 /// The JSON kind of a found value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +120,7 @@ impl PathTrie {
         let idx = if *hint < n.children.len() { *hint } else { 0 };
         let pattern = n.patterns.get(idx)?.as_deref()?;
         let got = line.get(at..at + pattern.len())?;
-        if got == pattern {
+        if same_bytes(got, pattern) {
             *hint = idx + 1;
             return Some((n.children[idx].1, at + pattern.len()));
         }
@@ -141,7 +145,11 @@ impl PathTrie {
                 return Some(*c);
             }
         }
-        None
+        // ClickHouse matches JSON keys to columns without regard to ASCII case.
+        children
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|&(_, c)| c)
     }
 }
 
@@ -152,6 +160,11 @@ struct Scanner<'a> {
     hint: usize,
     /// Mantissa and decimals of the last number parsed.
     num: (u64, u8),
+    /// Open containers while skipping a value.
+    stack: Vec<u8>,
+    /// Deepest nesting allowed in the value being read: bounded for keys outside the schema,
+    /// unbounded (but for the line's length) for a column's value.
+    depth_limit: usize,
 }
 
 type Res<T> = Result<T, SyntaxError>;
@@ -173,6 +186,8 @@ pub fn scan_line(
         key_buf: Vec::new(),
         hint: 0,
         num: (0, u8::MAX),
+        stack: Vec::new(),
+        depth_limit: usize::MAX,
     };
     s.ws();
     if s.peek() != Some(b'{') {
@@ -194,8 +209,8 @@ impl Scanner<'_> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(c) = self.b.get(self.i) {
-            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+        while let Some(&c) = self.b.get(self.i) {
+            if is_space(c) {
                 self.i += 1;
             } else {
                 break;
@@ -261,7 +276,7 @@ impl Scanner<'_> {
                 }
                 self.i += 1;
             }
-            if matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            if self.peek().is_some_and(is_space) {
                 self.ws();
             }
             let vstart = self.i;
@@ -273,7 +288,7 @@ impl Scanner<'_> {
                         self.object(Some((trie, c)), found, depth + 1)?;
                         (Kind::Obj, vstart, self.i, false)
                     } else {
-                        self.value(found, depth)?
+                        self.value()?
                     };
                     if let Some(col) = leaf {
                         if let Some(slot) = found.get_mut(col) {
@@ -296,7 +311,9 @@ impl Scanner<'_> {
                     }
                 }
                 None => {
-                    self.value(found, depth)?;
+                    self.depth_limit = MAX_SKIP_DEPTH;
+                    self.value()?;
+                    self.depth_limit = usize::MAX;
                 }
             }
             if !matches!(self.peek(), Some(b',' | b'}')) {
@@ -319,11 +336,7 @@ impl Scanner<'_> {
     }
 
     /// Parses any value; returns its kind and span (string spans exclude the quotes).
-    fn value(
-        &mut self,
-        found: &mut [Option<Found>],
-        depth: usize,
-    ) -> Res<(Kind, usize, usize, bool)> {
+    fn value(&mut self) -> Res<(Kind, usize, usize, bool)> {
         let start = self.i;
         match self.peek() {
             Some(b'"') => {
@@ -331,11 +344,11 @@ impl Scanner<'_> {
                 Ok((Kind::Str, s, e, esc))
             }
             Some(b'{') => {
-                self.object(None, found, depth + 1)?;
+                self.skip_container(self.depth_limit)?;
                 Ok((Kind::Obj, start, self.i, false))
             }
             Some(b'[') => {
-                self.array(found, depth + 1)?;
+                self.skip_container(self.depth_limit)?;
                 Ok((Kind::Arr, start, self.i, false))
             }
             Some(b't') => self.literal(b"true", Kind::True),
@@ -361,31 +374,134 @@ impl Scanner<'_> {
         }
     }
 
-    fn array(&mut self, found: &mut [Option<Found>], depth: usize) -> Res<()> {
-        if depth > MAX_DEPTH {
-            return fail(self.i, "nesting too deep");
+    /// Validates and skips the object or array at `{`/`[` without recursion, so nesting depth is
+    /// bounded only by the line's length (no schema column lies inside such a value).
+    fn skip_container(&mut self, limit: usize) -> Res<()> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Want {
+            KeyOrClose,
+            Key,
+            ValueOrClose,
+            Value,
+            CommaOrClose,
         }
-        self.i += 1; // '['
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.value(found, depth)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        let result = (|| -> Res<()> {
+            let mut want;
+            // Opens the container at `self.i`.
+            // Opens the container at `self.i`. An empty one is a complete value at once and does
+            // not count toward the depth, as in ClickHouse's skipping of unknown values.
+            macro_rules! open {
+                ($c:expr) => {{
+                    let close = if $c == b'{' { b'}' } else { b']' };
                     self.i += 1;
                     self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return fail(self.i, "expected ',' or ']'"),
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                        if stack.is_empty() {
+                            return Ok(());
+                        }
+                        want = Want::CommaOrClose;
+                    } else {
+                        if stack.len() >= limit {
+                            return fail(self.i, "nesting too deep");
+                        }
+                        stack.push($c);
+                        want = if $c == b'{' {
+                            Want::KeyOrClose
+                        } else {
+                            Want::ValueOrClose
+                        };
+                    }
+                }};
             }
-        }
+            let first = self.b[self.i];
+            open!(first);
+            loop {
+                match want {
+                    Want::KeyOrClose | Want::Key => {
+                        if want == Want::KeyOrClose && self.peek() == Some(b'}') {
+                            self.i += 1;
+                            stack.pop();
+                            if stack.is_empty() {
+                                return Ok(());
+                            }
+                            want = Want::CommaOrClose;
+                            continue;
+                        }
+                        if self.peek() != Some(b'"') {
+                            return fail(self.i, "expected a key in double quotes");
+                        }
+                        self.string()?;
+                        self.ws();
+                        if self.peek() != Some(b':') {
+                            return fail(self.i, "expected ':' after a key");
+                        }
+                        self.i += 1;
+                        self.ws();
+                        want = Want::Value;
+                    }
+                    Want::ValueOrClose | Want::Value => {
+                        if want == Want::ValueOrClose && self.peek() == Some(b']') {
+                            self.i += 1;
+                            stack.pop();
+                            if stack.is_empty() {
+                                return Ok(());
+                            }
+                            want = Want::CommaOrClose;
+                            continue;
+                        }
+                        match self.peek() {
+                            Some(c @ (b'{' | b'[')) => {
+                                open!(c);
+                                continue;
+                            }
+                            Some(b'"') => {
+                                self.string()?;
+                            }
+                            Some(b't') => {
+                                self.literal(b"true", Kind::True)?;
+                            }
+                            Some(b'f') => {
+                                self.literal(b"false", Kind::False)?;
+                            }
+                            Some(b'n') => {
+                                self.literal(b"null", Kind::Null)?;
+                            }
+                            Some(b'-' | b'0'..=b'9') => {
+                                self.number()?;
+                            }
+                            Some(_) => return fail(self.i, "expected a value"),
+                            None => return fail(self.i, "unexpected end of line"),
+                        }
+                        want = Want::CommaOrClose;
+                    }
+                    Want::CommaOrClose => {
+                        self.ws();
+                        let top = stack.last().copied().unwrap_or(b'[');
+                        match (self.peek(), top) {
+                            (Some(b','), _) => {
+                                self.i += 1;
+                                self.ws();
+                                want = if top == b'{' { Want::Key } else { Want::Value };
+                            }
+                            (Some(b'}'), b'{') | (Some(b']'), b'[') => {
+                                self.i += 1;
+                                stack.pop();
+                                if stack.is_empty() {
+                                    return Ok(());
+                                }
+                            }
+                            (_, b'{') => return fail(self.i, "expected ',' or '}'"),
+                            _ => return fail(self.i, "expected ',' or ']'"),
+                        }
+                    }
+                }
+            }
+        })();
+        self.stack = stack;
+        result
     }
 
     /// Parses a string at `"`; returns the content span and whether it has escapes.
@@ -411,10 +527,22 @@ impl Scanner<'_> {
                     match self.peek() {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
                         Some(b'u') => {
-                            let hex = self.b.get(self.i + 1..self.i + 5);
-                            match hex {
-                                Some(h) if h.iter().all(u8::is_ascii_hexdigit) => self.i += 5,
-                                _ => return fail(at, "invalid \\u escape"),
+                            let unit = hex4(self.b, self.i + 1);
+                            match unit {
+                                Some(0xD800..=0xDBFF) => {
+                                    let low = if self.b.get(self.i + 5..self.i + 7) == Some(b"\\u")
+                                    {
+                                        hex4(self.b, self.i + 7)
+                                    } else {
+                                        None
+                                    };
+                                    match low {
+                                        Some(0xDC00..=0xDFFF) => self.i += 11,
+                                        _ => return fail(at, "lone surrogate in \\u escape"),
+                                    }
+                                }
+                                Some(_) => self.i += 5,
+                                None => return fail(at, "invalid \\u escape"),
                             }
                         }
                         _ => return fail(at, "invalid escape"),
@@ -494,6 +622,36 @@ impl Scanner<'_> {
             (0, u8::MAX)
         })
     }
+}
+
+/// Whitespace between tokens, as ClickHouse skips it: JSON's four plus vertical tab and form feed.
+#[inline]
+pub fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Equality of two short byte strings of equal length, eight bytes at a time (inlined; a `memcmp`
+/// call costs more than the comparison for keys this short, in wasm above all).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let mut wx = [0u8; 8];
+        let mut wy = [0u8; 8];
+        wx.copy_from_slice(x);
+        wy.copy_from_slice(y);
+        if u64::from_ne_bytes(wx) != u64::from_ne_bytes(wy) {
+            return false;
+        }
+    }
+    ca.remainder()
+        .iter()
+        .zip(cb.remainder())
+        .all(|(x, y)| x == y)
 }
 
 /// Decodes the escapes of a JSON string's content into `out`. On error returns the offset.
@@ -605,6 +763,20 @@ mod tests {
         }
         let deep = "[".repeat(10_000);
         assert!(scan(&format!("{{\"q\":{deep}}}")).is_err());
+    }
+
+    #[test]
+    fn short_byte_comparison() {
+        for (a, b) in [
+            ("", ""),
+            ("a", "a"),
+            ("\"event_time\"", "\"event_time\""),
+            ("\"completion_tokens\"", "\"completion_tokenz\""),
+        ] {
+            assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+        }
+        assert!(!same_bytes(b"abc", b"abcd"));
+        assert!(!same_bytes(b"xbcdefghij", b"abcdefghij"));
     }
 
     #[test]

@@ -317,7 +317,7 @@ impl Decoder {
             self.quarantine(q, row);
             return Ok(());
         }
-        if l.iter().all(u8::is_ascii_whitespace) {
+        if l.iter().all(|&c| json::is_space(c)) {
             self.report.blank += 1;
             return Ok(());
         }

@@ -92,7 +92,8 @@ pub fn convert(
         },
         ColumnType::DateTime => {
             let secs = match f.kind {
-                Kind::Str => time::parse_timestamp_bytes(content)
+                // ClickHouse reads times from the raw text: escapes make it unreadable.
+                Kind::Str if !f.escaped => time::parse_timestamp_bytes(content)
                     .ok_or(Reject::NotType)?
                     .div_euclid(1000),
                 Kind::Num => number_seconds(content)?,
@@ -105,7 +106,9 @@ pub fn convert(
         }
         ColumnType::DateTime64 => {
             let ms = match f.kind {
-                Kind::Str => time::parse_timestamp_bytes(content).ok_or(Reject::NotType)?,
+                Kind::Str if !f.escaped => {
+                    time::parse_timestamp_bytes(content).ok_or(Reject::NotType)?
+                }
                 Kind::Num => number_millis(content)?,
                 _ => return Err(Reject::NotType),
             };
