@@ -160,6 +160,18 @@ setup_python() {
     printf '%s\n' "$want" >"$stamp"
 }
 
+# The fuzz smoke test needs cargo-fuzz, and runs where a nightly toolchain is installed.
+setup_fuzz() {
+    if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+        return 0
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        say "cargo install cargo-fuzz"
+        cargo install cargo-fuzz --locked || cargo install cargo-fuzz ||
+            say "cargo-fuzz could not be installed; the fuzz smoke test will be skipped"
+    fi
+}
+
 setup_rust
 setup_wasm
 setup_node
@@ -168,5 +180,6 @@ check_wasm_opt
 if [ "$mode" = test ]; then
     setup_browser
     setup_python
+    setup_fuzz
 fi
 say "ready ($mode) in $ROOT"

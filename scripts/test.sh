@@ -115,5 +115,6 @@ step "page tests in Chromium (node --test tests/e2e/)" node --test tests/e2e/
 if [ -f tests/chdb/run.sh ]; then
     step "ClickHouse differential (tests/chdb/run.sh)" bash tests/chdb/run.sh
 fi
+step "fuzz smoke, at most 60 s (tests/fuzz_smoke.sh)" bash tests/fuzz_smoke.sh
 
 summary
