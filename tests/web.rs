@@ -289,3 +289,51 @@ fn custom_datasource_ingests_its_own_schema() {
     assert_eq!(store.row_count(), 2);
     assert!(EventStore::from_datasource("SCHEMA >\n    `x` NoSuchType\n").is_err());
 }
+
+#[wasm_bindgen_test]
+fn a_ten_megabyte_line_does_not_crash_the_module() {
+    let mut store = EventStore::new();
+    let mut line = b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"".to_vec();
+    line.resize(line.len() + (10 << 20), b'x');
+    line.extend_from_slice(b"\"}\n{\"event_time\":\"2024-05-01 10:00:01\",\"model_name\":\"m\"}\n");
+    for chunk in line.chunks(1 << 20) {
+        store.write(chunk).expect("write");
+    }
+    let report = store.end().expect("end");
+    // Under the default 8 MiB line limit the long line is quarantined; the next one is stored.
+    assert_eq!((report.lines, report.rows, report.quarantined), (2, 1, 1));
+    let q = &store.quarantine().rows()[0];
+    assert!(q.errors[0].starts_with("line too long"), "{:?}", q.errors);
+    assert!(q.raw.as_ref().map_or(0, String::len) <= (64 << 10) + 64);
+}
+
+#[wasm_bindgen_test]
+fn a_hundred_thousand_broken_lines_do_not_crash_the_module() {
+    let mut store = EventStore::new();
+    let mut data = Vec::new();
+    for i in 0..100_000u32 {
+        match i % 4 {
+            0 => data.extend_from_slice(
+                b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"\n",
+            ),
+            1 => data.extend_from_slice(
+                b"{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"n/a\"}\n",
+            ),
+            2 => data.extend_from_slice(b"\xff\xfe not even text\n"),
+            _ => data.extend_from_slice(b"{\"prompt_tokens\":-1}\n"),
+        }
+    }
+    for chunk in data.chunks(65_536) {
+        store.write(chunk).expect("write");
+    }
+    let report = store.end().expect("end");
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (100_000, 0, 100_000)
+    );
+    assert_eq!(store.quarantine().len(), 100_000);
+    let usage = store
+        .pipe("llm_usage_by_model", &Params::new())
+        .expect("pipe");
+    assert_eq!(usage.rows(), 0);
+}

@@ -379,9 +379,7 @@ impl Scanner<'_> {
     fn skip_container(&mut self, limit: usize) -> Res<()> {
         #[derive(Clone, Copy, PartialEq)]
         enum Want {
-            KeyOrClose,
             Key,
-            ValueOrClose,
             Value,
             CommaOrClose,
         }
@@ -408,11 +406,7 @@ impl Scanner<'_> {
                             return fail(self.i, "nesting too deep");
                         }
                         stack.push($c);
-                        want = if $c == b'{' {
-                            Want::KeyOrClose
-                        } else {
-                            Want::ValueOrClose
-                        };
+                        want = if $c == b'{' { Want::Key } else { Want::Value };
                     }
                 }};
             }
@@ -420,16 +414,7 @@ impl Scanner<'_> {
             open!(first);
             loop {
                 match want {
-                    Want::KeyOrClose | Want::Key => {
-                        if want == Want::KeyOrClose && self.peek() == Some(b'}') {
-                            self.i += 1;
-                            stack.pop();
-                            if stack.is_empty() {
-                                return Ok(());
-                            }
-                            want = Want::CommaOrClose;
-                            continue;
-                        }
+                    Want::Key => {
                         if self.peek() != Some(b'"') {
                             return fail(self.i, "expected a key in double quotes");
                         }
@@ -442,16 +427,7 @@ impl Scanner<'_> {
                         self.ws();
                         want = Want::Value;
                     }
-                    Want::ValueOrClose | Want::Value => {
-                        if want == Want::ValueOrClose && self.peek() == Some(b']') {
-                            self.i += 1;
-                            stack.pop();
-                            if stack.is_empty() {
-                                return Ok(());
-                            }
-                            want = Want::CommaOrClose;
-                            continue;
-                        }
+                    Want::Value => {
                         match self.peek() {
                             Some(c @ (b'{' | b'[')) => {
                                 open!(c);
@@ -777,6 +753,34 @@ mod tests {
         }
         assert!(!same_bytes(b"abc", b"abcd"));
         assert!(!same_bytes(b"xbcdefghij", b"abcdefghij"));
+    }
+
+    #[test]
+    fn skipped_values_are_validated_without_recursion() {
+        for ok in [
+            r#"{"z":{},"a":1}"#,
+            r#"{"z":[[],{}, [ {"k":[1,"x",null]} ]],"a":1}"#,
+            r#"{"z":{ "q" : [ ] },"a":1}"#,
+        ] {
+            assert!(scan(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"{"z":[1,],"a":1}"#,
+            r#"{"z":{"k"},"a":1}"#,
+            r#"{"z":[}],"a":1}"#,
+            r#"{"z":{"k":1]}"#,
+            r#"{"z":[1 2]}"#,
+        ] {
+            assert!(scan(bad).is_err(), "{bad}");
+        }
+        // Under a key outside the schema, nesting stops at MAX_SKIP_DEPTH non-empty levels;
+        // empty innermost containers do not count.
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(scan(&format!("{{\"z\":{}}}", nest(MAX_SKIP_DEPTH + 1))).is_ok());
+        assert!(scan(&format!("{{\"z\":{}}}", nest(MAX_SKIP_DEPTH + 2))).is_err());
+        // A column's own value may nest deeper (it is stored as text).
+        let f = scan(&format!("{{\"a\":{}}}", nest(5000))).unwrap();
+        assert_eq!(f[0].unwrap().kind, Kind::Arr);
     }
 
     #[test]
