@@ -636,7 +636,10 @@ pub fn unescape_into(s: &[u8], out: &mut Vec<u8>) -> Result<(), usize> {
     while i < s.len() {
         let c = s[i];
         if c != b'\\' {
-            let run = memchr::memchr(b'\\', &s[i..]).unwrap_or(s.len() - i);
+            let run = s[i..]
+                .iter()
+                .position(|&c| c == b'\\')
+                .unwrap_or(s.len() - i);
             out.extend_from_slice(&s[i..i + run]);
             i += run;
             continue;
