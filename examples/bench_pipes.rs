@@ -4,7 +4,8 @@
 //!
 //! For each row count, generates that many events straight into a store (no NDJSON file is
 //! kept), then runs each shipped pipe without parameters and with a time range and two models,
-//! five times each, and prints the median milliseconds and the rows each run read.
+//! five times each (`BENCH_RUNS` overrides the count, for profiling), and prints the median
+//! milliseconds and the rows each run read.
 
 use llm_metrics::{write_to, EventStore, GenConfig, Params};
 use std::io::{self, Write};
@@ -38,6 +39,11 @@ fn main() {
         sizes = vec![1_000_000, 10_000_000];
     }
     let only: Vec<&String> = args.iter().filter(|a| a.parse::<u64>().is_err()).collect();
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5)
+        .max(1);
     let mut filtered = Params::new();
     filtered.insert("start_date".into(), "2024-09-08 00:00:00".into());
     filtered.insert("end_date".into(), "2024-09-22 00:00:00".into());
@@ -77,7 +83,7 @@ fn main() {
             for params in [&Params::new(), &filtered] {
                 let mut times = Vec::new();
                 let mut read = 0;
-                for _ in 0..5 {
+                for _ in 0..runs {
                     let t = Instant::now();
                     match store.pipe(&name, params) {
                         Ok(r) => read = r.statistics.rows_read,

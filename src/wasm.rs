@@ -273,6 +273,18 @@ pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
     Ok(generate_ndjson(rows, seed))
 }
 
+/// Runs the decoder and every shipped pipe on a small generated sample, `rounds` times over
+/// (default 10), in scratch stores that are freed before it returns; returns the number of pipe
+/// runs made. Browsers first run WebAssembly through a baseline compiler and optimise a function
+/// only after it has run for a while, so on a large store the first few dozen queries run two to
+/// five times slower than later ones. Call this once after `init()`, in a worker, before real
+/// data arrives: ten rounds take about 0.2 s.
+#[wasm_bindgen(js_name = warmUp)]
+pub fn warm_up(rounds: Option<u32>) -> Result<f64, JsError> {
+    let runs = EventStore::warm_up(rounds.unwrap_or(10).min(1000))?;
+    Ok(runs as f64)
+}
+
 /// Reads a JavaScript number that must be a non-negative safe integer.
 fn whole_number(what: &str, value: f64) -> Result<u64, JsError> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {

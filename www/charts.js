@@ -32,10 +32,11 @@ function theme(element) {
 }
 
 /**
- * Charts are drawn one per task, with a frame between two of them, so that drawing several
- * never holds the main thread for long; a chart asked to draw again before its turn draws only
- * the latest data.
+ * Charts are drawn in tasks of at most about DRAW_BUDGET_MS (a chart is never split), with a
+ * frame between two tasks, so that drawing several never holds the main thread for long; a
+ * chart asked to draw again before its turn draws only the latest data.
  */
+const DRAW_BUDGET_MS = 8;
 const drawQueue = [];
 let drawScheduled = false;
 
@@ -53,15 +54,17 @@ function scheduleDraw(chart, draw) {
 }
 
 function drawNext() {
-  const entry = drawQueue.shift();
-  if (entry) {
+  const start = performance.now();
+  do {
+    const entry = drawQueue.shift();
+    if (!entry) break;
     try {
       entry.draw();
       for (const w of entry.waiters) w.resolve();
     } catch (err) {
       for (const w of entry.waiters) w.reject(err);
     }
-  }
+  } while (drawQueue.length > 0 && performance.now() - start < DRAW_BUDGET_MS);
   if (drawQueue.length === 0) drawScheduled = false;
   else if (document.hidden) setTimeout(drawNext, 0);
   else requestAnimationFrame(() => setTimeout(drawNext, 0));

@@ -4,7 +4,7 @@
 // { id, ok, value | error }, with { id, progress } while a load runs and { event: 'change' }
 // when the stored data changes.
 
-import init, { EventStore, generateSample } from './pkg/llm_metrics.js';
+import init, { EventStore, generateSample, warmUp } from './pkg/llm_metrics.js';
 
 /** Longest time between two progress messages of a running load. */
 const PROGRESS_MS = 100;
@@ -57,6 +57,14 @@ async function open(msg) {
     reply(msg.id, statsOf());
   } catch (err) {
     fail(msg.id, err);
+    return;
+  }
+  // The optimising compiler takes over a function only after it has run for a while: running
+  // the pipes on a small sample now makes the first queries on real data run at full speed.
+  try {
+    warmUp();
+  } catch (err) {
+    console.warn(`llm-metrics: warm-up failed: ${messageOf(err)}`);
   }
 }
 

@@ -161,6 +161,12 @@ export function compareReport({ env, contenders, results, checks }) {
     }
   }
   lines.push('', 'Ratios are llm-metrics ÷ the other (below 1 is better for llm-metrics, in every column).', '');
+  for (const { id, title } of contenders) {
+    const w = results[id].time?.warmUpMs;
+    if (typeof w === 'number') {
+      lines.push(`${title} ran its warmUp() after loading and before the timed runs: ${w.toFixed(0)} ms, in no column above.`, '');
+    }
+  }
 
   lines.push('## Agreement', '');
   lines.push(`Every answer is compared group by group with the reference's, numbers to ${TOLERANCE} relative.`, '');

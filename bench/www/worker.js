@@ -95,8 +95,17 @@ async function phaseMemory(contender, job) {
   return { wasmBytes: contender.wasmBytes(ctx) };
 }
 
+/** Runs the contender's own warm-up, if it has one; its milliseconds, or null. */
+async function warmUp(contender, ctx) {
+  if (!contender.warmUp) return null;
+  const t0 = performance.now();
+  await contender.warmUp(ctx);
+  return performance.now() - t0;
+}
+
 async function phaseTime(contender, job) {
   const ctx = await contender.load();
+  const warmUpMs = await warmUp(contender, ctx);
   const bytes = await fetchBytes(job.dataUrl);
   const ingestMs = [];
   let table = null;
@@ -111,7 +120,7 @@ async function phaseTime(contender, job) {
   }
   const { queries, extras } = await timeQueries(contender, ctx, table, job.reps);
   contender.drop(ctx, table);
-  return { ingestMs, queries, extras };
+  return { ingestMs, queries, extras, warmUpMs };
 }
 
 /** A fetch body reader for `url`, checked for success. */
@@ -141,12 +150,13 @@ async function phaseStream(contender, job) {
   const transport = await drain(job.dataUrl);
   progress(`HTTP read alone: ${transport.ms.toFixed(0)} ms, ${transport.chunks} chunks`);
   const ctx = await contender.load();
+  const warmUpMs = await warmUp(contender, ctx);
   const reader = await bodyReader(job.dataUrl);
   const t0 = performance.now();
   const outcome = await contender.ingestStream(ctx, reader, progress);
   const ingestMs = performance.now() - t0;
   const wasmBytes = contender.wasmBytes(ctx);
-  const result = { ...outcome, ingestMs, wasmBytes, transport };
+  const result = { ...outcome, ingestMs, wasmBytes, transport, warmUpMs };
   if (outcome.error === undefined) {
     if (outcome.rows !== job.rows) result.error = `stored ${outcome.rows} rows, expected ${job.rows}`;
     ({ queries: result.queries } = await timeQueries(contender, ctx, outcome.table, job.reps));

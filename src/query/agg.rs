@@ -272,35 +272,100 @@ fn min_max_u<T: Prim>(m: &mut [Option<u64>], v: &[T], groups: &Groups<'_>, max: 
     }
 }
 
+/// Most groups for which sums are kept in banks (see [`banked`]).
+const BANKED_GROUPS: usize = 64;
+
+/// Adds `value(i)` to `s[ids[i]]` for every row `i` (that `mask` keeps) with four banks of
+/// sums, so that rows of one group in a row do not wait on each other's additions. Masked-out
+/// rows add `zero`, without a branch. Only for few groups and additions that may be reordered.
+#[inline]
+fn banked<A: Copy>(
+    s: &mut [A],
+    ids: &[u32],
+    mask: Option<&[bool]>,
+    zero: A,
+    add: impl Fn(A, A) -> A,
+    value: impl Fn(usize) -> A,
+) {
+    let k = s.len();
+    let mut banks = vec![zero; 4 * k];
+    let slot = |b: usize, g: u32| b * k + (g as usize).min(k - 1);
+    let m = ids.len();
+    let whole = m - m % 4;
+    match mask {
+        None => {
+            for i in (0..whole).step_by(4) {
+                for b in 0..4 {
+                    let j = slot(b, ids[i + b]);
+                    banks[j] = add(banks[j], value(i + b));
+                }
+            }
+            for (i, &g) in ids.iter().enumerate().skip(whole) {
+                banks[slot(0, g)] = add(banks[slot(0, g)], value(i));
+            }
+        }
+        Some(keep) => {
+            let keep = &keep[..m.min(keep.len())];
+            let pick = |i: usize| {
+                if keep.get(i) == Some(&true) {
+                    value(i)
+                } else {
+                    zero
+                }
+            };
+            for i in (0..whole).step_by(4) {
+                for b in 0..4 {
+                    let j = slot(b, ids[i + b]);
+                    banks[j] = add(banks[j], pick(i + b));
+                }
+            }
+            for (i, &g) in ids.iter().enumerate().skip(whole) {
+                banks[slot(0, g)] = add(banks[slot(0, g)], pick(i));
+            }
+        }
+    }
+    for (g, sum) in s.iter_mut().enumerate() {
+        for b in 0..4 {
+            *sum = add(*sum, banks[b * k + g]);
+        }
+    }
+}
+
 /// Adds integers to per-group wrapping sums.
 fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
     match (groups.ids, groups.mask) {
         (None, None) => s[0] = v.iter().fold(s[0], |a, x| a.wrapping_add(x.u())),
-        (Some(ids), None) if s.len() <= 64 => {
-            // Few groups: four banks of sums, so that rows of one group in a row do not wait on
-            // each other's additions (integer sums are exact in any order).
-            let k = s.len();
-            let m = ids.len().min(v.len());
-            let (ids, v) = (&ids[..m], &v[..m]);
-            let mut banks = vec![0u64; 4 * k];
-            let mut chunks = ids.chunks_exact(4).zip(v.chunks_exact(4));
-            for (g, x) in &mut chunks {
-                for b in 0..4 {
-                    let slot = b * k + g[b] as usize;
-                    banks[slot] = banks[slot].wrapping_add(x[b].u());
-                }
-            }
-            let done = ids.len() - ids.len() % 4;
-            for (g, x) in ids[done..].iter().zip(&v[done..]) {
-                banks[*g as usize] = banks[*g as usize].wrapping_add(x.u());
-            }
-            for (g, sum) in s.iter_mut().enumerate() {
-                for b in 0..4 {
-                    *sum = sum.wrapping_add(banks[b * k + g]);
-                }
-            }
+        // Masked-out rows add zero, without a branch.
+        (None, Some(m)) => {
+            s[0] = v
+                .iter()
+                .zip(m)
+                .fold(s[0], |a, (x, k)| a.wrapping_add(x.u() * u64::from(*k)))
+        }
+        (Some(ids), mask) if !s.is_empty() && s.len() <= BANKED_GROUPS => {
+            let ids = &ids[..ids.len().min(v.len())];
+            banked(s, ids, mask, 0, u64::wrapping_add, |i| v[i].u());
         }
         _ => groups.each(v.len(), |i, g| s[g] = s[g].wrapping_add(v[i].u())),
+    }
+}
+
+/// Counts rows into per-group counts.
+fn count_rows(c: &mut [u64], n: usize, groups: &Groups<'_>) {
+    match (groups.ids, groups.mask) {
+        (None, None) => c[0] += n as u64,
+        (None, Some(m)) => c[0] += m.iter().filter(|k| **k).count() as u64,
+        (Some(ids), mask) if !c.is_empty() && c.len() <= BANKED_GROUPS => {
+            banked(
+                c,
+                &ids[..ids.len().min(n)],
+                mask,
+                0,
+                u64::wrapping_add,
+                |_| 1,
+            );
+        }
+        _ => groups.each(n, |_, g| c[g] += 1),
     }
 }
 
@@ -309,6 +374,14 @@ fn sum_wide<T: Prim>(s: &mut [i128], c: &mut [u64], v: &[T], groups: &Groups<'_>
     if groups.ids.is_none() && groups.mask.is_none() {
         s[0] += v.iter().map(|x| x.w()).sum::<i128>();
         c[0] += v.len() as u64;
+    } else if std::mem::size_of::<T>() < 8 && !s.is_empty() && s.len() <= BANKED_GROUPS {
+        // Narrow values: a block's sum fits 64 bits (as two's complement for negatives).
+        let mut part = vec![0u64; s.len()];
+        sum_ints(&mut part, v, groups);
+        for (d, p) in s.iter_mut().zip(part) {
+            *d += i128::from(p as i64);
+        }
+        count_rows(c, v.len(), groups);
     } else {
         groups.each(v.len(), |i, g| {
             s[g] += v[i].w();
@@ -319,10 +392,32 @@ fn sum_wide<T: Prim>(s: &mut [i128], c: &mut [u64], v: &[T], groups: &Groups<'_>
 
 /// Adds floats to per-group sums (one group: ClickHouse's block summation).
 fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
-    if groups.ids.is_none() && groups.mask.is_none() {
-        add_floats(&mut s[0], v);
-    } else {
-        groups.each(v.len(), |i, g| s[g] += v[i].f());
+    match (groups.ids, groups.mask) {
+        (None, None) => add_floats(&mut s[0], v),
+        (None, Some(m)) => {
+            // Sixteen partial sums, as without a mask; masked-out rows add zero.
+            let mut parts = [0.0f64; 16];
+            let (vc, mc) = (v.chunks_exact(16), m.chunks_exact(16));
+            let (vr, mr) = (vc.remainder(), mc.remainder());
+            for (c, k) in vc.zip(mc) {
+                for j in 0..16 {
+                    parts[j] += if k[j] { c[j].f() } else { 0.0 };
+                }
+            }
+            for p in parts {
+                s[0] += p;
+            }
+            for (x, k) in vr.iter().zip(mr) {
+                if *k {
+                    s[0] += x.f();
+                }
+            }
+        }
+        (Some(ids), mask) if !s.is_empty() && s.len() <= BANKED_GROUPS => {
+            let ids = &ids[..ids.len().min(v.len())];
+            banked(s, ids, mask, 0.0, |a, b| a + b, |i| v[i].f());
+        }
+        _ => groups.each(v.len(), |i, g| s[g] += v[i].f()),
     }
 }
 
@@ -431,20 +526,10 @@ impl Agg {
             return;
         }
         let arg_ty = &self.arg_ty;
-        // One group and every row counting: whole-block loops with the sum in a register.
-        let whole = groups.ids.is_none() && groups.mask.is_none();
         match &mut self.state {
             State::Count(c) => {
                 grow(c, ngroups, 0);
-                if whole {
-                    c[0] += n as u64;
-                } else if groups.mask.is_none() {
-                    // Counting is summing ones.
-                    let ones = vec![1u8; n];
-                    sum_ints(c, &ones, groups);
-                } else {
-                    groups.each(n, |_, g| c[g] += 1);
-                }
+                count_rows(c, n, groups);
             }
             // Integer sums wrap in 64 bits, so signed and unsigned add alike.
             State::SumU(s) => {
@@ -467,11 +552,7 @@ impl Agg {
                 grow(s, ngroups, 0.0);
                 grow(c, ngroups, 0);
                 on_slice!(args[0].as_ref(), n, f64s, v => sum_floats(s, v, groups));
-                if whole {
-                    c[0] += n as u64;
-                } else {
-                    groups.each(n, |_, g| c[g] += 1);
-                }
+                count_rows(c, n, groups);
             }
             State::AvgI(s, c) => {
                 grow(s, ngroups, 0);

@@ -456,7 +456,10 @@ fn to_mask(c: &Col<'_>, n: usize) -> Vec<bool> {
     match c {
         Col::Const(v) => vec![truthy(v); n],
         Col::U(v) => v.iter().map(|x| *x != 0).collect(),
-        Col::Native(d) => native_map!(&**d, v => v.iter().map(|x| x.f() != 0.0).collect()),
+        Col::Native(d) => match &**d {
+            ColumnData::U8(v) => v.iter().map(|x| *x != 0).collect(),
+            d => native_map!(d, v => v.iter().map(|x| x.f() != 0.0).collect()),
+        },
         Col::I(v) => v.iter().map(|x| *x != 0).collect(),
         Col::F(v) => v.iter().map(|x| *x != 0.0).collect(),
         Col::S(s) => vec![false; s.codes.len()],
@@ -485,20 +488,47 @@ fn cmp_slice<'a, T: Prim>(v: &[T], op: Cmp, dom: Dom, scale: i64, k: &Value) -> 
     let m: Vec<u8> = match dom {
         Dom::F => {
             let k = value_f(k);
-            v.iter().map(|x| u8::from(op.test(x.f(), k))).collect()
+            cmp_each(v, op, |x| x.f(), k)
         }
         Dom::U => {
             let k = value_u(k);
-            v.iter().map(|x| u8::from(op.test(x.u(), k))).collect()
+            cmp_each(v, op, |x| x.u(), k)
         }
         _ => {
             let k = value_i(k);
-            v.iter()
-                .map(|x| u8::from(op.test(x.i().wrapping_mul(scale), k)))
-                .collect()
+            cmp_each(v, op, |x| x.i().wrapping_mul(scale), k)
         }
     };
     Col::Native(Cow::Owned(ColumnData::U8(m)))
+}
+
+/// `op.test(conv(x), k)` as 0/1 for each `x`, with one loop per operator so that each loop
+/// does nothing but compare.
+#[inline]
+fn cmp_each<T: Copy, K: PartialOrd + Copy>(
+    v: &[T],
+    op: Cmp,
+    conv: impl Fn(T) -> K,
+    k: K,
+) -> Vec<u8> {
+    macro_rules! each {
+        ($x:ident => $test:expr) => {
+            v.iter()
+                .map(|x| {
+                    let $x = conv(*x);
+                    u8::from($test)
+                })
+                .collect()
+        };
+    }
+    match op {
+        Cmp::Eq => each!(x => x == k),
+        Cmp::Ne => each!(x => x != k),
+        Cmp::Lt => each!(x => x < k),
+        Cmp::Gt => each!(x => x > k),
+        Cmp::Le => each!(x => x <= k),
+        Cmp::Ge => each!(x => x >= k),
+    }
 }
 
 /// Comparison of a column with a constant without widening the column, when the domain allows.
@@ -1331,39 +1361,42 @@ fn truncate<'a>(t: Trunc, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
     // Fast path: a stored `DateTime` column truncated to a whole number of seconds.
     if let (Trunc::Seconds(step), Col::Native(data)) = (t, c) {
         if let ColumnData::U32(v) = &**data {
-            let step = step.max(1) as u32;
-            return Col::U(Cow::Owned(
-                v.iter().map(|x| u64::from(x - x % step)).collect(),
-            ));
+            let step = step.max(1);
+            return Col::U(Cow::Owned(in_buckets(
+                v.iter().map(|x| i64::from(*x)),
+                v.len(),
+                |x| {
+                    let start = x - x % step;
+                    (start, start + step)
+                },
+            )));
         }
     }
     let s = secs(c, ty, n);
     match t {
         Trunc::Seconds(step) => {
             let step = step.max(1);
-            Col::U(Cow::Owned(
-                s.iter().map(|x| (x - x.rem_euclid(step)) as u64).collect(),
-            ))
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let start = x - x.rem_euclid(step);
+                (start, start + step)
+            })))
         }
         Trunc::Hours(h) => {
             let h = h.max(1) * 3600;
-            Col::U(Cow::Owned(
-                s.iter()
-                    .map(|x| {
-                        let day = x - x.rem_euclid(86_400);
-                        let within = x.rem_euclid(86_400);
-                        (day + within - within % h) as u64
-                    })
-                    .collect(),
-            ))
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let day = x - x.rem_euclid(86_400);
+                let within = x.rem_euclid(86_400);
+                let start = day + within - within % h;
+                // Buckets restart at midnight.
+                (start, (start + h).min(day + 86_400))
+            })))
         }
         Trunc::Days(d) => {
             let d = d.max(1);
-            Col::U(Cow::Owned(
-                s.iter()
-                    .map(|x| (x.div_euclid(86_400).div_euclid(d) * d * 86_400) as u64)
-                    .collect(),
-            ))
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let start = x.div_euclid(86_400).div_euclid(d) * d * 86_400;
+                (start, start + d * 86_400)
+            })))
         }
         _ => {
             let v: Vec<i64> = s
@@ -1403,6 +1436,26 @@ fn truncate<'a>(t: Trunc, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
             ))
         }
     }
+}
+
+/// The start of each value's bucket, where `bucket(x)` gives the `[start, end)` holding `x`:
+/// computed only when a value leaves the previous value's bucket, so a run of times in one
+/// bucket (logs are mostly in time order) costs two comparisons a row instead of a division.
+#[inline]
+fn in_buckets(
+    values: impl Iterator<Item = i64>,
+    n: usize,
+    bucket: impl Fn(i64) -> (i64, i64),
+) -> Vec<u64> {
+    let mut out = Vec::with_capacity(n);
+    let (mut start, mut end) = (0, 0);
+    for x in values {
+        if x < start || x >= end {
+            (start, end) = bucket(x);
+        }
+        out.push(start as u64);
+    }
+    out
 }
 
 fn part<'a>(p: Part, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
@@ -1639,6 +1692,43 @@ mod tests {
         assert_eq!(&*r.i64s(4), &[1400, -1300, -1300, 1300]);
         let f = round(Rounding::Floor, -2, &c, &DataType::Int32, 4);
         assert_eq!(&*f.i64s(4), &[1300, -1300, -1300, 1200]);
+    }
+
+    #[test]
+    fn buckets_of_unordered_times_match_the_formulas() {
+        // Times in order, backwards, repeated and jumping across midnight and the epoch.
+        let mut times: Vec<i64> = (0..2000).map(|i| 1_725_400_000 + i * 97).collect();
+        times.extend((0..500).rev().map(|i| 1_725_400_000 + i * 1_301));
+        times.extend([86_399, 86_400, 0, -1, -86_401, 7_199, 7_200, 7_200, 3_599]);
+        let ty = DataType::DateTime64;
+        let ms: Vec<i64> = times.iter().map(|t| t * 1000).collect();
+        let c = Col::I(Cow::Owned(ms));
+        for (t, f) in [
+            (
+                Trunc::Seconds(900),
+                Box::new(|x: i64| x - x.rem_euclid(900)) as Box<dyn Fn(i64) -> i64>,
+            ),
+            (
+                Trunc::Hours(5),
+                Box::new(|x: i64| {
+                    let within = x.rem_euclid(86_400);
+                    x - within + within - within % 18_000
+                }),
+            ),
+            (
+                Trunc::Days(3),
+                Box::new(|x: i64| x.div_euclid(86_400).div_euclid(3) * 3 * 86_400),
+            ),
+        ] {
+            let got = truncate(t, &c, &ty, times.len());
+            let want: Vec<u64> = times.iter().map(|x| f(*x) as u64).collect();
+            assert_eq!(&*got.u64s(times.len()), &want[..], "{t:?}");
+        }
+        let stored = Col::Native(Cow::Owned(ColumnData::U32(vec![
+            3_599, 3_600, 10, 7_300, 3_601,
+        ])));
+        let got = truncate(Trunc::Seconds(3_600), &stored, &DataType::DateTime, 5);
+        assert_eq!(&*got.u64s(5), &[0, 3_600, 0, 7_200, 3_600]);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::column::{Col, Dict, Strs};
 use super::types::{DataType, Repr};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{Dictionary, FxHashMap};
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -50,9 +50,11 @@ impl KeyStrings {
 
 /// Group ids for rows, and one representative key value per group.
 #[derive(Debug)]
-pub struct Grouper {
+pub struct Grouper<'d> {
     types: Vec<DataType>,
     strings: Vec<Option<KeyStrings>>,
+    /// Per key, the store dictionary whose codes the key's values are read as directly.
+    store_dicts: Vec<Option<&'d Dictionary>>,
     /// The string key looked up in dense tables (the last string key), if any.
     dense_key: Option<usize>,
     /// Per prefix id (the other keys' combination), the group of each local string id.
@@ -67,11 +69,12 @@ pub struct Grouper {
     groups: usize,
 }
 
-impl Grouper {
+impl<'d> Grouper<'d> {
     /// A grouper for keys of `types`.
-    pub fn new(types: Vec<DataType>) -> Grouper {
+    pub fn new(types: Vec<DataType>) -> Grouper<'d> {
         let k = types.len();
         Grouper {
+            store_dicts: vec![None; k],
             strings: types
                 .iter()
                 .map(|t| (t.repr() == Repr::S).then(KeyStrings::default))
@@ -87,15 +90,30 @@ impl Grouper {
         }
     }
 
+    /// Reads key `k` as codes of `dict`, a dictionary of the store that every batch's values
+    /// of that key index: no mapping per row, and the key column of the result borrows `dict`.
+    pub fn with_store_dict(mut self, k: usize, dict: &'d Dictionary) -> Grouper<'d> {
+        if let Some(slot) = self.store_dicts.get_mut(k) {
+            *slot = Some(dict);
+        }
+        self
+    }
+
     /// Number of groups so far.
     pub fn groups(&self) -> usize {
         self.groups
     }
 
-    fn raw(&mut self, k: usize, c: &Col<'_>, n: usize) -> Vec<u64> {
-        match self.types[k].repr() {
+    fn raw(&mut self, k: usize, c: &Col<'_>, n: usize) -> Result<Vec<u64>> {
+        Ok(match self.types[k].repr() {
             Repr::S => {
                 let s = c.strs(n);
+                if let Some(d) = self.store_dicts[k] {
+                    if !std::ptr::eq(s.dict.get(), d) {
+                        return Err(Error::query("a grouping key changed dictionaries"));
+                    }
+                    return Ok(s.codes.iter().map(|&c| u64::from(c)).collect());
+                }
                 match &mut self.strings[k] {
                     Some(ks) => ks.ids(&s),
                     None => vec![0; n],
@@ -105,7 +123,7 @@ impl Grouper {
             Repr::F => c.f64s(n).iter().map(|x| x.to_bits()).collect(),
             Repr::I => c.i64s(n).iter().map(|x| *x as u64).collect(),
             _ => c.u64s(n).into_owned(),
-        }
+        })
     }
 
     /// Ids for the combinations of `keys` (one row each): dense from 0 in order of first
@@ -239,10 +257,10 @@ impl Grouper {
             .enumerate()
             .map(|(k, c)| match c {
                 // A computed unsigned key (a time bucket, say) is used as it is.
-                Cow::Owned(Col::U(Cow::Owned(v))) if self.types[k].repr() == Repr::U => v,
+                Cow::Owned(Col::U(Cow::Owned(v))) if self.types[k].repr() == Repr::U => Ok(v),
                 c => self.raw(k, &c, n),
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let reps = &mut self.reps;
         let groups = &mut self.groups;
         let Some(dk) = self.dense_key else {
@@ -294,10 +312,11 @@ impl Grouper {
     }
 
     /// The key columns: one representative value per group, in group order.
-    pub fn key_columns<'a>(self) -> Vec<Col<'a>> {
+    pub fn key_columns(self) -> Vec<Col<'d>> {
         let Grouper {
             types,
             strings,
+            store_dicts,
             reps,
             ..
         } = self;
@@ -305,13 +324,18 @@ impl Grouper {
             .iter()
             .zip(reps)
             .zip(strings)
-            .map(|((t, r), s)| match t.repr() {
-                Repr::S => Col::S(Strs {
+            .zip(store_dicts)
+            .map(|(((t, r), s), d)| match (t.repr(), d) {
+                (Repr::S, Some(d)) => Col::S(Strs {
+                    codes: Cow::Owned(r.iter().map(|x| *x as u32).collect()),
+                    dict: Dict::Store(d),
+                }),
+                (Repr::S, None) => Col::S(Strs {
                     codes: Cow::Owned(r.iter().map(|x| *x as u32).collect()),
                     dict: Dict::Own(Rc::new(s.map(|s| s.dict).unwrap_or_default())),
                 }),
-                Repr::F => Col::F(Cow::Owned(r.iter().map(|x| f64::from_bits(*x)).collect())),
-                Repr::I => Col::I(Cow::Owned(r.iter().map(|x| *x as i64).collect())),
+                (Repr::F, _) => Col::F(Cow::Owned(r.iter().map(|x| f64::from_bits(*x)).collect())),
+                (Repr::I, _) => Col::I(Cow::Owned(r.iter().map(|x| *x as i64).collect())),
                 _ => Col::U(Cow::Owned(r)),
             })
             .collect()

@@ -19,6 +19,13 @@ use std::rc::Rc;
 /// How deep queries may nest (subqueries, nodes, `WITH` tables).
 const MAX_DEPTH: usize = 32;
 
+/// The largest dictionary whose codes serve directly as group ids.
+const CODE_GROUPS_MAX: usize = 1 << 16;
+
+/// The largest dictionary whose codes serve directly as one of several keys: the grouping keeps
+/// a table indexed by code for every combination of the other keys.
+const CODE_KEYS_MAX: usize = 256;
+
 /// A node of the running pipe that later nodes may read.
 #[derive(Debug, Clone)]
 pub struct NodeSql<'a> {
@@ -666,6 +673,34 @@ fn fold(e: BExpr) -> Result<BExpr> {
     Ok(e)
 }
 
+/// A `WHERE` condition without its constant-true conjuncts (`WHERE 1 AND …`, as templates
+/// write), or `None` when nothing is left to test.
+fn without_true(e: BExpr) -> Option<BExpr> {
+    fn conjuncts(e: BExpr, out: &mut Vec<BExpr>) {
+        match &e.kind {
+            BKind::Call(c) if matches!(c.f, F::And) => {
+                for a in &c.args {
+                    conjuncts(a.clone(), out);
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    let truthy = |e: &BExpr| {
+        e.as_const()
+            .is_some_and(|v| *v != Value::Null && super::column::value_f(v) != 0.0)
+    };
+    let ty = e.ty.clone();
+    let mut all = Vec::new();
+    conjuncts(e, &mut all);
+    all.retain(|a| !truthy(a));
+    match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(BExpr::call(F::And, all, ty)),
+    }
+}
+
 /// The integer value of a constant `LIMIT`/`OFFSET` expression.
 fn limit_value(b: &mut Binder<'_, '_, '_, '_>, e: &Expr, what: &'static str) -> Result<u64> {
     b.clause = what;
@@ -792,7 +827,7 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
                     bound.ty
                 )));
             }
-            Some(bound)
+            without_true(bound)
         }
         None => None,
     };
@@ -1010,12 +1045,16 @@ fn time_bounds(filter: &BExpr, slot: usize, ty: &DataType) -> (i64, i64) {
 }
 
 /// Scans the source: per batch of rows passing the filter, with the `needed` slots loaded.
+///
+/// With `masks`, a batch most of whose rows pass comes whole, with the filter's mask beside
+/// it, instead of as a copy of the passing rows; otherwise the mask is always `None`.
 fn scan<'a: 'b, 'b>(
     env: &Env<'a>,
     source: &'b Source<'a>,
     filter: Option<&BExpr>,
     needed: &[usize],
-    mut f: impl FnMut(&Batch<'b>) -> Result<bool>,
+    masks: bool,
+    mut f: impl FnMut(&Batch<'b>, Option<&[bool]>) -> Result<bool>,
 ) -> Result<()> {
     let mut filter_slots = Vec::new();
     if let Some(flt) = filter {
@@ -1030,7 +1069,7 @@ fn scan<'a: 'b, 'b>(
     // Apply the filter to a batch, then hand on only the rows that pass.
     let mut run = |batch: Batch<'b>| -> Result<bool> {
         let Some(flt) = filter else {
-            return f(&batch);
+            return f(&batch, None);
         };
         let mask = eval_mask(flt, &batch)?;
         let kept = mask.iter().filter(|m| **m).count();
@@ -1038,7 +1077,10 @@ fn scan<'a: 'b, 'b>(
             return Ok(true);
         }
         if kept == batch.n {
-            return f(&batch);
+            return f(&batch, None);
+        }
+        if masks && kept * 2 >= batch.n {
+            return f(&batch, Some(&mask));
         }
         let sel: Vec<u32> = mask
             .iter()
@@ -1058,7 +1100,7 @@ fn scan<'a: 'b, 'b>(
                 }
             })
             .collect();
-        f(&Batch { n: kept, cols })
+        f(&Batch { n: kept, cols }, None)
     };
     match source {
         Source::Store(store) => {
@@ -1134,20 +1176,87 @@ fn aggregate<'a>(
             a.slots(&mut needed);
         }
     }
+    // One key that is a string column of the store: its dictionary codes are the group ids,
+    // so rows are grouped without any work per row. Groups without rows are dropped at the end.
+    let code_key = match (keys, source) {
+        ([k], Source::Store(store)) => match k.kind {
+            BKind::Slot(slot) => store
+                .dictionary(slot)
+                .filter(|d| d.len() <= CODE_GROUPS_MAX),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut seen = vec![false; code_key.map_or(0, |d| d.len())];
     let mut grouper = Grouper::new(keys.iter().map(|k| k.ty.clone()).collect());
+    if let (Source::Store(store), None) = (source, code_key) {
+        // String keys that are small store columns are read as their codes.
+        for (i, k) in keys.iter().enumerate() {
+            if let BKind::Slot(slot) = k.kind {
+                if let Some(d) = store.dictionary(slot).filter(|d| d.len() <= CODE_KEYS_MAX) {
+                    grouper = grouper.with_store_dict(i, d);
+                }
+            }
+        }
+    }
     let mut aggs: Vec<Agg> = specs.into_iter().map(Agg::new).collect();
-    scan(env, source, filter, &needed, |batch| {
+    // Rows failing the filter can be masked out of the aggregates rather than copied out of
+    // the batch; groups only dropped rows formed are removed at the end. Only where keys and
+    // arguments cannot fail on a row the filter drops (`intDiv(a, x)` where the filter drops
+    // the rows with `x = 0` must not raise).
+    let masks = keys.iter().all(infallible)
+        && aggs.iter().all(|a| {
+            a.spec()
+                .args
+                .iter()
+                .chain(a.spec().cond.iter())
+                .all(infallible)
+        });
+    let mut alive: Vec<bool> = Vec::new();
+    scan(env, source, filter, &needed, masks, |batch, row_mask| {
         let n = batch.n;
-        let ids = if keys.is_empty() {
-            None
+        let key_col;
+        let assigned;
+        let (ids, ngroups): (Option<&[u32]>, usize) = if let Some(dict) = code_key {
+            key_col = eval(&keys[0], batch)?;
+            let Col::S(s) = key_col.as_ref() else {
+                return Err(Error::query("a string key read as another type"));
+            };
+            let mut mark = |c: u32| {
+                if let Some(x) = seen.get_mut(c as usize) {
+                    *x = true;
+                }
+            };
+            match row_mask {
+                None => s.codes.iter().for_each(|&c| mark(c)),
+                Some(m) => s
+                    .codes
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, k)| **k)
+                    .for_each(|(&c, _)| mark(c)),
+            }
+            (Some(&s.codes), dict.len())
+        } else if keys.is_empty() {
+            (None, 1)
         } else {
             let key_cols = keys
                 .iter()
                 .map(|k| eval(k, batch))
                 .collect::<Result<Vec<_>>>()?;
-            Some(grouper.assign(key_cols, n)?)
+            assigned = grouper.assign(key_cols, n)?;
+            let groups = grouper.groups();
+            alive.resize(groups, false);
+            match row_mask {
+                None => assigned.iter().for_each(|&g| alive[g as usize] = true),
+                Some(m) => assigned
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, k)| **k)
+                    .for_each(|(&g, _)| alive[g as usize] = true),
+            }
+            (Some(&assigned), groups)
         };
-        let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
         for agg in &mut aggs {
             let args = agg
                 .spec()
@@ -1155,24 +1264,63 @@ fn aggregate<'a>(
                 .iter()
                 .map(|a| eval(a, batch))
                 .collect::<Result<Vec<_>>>()?;
-            let cond = match &agg.spec().cond {
-                Some(c) => Some(eval_mask(c, batch)?),
-                None => None,
+            let cond = match (&agg.spec().cond, row_mask) {
+                (Some(c), None) => Some(Cow::Owned(eval_mask(c, batch)?)),
+                (Some(c), Some(m)) => {
+                    let mut c = eval_mask(c, batch)?;
+                    c.iter_mut().zip(m).for_each(|(x, k)| *x &= *k);
+                    Some(Cow::Owned(c))
+                }
+                (None, m) => m.map(Cow::Borrowed),
             };
             let groups = Groups {
-                ids: ids.as_deref(),
+                ids,
                 mask: cond.as_deref(),
             };
             agg.update(&args, &groups, ngroups, n);
         }
         Ok(true)
     })?;
+    if let Some(dict) = code_key {
+        let sel: Vec<u32> = (0..seen.len() as u32)
+            .filter(|&c| seen[c as usize])
+            .collect();
+        let mut cols = vec![Col::S(Strs {
+            codes: Cow::Owned(sel.clone()),
+            dict: Dict::Store(dict),
+        })];
+        for agg in aggs {
+            cols.push(agg.finish(seen.len()).gather(&sel));
+        }
+        return Ok(Batch { n: sel.len(), cols });
+    }
     let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
     let mut cols = grouper.key_columns();
     for agg in aggs {
         cols.push(agg.finish(ngroups));
     }
-    Ok(Batch { n: ngroups, cols })
+    if keys.is_empty() || alive.iter().all(|a| *a) {
+        return Ok(Batch { n: ngroups, cols });
+    }
+    let sel: Vec<u32> = (0..ngroups as u32).filter(|&g| alive[g as usize]).collect();
+    Ok(Batch {
+        n: sel.len(),
+        cols: cols.iter().map(|c| c.gather(&sel)).collect(),
+    })
+}
+
+/// Whether evaluating `e` cannot fail on any row: columns, constants, time buckets and parts
+/// of time columns, and comparisons and logic over them.
+fn infallible(e: &BExpr) -> bool {
+    match &e.kind {
+        BKind::Slot(_) | BKind::Const(_) => true,
+        BKind::Call(c) => {
+            let time_of_time = matches!(c.f, F::Trunc(_) | F::Part(_))
+                && c.args.first().is_some_and(|a| a.ty.is_time());
+            (time_of_time || matches!(c.f, F::Cmp(_) | F::And | F::Or | F::Not | F::In(..)))
+                && c.args.iter().all(infallible)
+        }
+    }
 }
 
 /// Evaluates `exprs` over the filtered rows into materialized columns.
@@ -1192,7 +1340,7 @@ fn project<'a>(
     if stop_after == Some(0) {
         return Ok(Batch { n: 0, cols: out });
     }
-    scan(env, source, filter, &needed, |batch| {
+    scan(env, source, filter, &needed, false, |batch, _| {
         for (o, e) in out.iter_mut().zip(exprs) {
             let c = eval(e, batch)?;
             o.append(&c, &e.ty, batch.n);

@@ -138,3 +138,112 @@ fn nested_expressions_up_to_the_limit_evaluate() {
     let too_deep = format!("SELECT {}1{}", "(".repeat(100), ")".repeat(100));
     assert!(sql(&too_deep).is_err());
 }
+
+/// Filtered aggregation takes three routes: rows masked out of the aggregates (a filter that
+/// keeps most rows, simple arguments), rows copied out (few rows kept, or arguments that could
+/// fail on a dropped row), and generic grouping (several keys). All must agree with sums
+/// computed row by row from the same events.
+#[test]
+fn filtered_aggregation_routes_agree() {
+    let mut s = EventStore::new();
+    let cfg = crate::GenConfig {
+        rows: 30_000,
+        seed: 5,
+        ..crate::GenConfig::default()
+    };
+    let events: Vec<crate::Event> = crate::Generator::new(&cfg).collect();
+    s.write(&crate::generate_ndjson(30_000, 5)).unwrap();
+    s.end().unwrap();
+    let mut models: Vec<&str> = events.iter().map(|e| e.model_name).collect();
+    models.sort_unstable();
+    models.dedup();
+    assert!(models.len() > 3, "{models:?}");
+    // Most models (masked route) and one model (copied route).
+    for keep in [&models[1..], &models[..1]] {
+        let list = keep
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let direct = format!(
+            "SELECT model_name, count() AS n, sum(prompt_tokens) AS p, sum(cost) AS c, \
+             avg(success) AS ok, countIf(success = 0) AS e FROM llm_events \
+             WHERE model_name IN ({list}) GROUP BY model_name ORDER BY model_name"
+        );
+        // toUInt64() may fail in general, so these arguments take the copying route.
+        let copied = direct
+            .replace("sum(prompt_tokens)", "sum(toUInt64(prompt_tokens))")
+            .replace("count() AS n", "count(toUInt64(prompt_tokens)) AS n");
+        // A second key takes the generic grouping route.
+        let generic = direct.replace(
+            "GROUP BY model_name",
+            "GROUP BY model_name, toYear(event_time)",
+        );
+        let results: Vec<Endpoint> = [&direct, &copied, &generic]
+            .iter()
+            .map(|q| s.sql(q, &Params::new()).unwrap())
+            .collect();
+        // No key: the whole filtered table is one group.
+        let total = s
+            .sql(
+                &direct
+                    .replace("model_name, count()", "count()")
+                    .replace(" GROUP BY model_name ORDER BY model_name", ""),
+                &Params::new(),
+            )
+            .unwrap();
+        let kept: Vec<&crate::Event> = events
+            .iter()
+            .filter(|e| keep.contains(&e.model_name))
+            .collect();
+        let p: u64 = kept.iter().map(|e| u64::from(e.prompt_tokens)).sum();
+        let c: f64 = kept.iter().map(|e| f64::from(e.cost as f32)).sum();
+        assert_eq!(total.get(0, "n"), Some(&Value::UInt(kept.len() as u64)));
+        assert_eq!(total.get(0, "p"), Some(&Value::UInt(p)));
+        let Some(Value::Float64(got)) = total.get(0, "c") else {
+            panic!("total cost: {:?}", total.get(0, "c"))
+        };
+        assert!((got - c).abs() <= 1e-9 * c.abs(), "{got} vs {c}");
+        for (i, m) in keep.iter().enumerate() {
+            let rows: Vec<&crate::Event> = events.iter().filter(|e| e.model_name == *m).collect();
+            let n = rows.len() as u64;
+            let p: u64 = rows.iter().map(|e| u64::from(e.prompt_tokens)).sum();
+            let c: f64 = rows.iter().map(|e| f64::from(e.cost as f32)).sum();
+            let ok = rows.iter().map(|e| f64::from(e.success)).sum::<f64>() / n as f64;
+            let e = rows.iter().filter(|e| e.success == 0).count() as u64;
+            for r in &results {
+                assert_eq!(r.rows(), keep.len());
+                assert_eq!(r.get(i, "model_name"), Some(&Value::Str(m.to_string())));
+                assert_eq!(r.get(i, "n"), Some(&Value::UInt(n)));
+                assert_eq!(r.get(i, "p"), Some(&Value::UInt(p)));
+                assert_eq!(r.get(i, "e"), Some(&Value::UInt(e)));
+                let Some(Value::Float64(got)) = r.get(i, "c") else {
+                    panic!("cost of {m}: {:?}", r.get(i, "c"))
+                };
+                assert!((got - c).abs() <= 1e-9 * c.abs(), "{m}: {got} vs {c}");
+                assert_eq!(r.get(i, "ok"), Some(&Value::Float64(ok)));
+            }
+        }
+    }
+}
+
+#[test]
+fn rows_the_filter_drops_are_never_computed() {
+    let s = store();
+    // intDiv by zero raises, as in ClickHouse; the filter drops exactly those rows.
+    assert!(s
+        .sql(
+            "SELECT sum(intDiv(total_tokens, success)) FROM llm_events",
+            &Params::new()
+        )
+        .is_err());
+    let r = s
+        .sql(
+            "SELECT model_name, sum(intDiv(total_tokens, success)) AS t FROM llm_events \
+             WHERE success != 0 GROUP BY model_name ORDER BY model_name",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(r.get(0, "t"), Some(&Value::UInt(15)));
+    assert_eq!(r.get(1, "t"), Some(&Value::UInt(120)));
+}

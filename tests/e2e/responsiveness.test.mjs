@@ -100,7 +100,7 @@ test('a 1M-row file: frames keep coming during ingest, and filters refresh every
       times.push(ms);
       const first = Object.entries(views).sort((a, b) => a[1].at - b[1].at)[0];
       report(`1M rows: filter "${label}": every view in ${ms.toFixed(0)} ms (first, ${first[0]}, in ${first[1].at.toFixed(0)} ms; ` +
-        `${Object.entries(views).map(([v, t]) => `${v} ${t.at.toFixed(0)}`).join(', ')})`);
+        `${Object.entries(views).map(([v, t]) => `${v} ${t.at.toFixed(0)} (drawn in ${t.draw.toFixed(0)})`).join(', ')})`);
       const kpis = store.pipe('llm_kpis', Object.keys(params).length > 0 ? params : undefined);
       await assertKpis(page, kpis, `1M rows, ${label}: KPIs`);
     }

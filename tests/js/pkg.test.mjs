@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = fileURLToPath(new URL('../../pkg/', import.meta.url));
-const { initSync, EventStore, generateSample } = await import(`${pkgDir}llm_metrics.js`);
+const { initSync, EventStore, generateSample, warmUp } = await import(`${pkgDir}llm_metrics.js`);
 initSync({ module: readFileSync(`${pkgDir}llm_metrics_bg.wasm`) });
 
 const USAGE = 'llm_usage_by_model';
@@ -324,4 +324,18 @@ test('fromDatasource builds a store for a custom schema', () => {
     () => EventStore.fromDatasource('SCHEMA >\n    `x` NoSuchType `json:$.x`\n'),
     (e) => e instanceof Error && /line \d+/.test(e.message),
   );
+});
+
+test('warmUp runs every shipped pipe on a sample and leaves no store behind', () => {
+  const before = new EventStore();
+  const names = before.pipeNames();
+  before.free();
+  assert.equal(warmUp(1), 2 * names.length);
+  assert.equal(warmUp(), 10 * 2 * names.length);
+  const store = new EventStore();
+  assert.equal(store.rowCount, 0);
+  store.write(generateSample(1000, 3));
+  assert.equal(store.end().rows, 1000);
+  assert.equal(store.pipe('llm_usage_by_model').data.reduce((n, r) => n + r.total_prompt_tokens, 0) > 0, true);
+  store.free();
 });

@@ -9,6 +9,7 @@
 // and optionally:
 //   extraQueries[name]          -> { like, run(ctx, table) }: a variant timed beside query `like`
 //   ingestStream(ctx, reader, progress) -> { table, rows, bytes } or { error, rows, bytes }
+//   warmUp(ctx)                 the library's own warm-up, run after load() and timed apart
 
 import { readColumns } from '../ndjson.js';
 import { LEVELS } from '../normalize.js';
