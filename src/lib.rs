@@ -368,7 +368,8 @@ impl EventStore {
     }
 
     /// Runs the decoder and every shipped pipe on a small generated sample, `rounds` times over,
-    /// each time in a new scratch store; returns the number of pipe runs made.
+    /// each time in a new scratch store that `make` returns (set up like the stores that will
+    /// hold real data, clocks included); returns the number of pipe runs made.
     ///
     /// A browser runs WebAssembly first through a baseline compiler and hands a function to its
     /// optimising compiler only after that function has run for a while. On a large store, the
@@ -377,11 +378,11 @@ impl EventStore {
     /// gets the hot paths optimised by then (ten rounds take about 0.2 s in Chromium).
     ///
     /// ```
-    /// let runs = llm_metrics::EventStore::warm_up(2)?;
+    /// let runs = llm_metrics::EventStore::warm_up(2, llm_metrics::EventStore::new)?;
     /// assert_eq!(runs, 2 * 2 * 7);
     /// # Ok::<(), llm_metrics::Error>(())
     /// ```
-    pub fn warm_up(rounds: u32) -> Result<u64> {
+    pub fn warm_up(rounds: u32, make: impl Fn() -> EventStore) -> Result<u64> {
         let sample = generate_ndjson(WARM_UP_ROWS, 1);
         let mut filtered = Params::new();
         filtered.insert(
@@ -391,7 +392,7 @@ impl EventStore {
         filtered.insert("start_date".into(), "2024-01-01 00:00:00".into());
         let mut runs = 0;
         for _ in 0..rounds {
-            let mut scratch = EventStore::new();
+            let mut scratch = make();
             for chunk in sample.chunks(64 << 10) {
                 scratch.write(chunk)?;
             }

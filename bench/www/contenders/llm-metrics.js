@@ -9,8 +9,11 @@ const HOURLY_SQL =
   'SELECT model_name, toStartOfHour(event_time) AS hour, count() AS requests FROM llm_events GROUP BY model_name, hour';
 
 export async function load() {
+  // The module's bytes are requested at once, beside its JavaScript, and compiled as they
+  // arrive (init() takes the pending response to WebAssembly.instantiateStreaming).
+  const response = fetch('/pkg/llm_metrics_bg.wasm');
   const pkg = await import('/pkg/llm_metrics.js');
-  const wasm = await pkg.default();
+  const wasm = await pkg.default({ module_or_path: response });
   return { pkg, wasm };
 }
 
