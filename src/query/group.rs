@@ -247,10 +247,73 @@ impl<'d> Grouper<'d> {
         ids
     }
 
+    /// `assign` for two keys, `dk` a string column read as codes of the store dictionary `d`:
+    /// one pass, the other key's id looked up only where its value changes (a time bucket
+    /// changes rarely, logs being mostly in time order).
+    fn assign_pair(
+        &mut self,
+        keys: Vec<Cow<'_, Col<'_>>>,
+        dk: usize,
+        d: &Dictionary,
+        n: usize,
+    ) -> Result<Vec<u32>> {
+        let ok = 1 - dk;
+        let mut it = keys.into_iter();
+        let (Some(first), Some(second)) = (it.next(), it.next()) else {
+            return Err(Error::query("a grouping lost a key"));
+        };
+        let (strings, other) = if dk == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let other: Vec<u64> = match other {
+            Cow::Owned(Col::U(Cow::Owned(v))) if self.types[ok].repr() == Repr::U => v,
+            c => self.raw(ok, &c, n)?,
+        };
+        let s = strings.strs(n);
+        if !std::ptr::eq(s.dict.get(), d) {
+            return Err(Error::query("a grouping key changed dictionaries"));
+        }
+        let mut ids = Vec::with_capacity(n);
+        let mut last: Option<u64> = None;
+        let mut p = 0;
+        for (&o, &code) in other.iter().zip(s.codes.iter()) {
+            if last != Some(o) {
+                let next = self.single.len() as u32;
+                p = *self.single.entry(o).or_insert(next) as usize;
+                if p >= self.dense.len() {
+                    self.dense.resize_with(p + 1, Vec::new);
+                }
+                last = Some(o);
+            }
+            let table = &mut self.dense[p];
+            let x = code as usize;
+            if x >= table.len() {
+                table.resize(x + 1, u32::MAX);
+            }
+            let mut g = table[x];
+            if g == u32::MAX {
+                g = self.groups as u32;
+                table[x] = g;
+                self.reps[ok].push(o);
+                self.reps[dk].push(u64::from(code));
+                self.groups += 1;
+            }
+            ids.push(g);
+        }
+        Ok(ids)
+    }
+
     /// The group id of each of the `n` rows whose key columns are `keys`.
     pub fn assign(&mut self, keys: Vec<Cow<'_, Col<'_>>>, n: usize) -> Result<Vec<u32>> {
         if let ([key], Some(0)) = (keys.as_slice(), self.dense_key) {
             return Ok(self.assign_string(key, n));
+        }
+        if let (2, Some(dk)) = (keys.len(), self.dense_key) {
+            if let Some(d) = self.store_dicts[dk] {
+                return self.assign_pair(keys, dk, d, n);
+            }
         }
         let raw: Vec<Vec<u64>> = keys
             .into_iter()
