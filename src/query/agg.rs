@@ -346,6 +346,14 @@ fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
             let ids = &ids[..ids.len().min(v.len())];
             banked(s, ids, mask, 0, u64::wrapping_add, |i| v[i].u());
         }
+        // Many groups: masked-out rows add zero rather than branch.
+        (Some(ids), Some(m)) => {
+            for ((g, x), k) in ids.iter().zip(v).zip(m) {
+                if let Some(t) = s.get_mut(*g as usize) {
+                    *t = t.wrapping_add(x.u() * u64::from(*k));
+                }
+            }
+        }
         _ => groups.each(v.len(), |i, g| s[g] = s[g].wrapping_add(v[i].u())),
     }
 }
@@ -364,6 +372,13 @@ fn count_rows(c: &mut [u64], n: usize, groups: &Groups<'_>) {
                 u64::wrapping_add,
                 |_| 1,
             );
+        }
+        (Some(ids), Some(m)) => {
+            for (g, k) in ids.iter().zip(m) {
+                if let Some(t) = c.get_mut(*g as usize) {
+                    *t += u64::from(*k);
+                }
+            }
         }
         _ => groups.each(n, |_, g| c[g] += 1),
     }
@@ -416,6 +431,13 @@ fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
         (Some(ids), mask) if !s.is_empty() && s.len() <= BANKED_GROUPS => {
             let ids = &ids[..ids.len().min(v.len())];
             banked(s, ids, mask, 0.0, |a, b| a + b, |i| v[i].f());
+        }
+        (Some(ids), Some(m)) => {
+            for ((g, x), k) in ids.iter().zip(v).zip(m) {
+                if let Some(t) = s.get_mut(*g as usize) {
+                    *t += if *k { x.f() } else { 0.0 };
+                }
+            }
         }
         _ => groups.each(v.len(), |i, g| s[g] += v[i].f()),
     }

@@ -204,6 +204,60 @@ fn filtered_aggregation_routes_agree() {
             panic!("total cost: {:?}", total.get(0, "c"))
         };
         assert!((got - c).abs() <= 1e-9 * c.abs(), "{got} vs {c}");
+        // Hours and models: more groups than the banked route takes; the filter also drops
+        // rows inside the groups it keeps (the failed requests).
+        let hourly = s
+            .sql(
+                &format!(
+                    "SELECT model_name AS m, toStartOfHour(event_time) AS h, count() AS n, \
+                     sum(prompt_tokens) AS p, sum(cost) AS c, countIf(success = 0) AS e \
+                     FROM llm_events WHERE model_name IN ({list}) AND success = 1 GROUP BY m, h"
+                ),
+                &Params::new(),
+            )
+            .unwrap();
+        assert!(hourly.rows() > 64, "{} groups", hourly.rows());
+        for m in keep {
+            let rows: Vec<&crate::Event> = events
+                .iter()
+                .filter(|e| e.model_name == *m && e.success == 1)
+                .collect();
+            let (mut n, mut p, mut c, mut e) = (0, 0, 0.0, 0);
+            for r in 0..hourly.rows() {
+                if hourly.get(r, "m") != Some(&Value::Str(m.to_string())) {
+                    continue;
+                }
+                let (
+                    Some(Value::UInt(rn)),
+                    Some(Value::UInt(rp)),
+                    Some(Value::Float64(rc)),
+                    Some(Value::UInt(re)),
+                ) = (
+                    hourly.get(r, "n"),
+                    hourly.get(r, "p"),
+                    hourly.get(r, "c"),
+                    hourly.get(r, "e"),
+                )
+                else {
+                    panic!("row {r} of the hourly result");
+                };
+                assert!(*rn > 0, "an hour of {m} without rows");
+                (n, p, c, e) = (n + rn, p + rp, c + rc, e + re);
+            }
+            assert_eq!(n, rows.len() as u64, "{m}");
+            assert_eq!(
+                p,
+                rows.iter().map(|e| u64::from(e.prompt_tokens)).sum::<u64>(),
+                "{m}"
+            );
+            assert_eq!(
+                e,
+                rows.iter().filter(|e| e.success == 0).count() as u64,
+                "{m}"
+            );
+            let want: f64 = rows.iter().map(|e| f64::from(e.cost as f32)).sum();
+            assert!((c - want).abs() <= 1e-9 * want.abs(), "{m}: {c} vs {want}");
+        }
         for (i, m) in keep.iter().enumerate() {
             let rows: Vec<&crate::Event> = events.iter().filter(|e| e.model_name == *m).collect();
             let n = rows.len() as u64;
