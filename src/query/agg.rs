@@ -272,6 +272,28 @@ fn min_max_u<T: Prim>(m: &mut [Option<u64>], v: &[T], groups: &Groups<'_>, max: 
     }
 }
 
+/// A value, or zero where a row is masked out, chosen without a branch.
+trait Keep: Sized {
+    /// `self` if `keep`, else zero.
+    fn keep(self, keep: bool) -> Self;
+}
+
+impl Keep for u64 {
+    #[inline]
+    fn keep(self, keep: bool) -> u64 {
+        self * u64::from(keep)
+    }
+}
+
+impl Keep for f64 {
+    /// `+0.0` when dropped, whatever `self` is (a product would turn NaN and infinities into
+    /// NaN).
+    #[inline]
+    fn keep(self, keep: bool) -> f64 {
+        f64::from_bits(self.to_bits() & u64::from(keep).wrapping_neg())
+    }
+}
+
 /// Most groups for which sums are kept in banks (see [`banked`]).
 const BANKED_GROUPS: usize = 64;
 
@@ -279,7 +301,7 @@ const BANKED_GROUPS: usize = 64;
 /// sums, so that rows of one group in a row do not wait on each other's additions. Masked-out
 /// rows add `zero`, without a branch. Only for few groups and additions that may be reordered.
 #[inline]
-fn banked<A: Copy>(
+fn banked<A: Copy + Keep>(
     s: &mut [A],
     ids: &[u32],
     mask: Option<&[bool]>,
@@ -306,13 +328,7 @@ fn banked<A: Copy>(
         }
         Some(keep) => {
             let keep = &keep[..m.min(keep.len())];
-            let pick = |i: usize| {
-                if keep.get(i) == Some(&true) {
-                    value(i)
-                } else {
-                    zero
-                }
-            };
+            let pick = |i: usize| value(i).keep(keep.get(i).copied().unwrap_or(false));
             for i in (0..whole).step_by(4) {
                 for b in 0..4 {
                     let j = slot(b, ids[i + b]);
@@ -350,7 +366,7 @@ fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
         (Some(ids), Some(m)) => {
             for ((g, x), k) in ids.iter().zip(v).zip(m) {
                 if let Some(t) = s.get_mut(*g as usize) {
-                    *t = t.wrapping_add(x.u() * u64::from(*k));
+                    *t = t.wrapping_add(x.u().keep(*k));
                 }
             }
         }
@@ -416,7 +432,7 @@ fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
             let (vr, mr) = (vc.remainder(), mc.remainder());
             for (c, k) in vc.zip(mc) {
                 for j in 0..16 {
-                    parts[j] += if k[j] { c[j].f() } else { 0.0 };
+                    parts[j] += c[j].f().keep(k[j]);
                 }
             }
             for p in parts {
@@ -435,7 +451,7 @@ fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
         (Some(ids), Some(m)) => {
             for ((g, x), k) in ids.iter().zip(v).zip(m) {
                 if let Some(t) = s.get_mut(*g as usize) {
-                    *t += if *k { x.f() } else { 0.0 };
+                    *t += x.f().keep(*k);
                 }
             }
         }
@@ -1045,6 +1061,26 @@ mod tests {
             Value::UInt(2)
         );
         assert_eq!(run(AggKind::Max, DataType::UInt32, v), Value::UInt(9));
+    }
+
+    #[test]
+    fn masked_out_values_add_nothing() {
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 1.5] {
+            assert_eq!(x.keep(false).to_bits(), 0.0f64.to_bits(), "{x}");
+            assert_eq!(x.keep(true).to_bits(), x.to_bits(), "{x}");
+        }
+        assert_eq!((u64::MAX).keep(false), 0);
+        assert_eq!(7u64.keep(true), 7);
+        // A NaN in a masked-out row leaves the sum alone, with or without groups.
+        let mut a = Agg::new(spec(AggKind::Sum, DataType::Float64, DataType::Float64));
+        let col = Col::F(Cow::Owned(vec![1.0, f64::NAN, 2.0, f64::INFINITY]));
+        let mask = [true, false, true, false];
+        let groups = Groups {
+            ids: Some(&[0, 0, 1, 1]),
+            mask: Some(&mask),
+        };
+        a.update(&[Cow::Borrowed(&col)], &groups, 2, 4);
+        assert_eq!(&*a.finish(2).f64s(2), &[1.0, 2.0]);
     }
 
     #[test]
