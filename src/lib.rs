@@ -375,7 +375,7 @@ impl EventStore {
     /// optimising compiler only after that function has run for a while. On a large store, the
     /// first few dozen queries can therefore run two to five times slower than later ones.
     /// Calling this once after the module loads, in a worker and before real data arrives,
-    /// gets the hot paths optimised by then (ten rounds take about 0.2 s in Chromium).
+    /// gets the hot paths optimised by then (ten rounds take 0.3 to 0.5 s in Chromium).
     ///
     /// ```
     /// let runs = llm_metrics::EventStore::warm_up(2, llm_metrics::EventStore::new)?;

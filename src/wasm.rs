@@ -278,7 +278,7 @@ pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
 /// runs made. Browsers first run WebAssembly through a baseline compiler and optimise a function
 /// only after it has run for a while, so on a large store the first few dozen queries run two to
 /// five times slower than later ones. Call this once after `init()`, in a worker, before real
-/// data arrives: ten rounds take about 0.2 s.
+/// data arrives: ten rounds take 0.3 to 0.5 s.
 #[wasm_bindgen(js_name = warmUp)]
 pub fn warm_up(rounds: Option<u32>) -> Result<f64, JsError> {
     // Scratch stores exactly like those `new EventStore()` makes, clocks included.
