@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import { startServer } from './lib/serve.mjs';
 import { agreement, compareReport, streamReport } from './lib/report.mjs';
 
@@ -25,16 +26,8 @@ const WORK = join(repo, 'target', 'bench');
 /** Largest side-by-side run: every contender holds the whole file in memory. */
 const MAX_SIDE_BY_SIDE_ROWS = 2_000_000;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+const BENCH_ARGS = [
+  ...CHROMIUM_ARGS,
   '--js-flags=--expose-gc',
   '--enable-precise-memory-info',
   // measureUserAgentSpecificMemory() answers at once instead of waiting for the next GC.
@@ -205,7 +198,7 @@ async function main() {
       ['/', join(bench, 'www')],
     ],
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BENCH_ARGS, headless: true });
   const args = process.argv.slice(2).join(' ');
   const env = {
     rows: opts.rows,

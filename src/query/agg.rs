@@ -347,6 +347,23 @@ fn banked<A: Copy + Keep>(
     }
 }
 
+/// Folds `v` into per-group extremes with `pick` (the larger or the smaller of two), skipping
+/// the values `skip` names (NaN for floats).
+fn fold_extremes<T: Copy>(
+    m: &mut [Option<T>],
+    v: &[T],
+    groups: &Groups<'_>,
+    skip: impl Fn(T) -> bool,
+    pick: impl Fn(T, T) -> T,
+) {
+    groups.each(v.len(), |i, g| {
+        let x = v[i];
+        if !skip(x) {
+            m[g] = Some(m[g].map_or(x, |o| pick(o, x)));
+        }
+    });
+}
+
 /// Adds integers to per-group wrapping sums.
 fn sum_ints<T: Prim>(s: &mut [u64], v: &[T], groups: &Groups<'_>) {
     match (groups.ids, groups.mask) {
@@ -609,41 +626,14 @@ impl Agg {
             State::MinMaxI(m, max) => {
                 grow(m, ngroups, None);
                 let v = args[0].i64s(n);
-                let max = *max;
-                groups.each(n, |i, g| {
-                    let x = v[i];
-                    m[g] = Some(match m[g] {
-                        None => x,
-                        Some(o) => {
-                            if max {
-                                o.max(x)
-                            } else {
-                                o.min(x)
-                            }
-                        }
-                    });
-                });
+                let pick = if *max { i64::max } else { i64::min };
+                fold_extremes(m, &v, groups, |_| false, pick);
             }
             State::MinMaxF(m, max) => {
                 grow(m, ngroups, None);
                 let v = args[0].f64s(n);
-                let max = *max;
-                groups.each(n, |i, g| {
-                    let x = v[i];
-                    if x.is_nan() {
-                        return;
-                    }
-                    m[g] = Some(match m[g] {
-                        None => x,
-                        Some(o) => {
-                            if max {
-                                o.max(x)
-                            } else {
-                                o.min(x)
-                            }
-                        }
-                    });
-                });
+                let pick = if *max { f64::max } else { f64::min };
+                fold_extremes(m, &v, groups, f64::is_nan, pick);
             }
             State::MinMaxS(m, max) => {
                 grow(m, ngroups, None);

@@ -20,16 +20,22 @@ struct KeyStrings {
     remaps: Vec<(usize, Vec<u32>)>,
 }
 
+/// The index in `tables` of the per-code table for `dict`, added (all `u32::MAX`, one entry per
+/// code) the first time `dict` is seen.
+fn table_for(tables: &mut Vec<(usize, Vec<u32>)>, dict: &Dict<'_>) -> usize {
+    let id = dict.id();
+    match tables.iter().position(|(d, _)| *d == id) {
+        Some(p) => p,
+        None => {
+            tables.push((id, vec![u32::MAX; dict.get().len()]));
+            tables.len() - 1
+        }
+    }
+}
+
 impl KeyStrings {
     fn ids(&mut self, s: &Strs<'_>) -> Vec<u64> {
-        let id = s.dict.id();
-        let pos = match self.remaps.iter().position(|(d, _)| *d == id) {
-            Some(p) => p,
-            None => {
-                self.remaps.push((id, vec![u32::MAX; s.dict.get().len()]));
-                self.remaps.len() - 1
-            }
-        };
+        let pos = table_for(&mut self.remaps, &s.dict);
         let (_, map) = &mut self.remaps[pos];
         let dict = &mut self.dict;
         s.codes
@@ -190,27 +196,14 @@ impl<'d> Grouper<'d> {
         let Some(ks) = self.strings[0].as_mut() else {
             return vec![0; n];
         };
-        let id = s.dict.id();
-        let pos = match ks.remaps.iter().position(|(d, _)| *d == id) {
-            Some(p) => p,
-            None => {
-                ks.remaps.push((id, vec![u32::MAX; s.dict.get().len()]));
-                ks.remaps.len() - 1
-            }
-        };
+        let pos = table_for(&mut ks.remaps, &s.dict);
         if self.dense.is_empty() {
             self.dense.push(Vec::new());
         }
         let (_, map) = &mut ks.remaps[pos];
         let table = &mut self.dense[0];
         // The group of each code of this dictionary, once seen: one lookup per row.
-        let dpos = match self.direct.iter().position(|(d, _)| *d == id) {
-            Some(p) => p,
-            None => {
-                self.direct.push((id, vec![u32::MAX; s.dict.get().len()]));
-                self.direct.len() - 1
-            }
-        };
+        let dpos = table_for(&mut self.direct, &s.dict);
         let direct = &mut self.direct[dpos].1;
         let mut ids = Vec::with_capacity(n);
         for &code in s.codes.iter() {

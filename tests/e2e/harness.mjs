@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
 import { serveStatic } from '../../scripts/serve.mjs';
 import { KPIS, exactText, formatCell, formatKpi } from '../../www/format.js';
 import { DASHBOARD_PIPES, FILTERED_PERFORMANCE, FILTERED_USAGE } from '../../www/pipes.js';
@@ -19,18 +20,6 @@ const pkgDir = join(repo, 'pkg');
 const wasm = await import(join(pkgDir, 'llm_metrics.js'));
 wasm.initSync({ module: readFileSync(join(pkgDir, 'llm_metrics_bg.wasm')) });
 export const { EventStore, generateSample } = wasm;
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /**
  * Starts the server and the browser. `routes` maps a path to a handler (req, res) that answers
