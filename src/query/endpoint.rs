@@ -68,49 +68,39 @@ fn write_float(out: &mut String, v: f64, as_f32: Option<f32>) {
         out.push_str("null");
         return;
     }
-    if v == v.trunc() && v.abs() < 1e15 {
-        if v == 0.0 && v.is_sign_negative() {
-            out.push('-');
-        }
-        let _ = write!(out, "{}", v as i64);
-        return;
-    }
     match as_f32 {
-        // `Display` for floats prints the shortest text that reads back as the same value.
-        Some(f) => {
-            let _ = write!(out, "{}", JsonFloat32(f));
-        }
-        None => {
-            let _ = write!(out, "{}", JsonFloat64(v));
-        }
+        Some(f) => write_shortest(out, f),
+        None => write_shortest(out, v),
     }
 }
 
-struct JsonFloat64(f64);
-struct JsonFloat32(f32);
-
-impl std::fmt::Display for JsonFloat64 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        let a = v.abs();
-        if (1e-7..1e21).contains(&a) {
-            write!(f, "{v}")
-        } else {
-            write!(f, "{v:e}")
-        }
+/// Writes a finite float as ClickHouse does: the shortest digits that read back as the same
+/// value (of its own width), in plain decimal notation when the decimal exponent is from -6 to
+/// 20, else as `1e-7`, `1.5e21`.
+fn write_shortest<T: std::fmt::Display + std::fmt::LowerExp>(out: &mut String, v: T) {
+    let sci = format!("{v:e}");
+    let exponent: i32 = sci
+        .rsplit_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
+    if (-6..21).contains(&exponent) {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&sci);
     }
 }
 
-impl std::fmt::Display for JsonFloat32 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        let a = v.abs();
-        if (1e-7..1e21).contains(&a) {
-            write!(f, "{v}")
-        } else {
-            write!(f, "{v:e}")
-        }
+/// The text `toString` gives a float: as in JSON, with `nan`, `inf` and `-inf`.
+pub fn float_text(v: f64, as_f32: Option<f32>) -> String {
+    if v.is_nan() {
+        return "nan".into();
     }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let mut out = String::new();
+    write_float(&mut out, v, as_f32);
+    out
 }
 
 /// Appends `s` as a JSON string literal.

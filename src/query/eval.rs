@@ -41,7 +41,17 @@ pub struct FCall {
     /// Its arguments.
     pub args: Vec<BExpr>,
     /// Per-dictionary results of string work.
-    pub cache: RefCell<Vec<(Vec<usize>, Cached)>>,
+    pub cache: RefCell<Vec<CacheEntry>>,
+}
+
+/// One cached result: the identities of the dictionaries it was computed from, and the
+/// dictionaries built by the query among them, kept alive so that no other dictionary can be
+/// allocated at the same address while the entry exists.
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    key: Vec<usize>,
+    _alive: Vec<Rc<Dictionary>>,
+    value: Cached,
 }
 
 /// Work done once per dictionary.
@@ -171,17 +181,30 @@ pub enum Rounding {
     Ceil,
 }
 
-/// A set for `IN`.
+/// A hash set with the store's hasher.
+pub type FxSet<T> =
+    std::collections::HashSet<T, std::hash::BuildHasherDefault<crate::store::FxHasher>>;
+
+/// A set for `IN`, hashed once when the query is bound.
 #[derive(Debug, Clone)]
 pub enum InSet {
     /// Strings.
-    Str(Vec<String>),
+    Str(FxSet<String>),
     /// Values in the `i64` domain of the left side (times in its unit, integers).
-    Int(Vec<i64>),
+    Int(FxSet<i64>),
     /// Unsigned values.
-    UInt(Vec<u64>),
-    /// Float values.
-    Float(Vec<f64>),
+    UInt(FxSet<u64>),
+    /// Float values by [`float_key`]: `IN` tells `-0` from `0` and takes every NaN as one.
+    Float(FxSet<u64>),
+}
+
+/// The identity `IN` and `DISTINCT` give a float: its bits, with every NaN the same.
+pub fn float_key(x: f64) -> u64 {
+    if x.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        x.to_bits()
+    }
 }
 
 /// A compiled `LIKE` pattern.
@@ -628,17 +651,32 @@ fn domain(a: &DataType, b: &DataType) -> Dom {
     }
 }
 
-fn cached(fc: &FCall, key: Vec<usize>, make: impl FnOnce() -> Result<Cached>) -> Result<Cached> {
-    if let Some((_, c)) = fc.cache.borrow().iter().find(|(k, _)| *k == key) {
-        return Ok(c.clone());
+fn cached<'d>(
+    fc: &FCall,
+    dicts: impl Iterator<Item = &'d Dict<'d>> + Clone,
+    make: impl FnOnce() -> Result<Cached>,
+) -> Result<Cached> {
+    let key: Vec<usize> = dicts.clone().map(Dict::id).collect();
+    if let Some(e) = fc.cache.borrow().iter().find(|e| e.key == key) {
+        return Ok(e.value.clone());
     }
-    let c = make()?;
+    let value = make()?;
+    let alive = dicts
+        .filter_map(|d| match d {
+            Dict::Own(rc) => Some(rc.clone()),
+            Dict::Store(_) => None,
+        })
+        .collect();
     let mut cache = fc.cache.borrow_mut();
     if cache.len() > 16 {
         cache.remove(0);
     }
-    cache.push((key, c.clone()));
-    Ok(c)
+    cache.push(CacheEntry {
+        key,
+        _alive: alive,
+        value: value.clone(),
+    });
+    Ok(value)
 }
 
 /// A per-dictionary-entry function of strings, cached per dictionary, applied to the codes:
@@ -654,7 +692,7 @@ fn per_entry<'a>(
         return Ok(Col::Const(Value::UInt(f(&value_str(v))?)));
     }
     let s = c.strs(n);
-    let m = cached(fc, vec![s.dict.id()], || {
+    let m = cached(fc, std::iter::once(&s.dict), || {
         let d = s.dict.get();
         let map = d
             .strings()
@@ -682,7 +720,7 @@ fn recode<'a>(fc: &FCall, c: &Col<'a>, n: usize, f: impl Fn(&str) -> String) -> 
         return Ok(Col::Const(Value::Str(f(&value_str(v)))));
     }
     let s = c.strs(n);
-    let r = cached(fc, vec![s.dict.id()], || {
+    let r = cached(fc, std::iter::once(&s.dict), || {
         let mut d = Dictionary::new();
         let map: Vec<u32> = s
             .dict
@@ -719,8 +757,7 @@ fn unify_strings<'a>(fc: &FCall, cols: &[Strs<'a>]) -> Result<(Dict<'a>, Vec<Vec
             ));
         }
     }
-    let key: Vec<usize> = cols.iter().map(|s| s.dict.id()).collect();
-    let r = cached(fc, key, || {
+    let r = cached(fc, cols.iter().map(|s| &s.dict), || {
         let mut d = Dictionary::new();
         let maps = cols
             .iter()
@@ -831,7 +868,16 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
             };
             let bits = tb.int_bits();
             let wrap = |x: i64| -> i64 {
-                if bits >= 64 || tb.is_time() {
+                if *tb == DataType::DateTime {
+                    x.clamp(0, time::DATETIME_MAX)
+                } else if *tb == DataType::Date {
+                    // Up to 65535 a day number, beyond that seconds since the epoch.
+                    match x {
+                        ..=0 => 0,
+                        1..=65_535 => x,
+                        _ => x.min(time::DATETIME_MAX) / 86_400,
+                    }
+                } else if bits >= 64 || tb.is_time() {
                     x
                 } else if tb.is_signed() {
                     let sh = 64 - bits;
@@ -841,7 +887,7 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
                 }
             };
             if tb.repr() == Repr::U {
-                let v: Vec<u64> = if fb.repr() == Repr::U && bits >= 64 {
+                let v: Vec<u64> = if fb.repr() == Repr::U && bits >= 64 && !tb.is_time() {
                     c.u64s(n).into_owned()
                 } else if *tb == DataType::Bool {
                     raw.iter().map(|x| u64::from(*x != 0)).collect()
@@ -891,6 +937,8 @@ pub fn value_text(v: &Value) -> String {
         Value::Str(s) => s.clone(),
         Value::Null => "NULL".into(),
         Value::Bool(b) => b.to_string(),
+        Value::Float32(x) => super::endpoint::float_text(f64::from(*x), Some(*x)),
+        Value::Float64(x) => super::endpoint::float_text(*x, None),
         other => {
             let mut s = String::new();
             other.write_json(&mut s);
@@ -1128,6 +1176,7 @@ fn arith<'a>(
     }
     let zero_divisor = || Error::query("division by zero");
     if ty.repr() == Repr::U {
+        let signed_divisor = tb.base().is_signed();
         let x = a.u64s(n);
         let y = b.u64s(n);
         let mut v = Vec::with_capacity(n);
@@ -1136,12 +1185,16 @@ fn arith<'a>(
                 Arith::Plus => p.wrapping_add(*q),
                 Arith::Minus => p.wrapping_sub(*q),
                 Arith::Mul => p.wrapping_mul(*q),
+                // An unsigned dividend keeps its sign: the divisor counts by its magnitude.
+                Arith::Mod if signed_divisor => p
+                    .checked_rem((*q as i64).unsigned_abs())
+                    .ok_or_else(zero_divisor)?,
                 Arith::Mod => p.checked_rem(*q).ok_or_else(zero_divisor)?,
                 Arith::IntDiv => p.checked_div(*q).ok_or_else(zero_divisor)?,
                 Arith::Div => 0,
             });
         }
-        let _ = (ta, tb);
+        let _ = ta;
         return Ok(Col::U(Cow::Owned(v)));
     }
     let x = a.i64s(n);
@@ -1152,18 +1205,14 @@ fn arith<'a>(
             Arith::Plus => p.wrapping_add(*q),
             Arith::Minus => p.wrapping_sub(*q),
             Arith::Mul => p.wrapping_mul(*q),
-            Arith::Mod => {
-                if *q == 0 {
-                    return Err(zero_divisor());
-                }
-                p.wrapping_rem(*q)
+            Arith::Mod | Arith::IntDiv if *q == 0 => return Err(zero_divisor()),
+            Arith::Mod | Arith::IntDiv if *p == i64::MIN && *q == -1 => {
+                return Err(Error::query(
+                    "division of the minimal signed number by minus one",
+                ))
             }
-            Arith::IntDiv => {
-                if *q == 0 {
-                    return Err(zero_divisor());
-                }
-                p.wrapping_div(*q)
-            }
+            Arith::Mod => p.wrapping_rem(*q),
+            Arith::IntDiv => p.wrapping_div(*q),
             Arith::Div => 0,
         });
     }
@@ -1252,9 +1301,7 @@ fn compare<'a>(
 fn in_set(fc: &FCall, set: &InSet, c: &Col<'_>, ty: &DataType, n: usize) -> Result<Vec<bool>> {
     Ok(match set {
         InSet::Str(items) => {
-            let m = per_entry(fc, c, n, false, |s| {
-                Ok(u64::from(items.iter().any(|x| x == s)))
-            })?;
+            let m = per_entry(fc, c, n, false, |s| Ok(u64::from(items.contains(s))))?;
             to_mask(&m, n)
         }
         InSet::Int(items) => {
@@ -1263,21 +1310,14 @@ fn in_set(fc: &FCall, set: &InSet, c: &Col<'_>, ty: &DataType, n: usize) -> Resu
             } else {
                 c.i64s(n).into_owned()
             };
-            let set: std::collections::HashSet<i64, _> =
-                items.iter().copied().collect::<std::collections::HashSet<
-                    i64,
-                    std::hash::BuildHasherDefault<crate::store::FxHasher>,
-                >>();
-            v.iter().map(|x| set.contains(x)).collect()
+            v.iter().map(|x| items.contains(x)).collect()
         }
-        InSet::UInt(items) => {
-            let set: std::collections::HashSet<
-                u64,
-                std::hash::BuildHasherDefault<crate::store::FxHasher>,
-            > = items.iter().copied().collect();
-            c.u64s(n).iter().map(|x| set.contains(x)).collect()
-        }
-        InSet::Float(items) => c.f64s(n).iter().map(|x| items.contains(x)).collect(),
+        InSet::UInt(items) => c.u64s(n).iter().map(|x| items.contains(x)).collect(),
+        InSet::Float(items) => c
+            .f64s(n)
+            .iter()
+            .map(|x| items.contains(&float_key(*x)))
+            .collect(),
     })
 }
 
@@ -1413,10 +1453,10 @@ fn truncate<'a>(t: Trunc, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
                         }
                         Trunc::Months(m) => {
                             let (y, mo, _) = time::civil_from_days(days);
-                            let idx = (y - 1970) * 12 + i64::from(mo) - 1;
+                            let idx = (y - 1900) * 12 + i64::from(mo) - 1;
                             let idx = idx.div_euclid(m.max(1)) * m.max(1);
                             time::days_from_civil(
-                                1970 + idx.div_euclid(12),
+                                1900 + idx.div_euclid(12),
                                 (idx.rem_euclid(12) + 1) as u32,
                                 1,
                             )
@@ -1514,7 +1554,8 @@ fn add_interval<'a>(
     let mut out = Vec::with_capacity(n);
     for (x, c) in base.iter().zip(ks.iter()) {
         let c = c * sign;
-        // Calendar units stop at the epoch; fixed units wrap like the stored integers.
+        // Calendar units stop at the epoch; past the type's end, every unit wraps like the
+        // stored integers.
         let calendar = unit.months().is_some();
         let v = match (tt.base(), ty.base()) {
             (DataType::Date, DataType::Date) => match unit.months() {
@@ -1536,7 +1577,11 @@ fn add_interval<'a>(
                 None => x + c * unit.seconds().unwrap_or(0),
             },
         };
-        out.push(if calendar { v.max(0) } else { wrap_time(v, ty) });
+        out.push(if calendar && v < 0 {
+            0
+        } else {
+            wrap_time(v, ty)
+        });
     }
     Ok(to_repr(out, ty))
 }

@@ -541,7 +541,13 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if n == "toDate" && args[0].ty.is_number() {
                 if let Some(v) = args[0].as_const() {
                     let x = super::eval::const_i(v);
-                    let days = if x < 65_536 { x } else { x.div_euclid(86_400) };
+                    // Up to 65535 a day number, beyond that seconds since the epoch, clamped
+                    // to DateTime's range.
+                    let days = match x {
+                        ..=0 => 0,
+                        1..=65_535 => x,
+                        _ => x.min(crate::time::DATETIME_MAX) / 86_400,
+                    };
                     return Ok(BExpr::constant(Value::Date(days), DataType::Date));
                 }
                 return Err(Error::unsupported("toDate of a number column"));
@@ -784,7 +790,7 @@ pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
                 other => return Err(bad(other, t)),
             }
         }
-        return Ok(InSet::Str(out));
+        return Ok(InSet::Str(out.into_iter().collect()));
     }
     if base.is_time() {
         let mut out = Vec::new();
@@ -817,7 +823,7 @@ pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
             };
             out.push(super::eval::const_i(&v));
         }
-        return Ok(InSet::Int(out));
+        return Ok(InSet::Int(out.into_iter().collect()));
     }
     if base.is_number() {
         if base.is_float() {
@@ -826,10 +832,10 @@ pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
                 match v {
                     Value::Null => {}
                     Value::Str(_) | Value::Array(_) => return Err(bad(v, t)),
-                    other => out.push(super::column::value_f(other)),
+                    other => out.push(super::eval::float_key(super::column::value_f(other))),
                 }
             }
-            return Ok(InSet::Float(out));
+            return Ok(InSet::Float(out.into_iter().collect()));
         }
         let unsigned = !base.is_signed();
         let mut ints = Vec::new();
@@ -848,9 +854,9 @@ pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
             }
         }
         return Ok(if unsigned {
-            InSet::UInt(uints)
+            InSet::UInt(uints.into_iter().collect())
         } else {
-            InSet::Int(ints)
+            InSet::Int(ints.into_iter().collect())
         });
     }
     Err(Error::unsupported(format!("IN on {left} values")))

@@ -17,17 +17,34 @@ use std::rc::Rc;
 #[derive(Debug, Default)]
 struct KeyStrings {
     dict: Dictionary,
-    remaps: Vec<(usize, Vec<u32>)>,
+    remaps: Vec<CodeTable>,
+}
+
+/// A table indexed by the codes of one input dictionary, found again by the dictionary's
+/// identity. A dictionary built by the query is kept alive with its table: were it freed, a
+/// later block's dictionary could take its address and be read through the wrong table.
+#[derive(Debug)]
+struct CodeTable {
+    id: usize,
+    map: Vec<u32>,
+    _alive: Option<Rc<Dictionary>>,
 }
 
 /// The index in `tables` of the per-code table for `dict`, added (all `u32::MAX`, one entry per
 /// code) the first time `dict` is seen.
-fn table_for(tables: &mut Vec<(usize, Vec<u32>)>, dict: &Dict<'_>) -> usize {
+fn table_for(tables: &mut Vec<CodeTable>, dict: &Dict<'_>) -> usize {
     let id = dict.id();
-    match tables.iter().position(|(d, _)| *d == id) {
+    match tables.iter().position(|t| t.id == id) {
         Some(p) => p,
         None => {
-            tables.push((id, vec![u32::MAX; dict.get().len()]));
+            tables.push(CodeTable {
+                id,
+                map: vec![u32::MAX; dict.get().len()],
+                _alive: match dict {
+                    Dict::Own(d) => Some(d.clone()),
+                    Dict::Store(_) => None,
+                },
+            });
             tables.len() - 1
         }
     }
@@ -36,7 +53,7 @@ fn table_for(tables: &mut Vec<(usize, Vec<u32>)>, dict: &Dict<'_>) -> usize {
 impl KeyStrings {
     fn ids(&mut self, s: &Strs<'_>) -> Vec<u64> {
         let pos = table_for(&mut self.remaps, &s.dict);
-        let (_, map) = &mut self.remaps[pos];
+        let map = &mut self.remaps[pos].map;
         let dict = &mut self.dict;
         s.codes
             .iter()
@@ -66,7 +83,7 @@ pub struct Grouper<'d> {
     /// Per prefix id (the other keys' combination), the group of each local string id.
     dense: Vec<Vec<u32>>,
     /// For a single string key: per input dictionary, the group of each code seen.
-    direct: Vec<(usize, Vec<u32>)>,
+    direct: Vec<CodeTable>,
     /// Prefix ids of a single non-dense key.
     single: FxHashMap<u64, u32>,
     /// Prefix ids of several non-dense keys, chained pairwise.
@@ -200,11 +217,11 @@ impl<'d> Grouper<'d> {
         if self.dense.is_empty() {
             self.dense.push(Vec::new());
         }
-        let (_, map) = &mut ks.remaps[pos];
+        let map = &mut ks.remaps[pos].map;
         let table = &mut self.dense[0];
         // The group of each code of this dictionary, once seen: one lookup per row.
         let dpos = table_for(&mut self.direct, &s.dict);
-        let direct = &mut self.direct[dpos].1;
+        let direct = &mut self.direct[dpos].map;
         let mut ids = Vec::with_capacity(n);
         for &code in s.codes.iter() {
             let code = code as usize;

@@ -198,10 +198,15 @@ fn quoted(text: &str, start: usize, q: u8) -> Option<(String, usize, usize)> {
                     out.push(u8::from_str_radix(h, 16).ok()?);
                     i += 2;
                 }
+                // `\N` stands for nothing; these characters lose their backslash; any other
+                // keeps it, as ClickHouse reads `'a\_b'` as `a\_b` (so LIKE sees `\_`).
+                b'N' => {}
+                b'\\' | b'\'' | b'"' | b'`' | b'/' | b'=' => out.push(n),
                 other => {
                     if other == b'\n' {
                         lines += 1;
                     }
+                    out.push(b'\\');
                     out.push(other)
                 }
             }

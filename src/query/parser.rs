@@ -19,6 +19,8 @@ pub fn parse_query(tokens: &[Token]) -> Result<Query> {
         i: 0,
         subqueries: 0,
         depth: 0,
+        tree: 0,
+        query_depth: 0,
     };
     let q = p.query()?;
     p.eat_sym(";");
@@ -33,10 +35,20 @@ struct Parser<'t> {
     i: usize,
     subqueries: usize,
     depth: usize,
+    tree: usize,
+    query_depth: usize,
 }
 
 /// How deeply expressions may nest (parentheses, unary operators, subqueries).
 const MAX_NESTING: usize = 64;
+
+/// How deep the tree of one expression may be, each operator of a chain such as `a + b + c`
+/// counting as one level: everything that walks the tree later recurses that deep.
+const MAX_TREE_DEPTH: usize = 256;
+
+/// How deeply queries may nest (subqueries in `FROM`, `WITH` or expressions); running a query
+/// has the same bound, with pipe nodes that read each other counting too.
+pub const MAX_QUERY_NESTING: usize = 32;
 
 /// Keywords that end an expression or select item (so they are never implicit aliases).
 const RESERVED: &[&str] = &[
@@ -386,7 +398,7 @@ impl<'t> Parser<'t> {
             self.expect_kw("AS")?;
             self.expect_sym("(")?;
             if self.is_kw("SELECT") || self.is_kw("WITH") {
-                let q = self.query()?;
+                let q = self.subquery()?;
                 self.expect_sym(")")?;
                 return Ok(With::Table(name, Rc::new(q)));
             }
@@ -433,7 +445,7 @@ impl<'t> Parser<'t> {
             if !(self.is_kw("SELECT") || self.is_kw("WITH")) {
                 return Err(self.unexpected("a subquery"));
             }
-            let q = self.query()?;
+            let q = self.subquery()?;
             self.expect_sym(")")?;
             let alias = self.alias()?;
             super::ast::From::Subquery(Rc::new(q), alias)
@@ -464,14 +476,45 @@ impl<'t> Parser<'t> {
     fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<Expr>) -> Result<Expr> {
         if self.depth >= MAX_NESTING {
             return Err(Error::query(format!(
-                "line {}: expressions nest too deeply",
+                "line {}: expressions nest too deeply (more than {MAX_NESTING} levels)",
                 self.line()
             )));
         }
         self.depth += 1;
+        self.taller()?;
         let r = f(self);
+        self.tree -= 1;
         self.depth -= 1;
         r
+    }
+
+    /// A query in parentheses (in `FROM`, `WITH` or an expression), one nesting level deeper.
+    fn subquery(&mut self) -> Result<Query> {
+        if self.query_depth >= MAX_QUERY_NESTING {
+            return Err(Error::query(format!(
+                "line {}: subqueries nest too deeply (more than {MAX_QUERY_NESTING} levels)",
+                self.line()
+            )));
+        }
+        self.query_depth += 1;
+        let r = self.query();
+        self.query_depth -= 1;
+        r
+    }
+
+    /// One level taller tree, failing beyond [`MAX_TREE_DEPTH`]: each operator of a chain
+    /// and each nesting level counts, so the depth of every expression tree, and of everything
+    /// that later walks it, is bounded whatever the input.
+    fn taller(&mut self) -> Result<()> {
+        if self.tree >= MAX_TREE_DEPTH {
+            return Err(Error::query(format!(
+                "line {}: expressions nest too deeply (more than {MAX_TREE_DEPTH} levels, each \
+                 operator of a chain counting as one)",
+                self.line()
+            )));
+        }
+        self.tree += 1;
+        Ok(())
     }
 
     fn or(&mut self) -> Result<Expr> {
@@ -611,15 +654,19 @@ impl<'t> Parser<'t> {
 
     fn concat(&mut self) -> Result<Expr> {
         let mut left = self.additive()?;
+        let outer = self.tree;
         while self.eat_sym("||") {
+            self.taller()?;
             let right = self.additive()?;
             left = Expr::call("concat", vec![left, right]);
         }
+        self.tree = outer;
         Ok(left)
     }
 
     fn additive(&mut self) -> Result<Expr> {
         let mut left = self.multiplicative()?;
+        let outer = self.tree;
         loop {
             let op = if self.eat_sym("+") {
                 "plus"
@@ -628,14 +675,17 @@ impl<'t> Parser<'t> {
             } else {
                 break;
             };
+            self.taller()?;
             let right = self.multiplicative()?;
             left = Expr::call(op, vec![left, right]);
         }
+        self.tree = outer;
         Ok(left)
     }
 
     fn multiplicative(&mut self) -> Result<Expr> {
         let mut left = self.unary()?;
+        let outer = self.tree;
         loop {
             let op = if self.eat_sym("*") {
                 "multiply"
@@ -650,9 +700,11 @@ impl<'t> Parser<'t> {
             } else {
                 break;
             };
+            self.taller()?;
             let right = self.unary()?;
             left = Expr::call(op, vec![left, right]);
         }
+        self.tree = outer;
         Ok(left)
     }
 
@@ -717,7 +769,7 @@ impl<'t> Parser<'t> {
             Tok::Sym("(") => {
                 self.i += 1;
                 if self.is_kw("SELECT") || self.is_kw("WITH") {
-                    let q = self.query()?;
+                    let q = self.subquery()?;
                     self.expect_sym(")")?;
                     self.subqueries += 1;
                     return Ok(Expr::Subquery(Rc::new(q), self.subqueries));

@@ -17,7 +17,21 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// How deep queries may nest (subqueries, nodes, `WITH` tables).
-const MAX_DEPTH: usize = 32;
+const MAX_DEPTH: usize = super::parser::MAX_QUERY_NESTING;
+
+/// How many nodes an expression may have once its aliases are substituted: aliases that use
+/// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.
+const MAX_EXPANDED_NODES: usize = 100_000;
+
+/// How deep an expression may nest once its aliases are substituted.
+const MAX_EXPANDED_DEPTH: usize = 256;
+
+/// The running size of one alias substitution.
+#[derive(Default)]
+struct Expansion {
+    nodes: usize,
+    depth: usize,
+}
 
 /// The largest dictionary whose codes serve directly as group ids.
 const CODE_GROUPS_MAX: usize = 1 << 16;
@@ -273,15 +287,36 @@ fn contains_aggregate(e: &Expr) -> bool {
 impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     /// Replaces alias names by their expressions (an alias is not expanded inside itself).
     fn expand(&self, e: &Expr, stack: &mut Vec<String>) -> Result<Expr> {
+        self.expand_within(e, stack, &mut Expansion::default())
+    }
+
+    fn expand_within(&self, e: &Expr, stack: &mut Vec<String>, x: &mut Expansion) -> Result<Expr> {
+        x.nodes += 1;
+        if x.nodes > MAX_EXPANDED_NODES || x.depth > MAX_EXPANDED_DEPTH {
+            return Err(Error::query(format!(
+                "an expression is too large once its aliases are substituted (more than \
+                 {MAX_EXPANDED_NODES} nodes or {MAX_EXPANDED_DEPTH} levels)"
+            )));
+        }
+        x.depth += 1;
+        let r = self.expand_node(e, stack, x);
+        x.depth -= 1;
+        r
+    }
+
+    fn expand_node(&self, e: &Expr, stack: &mut Vec<String>, x: &mut Expansion) -> Result<Expr> {
+        let all = |items: &[Expr], stack: &mut Vec<String>, x: &mut Expansion| {
+            items
+                .iter()
+                .map(|i| self.expand_within(i, stack, x))
+                .collect::<Result<Vec<_>>>()
+        };
         Ok(match e {
             Expr::Ident(n) => {
                 if let Some((_, a)) = self.aliases.iter().find(|(name, _)| name == n) {
                     if !stack.contains(n) {
-                        if stack.len() > 64 {
-                            return Err(Error::query("aliases nest too deeply"));
-                        }
                         stack.push(n.clone());
-                        let r = self.expand(a, stack);
+                        let r = self.expand_within(a, stack, x);
                         stack.pop();
                         return r;
                     }
@@ -291,32 +326,16 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Func(c) => Expr::Func(Box::new(Call {
                 name: c.name.clone(),
                 params: match &c.params {
-                    Some(p) => Some(
-                        p.iter()
-                            .map(|x| self.expand(x, stack))
-                            .collect::<Result<_>>()?,
-                    ),
+                    Some(p) => Some(all(p, stack, x)?),
                     None => None,
                 },
-                args: c
-                    .args
-                    .iter()
-                    .map(|x| self.expand(x, stack))
-                    .collect::<Result<_>>()?,
+                args: all(&c.args, stack, x)?,
             })),
-            Expr::Interval(x, u) => Expr::Interval(Box::new(self.expand(x, stack)?), *u),
-            Expr::Array(items) => Expr::Array(
-                items
-                    .iter()
-                    .map(|x| self.expand(x, stack))
-                    .collect::<Result<_>>()?,
-            ),
-            Expr::Tuple(items) => Expr::Tuple(
-                items
-                    .iter()
-                    .map(|x| self.expand(x, stack))
-                    .collect::<Result<_>>()?,
-            ),
+            Expr::Interval(inner, u) => {
+                Expr::Interval(Box::new(self.expand_within(inner, stack, x)?), *u)
+            }
+            Expr::Array(items) => Expr::Array(all(items, stack, x)?),
+            Expr::Tuple(items) => Expr::Tuple(all(items, stack, x)?),
             other => other.clone(),
         })
     }
@@ -1399,7 +1418,12 @@ fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
 fn row_key(cols: &[(Col<'_>, DataType)], i: usize) -> String {
     let mut k = String::new();
     for (c, t) in cols {
-        c.value_at(i, t).write_json(&mut k);
+        match c.value_at(i, t) {
+            // JSON writes every non-finite float as null; these keys tell them apart.
+            Value::Float32(x) => k.push_str(&super::endpoint::float_text(f64::from(x), Some(x))),
+            Value::Float64(x) => k.push_str(&super::endpoint::float_text(x, None)),
+            v => v.write_json(&mut k),
+        }
         k.push('\u{1f}');
     }
     k

@@ -135,7 +135,7 @@ fn nested_expressions_up_to_the_limit_evaluate() {
     }
     let r = sql(&format!("SELECT max({e}) AS m FROM llm_events")).unwrap();
     assert_eq!(r.data, vec![vec![Value::UInt(180)]]);
-    let too_deep = format!("SELECT {}1{}", "(".repeat(100), ")".repeat(100));
+    let too_deep = format!("SELECT {}1{}", "(".repeat(200), ")".repeat(200));
     assert!(sql(&too_deep).is_err());
 }
 
@@ -300,4 +300,298 @@ fn rows_the_filter_drops_are_never_computed() {
         .unwrap();
     assert_eq!(r.get(0, "t"), Some(&Value::UInt(15)));
     assert_eq!(r.get(1, "t"), Some(&Value::UInt(120)));
+}
+
+/// One value of a one-row, one-column answer.
+fn one(q: &str) -> Value {
+    let e = sql(q).unwrap_or_else(|err| panic!("{q}: {err}"));
+    assert_eq!(e.rows(), 1, "{q}");
+    e.data[0][0].clone()
+}
+
+fn text(q: &str) -> String {
+    match one(q) {
+        Value::Str(s) => s,
+        other => panic!("{q}: {other:?} is not a string"),
+    }
+}
+
+/// A store of `rows` generated events (several blocks) and the events themselves.
+fn generated(rows: u64, seed: u64) -> (EventStore, Vec<crate::Event>) {
+    let cfg = crate::GenConfig {
+        rows,
+        seed,
+        ..crate::GenConfig::default()
+    };
+    let events: Vec<crate::Event> = crate::Generator::new(&cfg).collect();
+    let mut s = EventStore::new();
+    s.write(&crate::generate_ndjson(rows, seed)).unwrap();
+    s.end().unwrap();
+    assert_eq!(s.row_count(), rows);
+    (s, events)
+}
+
+// The expected values below are ClickHouse's (26.9, through chDB) for the same queries, or
+// counted from the generated events themselves.
+
+#[test]
+fn to_string_of_numbers_and_times_is_right_in_every_block() {
+    let (s, events) = generated(100_000, 11);
+    let run = |q: &str| run_sql_with(s.store(), q, &Params::new(), &[], 1_700_000_000).unwrap();
+    let ok = events.iter().filter(|e| e.success == 1).count() as u64;
+    let e = run("SELECT count() AS n FROM llm_events WHERE toString(success) = '1'");
+    assert_eq!(e.data, vec![vec![Value::UInt(ok)]]);
+    let mut times: Vec<i64> = events.iter().map(|e| e.event_time).collect();
+    times.sort_unstable();
+    times.dedup();
+    let e = run(
+        "SELECT count() AS n FROM (SELECT toString(event_time) AS t FROM llm_events GROUP BY t)",
+    );
+    assert_eq!(e.data, vec![vec![Value::UInt(times.len() as u64)]]);
+}
+
+#[test]
+fn modulo_by_a_negative_divisor() {
+    assert_eq!(one("SELECT 7 % -2"), Value::UInt(1));
+    assert_eq!(sql("SELECT 7 % -2 AS m").unwrap().meta[0].ty, "UInt8");
+    assert_eq!(one("SELECT toInt32(-1000) % toUInt8(3)"), Value::Int(-1));
+    // 100, 50 and 10 modulo 3 are 1, 2 and 1: two groups, each below 3.
+    let e =
+        sql("SELECT prompt_tokens % -3 AS m, count() AS c FROM llm_events GROUP BY m ORDER BY m")
+            .unwrap();
+    assert_eq!(
+        e.data,
+        vec![
+            vec![Value::UInt(1), Value::UInt(2)],
+            vec![Value::UInt(2), Value::UInt(1)]
+        ]
+    );
+    for q in [
+        "SELECT intDiv(-9223372036854775808, -1)",
+        "SELECT -9223372036854775808 % -1",
+    ] {
+        let err = sql(q).unwrap_err().to_string();
+        assert!(err.contains("minimal signed number"), "{q}: {err}");
+    }
+}
+
+#[test]
+fn unknown_escapes_keep_their_backslash() {
+    assert_eq!(text("SELECT 'a\\_b'"), "a\\_b");
+    assert_eq!(text("SELECT 'a\\%b'"), "a\\%b");
+    assert_eq!(text("SELECT 'a\\qb'"), "a\\qb");
+    assert_eq!(text("SELECT 'a\\\\b'"), "a\\b");
+    assert_eq!(text("SELECT 'a\\'b\\\"c\\/d'"), "a'b\"c/d");
+    // `gpt\_4o%` matches a literal underscore only.
+    assert_eq!(one("SELECT 'gpt_4o-mini' LIKE 'gpt\\_4o%'"), Value::UInt(1));
+    assert_eq!(one("SELECT 'gpt-4o-mini' LIKE 'gpt\\_4o%'"), Value::UInt(0));
+    assert_eq!(one("SELECT 'gpt-4o' LIKE '%\\%%'"), Value::UInt(0));
+    assert_eq!(one("SELECT '50%' LIKE '%\\%%'"), Value::UInt(1));
+}
+
+#[test]
+fn month_and_quarter_buckets_count_from_1900() {
+    let t = "toDateTime('2024-05-17 10:00:00')";
+    for (interval, start) in [
+        ("INTERVAL 3 QUARTER", "2023-10-01"),
+        ("INTERVAL 11 QUARTER", "2023-10-01"),
+        ("INTERVAL 33 MONTH", "2023-10-01"),
+        ("INTERVAL 5 YEAR", "2020-01-01"),
+        ("INTERVAL 7 YEAR", "2023-01-01"),
+    ] {
+        let q = format!("SELECT toString(toStartOfInterval({t}, {interval}))");
+        assert_eq!(text(&q), start, "{q}");
+    }
+}
+
+#[test]
+fn calendar_intervals_wrap_past_2106() {
+    for (q, want) in [
+        (
+            "SELECT toString(toDateTime('2024-01-01 00:00:00') + INTERVAL 90 YEAR)",
+            "1977-11-24 17:31:44",
+        ),
+        (
+            "SELECT toString(toDateTime('2100-01-01 00:00:00') + INTERVAL 100 MONTH)",
+            "1972-03-24 17:31:44",
+        ),
+        (
+            "SELECT toString(toDate('2100-01-01') + INTERVAL 50 YEAR)",
+            "1970-07-28",
+        ),
+        (
+            "SELECT toString(toDateTime('1971-01-01 00:00:00') - INTERVAL 5 YEAR)",
+            "1970-01-01 00:00:00",
+        ),
+    ] {
+        assert_eq!(text(q), want, "{q}");
+    }
+}
+
+#[test]
+fn to_string_of_floats_as_clickhouse_writes_them() {
+    for (q, want) in [
+        ("SELECT toString(0/0)", "nan"),
+        ("SELECT toString(1/0)", "inf"),
+        ("SELECT toString(-1/0)", "-inf"),
+        ("SELECT toString(1e-7)", "1e-7"),
+        ("SELECT toString(1e-6)", "0.000001"),
+        ("SELECT toString(toFloat32(123456792))", "123456790"),
+        ("SELECT toString(1e20)", "100000000000000000000"),
+        ("SELECT toString(1e21)", "1e21"),
+        ("SELECT toString(1.5e21)", "1.5e21"),
+        ("SELECT toString(0.1 + 0.2)", "0.30000000000000004"),
+        ("SELECT toString(-0.)", "-0"),
+    ] {
+        assert_eq!(text(q), want, "{q}");
+    }
+}
+
+#[test]
+fn times_from_numbers_are_clamped() {
+    for (q, want) in [
+        ("SELECT toString(toDateTime(-1))", "1970-01-01 00:00:00"),
+        (
+            "SELECT toString(toDateTime(99999999999))",
+            "2106-02-07 06:28:15",
+        ),
+        ("SELECT toString(toDate(99999999999))", "2106-02-07"),
+        ("SELECT toString(toDate(-100))", "1970-01-01"),
+        ("SELECT toString(toDate(100))", "1970-04-11"),
+        ("SELECT toString(toDate(65536))", "1970-01-01"),
+        ("SELECT toString(toDate(1000000000))", "2001-09-09"),
+    ] {
+        assert_eq!(text(q), want, "{q}");
+    }
+}
+
+#[test]
+fn in_and_distinct_tell_floats_apart_as_clickhouse_does() {
+    assert_eq!(one("SELECT -0. IN (0)"), Value::UInt(0));
+    assert_eq!(one("SELECT -0. = 0"), Value::UInt(1));
+    assert_eq!(one("SELECT 0/0 IN (0/0)"), Value::UInt(1));
+    assert_eq!(one("SELECT 1. IN (1)"), Value::UInt(1));
+    let e = sql(
+        "SELECT count() AS n FROM (SELECT DISTINCT if(success = 1, 1/0, -1/0) AS x FROM llm_events)",
+    )
+    .unwrap();
+    assert_eq!(e.data, vec![vec![Value::UInt(2)]]);
+    let e = sql(
+        "SELECT count() AS n FROM (SELECT DISTINCT multiIf(latency < 1, 0/0, latency < 2, 1/0, -1/0) \
+         AS x FROM llm_events)",
+    )
+    .unwrap();
+    assert_eq!(e.data, vec![vec![Value::UInt(3)]]);
+}
+
+/// Runs `f` on a thread with wasm32's default stack of 1 MiB, so that native runs catch what
+/// would overflow in wasm. Unoptimised builds take several times more stack per call, so they
+/// get 8 MiB; the wasm tests (`tests/web_sql_limits.rs`) prove the bounds on 1 MiB.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let size = if cfg!(debug_assertions) {
+        8 << 20
+    } else {
+        1 << 20
+    };
+    std::thread::Builder::new()
+        .stack_size(size)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn a_hundred_thousand_term_chain_is_an_error() {
+    on_small_stack(|| {
+        for op in ["+", "*", "||", "-", "/", "%"] {
+            let chain = vec!["1"; 100_000].join(&format!(" {op} "));
+            let err = sql(&format!("SELECT {chain}")).unwrap_err().to_string();
+            assert!(err.contains("nest too deeply"), "{op}: {err}");
+        }
+        let chain = vec!["1"; 100].join(" + ");
+        assert_eq!(one(&format!("SELECT {chain}")), Value::UInt(100));
+        // 250 terms, close to the bound, evaluated over a column.
+        let chain = vec!["prompt_tokens"; 250].join(" + ");
+        assert_eq!(
+            one(&format!("SELECT max({chain}) FROM llm_events")),
+            Value::UInt(25_000)
+        );
+    });
+}
+
+#[test]
+fn five_thousand_nested_subqueries_are_an_error() {
+    on_small_stack(|| {
+        let mut from = String::from("SELECT count() AS c FROM llm_events");
+        for _ in 0..5_000 {
+            from = format!("SELECT * FROM ({from})");
+        }
+        assert!(sql(&from)
+            .unwrap_err()
+            .to_string()
+            .contains("nest too deeply"));
+        // The deepest nesting allowed answers, on wasm32's stack.
+        let mut from = String::from("SELECT count() AS c FROM llm_events");
+        for _ in 0..parser::MAX_QUERY_NESTING - 1 {
+            from = format!("SELECT * FROM ({from})");
+        }
+        assert_eq!(one(&from), Value::UInt(3));
+        let mut e = String::from("total_tokens");
+        for _ in 0..60 {
+            e = format!("(1 + {e})");
+        }
+        let r = sql(&format!("SELECT max({e}) AS m FROM llm_events")).unwrap();
+        assert_eq!(r.data, vec![vec![Value::UInt(180)]]);
+    });
+}
+
+#[test]
+fn five_thousand_nested_with_tables_are_an_error() {
+    on_small_stack(|| {
+        let mut with = String::from("SELECT 1 AS x");
+        for i in 0..5_000 {
+            with = format!("WITH t{i} AS ({with}) SELECT * FROM t{i}");
+        }
+        assert!(sql(&with)
+            .unwrap_err()
+            .to_string()
+            .contains("nest too deeply"));
+    });
+}
+
+#[test]
+fn aliases_doubling_each_other_are_bounded() {
+    on_small_stack(|| {
+        let mut aliases = String::from("WITH 1 AS a0");
+        for i in 1..60 {
+            aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
+        }
+        let err = sql(&format!("{aliases} SELECT a59"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("too large"), "{err}");
+        let mut aliases = String::from("WITH 1 AS a0");
+        for i in 1..12 {
+            aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
+        }
+        assert_eq!(one(&format!("{aliases} SELECT a11")), Value::UInt(2048));
+    });
+}
+
+#[test]
+fn in_a_subquery_of_many_strings_is_hashed() {
+    let mut s = EventStore::new();
+    let mut data = String::new();
+    for i in 0..200_000 {
+        data.push_str(&format!(
+            "{{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m{i}\"}}\n"
+        ));
+    }
+    s.write(data.as_bytes()).unwrap();
+    s.end().unwrap();
+    let q = "SELECT count() AS n FROM llm_events WHERE model_name IN \
+             (SELECT model_name FROM llm_events WHERE prompt_tokens = 0)";
+    let e = run_sql_with(s.store(), q, &Params::new(), &[], 0).unwrap();
+    assert_eq!(e.data, vec![vec![Value::UInt(200_000)]]);
 }
