@@ -15,6 +15,12 @@
 //! Events stay in wasm memory behind the `EventStore` handle; only reports and pipe results
 //! cross into JavaScript, as plain objects. Every failure is thrown as a JavaScript `Error`
 //! carrying the engine's message.
+//!
+//! A panic is a bug, but if one slips through it reaches the caller as an `Error` naming it
+//! ("llm-metrics panicked: <message> at src/...") instead of a bare `RuntimeError: unreachable`,
+//! and the module counts as lost from then on: see [`last_panic`].
+
+use std::sync::OnceLock;
 
 use js_sys::{Object, Reflect, JSON};
 use serde::Serialize;
@@ -32,6 +38,63 @@ extern "C" {
     /// Milliseconds since the epoch.
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+}
+
+/// What the first panic said, with its location, and the `Error` text every later call throws.
+struct Crash {
+    message: String,
+    lost: String,
+}
+
+/// Set once, by the first panic; never cleared, since the instance cannot be trusted after it.
+static CRASH: OnceLock<Crash> = OnceLock::new();
+
+/// Installs the panic hook when the module is instantiated (`init()` or `initSync()`).
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(on_panic));
+}
+
+/// Records the panic and throws it to the JavaScript caller as an `Error`.
+///
+/// With `panic = "abort"` (the only strategy of wasm32-unknown-unknown on stable Rust) a panic
+/// ends in an `unreachable` trap that tells the caller nothing. Throwing from the hook instead
+/// unwinds the wasm frames the same way a trap does (no destructor runs), but carries the
+/// message. Either way the heap may be left half-updated (a `RefCell` still borrowed, a
+/// column longer than its neighbours), so every export refuses to run after it: see
+/// [`WasmEventStore::alive`].
+fn on_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info
+        .payload()
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    let message = match info.location() {
+        Some(at) => format!("{payload} at {}:{}:{}", at.file(), at.line(), at.column()),
+        None => payload.to_owned(),
+    };
+    let crash = CRASH.get_or_init(|| Crash {
+        lost: format!("the store was lost after a crash: {message}; reload the data"),
+        message,
+    });
+    wasm_bindgen::throw_str(&format!("llm-metrics panicked: {}", crash.message));
+}
+
+/// The message and location of the panic that crashed this module instance ("index out of
+/// bounds: the len is 3 but the index is 7 at src/...:12:5"), or `undefined` when none has.
+///
+/// After a panic the instance is lost: every later call throws "the store was lost after a
+/// crash: <message>; reload the data", and the data must be loaded again into a fresh instance
+/// (a new worker, or the module imported anew). A call on the very store that was busy when
+/// the panic struck may throw wasm-bindgen's "recursive use of an object" instead, since its
+/// borrow is never released; `createStore()` (www/store.js) gives the lost message everywhere.
+#[wasm_bindgen(js_name = lastPanic, unchecked_return_type = "string | undefined")]
+pub fn last_panic() -> JsValue {
+    // The text is built by the hook: reading it allocates nothing on a heap that may be broken.
+    CRASH.get().map_or(JsValue::UNDEFINED, |crash| {
+        JsValue::from_str(&crash.message)
+    })
 }
 
 /// Seconds since the epoch from the host's wall clock.
@@ -89,6 +152,7 @@ impl WasmEventStore {
     /// queryable.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<Object>) -> Result<WasmEventStore, JsError> {
+        Self::alive()?;
         let options = Self::options_from_js(options)?;
         Ok(Self::wrap(EventStore::with_datasource(
             Datasource::llm_events(),
@@ -100,6 +164,7 @@ impl WasmEventStore {
     /// cannot be read, naming the line.
     #[wasm_bindgen(js_name = fromDatasource)]
     pub fn from_datasource(text: &str) -> Result<WasmEventStore, JsError> {
+        Self::alive()?;
         Ok(Self::wrap(EventStore::from_datasource(text)?))
     }
 
@@ -108,6 +173,7 @@ impl WasmEventStore {
     /// and its report returned; otherwise returns `undefined`.
     #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
     pub fn begin(&mut self, name: &str) -> Result<JsValue, JsError> {
+        Self::alive()?;
         match self.inner.begin(name)? {
             Some(report) => Self::to_js_object(&report),
             None => Ok(JsValue::UNDEFINED),
@@ -117,6 +183,7 @@ impl WasmEventStore {
     /// Feeds the next bytes of the current stream. Chunks may split lines and UTF-8 characters
     /// anywhere; the result does not depend on how the bytes are chunked.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        Self::alive()?;
         Ok(self.inner.write(chunk)?)
     }
 
@@ -125,15 +192,17 @@ impl WasmEventStore {
     /// `rows + quarantined + blank` and `errors` holds the first quarantine reasons.
     #[wasm_bindgen(unchecked_return_type = "Report")]
     pub fn end(&mut self) -> Result<JsValue, JsError> {
+        Self::alive()?;
         let report = self.inner.end()?;
         Self::to_js_object(&report)
     }
 
     /// Number of rows stored, over all streams.
     #[wasm_bindgen(getter = rowCount)]
-    pub fn row_count(&self) -> f64 {
+    pub fn row_count(&self) -> Result<f64, JsError> {
+        Self::alive()?;
         // Exact up to 2^53 rows, far beyond what fits in wasm memory.
-        self.inner.row_count() as f64
+        Ok(self.inner.row_count() as f64)
     }
 
     /// Runs the named pipe and returns its endpoint result,
@@ -142,6 +211,7 @@ impl WasmEventStore {
     /// parameter.
     #[wasm_bindgen(unchecked_return_type = "Endpoint")]
     pub fn pipe(&self, name: &str, params: Option<Object>) -> Result<JsValue, JsError> {
+        Self::alive()?;
         let params = Self::params_from_js(params)?;
         Self::endpoint_to_js(&self.inner.pipe(name, &params)?)
     }
@@ -150,6 +220,9 @@ impl WasmEventStore {
     /// and returns its endpoint result. Throws for SQL outside the supported subset, naming it.
     #[wasm_bindgen(unchecked_return_type = "Endpoint")]
     pub fn sql(&self, query: &str, params: Option<Object>) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        #[cfg(feature = "test-panic")]
+        test_panic(query);
         let params = Self::params_from_js(params)?;
         Self::endpoint_to_js(&self.inner.sql(query, &params)?)
     }
@@ -158,6 +231,7 @@ impl WasmEventStore {
     /// malformed file, naming the line.
     #[wasm_bindgen(js_name = addPipe)]
     pub fn add_pipe(&mut self, text: &str) -> Result<String, JsError> {
+        Self::alive()?;
         Ok(self.inner.add_pipe(text)?)
     }
 
@@ -166,6 +240,7 @@ impl WasmEventStore {
     /// `insertion_date` and `c__raw`. Optional `{ offset, limit }` (defaults 0 and 100).
     #[wasm_bindgen(unchecked_return_type = "Endpoint")]
     pub fn quarantine(&self, page: Option<Object>) -> Result<JsValue, JsError> {
+        Self::alive()?;
         let offset = Self::number_option(page.as_ref(), "offset")?.unwrap_or(0.0);
         let limit = Self::number_option(page.as_ref(), "limit")?.unwrap_or(100.0);
         let offset = whole_number("quarantine: offset", offset)?;
@@ -179,24 +254,36 @@ impl WasmEventStore {
 
     /// Number of quarantined lines, over all streams.
     #[wasm_bindgen(getter = quarantinedCount)]
-    pub fn quarantined_count(&self) -> f64 {
-        self.inner.quarantine().len() as f64
+    pub fn quarantined_count(&self) -> Result<f64, JsError> {
+        Self::alive()?;
+        Ok(self.inner.quarantine().len() as f64)
     }
 
     /// Bytes of memory the stored columns and dictionaries reserve.
     #[wasm_bindgen(getter = storeBytes)]
-    pub fn store_bytes(&self) -> f64 {
-        self.inner.store().bytes() as f64
+    pub fn store_bytes(&self) -> Result<f64, JsError> {
+        Self::alive()?;
+        Ok(self.inner.store().bytes() as f64)
     }
 
     /// Names of the pipes this store can run.
     #[wasm_bindgen(js_name = pipeNames)]
-    pub fn pipe_names(&self) -> Vec<String> {
-        self.inner.pipe_names()
+    pub fn pipe_names(&self) -> Result<Vec<String>, JsError> {
+        Self::alive()?;
+        Ok(self.inner.pipe_names())
     }
 }
 
 impl WasmEventStore {
+    /// Fails with "the store was lost after a crash: ..." once a panic has struck: the heap it
+    /// left behind is not run on.
+    fn alive() -> Result<(), JsError> {
+        match CRASH.get() {
+            None => Ok(()),
+            Some(crash) => Err(JsError::new(&crash.lost)),
+        }
+    }
+
     /// Wraps a core store, timing its pipes with the host's `performance.now()` and dating
     /// quarantined lines with `Date.now()`.
     fn wrap(mut inner: EventStore) -> WasmEventStore {
@@ -263,6 +350,7 @@ impl WasmEventStore {
 /// 5,000,000 and both arguments are non-negative integers.
 #[wasm_bindgen(js_name = generateSample)]
 pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
+    WasmEventStore::alive()?;
     let rows = whole_number("generateSample: rows", rows)?;
     if rows > MAX_SAMPLE_ROWS {
         return Err(JsError::new(&format!(
@@ -281,11 +369,26 @@ pub fn generate_sample(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
 /// data arrives: ten rounds take 0.3 to 0.5 s.
 #[wasm_bindgen(js_name = warmUp)]
 pub fn warm_up(rounds: Option<u32>) -> Result<f64, JsError> {
+    WasmEventStore::alive()?;
     // Scratch stores exactly like those `new EventStore()` makes, clocks included.
     let runs = EventStore::warm_up(rounds.unwrap_or(10).min(1000), || {
         WasmEventStore::wrap(EventStore::new()).inner
     })?;
     Ok(runs as f64)
+}
+
+/// Test builds only: `sql("SELECT test_panic()")` panics the way a bug would, with an index
+/// out of bounds, so that tests can check what callers see after a panic (tests/js/crash.test.mjs,
+/// tests/e2e/crash.test.mjs). It is compiled only with the Cargo feature `test-panic`, which
+/// those tests pass to their own build (tests/js/panic-pkg.mjs, into `target/pkg-test-panic/`);
+/// the shipped package (`wasm-pack build --release`, default features) has no way to panic on
+/// purpose, and there this query is an ordinary error (an unknown function).
+#[cfg(feature = "test-panic")]
+fn test_panic(query: &str) {
+    if query.trim() == "SELECT test_panic()" {
+        let columns: Vec<usize> = std::hint::black_box(Vec::new());
+        std::hint::black_box(columns[query.len()]);
+    }
 }
 
 /// Reads a JavaScript number that must be a non-negative safe integer.

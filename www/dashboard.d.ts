@@ -19,8 +19,12 @@ export interface RefreshDetail {
 /**
  * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
  * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
- * commas; default all). Sets `data-state` (starting, loading, ready, failed) and, after each
- * refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
+ * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed) and,
+ * after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
+ *
+ * If the engine crashes, the element starts a fresh one (`data-state="recovering"`), loads its
+ * files, URLs and sample again and shows a notice ("The engine crashed: <message>; reloaded N
+ * files.").
  */
 export declare class LlmMetricsDashboard extends HTMLElement {
   /** Resolves with the element's worker store once its engine runs. */

@@ -9,6 +9,11 @@
 //
 // Every number on it comes from a pipe run with the current filters as parameters, and every
 // string from the data is written as text.
+//
+// Should the engine crash (a panic: a bug), the element starts a fresh engine, loads again the
+// files it still holds (File handles), the URLs (re-fetched; one loaded with a token is listed as
+// needing a reload, since the token is not kept) and the sample, re-adds the pipes added through
+// the SQL view, and says so in a notice: "The engine crashed: <message>; reloaded N files."
 
 import { createStore } from './store.js';
 import { DataTable, button } from './table.js';
@@ -88,6 +93,14 @@ export class LlmMetricsDashboard extends HTMLElement {
   #bucket = 'auto';
   #quarantineOffset = 0;
 
+  // Loads to redo after a crash: { kind: 'file', file } | { kind: 'url', url, token } |
+  // { kind: 'sample', rows, seed }, each with its name and status (running, done, cancelled,
+  // failed); and the texts of the pipes added through the SQL view.
+  #sources = [];
+  #addedPipes = [];
+  #crashes = 0;
+  #recovering = null;
+
   // Refreshes.
   #pendingLoads = 0;
   #generation = 0;
@@ -162,6 +175,7 @@ export class LlmMetricsDashboard extends HTMLElement {
       return;
     }
     this.#store.addEventListener('change', (event) => this.#onChange(event.detail));
+    this.#store.addEventListener('lost', (event) => this.#onLost(event.detail.message));
     this.#setInputsEnabled(true);
     this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
     this.dataset.state = 'ready';
@@ -182,7 +196,7 @@ export class LlmMetricsDashboard extends HTMLElement {
   /** Loads files (File objects) one after another. */
   loadFiles(files) {
     return Promise.all([...files].map((file) =>
-      this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options))));
+      this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options), { kind: 'file', file })));
   }
 
   /** Loads a URL; `token` is sent only as an Authorization: Bearer header. */
@@ -194,18 +208,25 @@ export class LlmMetricsDashboard extends HTMLElement {
       this.#setStatus(`Not a URL: ${url}`, true);
       return Promise.resolve(null);
     }
-    return this.#track(absolute, null, (options) => this.#store.loadUrl(absolute, { token, name: absolute, ...options }));
+    return this.#track(absolute, null, (options) => this.#store.loadUrl(absolute, { token, name: absolute, ...options }),
+      { kind: 'url', url: absolute, token: Boolean(token) });
   }
 
   /** Loads `rows` generated sample events. */
   loadSample(rows = DEFAULT_SAMPLE_ROWS, seed = SAMPLE_SEED) {
     const name = `sample (${formatCount(rows)} events, seed ${seed})`;
-    return this.#track(name, null, (options) => this.#store.loadSample(rows, seed, { name, ...options }));
+    return this.#track(name, null, (options) => this.#store.loadSample(rows, seed, { name, ...options }),
+      { kind: 'sample', rows, seed });
   }
 
-  /** Runs one load with its progress item; resolves with its result. */
-  async #track(name, totalBytes, start) {
+  /**
+   * Runs one load with its progress item; resolves with its result. `source` says how to load
+   * it again after a crash.
+   */
+  async #track(name, totalBytes, start, source) {
     await this.#ready;
+    const entry = { ...source, name, status: 'running' };
+    this.#sources.push(entry);
     const item = this.#addLoadItem(name, totalBytes);
     this.#pendingLoads += 1;
     this.dataset.state = 'loading';
@@ -216,7 +237,10 @@ export class LlmMetricsDashboard extends HTMLElement {
       result = { stream: name, status: 'failed', error: err.message, lines: 0, rows: 0, quarantined: 0, blank: 0, bytes: 0, errors: [] };
     }
     item.finish(result);
+    entry.status = result.status;
     this.#pendingLoads -= 1;
+    // A crash: the recovery reloads this source and refreshes the views.
+    if (this.#store.lost !== null) return result;
     if (result.status === 'failed') {
       this.#setStatus(`${name} could not be loaded: ${result.error}`, true);
     } else {
@@ -237,6 +261,79 @@ export class LlmMetricsDashboard extends HTMLElement {
     }
   }
 
+  // ---- crashes -----------------------------------------------------------------------------
+
+  /**
+   * The engine crashed and its store is lost: starts a fresh one and reloads the sources that
+   * were loaded or loading. A crash while doing so reloads nothing, since the data itself may
+   * be what makes the engine crash.
+   */
+  #onLost(message) {
+    const crash = ++this.#crashes;
+    const again = this.#recovering !== null;
+    // Loads that completed, and those the crash cut short; not those cancelled or failed.
+    const replay = again ? [] : this.#sources.filter((s) => s.status === 'done' || s.status === 'running');
+    this.#sources = [];
+    this.#refreshController?.abort();
+    this.dataset.state = 'recovering';
+    this.#showNotice(again
+      ? `The engine crashed again while reloading: ${message}; starting an empty engine…`
+      : `The engine crashed: ${message}; reloading ${plural(replay.length, 'file')}…`);
+    const recovery = this.#recover(crash, message, replay, again);
+    this.#recovering = recovery;
+    recovery.catch(() => {}).finally(() => {
+      if (this.#recovering === recovery) this.#recovering = null;
+    });
+  }
+
+  async #recover(crash, message, replay, again) {
+    const current = () => crash === this.#crashes;
+    try {
+      await this.#store.recover();
+      for (const text of [...DASHBOARD_PIPES, ...this.#addedPipes]) await this.#store.addPipe(text);
+    } catch (err) {
+      if (!current()) return;
+      this.dataset.state = 'failed';
+      this.#showNotice(`The engine crashed: ${message}; it could not be restarted (${err.message}). Reload the page.`);
+      return;
+    }
+    if (!current()) return;
+    if (again) {
+      await this.refresh({ data: true });
+      if (current()) {
+        this.#showNotice(`The engine crashed again while reloading: ${message}. The data was not reloaded, ` +
+          'since it may be what makes the engine crash; load it again to retry.');
+      }
+      return;
+    }
+    const needToken = replay.filter((s) => s.kind === 'url' && s.token);
+    const loads = replay.filter((s) => !(s.kind === 'url' && s.token)).map((s) => {
+      switch (s.kind) {
+        case 'file':
+          return this.loadFiles([s.file]).then(([result]) => result);
+        case 'url':
+          return this.load(s.url);
+        default:
+          return this.loadSample(s.rows, s.seed);
+      }
+    });
+    if (loads.length === 0) await this.refresh({ data: true });
+    const results = await Promise.all(loads);
+    if (!current()) return;
+    const failed = results.filter((r) => r && r.status !== 'done').map((r) => r.stream);
+    let text = `The engine crashed: ${message}; reloaded ${plural(results.length - failed.length, 'file')}.`;
+    if (failed.length > 0) text += ` Could not reload ${failed.join(', ')}.`;
+    if (needToken.length > 0) {
+      text += ` Load ${needToken.map((s) => s.name).join(', ')} again with its token (tokens are not kept).`;
+    }
+    this.#showNotice(text);
+  }
+
+  #showNotice(text) {
+    this.#ui.notice.textContent = text;
+    this.#ui.notice.hidden = false;
+  }
+
   // ---- building the DOM --------------------------------------------------------------------
 
   async #build() {
@@ -249,7 +346,9 @@ export class LlmMetricsDashboard extends HTMLElement {
       });
     });
     const container = el('div', { className: 'lm', part: 'dashboard' });
+    this.#ui.notice = el('p', { className: 'crash-notice error', role: 'alert', hidden: true });
     container.append(
+      this.#ui.notice,
       this.#buildInputs(),
       this.#buildFilters(),
       this.#buildKpis(),
@@ -1047,6 +1146,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     ui.message.classList.remove('error');
     try {
       const name = await this.#store.addPipe(text);
+      this.#addedPipes.push(text);
       const result = await this.#store.pipe(name, this.params);
       ui.table.render(result);
       ui.message.textContent = `Added pipe ${name}; it returned ${plural(result.rows, 'row')} ` +

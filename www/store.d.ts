@@ -67,11 +67,28 @@ export interface ChangeDetail {
   stats: StoreStats;
 }
 
+export interface LostDetail {
+  /** The panic's message and location, e.g. "index out of bounds: ... at src/...:12:5". */
+  message: string;
+}
+
 /**
  * An EventStore living in a Web Worker. Loads run one after another, in the order asked;
  * queries run between their chunks. Dispatches `change` events (CustomEvent<ChangeDetail>).
+ *
+ * If the engine crashes (a panic, which is a bug), the request it struck rejects with an Error
+ * "llm-metrics panicked: <message>", every other pending or later request rejects with "the
+ * store was lost after a crash: <message>; reload the data", and a `lost` event
+ * (CustomEvent<LostDetail>) is dispatched; `recover()` starts a fresh, empty engine.
  */
 export declare class MetricsStore extends EventTarget {
+  /** The panic's message while the store is lost (until `recover()`), else null. */
+  readonly lost: string | null;
+  /**
+   * Starts a fresh engine in a new worker after a crash and resolves once it runs; the store
+   * is then empty, with the shipped pipes only. Resolves at once when the store is not lost.
+   */
+  recover(): Promise<void>;
   /** Streams a File or Blob; gzip is recognised by its first two bytes. */
   loadFile(file: File | Blob, options?: LoadOptions): Promise<LoadResult>;
   /** Fetches a URL and streams its body; `token` goes only into an Authorization: Bearer header. */
@@ -94,6 +111,7 @@ export declare class MetricsStore extends EventTarget {
   /** Cancels running loads, frees the store's memory and stops the worker. */
   close(): Promise<void>;
   addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'lost', listener: (event: CustomEvent<LostDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 

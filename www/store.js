@@ -16,15 +16,18 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
  * `new EventStore()`.
  */
 export async function createStore(options = {}) {
-  const worker = new Worker(WORKER_URL, { type: 'module', name: 'llm-metrics' });
-  const client = new MetricsStore(worker);
+  const client = new MetricsStore(startWorker(), pickOptions(options));
   try {
-    await client._request({ op: 'open', options: pickOptions(options) });
+    await client._open();
   } catch (err) {
-    worker.terminate();
+    client._terminate();
     throw err;
   }
   return client;
+}
+
+function startWorker() {
+  return new Worker(WORKER_URL, { type: 'module', name: 'llm-metrics' });
 }
 
 function pickOptions(options) {
@@ -45,15 +48,29 @@ function abortError() {
  * asked; queries run between their chunks. Dispatches 'change' events ({ detail: { final,
  * stats } }) when the stored data changes: about once a second while rows stream in
  * (final: false) and when the last queued load ends (final: true).
+ *
+ * Should the engine ever crash (a panic: a bug), the request it struck rejects with an Error
+ * naming the panic ("llm-metrics panicked: <message> at src/..."), every other pending or later
+ * request rejects with "the store was lost after a crash: <message>; reload the data", the
+ * worker is stopped, and a 'lost' event ({ detail: { message } }) is dispatched. recover()
+ * then starts a fresh, empty engine in a new worker; the data must be loaded again.
  */
 export class MetricsStore extends EventTarget {
   #worker;
+  #options;
   #nextId = 1;
   #pending = new Map();
   #closed = false;
+  /** The panic's message while the store is lost, else null. */
+  #lost = null;
 
-  constructor(worker) {
+  constructor(worker, options = {}) {
     super();
+    this.#options = options;
+    this.#attach(worker);
+  }
+
+  #attach(worker) {
     this.#worker = worker;
     worker.onmessage = (event) => this.#receive(event.data);
     worker.onerror = (event) => {
@@ -62,7 +79,61 @@ export class MetricsStore extends EventTarget {
     };
   }
 
+  /** Opens the engine of the current worker. */
+  _open() {
+    return this._request({ op: 'open', options: this.#options });
+  }
+
+  _terminate() {
+    this.#worker.terminate();
+  }
+
+  /** The panic's message when the engine crashed and recover() has not run since, else null. */
+  get lost() {
+    return this.#lost;
+  }
+
+  /**
+   * After a crash: starts a fresh engine in a new worker, with the options the store was
+   * created with, and resolves once it runs. The new store is empty and has only the shipped
+   * pipes. Resolves at once when the store is not lost.
+   */
+  async recover() {
+    if (this.#lost === null || this.#closed) return;
+    if (!this.#recovering) {
+      this.#attach(startWorker());
+      this.#recovering = this._open().then(() => {
+        this.#lost = null;
+      }).finally(() => {
+        this.#recovering = null;
+      });
+    }
+    await this.#recovering;
+  }
+
+  #recovering = null;
+
+  #lostError() {
+    return new Error(`the store was lost after a crash: ${this.#lost}; reload the data`);
+  }
+
+  #onLost({ id, message, error }) {
+    this.#lost = message;
+    this.#worker.terminate();
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const [pendingId, p] of pending) {
+      p.cleanup?.();
+      p.reject(pendingId === id ? new Error(error) : this.#lostError());
+    }
+    this.dispatchEvent(new CustomEvent('lost', { detail: { message } }));
+  }
+
   #receive(msg) {
+    if (msg.event === 'lost') {
+      this.#onLost(msg);
+      return;
+    }
     if (msg.event === 'change') {
       this.dispatchEvent(new CustomEvent('change', { detail: { final: msg.final, stats: msg.stats } }));
       return;
@@ -91,6 +162,7 @@ export class MetricsStore extends EventTarget {
   /** Sends one request and resolves with its answer. */
   _request(message, { signal, onProgress, cancelOp = 'abort', transfer = [] } = {}) {
     if (this.#closed) return Promise.reject(new Error('The store is closed.'));
+    if (this.#lost !== null && message.op !== 'open') return Promise.reject(this.#lostError());
     if (signal?.aborted && cancelOp === 'abort') return Promise.reject(abortError());
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -172,6 +244,12 @@ export class MetricsStore extends EventTarget {
   /** Cancels running loads, frees the store's memory and stops the worker. */
   async close() {
     if (this.#closed) return;
+    if (this.#lost !== null) {
+      // Nothing left to free: the crashed worker is gone; a new one starting is stopped.
+      this.#closed = true;
+      this.#worker.terminate();
+      return;
+    }
     try {
       await this._request({ op: 'close' });
     } finally {

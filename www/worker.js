@@ -3,8 +3,14 @@
 // createStore() in store.js; every message is { id, op, ... } and every answer is
 // { id, ok, value | error }, with { id, progress } while a load runs and { event: 'change' }
 // when the stored data changes.
+//
+// A panic in the engine (a bug) poisons its wasm instance: the worker then posts
+// { event: 'lost', id, message, error } once, where `id` is the request the panic struck,
+// `message` the panic's message and location, and `error` the Error text for that request; every
+// later request fails with "the store was lost after a crash: ...". createStore() then
+// replaces this worker with a fresh one (MetricsStore.recover()); the data has to be loaded anew.
 
-import init, { EventStore, generateSample, warmUp } from './pkg/llm_metrics.js';
+import init, { EventStore, generateSample, lastPanic, warmUp } from './pkg/llm_metrics.js';
 
 /** Longest time between two progress messages of a running load. */
 const PROGRESS_MS = 100;
@@ -17,6 +23,8 @@ const MAX_CARRY = 1 << 20;
 
 let store = null;
 let opening = null;
+/** The panic's message once the engine crashed, else null. */
+let lost = null;
 
 /** Loads waiting for the one running before them, in order. */
 const loadQueue = [];
@@ -53,7 +61,7 @@ self.onmessage = (event) => {
 async function open(msg) {
   try {
     await init();
-    store = new EventStore(msg.options ?? undefined);
+    store = new GuardedStore(engine(msg.id, () => new EventStore(msg.options ?? undefined)));
     reply(msg.id, statsOf());
   } catch (err) {
     fail(msg.id, err);
@@ -62,9 +70,116 @@ async function open(msg) {
   // The optimising compiler takes over a function only after it has run for a while: running
   // the pipes on a small sample now makes the first queries on real data run at full speed.
   try {
-    warmUp();
+    engine(null, () => warmUp());
   } catch (err) {
-    console.warn(`llm-metrics: warm-up failed: ${messageOf(err)}`);
+    if (lost === null) console.warn(`llm-metrics: warm-up failed: ${messageOf(err)}`);
+  }
+}
+
+// ---- crashes -------------------------------------------------------------------------------
+
+/**
+ * Runs one call into wasm for request `id`. Once the engine has crashed it throws the lost
+ * Error without calling in; when the call itself crashes it announces the loss and throws an
+ * Error naming the panic.
+ */
+function engine(id, call) {
+  if (lost !== null) throw lostError();
+  try {
+    return call();
+  } catch (err) {
+    const crash = crashOf(err);
+    if (crash === null) throw err;
+    lost = crash.message;
+    store = null;
+    self.postMessage({ event: 'lost', id, message: crash.message, error: crash.error });
+    throw new Error(crash.error);
+  }
+}
+
+/**
+ * { message, error } when `err` comes from a crash of the engine, else null. A panic has left
+ * its message (lastPanic()); a trap without one (out of memory, the call stack exhausted) is a
+ * RuntimeError or a RangeError, and its own message has to do.
+ */
+function crashOf(err) {
+  let message;
+  try {
+    message = lastPanic();
+  } catch {
+    // The instance is past answering even that.
+  }
+  if (typeof message === 'string') return { message, error: `llm-metrics panicked: ${message}` };
+  if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
+    return { message: messageOf(err), error: `llm-metrics crashed: ${messageOf(err)}` };
+  }
+  return null;
+}
+
+function lostError() {
+  return new Error(`the store was lost after a crash: ${lost}; reload the data`);
+}
+
+/**
+ * The wasm store with every call made through engine(); `id` is the request the calls serve
+ * (null for none), as for(id) gives.
+ */
+class GuardedStore {
+  constructor(inner, id = null) {
+    this.inner = inner;
+    this.id = id;
+  }
+
+  for(id) {
+    return new GuardedStore(this.inner, id);
+  }
+
+  get rowCount() {
+    return engine(this.id, () => this.inner.rowCount);
+  }
+
+  get quarantinedCount() {
+    return engine(this.id, () => this.inner.quarantinedCount);
+  }
+
+  get storeBytes() {
+    return engine(this.id, () => this.inner.storeBytes);
+  }
+
+  begin(name) {
+    return engine(this.id, () => this.inner.begin(name));
+  }
+
+  write(chunk) {
+    return engine(this.id, () => this.inner.write(chunk));
+  }
+
+  end() {
+    return engine(this.id, () => this.inner.end());
+  }
+
+  pipe(name, params) {
+    return engine(this.id, () => this.inner.pipe(name, params));
+  }
+
+  sql(query, params) {
+    return engine(this.id, () => this.inner.sql(query, params));
+  }
+
+  addPipe(text) {
+    return engine(this.id, () => this.inner.addPipe(text));
+  }
+
+  quarantine(page) {
+    return engine(this.id, () => this.inner.quarantine(page));
+  }
+
+  pipeNames() {
+    return engine(this.id, () => this.inner.pipeNames());
+  }
+
+  free() {
+    return engine(this.id, () => this.inner.free());
   }
 }
 
@@ -80,11 +195,11 @@ function messageOf(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
-function statsOf() {
+function statsOf(calls = store) {
   return {
-    rowCount: store.rowCount,
-    quarantinedCount: store.quarantinedCount,
-    storeBytes: store.storeBytes,
+    rowCount: calls.rowCount,
+    quarantinedCount: calls.quarantinedCount,
+    storeBytes: calls.storeBytes,
   };
 }
 
@@ -117,32 +232,33 @@ async function drain() {
 
 function runQuery(msg) {
   if (!store) {
-    fail(msg.id, new Error('The store is not open.'));
+    fail(msg.id, lost === null ? new Error('The store is not open.') : lostError());
     return;
   }
+  const calls = store.for(msg.id);
   try {
     switch (msg.op) {
       case 'pipe':
-        reply(msg.id, store.pipe(msg.name, msg.params ?? undefined));
+        reply(msg.id, calls.pipe(msg.name, msg.params ?? undefined));
         break;
       case 'sql':
-        reply(msg.id, store.sql(msg.query, msg.params ?? undefined));
+        reply(msg.id, calls.sql(msg.query, msg.params ?? undefined));
         break;
       case 'addPipe':
-        reply(msg.id, store.addPipe(msg.text));
+        reply(msg.id, calls.addPipe(msg.text));
         break;
       case 'quarantine':
-        reply(msg.id, store.quarantine(msg.page ?? undefined));
+        reply(msg.id, calls.quarantine(msg.page ?? undefined));
         break;
       case 'pipeNames':
-        reply(msg.id, store.pipeNames());
+        reply(msg.id, calls.pipeNames());
         break;
       case 'stats':
-        reply(msg.id, statsOf());
+        reply(msg.id, statsOf(calls));
         break;
       case 'close':
         for (const load of loads.values()) load.cancel();
-        store.free();
+        calls.free();
         store = null;
         reply(msg.id, null);
         self.close();
@@ -180,7 +296,7 @@ async function runLoads() {
     const result = await runLoad(msg, load);
     loads.delete(msg.id);
     // The change first: a client that sees it before the load's answer knows the load is its own.
-    if (result.lines > 0) announceChange(loadQueue.length === 0);
+    if (result.lines > 0 && lost === null) announceChange(loadQueue.length === 0);
     reply(msg.id, result);
   }
   loading = false;
@@ -210,12 +326,18 @@ async function runLoad(msg, load) {
     seconds: (performance.now() - started) / 1000,
   });
 
-  if (!store) return finish(emptyReport(name), 'failed', new Error('The store is not open.'));
+  /** The result of a load that stopped because the store is gone: closed, or lost in a crash. */
+  const gone = (err) => (lost === null
+    ? finish(emptyReport(name), 'cancelled')
+    : finish(emptyReport(name), 'failed', err ?? lostError()));
+  if (!store) {
+    return lost === null ? finish(emptyReport(name), 'failed', new Error('The store is not open.')) : gone();
+  }
   if (load.cancelled) return finish(emptyReport(name), 'cancelled');
 
   let opened;
   try {
-    opened = await openSource(source, load);
+    opened = await openSource(source, load, msg.id);
   } catch (err) {
     return finish(emptyReport(name), load.cancelled ? 'cancelled' : 'failed', load.cancelled ? undefined : err);
   }
@@ -234,10 +356,15 @@ async function runLoad(msg, load) {
   }
   load.onCancel = () => reader.cancel().catch(() => {});
   if (load.cancelled) load.onCancel();
+  if (!store) {
+    await reader.cancel().catch(() => {});
+    return gone();
+  }
 
-  const rowsBefore = store.rowCount;
-  const quarantinedBefore = store.quarantinedCount;
-  const lines = new LineAlignedWriter(store);
+  const calls = store.for(msg.id);
+  const rowsBefore = calls.rowCount;
+  const quarantinedBefore = calls.quarantinedCount;
+  const lines = new LineAlignedWriter(calls);
   let lastProgress = 0;
   let lastChange = performance.now();
   let progressTimer = null;
@@ -252,14 +379,19 @@ async function runLoad(msg, load) {
         stream: name,
         sourceBytes: progress.sourceBytes,
         totalBytes: progress.totalBytes,
-        rows: store.rowCount - rowsBefore,
-        quarantined: store.quarantinedCount - quarantinedBefore,
+        rows: calls.rowCount - rowsBefore,
+        quarantined: calls.quarantinedCount - quarantinedBefore,
         seconds: (performance.now() - started) / 1000,
       },
     });
   };
 
-  store.begin(name);
+  try {
+    calls.begin(name);
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    return finish(emptyReport(name), 'failed', err);
+  }
   let failure;
   try {
     for (;;) {
@@ -283,8 +415,8 @@ async function runLoad(msg, load) {
     // The incomplete last line is dropped: the stream keeps whole lines only.
     lines.discard();
     await reader.cancel().catch(() => {});
-    // close() freed the store meanwhile.
-    if (!store) return finish(emptyReport(name), 'cancelled');
+    // close() freed the store meanwhile, or a crash lost it.
+    if (!store) return gone(failure);
   } else {
     try {
       lines.flush();
@@ -292,7 +424,13 @@ async function runLoad(msg, load) {
       failure = err;
     }
   }
-  const report = store.end();
+  if (!store) return gone(failure);
+  let report;
+  try {
+    report = calls.end();
+  } catch (err) {
+    return finish(emptyReport(name), 'failed', err);
+  }
   post();
   if (failure) return finish(report, 'failed', failure);
   return finish(report, load.cancelled ? 'cancelled' : 'done');
@@ -312,14 +450,14 @@ function defaultName(source) {
 }
 
 /** Opens a source as a ReadableStream of bytes, with its size in bytes when known. */
-async function openSource(source, load) {
+async function openSource(source, load, id) {
   switch (source.kind) {
     case 'file':
       return { stream: source.file.stream(), totalBytes: source.file.size };
     case 'url':
       return openUrl(source, load);
     case 'sample': {
-      const bytes = generateSample(source.rows, source.seed);
+      const bytes = engine(id, () => generateSample(source.rows, source.seed));
       return { stream: memoryStream(bytes), totalBytes: bytes.length };
     }
     case 'bytes':
