@@ -504,3 +504,31 @@ fn the_quarantine_is_a_table_for_sql() {
         .unwrap();
     assert_eq!(n.data, vec![vec![Value::UInt(6)]]);
 }
+
+#[path = "limits/mod.rs"]
+mod limits;
+
+/// The hostile templates of `tests/limits` on a thread with wasm's 1 MiB stack: each ends with an
+/// answer or an error naming its line, and the store still answers afterwards.
+#[test]
+fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let mut store = limits::store();
+            for case in limits::cases() {
+                let started = std::time::Instant::now();
+                limits::run(&mut store, &case);
+                println!(
+                    "{}: {} bytes, {:.3} s",
+                    case.name,
+                    case.text.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                limits::check_usage(&store);
+            }
+        })
+        .expect("spawn")
+        .join()
+        .expect("every case ends cleanly");
+}
