@@ -659,12 +659,16 @@ impl Pending {
     }
 }
 
-/// `text` made safe to write inside an SQL comment: nothing in it can end the comment (or, for
-/// ClickHouse, which nests `/* */` comments, open another).
-fn comment_safe(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
-        .replace("*/", "* /")
-        .replace("/*", "/ *")
+/// `text` made safe to write inside an SQL comment of kind `state`: nothing in it can end the
+/// comment (or, for ClickHouse, which nests `/* */` comments, open another). Values never hold
+/// a line break (string literals escape them), so a `--` comment keeps them as they are.
+fn comment_safe(text: &str, state: Lexical) -> String {
+    let text = text.replace(['\n', '\r'], " ");
+    if state == Lexical::BlockComment {
+        text.replace("*/", "* /").replace("/*", "/ *")
+    } else {
+        text
+    }
 }
 
 struct Ctx<'a> {
@@ -757,8 +761,8 @@ impl Ctx<'_> {
                     "a template value inside a quoted SQL string or name; write the whole literal in the template expression",
                 ))
             }
-            Lexical::LineComment | Lexical::BlockComment => {
-                let text = comment_safe(&text);
+            state @ (Lexical::LineComment | Lexical::BlockComment) => {
+                let text = comment_safe(&text, state);
                 pending.push(&text, line);
                 out.sql.push_str(&text);
             }

@@ -24,6 +24,8 @@ pub enum Expect {
     AllRows,
     /// An error whose message contains this text and names a line of the pipe holding this tag.
     ErrorOnTag(&'static str, &'static str),
+    /// An error whose message contains this text.
+    Error(&'static str),
 }
 
 /// One hostile pipe.
@@ -81,7 +83,30 @@ pub fn cases() -> Vec<Case> {
         format!("{{% if {condition} %}}\n    ").repeat(100),
         "{% else %}0{% end %}".repeat(100)
     );
+    let many_nodes: String = (0..100_000)
+        .map(|i| format!("NODE n{i}\nSQL >\n    SELECT {i} AS x\n\n"))
+        .chain(std::iter::once(
+            "NODE many_nodes\nSQL >\n    SELECT count() AS n FROM llm_events\n".to_string(),
+        ))
+        .collect();
+    let node_chain: String = std::iter::once("NODE c0\nSQL >\n    SELECT 1 AS x\n\n".to_string())
+        .chain((1..10_000).map(|i| format!("NODE c{i}\nSQL >\n    SELECT x FROM c{}\n\n", i - 1)))
+        .chain(std::iter::once(
+            "NODE node_chain\nSQL >\n    SELECT count() AS n FROM llm_events WHERE 1 IN (SELECT x FROM c9999)\n".to_string(),
+        ))
+        .collect();
     vec![
+        Case {
+            name: "many_nodes",
+            text: many_nodes,
+            expect: Expect::AllRows,
+        },
+        Case {
+            name: "node_chain",
+            text: node_chain,
+            // Bounded where queries run (`src/query/select.rs`), whose message names no line.
+            expect: Expect::Error("nest"),
+        },
         Case {
             name: "and_chain",
             text: pipe(
@@ -190,6 +215,10 @@ pub fn run(store: &mut EventStore, case: &Case) {
                 "{}: line {line} is {text:?}: {message}",
                 case.name
             );
+        }
+        (Expect::Error(needle), Err(e)) => {
+            let message = e.to_string();
+            assert!(message.contains(needle), "{}: {message}", case.name);
         }
         (_, Ok(endpoint)) => panic!(
             "{}: expected an error, got {}",
