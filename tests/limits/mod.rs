@@ -83,7 +83,7 @@ pub fn cases() -> Vec<Case> {
         format!("{{% if {condition} %}}\n    ").repeat(100),
         "{% else %}0{% end %}".repeat(100)
     );
-    let many_nodes: String = (0..100_000)
+    let many_nodes: String = (0..20_000)
         .map(|i| format!("NODE n{i}\nSQL >\n    SELECT {i} AS x\n\n"))
         .chain(std::iter::once(
             "NODE many_nodes\nSQL >\n    SELECT count() AS n FROM llm_events\n".to_string(),
