@@ -337,9 +337,12 @@ impl TParser<'_> {
         self.t.get(self.i).map(|t| &t.tok)
     }
 
-    /// The line of the current token (the tag's line at the end).
+    /// The line of the current token; at the end, of the last one (or of the tag).
     fn here(&self) -> usize {
-        self.t.get(self.i).map_or(self.line, |t| t.line)
+        self.t
+            .get(self.i)
+            .or(self.t.last())
+            .map_or(self.line, |t| t.line)
     }
 
     fn word(&self, w: &str) -> bool {
@@ -1419,5 +1422,55 @@ mod tests {
         assert!(e.contains("is not a column"), "{e}");
         let e = sql(t, json!({"c": "`cost`"})).unwrap_err().to_string();
         assert!(e.contains("is not a column"), "{e}");
+    }
+
+    #[test]
+    fn sql_is_lexed_as_rendered() {
+        // Tinybird renders `-{# x #}-` as `--`: a comment to the end of the line.
+        let e = expand("%\nSELECT 1 -{# x #}- 2\n, 3", 1, &Params::new(), &cols()).unwrap();
+        assert_eq!(e.sql, "SELECT 1 -- 2\n, 3");
+        assert_eq!(e.tokens.len(), 4, "{:?}", e.tokens);
+        // A comment ends at the first `#}`, quotes or not.
+        assert_eq!(
+            sql("%\nSELECT {# don't #}1", json!({})).unwrap(),
+            "SELECT 1"
+        );
+        // More than two braces: the innermost pair opens the tag.
+        assert!(parse_template("%\n{{{ 1 }}}", 1).is_ok());
+        let e = sql("%\nSELECT 'a {{String(s)}}'", json!({"s": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: a template value inside a quoted"),
+            "{e}"
+        );
+        let e = sql("%\nSELECT 1 /* {{String(s)}}", json!({"s": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unterminated comment"), "{e}");
+    }
+
+    #[test]
+    fn chains_evaluate_like_python() {
+        // `and` gives the first falsy operand or the last; `or` the first truthy or the last.
+        assert_eq!(sql("%\n{{ 1 and 2 and 3 }}", json!({})).unwrap(), "3");
+        assert_eq!(sql("%\n{{ 1 and 0 and 3 }}", json!({})).unwrap(), "0");
+        assert_eq!(sql("%\n{{ 0 or 0 or 5 }}", json!({})).unwrap(), "5");
+        assert_eq!(sql("%\n{{ 0 or 4 and 0 or 6 }}", json!({})).unwrap(), "6");
+        assert_eq!(sql("%\n{{ not not 7 }}", json!({})).unwrap(), "1");
+        assert_eq!(sql("%\n{{ not not not 7 }}", json!({})).unwrap(), "0");
+        // Later operands are not evaluated.
+        assert_eq!(
+            sql(
+                "%\n{{ 0 and error('no') }}{{ 1 or error('no') }}",
+                json!({})
+            )
+            .unwrap(),
+            "01"
+        );
+        let e = sql("%\nSELECT\n{% if\n1 and (1 ==\n %}1{% end %}", json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("template line 4:"), "{e}");
     }
 }
