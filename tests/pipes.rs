@@ -504,3 +504,72 @@ fn the_quarantine_is_a_table_for_sql() {
         .unwrap();
     assert_eq!(n.data, vec![vec![Value::UInt(6)]]);
 }
+
+/// A template value inside an SQL comment is evaluated and checked, as Tinybird does, and stays
+/// in the comment. Expected SQL: what `tinybird.sql_template.render_sql_template` (tinybird 5.0.3)
+/// renders for the same node; expected counts: that SQL run by hand on `EVENTS` (two `m1` rows).
+#[test]
+fn template_values_inside_sql_comments_stay_comments() {
+    let text = "NODE commented\nSQL >\n    %\n    SELECT count() AS n FROM llm_events -- {{String(x)}}\n    WHERE model_name = 'm1' -- {% if defined(x) %}AND 0{% end %}\n    /* {{String(x)}} */\n\nTYPE endpoint\n";
+    let mut s = store();
+    assert_eq!(s.add_pipe(text).expect("pipe"), "commented");
+    let pipe = llm_metrics::parse_pipe(None, text).expect("pipe");
+    for (x, rendered) in [
+        (
+            "abc",
+            "SELECT count() AS n FROM llm_events -- 'abc'\nWHERE model_name = 'm1' -- AND 0\n/* 'abc' */",
+        ),
+        (
+            "a\nWHERE 0",
+            "SELECT count() AS n FROM llm_events -- 'a\\nWHERE 0'\nWHERE model_name = 'm1' -- AND 0\n/* 'a\\nWHERE 0' */",
+        ),
+    ] {
+        let p = params(json!({ "x": x }));
+        assert_eq!(
+            llm_metrics::expand_pipe(&pipe, &p, &[]).expect("expand"),
+            rendered
+        );
+        let e = s.pipe("commented", &p).expect("commented");
+        assert_eq!(col(&e, "n"), vec![Value::UInt(2)], "{x:?}");
+    }
+    // Tinybird: "Required parameter is not defined", although the value would only be commented.
+    let e = s.pipe("commented", &Params::new()).unwrap_err().to_string();
+    assert!(e.contains("parameter 'x' is required"), "{e}");
+    // Inside a block comment a value cannot close it (Tinybird writes `*/` as it is, which ends
+    // the comment in ClickHouse): the comment holds the value with `*/` spaced out.
+    let p = params(json!({ "x": "it's -- */ OR 1 /*" }));
+    assert_eq!(
+        llm_metrics::expand_pipe(&pipe, &p, &[]).expect("expand"),
+        "SELECT count() AS n FROM llm_events -- 'it\\'s -- */ OR 1 /*'\nWHERE model_name = 'm1' -- AND 0\n/* 'it\\'s -- * / OR 1 / *' */"
+    );
+    let e = s.pipe("commented", &p).expect("commented");
+    assert_eq!(col(&e, "n"), vec![Value::UInt(2)]);
+}
+
+#[path = "limits/mod.rs"]
+mod limits;
+
+/// The hostile templates of `tests/limits` on a thread with wasm's 1 MiB stack: each ends with an
+/// answer or an error naming its line, and the store still answers afterwards.
+#[test]
+fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let mut store = limits::store();
+            for case in limits::cases() {
+                let started = std::time::Instant::now();
+                limits::run(&mut store, &case);
+                println!(
+                    "{}: {} bytes, {:.3} s",
+                    case.name,
+                    case.text.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                limits::check_usage(&store);
+            }
+        })
+        .expect("spawn")
+        .join()
+        .expect("every case ends cleanly");
+}

@@ -61,24 +61,38 @@ fn err(line: usize, message: impl std::fmt::Display) -> Error {
     Error::query(format!("template line {line}: {message}"))
 }
 
+/// Most `{% if %}` blocks open inside one another. Tinybird's renderer (Python code generated
+/// from the template) stops a little short of 100 levels too.
+pub const MAX_BLOCK_DEPTH: usize = 100;
+
+/// Most levels of parentheses, brackets, calls and signs inside one template expression.
+/// Chains of `and`, `or` and `not` are flat and do not count.
+pub const MAX_EXPR_DEPTH: usize = 100;
+
 /// A piece of a template.
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Text(String, usize),
     Expr(TExpr, usize),
-    If(Vec<(TExpr, Vec<Node>)>, Option<Vec<Node>>),
+    /// Branches (condition, its line, body) and the `{% else %}` body. Nesting is bounded by
+    /// [`MAX_BLOCK_DEPTH`] when the template is parsed.
+    If(Vec<(TExpr, usize, Vec<Node>)>, Option<Vec<Node>>),
 }
 
-/// A template expression.
+/// A template expression. Its depth is bounded by [`MAX_EXPR_DEPTH`] when it is parsed.
 #[derive(Debug, Clone, PartialEq)]
 enum TExpr {
     Name(String),
     Lit(TVal),
     List(Vec<TExpr>),
     Call(String, Vec<TExpr>, Vec<(String, TExpr)>),
-    Not(Box<TExpr>),
-    And(Box<TExpr>, Box<TExpr>),
-    Or(Box<TExpr>, Box<TExpr>),
+    /// `not` written one or more times: an odd count negates (`true`), an even one converts to
+    /// a boolean (`false`).
+    Not(Box<TExpr>, bool),
+    /// `a and b and …`: the first falsy operand, else the last.
+    And(Vec<TExpr>),
+    /// `a or b or …`: the first truthy operand, else the last.
+    Or(Vec<TExpr>),
     Cmp(&'static str, Box<TExpr>, Box<TExpr>),
     In(Box<TExpr>, Box<TExpr>, bool),
 }
@@ -107,66 +121,105 @@ enum Tag {
 
 /// An `{% if %}` block being collected.
 struct Frame {
-    branches: Vec<(TExpr, Vec<Node>)>,
-    /// Condition of the branch being collected; `None` once in `{% else %}`.
-    cond: Option<TExpr>,
+    branches: Vec<(TExpr, usize, Vec<Node>)>,
+    /// Condition of the branch being collected and its line; `None` once in `{% else %}`.
+    cond: Option<(TExpr, usize)>,
     /// Nodes before the block.
     outer: Vec<Node>,
     line: usize,
 }
 
-/// Splits the template into text, `{{ }}` and `{% %}` pieces and nests the `if` blocks.
+/// The byte index of the next `{{`, `{%` or `{#` in `b` at or after `from`. When more than two
+/// `{` come in a row the innermost pair opens the tag, as in Tinybird's renderer.
+fn next_tag(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < b.len() {
+        if b[i] == b'{' {
+            match b[i + 1] {
+                b'{' if b.get(i + 2) == Some(&b'{') => {}
+                b'{' | b'%' | b'#' => return Some(i),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Number of line breaks in `s`.
+fn newlines(s: &str) -> usize {
+    s.bytes().filter(|&c| c == b'\n').count()
+}
+
+/// Splits the template into text, `{{ }}` and `{% %}` pieces and nests the `if` blocks, in one
+/// pass over the text and without recursion.
 fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
     let body = sql.trim_start();
-    let skipped_lines = sql[..sql.len() - body.len()].matches('\n').count();
-    let body = &body[1..];
+    let skipped_lines = newlines(&sql[..sql.len() - body.len()]);
+    let body = body.get(1..).unwrap_or_default();
+    let b = body.as_bytes();
     let mut line = first_line + skipped_lines;
     let mut stack: Vec<Frame> = Vec::new();
     let mut current: Vec<Node> = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        let next = ["{{", "{%", "{#"].iter().filter_map(|m| rest.find(m)).min();
-        let Some(at) = next else {
-            current.push(Node::Text(rest.to_string(), line));
+    let mut pos = 0;
+    while pos < body.len() {
+        let Some(at) = next_tag(b, pos) else {
+            current.push(Node::Text(body[pos..].to_string(), line));
             break;
         };
-        if at > 0 {
-            current.push(Node::Text(rest[..at].to_string(), line));
-            line += rest[..at].matches('\n').count();
+        if at > pos {
+            let text = &body[pos..at];
+            current.push(Node::Text(text.to_string(), line));
+            line += newlines(text);
         }
-        let open = &rest[at..at + 2];
-        let close = match open {
-            "{{" => "}}",
-            "{%" => "%}",
-            _ => "#}",
-        };
+        let open = &body[at..at + 2];
         let inner_start = at + 2;
-        let Some(len) = find_close(&rest[inner_start..], close) else {
+        let found = match open {
+            "{{" => find_close(&body[inner_start..], "}}"),
+            "{%" => find_close(&body[inner_start..], "%}"),
+            // Comments end at the first `#}`, quotes or not, as in Tinybird.
+            _ => body[inner_start..].find("#}"),
+        };
+        let Some(len) = found else {
+            let close = match open {
+                "{{" => "}}",
+                "{%" => "%}",
+                _ => "#}",
+            };
             return Err(err(line, format!("'{open}' is not closed with '{close}'")));
         };
-        let inner = &rest[inner_start..inner_start + len];
+        let inner = &body[inner_start..inner_start + len];
         let tag_line = line;
-        line += inner.matches('\n').count();
-        rest = &rest[inner_start + len + 2..];
+        line += newlines(inner);
+        pos = inner_start + len + 2;
         match open {
             "{{" => current.push(Node::Expr(parse_texpr(inner, tag_line)?, tag_line)),
             "{%" => match parse_tag(inner, tag_line)? {
-                Tag::If(cond) => stack.push(Frame {
-                    branches: Vec::new(),
-                    cond: Some(cond),
-                    outer: std::mem::take(&mut current),
-                    line: tag_line,
-                }),
+                Tag::If(cond) => {
+                    if stack.len() >= MAX_BLOCK_DEPTH {
+                        return Err(err(
+                            tag_line,
+                            format!("{{% if %}} blocks nest too deeply (at most {MAX_BLOCK_DEPTH} levels)"),
+                        ));
+                    }
+                    stack.push(Frame {
+                        branches: Vec::new(),
+                        cond: Some((cond, tag_line)),
+                        outer: std::mem::take(&mut current),
+                        line: tag_line,
+                    })
+                }
                 tag @ (Tag::Elif(_) | Tag::Else) => {
                     let Some(top) = stack.last_mut() else {
                         return Err(err(tag_line, "{% elif %} or {% else %} without {% if %}"));
                     };
-                    let Some(prev) = top.cond.take() else {
+                    let Some((prev, prev_line)) = top.cond.take() else {
                         return Err(err(tag_line, "{% elif %} or {% else %} after {% else %}"));
                     };
-                    top.branches.push((prev, std::mem::take(&mut current)));
+                    top.branches
+                        .push((prev, prev_line, std::mem::take(&mut current)));
                     top.cond = match tag {
-                        Tag::Elif(c) => Some(c),
+                        Tag::Elif(c) => Some((c, tag_line)),
                         _ => None,
                     };
                 }
@@ -176,8 +229,8 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
                     };
                     let body = std::mem::replace(&mut current, top.outer);
                     let otherwise = match top.cond.take() {
-                        Some(cond) => {
-                            top.branches.push((cond, body));
+                        Some((cond, cond_line)) => {
+                            top.branches.push((cond, cond_line, body));
                             None
                         }
                         None => Some(body),
@@ -197,6 +250,7 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
 /// The length of text before `close`, skipping quoted strings.
 fn find_close(s: &str, close: &str) -> Option<usize> {
     let b = s.as_bytes();
+    let c = close.as_bytes();
     let mut i = 0;
     let mut quote: Option<u8> = None;
     while i < b.len() {
@@ -211,7 +265,7 @@ fn find_close(s: &str, close: &str) -> Option<usize> {
             None => {
                 if b[i] == b'\'' || b[i] == b'"' {
                     quote = Some(b[i]);
-                } else if s[i..].starts_with(close) {
+                } else if b[i..].starts_with(c) {
                     return Some(i);
                 }
             }
@@ -222,14 +276,17 @@ fn find_close(s: &str, close: &str) -> Option<usize> {
 }
 
 fn parse_tag(inner: &str, line: usize) -> Result<Tag> {
-    let t = inner.trim();
-    let (word, rest) = match t.find(char::is_whitespace) {
-        Some(p) => (&t[..p], t[p..].trim()),
+    let t = inner.trim_start();
+    // The line the tag's first word is on; the expression after it keeps its line breaks.
+    let line = line + newlines(&inner[..inner.len() - t.len()]);
+    let (word, expr) = match t.find(char::is_whitespace) {
+        Some(p) => (&t[..p], &t[p..]),
         None => (t, ""),
     };
+    let rest = expr.trim();
     match word {
-        "if" => Ok(Tag::If(parse_texpr(rest, line)?)),
-        "elif" => Ok(Tag::Elif(parse_texpr(rest, line)?)),
+        "if" => Ok(Tag::If(parse_texpr(expr, line)?)),
+        "elif" => Ok(Tag::Elif(parse_texpr(expr, line)?)),
         "else" if rest.is_empty() => Ok(Tag::Else),
         "end" | "endif" if rest.is_empty() => Ok(Tag::End),
         other => Err(err(
@@ -241,7 +298,8 @@ fn parse_tag(inner: &str, line: usize) -> Result<Tag> {
 
 fn parse_texpr(text: &str, line: usize) -> Result<TExpr> {
     let mut toks = Vec::new();
-    lex(text, line, &mut toks).map_err(|e| err(line, e))?;
+    // Lexer errors name their own line.
+    lex(text, line, &mut toks).map_err(|e| Error::query(format!("template {e}")))?;
     let mut p = TParser {
         t: &toks,
         i: 0,
@@ -249,8 +307,8 @@ fn parse_texpr(text: &str, line: usize) -> Result<TExpr> {
         depth: 0,
     };
     let e = p.or()?;
-    if p.i < toks.len() {
-        return Err(err(line, format!("unexpected '{}'", show(&toks[p.i].tok))));
+    if let Some(t) = toks.get(p.i) {
+        return Err(err(t.line, format!("unexpected '{}'", show(&t.tok))));
     }
     Ok(e)
 }
@@ -264,9 +322,12 @@ fn show(t: &Tok) -> String {
     }
 }
 
+/// A recursive-descent parser for template expressions. Only `primary` recurses on the input
+/// (parentheses, lists, calls, signs), and it counts its depth before it does.
 struct TParser<'a> {
     t: &'a [Token],
     i: usize,
+    /// The line of the tag, for errors at its end.
     line: usize,
     depth: usize,
 }
@@ -274,6 +335,14 @@ struct TParser<'a> {
 impl TParser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.t.get(self.i).map(|t| &t.tok)
+    }
+
+    /// The line of the current token; at the end, of the last one (or of the tag).
+    fn here(&self) -> usize {
+        self.t
+            .get(self.i)
+            .or(self.t.last())
+            .map_or(self.line, |t| t.line)
     }
 
     fn word(&self, w: &str) -> bool {
@@ -291,7 +360,7 @@ impl TParser<'_> {
 
     fn fail(&self, what: &str) -> Error {
         err(
-            self.line,
+            self.here(),
             format!(
                 "expected {what}, found {}",
                 self.peek().map_or("the end".into(), show)
@@ -299,36 +368,47 @@ impl TParser<'_> {
         )
     }
 
+    /// `a or b or …`, collected into one flat list.
     fn or(&mut self) -> Result<TExpr> {
-        let mut l = self.and()?;
+        let first = self.and()?;
+        if !self.word("or") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.word("or") {
             self.i += 1;
-            l = TExpr::Or(Box::new(l), Box::new(self.and()?));
+            items.push(self.and()?);
         }
-        Ok(l)
+        Ok(TExpr::Or(items))
     }
 
+    /// `a and b and …`, collected into one flat list.
     fn and(&mut self) -> Result<TExpr> {
-        let mut l = self.not()?;
+        let first = self.not()?;
+        if !self.word("and") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
         while self.word("and") {
             self.i += 1;
-            l = TExpr::And(Box::new(l), Box::new(self.not()?));
+            items.push(self.not()?);
         }
-        Ok(l)
+        Ok(TExpr::And(items))
     }
 
+    /// Any number of `not`, counted rather than nested.
     fn not(&mut self) -> Result<TExpr> {
-        if self.word("not") {
+        let mut count = 0usize;
+        while self.word("not") {
             self.i += 1;
-            if self.depth >= 100 {
-                return Err(err(self.line, "template expression nests too deeply"));
-            }
-            self.depth += 1;
-            let inner = self.not();
-            self.depth -= 1;
-            return Ok(TExpr::Not(Box::new(inner?)));
+            count += 1;
         }
-        self.cmp()
+        let e = self.cmp()?;
+        Ok(if count == 0 {
+            e
+        } else {
+            TExpr::Not(Box::new(e), count % 2 == 1)
+        })
     }
 
     fn cmp(&mut self) -> Result<TExpr> {
@@ -358,9 +438,13 @@ impl TParser<'_> {
         Ok(TExpr::Cmp(op, Box::new(l), Box::new(self.primary()?)))
     }
 
+    /// A primary expression; fails before recursing when [`MAX_EXPR_DEPTH`] levels are open.
     fn primary(&mut self) -> Result<TExpr> {
-        if self.depth >= 100 {
-            return Err(err(self.line, "template expression nests too deeply"));
+        if self.depth >= MAX_EXPR_DEPTH {
+            return Err(err(
+                self.here(),
+                format!("template expression nests too deeply (at most {MAX_EXPR_DEPTH} levels)"),
+            ));
         }
         self.depth += 1;
         let r = self.primary_inner();
@@ -369,90 +453,224 @@ impl TParser<'_> {
     }
 
     fn primary_inner(&mut self) -> Result<TExpr> {
-        let Some(tok) = self.peek().cloned() else {
+        let Some(tok) = self.t.get(self.i) else {
             return Err(self.fail("an expression"));
         };
         self.i += 1;
-        match tok {
-            Tok::Str(s) | Tok::Quoted(s) => Ok(TExpr::Lit(TVal::Str(s))),
+        match &tok.tok {
+            Tok::Sym("-") => self.negative(),
+            Tok::Sym("(") => self.group(),
+            Tok::Sym("[") => self.list(),
+            Tok::Word(w) if matches!(self.peek(), Some(Tok::Sym("("))) => {
+                self.i += 1;
+                self.call(w)
+            }
+            _ => self.atom(tok),
+        }
+    }
+
+    /// A literal or a name (`tok`, already consumed).
+    #[inline(never)]
+    fn atom(&self, tok: &Token) -> Result<TExpr> {
+        match &tok.tok {
+            Tok::Str(s) | Tok::Quoted(s) => Ok(TExpr::Lit(TVal::Str(s.clone()))),
             Tok::Num(n) => {
                 if let Ok(i) = n.parse::<i64>() {
                     Ok(TExpr::Lit(TVal::Int(i)))
                 } else {
                     n.parse::<f64>()
                         .map(|f| TExpr::Lit(TVal::Float(f)))
-                        .map_err(|_| self.fail("a number"))
+                        .map_err(|_| err(tok.line, format!("'{n}' is not a number")))
                 }
             }
-            Tok::Sym("-") => match self.primary()? {
-                TExpr::Lit(TVal::Int(i)) => Ok(TExpr::Lit(TVal::Int(-i))),
-                TExpr::Lit(TVal::Float(f)) => Ok(TExpr::Lit(TVal::Float(-f))),
-                _ => Err(self.fail("a number after '-'")),
-            },
-            Tok::Sym("(") => {
-                let e = self.or()?;
-                if !self.sym(")") {
-                    return Err(self.fail("')'"));
+            Tok::Word(w) => Ok(match w.as_str() {
+                "True" | "true" => TExpr::Lit(TVal::Bool(true)),
+                "False" | "false" => TExpr::Lit(TVal::Bool(false)),
+                "None" => TExpr::Lit(TVal::None),
+                _ => TExpr::Name(w.clone()),
+            }),
+            other => Err(err(tok.line, format!("unexpected '{}'", show(other)))),
+        }
+    }
+
+    /// `-` then a number.
+    #[inline(never)]
+    fn negative(&mut self) -> Result<TExpr> {
+        match self.primary()? {
+            TExpr::Lit(TVal::Int(i)) => Ok(TExpr::Lit(TVal::Int(-i))),
+            TExpr::Lit(TVal::Float(f)) => Ok(TExpr::Lit(TVal::Float(-f))),
+            _ => Err(self.fail("a number after '-'")),
+        }
+    }
+
+    /// `( expr )`, after the `(`.
+    #[inline(never)]
+    fn group(&mut self) -> Result<TExpr> {
+        let e = self.or()?;
+        if !self.sym(")") {
+            return Err(self.fail("')'"));
+        }
+        Ok(e)
+    }
+
+    /// `[ a, b, … ]`, after the `[`.
+    #[inline(never)]
+    fn list(&mut self) -> Result<TExpr> {
+        let mut items = Vec::new();
+        if !self.sym("]") {
+            loop {
+                items.push(self.or()?);
+                if self.sym("]") {
+                    break;
                 }
-                Ok(e)
+                if !self.sym(",") {
+                    return Err(self.fail("',' or ']'"));
+                }
             }
-            Tok::Sym("[") => {
-                let mut items = Vec::new();
-                if !self.sym("]") {
-                    loop {
-                        items.push(self.or()?);
-                        if self.sym("]") {
+        }
+        Ok(TExpr::List(items))
+    }
+
+    /// `name(args, key=value, …)`, after the `(`.
+    #[inline(never)]
+    fn call(&mut self, name: &str) -> Result<TExpr> {
+        let mut args = Vec::new();
+        let mut kwargs = Vec::new();
+        if !self.sym(")") {
+            loop {
+                let keyword = match (self.peek(), self.t.get(self.i + 1).map(|t| &t.tok)) {
+                    (Some(Tok::Word(k)), Some(Tok::Sym("="))) => Some(k.clone()),
+                    _ => None,
+                };
+                if let Some(k) = keyword {
+                    self.i += 2;
+                    kwargs.push((k, self.or()?));
+                } else {
+                    if !kwargs.is_empty() {
+                        return Err(self.fail("keyword arguments after positional ones"));
+                    }
+                    args.push(self.or()?);
+                }
+                if self.sym(")") {
+                    break;
+                }
+                if !self.sym(",") {
+                    return Err(self.fail("',' or ')'"));
+                }
+            }
+        }
+        Ok(TExpr::Call(name.to_string(), args, kwargs))
+    }
+}
+
+/// Where rendered SQL text stands, lexically, after the bytes scanned so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lexical {
+    Code,
+    /// Inside a quoted string or identifier opened by this quote.
+    Quote(u8),
+    /// Inside a `--` comment, up to the end of the line.
+    LineComment,
+    /// Inside a `/* */` comment.
+    BlockComment,
+}
+
+/// Rendered SQL text not lexed yet: everything since the last value bound as a token. It is
+/// lexed in one piece when a value follows it in code or the template ends, so comments and
+/// quotes read exactly as in the text Tinybird renders, tags between them or not.
+struct Pending {
+    text: String,
+    /// The line `text` starts on.
+    line: usize,
+    /// Bytes of `text` scanned, and the state after them.
+    scanned: usize,
+    state: Lexical,
+}
+
+impl Pending {
+    fn push(&mut self, s: &str, line: usize) {
+        if self.text.is_empty() {
+            self.line = line;
+        }
+        self.text.push_str(s);
+    }
+
+    /// The lexical state at the end of the text, scanning only what was added since the last
+    /// call. A last byte that may start a two-byte mark (`--`, `/*`, `*/`, an escape) is left
+    /// for the next call; the state before it is the state a value written next is in.
+    fn state(&mut self) -> Lexical {
+        let b = self.text.as_bytes();
+        let mut i = self.scanned;
+        let mut st = self.state;
+        while i < b.len() {
+            let c = b[i];
+            let next = b.get(i + 1).copied();
+            match st {
+                Lexical::Code => match c {
+                    b'\'' | b'"' | b'`' => st = Lexical::Quote(c),
+                    b'-' | b'/' => {
+                        let Some(n) = next else { break };
+                        if c == b'-' && n == b'-' {
+                            st = Lexical::LineComment;
+                            i += 1;
+                        } else if c == b'/' && n == b'*' {
+                            st = Lexical::BlockComment;
+                            i += 1;
+                        }
+                    }
+                    _ => {}
+                },
+                Lexical::Quote(q) => {
+                    if c == b'\\' {
+                        if next.is_none() {
                             break;
                         }
-                        if !self.sym(",") {
-                            return Err(self.fail("',' or ']'"));
+                        i += 1;
+                    } else if c == q {
+                        st = Lexical::Code;
+                    }
+                }
+                Lexical::LineComment => {
+                    if c == b'\n' {
+                        st = Lexical::Code;
+                    }
+                }
+                Lexical::BlockComment => {
+                    if c == b'*' {
+                        let Some(n) = next else { break };
+                        if n == b'/' {
+                            st = Lexical::Code;
+                            i += 1;
                         }
                     }
                 }
-                Ok(TExpr::List(items))
             }
-            Tok::Word(w) => match w.as_str() {
-                "True" | "true" => Ok(TExpr::Lit(TVal::Bool(true))),
-                "False" | "false" => Ok(TExpr::Lit(TVal::Bool(false))),
-                "None" => Ok(TExpr::Lit(TVal::None)),
-                _ if self.sym("(") => {
-                    let mut args = Vec::new();
-                    let mut kwargs = Vec::new();
-                    if !self.sym(")") {
-                        loop {
-                            let is_kw = matches!(self.peek(), Some(Tok::Word(_)))
-                                && matches!(
-                                    self.t.get(self.i + 1).map(|t| &t.tok),
-                                    Some(Tok::Sym("="))
-                                );
-                            if is_kw {
-                                let Some(Tok::Word(k)) = self.peek().cloned() else {
-                                    return Err(self.fail("a keyword argument"));
-                                };
-                                self.i += 2;
-                                kwargs.push((k, self.or()?));
-                            } else {
-                                if !kwargs.is_empty() {
-                                    return Err(
-                                        self.fail("keyword arguments after positional ones")
-                                    );
-                                }
-                                args.push(self.or()?);
-                            }
-                            if self.sym(")") {
-                                break;
-                            }
-                            if !self.sym(",") {
-                                return Err(self.fail("',' or ')'"));
-                            }
-                        }
-                    }
-                    Ok(TExpr::Call(w, args, kwargs))
-                }
-                _ => Ok(TExpr::Name(w)),
-            },
-            other => Err(err(self.line, format!("unexpected '{}'", show(&other)))),
+            i += 1;
         }
+        self.scanned = i;
+        self.state = st;
+        st
+    }
+
+    /// Lexes the text into `tokens` and starts afresh.
+    fn flush(&mut self, tokens: &mut Vec<Token>) -> Result<()> {
+        lex(&self.text, self.line, tokens)?;
+        self.text.clear();
+        self.scanned = 0;
+        self.state = Lexical::Code;
+        Ok(())
+    }
+}
+
+/// `text` made safe to write inside an SQL comment of kind `state`: nothing in it can end the
+/// comment (or, for ClickHouse, which nests `/* */` comments, open another). Values never hold
+/// a line break (string literals escape them), so a `--` comment keeps them as they are.
+fn comment_safe(text: &str, state: Lexical) -> String {
+    let text = text.replace(['\n', '\r'], " ");
+    if state == Lexical::BlockComment {
+        text.replace("*/", "* /").replace("/*", "/ *")
+    } else {
+        text
     }
 }
 
@@ -462,38 +680,56 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Renders `nodes` into `out`, walking nested blocks with an explicit stack.
     fn render(&self, nodes: &[Node], out: &mut Expansion) -> Result<()> {
-        for node in nodes {
+        let mut pending = Pending {
+            text: String::new(),
+            line: 0,
+            scanned: 0,
+            state: Lexical::Code,
+        };
+        let mut stack: Vec<std::slice::Iter<'_, Node>> = vec![nodes.iter()];
+        while let Some(top) = stack.last_mut() {
+            let Some(node) = top.next() else {
+                stack.pop();
+                continue;
+            };
             match node {
                 Node::Text(text, line) => {
-                    lex(text, *line, &mut out.tokens)?;
+                    pending.push(text, *line);
                     out.sql.push_str(text);
                 }
                 Node::Expr(e, line) => {
                     let v = self.eval(e, *line)?;
-                    self.emit(e, v, *line, out)?;
+                    self.emit(e, v, *line, &mut pending, out)?;
                 }
                 Node::If(branches, otherwise) => {
-                    let mut taken = false;
-                    for (cond, body) in branches {
-                        if truthy(&self.eval(cond, 0)?) {
-                            self.render(body, out)?;
-                            taken = true;
+                    let mut chosen = None;
+                    for (cond, line, body) in branches {
+                        if truthy(&self.eval(cond, *line)?) {
+                            chosen = Some(body);
                             break;
                         }
                     }
-                    if !taken {
-                        if let Some(body) = otherwise {
-                            self.render(body, out)?;
-                        }
+                    if let Some(body) = chosen.or(otherwise.as_ref()) {
+                        stack.push(body.iter());
                     }
                 }
             }
         }
-        Ok(())
+        pending.flush(&mut out.tokens)
     }
 
-    fn emit(&self, e: &TExpr, v: TVal, line: usize, out: &mut Expansion) -> Result<()> {
+    /// Writes a value: in SQL code, one token; inside an SQL comment, only text, as in the SQL
+    /// Tinybird renders (where it is still evaluated and checked, but never runs).
+    fn emit(
+        &self,
+        e: &TExpr,
+        v: TVal,
+        line: usize,
+        pending: &mut Pending,
+        out: &mut Expansion,
+    ) -> Result<()> {
         let (tok, text) = match v {
             TVal::Ident(name) => {
                 let text = format!("`{}`", quote_ident(&name).trim_matches('`'));
@@ -516,63 +752,99 @@ impl Ctx<'_> {
                 (Tok::Param(ty, value), text)
             }
         };
-        out.tokens.push(Token { tok, line });
-        out.sql.push_str(&text);
+        match pending.state() {
+            Lexical::Code => {
+                pending.flush(&mut out.tokens)?;
+                out.tokens.push(Token { tok, line });
+                out.sql.push_str(&text);
+            }
+            Lexical::Quote(_) => {
+                return Err(err(
+                    line,
+                    "a template value inside a quoted SQL string or name; write the whole literal in the template expression",
+                ))
+            }
+            state @ (Lexical::LineComment | Lexical::BlockComment) => {
+                let text = comment_safe(&text, state);
+                pending.push(&text, line);
+                out.sql.push_str(&text);
+            }
+        }
         Ok(())
     }
 
+    /// Evaluates `e`. Recursion follows the expression's depth, bounded when it was parsed;
+    /// each kind of node is evaluated in its own function so this frame stays small.
     fn eval(&self, e: &TExpr, line: usize) -> Result<TVal> {
-        Ok(match e {
-            TExpr::Lit(v) => v.clone(),
-            TExpr::Name(n) => match self.params.get(n) {
-                Some(v) => from_json(v).ok_or_else(|| {
-                    err(
-                        line,
-                        format!("parameter '{n}' has an unsupported JSON value"),
-                    )
-                })?,
-                None => TVal::None,
-            },
-            TExpr::List(items) => TVal::List(
-                items
-                    .iter()
-                    .map(|i| self.eval(i, line))
-                    .collect::<Result<_>>()?,
-            ),
-            TExpr::Not(x) => TVal::Bool(!truthy(&self.eval(x, line)?)),
-            TExpr::And(a, b) => {
-                let a = self.eval(a, line)?;
-                if !truthy(&a) {
-                    a
-                } else {
-                    self.eval(b, line)?
-                }
-            }
-            TExpr::Or(a, b) => {
-                let a = self.eval(a, line)?;
-                if truthy(&a) {
-                    a
-                } else {
-                    self.eval(b, line)?
-                }
-            }
-            TExpr::Cmp(op, a, b) => {
-                let (a, b) = (self.eval(a, line)?, self.eval(b, line)?);
-                TVal::Bool(compare(op, &a, &b))
-            }
-            TExpr::In(a, b, negated) => {
-                let a = self.eval(a, line)?;
-                let found = match self.eval(b, line)? {
-                    TVal::List(items) => items.iter().any(|i| compare("==", &a, i)),
-                    TVal::Str(s) => matches!(&a, TVal::Str(x) if s.contains(x.as_str())),
-                    _ => return Err(err(line, "'in' needs a list")),
-                };
-                TVal::Bool(found != *negated)
-            }
-            TExpr::Call(name, args, kwargs) => self.call(name, args, kwargs, line)?,
-        })
+        match e {
+            TExpr::Lit(v) => Ok(v.clone()),
+            TExpr::Name(n) => self.param(n, line),
+            TExpr::List(items) => self.list(items, line),
+            TExpr::Not(x, negate) => Ok(TVal::Bool(truthy(&self.eval(x, line)?) != *negate)),
+            TExpr::And(items) => self.chain(items, false, line),
+            TExpr::Or(items) => self.chain(items, true, line),
+            TExpr::Cmp(op, a, b) => self.compare(op, a, b, line),
+            TExpr::In(a, b, negated) => self.is_in(a, b, *negated, line),
+            TExpr::Call(name, args, kwargs) => self.call(name, args, kwargs, line),
+        }
     }
 
+    /// The value of parameter `n`; `None` when it is not given.
+    #[inline(never)]
+    fn param(&self, n: &str, line: usize) -> Result<TVal> {
+        match self.params.get(n) {
+            Some(v) => from_json(v, 0).ok_or_else(|| {
+                err(
+                    line,
+                    format!("parameter '{n}' has an unsupported JSON value"),
+                )
+            }),
+            None => Ok(TVal::None),
+        }
+    }
+
+    #[inline(never)]
+    fn list(&self, items: &[TExpr], line: usize) -> Result<TVal> {
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            out.push(self.eval(i, line)?);
+        }
+        Ok(TVal::List(out))
+    }
+
+    #[inline(never)]
+    fn compare(&self, op: &str, a: &TExpr, b: &TExpr, line: usize) -> Result<TVal> {
+        let a = self.eval(a, line)?;
+        let b = self.eval(b, line)?;
+        Ok(TVal::Bool(compare(op, &a, &b)))
+    }
+
+    #[inline(never)]
+    fn is_in(&self, a: &TExpr, b: &TExpr, negated: bool, line: usize) -> Result<TVal> {
+        let a = self.eval(a, line)?;
+        let found = match self.eval(b, line)? {
+            TVal::List(items) => items.iter().any(|i| compare("==", &a, i)),
+            TVal::Str(s) => matches!(&a, TVal::Str(x) if s.contains(x.as_str())),
+            _ => return Err(err(line, "'in' needs a list")),
+        };
+        Ok(TVal::Bool(found != negated))
+    }
+
+    /// `and` (`stop_on` false) or `or` (`stop_on` true): the first operand whose truth is
+    /// `stop_on`, else the last; later operands are not evaluated.
+    #[inline(never)]
+    fn chain(&self, items: &[TExpr], stop_on: bool, line: usize) -> Result<TVal> {
+        let mut last = TVal::None;
+        for item in items {
+            last = self.eval(item, line)?;
+            if truthy(&last) == stop_on {
+                break;
+            }
+        }
+        Ok(last)
+    }
+
+    #[inline(never)]
     fn call(
         &self,
         name: &str,
@@ -629,7 +901,7 @@ impl Ctx<'_> {
                     None => None,
                 };
                 let raw = match self.params.get(p) {
-                    Some(v) if !v.is_null() => Some(from_json(v).ok_or_else(|| {
+                    Some(v) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
                         err(
                             line,
                             format!("parameter '{p}' has an unsupported JSON value"),
@@ -724,7 +996,7 @@ impl Ctx<'_> {
             return Err(err(line, format!("{fname}() takes a parameter name first")));
         };
         let raw = match self.params.get(p) {
-            Some(v) if !v.is_null() => Some(from_json(v).ok_or_else(|| {
+            Some(v) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
                 err(
                     line,
                     format!("parameter '{p}' has an unsupported JSON value"),
@@ -765,7 +1037,12 @@ fn type_name(f: &str) -> Option<&'static str> {
     })
 }
 
-fn from_json(v: &serde_json::Value) -> Option<TVal> {
+/// Most levels of JSON arrays a parameter value may have.
+const MAX_PARAM_DEPTH: usize = 32;
+
+/// A JSON parameter value as a template value; `None` for objects and for arrays nested deeper
+/// than [`MAX_PARAM_DEPTH`] (`depth` is the current level).
+fn from_json(v: &serde_json::Value, depth: usize) -> Option<TVal> {
     Some(match v {
         serde_json::Value::Null => TVal::None,
         serde_json::Value::Bool(b) => TVal::Bool(*b),
@@ -778,7 +1055,15 @@ fn from_json(v: &serde_json::Value) -> Option<TVal> {
         },
         serde_json::Value::String(s) => TVal::Str(s.clone()),
         serde_json::Value::Array(items) => {
-            TVal::List(items.iter().map(from_json).collect::<Option<_>>()?)
+            if depth >= MAX_PARAM_DEPTH {
+                return None;
+            }
+            TVal::List(
+                items
+                    .iter()
+                    .map(|i| from_json(i, depth + 1))
+                    .collect::<Option<_>>()?,
+            )
         }
         serde_json::Value::Object(_) => return None,
     })
@@ -1137,5 +1422,55 @@ mod tests {
         assert!(e.contains("is not a column"), "{e}");
         let e = sql(t, json!({"c": "`cost`"})).unwrap_err().to_string();
         assert!(e.contains("is not a column"), "{e}");
+    }
+
+    #[test]
+    fn sql_is_lexed_as_rendered() {
+        // Tinybird renders `-{# x #}-` as `--`: a comment to the end of the line.
+        let e = expand("%\nSELECT 1 -{# x #}- 2\n, 3", 1, &Params::new(), &cols()).unwrap();
+        assert_eq!(e.sql, "SELECT 1 -- 2\n, 3");
+        assert_eq!(e.tokens.len(), 4, "{:?}", e.tokens);
+        // A comment ends at the first `#}`, quotes or not.
+        assert_eq!(
+            sql("%\nSELECT {# don't #}1", json!({})).unwrap(),
+            "SELECT 1"
+        );
+        // More than two braces: the innermost pair opens the tag.
+        assert!(parse_template("%\n{{{ 1 }}}", 1).is_ok());
+        let e = sql("%\nSELECT 'a {{String(s)}}'", json!({"s": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: a template value inside a quoted"),
+            "{e}"
+        );
+        let e = sql("%\nSELECT 1 /* {{String(s)}}", json!({"s": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unterminated comment"), "{e}");
+    }
+
+    #[test]
+    fn chains_evaluate_like_python() {
+        // `and` gives the first falsy operand or the last; `or` the first truthy or the last.
+        assert_eq!(sql("%\n{{ 1 and 2 and 3 }}", json!({})).unwrap(), "3");
+        assert_eq!(sql("%\n{{ 1 and 0 and 3 }}", json!({})).unwrap(), "0");
+        assert_eq!(sql("%\n{{ 0 or 0 or 5 }}", json!({})).unwrap(), "5");
+        assert_eq!(sql("%\n{{ 0 or 4 and 0 or 6 }}", json!({})).unwrap(), "6");
+        assert_eq!(sql("%\n{{ not not 7 }}", json!({})).unwrap(), "1");
+        assert_eq!(sql("%\n{{ not not not 7 }}", json!({})).unwrap(), "0");
+        // Later operands are not evaluated.
+        assert_eq!(
+            sql(
+                "%\n{{ 0 and error('no') }}{{ 1 or error('no') }}",
+                json!({})
+            )
+            .unwrap(),
+            "01"
+        );
+        let e = sql("%\nSELECT\n{% if\n1 and (1 ==\n %}1{% end %}", json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("template line 4:"), "{e}");
     }
 }
