@@ -90,10 +90,12 @@ wasm_build() {
 }
 
 step "setup (--test)" bash scripts/setup.sh --test
+# The wasm test files: the engine's API, hostile pipes and hostile SQL, each on wasm32's 1 MiB stack.
+WASM_TESTS="--test web --test web_limits --test web_sql_limits"
 step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native, all targets)" cargo clippy --all-targets --locked -- -D warnings
 step "clippy (wasm32 lib + tests/web.rs)" \
-    cargo clippy --target wasm32-unknown-unknown --lib --test web --locked -- -D warnings
+    cargo clippy --target wasm32-unknown-unknown --lib $WASM_TESTS --locked -- -D warnings
 step "cargo test" cargo test --locked
 step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
 step "wasm-pack build --release" wasm_build
@@ -103,13 +105,13 @@ step "copy the page's vendor files (scripts/vendor.sh)" bash scripts/vendor.sh
 # wasm32, including native-only ones such as tests/ingest.rs (proptest does not build there).
 # The file does not pin a host, so the environment selects Node.js or headless Chromium.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-step "wasm tests in Node.js (tests/web.rs)" wasm_tests "$LOGS/wasm-node.log" 'running [0-9]+ tests' \
+step "wasm tests in Node.js (tests/web*.rs)" wasm_tests "$LOGS/wasm-node.log" 'running [0-9]+ tests' \
     env WASM_BINDGEN_TEST_ONLY_NODE=1 \
-    cargo test --locked --target wasm32-unknown-unknown --test web
-step "wasm tests in headless Chromium (tests/web.rs)" wasm_tests "$LOGS/wasm-chrome.log" \
+    cargo test --locked --target wasm32-unknown-unknown $WASM_TESTS
+step "wasm tests in headless Chromium (tests/web*.rs)" wasm_tests "$LOGS/wasm-chrome.log" \
     'Running headless tests in Chrome' \
     env WASM_BINDGEN_USE_BROWSER=1 WASM_BINDGEN_TEST_ONLY_WEB=1 CHROMEDRIVER="$(command -v chromedriver)" \
-    cargo test --locked --target wasm32-unknown-unknown --test web
+    cargo test --locked --target wasm32-unknown-unknown $WASM_TESTS
 step "JS tests of pkg/ (node --test tests/js/)" node --test tests/js/
 step "page tests in Chromium (node --test tests/e2e/)" node --test tests/e2e/
 if [ -f tests/chdb/run.sh ]; then

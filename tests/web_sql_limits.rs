@@ -1,0 +1,142 @@
+//! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
+//! every loaded row: 100,000-term `+`, `*` and `||` chains, 5,000 nested `FROM (SELECT …)` and
+//! `WITH` tables, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
+//! subquery of 200,000 distinct strings. Each must end within 10 s with an answer or an error,
+//! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
+//! afterwards. Elapsed times are printed.
+//!
+//! ```sh
+//! export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! cargo test --target wasm32-unknown-unknown --test web_sql_limits                            # Node.js
+//! WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --test web_sql_limits # Chromium
+//! ```
+#![cfg(target_arch = "wasm32")]
+
+#[allow(dead_code)]
+#[path = "limits/mod.rs"]
+mod limits;
+
+use llm_metrics::{EventStore, Params};
+use serde_json::{json, Value};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn memory_bytes() -> usize {
+    core::arch::wasm32::memory_size(0) * 65_536
+}
+
+/// Runs `sql` on `store`, checks it ends in time and memory, and returns its data or error text.
+fn timed(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
+    let started = now_ms();
+    let out = store
+        .sql(sql, &Params::new())
+        .map(|e| {
+            serde_json::from_str::<Value>(&e.to_json()).expect("endpoint JSON")["data"].clone()
+        })
+        .map_err(|e| e.to_string());
+    let seconds = (now_ms() - started) / 1000.0;
+    let memory = memory_bytes();
+    console_log!(
+        "{name}: {} bytes of SQL, {seconds:.3} s, wasm memory {} MiB",
+        sql.len(),
+        memory >> 20
+    );
+    assert!(seconds < 10.0, "{name}: {seconds} s");
+    assert!(memory < 1 << 30, "{name}: {memory} bytes");
+    limits::check_usage(store);
+    out
+}
+
+#[wasm_bindgen_test]
+fn hostile_sql_ends_cleanly_and_the_store_still_answers() {
+    let store = limits::store();
+    for op in ["+", "*", "||"] {
+        let chain = vec!["1"; 100_000].join(&format!(" {op} "));
+        let err = timed(
+            &store,
+            &format!("100,000-term {op}"),
+            &format!("SELECT {chain}"),
+        )
+        .expect_err("too deep");
+        assert!(err.contains("nest too deeply"), "{op}: {err}");
+    }
+    // Near the bound, a chain over a column answers: 3 rows, the largest total 40.
+    let chain = vec!["total_tokens"; 250].join(" + ");
+    let data = timed(
+        &store,
+        "250-term +",
+        &format!("SELECT max({chain}) AS m FROM llm_events"),
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "m": 40 * 250 }]));
+    let mut e = String::from("total_tokens");
+    for _ in 0..60 {
+        e = format!("(1 + {e})");
+    }
+    let data = timed(
+        &store,
+        "60 nested (1 + …)",
+        &format!("SELECT max({e}) AS m FROM llm_events"),
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "m": 100 }]));
+
+    let mut from = String::from("SELECT count() AS c FROM llm_events");
+    for _ in 0..5_000 {
+        from = format!("SELECT * FROM ({from})");
+    }
+    let err = timed(&store, "5,000 nested FROM", &from).expect_err("too deep");
+    assert!(err.contains("nest too deeply"), "{err}");
+    let mut from = String::from("SELECT count() AS c FROM llm_events");
+    for _ in 0..31 {
+        from = format!("SELECT * FROM ({from})");
+    }
+    let data = timed(&store, "31 nested FROM", &from).expect("answer");
+    assert_eq!(data, json!([{ "c": 3 }]));
+
+    let mut with = String::from("SELECT 1 AS x");
+    for i in 0..5_000 {
+        with = format!("WITH t{i} AS ({with}) SELECT * FROM t{i}");
+    }
+    let err = timed(&store, "5,000 nested WITH", &with).expect_err("too deep");
+    assert!(err.contains("nest too deeply"), "{err}");
+
+    let mut aliases = String::from("WITH 1 AS a0");
+    for i in 1..60 {
+        aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
+    }
+    let err = timed(&store, "60-alias chain", &format!("{aliases} SELECT a59")).expect_err("bound");
+    assert!(err.contains("too large"), "{err}");
+}
+
+#[wasm_bindgen_test]
+fn in_over_two_hundred_thousand_distinct_strings_ends_in_time() {
+    let mut store = limits::store();
+    let mut data = String::new();
+    for i in 0..200_000 {
+        data.push_str(&format!(
+            "{{\"event_time\":\"2024-05-02 10:00:00\",\"model_name\":\"model-{i}\"}}\n"
+        ));
+    }
+    store.write(data.as_bytes()).expect("write");
+    store.end().expect("end");
+    let started = now_ms();
+    let e = store
+        .sql(
+            "SELECT count() AS n FROM llm_events WHERE model_name IN \
+             (SELECT model_name FROM llm_events WHERE prompt_tokens = 0)",
+            &Params::new(),
+        )
+        .expect("answer");
+    let seconds = (now_ms() - started) / 1000.0;
+    console_log!(
+        "IN over 200,000 strings: {seconds:.3} s, wasm memory {} MiB",
+        memory_bytes() >> 20
+    );
+    let v: Value = serde_json::from_str(&e.to_json()).expect("endpoint JSON");
+    assert_eq!(v["data"], json!([{ "n": 200_000 }]));
+    assert!(seconds < 10.0, "{seconds} s");
+}
