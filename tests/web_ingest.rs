@@ -1,0 +1,97 @@
+//! Ingest compiled to wasm32 and run by wasm-bindgen-test-runner, in Node.js and in headless
+//! Chromium: nested datasource shapes, the memory budget, and replay of the fuzz targets' saved
+//! inputs. The file does not call `wasm_bindgen_test_configure!`, so the environment picks the
+//! host:
+//!
+//! ```sh
+//! export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+//! cargo test --target wasm32-unknown-unknown --test web_ingest                            # Node.js
+//! WASM_BINDGEN_USE_BROWSER=1 cargo test --target wasm32-unknown-unknown --test web_ingest # Chromium
+//! ```
+#![cfg(target_arch = "wasm32")]
+
+mod shapes;
+
+use llm_metrics::{EventStore, Params};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Ingests lines written for `shape` into a store made from its datasource text (as
+/// `EventStore.fromDatasource` does), in chunks of random sizes, and checks every stored value.
+fn check_shape(shape: &shapes::Shape, seed: u64, lines: usize) {
+    let mut rng = shapes::Rng::new(seed);
+    let ds = shape.datasource();
+    let mut store = EventStore::from_datasource(&ds).expect("datasource");
+    let mut data = String::new();
+    let mut expected = Vec::new();
+    for _ in 0..lines {
+        let (line, want) = shape.line(&mut rng);
+        data.push_str(&line);
+        data.push('\n');
+        expected.push(want);
+    }
+    let bytes = data.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (1 + rng.below(300) as usize).min(bytes.len() - at);
+        store.write(&bytes[at..at + n]).expect("write");
+        at += n;
+    }
+    let report = store.end().expect("end");
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines as u64, lines as u64, 0),
+        "{ds}\n{:?}",
+        report.errors
+    );
+    let result = store.sql(&shape.select(), &Params::new()).expect("select");
+    let json: serde_json::Value = serde_json::from_str(&result.to_json()).expect("json");
+    let rows = json["data"].as_array().expect("data");
+    assert_eq!(rows.len(), lines);
+    for (r, (row, want)) in rows.iter().zip(&expected).enumerate() {
+        for (c, col) in shape.columns.iter().enumerate() {
+            let got = &row[&col.name];
+            assert!(
+                shapes::same_cell(got, &want[c]),
+                "{ds}\nline {}: column {} ({}): got {got}, want {}",
+                r + 1,
+                col.name,
+                col.type_name,
+                want[c]
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn nested_paths_among_keys_outside_the_schema_store_every_line() {
+    for seed in 0..150 {
+        let mut rng = shapes::Rng::new(seed);
+        let shape = shapes::Shape::random(&mut rng);
+        check_shape(&shape, seed ^ 0xABCD, 20);
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_llm_response_shape_stores_every_line() {
+    let ds = "SCHEMA >\n    `event_time` DateTime `json:$.event_time`,\n    `model_name` String `json:$.model`,\n    `user` String `json:$.user`,\n    `prompt_tokens` UInt32 `json:$.response.usage.prompt_tokens`,\n    `completion_tokens` UInt32 `json:$.response.usage.completion_tokens`\n";
+    let mut store = EventStore::from_datasource(ds).expect("datasource");
+    store
+        .write(br#"{"event_time":"2024-05-01 10:00:00","model":"gpt-4o","user":"u1","response":{"id":"x","choices":[{"message":{"role":"assistant"}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"details":{"cached":0}},"meta":null}}
+{"response":{"usage":{"completion_tokens":4,"prompt_tokens":20,"x":[1]},"object":{}},"event_time":"2024-05-01 10:00:01","model":"claude","extra":[{"a":{}}]}
+"#)
+        .expect("write");
+    let report = store.end().expect("end");
+    assert_eq!((report.lines, report.rows), (2, 2), "{:?}", report.errors);
+    let r = store
+        .sql(
+            "SELECT model_name, user, prompt_tokens, completion_tokens FROM llm_events",
+            &Params::new(),
+        )
+        .expect("select");
+    assert_eq!(
+        r.to_json().contains(r#""data":[{"model_name":"gpt-4o","user":"u1","prompt_tokens":12,"completion_tokens":3},{"model_name":"claude","user":"","prompt_tokens":20,"completion_tokens":4}]"#),
+        true,
+        "{}",
+        r.to_json()
+    );
+}
