@@ -204,9 +204,8 @@ impl EventStore {
     /// Starts a stream named `name`; its report and quarantined lines carry the name. Ending a
     /// stream that is still open first, whose report is then returned.
     pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
-        Ok(self
-            .decoder
-            .begin(Some(name), &mut self.store, &mut self.quarantine))
+        self.decoder
+            .begin(Some(name), &mut self.store, &mut self.quarantine)
     }
 
     /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).
@@ -221,7 +220,7 @@ impl EventStore {
     /// Ends the current stream: parses a final line without a newline and returns the report.
     /// The store stays open for the next stream.
     pub fn end(&mut self) -> Result<Report> {
-        Ok(self.decoder.end(&mut self.store, &mut self.quarantine))
+        self.decoder.end(&mut self.store, &mut self.quarantine)
     }
 
     /// Rows stored.

@@ -362,3 +362,52 @@ fn the_llm_response_shape_stores_every_line() {
         vec![row("gpt-4o", "u1", 12, 3), row("claude", "", 20, 4)]
     );
 }
+
+/// A store of one block's budget, and the bytes of `BLOCK_ROWS + 1` generated lines.
+fn one_block_store() -> (EventStore, Vec<u8>) {
+    let budget = (llm_metrics::BLOCK_ROWS * 33 + 4096) as u64;
+    let store = EventStore::with_datasource(
+        llm_metrics::Datasource::llm_events(),
+        llm_metrics::Options {
+            max_bytes: budget,
+            max_line_bytes: 1 << 20,
+        },
+    );
+    let data = generate_ndjson(20_000, 7);
+    let end = data
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .nth(llm_metrics::BLOCK_ROWS)
+        .map(|(i, _)| i + 1)
+        .expect("enough lines");
+    (store, data[..end].to_vec())
+}
+
+#[test]
+fn a_last_line_without_newline_that_does_not_fit_fails_end() {
+    let (mut store, data) = one_block_store();
+    // The last line has no newline: only `end` reads it.
+    let data = data
+        .strip_suffix(b"\n")
+        .expect("generated lines end with a newline");
+    store.begin("last.ndjson").unwrap();
+    store.write(data).expect("every complete line fits");
+    let err = store.end().expect_err("the last line does not fit");
+    let msg = err.to_string();
+    assert!(msg.starts_with("store is full at 8192 rows"), "{msg}");
+    assert!(
+        msg.contains("the rows before line 8193 of last.ndjson are stored"),
+        "{msg}"
+    );
+    assert_eq!(store.write(b"{}\n").unwrap_err().to_string(), msg);
+    assert_eq!(store.row_count(), 8192);
+    // The same line with its newline fails in `write`, and `end` then reports the stream.
+    let (mut store, data) = one_block_store();
+    assert_eq!(
+        store.write(&data).unwrap_err().to_string(),
+        msg.replace("last.ndjson", "stream-1")
+    );
+    let report = store.end().expect("the failure was reported by write");
+    assert_eq!((report.lines, report.rows), (8192, 8192));
+}

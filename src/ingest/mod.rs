@@ -94,12 +94,15 @@ impl Decoder {
     }
 
     /// Starts a stream named `name` (ends an open one first, returning its report).
+    ///
+    /// Fails when ending the open stream does (its last line did not fit in the store); the new
+    /// stream is started all the same.
     pub fn begin(
         &mut self,
         name: Option<&str>,
         store: &mut Store,
         q: &mut Quarantine,
-    ) -> Option<Report> {
+    ) -> Result<Option<Report>> {
         let previous = if self.open {
             Some(self.end(store, q))
         } else {
@@ -114,7 +117,7 @@ impl Decoder {
             },
             ..Report::default()
         };
-        previous
+        previous.transpose()
     }
 
     /// Sets the time (seconds since the epoch) recorded on lines quarantined from now on.
@@ -141,7 +144,7 @@ impl Decoder {
             return Err(e.clone());
         }
         if !self.open {
-            self.begin(None, store, q);
+            self.begin(None, store, q)?;
         }
         let mut rest = chunk;
         if self.after_cr && !rest.is_empty() {
@@ -196,20 +199,25 @@ impl Decoder {
     }
 
     /// Ends the open stream: parses a final unterminated line and returns the stream's report.
-    pub fn end(&mut self, store: &mut Store, q: &mut Quarantine) -> Report {
+    ///
+    /// Fails when that last line does not fit in the store (the stream is ended all the same and
+    /// every later write fails the same way). A store that filled up earlier in the stream was
+    /// reported by `write`; `end` then returns the report of the lines read before.
+    pub fn end(&mut self, store: &mut Store, q: &mut Quarantine) -> Result<Report> {
         if !self.open {
-            self.begin(None, store, q);
+            self.begin(None, store, q)?;
         }
+        let mut result = Ok(());
         if (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
-            // A store-full error here is kept in `self.full` and reported by the next write.
-            let _ = self.finish_line(None, store, q);
+            result = self.finish_line(None, store, q);
         }
         self.pending.clear();
         self.overflow = false;
         self.after_cr = false;
         self.pending_len_total = 0;
         self.open = false;
-        std::mem::take(&mut self.report)
+        let report = std::mem::take(&mut self.report);
+        result.map(|()| report)
     }
 }
 

@@ -208,7 +208,7 @@ impl Shape {
             root.insert(&c.path, present.then_some(text));
         }
         let mut out = String::new();
-        root.write(rng, &mut out, 0);
+        root.write(rng, &mut out);
         (out, expected)
     }
 }
@@ -255,7 +255,7 @@ impl Obj {
         })
     }
 
-    fn write(&self, rng: &mut Rng, out: &mut String, depth: usize) {
+    fn write(&self, rng: &mut Rng, out: &mut String) {
         let mut items: Vec<(String, String)> = Vec::new();
         for (k, e) in &self.entries {
             match e {
@@ -276,7 +276,7 @@ impl Obj {
                         }
                     } else {
                         let mut s = String::new();
-                        o.write(rng, &mut s, depth + 1);
+                        o.write(rng, &mut s);
                         items.push((k.clone(), s));
                     }
                 }
@@ -297,11 +297,12 @@ impl Obj {
             let j = rng.below(i as u64 + 1) as usize;
             items.swap(i, j);
         }
+        const SPACES: [&str; 4] = [" ", "  ", "\t", " \t "];
         let sp = |rng: &mut Rng| -> &'static str {
             if rng.pct(80) {
                 ""
             } else {
-                *rng.pick(&[" ", "  ", "\t", " \t "])
+                SPACES[rng.below(4) as usize]
             }
         };
         out.push('{');
