@@ -123,7 +123,7 @@ fn default_clock() -> f64 {
 /// Options for a new [`EventStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Budget of store memory (columns and dictionaries) in bytes.
+    /// Budget of store memory (columns, dictionaries and the quarantine table) in bytes.
     pub max_bytes: u64,
     /// Longest line accepted; longer lines are quarantined.
     pub max_line_bytes: usize,

@@ -411,3 +411,127 @@ fn a_last_line_without_newline_that_does_not_fit_fails_end() {
     let report = store.end().expect("the failure was reported by write");
     assert_eq!((report.lines, report.rows), (8192, 8192));
 }
+
+/// A store for `llm_events` with a budget of `max_bytes`.
+fn budget_store(max_bytes: u64) -> EventStore {
+    EventStore::with_datasource(
+        llm_metrics::Datasource::llm_events(),
+        llm_metrics::Options {
+            max_bytes,
+            max_line_bytes: 16 << 20,
+        },
+    )
+}
+
+#[test]
+fn distinct_huge_strings_fill_the_store_within_its_budget() {
+    let budget = 64 << 20;
+    let mut store = budget_store(budget);
+    let mut failed = None;
+    for i in 0..100u32 {
+        let name = format!("{i:03}{}", "m".repeat(8 << 20));
+        let line = format!(
+            "{{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"{name}\",\"total_tokens\":1}}\n"
+        );
+        if let Err(e) = store.write(line.as_bytes()) {
+            failed = Some((i, e.to_string()));
+            break;
+        }
+        assert!(store.store().bytes() <= budget, "{}", store.store().bytes());
+    }
+    let (i, msg) = failed.expect("the budget holds 7 such names, not 100");
+    // Each name takes 8 MiB + 3 bytes; one block of llm_events takes 33 bytes a row.
+    let block = (llm_metrics::BLOCK_ROWS * 33) as u64;
+    let fit = (budget - block) / ((8 << 20) + 3);
+    assert!(
+        u64::from(i) <= fit && u64::from(i) + 1 >= fit,
+        "{i} rows stored, {msg}"
+    );
+    assert!(
+        msg.starts_with(&format!("store is full at {i} rows"))
+            && msg.contains(&format!("the rows before line {} of stream-1", i + 1)),
+        "{msg}"
+    );
+    assert!(store.store().bytes() <= budget);
+    assert_eq!(store.write(b"{}\n").unwrap_err().to_string(), msg);
+    let r = store
+        .sql("SELECT count() AS n, sum(total_tokens) AS t, uniqExact(model_name) AS m FROM llm_events", &Params::new())
+        .unwrap();
+    assert_eq!(
+        r.data,
+        vec![vec![
+            Value::UInt(u64::from(i)),
+            Value::UInt(u64::from(i)),
+            Value::UInt(u64::from(i))
+        ]]
+    );
+}
+
+#[test]
+fn quarantine_counts_every_line_and_keeps_rows_within_its_share() {
+    let budget = 64 << 20;
+    let mut store = budget_store(budget);
+    let lines = 2_000_000u64;
+    let chunk = b"{}\n".repeat(100_000);
+    for _ in 0..lines / 100_000 {
+        store
+            .write(&chunk)
+            .expect("quarantined lines never fill the store");
+    }
+    store
+        .write(
+            b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"total_tokens\":7}\n",
+        )
+        .unwrap();
+    let report = store.end().unwrap();
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines + 1, 1, lines)
+    );
+    let q = store.quarantine();
+    assert_eq!(q.len() as u64, lines);
+    let kept = q.rows().len() as u64;
+    assert!(kept > 10_000 && kept < lines, "{kept}");
+    assert_eq!(report.not_kept, lines - kept);
+    assert!(q.bytes() <= budget / 4, "{}", q.bytes());
+    assert!(store.store().bytes() <= budget);
+    assert_eq!(
+        q.rows()[0].errors,
+        vec!["column 'event_time' is missing; every row needs a time"]
+    );
+    assert_eq!(q.rows()[kept as usize - 1].line, kept);
+    let r = store
+        .sql(
+            "SELECT count() AS n FROM llm_events_quarantine",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(r.data, vec![vec![Value::UInt(kept)]]);
+    let r = store
+        .sql(
+            "SELECT sum(total_tokens) AS t FROM llm_events",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(r.data, vec![vec![Value::UInt(7)]]);
+}
+
+#[test]
+fn quarantined_values_are_kept_up_to_a_bound() {
+    let mut store = EventStore::new();
+    let long = "é".repeat(10_000);
+    let line = format!("{{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"{long}\",\"model_name\":\"{long}\"}}\n");
+    store.write(line.as_bytes()).unwrap();
+    store.end().unwrap();
+    let q = &store.quarantine().rows()[0];
+    let cut = 4096 / 2 * 2;
+    assert_eq!(
+        q.values[6],
+        format!(
+            "{} … [{} more bytes not kept]",
+            "é".repeat(cut / 2),
+            20_000 - cut
+        )
+    );
+    assert_eq!(q.values[1], q.values[6]);
+}
