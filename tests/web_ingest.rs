@@ -88,10 +88,124 @@ fn the_llm_response_shape_stores_every_line() {
             &Params::new(),
         )
         .expect("select");
-    assert_eq!(
+    assert!(
         r.to_json().contains(r#""data":[{"model_name":"gpt-4o","user":"u1","prompt_tokens":12,"completion_tokens":3},{"model_name":"claude","user":"","prompt_tokens":20,"completion_tokens":4}]"#),
-        true,
         "{}",
         r.to_json()
     );
+}
+
+/// Bytes of wasm linear memory in use (it only grows).
+fn wasm_memory() -> u64 {
+    core::arch::wasm32::memory_size(0) as u64 * 65536
+}
+
+/// A store for `llm_events` with a budget of `max_bytes`.
+fn budget_store(max_bytes: u64) -> EventStore {
+    EventStore::with_datasource(
+        llm_metrics::Datasource::llm_events(),
+        llm_metrics::Options {
+            max_bytes,
+            max_line_bytes: 8 << 20,
+        },
+    )
+}
+
+const BUDGET: u64 = 64 << 20;
+
+/// Twice the budget plus 64 MiB: the bound on wasm memory for a store of `BUDGET`.
+const MEMORY_BOUND: u64 = 2 * BUDGET + (64 << 20);
+
+#[wasm_bindgen_test]
+fn two_million_quarantined_lines_stay_within_the_budget() {
+    let mut store = budget_store(BUDGET);
+    let lines = 2_000_000u64;
+    let chunk = b"{}\n".repeat(50_000);
+    for _ in 0..lines / 50_000 {
+        store
+            .write(&chunk)
+            .expect("quarantined lines never fill the store");
+    }
+    store
+        .write(
+            b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"total_tokens\":7}\n",
+        )
+        .expect("write");
+    let report = store.end().expect("end");
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines + 1, 1, lines)
+    );
+    let kept = store.quarantine().rows().len() as u64;
+    assert_eq!(store.quarantine().len() as u64, lines);
+    assert_eq!(report.not_kept, lines - kept);
+    assert!(store.store().bytes() <= BUDGET);
+    let memory = wasm_memory();
+    web_sys_log(&format!(
+        "2M quarantined lines: {kept} kept, storeBytes {}, wasm memory {memory} bytes",
+        store.store().bytes()
+    ));
+    assert!(memory < MEMORY_BOUND, "wasm memory {memory} bytes");
+    let r = store
+        .sql(
+            "SELECT sum(total_tokens) AS t FROM llm_events",
+            &Params::new(),
+        )
+        .expect("query");
+    assert!(
+        r.to_json().contains(r#""data":[{"t":7}]"#),
+        "{}",
+        r.to_json()
+    );
+}
+
+#[wasm_bindgen_test]
+fn two_hundred_distinct_one_mebibyte_names_stay_within_the_budget() {
+    let mut store = budget_store(BUDGET);
+    let mut failed = None;
+    let filler = "m".repeat(1 << 20);
+    for i in 0..200u32 {
+        let line = format!(
+            "{{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"{i:03}{filler}\",\"total_tokens\":1}}\n"
+        );
+        match store.write(line.as_bytes()) {
+            Ok(()) => {}
+            Err(e) => {
+                failed = Some((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    let (i, msg) = failed.expect("64 MiB does not hold 200 MiB of names");
+    assert!(
+        msg.starts_with(&format!("store is full at {i} rows"))
+            && msg.contains(&format!("the rows before line {} of stream-1", i + 1)),
+        "{msg}"
+    );
+    assert!(i >= 50, "{i} names stored");
+    assert_eq!(store.write(b"{}\n").map_err(|e| e.to_string()), Err(msg));
+    assert!(store.store().bytes() <= BUDGET);
+    let memory = wasm_memory();
+    web_sys_log(&format!(
+        "200 names of 1 MiB: {i} stored, storeBytes {}, wasm memory {memory} bytes",
+        store.store().bytes()
+    ));
+    assert!(memory < MEMORY_BOUND, "wasm memory {memory} bytes");
+    let r = store
+        .sql(
+            "SELECT count() AS n, uniqExact(model_name) AS m FROM llm_events",
+            &Params::new(),
+        )
+        .expect("query");
+    assert!(
+        r.to_json()
+            .contains(&format!(r#""data":[{{"n":{i},"m":{i}}}]"#)),
+        "{}",
+        r.to_json()
+    );
+}
+
+/// Prints a line to the test's output.
+fn web_sys_log(s: &str) {
+    wasm_bindgen_test::console_log!("{s}");
 }
