@@ -428,20 +428,22 @@ fn object(u: &mut Bytes, paths: &[&[&'static str]], depth: usize, out: &mut Stri
         if !below.is_empty() && depth < 10 && !u.ratio(1, 10) {
             object(u, &below, depth + 1, out);
         } else {
-            out.push_str(u.choose(VALUES));
+            out.push_str(*u.choose::<&str>(VALUES));
         }
         if u.ratio(1, 40) {
             sep(out);
             out.push_str(&serde_key(k));
             out.push(':');
-            out.push_str(u.choose(VALUES));
+            out.push_str(*u.choose::<&str>(VALUES));
         }
     }
     for _ in 0..u.int_in_range(0, 2) {
         sep(out);
-        out.push_str(&serde_key(u.choose(&["zz", "extra", "P", "usage_", "a"])));
+        out.push_str(&serde_key(
+            u.choose::<&str>(&["zz", "extra", "P", "usage_", "a"]),
+        ));
         out.push(':');
-        out.push_str(u.choose(VALUES));
+        out.push_str(*u.choose::<&str>(VALUES));
     }
     out.push('}');
 }
@@ -485,7 +487,7 @@ fn case(u: &mut Bytes) -> Case {
                 object(u, &refs, 0, &mut line);
                 data.extend_from_slice(line.as_bytes());
             }
-            data.extend_from_slice(u.choose(&[&b"\n"[..], b"\r\n", b"\r"]));
+            data.extend_from_slice(u.choose::<&[u8]>(&[b"\n", b"\r\n", b"\r"]));
         }
         if u.bool() {
             // The last line without its end.
@@ -564,7 +566,12 @@ fn check(run: &Run, streams: &[Vec<u8>], max_bytes: u64) {
         }
         assert!(report.not_kept <= report.quarantined);
     }
-    assert!(store.store().bytes() <= max_bytes);
+    assert!(
+        store.store().bytes() <= max_bytes,
+        "{} bytes over a budget of {max_bytes}: {}",
+        store.store().bytes(),
+        store.store().datasource().columns.len()
+    );
     assert!(store.quarantine().bytes() <= max_bytes / 4);
     if errors.is_empty() {
         let rows: u64 = reports.iter().map(|r| r.rows).sum();

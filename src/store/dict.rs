@@ -185,9 +185,13 @@ impl Dictionary {
     }
 
     /// Heap bytes used: the strings and the tables reserved for them (the allocator's
-    /// overhead estimated).
+    /// overhead estimated); 0 while only the empty string is present (the fixed cost of an
+    /// empty dictionary, like the rest of the store's fixed size, is not counted).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
+        if self.strings.len() <= 1 {
+            return 0;
+        }
         self.bytes
             + self.strings.capacity() * size_of::<Box<str>>()
             + self.index.capacity() * (size_of::<(u64, u32)>() + 1)

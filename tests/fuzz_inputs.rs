@@ -1,0 +1,35 @@
+//! Replays the fuzz targets' saved inputs natively: the failures they found
+//! (`fuzz/regressions/`) and the largest and slowest inputs of each corpus (`fuzz/worst/`).
+//! `tests/web_ingest.rs` replays the same inputs in wasm.
+
+#[path = "../fuzz/cases/mod.rs"]
+mod cases;
+
+use std::path::Path;
+
+fn replay(dir: &str, target: &str, check: fn(&[u8])) -> usize {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(target);
+    let mut n = 0;
+    if let Ok(entries) = std::fs::read_dir(&path) {
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            let input = std::fs::read(&file).expect("readable input");
+            eprintln!("{}", file.display());
+            check(&input);
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn saved_fuzz_inputs_pass_every_check() {
+    let mut n = 0;
+    for dir in ["fuzz/regressions", "fuzz/worst"] {
+        n += replay(dir, "decoder", cases::decoder);
+        n += replay(dir, "schema_decoder", cases::schema_decoder);
+        n += replay(dir, "datasource", cases::datasource);
+    }
+    assert!(n > 0);
+}
