@@ -33,3 +33,35 @@ fn saved_fuzz_inputs_pass_every_check() {
     }
     assert!(n > 0);
 }
+
+/// Prints the largest and slowest inputs of each committed corpus, the candidates for
+/// `fuzz/worst/` (`cargo test --release --test fuzz_inputs -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn rank_corpus_inputs() {
+    let targets: [(&str, fn(&[u8])); 3] = [
+        ("decoder", cases::decoder),
+        ("schema_decoder", cases::schema_decoder),
+        ("datasource", cases::datasource),
+    ];
+    for (target, check) in targets {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
+        let mut timed = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let input = std::fs::read(entry.path()).expect("readable input");
+            let start = std::time::Instant::now();
+            check(&input);
+            timed.push((start.elapsed(), input.len(), entry.path()));
+        }
+        timed.sort_by(|a, b| b.0.cmp(&a.0));
+        for (t, len, p) in timed.iter().take(3) {
+            println!("{target} slowest: {t:?} {len} bytes {}", p.display());
+        }
+        timed.sort_by(|a, b| b.1.cmp(&a.1));
+        for (t, len, p) in timed.iter().take(3) {
+            println!("{target} largest: {t:?} {len} bytes {}", p.display());
+        }
+    }
+}

@@ -61,6 +61,8 @@ pub struct Decoder {
     report: Report,
     pending: Vec<u8>,
     pending_len_total: u64,
+    /// `report.bytes` where the current line starts.
+    line_start: u64,
     overflow: bool,
     after_cr: bool,
     full: Option<Error>,
@@ -85,6 +87,7 @@ impl Decoder {
             report: Report::default(),
             pending: Vec::new(),
             pending_len_total: 0,
+            line_start: 0,
             overflow: false,
             after_cr: false,
             full: None,
@@ -154,6 +157,9 @@ impl Decoder {
             self.after_cr = false;
             if rest[0] == b'\n' {
                 rest = &rest[1..];
+                if self.line_start == self.report.bytes {
+                    self.line_start += 1;
+                }
                 self.report.bytes += 1;
             }
         }
@@ -189,6 +195,7 @@ impl Decoder {
                         self.append_pending(line_part);
                         self.finish_line(None, store, q)?;
                     }
+                    self.line_start = self.report.bytes;
                     rest = &rest[consumed..];
                 }
                 None => {
@@ -218,6 +225,7 @@ impl Decoder {
         self.overflow = false;
         self.after_cr = false;
         self.pending_len_total = 0;
+        self.line_start = 0;
         self.open = false;
         let report = std::mem::take(&mut self.report);
         result.map(|()| report)
@@ -393,7 +401,9 @@ impl Decoder {
                 Ok(())
             }
             Err(Full) => {
+                // The report covers the lines before this one, whatever the chunking.
                 self.report.lines -= 1;
+                self.report.bytes = self.line_start;
                 let e = Error::new(ErrorKind::StoreFull {
                     rows: store.rows(),
                     bytes: store.bytes(),
