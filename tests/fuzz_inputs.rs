@@ -34,12 +34,42 @@ fn saved_fuzz_inputs_pass_every_check() {
     assert!(n > 0);
 }
 
+#[test]
+fn the_wasm_replay_lists_every_saved_input() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listing = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
+    for dir in ["fuzz/regressions", "fuzz/worst"] {
+        for target in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(target.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = format!(
+                    "{dir}/{}/{}",
+                    target.file_name().to_string_lossy(),
+                    file.file_name().to_string_lossy()
+                );
+                assert!(
+                    listing.contains(&format!("\"{name}\"")),
+                    "tests/web_ingest.rs does not replay {name}"
+                );
+            }
+        }
+    }
+}
+
 /// Prints the largest and slowest inputs of each committed corpus, the candidates for
 /// `fuzz/worst/` (`cargo test --release --test fuzz_inputs -- --ignored --nocapture`).
 #[test]
 #[ignore]
 fn rank_corpus_inputs() {
-    let targets: [(&str, fn(&[u8])); 3] = [
+    type Target = (&'static str, fn(&[u8]));
+    let targets: [Target; 3] = [
         ("decoder", cases::decoder),
         ("schema_decoder", cases::schema_decoder),
         ("datasource", cases::datasource),
@@ -55,11 +85,11 @@ fn rank_corpus_inputs() {
             check(&input);
             timed.push((start.elapsed(), input.len(), entry.path()));
         }
-        timed.sort_by(|a, b| b.0.cmp(&a.0));
+        timed.sort_by_key(|t| std::cmp::Reverse(t.0));
         for (t, len, p) in timed.iter().take(3) {
             println!("{target} slowest: {t:?} {len} bytes {}", p.display());
         }
-        timed.sort_by(|a, b| b.1.cmp(&a.1));
+        timed.sort_by_key(|t| std::cmp::Reverse(t.1));
         for (t, len, p) in timed.iter().take(3) {
             println!("{target} largest: {t:?} {len} bytes {}", p.display());
         }

@@ -209,3 +209,79 @@ fn two_hundred_distinct_one_mebibyte_names_stay_within_the_budget() {
 fn web_sys_log(s: &str) {
     wasm_bindgen_test::console_log!("{s}");
 }
+
+#[path = "../fuzz/cases/mod.rs"]
+mod cases;
+
+/// The fuzz targets' saved inputs: the failures they found and the largest and slowest inputs of
+/// each corpus (`tests/fuzz_inputs.rs` checks that every file is listed).
+/// A saved input: its file, the target's checks, its bytes.
+type FuzzInput = (&'static str, fn(&[u8]), &'static [u8]);
+
+const FUZZ_INPUTS: &[FuzzInput] = &[
+    (
+        "fuzz/regressions/schema_decoder/store-full-bytes-independent-of-chunking",
+        cases::schema_decoder,
+        include_bytes!(
+            "../fuzz/regressions/schema_decoder/store-full-bytes-independent-of-chunking"
+        ),
+    ),
+    (
+        "fuzz/regressions/schema_decoder/store-over-a-tiny-budget",
+        cases::schema_decoder,
+        include_bytes!("../fuzz/regressions/schema_decoder/store-over-a-tiny-budget"),
+    ),
+    (
+        "fuzz/worst/datasource/largest-1",
+        cases::datasource,
+        include_bytes!("../fuzz/worst/datasource/largest-1"),
+    ),
+    (
+        "fuzz/worst/datasource/slowest-1",
+        cases::datasource,
+        include_bytes!("../fuzz/worst/datasource/slowest-1"),
+    ),
+    (
+        "fuzz/worst/datasource/slowest-2",
+        cases::datasource,
+        include_bytes!("../fuzz/worst/datasource/slowest-2"),
+    ),
+    (
+        "fuzz/worst/decoder/largest-1",
+        cases::decoder,
+        include_bytes!("../fuzz/worst/decoder/largest-1"),
+    ),
+    (
+        "fuzz/worst/decoder/slowest-1",
+        cases::decoder,
+        include_bytes!("../fuzz/worst/decoder/slowest-1"),
+    ),
+    (
+        "fuzz/worst/decoder/slowest-2",
+        cases::decoder,
+        include_bytes!("../fuzz/worst/decoder/slowest-2"),
+    ),
+    (
+        "fuzz/worst/schema_decoder/largest-1",
+        cases::schema_decoder,
+        include_bytes!("../fuzz/worst/schema_decoder/largest-1"),
+    ),
+    (
+        "fuzz/worst/schema_decoder/slowest-1",
+        cases::schema_decoder,
+        include_bytes!("../fuzz/worst/schema_decoder/slowest-1"),
+    ),
+    (
+        "fuzz/worst/schema_decoder/slowest-2",
+        cases::schema_decoder,
+        include_bytes!("../fuzz/worst/schema_decoder/slowest-2"),
+    ),
+];
+
+#[wasm_bindgen_test]
+fn saved_fuzz_inputs_pass_every_check_in_wasm() {
+    for (name, check, input) in FUZZ_INPUTS {
+        web_sys_log(name);
+        check(input);
+    }
+}

@@ -428,13 +428,13 @@ fn object(u: &mut Bytes, paths: &[&[&'static str]], depth: usize, out: &mut Stri
         if !below.is_empty() && depth < 10 && !u.ratio(1, 10) {
             object(u, &below, depth + 1, out);
         } else {
-            out.push_str(*u.choose::<&str>(VALUES));
+            out.push_str(u.choose::<&str>(VALUES));
         }
         if u.ratio(1, 40) {
             sep(out);
             out.push_str(&serde_key(k));
             out.push(':');
-            out.push_str(*u.choose::<&str>(VALUES));
+            out.push_str(u.choose::<&str>(VALUES));
         }
     }
     for _ in 0..u.int_in_range(0, 2) {
@@ -443,7 +443,7 @@ fn object(u: &mut Bytes, paths: &[&[&'static str]], depth: usize, out: &mut Stri
             u.choose::<&str>(&["zz", "extra", "P", "usage_", "a"]),
         ));
         out.push(':');
-        out.push_str(*u.choose::<&str>(VALUES));
+        out.push_str(u.choose::<&str>(VALUES));
     }
     out.push('}');
 }
