@@ -123,7 +123,7 @@ fn default_clock() -> f64 {
 /// Options for a new [`EventStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Budget of store memory (columns and dictionaries) in bytes.
+    /// Budget of store memory (columns, dictionaries and the quarantine table) in bytes.
     pub max_bytes: u64,
     /// Longest line accepted; longer lines are quarantined.
     pub max_line_bytes: usize,
@@ -204,9 +204,8 @@ impl EventStore {
     /// Starts a stream named `name`; its report and quarantined lines carry the name. Ending a
     /// stream that is still open first, whose report is then returned.
     pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
-        Ok(self
-            .decoder
-            .begin(Some(name), &mut self.store, &mut self.quarantine))
+        self.decoder
+            .begin(Some(name), &mut self.store, &mut self.quarantine)
     }
 
     /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).
@@ -221,7 +220,7 @@ impl EventStore {
     /// Ends the current stream: parses a final line without a newline and returns the report.
     /// The store stays open for the next stream.
     pub fn end(&mut self) -> Result<Report> {
-        Ok(self.decoder.end(&mut self.store, &mut self.quarantine))
+        self.decoder.end(&mut self.store, &mut self.quarantine)
     }
 
     /// Rows stored.

@@ -272,3 +272,266 @@ proptest! {
         prop_assert_eq!(split.1.lines, split.1.rows + split.1.quarantined + split.1.blank);
     }
 }
+
+mod shapes;
+
+/// Ingests `lines` into a store made from `shape`'s datasource text, in chunks of random sizes,
+/// and checks every row against the values the lines were written with.
+fn check_shape(shape: &shapes::Shape, seed: u64, lines: usize) {
+    let mut rng = shapes::Rng::new(seed);
+    let ds = shape.datasource();
+    let mut store = EventStore::from_datasource(&ds).unwrap_or_else(|e| panic!("{ds}: {e}"));
+    let mut data = String::new();
+    let mut expected = Vec::new();
+    for _ in 0..lines {
+        let (line, want) = shape.line(&mut rng);
+        data.push_str(&line);
+        data.push('\n');
+        expected.push(want);
+    }
+    let bytes = data.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (1 + rng.below(300) as usize).min(bytes.len() - at);
+        store.write(&bytes[at..at + n]).expect("write");
+        at += n;
+    }
+    let report = store.end().expect("end");
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines as u64, lines as u64, 0),
+        "{ds}\n{data}\n{:?}",
+        report.errors
+    );
+    let result = store.sql(&shape.select(), &Params::new()).expect("select");
+    let json: serde_json::Value = serde_json::from_str(&result.to_json()).unwrap();
+    let rows = json["data"].as_array().expect("data");
+    assert_eq!(rows.len(), lines);
+    for (r, (row, want)) in rows.iter().zip(&expected).enumerate() {
+        for (c, col) in shape.columns.iter().enumerate() {
+            let got = &row[&col.name];
+            assert!(
+                shapes::same_cell(got, &want[c]),
+                "{ds}\nline {}: {}\ncolumn {} ({}): got {got}, want {}",
+                r + 1,
+                data.lines().nth(r).unwrap_or(""),
+                col.name,
+                col.type_name,
+                want[c]
+            );
+        }
+    }
+}
+
+#[test]
+fn nested_paths_among_keys_outside_the_schema_store_every_line() {
+    for seed in 0..400 {
+        let mut rng = shapes::Rng::new(seed);
+        let shape = shapes::Shape::random(&mut rng);
+        check_shape(&shape, seed ^ 0xABCD, 30);
+    }
+}
+
+#[test]
+fn the_llm_response_shape_stores_every_line() {
+    let ds = "SCHEMA >\n    `event_time` DateTime `json:$.event_time`,\n    `model_name` String `json:$.model`,\n    `user` String `json:$.user`,\n    `prompt_tokens` UInt32 `json:$.response.usage.prompt_tokens`,\n    `completion_tokens` UInt32 `json:$.response.usage.completion_tokens`\n";
+    let mut store = EventStore::from_datasource(ds).unwrap();
+    store
+        .write(br#"{"event_time":"2024-05-01 10:00:00","model":"gpt-4o","user":"u1","response":{"id":"x","choices":[{"message":{"role":"assistant"}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"details":{"cached":0}},"meta":null}}
+{"response":{"usage":{"completion_tokens":4,"prompt_tokens":20,"x":[1]},"object":{}},"event_time":"2024-05-01 10:00:01","model":"claude","extra":[{"a":{}}]}
+"#)
+        .unwrap();
+    let report = store.end().unwrap();
+    assert_eq!((report.lines, report.rows), (2, 2), "{:?}", report.errors);
+    let r = store
+        .sql(
+            "SELECT model_name, user, prompt_tokens, completion_tokens FROM llm_events",
+            &Params::new(),
+        )
+        .unwrap();
+    let row = |m: &str, u: &str, p: u64, c: u64| {
+        vec![
+            Value::Str(m.into()),
+            Value::Str(u.into()),
+            Value::UInt(p),
+            Value::UInt(c),
+        ]
+    };
+    assert_eq!(
+        r.data,
+        vec![row("gpt-4o", "u1", 12, 3), row("claude", "", 20, 4)]
+    );
+}
+
+/// A store of one block's budget, and the bytes of `BLOCK_ROWS + 1` generated lines.
+fn one_block_store() -> (EventStore, Vec<u8>) {
+    let budget = (llm_metrics::BLOCK_ROWS * 33 + 4096) as u64;
+    let store = EventStore::with_datasource(
+        llm_metrics::Datasource::llm_events(),
+        llm_metrics::Options {
+            max_bytes: budget,
+            max_line_bytes: 1 << 20,
+        },
+    );
+    let data = generate_ndjson(20_000, 7);
+    let end = data
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .nth(llm_metrics::BLOCK_ROWS)
+        .map(|(i, _)| i + 1)
+        .expect("enough lines");
+    (store, data[..end].to_vec())
+}
+
+#[test]
+fn a_last_line_without_newline_that_does_not_fit_fails_end() {
+    let (mut store, data) = one_block_store();
+    // The last line has no newline: only `end` reads it.
+    let data = data
+        .strip_suffix(b"\n")
+        .expect("generated lines end with a newline");
+    store.begin("last.ndjson").unwrap();
+    store.write(data).expect("every complete line fits");
+    let err = store.end().expect_err("the last line does not fit");
+    let msg = err.to_string();
+    assert!(msg.starts_with("store is full at 8192 rows"), "{msg}");
+    assert!(
+        msg.contains("the rows before line 8193 of last.ndjson are stored"),
+        "{msg}"
+    );
+    assert_eq!(store.write(b"{}\n").unwrap_err().to_string(), msg);
+    assert_eq!(store.row_count(), 8192);
+    // The same line with its newline fails in `write`, and `end` then reports the stream.
+    let (mut store, data) = one_block_store();
+    assert_eq!(
+        store.write(&data).unwrap_err().to_string(),
+        msg.replace("last.ndjson", "stream-1")
+    );
+    let report = store.end().expect("the failure was reported by write");
+    assert_eq!((report.lines, report.rows), (8192, 8192));
+}
+
+/// A store for `llm_events` with a budget of `max_bytes`.
+fn budget_store(max_bytes: u64) -> EventStore {
+    EventStore::with_datasource(
+        llm_metrics::Datasource::llm_events(),
+        llm_metrics::Options {
+            max_bytes,
+            max_line_bytes: 16 << 20,
+        },
+    )
+}
+
+#[test]
+fn distinct_huge_strings_fill_the_store_within_its_budget() {
+    let budget = 64 << 20;
+    let mut store = budget_store(budget);
+    let mut failed = None;
+    for i in 0..100u32 {
+        let name = format!("{i:03}{}", "m".repeat(8 << 20));
+        let line = format!(
+            "{{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"{name}\",\"total_tokens\":1}}\n"
+        );
+        if let Err(e) = store.write(line.as_bytes()) {
+            failed = Some((i, e.to_string()));
+            break;
+        }
+        assert!(store.store().bytes() <= budget, "{}", store.store().bytes());
+    }
+    let (i, msg) = failed.expect("the budget holds 7 such names, not 100");
+    // Each name takes 8 MiB + 3 bytes; one block of llm_events takes 33 bytes a row.
+    let block = (llm_metrics::BLOCK_ROWS * 33) as u64;
+    let fit = (budget - block) / ((8 << 20) + 3);
+    assert!(
+        u64::from(i) <= fit && u64::from(i) + 1 >= fit,
+        "{i} rows stored, {msg}"
+    );
+    assert!(
+        msg.starts_with(&format!("store is full at {i} rows"))
+            && msg.contains(&format!("the rows before line {} of stream-1", i + 1)),
+        "{msg}"
+    );
+    assert!(store.store().bytes() <= budget);
+    assert_eq!(store.write(b"{}\n").unwrap_err().to_string(), msg);
+    let r = store
+        .sql("SELECT count() AS n, sum(total_tokens) AS t, uniqExact(model_name) AS m FROM llm_events", &Params::new())
+        .unwrap();
+    assert_eq!(
+        r.data,
+        vec![vec![
+            Value::UInt(u64::from(i)),
+            Value::UInt(u64::from(i)),
+            Value::UInt(u64::from(i))
+        ]]
+    );
+}
+
+#[test]
+fn quarantine_counts_every_line_and_keeps_rows_within_its_share() {
+    let budget = 64 << 20;
+    let mut store = budget_store(budget);
+    let lines = 2_000_000u64;
+    let chunk = b"{}\n".repeat(100_000);
+    for _ in 0..lines / 100_000 {
+        store
+            .write(&chunk)
+            .expect("quarantined lines never fill the store");
+    }
+    store
+        .write(
+            b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"total_tokens\":7}\n",
+        )
+        .unwrap();
+    let report = store.end().unwrap();
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines + 1, 1, lines)
+    );
+    let q = store.quarantine();
+    assert_eq!(q.len() as u64, lines);
+    let kept = q.rows().len() as u64;
+    assert!(kept > 10_000 && kept < lines, "{kept}");
+    assert_eq!(report.not_kept, lines - kept);
+    assert!(q.bytes() <= budget / 4, "{}", q.bytes());
+    assert!(store.store().bytes() <= budget);
+    assert_eq!(
+        q.rows()[0].errors,
+        vec!["column 'event_time' is missing; every row needs a time"]
+    );
+    assert_eq!(q.rows()[kept as usize - 1].line, kept);
+    let r = store
+        .sql(
+            "SELECT count() AS n FROM llm_events_quarantine",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(r.data, vec![vec![Value::UInt(kept)]]);
+    let r = store
+        .sql(
+            "SELECT sum(total_tokens) AS t FROM llm_events",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(r.data, vec![vec![Value::UInt(7)]]);
+}
+
+#[test]
+fn quarantined_values_are_kept_up_to_a_bound() {
+    let mut store = EventStore::new();
+    let long = "é".repeat(10_000);
+    let line = format!("{{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"{long}\",\"model_name\":\"{long}\"}}\n");
+    store.write(line.as_bytes()).unwrap();
+    store.end().unwrap();
+    let q = &store.quarantine().rows()[0];
+    let cut = 4096 / 2 * 2;
+    assert_eq!(
+        q.values[6],
+        format!(
+            "{} … [{} more bytes not kept]",
+            "é".repeat(cut / 2),
+            20_000 - cut
+        )
+    );
+    assert_eq!(q.values[1], q.values[6]);
+}

@@ -134,8 +134,9 @@ impl PathTrie {
         let children = &self.nodes[node].children;
         let n = children.len();
         let first = key.first().copied();
+        let start = if *hint < n { *hint } else { 0 };
         for j in 0..n {
-            let mut idx = *hint + j;
+            let mut idx = start + j;
             if idx >= n {
                 idx -= n;
             }
@@ -157,7 +158,6 @@ struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
     key_buf: Vec<u8>,
-    hint: usize,
     /// Mantissa and decimals of the last number parsed.
     num: (u64, u8),
     /// Open containers while skipping a value.
@@ -184,7 +184,6 @@ pub fn scan_line(
         b: line,
         i: 0,
         key_buf: Vec::new(),
-        hint: 0,
         num: (0, u8::MAX),
         stack: Vec::new(),
         depth_limit: usize::MAX,
@@ -234,12 +233,15 @@ impl Scanner<'_> {
             self.i += 1;
             return Ok(());
         }
+        // Where the search for this object's next key starts: just after the previous match among
+        // this node's children (each nesting level keeps its own).
+        let mut hint = 0;
         loop {
             if self.peek() != Some(b'"') {
                 return fail(self.i, "expected a key in double quotes");
             }
             let predicted = match node {
-                Some((trie, n)) => trie.predicted(n, self.b, self.i, &mut self.hint),
+                Some((trie, n)) => trie.predicted(n, self.b, self.i, &mut hint),
                 None => None,
             };
             let child = if let (Some((c, next)), Some((trie, _))) = (predicted, node) {
@@ -256,12 +258,11 @@ impl Scanner<'_> {
                                 at: ks + at,
                                 message: "invalid escape in key",
                             })?;
-                            let c = trie.child(n, &buf, &mut self.hint);
+                            let c = trie.child(n, &buf, &mut hint);
                             self.key_buf = buf;
                             c.map(|c| (trie, c))
                         } else {
-                            trie.child(n, &self.b[ks..ke], &mut self.hint)
-                                .map(|c| (trie, c))
+                            trie.child(n, &self.b[ks..ke], &mut hint).map(|c| (trie, c))
                         }
                     }
                     None => None,
@@ -799,5 +800,28 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "a\u{e9}\n\u{1F600}\"/");
         assert!(unescape_into(br"\ud83d", &mut Vec::new()).is_err());
         assert!(unescape_into(br"\ude00", &mut Vec::new()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod nested_tests {
+    use super::*;
+
+    /// Keys outside the schema inside a nested object, after a match at a level with more
+    /// children, searched the nested level's children from the outer level's position.
+    #[test]
+    fn unknown_keys_in_nested_objects_are_skipped() {
+        let paths: Vec<Vec<String>> = vec![
+            vec!["a".into()],
+            vec!["b".into()],
+            vec!["c".into()],
+            vec!["r".into(), "u".into(), "p".into()],
+        ];
+        let trie = PathTrie::new(paths.iter().map(|p| p.as_slice()));
+        let line = r#"{"a":1,"b":2,"c":3,"r":{"id":"x","u":{"q":[1],"p":7,"z":{}},"k":null}}"#;
+        let mut f = vec![None; 4];
+        scan_line(line.as_bytes(), &trie, &mut f).unwrap();
+        let p = f[3].unwrap();
+        assert_eq!(&line[p.start as usize..p.end as usize], "7");
     }
 }

@@ -35,8 +35,11 @@ pub struct Report {
     pub lines: u64,
     /// Rows stored.
     pub rows: u64,
-    /// Lines kept in quarantine.
+    /// Lines quarantined (kept in the quarantine table or only counted).
     pub quarantined: u64,
+    /// Of the quarantined lines, those counted but not kept in the quarantine table: it keeps
+    /// rows up to a quarter of the store's byte budget.
+    pub not_kept: u64,
     /// Empty or whitespace-only lines.
     pub blank: u64,
     /// Bytes read.
@@ -58,6 +61,8 @@ pub struct Decoder {
     report: Report,
     pending: Vec<u8>,
     pending_len_total: u64,
+    /// `report.bytes` where the current line starts.
+    line_start: u64,
     overflow: bool,
     after_cr: bool,
     full: Option<Error>,
@@ -82,6 +87,7 @@ impl Decoder {
             report: Report::default(),
             pending: Vec::new(),
             pending_len_total: 0,
+            line_start: 0,
             overflow: false,
             after_cr: false,
             full: None,
@@ -94,12 +100,15 @@ impl Decoder {
     }
 
     /// Starts a stream named `name` (ends an open one first, returning its report).
+    ///
+    /// Fails when ending the open stream does (its last line did not fit in the store); the new
+    /// stream is started all the same.
     pub fn begin(
         &mut self,
         name: Option<&str>,
         store: &mut Store,
         q: &mut Quarantine,
-    ) -> Option<Report> {
+    ) -> Result<Option<Report>> {
         let previous = if self.open {
             Some(self.end(store, q))
         } else {
@@ -114,7 +123,7 @@ impl Decoder {
             },
             ..Report::default()
         };
-        previous
+        previous.transpose()
     }
 
     /// Sets the time (seconds since the epoch) recorded on lines quarantined from now on.
@@ -141,13 +150,16 @@ impl Decoder {
             return Err(e.clone());
         }
         if !self.open {
-            self.begin(None, store, q);
+            self.begin(None, store, q)?;
         }
         let mut rest = chunk;
         if self.after_cr && !rest.is_empty() {
             self.after_cr = false;
             if rest[0] == b'\n' {
                 rest = &rest[1..];
+                if self.line_start == self.report.bytes {
+                    self.line_start += 1;
+                }
                 self.report.bytes += 1;
             }
         }
@@ -183,6 +195,7 @@ impl Decoder {
                         self.append_pending(line_part);
                         self.finish_line(None, store, q)?;
                     }
+                    self.line_start = self.report.bytes;
                     rest = &rest[consumed..];
                 }
                 None => {
@@ -196,20 +209,26 @@ impl Decoder {
     }
 
     /// Ends the open stream: parses a final unterminated line and returns the stream's report.
-    pub fn end(&mut self, store: &mut Store, q: &mut Quarantine) -> Report {
+    ///
+    /// Fails when that last line does not fit in the store (the stream is ended all the same and
+    /// every later write fails the same way). A store that filled up earlier in the stream was
+    /// reported by `write`; `end` then returns the report of the lines read before.
+    pub fn end(&mut self, store: &mut Store, q: &mut Quarantine) -> Result<Report> {
         if !self.open {
-            self.begin(None, store, q);
+            self.begin(None, store, q)?;
         }
+        let mut result = Ok(());
         if (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
-            // A store-full error here is kept in `self.full` and reported by the next write.
-            let _ = self.finish_line(None, store, q);
+            result = self.finish_line(None, store, q);
         }
         self.pending.clear();
         self.overflow = false;
         self.after_cr = false;
         self.pending_len_total = 0;
+        self.line_start = 0;
         self.open = false;
-        std::mem::take(&mut self.report)
+        let report = std::mem::take(&mut self.report);
+        result.map(|()| report)
     }
 }
 
@@ -259,14 +278,30 @@ impl Decoder {
         result
     }
 
-    fn quarantine(&mut self, q: &mut Quarantine, row: QuarantineRow) {
+    /// Counts a quarantined line and hands the row `make` builds to the quarantine table (the
+    /// row is not built when neither the table nor the report would take it).
+    fn quarantine(
+        &mut self,
+        store: &mut Store,
+        q: &mut Quarantine,
+        make: impl FnOnce(&Self) -> QuarantineRow,
+    ) {
         self.report.quarantined += 1;
-        if self.report.errors.len() < REPORT_ERRORS {
+        let quote = self.report.errors.len() < REPORT_ERRORS;
+        if q.is_closed() && !quote {
+            q.count_closed();
+            self.report.not_kept += 1;
+            return;
+        }
+        let row = make(self);
+        if quote {
             self.report
                 .errors
                 .push(format!("line {}: {}", row.line, row.errors.join("; ")));
         }
-        q.push(row);
+        if !q.push(row, store) {
+            self.report.not_kept += 1;
+        }
     }
 
     fn raw_row(&self, line_no: u64, raw: &[u8], error: String) -> QuarantineRow {
@@ -281,7 +316,7 @@ impl Decoder {
         QuarantineRow {
             stream: self.report.stream.clone(),
             line: line_no,
-            values: vec![String::new(); self.types.len()],
+            values: Vec::new(),
             error_columns: Vec::new(),
             errors: vec![error],
             raw: Some(text),
@@ -306,15 +341,11 @@ impl Decoder {
         }
         if self.overflow {
             let total = self.pending_len_total;
-            let row = self.raw_row(
-                line_no,
-                l,
-                format!(
-                    "line too long: {total} bytes (the limit is {} bytes)",
-                    self.max_line_bytes
-                ),
+            let error = format!(
+                "line too long: {total} bytes (the limit is {} bytes)",
+                self.max_line_bytes
             );
-            self.quarantine(q, row);
+            self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
             return Ok(());
         }
         if l.iter().all(|&c| json::is_space(c)) {
@@ -329,23 +360,15 @@ impl Decoder {
         match checked {
             Ok(()) => {}
             Err(e) => {
-                let row = self.raw_row(
-                    line_no,
-                    l,
-                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                );
-                self.quarantine(q, row);
+                let error = format!("invalid UTF-8 at byte {}", e.valid_up_to());
+                self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
                 return Ok(());
             }
         };
         self.found.iter_mut().for_each(|f| *f = None);
         if let Err(e) = json::scan_line(l, &self.trie, &mut self.found) {
-            let row = self.raw_row(
-                line_no,
-                l,
-                format!("invalid JSON at byte {}: {}", e.at, e.message),
-            );
-            self.quarantine(q, row);
+            let error = format!("invalid JSON at byte {}: {}", e.at, e.message);
+            self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
             return Ok(());
         }
         self.cells.clear();
@@ -369,8 +392,7 @@ impl Decoder {
             }
         }
         if !errors.is_empty() {
-            let row = self.rejected_row(line_no, l, &errors);
-            self.quarantine(q, row);
+            self.quarantine(store, q, |d| d.rejected_row(line_no, l, &errors));
             return Ok(());
         }
         match store.push_row(&self.cells, &self.text) {
@@ -379,7 +401,9 @@ impl Decoder {
                 Ok(())
             }
             Err(Full) => {
+                // The report covers the lines before this one, whatever the chunking.
                 self.report.lines -= 1;
+                self.report.bytes = self.line_start;
                 let e = Error::new(ErrorKind::StoreFull {
                     rows: store.rows(),
                     bytes: store.bytes(),
@@ -392,27 +416,32 @@ impl Decoder {
         }
     }
 
-    fn rejected_row(
-        &mut self,
-        line_no: u64,
-        l: &[u8],
-        errors: &[(usize, Reject)],
-    ) -> QuarantineRow {
+    fn rejected_row(&self, line_no: u64, l: &[u8], errors: &[(usize, Reject)]) -> QuarantineRow {
+        // Each value is kept up to QUARANTINE_VALUE_BYTES, and all of them up to
+        // QUARANTINE_RAW_BYTES.
+        let mut room = QUARANTINE_RAW_BYTES;
         let values: Vec<String> = self
             .found
             .iter()
-            .map(|f| match f {
-                Some(f) => {
-                    let raw = &l[f.start as usize..f.end as usize];
-                    if f.kind == json::Kind::Str && f.escaped {
+            .map(|f| {
+                let text = match f {
+                    Some(f) => {
+                        let raw = l.get(f.start as usize..f.end as usize).unwrap_or_default();
                         let mut buf = Vec::new();
-                        if json::unescape_into(raw, &mut buf).is_ok() {
-                            return String::from_utf8_lossy(&buf).into_owned();
+                        if f.kind == json::Kind::Str
+                            && f.escaped
+                            && json::unescape_into(raw, &mut buf).is_ok()
+                        {
+                            String::from_utf8_lossy(&buf).into_owned()
+                        } else {
+                            String::from_utf8_lossy(raw).into_owned()
                         }
                     }
-                    String::from_utf8_lossy(raw).into_owned()
-                }
-                None => String::new(),
+                    None => String::new(),
+                };
+                let kept = truncated(text, QUARANTINE_VALUE_BYTES.min(room));
+                room -= kept.len().min(room);
+                kept
             })
             .collect();
         let mut error_columns = Vec::new();
@@ -420,7 +449,7 @@ impl Decoder {
         for (col, r) in errors {
             let name = &self.names[*col];
             let ty = self.types[*col].name();
-            let shown = shorten(&values[*col]);
+            let shown = shorten(values.get(*col).map_or("", String::as_str));
             let m = match r {
                 Reject::NotType => format!("value '{shown}' on column '{name}' is not {ty}"),
                 Reject::OutOfRange => {
@@ -468,8 +497,28 @@ fn shorten(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// Raw bytes kept of a line that is too long or not JSON.
+/// Raw bytes kept of a line that is too long or not JSON, and of all the column values of a
+/// quarantined line together.
 pub const QUARANTINE_RAW_BYTES: usize = 64 << 10;
+
+/// Bytes kept of one column's value in a quarantined line.
+pub const QUARANTINE_VALUE_BYTES: usize = 4 << 10;
+
+/// `s` cut to at most `max` bytes (at a character boundary), with a note of how many more
+/// bytes there were.
+fn truncated(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = s.len() - end;
+    s.truncate(end);
+    s.push_str(&format!(" … [{more} more bytes not kept]"));
+    s
+}
 
 /// Position of the first `\n` or `\r` in `b`, and whether every byte before it is ASCII, in one
 /// word-at-a-time pass.

@@ -66,6 +66,9 @@ pub struct Dictionary {
     bytes: usize,
 }
 
+/// Bytes the allocator adds to each heap allocation, counted with it.
+const ALLOC_OVERHEAD: usize = 16;
+
 #[inline]
 fn hash_str(s: &str) -> u64 {
     let mut h = FxHasher::default();
@@ -112,7 +115,7 @@ impl Dictionary {
                 }
                 let code = self.push(s);
                 self.collisions.insert(s.into(), code);
-                self.bytes += s.len() + 48;
+                self.bytes += s.len() + ALLOC_OVERHEAD;
                 code
             }
             None => {
@@ -126,8 +129,25 @@ impl Dictionary {
     fn push(&mut self, s: &str) -> u32 {
         let code = self.strings.len() as u32;
         self.strings.push(s.into());
-        self.bytes += s.len() + 16 + 24;
+        self.bytes += s.len() + ALLOC_OVERHEAD;
         code
+    }
+
+    /// Removes the string added last, whose code is `code` (a newer string than any a stored
+    /// row refers to): undoes an [`Dictionary::intern`] that added it.
+    pub fn remove_last(&mut self, code: u32) {
+        if code == 0 || code as usize + 1 != self.strings.len() {
+            return;
+        }
+        let Some(s) = self.strings.pop() else {
+            return;
+        };
+        self.bytes -= s.len() + ALLOC_OVERHEAD;
+        if self.collisions.remove(&s).is_some() {
+            self.bytes -= s.len() + ALLOC_OVERHEAD;
+        } else {
+            self.index.remove(&hash_str(&s));
+        }
     }
 
     /// The code of `s`, if present.
@@ -164,9 +184,18 @@ impl Dictionary {
         &self.strings
     }
 
-    /// Approximate heap bytes used.
+    /// Heap bytes used: the strings and the tables reserved for them (the allocator's
+    /// overhead estimated); 0 while only the empty string is present (the fixed cost of an
+    /// empty dictionary, like the rest of the store's fixed size, is not counted).
     pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        if self.strings.len() <= 1 {
+            return 0;
+        }
         self.bytes
+            + self.strings.capacity() * size_of::<Box<str>>()
+            + self.index.capacity() * (size_of::<(u64, u32)>() + 1)
+            + self.collisions.capacity() * (size_of::<(Box<str>, u32)>() + 1)
     }
 }
 
@@ -199,5 +228,21 @@ mod tests {
         assert_eq!(d.code_hashed("gamma", 7), Some(c));
         assert_eq!(d.code_hashed("delta", 7), None);
         assert_eq!(d.get(b), "beta");
+        d.remove_last(c);
+        assert_eq!(d.code_hashed("gamma", 7), None);
+        assert_eq!(d.intern_hashed("gamma", 7), c);
+    }
+
+    #[test]
+    fn removing_the_last_string_undoes_its_intern() {
+        let mut d = Dictionary::new();
+        d.intern("a");
+        let bytes = d.heap_bytes();
+        let big = "x".repeat(1000);
+        let code = d.intern(&big);
+        assert!(d.heap_bytes() >= bytes + 1000);
+        d.remove_last(code);
+        assert_eq!((d.len(), d.code(&big), d.heap_bytes()), (2, None, bytes));
+        assert_eq!(d.intern(&big), code);
     }
 }

@@ -339,8 +339,13 @@ pub struct Store {
     last_range: (i64, i64),
     rows: u64,
     block_bytes: u64,
+    /// Bytes charged for data held outside the columns (the quarantine table).
+    charged: u64,
     max_bytes: u64,
     row_width: usize,
+    /// The row being pushed: its dictionary codes, and the strings it added (column, code).
+    codes: Vec<u32>,
+    added: Vec<(usize, u32)>,
 }
 
 /// The store has no room for another block within its byte budget.
@@ -348,7 +353,8 @@ pub struct Store {
 pub struct Full;
 
 impl Store {
-    /// An empty store for `datasource` with a budget of `max_bytes` of column and dictionary memory.
+    /// An empty store for `datasource` with a budget of `max_bytes` of column, dictionary and
+    /// quarantine memory.
     pub fn new(datasource: Datasource, max_bytes: u64) -> Store {
         let dicts = datasource
             .columns
@@ -364,8 +370,11 @@ impl Store {
             last_range: (0, 0),
             rows: 0,
             block_bytes: 0,
+            charged: 0,
             max_bytes,
             row_width,
+            codes: Vec::new(),
+            added: Vec::new(),
         }
     }
 
@@ -394,9 +403,11 @@ impl Store {
         self.dicts.get(i).and_then(Option::as_ref)
     }
 
-    /// Bytes of memory reserved by blocks and dictionaries.
+    /// Bytes of memory reserved by blocks, dictionaries and the data charged with
+    /// [`Store::charge`].
     pub fn bytes(&self) -> u64 {
         self.block_bytes
+            + self.charged
             + self
                 .dicts
                 .iter()
@@ -415,9 +426,20 @@ impl Store {
         self.row_width
     }
 
+    /// Charges `bytes` of memory held for this store's data outside its columns (the quarantine
+    /// table) to the budget; fails, charging nothing, when they do not fit.
+    pub fn charge(&mut self, bytes: u64) -> Result<(), Full> {
+        if self.bytes().saturating_add(bytes) > self.max_bytes {
+            return Err(Full);
+        }
+        self.charged += bytes;
+        Ok(())
+    }
+
     /// Appends one row. `cells` follows schema order; string cells index into `text`.
     ///
-    /// Fails without storing anything when a new block would exceed the byte budget.
+    /// Fails without storing anything when the row does not fit in the byte budget: a new block,
+    /// new dictionary strings, or wider string codes it needs.
     pub fn push_row(&mut self, cells: &[Cell], text: &str) -> Result<(), Full> {
         let time = match self.datasource.time_column {
             Some(c) => match cells.get(c) {
@@ -435,11 +457,51 @@ impl Store {
             self.last_range = self.partition_range(time);
             pi
         };
-        let needs_block = self.partitions[pi]
+        // Dictionary codes first: a string new to its dictionary is added, and taken out again
+        // when the row does not fit.
+        self.codes.clear();
+        self.added.clear();
+        for (i, (cell, dict)) in cells.iter().zip(self.dicts.iter_mut()).enumerate() {
+            let code = match (cell, dict) {
+                (Cell::Str(start, len), Some(d)) => {
+                    let s = text
+                        .get(*start as usize..(*start as usize).saturating_add(*len as usize))
+                        .unwrap_or("");
+                    let before = d.len();
+                    let code = d.intern(s);
+                    if d.len() != before {
+                        self.added.push((i, code));
+                    }
+                    code
+                }
+                _ => 0,
+            };
+            self.codes.push(code);
+        }
+        let open = self.partitions[pi]
             .blocks
             .last()
-            .map_or(true, |b| b.rows >= BLOCK_ROWS);
-        if needs_block {
+            .filter(|b| b.rows < BLOCK_ROWS)
+            .is_some();
+        let mut new_block = None;
+        let mut add = 0u64;
+        if open {
+            // Wider string codes in the open block.
+            if let Some(block) = self.partitions[pi].blocks.last() {
+                for (col, &code) in block.columns.iter().zip(&self.codes) {
+                    let width = if code > u32::from(u16::MAX) {
+                        4
+                    } else if code > u32::from(u8::MAX) {
+                        2
+                    } else {
+                        1
+                    };
+                    if col.is_str() && width > col.width() {
+                        add += (col.heap_bytes() / col.width() * (width - col.width())) as u64;
+                    }
+                }
+            }
+        } else {
             let columns: Vec<ColumnData> = self
                 .datasource
                 .columns
@@ -450,10 +512,19 @@ impl Store {
                     None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
                 })
                 .collect();
-            let add: u64 = columns.iter().map(|c| c.heap_bytes() as u64).sum();
-            if self.bytes() + add > self.max_bytes {
-                return Err(Full);
+            add = columns.iter().map(|c| c.heap_bytes() as u64).sum();
+            new_block = Some(columns);
+        }
+        if (add > 0 || !self.added.is_empty()) && self.bytes().saturating_add(add) > self.max_bytes
+        {
+            for &(i, code) in self.added.iter().rev() {
+                if let Some(Some(d)) = self.dicts.get_mut(i) {
+                    d.remove_last(code);
+                }
             }
+            return Err(Full);
+        }
+        if let Some(columns) = new_block {
             self.partitions[pi].blocks.push(Block {
                 columns,
                 rows: 0,
@@ -464,24 +535,15 @@ impl Store {
         }
         let Store {
             partitions,
-            dicts,
             block_bytes,
+            codes,
             ..
         } = self;
         let block = match partitions[pi].blocks.last_mut() {
             Some(b) => b,
             None => return Err(Full),
         };
-        for ((col, cell), dict) in block.columns.iter_mut().zip(cells).zip(dicts.iter_mut()) {
-            let code = match (cell, dict) {
-                (Cell::Str(start, len), Some(d)) => {
-                    let s = text
-                        .get(*start as usize..(*start + *len) as usize)
-                        .unwrap_or("");
-                    d.intern(s)
-                }
-                _ => 0,
-            };
+        for ((col, cell), &code) in block.columns.iter_mut().zip(cells).zip(codes.iter()) {
             if code > u32::from(u8::MAX) {
                 let before = col.heap_bytes();
                 col.widen_for(code);
@@ -664,7 +726,11 @@ mod tests {
             .flat_map(|b| b.columns())
             .map(|c| c.heap_bytes() as u64)
             .sum();
-        assert_eq!(s.bytes(), reserved + d.heap_bytes() as u64);
+        let dictionaries: u64 = (0..9)
+            .filter_map(|i| s.dictionary(i))
+            .map(|d| d.heap_bytes() as u64)
+            .sum();
+        assert_eq!(s.bytes(), reserved + dictionaries);
     }
 
     #[test]

@@ -1,0 +1,97 @@
+//! Replays the fuzz targets' saved inputs natively: the failures they found
+//! (`fuzz/regressions/`) and the largest and slowest inputs of each corpus (`fuzz/worst/`).
+//! `tests/web_ingest.rs` replays the same inputs in wasm.
+
+#[path = "../fuzz/cases/mod.rs"]
+mod cases;
+
+use std::path::Path;
+
+fn replay(dir: &str, target: &str, check: fn(&[u8])) -> usize {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(target);
+    let mut n = 0;
+    if let Ok(entries) = std::fs::read_dir(&path) {
+        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            let input = std::fs::read(&file).expect("readable input");
+            eprintln!("{}", file.display());
+            check(&input);
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn saved_fuzz_inputs_pass_every_check() {
+    let mut n = 0;
+    for dir in ["fuzz/regressions", "fuzz/worst"] {
+        n += replay(dir, "decoder", cases::decoder);
+        n += replay(dir, "schema_decoder", cases::schema_decoder);
+        n += replay(dir, "datasource", cases::datasource);
+    }
+    assert!(n > 0);
+}
+
+#[test]
+fn the_wasm_replay_lists_every_saved_input() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listing = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
+    for dir in ["fuzz/regressions", "fuzz/worst"] {
+        for target in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(target.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = format!(
+                    "{dir}/{}/{}",
+                    target.file_name().to_string_lossy(),
+                    file.file_name().to_string_lossy()
+                );
+                assert!(
+                    listing.contains(&format!("\"{name}\"")),
+                    "tests/web_ingest.rs does not replay {name}"
+                );
+            }
+        }
+    }
+}
+
+/// Prints the largest and slowest inputs of each committed corpus, the candidates for
+/// `fuzz/worst/` (`cargo test --release --test fuzz_inputs -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn rank_corpus_inputs() {
+    type Target = (&'static str, fn(&[u8]));
+    let targets: [Target; 3] = [
+        ("decoder", cases::decoder),
+        ("schema_decoder", cases::schema_decoder),
+        ("datasource", cases::datasource),
+    ];
+    for (target, check) in targets {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
+        let mut timed = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let input = std::fs::read(entry.path()).expect("readable input");
+            let start = std::time::Instant::now();
+            check(&input);
+            timed.push((start.elapsed(), input.len(), entry.path()));
+        }
+        timed.sort_by_key(|t| std::cmp::Reverse(t.0));
+        for (t, len, p) in timed.iter().take(3) {
+            println!("{target} slowest: {t:?} {len} bytes {}", p.display());
+        }
+        timed.sort_by_key(|t| std::cmp::Reverse(t.1));
+        for (t, len, p) in timed.iter().take(3) {
+            println!("{target} largest: {t:?} {len} bytes {}", p.display());
+        }
+    }
+}
