@@ -1409,9 +1409,12 @@ fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Null, _) => Ordering::Greater,
         (_, Value::Null) => Ordering::Less,
-        (x, y) => super::column::value_f(x)
-            .partial_cmp(&super::column::value_f(y))
-            .unwrap_or(Ordering::Equal),
+        (x, y) => {
+            let (x, y) = (super::column::value_f(x), super::column::value_f(y));
+            // NaN sorts after every number: a total order, as sorting needs.
+            x.partial_cmp(&y)
+                .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()))
+        }
     }
 }
 

@@ -595,3 +595,28 @@ fn in_a_subquery_of_many_strings_is_hashed() {
     let e = run_sql_with(s.store(), q, &Params::new(), &[], 0).unwrap();
     assert_eq!(e.data, vec![vec![Value::UInt(200_000)]]);
 }
+
+#[test]
+fn ordering_by_arrays_holding_nan_is_a_total_order() {
+    let (s, _) = generated(50_000, 3);
+    let q = "SELECT quantiles(1)(if(success = 0, 0/0, latency)) AS q FROM llm_events \
+             GROUP BY event_time ORDER BY q";
+    let e = run_sql_with(s.store(), q, &Params::new(), &[], 0).unwrap();
+    let first = |v: &Value| match v {
+        Value::Array(items) => match items.first() {
+            Some(Value::Float32(x)) => f64::from(*x),
+            Some(Value::Float64(x)) => *x,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let keys: Vec<f64> = e.data.iter().map(|r| first(&r[0])).collect();
+    let nan_from = keys.iter().position(|x| x.is_nan()).unwrap_or(keys.len());
+    assert!(keys[nan_from..].iter().all(|x| x.is_nan()));
+    assert!(keys[..nan_from].windows(2).all(|w| w[0] <= w[1]));
+    assert!(
+        nan_from > 0 && nan_from < keys.len(),
+        "{nan_from} of {}",
+        keys.len()
+    );
+}
