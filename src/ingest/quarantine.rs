@@ -23,9 +23,9 @@ pub struct QuarantineRow {
     pub stream: String,
     /// 1-based line number within its stream.
     pub line: u64,
-    /// For each schema column, the text found for it (decoded string or raw JSON, at most
-    /// [`super::QUARANTINE_VALUE_BYTES`] of it); empty when absent. Trailing empty values are
-    /// left out.
+    /// For each schema column, the text found for it (decoded string or raw JSON, at most 4 KiB
+    /// of it, and 64 KiB over the whole line); empty when absent. Trailing empty values are left
+    /// out.
     pub values: Vec<String>,
     /// The columns with errors, in schema order.
     pub error_columns: Vec<String>,
