@@ -204,7 +204,7 @@ class Chdb:
             self.session.query(f"USE fuzz_{ds.name}")
             self.current = ds.name
 
-    def run(self, sql: str) -> Outcome:
+    def run(self, sql: str, retry: bool = True) -> Outcome:
         try:
             res = self.session.query(sql, "JSON")
             data = res.bytes()
@@ -215,7 +215,14 @@ class Chdb:
         try:
             return Outcome("ok", result=json.loads(data))
         except json.JSONDecodeError as exc:
-            return Outcome("error", message=f"unreadable JSON: {exc}")
+            # The session now and then hands back more than one answer: ask again.
+            if retry:
+                return self.run(sql, retry=False)
+            try:
+                value, _ = json.JSONDecoder().raw_decode(data.decode("utf-8"))
+                return Outcome("ok", result=value)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return Outcome("error", message=f"unreadable JSON: {exc}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -263,16 +270,21 @@ def wrong_signature(q: querygen.Query, expected: dict, actual: dict, problems: l
                 if aspect == "type":
                     return f"wrong:type:{func}:{em[1]}->{am[1]}"
                 return f"wrong:name:{func}"
-    first = problems[0] if problems else ""
-    if first.startswith("row count"):
+    if querygen.is_total_order(q) and not diff.compare_results(
+        expected, actual, ordered=False, rel_tol=REL_TOL
+    ):
+        key = q.order_by[0][0] if q.order_by else None
+        return f"wrong:order:{outer_func(key) if key is not None else '?'}"
+    unordered = diff.compare_results(expected, actual, ordered=False, rel_tol=REL_TOL) or problems
+    first = unordered[0] if unordered else ""
+    if first.startswith("row count") or first.startswith("ours says rows"):
         return "wrong:rows"
-    m = re.search(r"column (\S+) (\S+):", first)
-    if m:
-        names = [n for n, _ in e_meta]
-        if m.group(1) in names:
-            j = names.index(m.group(1))
-            if j < len(exprs):
-                return f"wrong:value:{outer_func(exprs[j])}"
+    names = [n for n, _ in e_meta]
+    hits = [j for j, n in enumerate(names) if f" column {n} " in first]
+    if hits:
+        j = max(hits, key=lambda j: len(names[j]))
+        if j < len(exprs):
+            return f"wrong:value:{outer_func(exprs[j])}"
     return "wrong:other"
 
 
@@ -423,7 +435,59 @@ def prepare_data(cli: Path, data_dir: Path) -> list[Dataset]:
 
 def repro(cli_name: str, ds: Dataset, sql: str) -> str:
     quoted = sql.replace("'", "'\\''")
-    return f"{cli_name} sql '{quoted}' {' '.join(str(f) for f in ds.files)}"
+    files = []
+    for f in ds.files:
+        try:
+            files.append(str(Path(f).resolve().relative_to(diff.ROOT)))
+        except ValueError:
+            files.append(str(f))
+    return f"{cli_name} sql '{quoted}' {' '.join(files)}"
+
+
+def write_markdown(path: Path, args, executed: int, elapsed: float, counts: dict, agree: dict,
+                   per_sig: dict, datasets: list[Dataset], cli: Path) -> None:
+    """The findings, one section per class, one entry per signature, each reproducible."""
+    out = [f"# Random-query differential run: seed {args.seed}, {executed} queries", ""]
+    out.append(f"`python tests/chdb/fuzz_sql.py --seed {args.seed} --queries {args.queries}` "
+               f"({executed / elapsed if elapsed else 0:.0f} queries/s). "
+               f"Agreeing: {agree['ok']} same answer, {agree['both-error']} both refuse.")
+    out.append("")
+    out.append("| class | queries | signatures |")
+    out.append("|---|---|---|")
+    for cls in CLASSES:
+        sigs = {s for s, fs in per_sig.items() if fs[0].cls == cls}
+        out.append(f"| {cls} | {counts[cls]} | {len(sigs)} |")
+    out.append("")
+    out.append("Data sets (generated rows: `target/release/llm-metrics gen --rows "
+               f"{GEN_ROWS} --seed {GEN_SEED} --out {datasets[0].files[0]}`):")
+    for d in datasets:
+        out.append(f"- `{d.name}`: " + " ".join(f"`{f}`" for f in d.files))
+    out.append("")
+    for cls in CLASSES:
+        sigs = [s for s, fs in per_sig.items() if fs[0].cls == cls]
+        if not sigs:
+            continue
+        out.append(f"## {cls}")
+        out.append("")
+        for sig in sorted(sigs, key=lambda s: -len(per_sig[s])):
+            fs = per_sig[sig]
+            f = fs[0]
+            ds = next(d for d in datasets if d.name == f.dataset)
+            gap = f" (known gap: `{f.excused_by}`)" if f.excused_by else ""
+            out.append(f"### `{sig}`: {len(fs)} queries{gap}")
+            out.append("")
+            out.append("```sql")
+            out.append(f.minimized or f.sql)
+            out.append("```")
+            out.append(f"- data set `{f.dataset}` (query #{f.index})")
+            out.append(f"- ClickHouse: `{f.ch[:700]}`")
+            out.append(f"- llm-metrics: `{f.ours[:700]}`")
+            out.append("- repro:")
+            out.append("```sh")
+            out.append(repro("target/release/llm-metrics", ds, f.minimized or f.sql))
+            out.append("```")
+            out.append("")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -433,12 +497,15 @@ def main() -> int:
     parser.add_argument("--start", type=int, default=0, help="first query index")
     parser.add_argument("--bin", help="llm-metrics binary (default: target/release/llm-metrics)")
     parser.add_argument("--report", help="write a JSON report to this file")
+    parser.add_argument("--markdown", help="write the findings as Markdown to this file")
+    parser.add_argument("--shrink-excused", action="store_true",
+                        help="also shrink disagreements excused by known gaps")
     parser.add_argument("--known-gaps", default=str(HERE / "known_gaps.txt"))
     parser.add_argument("--allow-class", action="append", default=[], choices=CLASSES[:4],
                         help="do not fail on disagreements of this class")
     parser.add_argument("--examples", type=int, default=3, help="minimized examples per signature")
     parser.add_argument("--no-shrink", action="store_true")
-    parser.add_argument("--shrink-seconds", type=float, default=20.0)
+    parser.add_argument("--shrink-seconds", type=float, default=8.0)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per query")
     parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "llm-metrics-fuzz"))
     parser.add_argument("--batch", type=int, default=500, help="queries per llm-metrics process")
@@ -514,7 +581,8 @@ def main() -> int:
     for sig, fs in per_sig.items():
         for f in fs[: args.examples]:
             ds = next(d for d in datasets if d.name == f.dataset)
-            if args.no_shrink or f.query is None or f.cls in ("timeout",):
+            skip = f.excused_by is not None and not args.shrink_excused
+            if args.no_shrink or skip or f.query is None or f.cls in ("timeout",):
                 f.minimized = f.sql
             else:
                 small = shrinker.shrink(f.query, ds, f.cls, sig)
@@ -594,6 +662,10 @@ def main() -> int:
         }
         Path(args.report).write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
         print(f"-- report written to {args.report}")
+    if args.markdown:
+        write_markdown(Path(args.markdown), args, executed, elapsed, counts, agree, per_sig,
+                       datasets, cli)
+        print(f"-- findings written to {args.markdown}")
     if executed == 0:
         print("FAIL: no query ran")
         return 1

@@ -45,9 +45,10 @@ INT_EDGES = [
 ]
 SMALL_INTS = ["0", "1", "2", "3", "5", "7", "10", "60", "100", "1000", "-1", "-3"]
 FLOAT_EDGES = [
-    "0.5", "-0.0", "0.", "1.5", "0.1", "1e30", "1e-7", "nan", "inf", "-inf", "-2.5", "1e308",
-    "3.14159", "100.25", "-1e-7", "2.5e3",
+    "0.5", "-0.0", "0.", "1.5", "0.1", "1e30", "1e-7", "-2.5", "1e308", "3.14159", "100.25",
+    "-1e-7", "2.5e3", "1e-320", "0.30000000000000004",
 ]
+NON_FINITE = ["nan", "inf", "-inf", "-nan"]
 STR_EDGES = [
     "''", "'gpt-4o'", "'gpt-4o-mini'", "'claude-3-haiku'", "'claude-3-5-sonnet'",
     "'gemini-1.5-flash'", "'mistral-large'", "'llama-3.1-70b'", "'é'", "'模型-ü'",
@@ -348,6 +349,7 @@ class Gen:
         self.unsupported = unsupported
         self.sub_depth = 0
         self.alias_n = 0
+        self.cur_keys: list[E] = []
 
     # --- helpers
     def chance(self, p: float) -> bool:
@@ -371,7 +373,7 @@ class Gen:
         if tag == "i":
             return lit(r.choice(INT_EDGES if self.chance(0.3) else SMALL_INTS), "i")
         if tag == "f":
-            text = r.choice(FLOAT_EDGES)
+            text = r.choice(NON_FINITE if self.chance(0.1) else FLOAT_EDGES)
             return lit(text, "f")
         if tag == "s":
             return lit(r.choice(STR_EDGES), "s")
@@ -395,6 +397,8 @@ class Gen:
         """An expression of e's type that is sometimes NULL."""
         tag = e.tag
         c = self.r.randrange(7)
+        if c in (4, 5) and self.chance(0.6):
+            c = 6 if self.chance(0.5) else 0
         if c == 0:
             return fn("if", self.expr("b", scope, depth - 1), e, lit("NULL"), tag=tag)
         if c == 1:
@@ -636,6 +640,7 @@ class Gen:
     # --- subqueries used as expressions
     def scalar_subquery(self, tag: str) -> E:
         self.sub_depth += 1
+        saved, self.cur_keys = self.cur_keys, []
         try:
             scope = Scope(COLUMNS)
             q = Query()
@@ -645,9 +650,11 @@ class Gen:
             return E("subq", sub=q, tag=tag)
         finally:
             self.sub_depth -= 1
+            self.cur_keys = saved
 
     def column_subquery(self, tag: str) -> Query:
         self.sub_depth += 1
+        saved, self.cur_keys = self.cur_keys, []
         try:
             scope = Scope(COLUMNS)
             q = Query()
@@ -659,6 +666,7 @@ class Gen:
                     q.distinct = True
             else:
                 key = self.key_expr(scope)
+                self.cur_keys = [key]
                 q.group_by = [key]
                 q.select = [(self.agg_call(tag, scope, 1), None)]
                 if self.chance(0.5):
@@ -666,6 +674,7 @@ class Gen:
             return q
         finally:
             self.sub_depth -= 1
+            self.cur_keys = saved
 
     # --- aggregates
     def agg_arg(self, tag: str, scope: Scope) -> E:
@@ -675,6 +684,7 @@ class Gen:
         r = self.r
         a = lambda t: self.agg_arg(t, scope)  # noqa: E731
         cond = lambda: self.expr("b", scope, 2)  # noqa: E731
+        det = lambda t: self.determined(t)  # noqa: E731
         ifc = self.chance(0.25)
         if self.chance(self.unsupported / 3):
             name = self.pick(["stddevPop", "varSamp", "groupArray", "uniqCombined", "argMinIf",
@@ -708,10 +718,9 @@ class Gen:
                 return fn(name + "If", a("i"), cond(), tag="i") if ifc else fn(name, a("i"), tag="i")
             if c == 8:
                 name = self.pick(["any", "anyLast"])
-                return fn(name + "If", a("i"), cond(), tag="i") if ifc else fn(name, a("i"), tag="i")
+                return fn(name + "If", det("i"), cond(), tag="i") if ifc else fn(name, det("i"), tag="i")
             if c == 9:
-                name = self.pick(["argMin", "argMax"])
-                return fn(name, a("i"), a(self.pick("ift")), tag="i")
+                return self.arg_min_max("i", scope)
             if c == 10:
                 name = self.pick(["quantileExact", "medianExact"])
                 params = [self.pick(LEVELS)] if name == "quantileExact" or self.chance(0.3) else []
@@ -727,7 +736,8 @@ class Gen:
                 return fn("sumIf", a("f"), cond(), tag="f") if ifc else fn("sum", a("f"), tag="f")
             if c == 4:
                 name = self.pick(["min", "max", "any", "anyLast"])
-                return fn(name + "If", a("f"), cond(), tag="f") if ifc else fn(name, a("f"), tag="f")
+                arg = det("f") if name.startswith("any") else a("f")
+                return fn(name + "If", arg, cond(), tag="f") if ifc else fn(name, arg, tag="f")
             if c == 5:
                 names = ["quantileExact", "quantileExactInclusive", "medianExact"]
                 if self.sampled_quantiles:
@@ -739,7 +749,7 @@ class Gen:
                     return fn(name + "If", arg, cond(), params=params, tag="f")
                 return fn(name, arg, params=params, tag="f")
             if c == 6:
-                return fn(self.pick(["argMin", "argMax"]), a("f"), a(self.pick("ift")), tag="f")
+                return self.arg_min_max("f", scope)
             return fn("avg", a(self.pick("if")), tag="f")
         if tag == "s":
             c = r.randrange(4)
@@ -748,15 +758,15 @@ class Gen:
                 return fn(name + "If", a("s"), cond(), tag="s") if ifc else fn(name, a("s"), tag="s")
             if c == 1:
                 name = self.pick(["any", "anyLast"])
-                return fn(name + "If", a("s"), cond(), tag="s") if ifc else fn(name, a("s"), tag="s")
-            return fn(self.pick(["argMin", "argMax"]), a("s"), a(self.pick("ifts")), tag="s")
+                return fn(name + "If", det("s"), cond(), tag="s") if ifc else fn(name, det("s"), tag="s")
+            return self.arg_min_max("s", scope)
         if tag in ("t", "d"):
             c = r.randrange(4)
             if c <= 1:
                 name = self.pick(["min", "max"])
                 return fn(name + "If", a(tag), cond(), tag=tag) if ifc else fn(name, a(tag), tag=tag)
             if c == 2:
-                return fn(self.pick(["argMin", "argMax"]), a(tag), a(self.pick("ift")), tag=tag)
+                return self.arg_min_max(tag, scope)
             return fn("quantileExact", a(tag), params=[self.pick(LEVELS)], tag=tag)
         if tag == "a":
             names = ["quantilesExact", "quantilesExactInclusive"]
@@ -772,6 +782,51 @@ class Gen:
             return binop(self.pick([">", "<", "=", ">=", "!="]), self.agg_call("i", scope, depth),
                          self.literal("i"), tag="b")
         raise ValueError(tag)
+
+    def determined(self, tag: str) -> E:
+        """An argument for any()/anyLast() whose value is the same on every row of a group: a
+        group key, a function of one, or a constant (which row comes first is unspecified)."""
+        keys = [k for k in self.cur_keys if k.tag == tag]
+        if keys and self.chance(0.7):
+            return copy.deepcopy(self.pick(keys))
+        keys = self.cur_keys
+        if keys and self.chance(0.6):
+            k = copy.deepcopy(self.pick(keys))
+            return self.derive(k, tag)
+        return self.expr(tag, Scope([]), 1)
+
+    def derive(self, e: E, tag: str) -> E:
+        """An expression of type `tag` that is a function of `e` alone."""
+        if e.tag == tag:
+            return self.pick([e, fn("if", binop(">", fn("length", fn("toString", e)), lit("3")), e, e, tag=tag)]) if tag != "b" else e
+        if tag == "s":
+            return fn("toString", e, tag="s")
+        if tag == "i":
+            if e.tag == "s":
+                return fn("length", e, tag="i")
+            if e.tag in "td":
+                return fn(self.pick(["toYear", "toYYYYMMDD", "toDayOfMonth"]), e, tag="i")
+            return fn("toInt64", e, tag="i")
+        if tag == "f":
+            if e.tag in "ifb":
+                return binop("*", e, lit("0.5"), tag="f")
+            return fn("toFloat64", fn("length", fn("toString", e)), tag="f")
+        if tag == "t":
+            if e.tag == "d":
+                return fn("toDateTime", e, tag="t")
+            return binop("+", fn("toDateTime", lit("'2024-09-01 00:00:00'")), E("interval", "SECOND", [fn("length", fn("toString", e))]), tag="t")
+        if tag == "d":
+            if e.tag == "t":
+                return fn("toDate", e, tag="d")
+            return binop("+", fn("toDate", lit("'2024-09-01'")), E("interval", "DAY", [fn("length", fn("toString", e))]), tag="d")
+        return e
+
+    def arg_min_max(self, tag: str, scope: Scope) -> E:
+        """argMin/argMax whose value does not depend on which of tied rows comes first: the
+        value is a function of the ordering argument."""
+        name = self.pick(["argMin", "argMax"])
+        by = self.agg_arg(self.pick("iftss"), scope)
+        return fn(name, self.derive(copy.deepcopy(by), tag), by, tag=tag)
 
     def agg_expr(self, tag: str, scope: Scope, keys: list[E], depth: int) -> E:
         """An expression over aggregates, group keys and constants."""
@@ -871,12 +926,17 @@ class Gen:
             cands.append(fn("length", s, tag="i"))
             cands.append(fn(self.pick(["lower", "upper"]), s, tag="s"))
         if not cands or self.chance(0.12):
-            return self.expr(self.pick("isb"), scope, 2)
+            e = self.expr(self.pick("isb"), scope, 2)
+            if e.kind != "lit":
+                return e
+            if not cands:
+                return fn("toString", e, tag="s")
         return copy.deepcopy(self.pick(cands))
 
     def source(self, scope_cols: list[tuple[str, str]]) -> tuple[Query, Scope]:
         """A subquery usable in FROM, with the columns it outputs."""
         self.sub_depth += 1
+        saved = self.cur_keys
         try:
             inner_scope = Scope(COLUMNS)
             q = Query()
@@ -889,6 +949,7 @@ class Gen:
             cols: list[tuple[str, str]] = []
             if self.chance(0.6):
                 keys = [self.key_expr(inner_scope) for _ in range(self.r.randint(1, 2))]
+                self.cur_keys = keys
                 q.group_by = []
                 for k in keys:
                     name = self.alias("k")
@@ -912,9 +973,10 @@ class Gen:
                     cols.append((n, t))
             if self.chance(0.5):
                 q.where = self.expr("b", inner_scope, 2)
-            return q, Scope(cols)
+            return q, Scope(cols, table="")
         finally:
             self.sub_depth -= 1
+            self.cur_keys = saved
 
     def query(self, big: bool = True) -> Query:
         """A random top-level query. `big`: the data has many rows, so row queries get LIMITs."""
@@ -946,6 +1008,16 @@ class Gen:
                 q.withs.append((name, e))
                 scope.names.append((name, t if t != "b" else "i"))
         shape = self.r.random()
+        if shape < 0.08 and not q.withs:
+            # Constants only (no FROM): function semantics on edge values.
+            q.from_table = None
+            const = Scope([])
+            items = []
+            for _ in range(self.r.randint(1, 4)):
+                t = self.pick("iiffsstdb")
+                items.append((self.expr(t, const, self.r.randint(1, 3)), self.alias() if self.chance(0.3) else None))
+            q.select = dedupe(items, self)
+            return q
         if self.chance(0.5):
             q.where = self.expr("b", scope, self.r.randint(1, 3))
         if shape < 0.3:
@@ -958,6 +1030,13 @@ class Gen:
         return q
 
     def fill_aggregate(self, q: Query, scope: Scope, keys: list[E]) -> None:
+        saved, self.cur_keys = self.cur_keys, keys
+        try:
+            self._fill_aggregate(q, scope, keys)
+        finally:
+            self.cur_keys = saved
+
+    def _fill_aggregate(self, q: Query, scope: Scope, keys: list[E]) -> None:
         items: list[tuple[E, str | None]] = []
         key_refs: list[E] = []
         for k in keys:
@@ -1029,7 +1108,9 @@ class Gen:
             self.r.shuffle(names)
             for e, alias, i in names:
                 c = self.r.random()
-                if alias and c < 0.5:
+                if e.kind == "lit" and not alias:
+                    c = 0.6  # a constant key would read as a position
+                if alias and (c < 0.5 or e.kind == "lit"):
                     key = E("ref", alias, tag=e.tag)
                 elif i is not None and c < 0.65:
                     key = lit(str(i + 1), "i")
@@ -1038,9 +1119,10 @@ class Gen:
                 q.order_by.append((key, self.chance(0.35)))
         elif self.chance(0.3) and q.select[0][0].kind != "star":
             e, alias = self.pick(q.select)
-            q.order_by = [(E("ref", alias) if alias else copy.deepcopy(e), self.chance(0.5))]
-        if want_limit_by and q.select[0][0].kind != "star":
-            e, alias = self.pick(q.select)
+            if alias or e.kind != "lit":
+                q.order_by = [(E("ref", alias) if alias else copy.deepcopy(e), self.chance(0.5))]
+        e, alias = self.pick(q.select)
+        if want_limit_by and e.kind != "star" and (alias or e.kind != "lit"):
             by = E("ref", alias) if alias else copy.deepcopy(e)
             q.limit_by = (self.pick([1, 1, 2, 3]), self.pick([None, None, 1]), [by])
         if want_limit:
