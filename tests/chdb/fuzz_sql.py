@@ -288,6 +288,36 @@ def wrong_signature(q: querygen.Query, expected: dict, actual: dict, problems: l
     return "wrong:other"
 
 
+def meta_detail(expected: dict, actual: dict) -> list[str]:
+    """The first column whose name or type differs, as `name: chDB X vs ours Y`."""
+    e_meta = [(m["name"], m["type"]) for m in expected.get("meta", [])]
+    a_meta = [(m.get("name"), m.get("type")) for m in actual.get("meta", [])]
+    for em, am in zip(e_meta, a_meta):
+        if em[0] != am[0]:
+            return [f"name: chDB {em[0]} vs ours {am[0]}"]
+        if em[1] != am[1]:
+            return [f"type of {em[0]}: chDB {em[1]} vs ours {am[1]}"]
+    return []
+
+
+def check_gaps(report_path: Path, gaps: list[Gap]) -> int:
+    """Applies `gaps` to the findings of an earlier --report and lists what stays unexcused."""
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    left: dict[str, list[dict]] = {}
+    for f in report.get("findings", []):
+        if excuse(gaps, f["class"], f["signature"], f["detail"], f["sql"]) is None:
+            left.setdefault(f["signature"], []).append(f)
+    for gap in gaps:
+        print(f"{gap.count:6} excused  {gap.cls} | {gap.text}")
+    for sig, fs in sorted(left.items(), key=lambda kv: -len(kv[1])):
+        print(f"-- {sig} ({len(fs)})")
+        for f in fs[:2]:
+            print(f"   {f['detail'][:300]!r}")
+            print(f"   {f['sql'][:300]}")
+    print(f"{sum(len(v) for v in left.values())} unexcused in {len(left)} signatures")
+    return 1 if left else 0
+
+
 def classify(q: querygen.Query, ch: Outcome, ours: Outcome) -> tuple[str, str, str] | None:
     """(class, signature, detail) of a disagreement, or None when the engines agree."""
     if ours.status in HARD:
@@ -300,6 +330,7 @@ def classify(q: querygen.Query, ch: Outcome, ours: Outcome) -> tuple[str, str, s
         ordered = querygen.is_total_order(q)
         try:
             problems = diff.compare_results(ch.result, ours.result, ordered=ordered, rel_tol=REL_TOL)
+            problems = meta_detail(ch.result, ours.result) + problems
         except Exception as exc:  # noqa: BLE001 - malformed output is a wrong answer
             problems = [f"comparison failed: {type(exc).__name__}: {exc}"]
         if not problems:
@@ -505,13 +536,18 @@ def main() -> int:
                         help="do not fail on disagreements of this class")
     parser.add_argument("--examples", type=int, default=3, help="minimized examples per signature")
     parser.add_argument("--no-shrink", action="store_true")
-    parser.add_argument("--shrink-seconds", type=float, default=8.0)
+    parser.add_argument("--shrink-seconds", type=float, default=8.0, help="per query")
+    parser.add_argument("--shrink-total", type=float, default=300.0, help="for the whole run")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per query")
     parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "llm-metrics-fuzz"))
     parser.add_argument("--batch", type=int, default=500, help="queries per llm-metrics process")
     parser.add_argument("--only", type=int, action="append", default=[], help="run only these indices")
     parser.add_argument("--show", action="store_true", help="print each query as it runs")
+    parser.add_argument("--check-gaps", metavar="REPORT",
+                        help="only apply the known gaps to the findings of an earlier --report")
     args = parser.parse_args()
+    if args.check_gaps:
+        return check_gaps(Path(args.check_gaps), read_gaps(Path(args.known_gaps)))
 
     cli = diff.find_cli(args.bin)
     datasets = prepare_data(cli, Path(args.data_dir))
@@ -582,11 +618,14 @@ def main() -> int:
         for f in fs[: args.examples]:
             ds = next(d for d in datasets if d.name == f.dataset)
             skip = f.excused_by is not None and not args.shrink_excused
+            skip = skip or time.perf_counter() - shrink_start > args.shrink_total
             if args.no_shrink or skip or f.query is None or f.cls in ("timeout",):
                 f.minimized = f.sql
             else:
                 small = shrinker.shrink(f.query, ds, f.cls, sig)
                 f.minimized = querygen.render_query(small)
+                print(f"-- shrunk {sig[:80]}: {len(f.sql)} -> {len(f.minimized)} chars",
+                      file=sys.stderr, flush=True)
             chdb.use(ds)
             f.ch = brief(chdb.run(f.minimized))
             f.ours = brief(ours_for[ds.name].run([f.minimized])[0])
@@ -654,6 +693,11 @@ def main() -> int:
                     ],
                 }
                 for sig, fs in per_sig.items()
+            ],
+            "findings": [
+                {"class": f.cls, "signature": f.signature, "detail": f.detail[:1000],
+                 "sql": f.sql, "dataset": f.dataset, "index": f.index}
+                for f in findings
             ],
             "known_gaps": [
                 {"class": g.cls, "pattern": g.text, "reason": g.reason, "excused": g.count}

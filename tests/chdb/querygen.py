@@ -73,6 +73,8 @@ SUBDAY_UNITS = ["SECOND", "MINUTE", "HOUR"]
 DATE_UNITS = ["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]
 INTERVAL_NS = ["1", "1", "2", "3", "5", "7", "11", "12", "15", "30", "90", "0", "-1", "100"]
 DIFF_UNITS = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+CASE_INSENSITIVE = {"count", "sum", "avg", "min", "max", "if", "coalesce", "lower", "upper",
+                    "length", "round", "floor", "ceil", "abs"}
 LEVELS = ["0", "0.01", "0.1", "0.25", "0.5", "0.5", "0.75", "0.9", "0.95", "0.99", "1"]
 
 
@@ -444,7 +446,7 @@ class Gen:
             if c == 1:
                 return fn("intDiv", x(self.pick("iiif")), self.pick([lit(self.pick(["1", "2", "7", "1000", "-3", "0"])), x("i")]), tag="i")
             if c == 2:
-                return binop(self.pick(["%"]), x("i"), self.pick([lit(self.pick(["2", "7", "10", "-3", "0"])), x("i")]), tag="i")
+                return binop(self.pick(["%", "%", "%", "MOD", "DIV"]), x("i"), self.pick([lit(self.pick(["2", "7", "10", "-3", "0"])), x("i")]), tag="i")
             if c == 3:
                 return fn("length", x("s"), tag="i")
             if c == 4:
@@ -493,7 +495,7 @@ class Gen:
             if c == 2:
                 return fn("round", x("f"), *([lit(self.pick(["0", "1", "2", "3", "-1"]))] if self.chance(0.7) else []), tag="f")
             if c == 3:
-                return fn(self.pick(["floor", "ceil"]), x("f"), *([lit(self.pick(["0", "1", "2", "-1"]))] if self.chance(0.5) else []), tag="f")
+                return fn(self.pick(["floor", "ceil", "ceil", "ceiling"]), x("f"), *([lit(self.pick(["0", "1", "2", "-1"]))] if self.chance(0.5) else []), tag="f")
             if c == 4:
                 return fn("abs", x("f"), tag="f")
             if c == 5:
@@ -546,7 +548,8 @@ class Gen:
         if tag == "d":
             c = r.randrange(8)
             if c == 0:
-                return fn("toDate", x(self.pick("tt")) if self.chance(0.8) else lit(f"'{self.pick(DATES)}'"), tag="d")
+                name = "toDate32" if self.chance(self.unsupported) else "toDate"
+                return fn(name, x(self.pick("tt")) if self.chance(0.8) else lit(f"'{self.pick(DATES)}'"), tag="d")
             if c == 1:
                 name = self.pick(["toMonday", "toStartOfMonth", "toStartOfQuarter", "toStartOfYear"])
                 return fn(name, x(self.pick("td")), tag="d")
@@ -611,7 +614,7 @@ class Gen:
             return fn(self.pick(["empty", "notEmpty"]), x("s"), tag="b")
         if c == 12 and self.cols(scope, "t"):
             return binop(cmp, self.pick(self.cols(scope, "t")),
-                         binop("-", fn(self.pick(["now", "today"])), self.interval(["YEAR"]) if self.chance(0.5) else E("interval", "YEAR", [lit("100")])), tag="b")
+                         binop("-", fn(self.pick(["now", "today", "yesterday"])), self.interval(["YEAR"]) if self.chance(0.5) else E("interval", "YEAR", [lit("100")])), tag="b")
         if c == 13:
             return binop(cmp, x("i"), lit("NULL") if self.chance(0.3) else self.literal("i"), tag="b")
         if c == 14:
@@ -798,27 +801,36 @@ class Gen:
     def derive(self, e: E, tag: str) -> E:
         """An expression of type `tag` that is a function of `e` alone."""
         if e.tag == tag:
-            return self.pick([e, fn("if", binop(">", fn("length", fn("toString", e)), lit("3")), e, e, tag=tag)]) if tag != "b" else e
+            return e
+        if e.tag == "s":
+            test = binop(">", fn("length", e), lit("3"))
+        elif e.tag in "td":
+            test = binop(">", fn("toDayOfMonth", e), lit("15"))
+        else:
+            test = binop(">", e, lit("1"))
         if tag == "s":
+            if e.tag in "ifb":
+                return fn("if", test, lit("'big'"), lit("'small'"), tag="s")
             return fn("toString", e, tag="s")
         if tag == "i":
             if e.tag == "s":
                 return fn("length", e, tag="i")
             if e.tag in "td":
                 return fn(self.pick(["toYear", "toYYYYMMDD", "toDayOfMonth"]), e, tag="i")
-            return fn("toInt64", e, tag="i")
+            return fn("if", test, lit("1"), lit("2"), tag="i")
         if tag == "f":
             if e.tag in "ifb":
                 return binop("*", e, lit("0.5"), tag="f")
-            return fn("toFloat64", fn("length", fn("toString", e)), tag="f")
+            return fn("if", test, lit("0.5"), lit("1.5"), tag="f")
         if tag == "t":
             if e.tag == "d":
                 return fn("toDateTime", e, tag="t")
-            return binop("+", fn("toDateTime", lit("'2024-09-01 00:00:00'")), E("interval", "SECOND", [fn("length", fn("toString", e))]), tag="t")
+            return fn("if", test, fn("toDateTime", lit("'2024-09-01 00:00:00'")),
+                      fn("toDateTime", lit("'2024-10-01 12:00:00'")), tag="t")
         if tag == "d":
             if e.tag == "t":
                 return fn("toDate", e, tag="d")
-            return binop("+", fn("toDate", lit("'2024-09-01'")), E("interval", "DAY", [fn("length", fn("toString", e))]), tag="d")
+            return fn("if", test, fn("toDate", lit("'2024-09-01'")), fn("toDate", lit("'2024-10-01'")), tag="d")
         return e
 
     def arg_min_max(self, tag: str, scope: Scope) -> E:
@@ -1017,6 +1029,7 @@ class Gen:
                 t = self.pick("iiffsstdb")
                 items.append((self.expr(t, const, self.r.randint(1, 3)), self.alias() if self.chance(0.3) else None))
             q.select = dedupe(items, self)
+            self.respell(q)
             return q
         if self.chance(0.5):
             q.where = self.expr("b", scope, self.r.randint(1, 3))
@@ -1027,7 +1040,27 @@ class Gen:
             self.fill_aggregate(q, scope, keys)
         else:
             self.fill_rows(q, scope, big)
+        self.respell(q)
         return q
+
+    def respell(self, q: Query) -> None:
+        """Writes a few case-insensitive function names in capitals (SUM, Count, IF)."""
+        def walk(e: E) -> None:
+            if e.kind == "func" and e.text.lower() in CASE_INSENSITIVE and self.chance(0.06):
+                e.text = self.pick([e.text.upper(), e.text.capitalize()])
+            for a in e.args:
+                walk(a)
+            if e.sub is not None:
+                self.respell(e.sub)
+        for e in query_exprs(q):
+            walk(e)
+        for _, item in q.withs:
+            if isinstance(item, Query):
+                self.respell(item)
+            else:
+                walk(item)
+        if q.from_sub is not None:
+            self.respell(q.from_sub)
 
     def fill_aggregate(self, q: Query, scope: Scope, keys: list[E]) -> None:
         saved, self.cur_keys = self.cur_keys, keys
