@@ -85,10 +85,10 @@ function assertClose(actual, expected, what) {
 
 function assertReport(report, bytes, stream) {
   assert.deepEqual(Object.keys(report).sort(), [
-    'blank', 'bytes', 'errors', 'lines', 'quarantined', 'rows', 'stream',
+    'blank', 'bytes', 'errors', 'lines', 'not_kept', 'quarantined', 'rows', 'stream',
   ]);
   assert.equal(report.stream, stream);
-  for (const key of ['lines', 'rows', 'quarantined', 'blank', 'bytes']) {
+  for (const key of ['lines', 'rows', 'quarantined', 'blank', 'bytes', 'not_kept']) {
     assert.equal(typeof report[key], 'number', key);
     assert.ok(Number.isInteger(report[key]) && report[key] >= 0, key);
   }
