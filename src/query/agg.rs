@@ -194,6 +194,11 @@ impl Ord3 {
             _ => false,
         }
     }
+
+    /// Whether the key is a NaN, which argMin and argMax pass over while other keys exist.
+    fn is_nan(&self) -> bool {
+        matches!(self, Ord3::F(x) if x.is_nan())
+    }
 }
 
 /// The state of one aggregate for all groups.
@@ -632,8 +637,9 @@ impl Agg {
             State::MinMaxF(m, max) => {
                 grow(m, ngroups, None);
                 let v = args[0].f64s(n);
+                // f64::max and f64::min pass over NaN, so a group of NaN alone gives NaN.
                 let pick = if *max { f64::max } else { f64::min };
-                fold_extremes(m, &v, groups, f64::is_nan, pick);
+                fold_extremes(m, &v, groups, |_| false, pick);
             }
             State::MinMaxS(m, max) => {
                 grow(m, ngroups, None);
@@ -678,6 +684,7 @@ impl Agg {
                     let k = key(i);
                     let better = match &a[g] {
                         None => true,
+                        Some((o, _)) if o.is_nan() => !k.is_nan(),
                         Some((o, _)) => {
                             if max {
                                 o.less(&k)

@@ -146,16 +146,12 @@ pub struct Query {
 
 /// Formats a `Float64` the way ClickHouse prints it in a column name (`1000.`, `0.5`).
 pub fn float_name(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
+    // ClickHouse's shortest text, with a trailing `.` where it would read as an integer.
+    let mut s = super::endpoint::float_text(v, None);
+    if !s.contains(['.', 'e', 'n']) {
+        s.push('.');
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if v == v.trunc() && v.abs() < 1e16 {
-        return format!("{}.", v as i64);
-    }
-    format!("{v}")
+    s
 }
 
 fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
@@ -220,7 +216,7 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Interval(n, u) => write!(f, "toInterval{}({n})", u.name()),
-            Expr::Subquery(_, id) => write!(f, "_subquery{id}"),
+            Expr::Subquery(_, id) => write!(f, "_subquery_{id}"),
             Expr::Array(items) => {
                 f.write_str("[")?;
                 list(f, items)?;

@@ -1614,31 +1614,45 @@ fn round<'a>(kind: Rounding, scale: i32, c: &Col<'a>, ty: &DataType, n: usize) -
             Col::F(Cow::Owned(out))
         }
         Repr::U | Repr::I if scale < 0 => {
-            let p = 10i128.pow(scale.unsigned_abs().min(19));
+            let (bits, signed) = (ty.int_bits().clamp(8, 64), ty.is_signed());
+            // Integers round in their own type and wrap as ClickHouse's do (its
+            // IntegerRoundingComputation): the adjusted value is stored back into the type before
+            // the division; a power of ten the type cannot hold gives 0.
+            let wrap = |v: i128| -> i128 {
+                let m = v.rem_euclid(1i128 << bits);
+                if signed && m >= 1i128 << (bits - 1) {
+                    m - (1i128 << bits)
+                } else {
+                    m
+                }
+            };
+            let max = if signed {
+                (1i128 << (bits - 1)) - 1
+            } else {
+                (1i128 << bits) - 1
+            };
+            let p = 10i128.pow(scale.unsigned_abs().min(30));
             let f = |x: i128| -> i128 {
-                let r = x.rem_euclid(p);
-                let down = x - r;
-                match kind {
-                    Rounding::Floor => down,
+                if p > max {
+                    return 0;
+                }
+                // Narrow types add in `int` without wrapping; 32 and 64 bits wrap.
+                let add = |v: i128| if bits <= 16 { v } else { wrap(v) };
+                let q = match kind {
+                    Rounding::Floor => {
+                        let x = if x < 0 { wrap(x - (p - 1)) } else { x };
+                        x / p * p
+                    }
                     Rounding::Ceil => {
-                        if r == 0 {
-                            x
-                        } else {
-                            down + p
-                        }
+                        let x = if x >= 0 { wrap(x + p - 1) } else { x };
+                        x / p * p
                     }
                     Rounding::Round => {
-                        let a = x.abs();
-                        let ar = a % p;
-                        let ad = a - ar;
-                        let rounded = if ar * 2 >= p { ad + p } else { ad };
-                        if x < 0 {
-                            -rounded
-                        } else {
-                            rounded
-                        }
+                        let x = if x < 0 { wrap(x - p) } else { x };
+                        add(x + p / 2) / p * p
                     }
-                }
+                };
+                wrap(q)
             };
             if ty.repr() == Repr::U {
                 Col::U(Cow::Owned(

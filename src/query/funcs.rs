@@ -43,9 +43,11 @@ const CASE_INSENSITIVE: &[&str] = &[
 
 /// The canonical spelling of a function name.
 pub fn canonical(name: &str) -> String {
+    let mut name = name;
     for c in CASE_INSENSITIVE {
         if name.eq_ignore_ascii_case(c) {
-            return (*c).to_string();
+            name = c;
+            break;
         }
     }
     match name {

@@ -717,6 +717,17 @@ impl<'t> Parser<'t> {
                 return self.postfix(lit);
             }
             let e = self.nested(Self::unary)?;
+            // `-inf` and `-nan` are literals, as ClickHouse names them.
+            if let Expr::Lit(Lit {
+                value: Value::Float64(x),
+                typed: false,
+                ..
+            }) = &e
+            {
+                if !x.is_finite() {
+                    return Ok(Expr::lit(Value::Float64(-x), DataType::Float64));
+                }
+            }
             return Ok(Expr::call("negate", vec![e]));
         }
         if self.eat_sym("+") {
@@ -825,6 +836,17 @@ impl<'t> Parser<'t> {
                             Value::Null,
                             DataType::Nullable(Box::new(DataType::Nothing)),
                         ));
+                    }
+                    "NAN" | "INF" | "INFINITY"
+                        if !matches!(self.peek_at(1), Some(Tok::Sym("("))) =>
+                    {
+                        self.i += 1;
+                        let v = if upper == "NAN" {
+                            f64::NAN
+                        } else {
+                            f64::INFINITY
+                        };
+                        return Ok(Expr::lit(Value::Float64(v), DataType::Float64));
                     }
                     "TRUE" | "FALSE" => {
                         self.i += 1;

@@ -620,3 +620,82 @@ fn ordering_by_arrays_holding_nan_is_a_total_order() {
         keys.len()
     );
 }
+
+#[test]
+fn column_names_of_literals_and_subqueries_follow_clickhouse() {
+    let e = sql(
+        "SELECT 1e-7, 1e30, -0.0, 1e20, 1.0, 0.1, 1e21, NaN, -inf, (SELECT 1), \
+         (SELECT 2) + (SELECT 3), CEILING(1.5)",
+    )
+    .unwrap();
+    let names: Vec<&str> = e.meta.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "1e-7",
+            "1e30",
+            "-0.",
+            "100000000000000000000.",
+            "1.",
+            "0.1",
+            "1e21",
+            "nan",
+            "-inf",
+            "_subquery_1",
+            "plus(_subquery_2, _subquery_3)",
+            "CEILING(1.5)",
+        ]
+    );
+    assert_eq!(e.data[0][11], Value::Float64(2.0));
+}
+
+#[test]
+fn extremes_and_arg_extremes_pass_over_nan() {
+    // latency is 1.5, 0.5 and 2.5; the first row's becomes NaN, then every row's.
+    let q = |agg: &str, x: &str| {
+        one(&format!(
+            "SELECT {agg} FROM (SELECT {x} AS x, model_name AS y FROM llm_events)"
+        ))
+    };
+    let nan_first = "if(latency = 1.5, 0/0, latency)";
+    assert_eq!(q("max(x)", nan_first), Value::Float64(2.5));
+    assert_eq!(q("min(x)", nan_first), Value::Float64(0.5));
+    assert_eq!(q("argMax(y, x)", nan_first), Value::Str("claude".into()));
+    assert_eq!(q("argMin(y, x)", nan_first), Value::Str("gpt-4o".into()));
+    match q("max(x)", "0/0 + latency") {
+        Value::Float64(v) => assert!(v.is_nan()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn integer_rounding_wraps_in_its_type() {
+    for (q, want) in [
+        (
+            "SELECT round(toUInt8(255), -1), round(toUInt64(18446744073709551615), -1), \
+             floor(toInt8(-128), -1), ceil(toUInt8(250), -1)",
+            vec![4, 0, 110, 0],
+        ),
+        (
+            "SELECT round(toUInt8(255), -2), round(toInt8(-128), -1), round(toInt8(-125), -1), \
+             round(toInt8(125), -1), round(toInt32(-15), -1), round(toInt32(-14), -1)",
+            vec![44, 120, 120, -126, -20, -10],
+        ),
+        (
+            "SELECT round(toUInt8(200), -3), round(toInt16(2000), -5), floor(toUInt32(5), -20), \
+             round(toUInt16(65535), -1), ceil(toUInt16(65530), -1), floor(toInt32(-2147483648), -1)",
+            vec![0, 0, 0, 4, 0, 2147483630],
+        ),
+    ] {
+        let e = sql(q).unwrap();
+        let got: Vec<i128> = e.data[0]
+            .iter()
+            .map(|v| match v {
+                Value::UInt(x) => i128::from(*x),
+                Value::Int(x) => i128::from(*x),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, want, "{q}");
+    }
+}
