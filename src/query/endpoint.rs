@@ -77,17 +77,61 @@ fn write_float(out: &mut String, v: f64, as_f32: Option<f32>) {
 /// Writes a finite float as ClickHouse does: the shortest digits that read back as the same
 /// value (of its own width), in plain decimal notation when the decimal exponent is from -6 to
 /// 20, else as `1e-7`, `1.5e21`.
-fn write_shortest<T: std::fmt::Display + std::fmt::LowerExp>(out: &mut String, v: T) {
+fn write_shortest<T>(out: &mut String, v: T)
+where
+    T: std::fmt::Display + std::fmt::LowerExp + std::str::FromStr + PartialEq + Copy,
+{
     let sci = format!("{v:e}");
     let exponent: i32 = sci
         .rsplit_once('e')
         .and_then(|(_, e)| e.parse().ok())
         .unwrap_or(0);
     if (-6..21).contains(&exponent) {
-        let _ = write!(out, "{v}");
+        out.push_str(&even_on_tie(format!("{v}"), v));
     } else {
         out.push_str(&sci);
     }
+}
+
+/// Where the value lies exactly halfway between two shortest texts, the one whose last digit is
+/// even, as ClickHouse (dragonbox) picks it: `600.02398681640625` is `600.0239868164062`.
+fn even_on_tie<T>(text: String, v: T) -> String
+where
+    T: std::fmt::Display + std::str::FromStr + PartialEq + Copy,
+{
+    let Some(point) = text.find('.') else {
+        return text;
+    };
+    let Some(last) = text.bytes().last().filter(|d| d.is_ascii_digit()) else {
+        return text;
+    };
+    if (last - b'0') % 2 == 0 {
+        return text;
+    }
+    for alt_digit in [last - 1, last + 1] {
+        if alt_digit > b'9' {
+            continue;
+        }
+        let mut alt = text.clone();
+        alt.pop();
+        alt.push(char::from(alt_digit));
+        if alt.parse::<T>().ok() != Some(v) {
+            continue;
+        }
+        // The midpoint of the two texts, and whether it is exactly the value.
+        let mut mid = if alt_digit < last {
+            alt.clone()
+        } else {
+            text.clone()
+        };
+        mid.push('5');
+        let fraction = mid.len() - point - 1;
+        let exact = format!("{:.*}", fraction + 40, v);
+        if exact.starts_with(&mid) && exact[mid.len()..].bytes().all(|b| b == b'0') {
+            return alt;
+        }
+    }
+    text
 }
 
 /// The text `toString` gives a float: as in JSON, with `nan`, `inf` and `-inf`.

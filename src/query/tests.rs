@@ -699,3 +699,13 @@ fn integer_rounding_wraps_in_its_type() {
         assert_eq!(got, want, "{q}");
     }
 }
+
+#[test]
+fn float_text_breaks_ties_to_even() {
+    // 600.02398681640625 is exactly halfway between two 16-digit texts.
+    assert_eq!(
+        text("SELECT toString(toFloat64(toFloat32(600.02398681640625)))"),
+        "600.0239868164062"
+    );
+    assert_eq!(text("SELECT toString(0.1 + 0.2)"), "0.30000000000000004");
+}

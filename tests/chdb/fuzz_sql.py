@@ -696,7 +696,8 @@ def main() -> int:
             ],
             "findings": [
                 {"class": f.cls, "signature": f.signature, "detail": f.detail[:1000],
-                 "sql": f.sql, "dataset": f.dataset, "index": f.index}
+                 "sql": f.sql, "dataset": f.dataset, "index": f.index,
+                 "excused_by": f.excused_by}
                 for f in findings
             ],
             "known_gaps": [
