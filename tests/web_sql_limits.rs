@@ -1,5 +1,5 @@
 //! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
-//! every loaded row: 100,000-term `+`, `*` and `||` chains, 5,000 nested `FROM (SELECT …)` and
+//! every loaded row: 100,000-term `+`, `*` and `||` chains (`||` is flat: 50,000 terms answer), 5,000 nested `FROM (SELECT …)` and
 //! `WITH` tables, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
 //! subquery of 200,000 distinct strings. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
@@ -53,7 +53,15 @@ fn timed(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
 #[wasm_bindgen_test]
 fn hostile_sql_ends_cleanly_and_the_store_still_answers() {
     let store = limits::store();
-    for op in ["+", "*", "||"] {
+    // `||` is one concat() of every operand, as in ClickHouse: flat, so 50,000 terms answer
+    // and 100,000 pass the bound on an expression's size.
+    let chain = vec!["'x'"; 50_000].join(" || ");
+    let data = timed(&store, "50,000-term ||", &format!("SELECT {chain} AS s")).expect("answer");
+    assert_eq!(data, json!([{ "s": "x".repeat(50_000) }]));
+    let chain = vec!["'x'"; 100_000].join(" || ");
+    let err = timed(&store, "100,000-term ||", &format!("SELECT {chain}")).expect_err("too large");
+    assert!(err.contains("too large"), "{err}");
+    for op in ["+", "*"] {
         let chain = vec!["1"; 100_000].join(&format!(" {op} "));
         let err = timed(
             &store,

@@ -356,6 +356,8 @@ pub enum F {
     Lower,
     /// `upper` (ASCII).
     Upper,
+    /// `concat` (and `||`): the arguments' texts joined.
+    Concat,
     /// `length` in bytes.
     Length,
     /// `empty`.
@@ -961,6 +963,49 @@ fn to_string_col<'a>(c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
     })
 }
 
+/// `concat`: each row's argument texts (as `toString` writes them) joined.
+fn concat<'a>(exprs: &[BExpr], args: &[Cow<'_, Col<'a>>], n: usize) -> Col<'a> {
+    let texts: Vec<Col<'a>> = args
+        .iter()
+        .zip(exprs)
+        .map(|(c, e)| {
+            if e.ty.is_string() {
+                c.as_ref().clone()
+            } else {
+                to_string_col(c, &e.ty, n)
+            }
+        })
+        .collect();
+    if texts.iter().all(|c| matches!(c, Col::Const(_))) {
+        let joined: String = texts
+            .iter()
+            .map(|c| match c {
+                Col::Const(v) => value_str(v).into_owned(),
+                _ => String::new(),
+            })
+            .collect();
+        return Col::Const(Value::Str(joined));
+    }
+    let parts: Vec<Cow<'_, Strs<'a>>> = texts.iter().map(|c| c.strs(n)).collect();
+    let mut d = Dictionary::new();
+    let mut row = String::new();
+    let codes = (0..n)
+        .map(|i| {
+            row.clear();
+            for p in &parts {
+                if let Some(code) = p.codes.get(i).or_else(|| p.codes.first()) {
+                    row.push_str(p.dict.str(*code));
+                }
+            }
+            d.intern(&row)
+        })
+        .collect();
+    Col::S(Strs {
+        codes: Cow::Owned(codes),
+        dict: Dict::Own(Rc::new(d)),
+    })
+}
+
 fn check_n(args: &[Cow<'_, Col<'_>>], n: usize) -> Result<()> {
     for a in args {
         if a.len(n) != n {
@@ -1035,6 +1080,7 @@ fn call<'a>(fc: &FCall, args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> R
         F::IsNotNull => Col::Const(Value::UInt(u64::from(!is_null(&args[0])))),
         F::Lower => recode(fc, &args[0], n, |s| s.to_ascii_lowercase())?,
         F::Upper => recode(fc, &args[0], n, |s| s.to_ascii_uppercase())?,
+        F::Concat => concat(&fc.args, args, n),
         F::Length => per_entry(fc, &args[0], n, true, |s| Ok(s.len() as u64))?,
         F::Empty => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(s.is_empty())))?,
         F::NotEmpty => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(!s.is_empty())))?,

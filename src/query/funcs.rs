@@ -475,6 +475,14 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             let ty = args[0].ty.clone();
             mk(if n == "lower" { F::Lower } else { F::Upper }, args, ty)
         }
+        "concat" => {
+            for a in &args {
+                if a.ty.is_nullable() || matches!(a.ty.base(), DataType::Array(_)) {
+                    return Err(Error::unsupported(format!("concat of {} arguments", a.ty)));
+                }
+            }
+            mk(F::Concat, args, DataType::String)
+        }
         "length" | "empty" | "notEmpty" => {
             arity(n, &args, 1, 1)?;
             if let (Some(Value::Array(items)), "length") = (args[0].as_const(), n) {

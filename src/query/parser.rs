@@ -652,16 +652,18 @@ impl<'t> Parser<'t> {
         self.concat()
     }
 
+    /// `a || b || c` is one `concat(a, b, c)`, as ClickHouse names it.
     fn concat(&mut self) -> Result<Expr> {
-        let mut left = self.additive()?;
-        let outer = self.tree;
+        let first = self.additive()?;
+        let mut items = vec![first];
         while self.eat_sym("||") {
-            self.taller()?;
-            let right = self.additive()?;
-            left = Expr::call("concat", vec![left, right]);
+            items.push(self.additive()?);
         }
-        self.tree = outer;
-        Ok(left)
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::call("concat", items)
+        })
     }
 
     fn additive(&mut self) -> Result<Expr> {

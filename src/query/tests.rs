@@ -504,11 +504,19 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[test]
 fn a_hundred_thousand_term_chain_is_an_error() {
     on_small_stack(|| {
-        for op in ["+", "*", "||", "-", "/", "%"] {
+        for op in ["+", "*", "-", "/", "%"] {
             let chain = vec!["1"; 100_000].join(&format!(" {op} "));
             let err = sql(&format!("SELECT {chain}")).unwrap_err().to_string();
             assert!(err.contains("nest too deeply"), "{op}: {err}");
         }
+        // `||` is one concat() of every operand, as in ClickHouse: flat, so 50,000 terms
+        // answer, and 100,000 pass the bound on an expression's size.
+        let chain = vec!["'x'"; 50_000].join(" || ");
+        let e = sql(&format!("SELECT {chain} AS s")).expect("50,000-term ||");
+        assert_eq!(e.data, vec![vec![Value::Str("x".repeat(50_000))]]);
+        let chain = vec!["'x'"; 100_000].join(" || ");
+        let err = sql(&format!("SELECT {chain}")).unwrap_err().to_string();
+        assert!(err.contains("too large"), "{err}");
         let chain = vec!["1"; 100].join(" + ");
         assert_eq!(one(&format!("SELECT {chain}")), Value::UInt(100));
         // 250 terms, close to the bound, evaluated over a column.
@@ -708,4 +716,23 @@ fn float_text_breaks_ties_to_even() {
         "600.0239868164062"
     );
     assert_eq!(text("SELECT toString(0.1 + 0.2)"), "0.30000000000000004");
+}
+
+#[test]
+fn concat_joins_the_texts_of_any_type() {
+    assert_eq!(text("SELECT concat()"), "");
+    assert_eq!(
+        text("SELECT 'x' || 1 || 1.5 || toDate('2024-01-01')"),
+        "x11.52024-01-01"
+    );
+    let e = sql("SELECT 'a' || 'b' || 'c', ('a' || 'b') || 'c'").unwrap();
+    assert_eq!(e.meta[0].name, "concat('a', 'b', 'c')");
+    assert_eq!(e.meta[1].name, "concat(concat('a', 'b'), 'c')");
+    let e = sql("SELECT concat(model_name, ':', prompt_tokens) AS k FROM llm_events ORDER BY k")
+        .unwrap();
+    let got: Vec<Value> = e.data.into_iter().map(|mut r| r.remove(0)).collect();
+    assert_eq!(
+        got,
+        ["claude:10", "gpt-4o:100", "gpt-4o:50"].map(|s| Value::Str(s.into()))
+    );
 }
