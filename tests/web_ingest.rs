@@ -15,59 +15,12 @@ mod shapes;
 use llm_metrics::{EventStore, Params};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// Ingests lines written for `shape` into a store made from its datasource text (as
-/// `EventStore.fromDatasource` does), in chunks of random sizes, and checks every stored value.
-fn check_shape(shape: &shapes::Shape, seed: u64, lines: usize) {
-    let mut rng = shapes::Rng::new(seed);
-    let ds = shape.datasource();
-    let mut store = EventStore::from_datasource(&ds).expect("datasource");
-    let mut data = String::new();
-    let mut expected = Vec::new();
-    for _ in 0..lines {
-        let (line, want) = shape.line(&mut rng);
-        data.push_str(&line);
-        data.push('\n');
-        expected.push(want);
-    }
-    let bytes = data.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        let n = (1 + rng.below(300) as usize).min(bytes.len() - at);
-        store.write(&bytes[at..at + n]).expect("write");
-        at += n;
-    }
-    let report = store.end().expect("end");
-    assert_eq!(
-        (report.lines, report.rows, report.quarantined),
-        (lines as u64, lines as u64, 0),
-        "{ds}\n{:?}",
-        report.errors
-    );
-    let result = store.sql(&shape.select(), &Params::new()).expect("select");
-    let json: serde_json::Value = serde_json::from_str(&result.to_json()).expect("json");
-    let rows = json["data"].as_array().expect("data");
-    assert_eq!(rows.len(), lines);
-    for (r, (row, want)) in rows.iter().zip(&expected).enumerate() {
-        for (c, col) in shape.columns.iter().enumerate() {
-            let got = &row[&col.name];
-            assert!(
-                shapes::same_cell(got, &want[c]),
-                "{ds}\nline {}: column {} ({}): got {got}, want {}",
-                r + 1,
-                col.name,
-                col.type_name,
-                want[c]
-            );
-        }
-    }
-}
-
 #[wasm_bindgen_test]
 fn nested_paths_among_keys_outside_the_schema_store_every_line() {
     for seed in 0..150 {
         let mut rng = shapes::Rng::new(seed);
         let shape = shapes::Shape::random(&mut rng);
-        check_shape(&shape, seed ^ 0xABCD, 20);
+        shapes::check_shape(&shape, seed ^ 0xABCD, 20);
     }
 }
 

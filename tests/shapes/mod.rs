@@ -8,6 +8,7 @@
 //! objects (some of them holding keys named like schema keys), in random key order and spacing.
 #![allow(dead_code)]
 
+use llm_metrics::{EventStore, Params};
 use serde_json::{json, Value as Json};
 
 /// A small deterministic generator (xorshift64*).
@@ -509,5 +510,53 @@ pub fn same_cell(got: &Json, want: &Json) -> bool {
             }
         }
         _ => got == want,
+    }
+}
+
+/// Ingests `lines` lines written for `shape` into a store made from its datasource text (as
+/// `EventStore.fromDatasource` does), in chunks of random sizes, and checks every stored value.
+pub fn check_shape(shape: &Shape, seed: u64, lines: usize) {
+    let mut rng = Rng::new(seed);
+    let ds = shape.datasource();
+    let mut store = EventStore::from_datasource(&ds).unwrap_or_else(|e| panic!("{ds}: {e}"));
+    let mut data = String::new();
+    let mut expected = Vec::new();
+    for _ in 0..lines {
+        let (line, want) = shape.line(&mut rng);
+        data.push_str(&line);
+        data.push('\n');
+        expected.push(want);
+    }
+    let bytes = data.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (1 + rng.below(300) as usize).min(bytes.len() - at);
+        store.write(&bytes[at..at + n]).expect("write");
+        at += n;
+    }
+    let report = store.end().expect("end");
+    assert_eq!(
+        (report.lines, report.rows, report.quarantined),
+        (lines as u64, lines as u64, 0),
+        "{ds}\n{data}\n{:?}",
+        report.errors
+    );
+    let result = store.sql(&shape.select(), &Params::new()).expect("select");
+    let json: Json = serde_json::from_str(&result.to_json()).expect("endpoint JSON");
+    let rows = json["data"].as_array().expect("data");
+    assert_eq!(rows.len(), lines);
+    for (r, (row, want)) in rows.iter().zip(&expected).enumerate() {
+        for (c, col) in shape.columns.iter().enumerate() {
+            let got = &row[&col.name];
+            assert!(
+                same_cell(got, &want[c]),
+                "{ds}\nline {}: {}\ncolumn {} ({}): got {got}, want {}",
+                r + 1,
+                data.lines().nth(r).unwrap_or(""),
+                col.name,
+                col.type_name,
+                want[c]
+            );
+        }
     }
 }
