@@ -57,7 +57,7 @@ pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
 pub use query::{expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
 pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};
-pub use store::{Block, Cell, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
+pub use store::{Block, Cell, ColumnData, Dictionary, Partition, ResultLimits, Store, BLOCK_ROWS};
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
 pub const SHIPPED_PIPES: &[(&str, &str)] = &[
@@ -127,6 +127,8 @@ pub struct Options {
     pub max_bytes: u64,
     /// Longest line accepted; longer lines are quarantined.
     pub max_line_bytes: usize,
+    /// What one query may return (`max_result_rows`, `max_result_bytes`).
+    pub result_limits: ResultLimits,
 }
 
 impl Default for Options {
@@ -139,6 +141,16 @@ impl Default for Options {
                 u64::MAX
             },
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            result_limits: ResultLimits {
+                max_rows: u64::MAX,
+                // In wasm32 a result is built, written as JSON and parsed by JavaScript within
+                // the 4 GiB the module addresses, beside the store's own budget.
+                max_bytes: if cfg!(target_arch = "wasm32") {
+                    256 << 20
+                } else {
+                    u64::MAX
+                },
+            },
         }
     }
 }
@@ -180,8 +192,10 @@ impl EventStore {
             .iter()
             .filter_map(|(name, text)| parse_pipe(Some(name), text).ok())
             .collect();
+        let mut store = Store::new(ds, options.max_bytes);
+        store.set_result_limits(options.result_limits);
         EventStore {
-            store: Store::new(ds, options.max_bytes),
+            store,
             decoder,
             quarantine: Quarantine::default(),
             pipes,

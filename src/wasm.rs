@@ -146,10 +146,12 @@ pub struct WasmEventStore {
 impl WasmEventStore {
     /// Creates a store for the `llm_events` datasource with the shipped pipes
     /// (`llm_usage_by_model`, `llm_performance`, ...). Optional `options`:
-    /// `{ maxBytes, maxLineBytes }`: the store's memory budget (default: what wasm32 can
-    /// address, less headroom) and the longest line accepted (default 8 MiB; longer lines are
-    /// quarantined). When the budget is reached `write` throws, and the rows stored before stay
-    /// queryable.
+    /// `{ maxBytes, maxLineBytes, maxResultRows, maxResultBytes }`: the store's memory budget
+    /// (default: what wasm32 can address, less headroom), the longest line accepted (default
+    /// 8 MiB; longer lines are quarantined), and what one query may return (ClickHouse's
+    /// `max_result_rows`, default unbounded, and `max_result_bytes`, default 256 MiB, counted as
+    /// the result's JSON holds it). When the budget is reached `write` throws, and the rows
+    /// stored before stay queryable; a result past a bound is an `Error` naming it.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<Object>) -> Result<WasmEventStore, JsError> {
         Self::alive()?;
@@ -298,7 +300,8 @@ impl WasmEventStore {
             .map_err(|_| JsError::new("a query produced a result that is not valid JSON"))
     }
 
-    /// Reads `{ maxBytes, maxLineBytes }`; missing fields keep their defaults.
+    /// Reads `{ maxBytes, maxLineBytes, maxResultRows, maxResultBytes }`; missing fields keep their
+    /// defaults.
     fn options_from_js(options: Option<Object>) -> Result<Options, JsError> {
         let mut o = Options::default();
         if let Some(v) = Self::number_option(options.as_ref(), "maxBytes")? {
@@ -307,6 +310,12 @@ impl WasmEventStore {
         if let Some(v) = Self::number_option(options.as_ref(), "maxLineBytes")? {
             let v = whole_number("EventStore: maxLineBytes", v)?;
             o.max_line_bytes = usize::try_from(v.max(1)).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = Self::number_option(options.as_ref(), "maxResultRows")? {
+            o.result_limits.max_rows = whole_number("EventStore: maxResultRows", v)?;
+        }
+        if let Some(v) = Self::number_option(options.as_ref(), "maxResultBytes")? {
+            o.result_limits.max_bytes = whole_number("EventStore: maxResultBytes", v)?;
         }
         Ok(o)
     }

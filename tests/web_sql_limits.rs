@@ -148,3 +148,32 @@ fn in_over_two_hundred_thousand_distinct_strings_ends_in_time() {
     assert_eq!(v["data"], json!([{ "n": 200_000 }]));
     assert!(seconds < 10.0, "{seconds} s");
 }
+
+#[wasm_bindgen_test]
+fn results_past_the_default_byte_bound_are_errors() {
+    let mut store = EventStore::new();
+    store
+        .write(&llm_metrics::generate_ndjson(200_000, 3))
+        .expect("write");
+    store.end().expect("end");
+    // An unaliased 2 KB expression names a column of every row: 200,000 rows * 2 KB pass the
+    // default 256 MiB bound, and the error comes before the result is built.
+    let long = vec!["prompt_tokens"; 150].join(" + ");
+    let started = now_ms();
+    let err = store
+        .sql(&format!("SELECT {long} FROM llm_events"), &Params::new())
+        .expect_err("past max_result_bytes")
+        .to_string();
+    let seconds = (now_ms() - started) / 1000.0;
+    console_log!(
+        "2 KB column name over 200,000 rows: {seconds:.3} s, wasm memory {} MiB",
+        memory_bytes() >> 20
+    );
+    assert!(err.contains("max_result_bytes"), "{err}");
+    assert!(memory_bytes() < 1 << 30);
+    let e = store
+        .sql("SELECT count() AS n FROM llm_events", &Params::new())
+        .expect("count");
+    let v: Value = serde_json::from_str(&e.to_json()).expect("endpoint JSON");
+    assert_eq!(v["data"], json!([{ "n": 200_000 }]));
+}

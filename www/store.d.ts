@@ -5,10 +5,15 @@ import type { Endpoint, Report } from './pkg/llm_metrics.js';
 
 export type { Endpoint, Report };
 
-/** Options of `new EventStore()`: the store's memory budget and longest line, in bytes. */
+/**
+ * Options of `new EventStore()`: the store's memory budget and longest line, in bytes, and what
+ * one query may return (ClickHouse's `max_result_rows` and `max_result_bytes`).
+ */
 export interface StoreOptions {
   maxBytes?: number;
   maxLineBytes?: number;
+  maxResultRows?: number;
+  maxResultBytes?: number;
 }
 
 /** Pipe parameters, such as `{ start_date: '2024-10-01 00:00:00', models: ['gpt-4o'] }`. */

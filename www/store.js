@@ -12,8 +12,8 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
  * Starts a worker with an empty store for the llm_events datasource and resolves with its
- * client once the engine is running. `options` is { maxBytes, maxLineBytes } as for
- * `new EventStore()`.
+ * client once the engine is running. `options` is { maxBytes, maxLineBytes, maxResultRows,
+ * maxResultBytes }, as for `new EventStore()`.
  */
 export async function createStore(options = {}) {
   const client = new MetricsStore(startWorker(), pickOptions(options));
@@ -32,7 +32,7 @@ function startWorker() {
 
 function pickOptions(options) {
   const picked = {};
-  for (const key of ['maxBytes', 'maxLineBytes']) {
+  for (const key of ['maxBytes', 'maxLineBytes', 'maxResultRows', 'maxResultBytes']) {
     if (options[key] !== undefined) picked[key] = options[key];
   }
   return picked;

@@ -23,13 +23,61 @@ pub use endpoint::{Endpoint, Meta, Statistics, Value};
 pub use pipe::{parse_pipe, Node, Pipe};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::Store;
-use column::Table;
+use crate::store::{ResultLimits, Store};
+use column::{Col, Table};
 use lexer::Tok;
 use select::{Env, NodeSql, Scope};
 
 /// Query parameters by name, as JSON values (strings, numbers, booleans or arrays).
 pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// Fails when `t` passes `limits`, naming the setting, before any of its rows is built.
+fn check_limits(t: &Table<'_>, limits: ResultLimits) -> Result<()> {
+    let rows = t.rows as u64;
+    if rows > limits.max_rows {
+        return Err(Error::query(format!(
+            "the result has {rows} rows, more than max_result_rows ({}; the store option \
+             maxResultRows)",
+            limits.max_rows
+        )));
+    }
+    if limits.max_bytes == u64::MAX {
+        return Ok(());
+    }
+    // As the endpoint JSON holds it: per row, each column's name and value.
+    let mut bytes: u64 = 0;
+    for ((name, ty), col) in t.names.iter().zip(&t.types).zip(&t.cols) {
+        bytes = bytes.saturating_add(rows.saturating_mul(name.len() as u64 + 12));
+        if let Col::S(s) = col {
+            bytes = s
+                .codes
+                .iter()
+                .fold(bytes, |b, c| b.saturating_add(s.dict.str(*c).len() as u64));
+        } else if let Col::Const(v) = col {
+            let mut text = String::new();
+            v.write_json(&mut text);
+            bytes = bytes.saturating_add(rows.saturating_mul(text.len() as u64));
+        } else if !ty.is_number() && !ty.is_time() {
+            for i in 0..t.rows {
+                let mut text = String::new();
+                col.value_at(i, ty).write_json(&mut text);
+                bytes = bytes.saturating_add(text.len() as u64);
+                if bytes > limits.max_bytes {
+                    break;
+                }
+            }
+        }
+        if bytes > limits.max_bytes {
+            return Err(Error::query(format!(
+                "the result holds more than {} bytes, the max_result_bytes bound (the store \
+                 option maxResultBytes): {rows} rows of {} columns",
+                limits.max_bytes,
+                t.cols.len()
+            )));
+        }
+    }
+    Ok(())
+}
 
 fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
     let meta = t
@@ -76,6 +124,7 @@ fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params, now: i64) 
 pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params, now: i64) -> Result<Endpoint> {
     let env = pipe_env(store, pipe, params, now);
     let t = env.run_node(pipe.endpoint)?;
+    check_limits(&t, store.result_limits())?;
     Ok(to_endpoint(&t, env.stats.get()))
 }
 
@@ -96,6 +145,7 @@ pub fn run_sql_with(
     let expanded = template::expand(sql, 1, params, &columns)?;
     let q = parser::parse_query(&expanded.tokens)?;
     let t = select::run_select(&q, &env, &Scope::top(0))?;
+    check_limits(&t, store.result_limits())?;
     Ok(to_endpoint(&t, env.stats.get()))
 }
 

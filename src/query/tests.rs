@@ -4,7 +4,11 @@ use super::*;
 use crate::EventStore;
 
 fn store() -> EventStore {
-    let mut s = EventStore::new();
+    store_with(crate::Options::default())
+}
+
+fn store_with(options: crate::Options) -> EventStore {
+    let mut s = EventStore::with_datasource(crate::Datasource::llm_events(), options);
     let lines = [
         r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":100,"completion_tokens":20,"total_tokens":120,"cost":0.5,"latency":1.5,"success":1,"error_message":""}"#,
         r#"{"event_time":"2024-05-01 10:30:00","model_name":"gpt-4o","prompt_tokens":50,"completion_tokens":10,"total_tokens":60,"cost":0.25,"latency":0.5,"success":0,"error_message":"timeout"}"#,
@@ -735,4 +739,48 @@ fn concat_joins_the_texts_of_any_type() {
         got,
         ["claude:10", "gpt-4o:100", "gpt-4o:50"].map(|s| Value::Str(s.into()))
     );
+}
+
+#[test]
+fn results_past_their_limits_are_errors_naming_the_setting() {
+    let limited = |max_rows: u64, max_bytes: u64| {
+        store_with(crate::Options {
+            result_limits: crate::ResultLimits {
+                max_rows,
+                max_bytes,
+            },
+            ..crate::Options::default()
+        })
+    };
+    let s = limited(2, u64::MAX);
+    let err = s
+        .sql("SELECT * FROM llm_events", &Params::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_result_rows") && err.contains("maxResultRows"),
+        "{err}"
+    );
+    assert_eq!(
+        s.sql("SELECT * FROM llm_events LIMIT 2", &Params::new())
+            .unwrap()
+            .rows(),
+        2
+    );
+    // Three rows of one column named `model_name` (10 bytes, + 12 per row) holding 6, 6 and 6
+    // bytes: 3 * 22 + 18 = 84 bytes.
+    let q = "SELECT model_name FROM llm_events";
+    let s = limited(u64::MAX, 83);
+    let err = s.sql(q, &Params::new()).unwrap_err().to_string();
+    assert!(
+        err.contains("max_result_bytes") && err.contains("maxResultBytes"),
+        "{err}"
+    );
+    let s = limited(u64::MAX, 84);
+    assert_eq!(s.sql(q, &Params::new()).unwrap().rows(), 3);
+    let err = limited(1, u64::MAX)
+        .pipe("llm_usage_by_model", &Params::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max_result_rows"), "{err}");
 }

@@ -342,10 +342,31 @@ pub struct Store {
     /// Bytes charged for data held outside the columns (the quarantine table).
     charged: u64,
     max_bytes: u64,
+    result_limits: ResultLimits,
     row_width: usize,
     /// The row being pushed: its dictionary codes, and the strings it added (column, code).
     codes: Vec<u32>,
     added: Vec<(usize, u32)>,
+}
+
+/// Bounds on what one query may return, under ClickHouse's setting names: a result past either
+/// is an error that names the bound, before the result is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultLimits {
+    /// `max_result_rows`: rows of one result.
+    pub max_rows: u64,
+    /// `max_result_bytes`: bytes of one result, counted as its endpoint JSON would hold them
+    /// (each row's column names and values).
+    pub max_bytes: u64,
+}
+
+impl Default for ResultLimits {
+    fn default() -> Self {
+        ResultLimits {
+            max_rows: u64::MAX,
+            max_bytes: u64::MAX,
+        }
+    }
 }
 
 /// The store has no room for another block within its byte budget.
@@ -372,6 +393,7 @@ impl Store {
             block_bytes: 0,
             charged: 0,
             max_bytes,
+            result_limits: ResultLimits::default(),
             row_width,
             codes: Vec::new(),
             added: Vec::new(),
@@ -419,6 +441,16 @@ impl Store {
     /// The byte budget.
     pub fn max_bytes(&self) -> u64 {
         self.max_bytes
+    }
+
+    /// What one query over the store may return.
+    pub fn result_limits(&self) -> ResultLimits {
+        self.result_limits
+    }
+
+    /// Sets what one query over the store may return.
+    pub fn set_result_limits(&mut self, limits: ResultLimits) {
+        self.result_limits = limits;
     }
 
     /// Bytes one row takes in column storage (dictionary codes for strings).
