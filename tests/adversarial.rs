@@ -200,6 +200,7 @@ fn store_with_limit(max_line_bytes: usize) -> EventStore {
         Options {
             max_bytes: u64::MAX,
             max_line_bytes,
+            ..Default::default()
         },
     )
 }

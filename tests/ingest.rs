@@ -172,6 +172,7 @@ fn long_lines_are_quarantined_without_buffering() {
         llm_metrics::Options {
             max_bytes: u64::MAX,
             max_line_bytes: 1000,
+            ..Default::default()
         },
     );
     let long = format!(
@@ -205,6 +206,7 @@ fn store_full_is_an_error_that_keeps_the_store_consistent() {
         llm_metrics::Options {
             max_bytes: budget,
             max_line_bytes: 1 << 20,
+            ..Default::default()
         },
     );
     let data = generate_ndjson(20_000, 7);
@@ -323,6 +325,7 @@ fn one_block_store() -> (EventStore, Vec<u8>) {
         llm_metrics::Options {
             max_bytes: budget,
             max_line_bytes: 1 << 20,
+            ..Default::default()
         },
     );
     let data = generate_ndjson(20_000, 7);
@@ -371,6 +374,7 @@ fn budget_store(max_bytes: u64) -> EventStore {
         llm_metrics::Options {
             max_bytes,
             max_line_bytes: 16 << 20,
+            ..Default::default()
         },
     )
 }

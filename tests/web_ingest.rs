@@ -60,6 +60,7 @@ fn budget_store(max_bytes: u64) -> EventStore {
         llm_metrics::Options {
             max_bytes,
             max_line_bytes: 8 << 20,
+            ..Default::default()
         },
     )
 }

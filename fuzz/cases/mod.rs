@@ -217,6 +217,7 @@ pub fn decoder(input: &[u8]) {
     let options = Options {
         max_bytes: u64::MAX,
         max_line_bytes,
+        ..Default::default()
     };
     let all_types = flags & 2 != 0;
     let parts: Vec<&[u8]> = if flags & 4 != 0 {
@@ -503,6 +504,7 @@ fn case(u: &mut Bytes) -> Case {
         options: Options {
             max_bytes,
             max_line_bytes,
+            ..Default::default()
         },
         streams,
         cuts: u.size(1, 16),
@@ -654,6 +656,7 @@ pub fn datasource(input: &[u8]) {
         Options {
             max_bytes: 1 << 20,
             max_line_bytes: 1 << 16,
+            ..Default::default()
         },
     );
     let _ = store.write(line.as_bytes());
