@@ -181,6 +181,11 @@ const FUZZ_INPUTS: &[FuzzInput] = &[
         ),
     ),
     (
+        "fuzz/regressions/schema_decoder/refused-row-gives-back-dictionary-room",
+        cases::schema_decoder,
+        include_bytes!("../fuzz/regressions/schema_decoder/refused-row-gives-back-dictionary-room"),
+    ),
+    (
         "fuzz/regressions/schema_decoder/store-over-a-tiny-budget",
         cases::schema_decoder,
         include_bytes!("../fuzz/regressions/schema_decoder/store-over-a-tiny-budget"),

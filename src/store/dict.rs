@@ -150,6 +150,14 @@ impl Dictionary {
         }
     }
 
+    /// Gives back the room that strings since removed made the dictionary reserve, so that its
+    /// [`Dictionary::heap_bytes`] is no more than before they were added.
+    pub fn shrink_to_fit(&mut self) {
+        self.strings.shrink_to_fit();
+        self.index.shrink_to_fit();
+        self.collisions.shrink_to_fit();
+    }
+
     /// The code of `s`, if present.
     pub fn code(&self, s: &str) -> Option<u32> {
         self.code_hashed(s, hash_str(s))

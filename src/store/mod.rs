@@ -554,6 +554,13 @@ impl Store {
                     d.remove_last(code);
                 }
             }
+            // Adding the strings may have grown the dictionaries' tables: give that back too,
+            // or a refused row would leave the store over its budget.
+            for &(i, _) in &self.added {
+                if let Some(Some(d)) = self.dicts.get_mut(i) {
+                    d.shrink_to_fit();
+                }
+            }
             return Err(Full);
         }
         if let Some(columns) = new_block {
