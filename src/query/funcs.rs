@@ -254,6 +254,12 @@ fn coerce_time_literal(e: BExpr, target: &DataType) -> Result<BExpr> {
 
 fn comparable(a: &DataType, b: &DataType) -> bool {
     let (a, b) = (a.base(), b.base());
+    // ClickHouse compares a DateTime with a number, but not a Date.
+    let date_and_number =
+        (*a == DataType::Date && b.is_number()) || (*b == DataType::Date && a.is_number());
+    if date_and_number {
+        return false;
+    }
     (a.is_string() && b.is_string())
         || ((a.is_number() || a.is_time()) && (b.is_number() || b.is_time()))
         || *a == DataType::Nothing

@@ -784,3 +784,23 @@ fn results_past_their_limits_are_errors_naming_the_setting() {
         .to_string();
     assert!(err.contains("max_result_rows"), "{err}");
 }
+
+#[test]
+fn a_date_is_not_compared_with_a_number() {
+    for q in [
+        "SELECT toDate('2024-01-01') = 19723",
+        "SELECT toDate('2024-01-01') > 1",
+        "SELECT 1 < toDate('2024-01-01')",
+    ] {
+        let err = sql(q).unwrap_err().to_string();
+        assert!(err.contains("Date"), "{q}: {err}");
+    }
+    assert_eq!(
+        one("SELECT toDateTime('2024-01-01 00:00:00') = 1704067200"),
+        Value::UInt(1)
+    );
+    assert_eq!(
+        one("SELECT toDate('2024-01-01') IN (19723)"),
+        Value::UInt(1)
+    );
+}
