@@ -800,12 +800,27 @@ impl Agg {
             State::Count(c) | State::SumU(c) => Col::U(Cow::Owned(c)),
             State::SumI(s) => Col::I(Cow::Owned(s)),
             State::SumF(s) => Col::F(Cow::Owned(s)),
-            State::AvgI(s, c) => Col::F(Cow::Owned(
-                s.iter()
-                    .zip(&c)
-                    .map(|(s, c)| *s as f64 / *c as f64)
-                    .collect(),
-            )),
+            State::AvgI(s, c) => {
+                // ClickHouse sums in 64 bits of the argument's sign, wrapping, then divides.
+                let unsigned = self
+                    .spec
+                    .args
+                    .first()
+                    .is_some_and(|a| a.ty.repr() == Repr::U);
+                let wrapped = |s: i128| {
+                    if unsigned {
+                        s as u64 as f64
+                    } else {
+                        s as i64 as f64
+                    }
+                };
+                Col::F(Cow::Owned(
+                    s.iter()
+                        .zip(&c)
+                        .map(|(s, c)| wrapped(*s) / *c as f64)
+                        .collect(),
+                ))
+            }
             State::AvgF(s, c) => Col::F(Cow::Owned(
                 s.iter().zip(&c).map(|(s, c)| s / *c as f64).collect(),
             )),

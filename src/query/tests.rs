@@ -804,3 +804,18 @@ fn a_date_is_not_compared_with_a_number() {
         Value::UInt(1)
     );
 }
+
+#[test]
+fn avg_of_64_bit_integers_wraps_its_sum_as_clickhouse_does() {
+    // Two gpt-4o rows of x and one claude row of 3: the sums wrap in 64 bits of the argument's
+    // sign before the division (2 * (2^64 - 1) + 3 is 1 modulo 2^64).
+    for (x, want) in [
+        ("toUInt64(18446744073709551615)", 1.0 / 3.0),
+        ("toInt64(9223372036854775807)", 1.0 / 3.0),
+        ("toUInt32(4294967295)", 2863311531.0),
+        ("toInt8(-128)", -253.0 / 3.0),
+    ] {
+        let q = format!("SELECT avg(if(model_name = 'claude', 3, {x})) FROM llm_events");
+        assert_eq!(one(&q), Value::Float64(want), "{q}");
+    }
+}
