@@ -216,7 +216,13 @@ enum State {
     MinMaxS(Vec<Option<Rc<str>>>, bool),
     Any(Vec<Option<Value>>, bool),
     Arg(Vec<Option<(Ord3, Value)>>, bool),
-    Uniq(Vec<FxSet<u64>>, FxHashMap<Box<str>, u64>),
+    /// Per group the distinct keys; the id of each string seen; the id of each tuple of keys
+    /// (several arguments).
+    Uniq(
+        Vec<FxSet<u64>>,
+        FxHashMap<Box<str>, u64>,
+        FxHashMap<Vec<u64>, u64>,
+    ),
     QuantU(Vec<Vec<u64>>),
     QuantI(Vec<Vec<i64>>),
     QuantF(Vec<Vec<f64>>),
@@ -548,7 +554,7 @@ impl Agg {
                 let _ = val_ty;
                 State::Arg(Vec::new(), spec.kind == AggKind::ArgMax)
             }
-            AggKind::Uniq => State::Uniq(Vec::new(), FxHashMap::default()),
+            AggKind::Uniq => State::Uniq(Vec::new(), FxHashMap::default(), FxHashMap::default()),
             AggKind::Quantile(..) => match arg_ty.repr() {
                 Repr::U => State::QuantU(Vec::new()),
                 Repr::I => State::QuantI(Vec::new()),
@@ -698,43 +704,26 @@ impl Agg {
                     }
                 });
             }
-            State::Uniq(sets, strings) => {
+            State::Uniq(sets, strings, tuples) => {
                 grow(sets, ngroups, FxSet::default());
-                match arg_ty.repr() {
-                    Repr::S => {
-                        let s = args[0].strs(n);
-                        let d = s.dict.get();
-                        let ids: Vec<u64> = d
-                            .strings()
-                            .iter()
-                            .map(|x| {
-                                let next = strings.len() as u64;
-                                *strings.entry(x.clone()).or_insert(next)
-                            })
-                            .collect();
-                        groups.each(n, |i, g| {
-                            sets[g].insert(ids.get(s.codes[i] as usize).copied().unwrap_or(0));
-                        });
-                    }
-                    Repr::F => {
-                        let v = args[0].f64s(n);
-                        groups.each(n, |i, g| {
-                            sets[g].insert(v[i].to_bits());
-                        });
-                    }
-                    Repr::I => {
-                        let v = args[0].i64s(n);
-                        groups.each(n, |i, g| {
-                            sets[g].insert(v[i] as u64);
-                        });
-                    }
-                    _ => {
-                        let v = args[0].u64s(n);
-                        groups.each(n, |i, g| {
-                            sets[g].insert(v[i]);
-                        });
+                let mut keys = uniq_keys(&args[0], &arg_types[0], n, strings);
+                if args.len() > 1 {
+                    let more: Vec<Vec<u64>> = args[1..]
+                        .iter()
+                        .zip(&arg_types[1..])
+                        .map(|(c, t)| uniq_keys(c, t, n, strings))
+                        .collect();
+                    for (i, k) in keys.iter_mut().enumerate() {
+                        let mut tuple = Vec::with_capacity(more.len() + 1);
+                        tuple.push(*k);
+                        tuple.extend(more.iter().map(|m| m[i]));
+                        let next = tuples.len() as u64;
+                        *k = *tuples.entry(tuple).or_insert(next);
                     }
                 }
+                groups.each(n, |i, g| {
+                    sets[g].insert(keys[i]);
+                });
             }
             State::QuantU(q) => {
                 grow(q, ngroups, Vec::new());
@@ -777,7 +766,7 @@ impl Agg {
             State::MinMaxS(v, _) => grow(v, ngroups, None),
             State::Any(v, _) => grow(v, ngroups, None),
             State::Arg(v, _) => grow(v, ngroups, None),
-            State::Uniq(v, _) => grow(v, ngroups, FxSet::default()),
+            State::Uniq(v, _, _) => grow(v, ngroups, FxSet::default()),
             State::QuantU(v) => grow(v, ngroups, Vec::new()),
             State::QuantI(v) => grow(v, ngroups, Vec::new()),
             State::QuantF(v) => grow(v, ngroups, Vec::new()),
@@ -858,7 +847,7 @@ impl Agg {
                     .collect(),
                 &ty,
             ),
-            State::Uniq(sets, _) => {
+            State::Uniq(sets, _, _) => {
                 Col::U(Cow::Owned(sets.iter().map(|s| s.len() as u64).collect()))
             }
             State::QuantU(q) => quantiles(
@@ -887,6 +876,42 @@ impl Agg {
 }
 
 /// Per-row orderable keys of a column.
+/// One key per row for `uniq`: the same key for the same value in every block (strings by an
+/// id kept in `strings`, floats by their bits with every NaN the same).
+fn uniq_keys(
+    c: &Col<'_>,
+    ty: &DataType,
+    n: usize,
+    strings: &mut FxHashMap<Box<str>, u64>,
+) -> Vec<u64> {
+    match ty.repr() {
+        Repr::S => {
+            let s = c.strs(n);
+            let ids: Vec<u64> = s
+                .dict
+                .get()
+                .strings()
+                .iter()
+                .map(|x| {
+                    let next = strings.len() as u64;
+                    *strings.entry(x.clone()).or_insert(next)
+                })
+                .collect();
+            s.codes
+                .iter()
+                .map(|code| ids.get(*code as usize).copied().unwrap_or(0))
+                .collect()
+        }
+        Repr::F => c
+            .f64s(n)
+            .iter()
+            .map(|x| super::eval::float_key(*x))
+            .collect(),
+        Repr::I => c.i64s(n).iter().map(|x| *x as u64).collect(),
+        _ => c.u64s(n).into_owned(),
+    }
+}
+
 fn ord_col<'c>(c: &'c Col<'_>, ty: &DataType, n: usize) -> Box<dyn Fn(usize) -> Ord3 + 'c> {
     match ty.repr() {
         Repr::U => {

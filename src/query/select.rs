@@ -593,6 +593,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         let want = match kind {
             AggKind::Count => (0, 1),
             AggKind::ArgMin | AggKind::ArgMax => (2, 2),
+            AggKind::Uniq => (1, 64),
             _ => (1, 1),
         };
         if args.len() < want.0 || args.len() > want.1 {

@@ -819,3 +819,23 @@ fn avg_of_64_bit_integers_wraps_its_sum_as_clickhouse_does() {
         assert_eq!(one(&q), Value::Float64(want), "{q}");
     }
 }
+
+#[test]
+fn distinct_counts_take_several_arguments() {
+    // (gpt-4o, 1), (gpt-4o, 0) and (claude, 1): three pairs, two models.
+    let e = sql(
+        "SELECT count(DISTINCT model_name, success), uniqExact(model_name, success), \
+         uniq(model_name, model_name), uniqExact(if(success = 1, 0/0, -(0/0))) FROM llm_events",
+    )
+    .unwrap();
+    assert_eq!(e.meta[0].name, "countDistinct(model_name, success)");
+    assert_eq!(
+        e.data,
+        vec![vec![
+            Value::UInt(3),
+            Value::UInt(3),
+            Value::UInt(2),
+            Value::UInt(1)
+        ]]
+    );
+}
