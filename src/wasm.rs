@@ -112,6 +112,8 @@ export interface Report {
     quarantined: number;
     blank: number;
     bytes: number;
+    /** Quarantined lines counted but not kept in the quarantine table (its share of maxBytes is used). */
+    not_kept: number;
     /** The first quarantine reasons, each naming its line. */
     errors: string[];
 }
