@@ -38,6 +38,17 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 /// Largest second a ClickHouse `DateTime` holds: 2106-02-07 06:28:15.
 pub const DATETIME_MAX: i64 = u32::MAX as i64;
 
+/// The day a number converts to as a `Date`, as ClickHouse's `toDate(number)` reads it: up to
+/// 65535 a day number, beyond that seconds since the epoch (clamped to `DateTime`'s range), and
+/// never before 1970-01-01.
+pub fn date_from_number(x: i64) -> i64 {
+    match x {
+        ..=0 => 0,
+        1..=65_535 => x,
+        _ => x.min(DATETIME_MAX) / 86_400,
+    }
+}
+
 /// Formats seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn format_datetime(secs: i64) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));

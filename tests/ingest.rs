@@ -279,42 +279,12 @@ mod shapes;
 
 #[test]
 fn nested_paths_among_keys_outside_the_schema_store_every_line() {
-    for seed in 0..400 {
-        let mut rng = shapes::Rng::new(seed);
-        let shape = shapes::Shape::random(&mut rng);
-        shapes::check_shape(&shape, seed ^ 0xABCD, 30);
-    }
+    shapes::check_random_shapes(400, 30);
 }
 
 #[test]
 fn the_llm_response_shape_stores_every_line() {
-    let ds = "SCHEMA >\n    `event_time` DateTime `json:$.event_time`,\n    `model_name` String `json:$.model`,\n    `user` String `json:$.user`,\n    `prompt_tokens` UInt32 `json:$.response.usage.prompt_tokens`,\n    `completion_tokens` UInt32 `json:$.response.usage.completion_tokens`\n";
-    let mut store = EventStore::from_datasource(ds).unwrap();
-    store
-        .write(br#"{"event_time":"2024-05-01 10:00:00","model":"gpt-4o","user":"u1","response":{"id":"x","choices":[{"message":{"role":"assistant"}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"details":{"cached":0}},"meta":null}}
-{"response":{"usage":{"completion_tokens":4,"prompt_tokens":20,"x":[1]},"object":{}},"event_time":"2024-05-01 10:00:01","model":"claude","extra":[{"a":{}}]}
-"#)
-        .unwrap();
-    let report = store.end().unwrap();
-    assert_eq!((report.lines, report.rows), (2, 2), "{:?}", report.errors);
-    let r = store
-        .sql(
-            "SELECT model_name, user, prompt_tokens, completion_tokens FROM llm_events",
-            &Params::new(),
-        )
-        .unwrap();
-    let row = |m: &str, u: &str, p: u64, c: u64| {
-        vec![
-            Value::Str(m.into()),
-            Value::Str(u.into()),
-            Value::UInt(p),
-            Value::UInt(c),
-        ]
-    };
-    assert_eq!(
-        r.data,
-        vec![row("gpt-4o", "u1", 12, 3), row("claude", "", 20, 4)]
-    );
+    shapes::check_llm_response_shape();
 }
 
 /// A store of one block's budget, and the bytes of `BLOCK_ROWS + 1` generated lines.

@@ -17,35 +17,12 @@ use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 fn nested_paths_among_keys_outside_the_schema_store_every_line() {
-    for seed in 0..150 {
-        let mut rng = shapes::Rng::new(seed);
-        let shape = shapes::Shape::random(&mut rng);
-        shapes::check_shape(&shape, seed ^ 0xABCD, 20);
-    }
+    shapes::check_random_shapes(150, 20);
 }
 
 #[wasm_bindgen_test]
 fn the_llm_response_shape_stores_every_line() {
-    let ds = "SCHEMA >\n    `event_time` DateTime `json:$.event_time`,\n    `model_name` String `json:$.model`,\n    `user` String `json:$.user`,\n    `prompt_tokens` UInt32 `json:$.response.usage.prompt_tokens`,\n    `completion_tokens` UInt32 `json:$.response.usage.completion_tokens`\n";
-    let mut store = EventStore::from_datasource(ds).expect("datasource");
-    store
-        .write(br#"{"event_time":"2024-05-01 10:00:00","model":"gpt-4o","user":"u1","response":{"id":"x","choices":[{"message":{"role":"assistant"}}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"details":{"cached":0}},"meta":null}}
-{"response":{"usage":{"completion_tokens":4,"prompt_tokens":20,"x":[1]},"object":{}},"event_time":"2024-05-01 10:00:01","model":"claude","extra":[{"a":{}}]}
-"#)
-        .expect("write");
-    let report = store.end().expect("end");
-    assert_eq!((report.lines, report.rows), (2, 2), "{:?}", report.errors);
-    let r = store
-        .sql(
-            "SELECT model_name, user, prompt_tokens, completion_tokens FROM llm_events",
-            &Params::new(),
-        )
-        .expect("select");
-    assert!(
-        r.to_json().contains(r#""data":[{"model_name":"gpt-4o","user":"u1","prompt_tokens":12,"completion_tokens":3},{"model_name":"claude","user":"","prompt_tokens":20,"completion_tokens":4}]"#),
-        "{}",
-        r.to_json()
-    );
+    shapes::check_llm_response_shape();
 }
 
 /// Bytes of wasm linear memory in use (it only grows).

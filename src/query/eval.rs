@@ -873,12 +873,7 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
                 if *tb == DataType::DateTime {
                     x.clamp(0, time::DATETIME_MAX)
                 } else if *tb == DataType::Date {
-                    // Up to 65535 a day number, beyond that seconds since the epoch.
-                    match x {
-                        ..=0 => 0,
-                        1..=65_535 => x,
-                        _ => x.min(time::DATETIME_MAX) / 86_400,
-                    }
+                    time::date_from_number(x)
                 } else if bits >= 64 || tb.is_time() {
                     x
                 } else if tb.is_signed() {

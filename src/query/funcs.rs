@@ -557,13 +557,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if n == "toDate" && args[0].ty.is_number() {
                 if let Some(v) = args[0].as_const() {
                     let x = super::eval::const_i(v);
-                    // Up to 65535 a day number, beyond that seconds since the epoch, clamped
-                    // to DateTime's range.
-                    let days = match x {
-                        ..=0 => 0,
-                        1..=65_535 => x,
-                        _ => x.min(crate::time::DATETIME_MAX) / 86_400,
-                    };
+                    let days = crate::time::date_from_number(x);
                     return Ok(BExpr::constant(Value::Date(days), DataType::Date));
                 }
                 return Err(Error::unsupported("toDate of a number column"));
