@@ -28,7 +28,8 @@ usage:
       Loads FILES and prints the endpoint JSON of the SQL QUERY (a template when it starts with %).
   llm-metrics sql --batch QUERIES [--datasource FILE] FILES...
       Loads FILES once, then runs each JSON line of QUERIES ({\"sql\": ...} or {\"pipe\": ...},
-      with optional \"params\") and prints one line per query: its endpoint JSON or
+      with optional \"params\") and prints one line per query: its endpoint JSON (NaN and
+      infinities as the strings \"nan\", \"inf\", \"-inf\", told apart from NULL) or
       {\"error\": ...}.
   llm-metrics expand PIPE [--param KEY=VALUE ...]
       Prints the SQL ClickHouse runs for PIPE (a shipped pipe's name or a .pipe file) with the
@@ -392,7 +393,7 @@ fn run_sql(
             }
         };
         let out = match result {
-            Ok(endpoint) => endpoint.to_json(),
+            Ok(endpoint) => endpoint.to_json_quoting_denormals(),
             Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
         };
         writeln!(stdout, "{out}").map_err(|e| output_error(&e))?;

@@ -78,7 +78,8 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
             .clone()
             .ok_or_else(|| Error::query("aggregate needs an argument"))
     };
-    let nullable = first.as_ref().is_some_and(|t| t.is_nullable());
+    // Rows with a NULL argument are skipped; a group without other rows is NULL.
+    let nullable = types.iter().any(|t| t.is_nullable());
     Ok(match kind {
         AggKind::Count | AggKind::Uniq => DataType::UInt64,
         AggKind::Sum => {
@@ -107,7 +108,7 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
         | AggKind::Any
         | AggKind::AnyLast
         | AggKind::ArgMin
-        | AggKind::ArgMax => arg()?,
+        | AggKind::ArgMax => arg()?.nullable_if(nullable),
         AggKind::Quantile(q, _, plural) => {
             let t = arg()?;
             let base = t.base().clone();
@@ -124,7 +125,7 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
             if *plural {
                 DataType::Array(Box::new(one))
             } else {
-                one
+                one.nullable_if(nullable)
             }
         }
     })
@@ -234,6 +235,9 @@ pub struct Agg {
     spec: AggSpec,
     state: State,
     arg_ty: DataType,
+    /// For a `Nullable` result: per group, whether a row with no `NULL` argument was seen
+    /// (groups without one are `NULL`).
+    seen: Option<Vec<bool>>,
 }
 
 /// Runs `$body` with `$v` bound to the column's values as a slice: the stored slice for the
@@ -561,10 +565,12 @@ impl Agg {
                 _ => State::QuantF(Vec::new()),
             },
         };
+        let seen = (spec.ty.is_nullable() && spec.ty.repr() != Repr::V).then(Vec::new);
         Agg {
             spec,
             state,
             arg_ty,
+            seen,
         }
     }
 
@@ -582,14 +588,43 @@ impl Agg {
         ngroups: usize,
         n: usize,
     ) {
-        let arg_types: Vec<DataType> = self.spec.args.iter().map(|a| a.ty.clone()).collect();
-        // NULL arguments (from a NULL scalar subquery) are skipped.
+        let arg_types: Vec<DataType> = self.spec.args.iter().map(|a| a.ty.base().clone()).collect();
+        // Rows where an argument is NULL are skipped.
         if args
             .iter()
             .any(|a| matches!(a.as_ref(), Col::Const(Value::Null)))
         {
             self.ensure(ngroups);
             return;
+        }
+        let mut skip: Option<Vec<bool>> = None;
+        for a in args {
+            if let Some(m) = a.nulls(n) {
+                let keep = skip.get_or_insert_with(|| match groups.mask {
+                    Some(g) => g.to_vec(),
+                    None => vec![true; n],
+                });
+                keep.iter_mut()
+                    .zip(m.iter())
+                    .for_each(|(k, null)| *k &= !null);
+            }
+        }
+        let plain: Vec<Cow<'_, Col<'_>>>;
+        let masked: Groups<'_>;
+        let (args, groups) = match &skip {
+            None => (args, groups),
+            Some(keep) => {
+                plain = args.iter().map(|a| Cow::Borrowed(a.values())).collect();
+                masked = Groups {
+                    ids: groups.ids,
+                    mask: Some(keep),
+                };
+                (plain.as_slice(), &masked)
+            }
+        };
+        if let Some(seen) = &mut self.seen {
+            grow(seen, ngroups, false);
+            groups.each(n, |_, g| seen[g] = true);
         }
         let arg_ty = &self.arg_ty;
         match &mut self.state {
@@ -776,7 +811,28 @@ impl Agg {
     /// The results for groups `0..ngroups`, as a materialized column of the result type.
     pub fn finish<'a>(mut self, ngroups: usize) -> Col<'a> {
         self.ensure(ngroups);
+        let seen = self.seen.take();
         let ty = self.spec.ty.clone();
+        let out = self.finish_values(ngroups);
+        match seen {
+            Some(mut seen) => {
+                grow(&mut seen, ngroups, false);
+                let nulls: Vec<bool> = seen.iter().map(|s| !s).collect();
+                if nulls.iter().any(|x| *x) {
+                    Col::N(
+                        Box::new(out.materialize(ty.base(), ngroups)),
+                        Cow::Owned(nulls),
+                    )
+                } else {
+                    out
+                }
+            }
+            None => out,
+        }
+    }
+
+    fn finish_values<'a>(self, _ngroups: usize) -> Col<'a> {
+        let ty = self.spec.ty.base().clone();
         let default = |t: &DataType| -> Value {
             match t.repr() {
                 Repr::S => Value::Str(String::new()),
@@ -979,7 +1035,9 @@ fn quantiles<'a, T: Copy + PartialOrd + std::fmt::Debug>(
             let level = levels[li];
             let r = if size == 0 {
                 match q {
-                    QKind::Exact if !elem_ty.is_float() => {
+                    _ if elem_ty.is_nullable() => Value::Null,
+                    // quantilesExact of floats gives 0 here, quantileExact NaN.
+                    QKind::Exact if !elem_ty.is_float() || *plural => {
                         super::column::make_value(&elem_ty, 0, 0, 0.0)
                     }
                     _ => super::column::make_value(&elem_ty, 0, 0, f64::NAN),
@@ -1026,7 +1084,8 @@ fn quantiles<'a, T: Copy + PartialOrd + std::fmt::Debug>(
             };
             results[li] = r;
         }
-        if *plural {
+        // Singular quantiles of one argument share a state whose result is their array.
+        if matches!(ty, DataType::Array(_)) {
             out.push(Value::Array(results));
         } else {
             out.push(results.pop().unwrap_or(Value::Null));

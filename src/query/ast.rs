@@ -104,6 +104,8 @@ pub struct OrderItem {
     pub expr: Expr,
     /// `DESC`.
     pub desc: bool,
+    /// `NULLS FIRST` (NaN then comes next, before the numbers); the default is `NULLS LAST`.
+    pub nulls_first: bool,
 }
 
 /// `LIMIT n [OFFSET m] BY exprs`.

@@ -66,6 +66,9 @@ pub enum Col<'a> {
     S(Strs<'a>),
     /// Any other value, row by row.
     V(Cow<'a, [Value]>),
+    /// A `Nullable` column: the values, and `true` for each row that is `NULL`. The values of
+    /// `NULL` rows are the type's default, never read as results.
+    N(Box<Col<'a>>, Cow<'a, [bool]>),
 }
 
 macro_rules! native_map {
@@ -226,6 +229,28 @@ impl<'a> Col<'a> {
             Col::F(v) => v.len(),
             Col::S(s) => s.codes.len(),
             Col::V(v) => v.len(),
+            Col::N(c, _) => c.len(n),
+        }
+    }
+
+    /// Which rows are `NULL`, when any can be: the mask of a `Nullable` column, every row of a
+    /// `NULL` constant, the `NULL`s among row values.
+    pub fn nulls(&self, n: usize) -> Option<Cow<'_, [bool]>> {
+        match self {
+            Col::N(_, m) => Some(Cow::Borrowed(m)),
+            Col::Const(Value::Null) => Some(Cow::Owned(vec![true; n])),
+            Col::V(v) if v.contains(&Value::Null) => {
+                Some(Cow::Owned(v.iter().map(|x| *x == Value::Null).collect()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The values without their `NULL` mask.
+    pub fn values(&self) -> &Col<'a> {
+        match self {
+            Col::N(c, _) => c,
+            c => c,
         }
     }
 
@@ -239,6 +264,7 @@ impl<'a> Col<'a> {
             Col::F(v) => Cow::Owned(v.iter().map(|x| *x as u64).collect()),
             Col::S(s) => Cow::Owned(s.codes.iter().map(|x| u64::from(*x)).collect()),
             Col::V(v) => Cow::Owned(v.iter().map(value_u).collect()),
+            Col::N(c, _) => c.u64s(n),
         }
     }
 
@@ -252,6 +278,7 @@ impl<'a> Col<'a> {
             Col::F(v) => Cow::Owned(v.iter().map(|x| *x as i64).collect()),
             Col::S(s) => Cow::Owned(s.codes.iter().map(|x| i64::from(*x)).collect()),
             Col::V(v) => Cow::Owned(v.iter().map(value_i).collect()),
+            Col::N(c, _) => c.i64s(n),
         }
     }
 
@@ -265,6 +292,7 @@ impl<'a> Col<'a> {
             Col::I(v) => Cow::Owned(v.iter().map(|x| *x as f64).collect()),
             Col::S(s) => Cow::Owned(s.codes.iter().map(|x| f64::from(*x)).collect()),
             Col::V(v) => Cow::Owned(v.iter().map(value_f).collect()),
+            Col::N(c, _) => c.f64s(n),
         }
     }
 
@@ -272,6 +300,7 @@ impl<'a> Col<'a> {
     pub fn strs(&self, n: usize) -> Cow<'_, Strs<'a>> {
         match self {
             Col::S(s) => Cow::Borrowed(s),
+            Col::N(c, _) => c.strs(n),
             Col::Const(v) => {
                 let mut d = Dictionary::new();
                 let code = d.intern(value_str(v).as_ref());
@@ -310,6 +339,13 @@ impl<'a> Col<'a> {
             Col::F(v) => make_value(ty, v[i] as u64, v[i] as i64, v[i]),
             Col::S(s) => Value::Str(s.dict.str(s.codes[i]).to_string()),
             Col::V(v) => v[i].clone(),
+            Col::N(c, m) => {
+                if m[i] {
+                    Value::Null
+                } else {
+                    c.value_at(i, ty.base())
+                }
+            }
         }
     }
 
@@ -345,6 +381,7 @@ impl<'a> Col<'a> {
             Col::V(v) => Col::V(Cow::Owned(
                 sel.iter().map(|&i| v[i as usize].clone()).collect(),
             )),
+            Col::N(c, m) => Col::N(Box::new(c.gather(sel)), Cow::Owned(g(m, sel))),
         }
     }
 
@@ -374,6 +411,7 @@ impl<'a> Col<'a> {
                 dict: s.dict.clone(),
             }),
             Col::V(v) => Col::V(Cow::Borrowed(&v[start..end])),
+            Col::N(c, m) => Col::N(Box::new(c.slice(start, end)), Cow::Borrowed(&m[start..end])),
         }
     }
 
@@ -391,6 +429,18 @@ impl<'a> Col<'a> {
                     native_map!(&*c, v => v.iter().map(|x| x.u()).collect()),
                 )),
             },
+            Col::Const(v) if ty.is_nullable() && ty.repr() != Repr::V => {
+                let null = v == Value::Null;
+                let inner = if null {
+                    Col::Const(default_value(ty.base()))
+                } else {
+                    Col::Const(v)
+                };
+                Col::N(
+                    Box::new(inner.materialize(ty.base(), n)),
+                    Cow::Owned(vec![null; n]),
+                )
+            }
             Col::Const(v) => match (ty.repr(), &v) {
                 (_, Value::Null) | (Repr::V, _) => Col::V(Cow::Owned(vec![v; n])),
                 (Repr::U, _) => Col::U(Cow::Owned(vec![value_u(&v); n])),
@@ -409,12 +459,24 @@ impl<'a> Col<'a> {
                 dict: s.dict,
             }),
             Col::V(v) => Col::V(Cow::Owned(v.into_owned())),
+            Col::N(c, m) => Col::N(
+                Box::new(c.materialize(ty.base(), n)),
+                Cow::Owned(m.into_owned()),
+            ),
         }
     }
 
     /// Appends `other`'s rows to this (materialized) column.
     pub fn append(&mut self, other: &Col<'_>, ty: &DataType, n: usize) {
         match self {
+            Col::N(c, m) => {
+                let rows = other.len(n);
+                match other.nulls(n) {
+                    Some(o) => m.to_mut().extend_from_slice(&o),
+                    None => m.to_mut().extend(std::iter::repeat(false).take(rows)),
+                }
+                c.append(other.values(), ty.base(), n);
+            }
             Col::U(v) => v.to_mut().extend_from_slice(&other.u64s(n)),
             Col::I(v) => v.to_mut().extend_from_slice(&other.i64s(n)),
             Col::F(v) => v.to_mut().extend_from_slice(&other.f64s(n)),
@@ -465,9 +527,24 @@ pub fn value_str(v: &Value) -> Cow<'_, str> {
     }
 }
 
+/// The value a column of type `ty` holds in a `NULL` row: 0, the empty string, or `NULL`
+/// itself for row-valued types.
+pub fn default_value(ty: &DataType) -> Value {
+    match ty.base().repr() {
+        Repr::S => Value::Str(String::new()),
+        Repr::V => Value::Null,
+        _ => make_value(ty.base(), 0, 0, 0.0),
+    }
+}
+
 /// A materialized column of type `ty` from one value per row.
 pub fn from_values<'a>(values: Vec<Value>, ty: &DataType) -> Col<'a> {
     let n = values.len();
+    if ty.is_nullable() && ty.repr() != Repr::V {
+        let nulls: Vec<bool> = values.iter().map(|v| *v == Value::Null).collect();
+        let inner = from_values(values, ty.base());
+        return Col::N(Box::new(inner), Cow::Owned(nulls));
+    }
     let v = Col::V(Cow::Owned(values));
     match ty.repr() {
         Repr::U => Col::U(Cow::Owned(v.u64s(n).into_owned())),
@@ -480,6 +557,9 @@ pub fn from_values<'a>(values: Vec<Value>, ty: &DataType) -> Col<'a> {
 
 /// An empty, materialized column of type `ty`.
 pub fn empty_col<'a>(ty: &DataType) -> Col<'a> {
+    if ty.is_nullable() && ty.repr() != Repr::V {
+        return Col::N(Box::new(empty_col(ty.base())), Cow::Owned(Vec::new()));
+    }
     match ty.repr() {
         Repr::U => Col::U(Cow::Owned(Vec::new())),
         Repr::I => Col::I(Cow::Owned(Vec::new())),

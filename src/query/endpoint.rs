@@ -34,6 +34,13 @@ impl Value {
     /// Appends this value as JSON, the way ClickHouse's JSON output format writes it
     /// (64-bit integers unquoted, non-finite floats as `null`, times as strings).
     pub fn write_json(&self, out: &mut String) {
+        self.write_json_as(out, false);
+    }
+
+    /// `write_json`, with non-finite floats as the strings `"nan"`, `"inf"` and `"-inf"` when
+    /// `quote_denormals` (ClickHouse's `output_format_json_quote_denormals`), so that they can
+    /// be told from `NULL`.
+    pub fn write_json_as(&self, out: &mut String, quote_denormals: bool) {
         match self {
             Value::Null => out.push_str("null"),
             Value::UInt(v) => {
@@ -42,8 +49,8 @@ impl Value {
             Value::Int(v) => {
                 let _ = write!(out, "{v}");
             }
-            Value::Float32(v) => write_float(out, f64::from(*v), Some(*v)),
-            Value::Float64(v) => write_float(out, *v, None),
+            Value::Float32(v) => write_float(out, f64::from(*v), Some(*v), quote_denormals),
+            Value::Float64(v) => write_float(out, *v, None, quote_denormals),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Str(s) => write_json_string(out, s),
             Value::Date(d) => write_json_string(out, &time::format_date(*d)),
@@ -55,7 +62,7 @@ impl Value {
                     if i > 0 {
                         out.push(',');
                     }
-                    v.write_json(out);
+                    v.write_json_as(out, quote_denormals);
                 }
                 out.push(']');
             }
@@ -63,9 +70,14 @@ impl Value {
     }
 }
 
-fn write_float(out: &mut String, v: f64, as_f32: Option<f32>) {
+fn write_float(out: &mut String, v: f64, as_f32: Option<f32>, quote_denormals: bool) {
     if !v.is_finite() {
-        out.push_str("null");
+        out.push_str(match (quote_denormals, v.is_nan(), v > 0.0) {
+            (false, _, _) => "null",
+            (true, true, _) => "\"nan\"",
+            (true, false, true) => "\"inf\"",
+            (true, false, false) => "\"-inf\"",
+        });
         return;
     }
     match as_f32 {
@@ -143,7 +155,7 @@ pub fn float_text(v: f64, as_f32: Option<f32>) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let mut out = String::new();
-    write_float(&mut out, v, as_f32);
+    write_float(&mut out, v, as_f32, false);
     out
 }
 
@@ -219,6 +231,17 @@ impl Endpoint {
 
     /// The endpoint JSON text: `{"meta":[…],"data":[{…}],"rows":N,"statistics":{…}}`.
     pub fn to_json(&self) -> String {
+        self.json(false)
+    }
+
+    /// `to_json` with non-finite floats written as `"nan"`, `"inf"` and `"-inf"`, as
+    /// ClickHouse writes them with `output_format_json_quote_denormals = 1`: a `NULL` and a
+    /// NaN of a `Nullable` float column are then told apart.
+    pub fn to_json_quoting_denormals(&self) -> String {
+        self.json(true)
+    }
+
+    fn json(&self, quote_denormals: bool) -> String {
         let mut out = String::with_capacity(128 + self.data.len() * 16 * self.meta.len().max(1));
         out.push_str("{\"meta\":[");
         for (i, m) in self.meta.iter().enumerate() {
@@ -252,7 +275,7 @@ impl Endpoint {
                 }
                 out.push_str(keys.get(c).map_or("\"\"", |k| k.as_str()));
                 out.push(':');
-                v.write_json(&mut out);
+                v.write_json_as(&mut out, quote_denormals);
             }
             out.push('}');
         }
@@ -261,7 +284,7 @@ impl Endpoint {
             "],\"rows\":{},\"statistics\":{{\"elapsed\":",
             self.data.len()
         );
-        write_float(&mut out, self.statistics.elapsed, None);
+        write_float(&mut out, self.statistics.elapsed, None, false);
         let _ = write!(
             out,
             ",\"rows_read\":{},\"bytes_read\":{}}}}}",

@@ -352,6 +352,12 @@ pub enum F {
     IsNull,
     /// `isNotNull`.
     IsNotNull,
+    /// `nullIf(x, y)`: the arguments are `x` and the bound `x = y`.
+    NullIf,
+    /// `assumeNotNull`: the values, `NULL` rows as the type's default.
+    AssumeNotNull,
+    /// `toNullable`.
+    ToNullable,
     /// `lower` (ASCII).
     Lower,
     /// `upper` (ASCII).
@@ -489,6 +495,43 @@ fn to_mask(c: &Col<'_>, n: usize) -> Vec<bool> {
         Col::F(v) => v.iter().map(|x| *x != 0.0).collect(),
         Col::S(s) => vec![false; s.codes.len()],
         Col::V(v) => v.iter().map(truthy).collect(),
+        Col::N(c, nulls) => {
+            let mut m = to_mask(c, n);
+            for (x, null) in m.iter_mut().zip(nulls.iter()) {
+                *x &= !null;
+            }
+            m
+        }
+    }
+}
+
+/// `c` with `nulls` marking its `NULL` rows, for a result of type `ty`.
+fn with_nulls<'a>(c: Col<'a>, nulls: Vec<bool>, ty: &DataType, n: usize) -> Col<'a> {
+    if !nulls.iter().any(|x| *x) {
+        return c;
+    }
+    if nulls.iter().all(|x| *x) {
+        return Col::Const(Value::Null);
+    }
+    if ty.repr() == Repr::V {
+        return Col::V(Cow::Owned(
+            (0..n)
+                .map(|i| {
+                    if nulls[i] {
+                        Value::Null
+                    } else {
+                        c.value_at(i, ty)
+                    }
+                })
+                .collect(),
+        ));
+    }
+    match c {
+        Col::N(inner, m) => {
+            let merged = m.iter().zip(&nulls).map(|(a, b)| *a || *b).collect();
+            Col::N(inner, Cow::Owned(merged))
+        }
+        c => Col::N(Box::new(c.materialize(ty.base(), n)), Cow::Owned(nulls)),
     }
 }
 
@@ -789,6 +832,21 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
     if is_null(c) {
         return Ok(Col::Const(Value::Null));
     }
+    if let Col::N(values, nulls) = c {
+        let out = cast_values(values, from.base(), to.base(), n, Some(nulls))?;
+        return Ok(with_nulls(out, nulls.to_vec(), to, n));
+    }
+    cast_values(c, from, to, n, None)
+}
+
+/// `cast` of values without `NULL`s; the rows `skip` marks are not parsed.
+fn cast_values<'a>(
+    c: &Col<'a>,
+    from: &DataType,
+    to: &DataType,
+    n: usize,
+    skip: Option<&[bool]>,
+) -> Result<Col<'a>> {
     let (fb, tb) = (from.base(), to.base());
     if fb == tb {
         return Ok(c.clone());
@@ -813,8 +871,9 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
             .iter()
             .map(|x| parse_value(x, tb).unwrap_or(Value::Null))
             .collect();
-        for code in s.codes.iter() {
+        for (i, code) in s.codes.iter().enumerate() {
             match parsed.get(*code as usize) {
+                _ if skip.is_some_and(|m| m[i]) => out.push(super::column::default_value(tb)),
                 Some(Value::Null) | None => {
                     return Err(Error::query(format!(
                         "cannot parse '{}' as {tb}",
@@ -1010,14 +1069,98 @@ fn check_n(args: &[Cow<'_, Col<'_>>], n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Applies a scalar function.
+/// Applies a scalar function. Functions that do not look at `NULL`s themselves run on the
+/// values of their arguments; a row where any argument is `NULL` is `NULL` in the result.
 fn call<'a>(fc: &FCall, args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> Result<Col<'a>> {
     check_n(args, n)?;
-    let at = |i: usize| &fc.args[i].ty;
-    let null_aware = matches!(fc.f, F::MultiIf | F::Coalesce | F::IsNull | F::IsNotNull);
-    if !null_aware && args.iter().any(|a| is_null(a)) {
+    let null_aware = matches!(
+        fc.f,
+        F::MultiIf
+            | F::Coalesce
+            | F::IsNull
+            | F::IsNotNull
+            | F::And
+            | F::Or
+            | F::NullIf
+            | F::AssumeNotNull
+            | F::ToNullable
+    );
+    if null_aware {
+        return call_values(fc, args, ty, n);
+    }
+    if args.iter().any(|a| is_null(a)) {
         return Ok(Col::Const(Value::Null));
     }
+    let mut nulls: Option<Vec<bool>> = None;
+    for a in args {
+        if let Some(m) = a.nulls(n) {
+            match &mut nulls {
+                None => nulls = Some(m.into_owned()),
+                Some(acc) => acc.iter_mut().zip(m.iter()).for_each(|(x, y)| *x |= *y),
+            }
+        }
+    }
+    let Some(nulls) = nulls else {
+        return call_values(fc, args, ty, n);
+    };
+    let values: Vec<Cow<'_, Col<'a>>> = args.iter().map(|a| Cow::Borrowed(a.values())).collect();
+    let out = match &fc.f {
+        // Division by a NULL row's 0 is no error: those rows are NULL.
+        F::Arith(Arith::IntDiv | Arith::Mod) => {
+            let mut values = values;
+            let divisor = values[1].i64s(n);
+            if divisor.iter().zip(&nulls).any(|(d, null)| *d == 0 && *null) {
+                let fixed: Vec<i64> = divisor
+                    .iter()
+                    .zip(&nulls)
+                    .map(|(d, null)| if *null { 1 } else { *d })
+                    .collect();
+                values[1] = Cow::Owned(to_repr(fixed, &fc.args[1].ty));
+            }
+            call_values(fc, &values, ty.base(), n)?
+        }
+        _ => call_values(fc, &values, ty.base(), n)?,
+    };
+    Ok(with_nulls(out, nulls, ty, n))
+}
+
+/// Three-valued `and` / `or`: a `false` (`and`) or `true` (`or`) argument decides the row;
+/// otherwise a `NULL` argument makes it `NULL`.
+fn and_or<'a>(is_and: bool, args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> Col<'a> {
+    let mut acc = vec![is_and; n];
+    let mut unknown = vec![false; n];
+    for a in args {
+        let m = to_mask(a, n);
+        let nulls = a.nulls(n);
+        for i in 0..n {
+            let null = nulls.as_ref().is_some_and(|x| x[i]);
+            if null {
+                unknown[i] = true;
+            } else if is_and {
+                acc[i] &= m[i];
+            } else {
+                acc[i] |= m[i];
+            }
+        }
+    }
+    for i in 0..n {
+        // A deciding value wins over NULL.
+        if unknown[i] && acc[i] == is_and {
+            acc[i] = false;
+        } else {
+            unknown[i] = false;
+        }
+    }
+    with_nulls(mask_col(acc.into_iter()), unknown, ty, n)
+}
+
+fn call_values<'a>(
+    fc: &FCall,
+    args: &[Cow<'_, Col<'a>>],
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    let at = |i: usize| &fc.args[i].ty;
     Ok(match &fc.f {
         F::Arith(op) => arith(*op, &args[0], at(0), &args[1], at(1), ty, n)?,
         F::Negate => match ty.repr() {
@@ -1031,17 +1174,7 @@ fn call<'a>(fc: &FCall, args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> R
             }
         },
         F::Cmp(op) => compare(fc, *op, &args[0], at(0), &args[1], at(1), n)?,
-        F::And | F::Or => {
-            let is_and = matches!(fc.f, F::And);
-            let mut acc = to_mask(&args[0], n);
-            for a in &args[1..] {
-                let m = to_mask(a, n);
-                for (x, y) in acc.iter_mut().zip(m) {
-                    *x = if is_and { *x && y } else { *x || y };
-                }
-            }
-            mask_col(acc.into_iter())
-        }
+        F::And | F::Or => and_or(matches!(fc.f, F::And), args, ty, n),
         F::Not => mask_col(to_mask(&args[0], n).into_iter().map(|x| !x)),
         F::In(set, negated) => {
             let hits = in_set(fc, set, &args[0], at(0), n)?;
@@ -1062,17 +1195,43 @@ fn call<'a>(fc: &FCall, args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> R
             select(fc, &conds, &vals, ty, n)?
         }
         F::Coalesce => {
-            let mut out = Col::Const(Value::Null);
+            let mut conds = Vec::with_capacity(args.len());
+            let mut vals = Vec::with_capacity(args.len() + 1);
             for (i, a) in args.iter().enumerate() {
-                if !is_null(a) {
-                    out = cast(a, at(i), ty, n)?;
-                    break;
+                if is_null(a) {
+                    continue;
                 }
+                conds.push(match a.nulls(n) {
+                    Some(m) => m.iter().map(|x| !x).collect(),
+                    None => vec![true; n],
+                });
+                vals.push(cast(a, at(i), ty, n)?);
             }
-            out
+            vals.push(Col::Const(Value::Null));
+            select(fc, &conds, &vals, ty, n)?
         }
-        F::IsNull => Col::Const(Value::UInt(u64::from(is_null(&args[0])))),
-        F::IsNotNull => Col::Const(Value::UInt(u64::from(!is_null(&args[0])))),
+        F::IsNull | F::IsNotNull => {
+            let want = matches!(fc.f, F::IsNull);
+            match args[0].nulls(n) {
+                Some(m) => mask_col(m.iter().map(|x| *x == want)),
+                None => Col::Const(Value::UInt(u64::from(!want))),
+            }
+        }
+        F::NullIf => {
+            let same = to_mask(&args[1], n);
+            let mut nulls = args[0]
+                .nulls(n)
+                .map_or_else(|| vec![false; n], Cow::into_owned);
+            for (x, s) in nulls.iter_mut().zip(same) {
+                *x |= s;
+            }
+            with_nulls(args[0].values().clone(), nulls, ty, n)
+        }
+        F::AssumeNotNull => match args[0].as_ref() {
+            Col::Const(Value::Null) => Col::Const(super::column::default_value(ty)),
+            c => c.values().clone(),
+        },
+        F::ToNullable => args[0].as_ref().clone(),
         F::Lower => recode(fc, &args[0], n, |s| s.to_ascii_lowercase())?,
         F::Upper => recode(fc, &args[0], n, |s| s.to_ascii_uppercase())?,
         F::Concat => concat(&fc.args, args, n),
@@ -1387,6 +1546,23 @@ fn select<'a>(
                 return Ok(v.clone());
             }
         }
+    }
+    let masks: Vec<Option<Cow<[bool]>>> = vals.iter().map(|v| v.nulls(n)).collect();
+    if ty.repr() != Repr::V && masks.iter().any(Option::is_some) {
+        let nulls: Vec<bool> = pick
+            .iter()
+            .enumerate()
+            .map(|(i, p)| masks[*p as usize].as_ref().is_some_and(|m| m[i]))
+            .collect();
+        let plain: Vec<Col<'a>> = vals
+            .iter()
+            .map(|v| match v {
+                Col::Const(Value::Null) => Col::Const(super::column::default_value(ty)),
+                v => v.values().clone(),
+            })
+            .collect();
+        let out = select(fc, conds, &plain, ty.base(), n)?;
+        return Ok(with_nulls(out, nulls, ty, n));
     }
     Ok(match ty.repr() {
         Repr::U => {

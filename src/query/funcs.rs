@@ -34,6 +34,8 @@ const CASE_INSENSITIVE: &[&str] = &[
     "concat",
     "isNull",
     "isNotNull",
+    "ifNull",
+    "nullIf",
     "dateDiff",
     "date_diff",
     "median",
@@ -266,8 +268,48 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
         || *b == DataType::Nothing
 }
 
+/// Whether values of `ty` can be a condition: numbers, and `NULL`.
+pub fn is_condition(ty: &DataType) -> bool {
+    ty.is_number() || *ty.base() == DataType::Nothing
+}
+
+/// Functions that look at `NULL` arguments themselves; every other function gives `NULL` in a
+/// row where an argument is `NULL` (and has a `Nullable` result type when an argument has).
+const NULL_AWARE: &[&str] = &[
+    "if",
+    "multiIf",
+    "coalesce",
+    "ifNull",
+    "nullIf",
+    "isNull",
+    "isNotNull",
+    "assumeNotNull",
+    "toNullable",
+    "and",
+    "or",
+];
+
 /// Binds a scalar function call whose arguments are bound.
-pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    if NULL_AWARE.contains(&name) {
+        return bind_call(name, args, now);
+    }
+    // A NULL argument: ClickHouse types the call `Nullable(Nothing)` and answers NULL.
+    if args.iter().any(|a| *a.ty.base() == DataType::Nothing) {
+        return Ok(BExpr::constant(
+            Value::Null,
+            DataType::Nullable(Box::new(DataType::Nothing)),
+        ));
+    }
+    let nullable = args.iter().any(|a| a.ty.is_nullable());
+    let mut e = bind_call(name, args, now)?;
+    if nullable && e.ty.repr() != super::types::Repr::V {
+        e.ty = e.ty.nullable_if(true);
+    }
+    Ok(e)
+}
+
+fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
     let n = name;
     let nullable = args.iter().any(|a| a.ty.is_nullable());
     let mk = |f: F, args: Vec<BExpr>, ty: DataType| Ok(BExpr::call(f, args, ty));
@@ -390,7 +432,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if args.len() < 2 {
                 return Err(Error::query(format!("{n}() takes at least 2 arguments")));
             }
-            if args.iter().any(|a| !a.ty.is_number()) {
+            if args.iter().any(|a| !is_condition(&a.ty)) {
                 return Err(illegal(n, &args));
             }
             let f = if n == "and" { F::And } else { F::Or };
@@ -398,7 +440,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "not" => {
             arity(n, &args, 1, 1)?;
-            if !args[0].ty.is_number() {
+            if !is_condition(&args[0].ty) {
                 return Err(illegal(n, &args));
             }
             mk(F::Not, args, DataType::UInt8.nullable_if(nullable))
@@ -419,7 +461,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "if" => {
             arity(n, &args, 3, 3)?;
-            if !args[0].ty.is_number() {
+            if !is_condition(&args[0].ty) {
                 return Err(illegal(n, &args));
             }
             let ty = common_type(&[&args[1].ty, &args[2].ty]).ok_or_else(|| illegal(n, &args))?;
@@ -432,7 +474,7 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 ));
             }
             let k = args.len() / 2;
-            if (0..k).any(|i| !args[2 * i].ty.is_number()) {
+            if (0..k).any(|i| !is_condition(&args[2 * i].ty)) {
                 return Err(illegal(n, &args));
             }
             let vals: Vec<&DataType> = (0..k)
@@ -446,6 +488,13 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if args.is_empty() {
                 return Err(Error::query("coalesce() needs arguments"));
             }
+            // Arguments after the first that cannot be NULL are never reached.
+            if let Some(first) = args
+                .iter()
+                .position(|a| !a.ty.is_nullable() && a.ty != DataType::Nothing)
+            {
+                args.truncate(first + 1);
+            }
             let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
             let all = common_type(&types).ok_or_else(|| illegal(n, &args))?;
             // The result is nullable only when every argument is.
@@ -458,6 +507,35 @@ pub fn bind(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 all.base().clone()
             };
             mk(F::Coalesce, args, ty)
+        }
+        "ifNull" => {
+            arity(n, &args, 2, 2)?;
+            bind("coalesce", args, now)
+        }
+        "nullIf" => {
+            arity(n, &args, 2, 2)?;
+            let (Some(b), Some(a)) = (args.pop(), args.pop()) else {
+                return Err(illegal(n, &[]));
+            };
+            if a.ty.base() == &DataType::Nothing {
+                return Ok(BExpr::constant(
+                    Value::Null,
+                    DataType::Nullable(Box::new(DataType::Nothing)),
+                ));
+            }
+            let ty = a.ty.clone().nullable_if(true);
+            let same = bind("equals", vec![a.clone(), b], now)?;
+            mk(F::NullIf, vec![a, same], ty)
+        }
+        "assumeNotNull" => {
+            arity(n, &args, 1, 1)?;
+            let ty = args[0].ty.base().clone();
+            mk(F::AssumeNotNull, args, ty)
+        }
+        "toNullable" => {
+            arity(n, &args, 1, 1)?;
+            let ty = args[0].ty.clone().nullable_if(true);
+            mk(F::ToNullable, args, ty)
         }
         "isNull" | "isNotNull" => {
             arity(n, &args, 1, 1)?;

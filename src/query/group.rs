@@ -7,6 +7,7 @@
 
 use super::column::{Col, Dict, Strs};
 use super::types::{DataType, Repr};
+use super::Value;
 use crate::error::{Error, Result};
 use crate::store::{Dictionary, FxHashMap};
 use std::borrow::Cow;
@@ -71,6 +72,9 @@ impl KeyStrings {
     }
 }
 
+/// Where a key is among the keys grouped on: its values, and its `NULL` flag if it has one.
+type KeyAt = (usize, Option<usize>);
+
 /// Group ids for rows, and one representative key value per group.
 #[derive(Debug)]
 pub struct Grouper<'d> {
@@ -90,11 +94,33 @@ pub struct Grouper<'d> {
     levels: Vec<FxHashMap<u128, u32>>,
     reps: Vec<Vec<u64>>,
     groups: usize,
+    /// For keys of `Nullable` types: the types asked for, and per key its position among the
+    /// keys grouped on, with the position of its `NULL` flag key.
+    nullable: Option<(Vec<DataType>, Vec<KeyAt>)>,
 }
 
 impl<'d> Grouper<'d> {
     /// A grouper for keys of `types`.
     pub fn new(types: Vec<DataType>) -> Grouper<'d> {
+        let has_nulls = |t: &DataType| t.is_nullable() && t.repr() != Repr::V;
+        if types.iter().any(has_nulls) {
+            // A Nullable key groups as two: its value (the default in NULL rows) and a flag.
+            let mut inner = Vec::new();
+            let mut layout = Vec::new();
+            for t in &types {
+                let at = inner.len();
+                inner.push(t.base().clone());
+                if has_nulls(t) {
+                    inner.push(DataType::UInt8);
+                    layout.push((at, Some(at + 1)));
+                } else {
+                    layout.push((at, None));
+                }
+            }
+            let mut g = Grouper::new(inner);
+            g.nullable = Some((types, layout));
+            return g;
+        }
         let k = types.len();
         Grouper {
             store_dicts: vec![None; k],
@@ -110,12 +136,20 @@ impl<'d> Grouper<'d> {
             levels: (1..k).map(|_| FxHashMap::default()).collect(),
             reps: vec![Vec::new(); k],
             groups: 0,
+            nullable: None,
         }
     }
 
     /// Reads key `k` as codes of `dict`, a dictionary of the store that every batch's values
     /// of that key index: no mapping per row, and the key column of the result borrows `dict`.
     pub fn with_store_dict(mut self, k: usize, dict: &'d Dictionary) -> Grouper<'d> {
+        let k = match &self.nullable {
+            Some((_, layout)) => match layout.get(k) {
+                Some((at, None)) => *at,
+                _ => return self,
+            },
+            None => k,
+        };
         if let Some(slot) = self.store_dicts.get_mut(k) {
             *slot = Some(dict);
         }
@@ -317,6 +351,29 @@ impl<'d> Grouper<'d> {
 
     /// The group id of each of the `n` rows whose key columns are `keys`.
     pub fn assign(&mut self, keys: Vec<Cow<'_, Col<'_>>>, n: usize) -> Result<Vec<u32>> {
+        if let Some((types, layout)) = &self.nullable {
+            let mut split: Vec<Cow<'_, Col<'_>>> = Vec::with_capacity(layout.len() * 2);
+            for ((key, ty), (_, flag)) in keys.into_iter().zip(types).zip(layout) {
+                if flag.is_none() {
+                    split.push(key);
+                    continue;
+                }
+                let nulls = key.nulls(n).map(Cow::into_owned);
+                let (values, flags) = match nulls {
+                    Some(m) => (defaults_where(key.values(), &m, ty.base(), n), m),
+                    None => (key.values().clone(), vec![false; n]),
+                };
+                split.push(Cow::Owned(values));
+                split.push(Cow::Owned(Col::U(Cow::Owned(
+                    flags.into_iter().map(u64::from).collect(),
+                ))));
+            }
+            return self.assign_keys(split, n);
+        }
+        self.assign_keys(keys, n)
+    }
+
+    fn assign_keys(&mut self, keys: Vec<Cow<'_, Col<'_>>>, n: usize) -> Result<Vec<u32>> {
         if let ([key], Some(0)) = (keys.as_slice(), self.dense_key) {
             return Ok(self.assign_string(key, n));
         }
@@ -385,7 +442,28 @@ impl<'d> Grouper<'d> {
     }
 
     /// The key columns: one representative value per group, in group order.
-    pub fn key_columns(self) -> Vec<Col<'d>> {
+    pub fn key_columns(mut self) -> Vec<Col<'d>> {
+        let Some((_, layout)) = self.nullable.take() else {
+            return self.plain_key_columns();
+        };
+        let mut cols: Vec<Option<Col<'d>>> =
+            self.plain_key_columns().into_iter().map(Some).collect();
+        layout
+            .iter()
+            .map(|(at, flag)| {
+                let values = cols[*at].take().unwrap_or(Col::Const(Value::Null));
+                match flag.and_then(|f| cols[f].take()) {
+                    Some(flags) => {
+                        let m: Vec<bool> = flags.u64s(0).iter().map(|x| *x != 0).collect();
+                        Col::N(Box::new(values), Cow::Owned(m))
+                    }
+                    None => values,
+                }
+            })
+            .collect()
+    }
+
+    fn plain_key_columns(self) -> Vec<Col<'d>> {
         let Grouper {
             types,
             strings,
@@ -408,6 +486,10 @@ impl<'d> Grouper<'d> {
                     dict: Dict::Own(Rc::new(s.map(|s| s.dict).unwrap_or_default())),
                 }),
                 (Repr::F, _) => Col::F(Cow::Owned(r.iter().map(|x| f64::from_bits(*x)).collect())),
+                // The type of NULL.
+                (Repr::V, _) if *t.base() == DataType::Nothing => {
+                    Col::V(Cow::Owned(vec![Value::Null; r.len()]))
+                }
                 (Repr::I, _) => Col::I(Cow::Owned(r.iter().map(|x| *x as i64).collect())),
                 _ => Col::U(Cow::Owned(r)),
             })
@@ -415,10 +497,66 @@ impl<'d> Grouper<'d> {
     }
 }
 
+/// `c` (of type `ty`) with the rows `nulls` marks set to one value, so that every `NULL` row
+/// groups together.
+fn defaults_where<'a>(c: &Col<'a>, nulls: &[bool], ty: &DataType, n: usize) -> Col<'a> {
+    match ty.repr() {
+        Repr::U => Col::U(Cow::Owned(
+            c.u64s(n)
+                .iter()
+                .zip(nulls)
+                .map(|(x, null)| if *null { 0 } else { *x })
+                .collect(),
+        )),
+        Repr::I => Col::I(Cow::Owned(
+            c.i64s(n)
+                .iter()
+                .zip(nulls)
+                .map(|(x, null)| if *null { 0 } else { *x })
+                .collect(),
+        )),
+        Repr::F => Col::F(Cow::Owned(
+            c.f64s(n)
+                .iter()
+                .zip(nulls)
+                .map(|(x, null)| if *null { 0.0 } else { *x })
+                .collect(),
+        )),
+        Repr::S => {
+            let s = c.strs(n);
+            match s.dict.get().code("") {
+                Some(empty) => Col::S(Strs {
+                    codes: Cow::Owned(
+                        s.codes
+                            .iter()
+                            .zip(nulls)
+                            .map(|(x, null)| if *null { empty } else { *x })
+                            .collect(),
+                    ),
+                    dict: s.dict.clone(),
+                }),
+                None => {
+                    let mut d = Dictionary::new();
+                    let codes = s
+                        .codes
+                        .iter()
+                        .zip(nulls)
+                        .map(|(x, null)| d.intern(if *null { "" } else { s.dict.str(*x) }))
+                        .collect();
+                    Col::S(Strs {
+                        codes: Cow::Owned(codes),
+                        dict: Dict::Own(Rc::new(d)),
+                    })
+                }
+            }
+        }
+        Repr::V => c.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::Value;
 
     #[test]
     fn groups_strings_and_pairs() {

@@ -332,13 +332,22 @@ impl<'t> Parser<'t> {
                     }
                     false
                 };
-                if self.eat_kw("NULLS") && !(self.eat_kw("FIRST") || self.eat_kw("LAST")) {
-                    return Err(self.unexpected("FIRST or LAST"));
+                let mut nulls_first = false;
+                if self.eat_kw("NULLS") {
+                    if self.eat_kw("FIRST") {
+                        nulls_first = true;
+                    } else if !self.eat_kw("LAST") {
+                        return Err(self.unexpected("FIRST or LAST"));
+                    }
                 }
                 if self.is_kw("WITH") && self.is_kw_at(1, "FILL") {
                     return Err(Error::unsupported("WITH FILL"));
                 }
-                q.order_by.push(OrderItem { expr, desc });
+                q.order_by.push(OrderItem {
+                    expr,
+                    desc,
+                    nulls_first,
+                });
                 if !self.eat_sym(",") {
                     break;
                 }

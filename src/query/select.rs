@@ -575,7 +575,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 .pop()
                 .ok_or_else(|| Error::query(format!("{} needs a condition", c.name)))?;
             let b = self.bind(last, Mode::Row)?;
-            if !b.ty.is_number() {
+            if !super::funcs::is_condition(&b.ty) {
                 return Err(Error::query(format!(
                     "{}: the condition must be a number",
                     c.name
@@ -638,7 +638,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     self.aggs.push((
                         key,
                         AggSpec {
-                            kind: AggKind::Quantile(*q, Vec::new(), true),
+                            // Singular: an empty group gives NaN or NULL, not quantilesExact's 0.
+                            kind: AggKind::Quantile(*q, Vec::new(), false),
                             args,
                             cond,
                             ty: array_ty.clone(),
@@ -841,7 +842,7 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
             b.clause = "WHERE";
             let e = b.full(f)?;
             let bound = b.bind(&e, Mode::Row)?;
-            if !bound.ty.is_number() && bound.ty != DataType::Nothing {
+            if !super::funcs::is_condition(&bound.ty) {
                 return Err(Error::query(format!(
                     "WHERE must be a condition, not {}",
                     bound.ty
@@ -852,10 +853,10 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
         None => None,
     };
 
-    let order_exprs: Vec<(Expr, bool)> = q
+    let order_exprs: Vec<(Expr, bool, bool)> = q
         .order_by
         .iter()
-        .map(|o| Ok((b.full(positional(&o.expr, &items)?)?, o.desc)))
+        .map(|o| Ok((b.full(positional(&o.expr, &items)?)?, o.desc, o.nulls_first)))
         .collect::<Result<_>>()?;
     let limit_by = match &q.limit_by {
         Some(lb) => {
@@ -889,7 +890,7 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
     let aggregated = !q.group_by.is_empty()
         || items.iter().any(|(_, e)| contains_aggregate(e))
         || having.as_ref().is_some_and(contains_aggregate)
-        || order_exprs.iter().any(|(e, _)| contains_aggregate(e));
+        || order_exprs.iter().any(|(e, _, _)| contains_aggregate(e));
 
     let (batch, outputs, having_b, order_b, by_b) = if aggregated {
         b.clause = "GROUP BY";
@@ -921,9 +922,9 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
             None => None,
         };
         b.clause = "ORDER BY";
-        let order_b: Vec<(BExpr, bool)> = order_exprs
+        let order_b: Vec<(BExpr, bool, bool)> = order_exprs
             .iter()
-            .map(|(e, d)| Ok((b.bind(e, Mode::Post)?, *d)))
+            .map(|(e, d, f)| Ok((b.bind(e, Mode::Post)?, *d, *f)))
             .collect::<Result<_>>()?;
         b.clause = "LIMIT BY";
         let by_b = match &limit_by {
@@ -960,9 +961,9 @@ fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) ->
         }
         b.clause = "ORDER BY";
         let mut order_b = Vec::new();
-        for (e, d) in &order_exprs {
+        for (e, d, f) in &order_exprs {
             let be = b.bind(e, Mode::Row)?;
-            order_b.push((slot(be, &mut row_exprs), *d));
+            order_b.push((slot(be, &mut row_exprs), *d, *f));
         }
         b.clause = "LIMIT BY";
         let by_b = match &limit_by {
@@ -1371,8 +1372,9 @@ fn project<'a>(
     Ok(Batch { n: rows, cols: out })
 }
 
-/// Compares rows `a` and `b` of a sort key column.
-fn cmp_rows(c: &Col<'_>, ty: &DataType, a: usize, b: usize) -> std::cmp::Ordering {
+/// Compares rows `a` and `b` of a sort key column; NaN inside arrays sorts last in the
+/// direction `desc` gives (first before the reversal of a descending sort).
+fn cmp_rows(c: &Col<'_>, ty: &DataType, a: usize, b: usize, desc: bool) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match c {
         Col::Const(_) => Ordering::Equal,
@@ -1390,16 +1392,16 @@ fn cmp_rows(c: &Col<'_>, ty: &DataType, a: usize, b: usize) -> std::cmp::Orderin
             // NaN sorts after every number.
             v[a].is_nan().cmp(&v[b].is_nan())
         }),
-        _ => cmp_values(&c.value_at(a, ty), &c.value_at(b, ty)),
+        _ => cmp_values(&c.value_at(a, ty), &c.value_at(b, ty), desc),
     }
 }
 
-fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+fn cmp_values(a: &Value, b: &Value, nan_first: bool) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
         (Value::Array(x), Value::Array(y)) => {
             for (p, q) in x.iter().zip(y) {
-                let o = cmp_values(p, q);
+                let o = cmp_values(p, q, nan_first);
                 if o != Ordering::Equal {
                     return o;
                 }
@@ -1412,9 +1414,16 @@ fn cmp_values(a: &Value, b: &Value) -> std::cmp::Ordering {
         (_, Value::Null) => Ordering::Less,
         (x, y) => {
             let (x, y) = (super::column::value_f(x), super::column::value_f(y));
-            // NaN sorts after every number: a total order, as sorting needs.
-            x.partial_cmp(&y)
-                .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()))
+            // NaN sorts after every number (before, for a descending sort): a total order,
+            // as sorting needs.
+            x.partial_cmp(&y).unwrap_or_else(|| {
+                let o = x.is_nan().cmp(&y.is_nan());
+                if nan_first {
+                    o.reverse()
+                } else {
+                    o
+                }
+            })
         }
     }
 }
@@ -1439,7 +1448,7 @@ fn finish<'a>(
     batch: Batch<'a>,
     outputs: Vec<(String, BExpr)>,
     having: Option<BExpr>,
-    order: Vec<(BExpr, bool)>,
+    order: Vec<(BExpr, bool, bool)>,
     distinct: bool,
     limit_by: Option<(u64, u64, Vec<BExpr>)>,
     limit: Option<u64>,
@@ -1470,23 +1479,52 @@ fn finish<'a>(
         .iter()
         .map(|(_, e)| materialize(e))
         .collect::<Result<_>>()?;
-    let keys: Vec<(Col<'a>, DataType, bool)> = order
+    // Per key: the column, its type, DESC, NULLS FIRST, and each row's rank among NULL (2),
+    // NaN (1) and the other values (0).
+    type SortKey<'k> = (Col<'k>, DataType, bool, bool, Option<Vec<u8>>);
+    let keys: Vec<SortKey<'a>> = order
         .iter()
-        .map(|(e, d)| materialize(e).map(|(c, t)| (c, t, *d)))
+        .map(|(e, d, f)| {
+            materialize(e).map(|(c, t)| {
+                let nulls = c.nulls(n);
+                let values = c.values();
+                let nan: Option<&[f64]> = match values {
+                    Col::F(v) => Some(v),
+                    _ => None,
+                };
+                let rank = (nulls.is_some() || nan.is_some()).then(|| {
+                    (0..n)
+                        .map(|i| {
+                            if nulls.as_ref().is_some_and(|m| m[i]) {
+                                2
+                            } else {
+                                u8::from(nan.is_some_and(|v| v[i].is_nan()))
+                            }
+                        })
+                        .collect()
+                });
+                let values = values.clone();
+                (values, t, *d, *f, rank)
+            })
+        })
         .collect::<Result<_>>()?;
     let mut perm: Vec<u32> = (0..n as u32).collect();
     if !keys.is_empty() {
         perm.sort_by(|a, b| {
-            for (c, t, desc) in &keys {
+            for (c, t, desc, nulls_first, rank) in &keys {
                 let (i, j) = (*a as usize, *b as usize);
-                if let Col::F(v) = c {
-                    // NaN comes last in either direction, as in ClickHouse.
-                    let o = v[i].is_nan().cmp(&v[j].is_nan());
+                if let Some(r) = rank {
+                    // NULL, then NaN, come last in either direction (first with NULLS
+                    // FIRST), as in ClickHouse.
+                    let o = r[i].cmp(&r[j]);
                     if o != std::cmp::Ordering::Equal {
-                        return o;
+                        return if *nulls_first { o.reverse() } else { o };
+                    }
+                    if r[i] != 0 {
+                        continue;
                     }
                 }
-                let o = cmp_rows(c, t, i, j);
+                let o = cmp_rows(c, t.base(), i, j, *desc);
                 let o = if *desc { o.reverse() } else { o };
                 if o != std::cmp::Ordering::Equal {
                     return o;
@@ -1538,13 +1576,14 @@ mod tests {
     fn sorting_puts_nan_last() {
         let c = Col::F(Cow::Owned(vec![f64::NAN, 1.0]));
         assert_eq!(
-            cmp_rows(&c, &DataType::Float64, 0, 1),
+            cmp_rows(&c, &DataType::Float64, 0, 1, false),
             std::cmp::Ordering::Greater
         );
         assert_eq!(
             cmp_values(
                 &Value::Array(vec![Value::UInt(1)]),
-                &Value::Array(vec![Value::UInt(1), Value::UInt(0)])
+                &Value::Array(vec![Value::UInt(1), Value::UInt(0)]),
+                false
             ),
             std::cmp::Ordering::Less
         );

@@ -839,3 +839,89 @@ fn distinct_counts_take_several_arguments() {
         ]]
     );
 }
+
+/// The rows of `q`'s answer as JSON values, column by column, and the column types.
+fn json_rows(q: &str) -> (Vec<String>, Vec<Vec<serde_json::Value>>) {
+    let e = sql(q).unwrap_or_else(|err| panic!("{q}: {err}"));
+    let doc: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    let names: Vec<String> = e.meta.iter().map(|m| m.name.clone()).collect();
+    let rows = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| names.iter().map(|n| r[n].clone()).collect())
+        .collect();
+    (e.meta.iter().map(|m| m.ty.clone()).collect(), rows)
+}
+
+/// Expected answers: ClickHouse 26.9 (chDB) on the three rows of `store()`.
+#[test]
+fn nulls_flow_through_expressions_aggregates_and_groups() {
+    use serde_json::json;
+    let cases: &[(&str, &[&str], serde_json::Value)] = &[
+        (
+            "SELECT count(CASE WHEN latency < 1 THEN 1 END) AS c, avg(CASE WHEN latency > 1 THEN latency END) AS a, sum(if(success = 1, NULL, prompt_tokens)) AS s, min(nullIf(prompt_tokens, 10)) AS m FROM llm_events",
+            &["UInt64", "Nullable(Float64)", "Nullable(UInt64)", "Nullable(UInt32)"],
+            json!([[1, 2, 50, 50]]),
+        ),
+        (
+            "SELECT if(success = 1, NULL, model_name) AS k, count() AS n, sum(total_tokens) AS t FROM llm_events GROUP BY k ORDER BY k",
+            &["Nullable(String)", "UInt64", "UInt64"],
+            json!([["gpt-4o", 1, 60], [null, 2, 135]]),
+        ),
+        (
+            "SELECT if(success = 1, NULL, model_name) AS k, count() AS n FROM llm_events GROUP BY k ORDER BY k DESC NULLS FIRST",
+            &["Nullable(String)", "UInt64"],
+            json!([[null, 2], ["gpt-4o", 1]]),
+        ),
+        (
+            "SELECT model_name, nullIf(error_message, '') AS e, e IS NULL AS n, isNotNull(e) AS nn, coalesce(e, model_name) AS c, ifNull(e, 'ok') AS f FROM llm_events ORDER BY prompt_tokens",
+            &["String", "Nullable(String)", "UInt8", "UInt8", "String", "String"],
+            json!([
+                ["claude", null, 1, 0, "claude", "ok"],
+                ["gpt-4o", "timeout", 0, 1, "timeout", "timeout"],
+                ["gpt-4o", null, 1, 0, "gpt-4o", "ok"]
+            ]),
+        ),
+        (
+            "SELECT NULL AND 0 AS a, NULL AND 1 AS b, NULL OR 1 AS c, NULL OR 0 AS d, (latency > 1) AND NULL AS e FROM llm_events ORDER BY prompt_tokens",
+            &["Nullable(UInt8)"; 5],
+            json!([[0, null, 1, null, null], [0, null, 1, null, 0], [0, null, 1, null, null]]),
+        ),
+        (
+            "SELECT intDiv(100, nullIf(success, 0)) AS q, assumeNotNull(nullIf(success, 0) + 1) AS r, toNullable(success) AS t FROM llm_events ORDER BY prompt_tokens",
+            &["Nullable(UInt8)", "UInt16", "Nullable(UInt8)"],
+            json!([[100, 2, 1], [null, 1, 0], [100, 2, 1]]),
+        ),
+        (
+            "SELECT sum(nullIf(success, 1)) AS s, count(nullIf(success, 1)) AS c, uniqExact(nullIf(model_name, 'claude')) AS u, argMax(model_name, nullIf(latency, 2.5)) AS am FROM llm_events",
+            &["Nullable(UInt64)", "UInt64", "UInt64", "Nullable(String)"],
+            json!([[0, 1, 1, "gpt-4o"]]),
+        ),
+        (
+            "SELECT model_name, quantileExact(0.5)(nullIf(latency, 0.5)) AS q FROM llm_events GROUP BY model_name ORDER BY model_name",
+            &["String", "Nullable(Float32)"],
+            json!([["claude", 2.5], ["gpt-4o", 1.5]]),
+        ),
+        (
+            "SELECT count() FROM llm_events WHERE nullIf(success, 0)",
+            &["UInt64"],
+            json!([[2]]),
+        ),
+        (
+            "SELECT sumIf(if(success = 1, NULL, latency), 0) AS s, quantileExactIf(0.5)(if(success = 1, NULL, latency), 0) AS q FROM llm_events GROUP BY success ORDER BY success",
+            &["Nullable(Float64)", "Nullable(Float32)"],
+            json!([[null, null], [null, null]]),
+        ),
+        (
+            "SELECT NOT (1 = NULL) AS k, count() FROM llm_events GROUP BY k",
+            &["Nullable(Nothing)", "UInt64"],
+            json!([[null, 3]]),
+        ),
+    ];
+    for (q, types, want) in cases {
+        let (got_types, rows) = json_rows(q);
+        assert_eq!(&got_types, types, "{q}");
+        assert_eq!(&serde_json::Value::from(rows), want, "{q}");
+    }
+}
