@@ -97,7 +97,10 @@ const ALL_TYPES: &str = "SCHEMA >
     `u16` UInt16 `json:$.u16`,
     `u64` UInt64 `json:$.u64`,
     `f64` Float64 `json:$.f64`,
-    `b` Bool `json:$.b`
+    `b` Bool `json:$.b`,
+    `nu` Nullable(UInt32) `json:$.n.nu`,
+    `ns` LowCardinality(Nullable(String)) `json:$.meta.ns`,
+    `nf` Nullable(Float32) `json:$.nf`
 
 ENGINE \"MergeTree\"
 ENGINE_PARTITION_KEY \"toYYYYMM(ts)\"
@@ -274,6 +277,13 @@ const TYPES: &[&str] = &[
     "Float64",
     "Bool",
     "Boolean",
+    "Nullable(UInt32)",
+    "Nullable(Int64)",
+    "Nullable(Float64)",
+    "Nullable(String)",
+    "LowCardinality(Nullable(String))",
+    "Nullable(DateTime)",
+    "Nullable(Bool)",
 ];
 
 const KEYS: &[&str] = &[

@@ -53,6 +53,8 @@ pub struct Report {
 pub struct Decoder {
     trie: PathTrie,
     types: Vec<ColumnType>,
+    /// Per column, whether it is `Nullable` (a missing key or `null` is stored as `NULL`).
+    nullable: Vec<bool>,
     names: Vec<String>,
     time_column: Option<usize>,
     max_line_bytes: usize,
@@ -79,6 +81,7 @@ impl Decoder {
         Decoder {
             trie: PathTrie::new(ds.columns.iter().map(|c| c.path.as_slice())),
             types: ds.columns.iter().map(|c| c.ty).collect(),
+            nullable: ds.columns.iter().map(|c| c.nullable).collect(),
             names: ds.columns.iter().map(|c| c.name.clone()).collect(),
             time_column: ds.time_column,
             max_line_bytes: max_line_bytes.max(1),
@@ -376,6 +379,12 @@ impl Decoder {
         let mut errors: Vec<(usize, Reject)> = Vec::new();
         for col in 0..self.types.len() {
             let required = self.time_column == Some(col);
+            let absent =
+                !matches!(self.found[col], Some(f) if f.kind != json::Kind::Null || f.duplicate);
+            if absent && self.nullable[col] && !required {
+                self.cells.push(Cell::Null);
+                continue;
+            }
             match value::convert(
                 self.types[col],
                 self.found[col],

@@ -182,7 +182,10 @@ impl<'a> Source<'a> {
                 .datasource()
                 .columns
                 .iter()
-                .map(|c| (c.name.clone(), DataType::of_column(c.ty)))
+                .map(|c| {
+                    let ty = DataType::of_column(c.ty).nullable_if(c.nullable);
+                    (c.name.clone(), ty)
+                })
                 .collect(),
             Source::Table(t) => t
                 .names
@@ -997,12 +1000,16 @@ fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batc
             if !needed.contains(&i) {
                 return Col::Const(Value::Null);
             }
-            match (block.column(i).codes(), store.dictionary(i)) {
+            let values = match (block.column(i).codes(), store.dictionary(i)) {
                 (Some(codes), Some(d)) => Col::S(Strs {
                     codes,
                     dict: Dict::Store(d),
                 }),
                 _ => Col::Native(Cow::Borrowed(block.column(i))),
+            };
+            match block.nulls(i) {
+                Some(m) => Col::N(Box::new(values), Cow::Borrowed(m)),
+                None => values,
             }
         })
         .collect();
@@ -1200,7 +1207,7 @@ fn aggregate<'a>(
     // One key that is a string column of the store: its dictionary codes are the group ids,
     // so rows are grouped without any work per row. Groups without rows are dropped at the end.
     let code_key = match (keys, source) {
-        ([k], Source::Store(store)) => match k.kind {
+        ([k], Source::Store(store)) if !k.ty.is_nullable() => match k.kind {
             BKind::Slot(slot) => store
                 .dictionary(slot)
                 .filter(|d| d.len() <= CODE_GROUPS_MAX),
@@ -1213,7 +1220,8 @@ fn aggregate<'a>(
     if let (Source::Store(store), None) = (source, code_key) {
         // String keys that are small store columns are read as their codes.
         for (i, k) in keys.iter().enumerate() {
-            if let BKind::Slot(slot) = k.kind {
+            if let (BKind::Slot(slot), false) = (&k.kind, k.ty.is_nullable()) {
+                let slot = *slot;
                 if let Some(d) = store.dictionary(slot).filter(|d| d.len() <= CODE_KEYS_MAX) {
                     grouper = grouper.with_store_dict(i, d);
                 }

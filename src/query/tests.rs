@@ -925,3 +925,78 @@ fn nulls_flow_through_expressions_aggregates_and_groups() {
         assert_eq!(&serde_json::Value::from(rows), want, "{q}");
     }
 }
+
+/// Expected answers: ClickHouse 26.9 (chDB) reading the same rows as JSONEachRow into a table of
+/// the same column types.
+#[test]
+fn nullable_columns_store_missing_keys_and_null_as_null() {
+    let ds = crate::schema::parse_datasource(
+        "calls",
+        "SCHEMA >\n    `event_time` DateTime `json:$.t`,\n    `model_name` LowCardinality(Nullable(String)) `json:$.m`,\n    `tokens` Nullable(UInt32) `json:$.usage.tokens`,\n    `cost` Nullable(Float64) `json:$.cost`,\n    `err` Nullable(String) `json:$.err`\n\nENGINE \"MergeTree\"\nENGINE_PARTITION_KEY \"toYYYYMM(event_time)\"\nENGINE_SORTING_KEY \"event_time\"\n",
+    )
+    .unwrap();
+    assert!(ds.columns[2].nullable && !ds.columns[0].nullable);
+    let mut s = EventStore::with_datasource(ds, crate::Options::default());
+    let lines = concat!(
+        r#"{"t":"2024-05-01 10:00:00","m":"gpt-4o","usage":{"tokens":100},"cost":0.5,"err":null}"#,
+        "\n",
+        r#"{"t":"2024-05-01 10:01:00","m":null,"usage":{"tokens":null},"cost":0.25,"err":"timeout"}"#,
+        "\n",
+        r#"{"t":"2024-05-01 10:02:00","usage":{},"err":""}"#,
+        "\n",
+        r#"{"t":"2024-05-01 10:03:00","m":"claude","usage":{"tokens":7},"cost":null}"#,
+        "\n",
+        r#"{"t":"2024-05-01 10:04:00","m":"gpt-4o","cost":1.5,"err":"rate limit"}"#,
+        "\n",
+    );
+    s.write(lines.as_bytes()).unwrap();
+    let report = s.end().unwrap();
+    assert_eq!((report.rows, report.quarantined), (5, 0));
+    let e = run_sql_with(
+        s.store(),
+        "SELECT model_name, count() c, count(tokens) ct, sum(tokens) st, avg(cost) ac, countIf(err IS NULL) en, any(err) ae FROM calls GROUP BY model_name ORDER BY model_name",
+        &Params::new(),
+        &[],
+        0,
+    )
+    .unwrap();
+    let types: Vec<&str> = e.meta.iter().map(|m| m.ty.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "LowCardinality(Nullable(String))",
+            "UInt64",
+            "UInt64",
+            "Nullable(UInt64)",
+            "Nullable(Float64)",
+            "UInt64",
+            "Nullable(String)"
+        ]
+    );
+    let doc: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    let rows: Vec<Vec<serde_json::Value>> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| e.meta.iter().map(|m| r[&m.name].clone()).collect())
+        .collect();
+    assert_eq!(
+        serde_json::Value::from(rows),
+        serde_json::json!([
+            ["claude", 1, 1, 7, null, 1, null],
+            ["gpt-4o", 2, 1, 100, 1, 1, "rate limit"],
+            [null, 2, 0, null, 0.25, 0, "timeout"]
+        ])
+    );
+    // A NULL can be neither a sorting key nor a partition key, as in ClickHouse.
+    for (key, line) in [
+        ("ENGINE_SORTING_KEY \"tokens\"", "sorting key"),
+        ("ENGINE_PARTITION_KEY \"toYYYYMM(t)\"", "partition key"),
+    ] {
+        let text = format!("SCHEMA >\n    `t` Nullable(DateTime),\n    `tokens` Nullable(UInt32)\n\nENGINE \"MergeTree\"\n{key}\n");
+        let err = crate::schema::parse_datasource("x", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(line) && err.contains("Nullable"), "{err}");
+    }
+}

@@ -117,7 +117,7 @@ pub enum DataType {
     DateTime64,
     /// `Array(T)`.
     Array(Box<DataType>),
-    /// `Nullable(T)`: only the `NULL` literal and scalar subqueries produce it.
+    /// `Nullable(T)`: `T` or `NULL`.
     Nullable(Box<DataType>),
     /// `Nothing`: the type of `NULL` and of `[]`'s elements.
     Nothing,
@@ -161,6 +161,10 @@ impl fmt::Display for DataType {
             DataType::DateTime64 => "DateTime64(3)",
             DataType::Nothing => "Nothing",
             DataType::Array(t) => return write!(f, "Array({t})"),
+            // ClickHouse spells a Nullable low-cardinality string this way round.
+            DataType::Nullable(t) if **t == DataType::LcString => {
+                "LowCardinality(Nullable(String))"
+            }
             DataType::Nullable(t) => return write!(f, "Nullable({t})"),
             DataType::Interval(u) => return write!(f, "Interval{}", u.name()),
         };
@@ -198,6 +202,9 @@ impl DataType {
             .and_then(|s| s.strip_suffix(')'))
         {
             return Some(DataType::Array(Box::new(DataType::from_name(inner)?)));
+        }
+        if compact == "LowCardinality(Nullable(String))" {
+            return Some(DataType::Nullable(Box::new(DataType::LcString)));
         }
         if let Some(inner) = compact
             .strip_prefix("Nullable(")

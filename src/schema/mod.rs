@@ -65,6 +65,22 @@ impl ColumnType {
         })
     }
 
+    /// Parses a column type that may be `Nullable`: `Nullable(T)` and
+    /// `LowCardinality(Nullable(String))` give `T` and `true`.
+    pub fn from_nullable_name(name: &str) -> Option<(ColumnType, bool)> {
+        let compact: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(inner) = compact
+            .strip_prefix("Nullable(")
+            .and_then(|s| s.strip_suffix(')'))
+        {
+            return Some((ColumnType::from_name(inner)?, true));
+        }
+        if compact == "LowCardinality(Nullable(String))" {
+            return Some((ColumnType::LowCardinalityString, true));
+        }
+        Some((ColumnType::from_name(&compact)?, false))
+    }
+
     /// The type's name as ClickHouse prints it in result metadata.
     pub fn name(self) -> &'static str {
         match self {
@@ -137,6 +153,9 @@ pub struct ColumnDef {
     pub ty: ColumnType,
     /// JSON path as keys from the root object: `json:$.a.b` is `["a", "b"]`.
     pub path: Vec<String>,
+    /// `Nullable(T)`: a missing key or JSON `null` is stored as `NULL` (else as the type's
+    /// default).
+    pub nullable: bool,
 }
 
 /// How rows are split into partitions.

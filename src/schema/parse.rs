@@ -135,6 +135,13 @@ pub fn parse_datasource(name: &str, text: &str) -> Result<Datasource> {
             let idx = ds
                 .column_index(part)
                 .ok_or_else(|| err(line, format!("sorting key names unknown column '{part}'")))?;
+            if ds.columns[idx].nullable {
+                // As ClickHouse refuses it (allow_nullable_key is off by default).
+                return Err(err(
+                    line,
+                    format!("sorting key contains the Nullable column '{part}'"),
+                ));
+            }
             ds.sorting_key.push(idx);
         }
     }
@@ -148,7 +155,11 @@ pub fn parse_datasource(name: &str, text: &str) -> Result<Datasource> {
             .iter()
             .copied()
             .find(|&c| ds.columns[c].ty.is_time())
-            .or_else(|| ds.columns.iter().position(|c| c.ty.is_time())),
+            .or_else(|| {
+                ds.columns
+                    .iter()
+                    .position(|c| c.ty.is_time() && !c.nullable)
+            }),
     };
     Ok(ds)
 }
@@ -185,6 +196,12 @@ fn parse_partition(ds: &Datasource, line: usize, text: &str) -> Result<Partition
         return Err(err(
             line,
             format!("partition key column '{arg}' is not a DateTime"),
+        ));
+    }
+    if ds.columns[col].nullable {
+        return Err(err(
+            line,
+            format!("partition key contains the Nullable column '{arg}'"),
         ));
     }
     match func {
@@ -245,12 +262,13 @@ fn parse_column(line: usize, text: &str) -> Result<ColumnDef> {
             format!("column '{name}': DEFAULT/MATERIALIZED/ALIAS/CODEC are not supported"),
         ));
     }
-    let ty = ColumnType::from_name(type_text).ok_or_else(|| {
+    let (ty, nullable) = ColumnType::from_nullable_name(type_text).ok_or_else(|| {
         err(
             line,
             format!(
                 "column '{name}' has unsupported type '{type_text}' (supported: DateTime, DateTime64(3), String, \
-                 LowCardinality(String), UInt8/16/32/64, Int8/16/32/64, Float32/64, Bool)"
+                 LowCardinality(String), UInt8/16/32/64, Int8/16/32/64, Float32/64, Bool, and \
+                 Nullable of each)"
             ),
         )
     })?;
@@ -272,6 +290,7 @@ fn parse_column(line: usize, text: &str) -> Result<ColumnDef> {
         name: name.to_string(),
         ty,
         path,
+        nullable,
     })
 }
 

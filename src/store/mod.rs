@@ -29,6 +29,8 @@ pub enum Cell {
     F64(f64),
     /// A string column: a byte range of the decoder's scratch text.
     Str(u32, u32),
+    /// `NULL`, in a `Nullable` column (stored as the type's default and a `NULL` mark).
+    Null,
 }
 
 /// The values of one column within one block, in the column's storage width.
@@ -277,6 +279,8 @@ impl ColumnData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
     columns: Vec<ColumnData>,
+    /// Per column, for `Nullable` columns: `true` for each row that is `NULL`.
+    nulls: Vec<Option<Vec<bool>>>,
     rows: usize,
     min_time: i64,
     max_time: i64,
@@ -296,6 +300,11 @@ impl Block {
     /// All columns in schema order.
     pub fn columns(&self) -> &[ColumnData] {
         &self.columns
+    }
+
+    /// For a `Nullable` column `i`, which rows are `NULL`; `None` for other columns.
+    pub fn nulls(&self, i: usize) -> Option<&[bool]> {
+        self.nulls.get(i).and_then(Option::as_deref)
     }
 
     /// Smallest value of the time column (seconds for `DateTime`, ms for `DateTime64(3)`); 0 without one.
@@ -495,6 +504,15 @@ impl Store {
         self.added.clear();
         for (i, (cell, dict)) in cells.iter().zip(self.dicts.iter_mut()).enumerate() {
             let code = match (cell, dict) {
+                // A NULL string is stored as the empty string.
+                (Cell::Null, Some(d)) => {
+                    let before = d.len();
+                    let code = d.intern("");
+                    if d.len() != before {
+                        self.added.push((i, code));
+                    }
+                    code
+                }
                 (Cell::Str(start, len), Some(d)) => {
                     let s = text
                         .get(*start as usize..(*start as usize).saturating_add(*len as usize))
@@ -544,8 +562,19 @@ impl Store {
                     None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
                 })
                 .collect();
-            add = columns.iter().map(|c| c.heap_bytes() as u64).sum();
-            new_block = Some(columns);
+            let nulls: Vec<Option<Vec<bool>>> = self
+                .datasource
+                .columns
+                .iter()
+                .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
+                .collect();
+            add = columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
+                + nulls
+                    .iter()
+                    .flatten()
+                    .map(|m| m.capacity() as u64)
+                    .sum::<u64>();
+            new_block = Some((columns, nulls));
         }
         if (add > 0 || !self.added.is_empty()) && self.bytes().saturating_add(add) > self.max_bytes
         {
@@ -563,9 +592,10 @@ impl Store {
             }
             return Err(Full);
         }
-        if let Some(columns) = new_block {
+        if let Some((columns, nulls)) = new_block {
             self.partitions[pi].blocks.push(Block {
                 columns,
+                nulls,
                 rows: 0,
                 min_time: time,
                 max_time: time,
@@ -590,6 +620,11 @@ impl Store {
             }
             col.push(*cell, code);
         }
+        for (mask, cell) in block.nulls.iter_mut().zip(cells) {
+            if let Some(m) = mask {
+                m.push(matches!(cell, Cell::Null));
+            }
+        }
         block.rows += 1;
         block.min_time = block.min_time.min(time);
         block.max_time = block.max_time.max(time);
@@ -609,6 +644,7 @@ impl Store {
                     .iter()
                     .zip(&b.columns)
                     .all(|(x, y)| x.same_bits(y))
+                && a.nulls == b.nulls
         };
         self.rows == other.rows
             && self.partitions.len() == other.partitions.len()

@@ -93,9 +93,11 @@ pub struct Column {
     /// `c0`, `c1`, ...
     pub name: String,
     /// The type as written in the schema.
-    pub type_name: &'static str,
+    pub type_name: String,
     /// Its kind of values.
     pub ty: Ty,
+    /// `Nullable(...)`: a missing key or `null` reads back as `null`.
+    pub nullable: bool,
     /// Keys from the root object.
     pub path: Vec<String>,
 }
@@ -159,11 +161,19 @@ impl Shape {
                 continue;
             }
             let (type_name, ty) = *rng.pick(TYPES);
+            // Any type but the times may be Nullable (a time column is every row's time).
+            let nullable = !matches!(ty, Ty::DateTime | Ty::DateTime64) && rng.pct(30);
+            let type_name = match (nullable, type_name) {
+                (false, t) => t.to_string(),
+                (true, "LowCardinality(String)") => "LowCardinality(Nullable(String))".into(),
+                (true, t) => format!("Nullable({t})"),
+            };
             columns.push(Column {
                 name: format!("c{}", columns.len()),
                 type_name,
                 ty,
                 path,
+                nullable,
             });
         }
         let time = columns
@@ -200,10 +210,17 @@ impl Shape {
         let mut expected = Vec::new();
         for (i, c) in self.columns.iter().enumerate() {
             let present = self.time == Some(i) || rng.pct(85);
-            let (text, want) = if present {
-                value(c.ty, rng)
+            let (text, want) = if !present {
+                let want = if c.nullable {
+                    Json::Null
+                } else {
+                    default(c.ty)
+                };
+                (String::new(), want)
+            } else if c.nullable && rng.pct(20) {
+                ("null".to_string(), Json::Null)
             } else {
-                (String::new(), default(c.ty))
+                value(c.ty, rng)
             };
             expected.push(want);
             root.insert(&c.path, present.then_some(text));
