@@ -973,15 +973,16 @@ pub fn parse_value(s: &str, ty: &DataType) -> Result<Value> {
             let ms = time::parse_timestamp_ms(t).ok_or_else(bad)?;
             Value::Date(ms.div_euclid(86_400_000))
         }
-        DataType::Float32 => Value::Float32(t.parse::<f32>().map_err(|_| bad())?),
-        DataType::Float64 => Value::Float64(t.parse::<f64>().map_err(|_| bad())?),
-        DataType::Bool => match t.to_ascii_lowercase().as_str() {
+        // Numbers take no surrounding spaces, as in ClickHouse; times do.
+        DataType::Float32 => Value::Float32(s.parse::<f32>().map_err(|_| bad())?),
+        DataType::Float64 => Value::Float64(s.parse::<f64>().map_err(|_| bad())?),
+        DataType::Bool => match s.to_ascii_lowercase().as_str() {
             "true" | "1" => Value::Bool(true),
             "false" | "0" => Value::Bool(false),
             _ => return Err(bad()),
         },
-        b if b.is_signed() => Value::Int(t.parse::<i64>().map_err(|_| bad())?),
-        b if b.is_int() => Value::UInt(t.parse::<u64>().map_err(|_| bad())?),
+        b if b.is_signed() => Value::Int(s.parse::<i64>().map_err(|_| bad())?),
+        b if b.is_int() => Value::UInt(s.parse::<u64>().map_err(|_| bad())?),
         b if b.is_string() => Value::Str(s.to_string()),
         _ => return Err(bad()),
     })

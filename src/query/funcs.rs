@@ -777,7 +777,7 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             let t = args[0].ty.base().clone();
             let ty = if t.is_float() {
                 t
-            } else if t.is_int() {
+            } else if t.is_int() || t == DataType::Bool {
                 DataType::int_of(t.int_bits(), false)
             } else {
                 return Err(illegal(n, &args));
