@@ -337,6 +337,34 @@ impl EventStore {
         self.pipes.iter().map(|p| p.name.clone()).collect()
     }
 
+    /// The SQL ClickHouse runs for the pipe `name` with `params`: templates rendered with each
+    /// parameter written as a literal checked against its type, the nodes the endpoint reads
+    /// prepended as `WITH name AS (…)` (see [`expand_pipe`]).
+    ///
+    /// ```
+    /// let store = llm_metrics::EventStore::new();
+    /// let mut params = llm_metrics::Params::new();
+    /// params.insert("models".into(), "gpt-4o,claude".into());
+    /// let sql = store.expand("llm_kpis", &params)?;
+    /// assert!(sql.contains("model_name IN ['gpt-4o', 'claude']"), "{sql}");
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn expand(&self, name: &str, params: &Params) -> Result<String> {
+        let pipe = self
+            .pipes
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
+        let columns: Vec<String> = self
+            .store
+            .datasource()
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        query::expand_pipe(pipe, params, &columns)
+    }
+
     /// Runs the pipe `name` with `params` and answers in endpoint shape.
     pub fn pipe(&self, name: &str, params: &Params) -> Result<Endpoint> {
         let pipe = self

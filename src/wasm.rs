@@ -220,6 +220,30 @@ impl WasmEventStore {
         Self::endpoint_to_js(&self.inner.pipe(name, &params)?)
     }
 
+    /// The SQL ClickHouse runs for the named pipe with `params`: templates rendered in wasm,
+    /// each parameter a literal checked against its type, earlier nodes as `WITH` clauses.
+    /// Throws for an unknown pipe or a bad parameter.
+    pub fn expand(&self, name: &str, params: Option<Object>) -> Result<String, JsError> {
+        Self::alive()?;
+        let params = Self::params_from_js(params)?;
+        Ok(self.inner.expand(name, &params)?)
+    }
+
+    /// The name of the datasource the store holds (the table its SQL reads).
+    #[wasm_bindgen(getter, js_name = datasourceName)]
+    pub fn datasource_name(&self) -> Result<String, JsError> {
+        Self::alive()?;
+        Ok(self.inner.store().datasource().name.clone())
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS database.<datasource>` for ClickHouse, with the store's
+    /// column types, partition and sorting keys.
+    #[wasm_bindgen(js_name = createTableSql)]
+    pub fn create_table_sql(&self, database: &str) -> Result<String, JsError> {
+        Self::alive()?;
+        Ok(self.inner.store().datasource().create_table_sql(database))
+    }
+
     /// Runs one SQL query (ClickHouse dialect; templated with `params` when it starts with `%`)
     /// and returns its endpoint result. Throws for SQL outside the supported subset, naming it.
     #[wasm_bindgen(unchecked_return_type = "Endpoint")]

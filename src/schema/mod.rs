@@ -1,5 +1,6 @@
 //! Datasource definitions: Tinybird `.datasource` files and the column types they declare.
 
+mod ddl;
 mod parse;
 
 pub use parse::parse_datasource;
