@@ -1,0 +1,137 @@
+//! Arithmetic: `+`, `-`, `*`, `/`, `%`, `intDiv`, `negate` and `abs`, with ClickHouse's
+//! result types (integers wrap, division by zero of integers is an error).
+
+use super::super::column::Col;
+use super::super::types::{DataType, Repr};
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// `+`.
+    Plus,
+    /// `-`.
+    Minus,
+    /// `*`.
+    Mul,
+    /// `/` (always `Float64`).
+    Div,
+    /// `%`.
+    Mod,
+    /// `intDiv`.
+    IntDiv,
+}
+
+pub(super) fn to_repr<'a>(v: Vec<i64>, ty: &DataType) -> Col<'a> {
+    if ty.repr() == Repr::U {
+        Col::U(Cow::Owned(v.into_iter().map(|x| x as u64).collect()))
+    } else {
+        Col::I(Cow::Owned(v))
+    }
+}
+
+pub(super) fn arith<'a>(
+    op: Arith,
+    a: &Col<'a>,
+    ta: &DataType,
+    b: &Col<'a>,
+    tb: &DataType,
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    if op == Arith::Div || ty.repr() == Repr::F {
+        let x = a.f64s(n);
+        let y = b.f64s(n);
+        let v: Vec<f64> = x
+            .iter()
+            .zip(y.iter())
+            .map(|(p, q)| match op {
+                Arith::Plus => p + q,
+                Arith::Minus => p - q,
+                Arith::Mul => p * q,
+                Arith::Div => p / q,
+                Arith::Mod => p % q,
+                Arith::IntDiv => (p / q).trunc(),
+            })
+            .collect();
+        return Ok(Col::F(Cow::Owned(v)));
+    }
+    let zero_divisor = || Error::query("division by zero");
+    if ty.repr() == Repr::U {
+        let signed_divisor = tb.base().is_signed();
+        let x = a.u64s(n);
+        let y = b.u64s(n);
+        let mut v = Vec::with_capacity(n);
+        for (p, q) in x.iter().zip(y.iter()) {
+            v.push(match op {
+                Arith::Plus => p.wrapping_add(*q),
+                Arith::Minus => p.wrapping_sub(*q),
+                Arith::Mul => p.wrapping_mul(*q),
+                // An unsigned dividend keeps its sign: the divisor counts by its magnitude.
+                Arith::Mod if signed_divisor => p
+                    .checked_rem((*q as i64).unsigned_abs())
+                    .ok_or_else(zero_divisor)?,
+                Arith::Mod => p.checked_rem(*q).ok_or_else(zero_divisor)?,
+                Arith::IntDiv => p.checked_div(*q).ok_or_else(zero_divisor)?,
+                Arith::Div => 0,
+            });
+        }
+        let _ = ta;
+        return Ok(Col::U(Cow::Owned(v)));
+    }
+    let x = a.i64s(n);
+    let y = b.i64s(n);
+    let mut v = Vec::with_capacity(n);
+    for (p, q) in x.iter().zip(y.iter()) {
+        v.push(match op {
+            Arith::Plus => p.wrapping_add(*q),
+            Arith::Minus => p.wrapping_sub(*q),
+            Arith::Mul => p.wrapping_mul(*q),
+            Arith::Mod | Arith::IntDiv if *q == 0 => return Err(zero_divisor()),
+            Arith::Mod | Arith::IntDiv if *p == i64::MIN && *q == -1 => {
+                return Err(Error::query(
+                    "division of the minimal signed number by minus one",
+                ))
+            }
+            Arith::Mod => p.wrapping_rem(*q),
+            Arith::IntDiv => p.wrapping_div(*q),
+            Arith::Div => 0,
+        });
+    }
+    Ok(Col::I(Cow::Owned(v)))
+}
+
+/// `negate`: floats change sign, integers wrap (the negation of the minimal `Int64` is itself).
+pub(super) fn negate<'a>(c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
+    match ty.repr() {
+        Repr::F => {
+            let v = c.f64s(n);
+            Col::F(Cow::Owned(v.iter().map(|x| -x).collect()))
+        }
+        _ => {
+            let v = c.i64s(n);
+            Col::I(Cow::Owned(v.iter().map(|x| x.wrapping_neg()).collect()))
+        }
+    }
+}
+
+/// `abs` of `c` (of type `from`) as the result type `ty`: a signed argument with an unsigned
+/// result takes its magnitude.
+pub(super) fn abs<'a>(c: &Col<'a>, from: &DataType, ty: &DataType, n: usize) -> Col<'a> {
+    match ty.repr() {
+        Repr::F => Col::F(Cow::Owned(c.f64s(n).iter().map(|x| x.abs()).collect())),
+        Repr::U => {
+            if from.is_signed() {
+                Col::U(Cow::Owned(
+                    c.i64s(n).iter().map(|x| x.unsigned_abs()).collect(),
+                ))
+            } else {
+                c.clone()
+            }
+        }
+        _ => Col::I(Cow::Owned(
+            c.i64s(n).iter().map(|x| x.wrapping_abs()).collect(),
+        )),
+    }
+}

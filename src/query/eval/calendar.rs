@@ -1,0 +1,429 @@
+//! Calendar functions: truncation of times (`toStartOf…`), their parts (`toYear`, `toHour`, …),
+//! time ± interval and ± integer, time − time, `dateDiff`, and the unit conversions they share.
+
+use super::super::column::Col;
+use super::super::types::{DataType, Unit};
+use super::arith::to_repr;
+use crate::error::Result;
+use crate::store::ColumnData;
+use crate::time;
+use std::borrow::Cow;
+
+/// Time truncations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trunc {
+    /// To a multiple of `n` seconds since the epoch (`DateTime`).
+    Seconds(i64),
+    /// To a multiple of `n` hours since midnight (`DateTime`).
+    Hours(i64),
+    /// To a multiple of `n` days since the epoch (`DateTime`).
+    Days(i64),
+    /// To the date (`Date`).
+    Date,
+    /// To the Sunday starting the week (`Date`).
+    WeekSunday,
+    /// To the Monday starting the week (`Date`).
+    Monday,
+    /// To a multiple of `n` weeks counted from Monday 1970-01-05 (`Date`).
+    Weeks(i64),
+    /// To a multiple of `n` months since 1970-01 (`Date`).
+    Months(i64),
+    /// To a multiple of `n` years since year 0 (`Date`).
+    Years(i64),
+}
+
+/// Parts of a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `toYear`.
+    Year,
+    /// `toMonth`.
+    Month,
+    /// `toDayOfMonth`.
+    Day,
+    /// `toDayOfWeek` (Monday 1 … Sunday 7).
+    DayOfWeek,
+    /// `toHour`.
+    Hour,
+    /// `toMinute`.
+    Minute,
+    /// `toSecond`.
+    Second,
+    /// `toYYYYMM`.
+    YearMonth,
+    /// `toYYYYMMDD`.
+    YearMonthDay,
+    /// `toUnixTimestamp`.
+    Unix,
+}
+
+/// Seconds since the epoch of a time column of type `ty` (`Date` days become midnight).
+pub(super) fn secs(c: &Col<'_>, ty: &DataType, n: usize) -> Vec<i64> {
+    match ty.base() {
+        DataType::Date => c.i64s(n).iter().map(|d| d * 86_400).collect(),
+        DataType::DateTime64 => c.i64s(n).iter().map(|ms| ms.div_euclid(1000)).collect(),
+        _ => c.i64s(n).into_owned(),
+    }
+}
+
+/// Rescales a time or number column to the unit of `target` (`Date` days, `DateTime` seconds,
+/// `DateTime64` milliseconds) in the `i64` domain.
+pub(super) fn time_in(c: &Col<'_>, from: &DataType, target: &DataType, n: usize) -> Vec<i64> {
+    let mul = |u: i64| {
+        c.i64s(n)
+            .iter()
+            .map(|x| x.wrapping_mul(u))
+            .collect::<Vec<i64>>()
+    };
+    match (from.base(), target.base()) {
+        (DataType::Date, DataType::DateTime) => mul(86_400),
+        (DataType::Date, DataType::DateTime64) => mul(86_400_000),
+        (DataType::DateTime, DataType::DateTime64) => mul(1000),
+        _ => c.i64s(n).into_owned(),
+    }
+}
+
+pub(super) fn finer_time(a: &DataType, b: &DataType) -> DataType {
+    let rank = |t: &DataType| match t.base() {
+        DataType::DateTime64 => 3,
+        DataType::DateTime => 2,
+        DataType::Date => 1,
+        _ => 0,
+    };
+    if rank(a) >= rank(b) {
+        a.base().clone()
+    } else {
+        b.base().clone()
+    }
+}
+
+pub(super) fn truncate<'a>(t: Trunc, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
+    // Fast path: a stored `DateTime` column truncated to a whole number of seconds.
+    if let (Trunc::Seconds(step), Col::Native(data)) = (t, c) {
+        if let ColumnData::U32(v) = &**data {
+            let step = step.max(1);
+            return Col::U(Cow::Owned(in_buckets(
+                v.iter().map(|x| i64::from(*x)),
+                v.len(),
+                |x| {
+                    let start = x - x % step;
+                    (start, start + step)
+                },
+            )));
+        }
+    }
+    let s = secs(c, ty, n);
+    match t {
+        Trunc::Seconds(step) => {
+            let step = step.max(1);
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let start = x - x.rem_euclid(step);
+                (start, start + step)
+            })))
+        }
+        Trunc::Hours(h) => {
+            let h = h.max(1) * 3600;
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let day = x - x.rem_euclid(86_400);
+                let within = x.rem_euclid(86_400);
+                let start = day + within - within % h;
+                // Buckets restart at midnight.
+                (start, (start + h).min(day + 86_400))
+            })))
+        }
+        Trunc::Days(d) => {
+            let d = d.max(1);
+            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+                let start = x.div_euclid(86_400).div_euclid(d) * d * 86_400;
+                (start, start + d * 86_400)
+            })))
+        }
+        _ => {
+            let v: Vec<i64> = s
+                .iter()
+                .map(|x| {
+                    let days = x.div_euclid(86_400);
+                    match t {
+                        Trunc::Date => days,
+                        Trunc::WeekSunday => days - (days + 4).rem_euclid(7),
+                        Trunc::Monday => days - (days + 3).rem_euclid(7),
+                        Trunc::Weeks(w) => {
+                            let w = w.max(1) * 7;
+                            4 + (days - 4).div_euclid(w) * w
+                        }
+                        Trunc::Months(m) => {
+                            let (y, mo, _) = time::civil_from_days(days);
+                            let idx = (y - 1900) * 12 + i64::from(mo) - 1;
+                            let idx = idx.div_euclid(m.max(1)) * m.max(1);
+                            time::days_from_civil(
+                                1900 + idx.div_euclid(12),
+                                (idx.rem_euclid(12) + 1) as u32,
+                                1,
+                            )
+                        }
+                        Trunc::Years(k) => {
+                            let (y, _, _) = time::civil_from_days(days);
+                            let y = y.div_euclid(k.max(1)) * k.max(1);
+                            time::days_from_civil(y, 1, 1)
+                        }
+                        _ => days,
+                    }
+                })
+                .collect();
+            // A `Date` holds 1970-01-01 to 2149-06-06; earlier days saturate.
+            Col::I(Cow::Owned(
+                v.into_iter().map(|d| d.clamp(0, 65_535)).collect(),
+            ))
+        }
+    }
+}
+
+/// The start of each value's bucket, where `bucket(x)` gives the `[start, end)` holding `x`:
+/// computed only when a value leaves the previous value's bucket, so a run of times in one
+/// bucket (logs are mostly in time order) costs two comparisons a row instead of a division.
+#[inline]
+fn in_buckets(
+    values: impl Iterator<Item = i64>,
+    n: usize,
+    bucket: impl Fn(i64) -> (i64, i64),
+) -> Vec<u64> {
+    let mut out = Vec::with_capacity(n);
+    let (mut start, mut end) = (0, 0);
+    for x in values {
+        if x < start || x >= end {
+            (start, end) = bucket(x);
+        }
+        out.push(start as u64);
+    }
+    out
+}
+
+pub(super) fn part<'a>(p: Part, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
+    let s = secs(c, ty, n);
+    Col::U(Cow::Owned(
+        s.iter()
+            .map(|x| {
+                let days = x.div_euclid(86_400);
+                let within = x.rem_euclid(86_400);
+                let ymd = || time::civil_from_days(days);
+                (match p {
+                    Part::Hour => within / 3600,
+                    Part::Minute => within / 60 % 60,
+                    Part::Second => within % 60,
+                    Part::DayOfWeek => (days + 3).rem_euclid(7) + 1,
+                    Part::Year => ymd().0,
+                    Part::Month => i64::from(ymd().1),
+                    Part::Day => i64::from(ymd().2),
+                    Part::YearMonth => {
+                        let (y, m, _) = ymd();
+                        y * 100 + i64::from(m)
+                    }
+                    Part::YearMonthDay => {
+                        let (y, m, d) = ymd();
+                        y * 10_000 + i64::from(m) * 100 + i64::from(d)
+                    }
+                    Part::Unix => *x,
+                }) as u64
+            })
+            .collect(),
+    ))
+}
+
+fn add_months(days: i64, months: i64) -> i64 {
+    let (y, m, d) = time::civil_from_days(days);
+    let idx = y * 12 + i64::from(m) - 1 + months;
+    let (ny, nm) = (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32);
+    let last = (1..=31u32)
+        .rev()
+        .find(|dd| time::civil_from_days(time::days_from_civil(ny, nm, *dd)).1 == nm)
+        .unwrap_or(28);
+    time::days_from_civil(ny, nm, d.min(last))
+}
+
+pub(super) fn add_interval<'a>(
+    t: &Col<'a>,
+    tt: &DataType,
+    k: &Col<'a>,
+    unit: Unit,
+    sign: i64,
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    let ks = k.i64s(n);
+    let base = t.i64s(n);
+    let mut out = Vec::with_capacity(n);
+    for (x, c) in base.iter().zip(ks.iter()) {
+        let c = c * sign;
+        // Calendar units stop at the epoch; past the type's end, every unit wraps like the
+        // stored integers.
+        let calendar = unit.months().is_some();
+        let v = match (tt.base(), ty.base()) {
+            (DataType::Date, DataType::Date) => match unit.months() {
+                Some(m) => add_months(*x, c * m),
+                None => x + c * unit.seconds().unwrap_or(86_400) / 86_400,
+            },
+            (DataType::Date, _) => x * 86_400 + c * unit.seconds().unwrap_or(0),
+            (DataType::DateTime64, _) => match unit.months() {
+                Some(m) => {
+                    let s = x.div_euclid(1000);
+                    let ms = x.rem_euclid(1000);
+                    (add_months(s.div_euclid(86_400), c * m) * 86_400 + s.rem_euclid(86_400)) * 1000
+                        + ms
+                }
+                None => x + c * unit.seconds().unwrap_or(0) * 1000,
+            },
+            _ => match unit.months() {
+                Some(m) => add_months(x.div_euclid(86_400), c * m) * 86_400 + x.rem_euclid(86_400),
+                None => x + c * unit.seconds().unwrap_or(0),
+            },
+        };
+        out.push(if calendar && v < 0 {
+            0
+        } else {
+            wrap_time(v, ty)
+        });
+    }
+    Ok(to_repr(out, ty))
+}
+
+/// A `Date` or `DateTime` result wrapped into its 16- or 32-bit range, as ClickHouse's
+/// arithmetic on them does.
+fn wrap_time(v: i64, ty: &DataType) -> i64 {
+    match ty.base() {
+        DataType::DateTime => v.rem_euclid(1 << 32),
+        DataType::Date => v.rem_euclid(1 << 16),
+        _ => v,
+    }
+}
+
+/// Time ± integer (seconds for times, days for dates), `sign` ±1, wrapped into the type's range.
+pub(super) fn add_int<'a>(t: &Col<'a>, k: &Col<'a>, sign: i64, ty: &DataType, n: usize) -> Col<'a> {
+    let base = t.i64s(n);
+    let d = k.i64s(n);
+    let v: Vec<i64> = base
+        .iter()
+        .zip(d.iter())
+        .map(|(b, x)| wrap_time(b.wrapping_add(x.wrapping_mul(sign)), ty))
+        .collect();
+    to_repr(v, ty)
+}
+
+/// Time − time, in the times' unit, as ClickHouse's 32-bit result.
+pub(super) fn time_diff<'a>(a: &Col<'a>, b: &Col<'a>, n: usize) -> Col<'a> {
+    let a = a.i64s(n);
+    let b = b.i64s(n);
+    let v = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| i64::from(x.wrapping_sub(*y) as i32))
+        .collect();
+    Col::I(Cow::Owned(v))
+}
+
+/// `dateDiff(unit, a, b)`: the count of `unit` boundaries crossed from `a` to `b`.
+pub(super) fn date_diff<'a>(
+    unit: Unit,
+    a: &Col<'a>,
+    ta: &DataType,
+    b: &Col<'a>,
+    tb: &DataType,
+    n: usize,
+) -> Col<'a> {
+    let a = secs(a, ta, n);
+    let b = secs(b, tb, n);
+    let rel = |s: i64| -> i64 {
+        match unit {
+            Unit::Second => s,
+            Unit::Minute => s.div_euclid(60),
+            Unit::Hour => s.div_euclid(3600),
+            Unit::Day => s.div_euclid(86_400),
+            Unit::Week => (s.div_euclid(86_400) + 3).div_euclid(7),
+            Unit::Month | Unit::Quarter | Unit::Year => {
+                let (y, m, _) = time::civil_from_days(s.div_euclid(86_400));
+                let months = y * 12 + i64::from(m) - 1;
+                match unit {
+                    Unit::Month => months,
+                    Unit::Quarter => months.div_euclid(3),
+                    _ => y,
+                }
+            }
+        }
+    };
+    Col::I(Cow::Owned(
+        a.iter()
+            .zip(b.iter())
+            .map(|(x, y)| rel(*y) - rel(*x))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::Value;
+    use super::*;
+    use crate::store::ColumnData;
+    use std::borrow::Cow;
+
+    #[test]
+    fn buckets_of_unordered_times_match_the_formulas() {
+        // Times in order, backwards, repeated and jumping across midnight and the epoch.
+        let mut times: Vec<i64> = (0..2000).map(|i| 1_725_400_000 + i * 97).collect();
+        times.extend((0..500).rev().map(|i| 1_725_400_000 + i * 1_301));
+        times.extend([86_399, 86_400, 0, -1, -86_401, 7_199, 7_200, 7_200, 3_599]);
+        let ty = DataType::DateTime64;
+        let ms: Vec<i64> = times.iter().map(|t| t * 1000).collect();
+        let c = Col::I(Cow::Owned(ms));
+        for (t, f) in [
+            (
+                Trunc::Seconds(900),
+                Box::new(|x: i64| x - x.rem_euclid(900)) as Box<dyn Fn(i64) -> i64>,
+            ),
+            (
+                Trunc::Hours(5),
+                Box::new(|x: i64| {
+                    let within = x.rem_euclid(86_400);
+                    x - within + within - within % 18_000
+                }),
+            ),
+            (
+                Trunc::Days(3),
+                Box::new(|x: i64| x.div_euclid(86_400).div_euclid(3) * 3 * 86_400),
+            ),
+        ] {
+            let got = truncate(t, &c, &ty, times.len());
+            let want: Vec<u64> = times.iter().map(|x| f(*x) as u64).collect();
+            assert_eq!(&*got.u64s(times.len()), &want[..], "{t:?}");
+        }
+        let stored = Col::Native(Cow::Owned(ColumnData::U32(vec![
+            3_599, 3_600, 10, 7_300, 3_601,
+        ])));
+        let got = truncate(Trunc::Seconds(3_600), &stored, &DataType::DateTime, 5);
+        assert_eq!(&*got.u64s(5), &[0, 3_600, 0, 7_200, 3_600]);
+    }
+
+    #[test]
+    fn truncations() {
+        // 2024-09-04 10:07:00 UTC
+        let t = 1_725_444_420u64;
+        let c = Col::U(Cow::Owned(vec![t]));
+        let ty = DataType::DateTime;
+        let one = |tr| truncate(tr, &c, &ty, 1).value_at(0, &DataType::Int64);
+        assert_eq!(one(Trunc::Hours(5)), Value::Int(1_725_444_000));
+        assert_eq!(
+            one(Trunc::Weeks(3)),
+            Value::Int(time::days_from_civil(2024, 8, 19))
+        );
+        assert_eq!(
+            one(Trunc::Months(5)),
+            Value::Int(time::days_from_civil(2024, 8, 1))
+        );
+        assert_eq!(
+            one(Trunc::WeekSunday),
+            Value::Int(time::days_from_civil(2024, 9, 1))
+        );
+        assert_eq!(
+            add_months(time::days_from_civil(2024, 1, 31), 1),
+            time::days_from_civil(2024, 2, 29)
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! `NULL` handling: every call of a function that does not look at `NULL`s itself runs on its
+//! arguments' values and is `NULL` where any argument is; the functions that do look at them
+//! (three-valued `and`/`or`, `isNull`, `coalesce`, `nullIf`, `assumeNotNull`) are here too.
+
+use super::super::column::{default_value, Col};
+use super::super::types::{DataType, Repr};
+use super::super::Value;
+use super::arith::to_repr;
+use super::cast::cast;
+use super::conditional::select;
+use super::dispatch::call_values;
+use super::{mask_col, to_mask, Arith, FCall, F};
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+
+fn check_n(args: &[Cow<'_, Col<'_>>], n: usize) -> Result<()> {
+    for a in args {
+        if a.len(n) != n {
+            return Err(Error::query("internal: column length mismatch"));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a scalar function. Functions that do not look at `NULL`s themselves run on the
+/// values of their arguments; a row where any argument is `NULL` is `NULL` in the result.
+pub(super) fn call<'a>(
+    fc: &FCall,
+    args: &[Cow<'_, Col<'a>>],
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    check_n(args, n)?;
+    let null_aware = matches!(
+        fc.f,
+        F::MultiIf
+            | F::Coalesce
+            | F::IsNull
+            | F::IsNotNull
+            | F::And
+            | F::Or
+            | F::NullIf
+            | F::AssumeNotNull
+            | F::ToNullable
+    );
+    if null_aware {
+        return call_values(fc, args, ty, n);
+    }
+    if args.iter().any(|a| is_null(a)) {
+        return Ok(Col::Const(Value::Null));
+    }
+    let mut nulls: Option<Vec<bool>> = None;
+    for a in args {
+        if let Some(m) = a.nulls(n) {
+            match &mut nulls {
+                None => nulls = Some(m.into_owned()),
+                Some(acc) => acc.iter_mut().zip(m.iter()).for_each(|(x, y)| *x |= *y),
+            }
+        }
+    }
+    let Some(nulls) = nulls else {
+        return call_values(fc, args, ty, n);
+    };
+    let values: Vec<Cow<'_, Col<'a>>> = args.iter().map(|a| Cow::Borrowed(a.values())).collect();
+    let out = match &fc.f {
+        // Division by a NULL row's 0 is no error: those rows are NULL.
+        F::Arith(Arith::IntDiv | Arith::Mod) => {
+            let mut values = values;
+            let divisor = values[1].i64s(n);
+            if divisor.iter().zip(&nulls).any(|(d, null)| *d == 0 && *null) {
+                let fixed: Vec<i64> = divisor
+                    .iter()
+                    .zip(&nulls)
+                    .map(|(d, null)| if *null { 1 } else { *d })
+                    .collect();
+                values[1] = Cow::Owned(to_repr(fixed, &fc.args[1].ty));
+            }
+            call_values(fc, &values, ty.base(), n)?
+        }
+        _ => call_values(fc, &values, ty.base(), n)?,
+    };
+    Ok(with_nulls(out, nulls, ty, n))
+}
+
+/// `c` with `nulls` marking its `NULL` rows, for a result of type `ty`.
+pub(super) fn with_nulls<'a>(c: Col<'a>, nulls: Vec<bool>, ty: &DataType, n: usize) -> Col<'a> {
+    if !nulls.iter().any(|x| *x) {
+        return c;
+    }
+    if nulls.iter().all(|x| *x) {
+        return Col::Const(Value::Null);
+    }
+    if ty.repr() == Repr::V {
+        return Col::V(Cow::Owned(
+            (0..n)
+                .map(|i| {
+                    if nulls[i] {
+                        Value::Null
+                    } else {
+                        c.value_at(i, ty)
+                    }
+                })
+                .collect(),
+        ));
+    }
+    match c {
+        Col::N(inner, m) => {
+            let merged = m.iter().zip(&nulls).map(|(a, b)| *a || *b).collect();
+            Col::N(inner, Cow::Owned(merged))
+        }
+        c => Col::N(Box::new(c.materialize(ty.base(), n)), Cow::Owned(nulls)),
+    }
+}
+
+pub(super) fn is_null(c: &Col<'_>) -> bool {
+    matches!(c, Col::Const(Value::Null))
+}
+
+/// Three-valued `and` / `or`: a `false` (`and`) or `true` (`or`) argument decides the row;
+/// otherwise a `NULL` argument makes it `NULL`.
+pub(super) fn and_or<'a>(
+    is_and: bool,
+    args: &[Cow<'_, Col<'a>>],
+    ty: &DataType,
+    n: usize,
+) -> Col<'a> {
+    let mut acc = vec![is_and; n];
+    let mut unknown = vec![false; n];
+    for a in args {
+        let m = to_mask(a, n);
+        let nulls = a.nulls(n);
+        for i in 0..n {
+            let null = nulls.as_ref().is_some_and(|x| x[i]);
+            if null {
+                unknown[i] = true;
+            } else if is_and {
+                acc[i] &= m[i];
+            } else {
+                acc[i] |= m[i];
+            }
+        }
+    }
+    for i in 0..n {
+        // A deciding value wins over NULL.
+        if unknown[i] && acc[i] == is_and {
+            acc[i] = false;
+        } else {
+            unknown[i] = false;
+        }
+    }
+    with_nulls(mask_col(acc.into_iter()), unknown, ty, n)
+}
+
+/// `coalesce`: per row, the first argument that is not `NULL`, cast to the result type `ty`.
+pub(super) fn coalesce<'a>(
+    fc: &FCall,
+    args: &[Cow<'_, Col<'a>>],
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    let at = |i: usize| &fc.args[i].ty;
+    let mut conds = Vec::with_capacity(args.len());
+    let mut vals = Vec::with_capacity(args.len() + 1);
+    for (i, a) in args.iter().enumerate() {
+        if is_null(a) {
+            continue;
+        }
+        conds.push(match a.nulls(n) {
+            Some(m) => m.iter().map(|x| !x).collect(),
+            None => vec![true; n],
+        });
+        vals.push(cast(a, at(i), ty, n)?);
+    }
+    vals.push(Col::Const(Value::Null));
+    select(fc, &conds, &vals, ty, n)
+}
+
+/// `isNull` (`want` true) or `isNotNull` (`want` false) as a 0/1 column.
+pub(super) fn null_test<'a>(want: bool, c: &Col<'_>, n: usize) -> Col<'a> {
+    match c.nulls(n) {
+        Some(m) => mask_col(m.iter().map(|x| *x == want)),
+        None => Col::Const(Value::UInt(u64::from(!want))),
+    }
+}
+
+/// `nullIf(x, y)`: `x`, `NULL` where the bound `x = y` (the second argument) holds.
+pub(super) fn null_if<'a>(args: &[Cow<'_, Col<'a>>], ty: &DataType, n: usize) -> Col<'a> {
+    let same = to_mask(&args[1], n);
+    let mut nulls = args[0]
+        .nulls(n)
+        .map_or_else(|| vec![false; n], Cow::into_owned);
+    for (x, s) in nulls.iter_mut().zip(same) {
+        *x |= s;
+    }
+    with_nulls(args[0].values().clone(), nulls, ty, n)
+}
+
+/// `assumeNotNull`: the values, `NULL` rows as the type's default.
+pub(super) fn assume_not_null<'a>(c: &Col<'a>, ty: &DataType) -> Col<'a> {
+    match c {
+        Col::Const(Value::Null) => Col::Const(default_value(ty)),
+        c => c.values().clone(),
+    }
+}

@@ -1,0 +1,559 @@
+//! Binding: names resolved the way ClickHouse resolves them (aliases are visible everywhere in
+//! the query and substituted once, `GROUP BY` keys are matched by expression), types checked,
+//! functions and aggregates bound, constants folded.
+
+use super::super::agg::{AggKind, AggSpec};
+use super::super::ast::{Call, Expr};
+use super::super::eval::{eval_const, BExpr, BKind, F};
+use super::super::types::{common_type, DataType};
+use super::super::{funcs, Value};
+use super::run_select;
+use super::scope::{Env, Scope};
+use crate::error::{Error, Result};
+use std::rc::Rc;
+
+/// How many nodes an expression may have once its aliases are substituted: aliases that use
+/// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.
+const MAX_EXPANDED_NODES: usize = 100_000;
+
+/// How deep an expression may nest once its aliases are substituted.
+const MAX_EXPANDED_DEPTH: usize = 256;
+
+/// The running size of one alias substitution.
+#[derive(Default)]
+struct Expansion {
+    nodes: usize,
+    depth: usize,
+}
+
+/// How names bind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Over source rows.
+    Row,
+    /// Over groups: keys and aggregates.
+    Post,
+    /// Constants only.
+    Const,
+}
+
+/// Binds the expressions of one query: names against the query's source and aliases,
+/// aggregates into slots after the `GROUP BY` keys.
+pub(super) struct Binder<'q, 'e, 's, 'a> {
+    /// What the query can see (scalar subqueries run in it).
+    pub env: &'e Env<'a>,
+    /// The query's `WITH` tables and its parents'.
+    pub scope: &'e Scope<'s, 'a>,
+    /// The source's columns, by slot.
+    pub columns: Vec<(String, DataType)>,
+    /// Aliases from `WITH` and the select list, with their expressions.
+    pub aliases: Vec<(String, &'q Expr)>,
+    /// The `GROUP BY` keys, aliases substituted: slots `0..keys.len()` after grouping.
+    pub keys: Vec<Expr>,
+    /// The keys' types.
+    pub key_types: Vec<DataType>,
+    /// The aggregates bound so far: slots after the keys.
+    pub aggs: Vec<(Expr, AggSpec)>,
+    /// Where the expression being bound sits, for error messages.
+    pub clause: &'static str,
+}
+
+pub(super) fn contains_aggregate(e: &Expr) -> bool {
+    match e {
+        Expr::Func(c) => {
+            funcs::aggregate(&c.name).is_some() || c.args.iter().any(contains_aggregate)
+        }
+        Expr::Interval(x, _) => contains_aggregate(x),
+        Expr::Array(items) | Expr::Tuple(items) => items.iter().any(contains_aggregate),
+        _ => false,
+    }
+}
+
+impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
+    /// Replaces alias names by their expressions (an alias is not expanded inside itself).
+    pub(super) fn expand(&self, e: &Expr, stack: &mut Vec<String>) -> Result<Expr> {
+        self.expand_within(e, stack, &mut Expansion::default())
+    }
+
+    fn expand_within(&self, e: &Expr, stack: &mut Vec<String>, x: &mut Expansion) -> Result<Expr> {
+        x.nodes += 1;
+        if x.nodes > MAX_EXPANDED_NODES || x.depth > MAX_EXPANDED_DEPTH {
+            return Err(Error::query(format!(
+                "an expression is too large once its aliases are substituted (more than \
+                 {MAX_EXPANDED_NODES} nodes or {MAX_EXPANDED_DEPTH} levels)"
+            )));
+        }
+        x.depth += 1;
+        let r = self.expand_node(e, stack, x);
+        x.depth -= 1;
+        r
+    }
+
+    fn expand_node(&self, e: &Expr, stack: &mut Vec<String>, x: &mut Expansion) -> Result<Expr> {
+        let all = |items: &[Expr], stack: &mut Vec<String>, x: &mut Expansion| {
+            items
+                .iter()
+                .map(|i| self.expand_within(i, stack, x))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok(match e {
+            Expr::Ident(n) => {
+                if let Some((_, a)) = self.aliases.iter().find(|(name, _)| name == n) {
+                    if !stack.contains(n) {
+                        stack.push(n.clone());
+                        let r = self.expand_within(a, stack, x);
+                        stack.pop();
+                        return r;
+                    }
+                }
+                Expr::Ident(n.clone())
+            }
+            Expr::Func(c) => Expr::Func(Box::new(Call {
+                name: c.name.clone(),
+                params: match &c.params {
+                    Some(p) => Some(all(p, stack, x)?),
+                    None => None,
+                },
+                args: all(&c.args, stack, x)?,
+            })),
+            Expr::Interval(inner, u) => {
+                Expr::Interval(Box::new(self.expand_within(inner, stack, x)?), *u)
+            }
+            Expr::Array(items) => Expr::Array(all(items, stack, x)?),
+            Expr::Tuple(items) => Expr::Tuple(all(items, stack, x)?),
+            other => other.clone(),
+        })
+    }
+
+    pub(super) fn full(&self, e: &Expr) -> Result<Expr> {
+        self.expand(e, &mut Vec::new())
+    }
+
+    pub(super) fn bind(&mut self, e: &Expr, mode: Mode) -> Result<BExpr> {
+        if mode == Mode::Post {
+            if let Some(k) = self.keys.iter().position(|k| k == e) {
+                return Ok(BExpr {
+                    kind: BKind::Slot(k),
+                    ty: self.key_types[k].clone(),
+                });
+            }
+        }
+        match e {
+            Expr::Lit(l) => Ok(BExpr::constant(l.value.clone(), l.ty.clone())),
+            Expr::Ident(n) => match mode {
+                Mode::Row => match self.columns.iter().position(|(c, _)| c == n) {
+                    Some(i) => Ok(BExpr {
+                        kind: BKind::Slot(i),
+                        ty: self.columns[i].1.clone(),
+                    }),
+                    None => Err(Error::query(format!(
+                        "unknown column '{n}' (columns: {})",
+                        self.columns
+                            .iter()
+                            .map(|(c, _)| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))),
+                },
+                Mode::Post => {
+                    if self.columns.iter().any(|(c, _)| c == n) {
+                        Err(Error::query(format!(
+                            "column '{n}' is not under an aggregate function and not in GROUP BY"
+                        )))
+                    } else {
+                        Err(Error::query(format!("unknown column '{n}'")))
+                    }
+                }
+                Mode::Const => Err(Error::query(format!(
+                    "{} must be a constant, but it reads column '{n}'",
+                    self.clause
+                ))),
+            },
+            Expr::Star => Err(Error::query(
+                "'*' is only allowed in the select list and count(*)",
+            )),
+            Expr::Interval(x, u) => {
+                let n = self.bind(x, Mode::Const)?;
+                let v = n
+                    .as_const()
+                    .cloned()
+                    .ok_or_else(|| Error::query("INTERVAL needs a constant"))?;
+                let k = match v {
+                    Value::UInt(u) => i64::try_from(u).unwrap_or(i64::MAX),
+                    Value::Int(i) => i,
+                    _ => return Err(Error::query("INTERVAL needs an integer")),
+                };
+                if k.unsigned_abs() > 1_000_000_000 {
+                    return Err(Error::query(format!("INTERVAL {k} is too large")));
+                }
+                Ok(BExpr::constant(Value::Int(k), DataType::Interval(*u)))
+            }
+            Expr::Subquery(q, _) => {
+                let cached = self
+                    .env
+                    .scalars
+                    .borrow()
+                    .iter()
+                    .find(|(k, _, _)| Rc::ptr_eq(k, q))
+                    .map(|(_, v, t)| BExpr::constant(v.clone(), t.clone()));
+                if let Some(c) = cached {
+                    return Ok(c);
+                }
+                let t = run_select(q, self.env, self.scope)?;
+                if t.cols.len() != 1 {
+                    return Err(Error::unsupported(
+                        "scalar subqueries returning several columns (tuples)",
+                    ));
+                }
+                if t.rows > 1 {
+                    return Err(Error::query("scalar subquery returned more than one row"));
+                }
+                let ty = t.types[0].clone();
+                let v = if t.rows == 0 {
+                    Value::Null
+                } else {
+                    t.cols[0].value_at(0, &ty)
+                };
+                let ty = ty.nullable_if(true);
+                self.env
+                    .scalars
+                    .borrow_mut()
+                    .push((q.clone(), v.clone(), ty.clone()));
+                Ok(BExpr::constant(v, ty))
+            }
+            Expr::Array(items) => {
+                let mut values = Vec::new();
+                let mut types = Vec::new();
+                for x in items {
+                    let b = self.bind(x, mode)?;
+                    let v = b
+                        .as_const()
+                        .cloned()
+                        .ok_or_else(|| Error::unsupported("arrays of non-constant values"))?;
+                    values.push(v);
+                    types.push(b.ty);
+                }
+                let refs: Vec<&DataType> = types.iter().collect();
+                let elem = if refs.is_empty() {
+                    DataType::Nothing
+                } else {
+                    common_type(&refs)
+                        .ok_or_else(|| Error::query("array elements have no common type"))?
+                };
+                Ok(BExpr::constant(
+                    Value::Array(values),
+                    DataType::Array(Box::new(elem)),
+                ))
+            }
+            Expr::Tuple(_) => Err(Error::unsupported("tuples (outside IN lists)")),
+            Expr::Func(c) => self.bind_call(e, c, mode),
+        }
+    }
+
+    fn bind_call(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
+        let name = funcs::canonical(&c.name);
+        if let Some((base, is_if)) = funcs::aggregate(&name) {
+            if mode != Mode::Post {
+                return Err(Error::query(format!(
+                    "aggregate function {} is not allowed in {}",
+                    c.name, self.clause
+                )));
+            }
+            return self.bind_aggregate(whole, c, base, is_if);
+        }
+        if c.params.is_some() {
+            return Err(Error::query(format!("{} takes no parameters", c.name)));
+        }
+        if name == "in" || name == "notIn" || name == "globalIn" || name == "globalNotIn" {
+            if c.args.len() != 2 {
+                return Err(Error::query("IN needs a left and a right side"));
+            }
+            let left = self.bind(&c.args[0], mode)?;
+            let values = self.in_values(&c.args[1], mode)?;
+            let set = funcs::in_set(&left.ty, &values)?;
+            let nullable = left.ty.is_nullable();
+            let e = BExpr::call(
+                F::In(Box::new(set), name.ends_with("otIn")),
+                vec![left],
+                DataType::UInt8.nullable_if(nullable),
+            );
+            return fold(e);
+        }
+        if name == "countDistinct" {
+            return Err(Error::query("count(DISTINCT …) is an aggregate"));
+        }
+        if name == "arrayJoin" {
+            return Err(Error::unsupported("ARRAY JOIN"));
+        }
+        let mut args = Vec::with_capacity(c.args.len());
+        for a in &c.args {
+            args.push(self.bind(a, mode)?);
+        }
+        fold(funcs::bind(&name, args, self.env.now)?)
+    }
+
+    /// The constant values on the right of `IN`.
+    fn in_values(&mut self, e: &Expr, mode: Mode) -> Result<Vec<(Value, DataType)>> {
+        match e {
+            Expr::Tuple(items) => {
+                let mut out = Vec::new();
+                for x in items {
+                    let b = self.bind(x, mode)?;
+                    let v = b
+                        .as_const()
+                        .cloned()
+                        .ok_or_else(|| Error::unsupported("IN with non-constant values"))?;
+                    out.push((v, b.ty));
+                }
+                Ok(out)
+            }
+            Expr::Subquery(q, _) => {
+                let t = run_select(q, self.env, self.scope)?;
+                if t.cols.len() != 1 {
+                    return Err(Error::unsupported("IN with a subquery of several columns"));
+                }
+                let ty = t.types[0].clone();
+                Ok((0..t.rows)
+                    .map(|i| (t.cols[0].value_at(i, &ty), ty.clone()))
+                    .collect())
+            }
+            other => {
+                let b = self.bind(other, mode)?;
+                match (b.as_const(), &b.ty) {
+                    (Some(Value::Array(items)), DataType::Array(elem)) => Ok(items
+                        .iter()
+                        .map(|v| (v.clone(), (**elem).clone()))
+                        .collect()),
+                    (Some(v), t) => Ok(vec![(v.clone(), t.clone())]),
+                    (None, _) => Err(Error::unsupported("IN with a non-constant right side")),
+                }
+            }
+        }
+    }
+
+    fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
+        let nkeys = self.keys.len();
+        if let Some(i) = self.aggs.iter().position(|(x, _)| x == whole) {
+            return Ok(BExpr {
+                kind: BKind::Slot(nkeys + i),
+                ty: self.aggs[i].1.ty.clone(),
+            });
+        }
+        let mut params = Vec::new();
+        for p in c.params.iter().flatten() {
+            let b = self.bind(p, Mode::Const)?;
+            params.push(b.as_const().cloned().ok_or_else(|| {
+                Error::query(format!("{}: parameters must be constants", c.name))
+            })?);
+        }
+        let mut arg_exprs: Vec<&Expr> = c.args.iter().collect();
+        let kind = funcs::aggregate_kind(base, &params)?;
+        let saved = self.clause;
+        self.clause = "aggregate function arguments (nested aggregates)";
+        let cond_expr = if is_if {
+            arg_exprs.last().copied()
+        } else {
+            None
+        };
+        let cond = if is_if {
+            let last = arg_exprs
+                .pop()
+                .ok_or_else(|| Error::query(format!("{} needs a condition", c.name)))?;
+            let b = self.bind(last, Mode::Row)?;
+            if !super::super::funcs::is_condition(&b.ty) {
+                return Err(Error::query(format!(
+                    "{}: the condition must be a number",
+                    c.name
+                )));
+            }
+            Some(b)
+        } else {
+            None
+        };
+        let mut args = Vec::new();
+        for a in &arg_exprs {
+            args.push(self.bind(a, Mode::Row)?);
+        }
+        self.clause = saved;
+        let want = match kind {
+            AggKind::Count => (0, 1),
+            AggKind::ArgMin | AggKind::ArgMax => (2, 2),
+            AggKind::Uniq => (1, 64),
+            _ => (1, 1),
+        };
+        if args.len() < want.0 || args.len() > want.1 {
+            return Err(Error::query(format!(
+                "{} takes {} argument{}",
+                c.name,
+                if want.0 == want.1 {
+                    want.0.to_string()
+                } else {
+                    format!("{} or {}", want.0, want.1)
+                },
+                if want.1 == 1 { "" } else { "s" }
+            )));
+        }
+        if kind == AggKind::Count {
+            // count(x) of a column that is never NULL counts rows.
+            if args.first().is_some_and(|a| !a.ty.is_nullable()) {
+                args.clear();
+            }
+        }
+        for a in &args {
+            if matches!(a.ty.base(), DataType::Array(_)) && kind != AggKind::Any {
+                return Err(Error::unsupported(format!("{} of arrays", c.name)));
+            }
+        }
+        let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
+        let ty = super::super::agg::result_type(&kind, &types)?;
+        if let AggKind::Quantile(q, levels, false) = &kind {
+            // Quantiles of one argument share one state: each is an element of their array.
+            let mut key_args: Vec<Expr> = arg_exprs.iter().map(|e| (*e).clone()).collect();
+            key_args.extend(cond_expr.cloned());
+            let key = Expr::Func(Box::new(Call {
+                name: format!("quantiles {q:?}"),
+                params: None,
+                args: key_args,
+            }));
+            let level = levels.first().copied().unwrap_or(0.5);
+            let array_ty = DataType::Array(Box::new(ty.clone()));
+            let slot = match self.aggs.iter().position(|(x, _)| *x == key) {
+                Some(i) => i,
+                None => {
+                    self.aggs.push((
+                        key,
+                        AggSpec {
+                            // Singular: an empty group gives NaN or NULL, not quantilesExact's 0.
+                            kind: AggKind::Quantile(*q, Vec::new(), false),
+                            args,
+                            cond,
+                            ty: array_ty.clone(),
+                        },
+                    ));
+                    self.aggs.len() - 1
+                }
+            };
+            let AggKind::Quantile(_, shared, _) = &mut self.aggs[slot].1.kind else {
+                return Err(Error::query("internal: shared quantile state"));
+            };
+            let pos = match shared.iter().position(|l| *l == level) {
+                Some(p) => p,
+                None => {
+                    shared.push(level);
+                    shared.len() - 1
+                }
+            };
+            return Ok(BExpr::call(
+                F::ArrayElement(pos),
+                vec![BExpr {
+                    kind: BKind::Slot(nkeys + slot),
+                    ty: array_ty,
+                }],
+                ty,
+            ));
+        }
+        self.aggs.push((
+            whole.clone(),
+            AggSpec {
+                kind,
+                args,
+                cond,
+                ty: ty.clone(),
+            },
+        ));
+        Ok(BExpr {
+            kind: BKind::Slot(nkeys + self.aggs.len() - 1),
+            ty,
+        })
+    }
+}
+
+/// Folds a call whose arguments are all constants into a constant.
+fn fold(e: BExpr) -> Result<BExpr> {
+    if let BKind::Call(c) = &e.kind {
+        if c.args.iter().all(|a| a.as_const().is_some()) {
+            let v = eval_const(&e)?;
+            return Ok(BExpr::constant(v, e.ty));
+        }
+    }
+    Ok(e)
+}
+
+/// A `WHERE` condition without its constant-true conjuncts (`WHERE 1 AND …`, as templates
+/// write), or `None` when nothing is left to test.
+pub(super) fn without_true(e: BExpr) -> Option<BExpr> {
+    fn conjuncts(e: BExpr, out: &mut Vec<BExpr>) {
+        match &e.kind {
+            BKind::Call(c) if matches!(c.f, F::And) => {
+                for a in &c.args {
+                    conjuncts(a.clone(), out);
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    let truthy = |e: &BExpr| {
+        e.as_const()
+            .is_some_and(|v| *v != Value::Null && super::super::column::value_f(v) != 0.0)
+    };
+    let ty = e.ty.clone();
+    let mut all = Vec::new();
+    conjuncts(e, &mut all);
+    all.retain(|a| !truthy(a));
+    match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(BExpr::call(F::And, all, ty)),
+    }
+}
+
+/// The integer value of a constant `LIMIT`/`OFFSET` expression.
+pub(super) fn limit_value(
+    b: &mut Binder<'_, '_, '_, '_>,
+    e: &Expr,
+    what: &'static str,
+) -> Result<u64> {
+    b.clause = what;
+    let v = b.bind(e, Mode::Const)?;
+    match v.as_const() {
+        Some(Value::UInt(u)) => Ok(*u),
+        Some(Value::Int(i)) if *i >= 0 => Ok(*i as u64),
+        _ => Err(Error::query(format!(
+            "{what} must be a non-negative integer"
+        ))),
+    }
+}
+
+/// The expression a positional reference (`GROUP BY 1`) stands for.
+pub(super) fn positional<'x>(e: &'x Expr, items: &'x [(String, Expr)]) -> Result<&'x Expr> {
+    if let Expr::Lit(l) = e {
+        if !l.typed {
+            if let Value::UInt(n) = l.value {
+                return items
+                    .get((n as usize).wrapping_sub(1))
+                    .map(|(_, x)| x)
+                    .ok_or_else(|| {
+                        Error::query(format!("position {n} is not in the select list"))
+                    });
+            }
+        }
+    }
+    Ok(e)
+}
+
+pub(super) fn add_alias<'q>(
+    name: &str,
+    e: &'q Expr,
+    aliases: &mut Vec<(String, &'q Expr)>,
+) -> Result<()> {
+    if let Some((_, prev)) = aliases.iter().find(|(n, _)| n == name) {
+        if *prev != e {
+            return Err(Error::query(format!(
+                "different expressions have the same alias '{name}'"
+            )));
+        }
+        return Ok(());
+    }
+    aliases.push((name.to_string(), e));
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Running a plan: the scan, then grouping and aggregation or the row-by-row evaluation, then
+//! the result's shape.
+
+use super::super::agg::{Agg, AggSpec, Groups};
+use super::super::column::{empty_col, Col, Dict, Strs, Table};
+use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, F};
+use super::super::group::Grouper;
+use super::finish::finish;
+use super::plan::{Plan, Rows};
+use super::scan::scan;
+use super::scope::{Env, Source};
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+
+/// The largest dictionary whose codes serve directly as group ids.
+const CODE_GROUPS_MAX: usize = 1 << 16;
+
+/// The largest dictionary whose codes serve directly as one of several keys: the grouping keeps
+/// a table indexed by code for every combination of the other keys.
+const CODE_KEYS_MAX: usize = 256;
+
+/// Groups and aggregates: returns a batch of the key columns then the aggregate columns.
+fn aggregate<'a>(
+    env: &Env<'a>,
+    source: &Source<'a>,
+    filter: Option<&BExpr>,
+    keys: &[BExpr],
+    specs: Vec<AggSpec>,
+) -> Result<Batch<'a>> {
+    let mut needed = Vec::new();
+    for k in keys {
+        k.slots(&mut needed);
+    }
+    for s in &specs {
+        for a in s.args.iter().chain(s.cond.iter()) {
+            a.slots(&mut needed);
+        }
+    }
+    // One key that is a string column of the store: its dictionary codes are the group ids,
+    // so rows are grouped without any work per row. Groups without rows are dropped at the end.
+    let code_key = match (keys, source) {
+        ([k], Source::Store(store)) if !k.ty.is_nullable() => match k.kind {
+            BKind::Slot(slot) => store
+                .dictionary(slot)
+                .filter(|d| d.len() <= CODE_GROUPS_MAX),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut seen = vec![false; code_key.map_or(0, |d| d.len())];
+    let mut grouper = Grouper::new(keys.iter().map(|k| k.ty.clone()).collect());
+    if let (Source::Store(store), None) = (source, code_key) {
+        // String keys that are small store columns are read as their codes.
+        for (i, k) in keys.iter().enumerate() {
+            if let (BKind::Slot(slot), false) = (&k.kind, k.ty.is_nullable()) {
+                let slot = *slot;
+                if let Some(d) = store.dictionary(slot).filter(|d| d.len() <= CODE_KEYS_MAX) {
+                    grouper = grouper.with_store_dict(i, d);
+                }
+            }
+        }
+    }
+    let mut aggs: Vec<Agg> = specs.into_iter().map(Agg::new).collect();
+    // Rows failing the filter can be masked out of the aggregates rather than copied out of
+    // the batch; groups only dropped rows formed are removed at the end. Only where keys and
+    // arguments cannot fail on a row the filter drops (`intDiv(a, x)` where the filter drops
+    // the rows with `x = 0` must not raise).
+    let masks = keys.iter().all(infallible)
+        && aggs.iter().all(|a| {
+            a.spec()
+                .args
+                .iter()
+                .chain(a.spec().cond.iter())
+                .all(infallible)
+        });
+    let mut alive: Vec<bool> = Vec::new();
+    scan(env, source, filter, &needed, masks, |batch, row_mask| {
+        let n = batch.n;
+        let key_col;
+        let assigned;
+        let (ids, ngroups): (Option<&[u32]>, usize) = if let Some(dict) = code_key {
+            key_col = eval(&keys[0], batch)?;
+            let Col::S(s) = key_col.as_ref() else {
+                return Err(Error::query("a string key read as another type"));
+            };
+            let mut mark = |c: u32| {
+                if let Some(x) = seen.get_mut(c as usize) {
+                    *x = true;
+                }
+            };
+            match row_mask {
+                None => s.codes.iter().for_each(|&c| mark(c)),
+                Some(m) => s
+                    .codes
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, k)| **k)
+                    .for_each(|(&c, _)| mark(c)),
+            }
+            (Some(&s.codes), dict.len())
+        } else if keys.is_empty() {
+            (None, 1)
+        } else {
+            let key_cols = keys
+                .iter()
+                .map(|k| eval(k, batch))
+                .collect::<Result<Vec<_>>>()?;
+            assigned = grouper.assign(key_cols, n)?;
+            let groups = grouper.groups();
+            alive.resize(groups, false);
+            match row_mask {
+                None => assigned.iter().for_each(|&g| alive[g as usize] = true),
+                Some(m) => assigned
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, k)| **k)
+                    .for_each(|(&g, _)| alive[g as usize] = true),
+            }
+            (Some(&assigned), groups)
+        };
+        for agg in &mut aggs {
+            let args = agg
+                .spec()
+                .args
+                .iter()
+                .map(|a| eval(a, batch))
+                .collect::<Result<Vec<_>>>()?;
+            let cond = match (&agg.spec().cond, row_mask) {
+                (Some(c), None) => Some(Cow::Owned(eval_mask(c, batch)?)),
+                (Some(c), Some(m)) => {
+                    let mut c = eval_mask(c, batch)?;
+                    c.iter_mut().zip(m).for_each(|(x, k)| *x &= *k);
+                    Some(Cow::Owned(c))
+                }
+                (None, m) => m.map(Cow::Borrowed),
+            };
+            let groups = Groups {
+                ids,
+                mask: cond.as_deref(),
+            };
+            agg.update(&args, &groups, ngroups, n);
+        }
+        Ok(true)
+    })?;
+    if let Some(dict) = code_key {
+        let sel: Vec<u32> = (0..seen.len() as u32)
+            .filter(|&c| seen[c as usize])
+            .collect();
+        let mut cols = vec![Col::S(Strs {
+            codes: Cow::Owned(sel.clone()),
+            dict: Dict::Store(dict),
+        })];
+        for agg in aggs {
+            cols.push(agg.finish(seen.len()).gather(&sel));
+        }
+        return Ok(Batch { n: sel.len(), cols });
+    }
+    let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
+    let mut cols = grouper.key_columns();
+    for agg in aggs {
+        cols.push(agg.finish(ngroups));
+    }
+    if keys.is_empty() || alive.iter().all(|a| *a) {
+        return Ok(Batch { n: ngroups, cols });
+    }
+    let sel: Vec<u32> = (0..ngroups as u32).filter(|&g| alive[g as usize]).collect();
+    Ok(Batch {
+        n: sel.len(),
+        cols: cols.iter().map(|c| c.gather(&sel)).collect(),
+    })
+}
+
+/// Whether evaluating `e` cannot fail on any row: columns, constants, time buckets and parts
+/// of time columns, and comparisons and logic over them.
+fn infallible(e: &BExpr) -> bool {
+    match &e.kind {
+        BKind::Slot(_) | BKind::Const(_) => true,
+        BKind::Call(c) => {
+            let time_of_time = matches!(c.f, F::Trunc(_) | F::Part(_))
+                && c.args.first().is_some_and(|a| a.ty.is_time());
+            (time_of_time || matches!(c.f, F::Cmp(_) | F::And | F::Or | F::Not | F::In(..)))
+                && c.args.iter().all(infallible)
+        }
+    }
+}
+
+/// Evaluates `exprs` over the filtered rows into materialized columns.
+fn project<'a>(
+    env: &Env<'a>,
+    source: &Source<'a>,
+    filter: Option<&BExpr>,
+    exprs: &[BExpr],
+    stop_after: Option<u64>,
+) -> Result<Batch<'a>> {
+    let mut needed = Vec::new();
+    for e in exprs {
+        e.slots(&mut needed);
+    }
+    let mut out: Vec<Col<'a>> = exprs.iter().map(|e| empty_col(&e.ty)).collect();
+    let mut rows = 0usize;
+    if stop_after == Some(0) {
+        return Ok(Batch { n: 0, cols: out });
+    }
+    scan(env, source, filter, &needed, false, |batch, _| {
+        for (o, e) in out.iter_mut().zip(exprs) {
+            let c = eval(e, batch)?;
+            o.append(&c, &e.ty, batch.n);
+        }
+        rows += batch.n;
+        Ok(stop_after.map_or(true, |s| (rows as u64) < s))
+    })?;
+    Ok(Batch { n: rows, cols: out })
+}
+
+/// Runs `plan`: its rows into a batch, then the batch into the result.
+pub(super) fn execute<'a>(env: &Env<'a>, plan: Plan<'a>) -> Result<Table<'a>> {
+    let filter = plan.filter.as_ref();
+    let batch = match plan.rows {
+        Rows::Aggregate { keys, aggs } => aggregate(env, &plan.source, filter, &keys, aggs)?,
+        Rows::Project { exprs, stop_after } => {
+            project(env, &plan.source, filter, &exprs, stop_after)?
+        }
+    };
+    finish(batch, plan.shape)
+}

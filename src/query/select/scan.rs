@@ -1,0 +1,205 @@
+//! Scanning a source: store blocks (skipping those outside the `WHERE` time range) or a table
+//! in slices, filtered, batch by batch.
+
+use super::super::column::{Col, Dict, Strs};
+use super::super::eval::{eval_mask, BExpr, BKind, Batch, Cmp, InSet, F};
+use super::super::types::DataType;
+use super::super::Value;
+use super::scope::{Env, Source};
+use crate::error::Result;
+use crate::store::{Block, Store, BLOCK_ROWS};
+use std::borrow::Cow;
+
+/// The columns of a store block as batch columns (`needed` loaded, the rest placeholders).
+fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
+    let cols = (0..block.columns().len())
+        .map(|i| {
+            if !needed.contains(&i) {
+                return Col::Const(Value::Null);
+            }
+            let values = match (block.column(i).codes(), store.dictionary(i)) {
+                (Some(codes), Some(d)) => Col::S(Strs {
+                    codes,
+                    dict: Dict::Store(d),
+                }),
+                _ => Col::Native(Cow::Borrowed(block.column(i))),
+            };
+            match block.nulls(i) {
+                Some(m) => Col::N(Box::new(values), Cow::Borrowed(m)),
+                None => values,
+            }
+        })
+        .collect();
+    Batch {
+        n: block.rows(),
+        cols,
+    }
+}
+
+/// The time range `[lo, hi]` (in the time column's unit) a filter restricts rows to.
+fn time_bounds(filter: &BExpr, slot: usize, ty: &DataType) -> (i64, i64) {
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    let mut conjuncts = vec![filter];
+    while let Some(e) = conjuncts.pop() {
+        let BKind::Call(c) = &e.kind else { continue };
+        match &c.f {
+            F::And => conjuncts.extend(c.args.iter()),
+            F::Cmp(op) => {
+                let (op, v, vty) = match (&c.args[0].kind, &c.args[1].kind) {
+                    (BKind::Slot(s), BKind::Const(v)) if *s == slot => (*op, v, &c.args[1].ty),
+                    (BKind::Const(v), BKind::Slot(s)) if *s == slot => {
+                        (op.flip(), v, &c.args[0].ty)
+                    }
+                    _ => continue,
+                };
+                if matches!(v, Value::Null) || !(vty.is_time() || vty.is_int()) {
+                    continue;
+                }
+                let mut x = super::super::eval::const_i(v);
+                match (vty.base(), ty.base()) {
+                    (DataType::Date, DataType::DateTime) => x *= 86_400,
+                    (DataType::Date, DataType::DateTime64) => x *= 86_400_000,
+                    (DataType::DateTime, DataType::DateTime64) => x *= 1000,
+                    _ => {}
+                }
+                match op {
+                    Cmp::Gt => lo = lo.max(x.saturating_add(1)),
+                    Cmp::Ge => lo = lo.max(x),
+                    Cmp::Lt => hi = hi.min(x.saturating_sub(1)),
+                    Cmp::Le => hi = hi.min(x),
+                    Cmp::Eq => {
+                        lo = lo.max(x);
+                        hi = hi.min(x);
+                    }
+                    Cmp::Ne => {}
+                }
+            }
+            F::In(set, false) => {
+                if let (BKind::Slot(s), InSet::Int(items)) = (&c.args[0].kind, set.as_ref()) {
+                    if *s == slot {
+                        lo = lo.max(items.iter().copied().min().unwrap_or(i64::MAX));
+                        hi = hi.min(items.iter().copied().max().unwrap_or(i64::MIN));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (lo, hi)
+}
+
+/// Scans the source: per batch of rows passing the filter, with the `needed` slots loaded.
+///
+/// With `masks`, a batch most of whose rows pass comes whole, with the filter's mask beside
+/// it, instead of as a copy of the passing rows; otherwise the mask is always `None`.
+pub(super) fn scan<'a: 'b, 'b>(
+    env: &Env<'a>,
+    source: &'b Source<'a>,
+    filter: Option<&BExpr>,
+    needed: &[usize],
+    masks: bool,
+    mut f: impl FnMut(&Batch<'b>, Option<&[bool]>) -> Result<bool>,
+) -> Result<()> {
+    let mut filter_slots = Vec::new();
+    if let Some(flt) = filter {
+        flt.slots(&mut filter_slots);
+    }
+    let mut all = needed.to_vec();
+    for s in &filter_slots {
+        if !all.contains(s) {
+            all.push(*s);
+        }
+    }
+    // Apply the filter to a batch, then hand on only the rows that pass.
+    let mut run = |batch: Batch<'b>| -> Result<bool> {
+        let Some(flt) = filter else {
+            return f(&batch, None);
+        };
+        let mask = eval_mask(flt, &batch)?;
+        let kept = mask.iter().filter(|m| **m).count();
+        if kept == 0 {
+            return Ok(true);
+        }
+        if kept == batch.n {
+            return f(&batch, None);
+        }
+        if masks && kept * 2 >= batch.n {
+            return f(&batch, Some(&mask));
+        }
+        let sel: Vec<u32> = mask
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m)
+            .map(|(i, _)| i as u32)
+            .collect();
+        let cols = batch
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if needed.contains(&i) {
+                    c.gather(&sel)
+                } else {
+                    Col::Const(Value::Null)
+                }
+            })
+            .collect();
+        f(&Batch { n: kept, cols }, None)
+    };
+    match source {
+        Source::Store(store) => {
+            let ds = store.datasource();
+            let bounds = match (filter, ds.time_column) {
+                (Some(flt), Some(tc)) => {
+                    time_bounds(flt, tc, &DataType::of_column(ds.columns[tc].ty))
+                }
+                _ => (i64::MIN, i64::MAX),
+            };
+            let width: u64 = all
+                .iter()
+                .map(|i| ds.columns.get(*i).map_or(0, |c| c.ty.width() as u64))
+                .sum();
+            for block in store.blocks() {
+                if block.max_time() < bounds.0 || block.min_time() > bounds.1 {
+                    continue;
+                }
+                env.add_stats(block.rows() as u64, block.rows() as u64 * width);
+                if !run(block_batch(store, block, &all))? {
+                    break;
+                }
+            }
+        }
+        Source::Table(t) => {
+            let width: u64 = all
+                .iter()
+                .map(|i| t.types.get(*i).map_or(0, |ty| ty.width() as u64))
+                .sum();
+            let mut start = 0;
+            while start < t.rows {
+                let end = (start + BLOCK_ROWS).min(t.rows);
+                let cols = t
+                    .cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if all.contains(&i) {
+                            c.slice(start, end)
+                        } else {
+                            Col::Const(Value::Null)
+                        }
+                    })
+                    .collect();
+                env.add_stats((end - start) as u64, (end - start) as u64 * width);
+                if !run(Batch {
+                    n: end - start,
+                    cols,
+                })? {
+                    break;
+                }
+                start = end;
+            }
+        }
+    }
+    Ok(())
+}
