@@ -146,8 +146,8 @@ class GuardedStore {
     return engine(this.id, () => this.inner.storeBytes);
   }
 
-  begin(name) {
-    return engine(this.id, () => this.inner.begin(name));
+  begin(name, options) {
+    return engine(this.id, () => this.inner.begin(name, options));
   }
 
   write(chunk) {
@@ -304,7 +304,10 @@ async function runLoads() {
 
 /** An empty report for a load that stopped before its stream began. */
 function emptyReport(name) {
-  return { stream: name, lines: 0, rows: 0, quarantined: 0, blank: 0, bytes: 0, errors: [] };
+  return {
+    stream: name, format: '', formats: {}, lines: 0, records: 0, rows: 0, quarantined: 0,
+    skipped: 0, skipped_by: {}, time_from_stream: 0, blank: 0, bytes: 0, errors: [],
+  };
 }
 
 /**
@@ -387,7 +390,9 @@ async function runLoad(msg, load) {
   };
 
   try {
-    calls.begin(name);
+    // Records without a time (Anthropic bodies, batch results) take the file's time.
+    const time = msg.time ?? (source.kind === 'file' ? source.file.lastModified : undefined);
+    calls.begin(name, { format: msg.format, time });
   } catch (err) {
     await reader.cancel().catch(() => {});
     return finish(emptyReport(name), 'failed', err);
