@@ -133,3 +133,35 @@ fn deep_vendor_lines_are_quarantined_not_a_crash() {
 fn an_export_line_of_ten_thousand_spans_is_ten_thousand_records() {
     check_many_spans();
 }
+
+#[test]
+fn convert_writes_canonical_ndjson_that_loads_into_the_same_rows() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llm-metrics"));
+    cmd.arg("convert").arg("--time").arg(STREAM_TIME_MS.to_string());
+    for case in CASES {
+        cmd.arg(format!("{dir}/{}", case.file));
+    }
+    let out = cmd.output().expect("run convert");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // One report per file on standard error.
+    let reports: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("report line"))
+        .collect();
+    assert_eq!(reports.len(), CASES.len());
+    for (r, case) in reports.iter().zip(CASES) {
+        assert_eq!(r["format"], case.format);
+    }
+    let mut store = EventStore::new();
+    let report = load(&mut store, "converted.ndjson", &out.stdout, None);
+    let want: Vec<Row> = CASES.iter().flat_map(|c| c.rows.iter().copied()).collect();
+    assert_eq!(report.format, "llm_events");
+    assert_eq!(report.rows, want.len() as u64, "{report:?}");
+    assert_eq!(rows(&store), expected(&want));
+    // Every line has the nine columns, in the datasource's order.
+    let first = String::from_utf8_lossy(&out.stdout);
+    let first = first.lines().next().expect("a row");
+    assert!(first.starts_with("{\"event_time\":\""), "{first}");
+    assert!(first.contains(",\"success\":") && first.ends_with('}'), "{first}");
+}

@@ -182,7 +182,7 @@ fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
         nanos(span.get("startTimeUnixNano")),
         nanos(span.get("endTimeUnixNano")),
     ) {
-        r.latency = Some((e as f64 - s as f64) / 1e9);
+        r.latency = Some((i128::from(e) - i128::from(s)) as f64 / 1e9);
     }
     let status = span.get("status").and_then(Value::as_object);
     let code = status.and_then(|s| s.get("code"));

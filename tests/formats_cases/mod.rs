@@ -112,7 +112,7 @@ pub fn rows(store: &EventStore) -> Vec<String> {
             let cell = |v: &Value| match v {
                 Value::Str(s) => s.clone(),
                 Value::UInt(u) => u.to_string(),
-                Value::Float32(f) => format!("{:.6e}", f64::from(*f)),
+                Value::Float32(f) => format!("{f}"),
                 other => format!("{other:?}"),
             };
             r.iter().map(cell).collect::<Vec<_>>().join(" | ")
@@ -127,7 +127,7 @@ pub fn expected(rows: &[Row]) -> Vec<String> {
         .iter()
         .map(|r| {
             // Float32 columns: the expected value as the column stores it.
-            let f = |x: f64| format!("{:.6e}", f64::from(x as f32));
+            let f = |x: f64| format!("{}", x as f32);
             [
                 r.0.to_string(),
                 r.1.to_string(),
