@@ -113,7 +113,9 @@ fn every_fixture_file_is_a_case() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .expect("fixture folder")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
     let mut cases: Vec<String> = CASES.iter().map(|c| c.file.to_string()).collect();
@@ -138,12 +140,18 @@ fn an_export_line_of_ten_thousand_spans_is_ten_thousand_records() {
 fn convert_writes_canonical_ndjson_that_loads_into_the_same_rows() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llm-metrics"));
-    cmd.arg("convert").arg("--time").arg(STREAM_TIME_MS.to_string());
+    cmd.arg("convert")
+        .arg("--time")
+        .arg(STREAM_TIME_MS.to_string());
     for case in CASES {
         cmd.arg(format!("{dir}/{}", case.file));
     }
     let out = cmd.output().expect("run convert");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // One report per file on standard error.
     let reports: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -163,5 +171,45 @@ fn convert_writes_canonical_ndjson_that_loads_into_the_same_rows() {
     let first = String::from_utf8_lossy(&out.stdout);
     let first = first.lines().next().expect("a row");
     assert!(first.starts_with("{\"event_time\":\""), "{first}");
-    assert!(first.contains(",\"success\":") && first.ends_with('}'), "{first}");
+    assert!(
+        first.contains(",\"success\":") && first.ends_with('}'),
+        "{first}"
+    );
+}
+
+#[test]
+fn json_documents_are_read_element_by_element() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/containers"
+    );
+    // (document, the line fixture holding the same records, elements read as lines)
+    let docs = [
+        ("langfuse_page.json", "langfuse.jsonl", 3),
+        ("helicone_export.json", "helicone.jsonl", 2),
+        ("otlp_export.json", "otlp.jsonl", 1),
+    ];
+    for (doc, same, elements) in docs {
+        let data = std::fs::read(format!("{dir}/{doc}")).expect("fixture");
+        let case = CASES.iter().find(|c| c.file == same).expect("case");
+        let mut store = EventStore::new();
+        let report = load(&mut store, doc, &data, None);
+        assert_eq!(report.format, case.format, "{doc}: {report:?}");
+        assert_eq!(report.lines, elements, "{doc}: {report:?}");
+        assert_eq!(report.bytes, data.len() as u64, "{doc}");
+        assert_eq!(report.quarantined, 0, "{doc}: {report:?}");
+        let want: Vec<Row> = if doc == "otlp_export.json" {
+            // The export's one line: its doGenerate span (the others are skipped).
+            vec![case.rows[0]]
+        } else {
+            case.rows.to_vec()
+        };
+        assert_eq!(rows(&store), expected(&want), "{doc}");
+    }
+    // The same bytes under a name that is not `.json` are NDJSON: a pretty-printed document is
+    // then lines of no known shape.
+    let data = std::fs::read(format!("{dir}/helicone_export.json")).expect("fixture");
+    let mut store = EventStore::new();
+    let report = load(&mut store, "helicone_export.txt", &data, None);
+    assert_eq!(report.rows, 0, "{report:?}");
 }

@@ -6,6 +6,7 @@
 //! by [`value::convert`]; a row with any error is kept in the [`Quarantine`] with every error found,
 //! never dropped. Results do not depend on how the bytes are chunked.
 
+mod container;
 pub mod json;
 mod quarantine;
 pub mod value;
@@ -93,6 +94,11 @@ pub struct Decoder {
     now: i64,
     /// Vendor formats: on for the shipped `llm_events` datasource.
     formats: Option<Box<Formats>>,
+    /// The open stream is a JSON document (named `*.json`), split into lines.
+    document: Option<container::JsonDocument>,
+    document_lines: Vec<u8>,
+    /// Bytes of the open stream as given, when a document's lines differ from them.
+    source_bytes: u64,
 }
 
 /// The decoder's state for vendor formats.
@@ -135,6 +141,9 @@ impl Decoder {
             unescape: Vec::new(),
             now: 0,
             formats: is_llm_events(ds).then(Box::default),
+            document: None,
+            document_lines: Vec::new(),
+            source_bytes: 0,
         }
     }
 
@@ -176,6 +185,13 @@ impl Decoder {
         };
         self.streams_started += 1;
         self.open = true;
+        self.source_bytes = 0;
+        self.document = match name {
+            Some(n) if self.formats.is_some() && container::is_json_document(n) => {
+                Some(container::JsonDocument::new(self.max_line_bytes))
+            }
+            _ => None,
+        };
         self.report = Report {
             stream: match name {
                 Some(n) => n.to_string(),
@@ -212,6 +228,23 @@ impl Decoder {
         if !self.open {
             self.begin(None, store, q)?;
         }
+        if let Some(doc) = &mut self.document {
+            let mut lines = std::mem::take(&mut self.document_lines);
+            lines.clear();
+            doc.feed(chunk, &mut lines);
+            self.source_bytes += chunk.len() as u64;
+            let result = self.write_lines(&lines, store, q);
+            if lines.capacity() > (4 << 20) {
+                lines = Vec::new();
+            }
+            self.document_lines = lines;
+            return result;
+        }
+        self.write_lines(chunk, store, q)
+    }
+
+    /// Splits bytes of NDJSON into lines and processes every complete one.
+    fn write_lines(&mut self, chunk: &[u8], store: &mut Store, q: &mut Quarantine) -> Result<()> {
         let mut rest = chunk;
         if self.after_cr && !rest.is_empty() {
             self.after_cr = false;
@@ -278,7 +311,15 @@ impl Decoder {
             self.begin(None, store, q)?;
         }
         let mut result = Ok(());
-        if (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
+        if let Some(mut doc) = self.document.take() {
+            if self.full.is_none() {
+                let mut lines = Vec::new();
+                doc.finish(&mut lines);
+                result = self.write_lines(&lines, store, q);
+            }
+            self.report.bytes = self.source_bytes;
+        }
+        if result.is_ok() && (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
             result = self.finish_line(None, store, q);
         }
         if result.is_ok() && self.full.is_none() {
