@@ -248,6 +248,13 @@ impl EventStore {
         previous
     }
 
+    /// Sets the price table that costs records of vendor formats whose log has no cost (from
+    /// now on; rows stored keep theirs), or removes it with `None` (such records then cost 0).
+    /// Lines in the canonical shape always keep the cost they give.
+    pub fn set_prices(&mut self, prices: Option<formats::prices::PriceTable>) {
+        self.decoder.set_prices(prices.map(std::sync::Arc::new));
+    }
+
     /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).
     ///
     /// Lines may be split anywhere across chunks. Fails only when the store is full.

@@ -213,3 +213,166 @@ fn json_documents_are_read_element_by_element() {
     let report = load(&mut store, "helicone_export.txt", &data, None);
     assert_eq!(report.rows, 0, "{report:?}");
 }
+
+/// The price table, written from the pinned npm package by `scripts/prices.mjs` (Node.js and
+/// `npm ci` are needed, as for the page).
+fn price_table_text() -> String {
+    let out = format!("{}/genai-prices.json", env!("CARGO_TARGET_TMPDIR"));
+    let status = std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/prices.mjs"))
+        .arg(&out)
+        .status()
+        .expect("node runs scripts/prices.mjs");
+    assert!(status.success(), "scripts/prices.mjs failed (run npm ci)");
+    std::fs::read_to_string(&out).expect("price table")
+}
+
+/// Costs from the package's own calculator (`tests/prices/oracle.mjs`) for `records`.
+fn oracle_costs(records: &[(llm_metrics::formats::Record, i64)]) -> Vec<Option<f64>> {
+    use llm_metrics::formats::Time;
+    let cases: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(r, stream_ms)| {
+            let time_ms = match r.time {
+                Time::At(s) => s * 1000,
+                Time::FromStream => *stream_ms,
+            };
+            serde_json::json!({
+                "model": r.model,
+                "provider": r.provider,
+                "time_ms": time_ms,
+                "usage": {
+                    "input_tokens": r.prompt_tokens,
+                    "cache_read_tokens": r.cache_read_tokens,
+                    "cache_write_tokens": r.cache_write_tokens,
+                    "output_tokens": r.completion_tokens,
+                    "output_reasoning_tokens": r.reasoning_tokens,
+                },
+            })
+        })
+        .collect();
+    let mut child = std::process::Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/prices/oracle.mjs"
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs the oracle");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(serde_json::Value::from(cases).to_string().as_bytes())
+        .expect("write cases");
+    let out = child.wait_with_output().expect("oracle output");
+    assert!(out.status.success(), "oracle failed");
+    let v: Vec<Option<f64>> = serde_json::from_slice(&out.stdout).expect("oracle JSON");
+    v
+}
+
+/// Every record of every fixture, as the format maps it, with the stream time.
+fn fixture_records() -> Vec<(&'static str, llm_metrics::formats::Record, i64)> {
+    use llm_metrics::formats::{detect, Item};
+    let mut out = Vec::new();
+    for case in CASES {
+        for line in fixture(case.file).split(|&b| b == b'\n') {
+            if line.is_empty() {
+                continue;
+            }
+            let v: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(line).expect("fixture line");
+            let format = detect(&v).expect("a format");
+            let mut items = Vec::new();
+            format.map(&v, &mut items);
+            for item in items {
+                if let Item::Row(r) = item {
+                    out.push((case.file, *r, STREAM_TIME_MS));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn costs_match_the_price_packages_own_calculator() {
+    let table = llm_metrics::formats::prices::PriceTable::from_json(&price_table_text())
+        .expect("price table");
+    assert!(
+        table.source.starts_with("@pydantic/genai-prices "),
+        "{}",
+        table.source
+    );
+    assert!(table.model_count() > 1000, "{}", table.model_count());
+    let records = fixture_records();
+    let pairs: Vec<_> = records.iter().map(|(_, r, t)| (r.clone(), *t)).collect();
+    let oracle = oracle_costs(&pairs);
+    let mut priced = 0;
+    for ((file, r, t), want) in records.iter().zip(&oracle) {
+        let got = table.cost(r, t.div_euclid(1000));
+        match (got, want) {
+            (Some(g), Some(w)) => {
+                assert!(
+                    (g - w).abs() <= 1e-12 + 1e-9 * w.abs(),
+                    "{file} {}: {g} vs {w}",
+                    r.model
+                );
+                priced += 1;
+            }
+            (None, None) => {}
+            _ => panic!("{file} {}: ours {got:?}, the package's {want:?}", r.model),
+        }
+    }
+    // Most fixture models are in the table; the others are named in the report below.
+    assert!(priced >= 15, "{priced} of {} priced", records.len());
+
+    // Stored: a record's own cost, else the table's, each as Float32.
+    let mut store = EventStore::new();
+    store.set_prices(Some(table));
+    let mut want_sum = 0f64;
+    let mut counted = std::collections::HashSet::new();
+    for (i, ((_, r, _), oracle)) in records.iter().zip(&oracle).enumerate() {
+        // Claude Code: a message's last line of its first run counts, once.
+        if let Some(k) = r.key {
+            let next_same = records[i + 1..]
+                .iter()
+                .find_map(|(_, n, _)| n.key)
+                .is_some_and(|nk| nk == k);
+            if next_same || !counted.insert(k) {
+                continue;
+            }
+        }
+        let cost = r.cost.or(*oracle).unwrap_or(0.0);
+        want_sum += f64::from(cost as f32);
+    }
+    let mut unpriced = 0;
+    let mut from_table = 0;
+    for case in CASES {
+        let report = load(&mut store, case.file, &fixture(case.file), None);
+        assert!(
+            report.price_table.starts_with("@pydantic/genai-prices "),
+            "{report:?}"
+        );
+        unpriced += report.unpriced.values().sum::<u64>();
+        from_table += report.cost_from_table;
+    }
+    let e = store
+        .sql(
+            "SELECT sum(cost) AS c, count() AS n FROM llm_events",
+            &Params::new(),
+        )
+        .expect("sql");
+    let Some(Value::Float64(got_sum)) = e.get(0, "c") else {
+        panic!("{}", e.to_json())
+    };
+    assert!(
+        (got_sum - want_sum).abs() <= 1e-6 * want_sum,
+        "{got_sum} vs {want_sum}"
+    );
+    let rows = CASES.iter().map(|c| c.rows.len() as u64).sum::<u64>();
+    assert_eq!(e.get(0, "n"), Some(&Value::UInt(rows)));
+    assert!(from_table >= 10 && unpriced > 0, "{from_table} {unpriced}");
+}

@@ -6,7 +6,7 @@
 //! llm-metrics pipe NAME [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics sql (QUERY | --batch QUERIES) [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics expand PIPE [--param k=v ...]
-//! llm-metrics convert [--format F] [--time MS] FILES...
+//! llm-metrics convert [--format F] [--time MS] [--prices FILE] FILES...
 //! ```
 //!
 //! Files are streamed into the store in 64 KiB chunks; `-` reads standard input.
@@ -36,13 +36,15 @@ usage:
       Prints the SQL ClickHouse runs for PIPE (a shipped pipe's name or a .pipe file) with the
       parameters: templates expanded, earlier nodes as WITH clauses.
 
-  llm-metrics convert [--format NAME] [--time EPOCH_MS] FILES...
+  llm-metrics convert [--format NAME] [--time EPOCH_MS] [--prices FILE] FILES...
       Loads FILES (vendor log formats are recognised line by line) and writes their rows as
       canonical llm_events NDJSON to standard output, for ClickHouse or Tinybird; one JSON
       report per file goes to standard error. --format reads every line as that format
       (llm_events, openai_chat, openai_responses, openai_batch, anthropic_message,
       anthropic_batch, otlp, litellm, langfuse, helicone, claude_code, ollama); records
-      without a time take --time, else the file's modification time.
+      without a time take --time, else the file's modification time. Records without a cost
+      are priced from --prices, a genai-prices table (www/vendor/genai-prices.json, written by
+      scripts/vendor.sh), else cost 0.
 
   FILES: NDJSON files; `-` reads standard input.
   --datasource FILE: a .datasource file to use instead of the built-in llm_events.
@@ -84,6 +86,7 @@ enum Command {
     Convert {
         format: Option<Format>,
         time_ms: Option<i64>,
+        prices: Option<String>,
         files: Vec<String>,
     },
 }
@@ -178,7 +181,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             })
         }
         "convert" => {
-            let opts = Options::parse(rest, &["--format", "--time"])?;
+            let opts = Options::parse(rest, &["--format", "--time", "--prices"])?;
             let format = match opts.last("--format") {
                 None => None,
                 Some(name) => Some(Format::from_name(&name).ok_or_else(|| {
@@ -195,6 +198,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             Ok(Command::Convert {
                 format,
                 time_ms,
+                prices: opts.last("--prices"),
                 files: opts.files()?,
             })
         }
@@ -350,8 +354,9 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Convert {
             format,
             time_ms,
+            prices,
             files,
-        } => run_convert(format, time_ms, &files),
+        } => run_convert(format, time_ms, prices.as_deref(), &files),
         Command::Ingest { datasource, files } => {
             let mut store = open_store(datasource.as_deref())?;
             let stdout = io::stdout();
@@ -501,9 +506,17 @@ fn open_store(datasource: Option<&str>) -> Result<EventStore, Failure> {
 fn run_convert(
     format: Option<Format>,
     time_ms: Option<i64>,
+    prices: Option<&str>,
     files: &[String],
 ) -> Result<(), Failure> {
     let mut store = EventStore::new();
+    if let Some(path) = prices {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+        let table = llm_metrics::formats::prices::PriceTable::from_json(&text)
+            .map_err(|e| Failure::Run(format!("{path}: {e}")))?;
+        store.set_prices(Some(table));
+    }
     for file in files {
         let file_time = || -> Option<i64> {
             let modified = std::fs::metadata(file).ok()?.modified().ok()?;

@@ -19,6 +19,8 @@ mod litellm;
 mod ollama;
 mod openai;
 mod otlp;
+pub mod prices;
+mod regex;
 
 use serde_json::{Map, Value};
 

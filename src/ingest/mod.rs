@@ -24,6 +24,8 @@ use value::Reject;
 
 /// Default longest line accepted: 8 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 8 << 20;
+/// How many model names a [`Report`] lists as unpriced.
+pub const REPORT_UNPRICED: usize = 100;
 /// How many error messages a [`Report`] quotes verbatim.
 pub const REPORT_ERRORS: usize = 5;
 
@@ -58,6 +60,15 @@ pub struct Report {
     pub skipped_by: BTreeMap<String, u64>,
     /// Rows whose record has no time and that took the stream's (see `Decoder::set_stream_time`).
     pub time_from_stream: u64,
+    /// Records of vendor formats whose cost came from the log.
+    pub cost_from_log: u64,
+    /// Records of vendor formats whose cost came from the price table (see `price_table`).
+    pub cost_from_table: u64,
+    /// Records of vendor formats the price table has no price for (cost 0), per model name (at
+    /// most 100 names).
+    pub unpriced: BTreeMap<String, u64>,
+    /// The price table in use: its package and version, or empty without one.
+    pub price_table: String,
     /// Of the quarantined lines, those counted but not kept in the quarantine table: it keeps
     /// rows up to a quarter of the store's byte budget.
     pub not_kept: u64,
@@ -108,6 +119,8 @@ struct Formats {
     forced: Option<Format>,
     /// The time (seconds) given with the open stream, for records that have none.
     stream_time: Option<i64>,
+    /// The price table for records without a cost.
+    prices: Option<std::sync::Arc<crate::formats::prices::PriceTable>>,
     items: Vec<Item>,
     canonical: String,
     /// A record repeated over lines (Claude Code): the latest line of it, stored when a line of
@@ -157,6 +170,17 @@ impl Decoder {
     pub fn set_format(&mut self, format: Option<Format>) {
         if let Some(f) = &mut self.formats {
             f.forced = format;
+        }
+    }
+
+    /// Sets the price table that costs records of vendor formats whose log gives no cost;
+    /// `None` leaves their cost 0.
+    pub fn set_prices(
+        &mut self,
+        prices: Option<std::sync::Arc<crate::formats::prices::PriceTable>>,
+    ) {
+        if let Some(f) = &mut self.formats {
+            f.prices = prices;
         }
     }
 
@@ -329,6 +353,9 @@ impl Decoder {
             f.held = None;
             f.forced = None;
             f.stream_time = None;
+        }
+        if let Some(table) = self.formats.as_ref().and_then(|f| f.prices.as_ref()) {
+            self.report.price_table = table.source.clone();
         }
         let mut known = self.report.formats.keys().filter(|k| *k != UNKNOWN);
         self.report.format = match (known.next(), known.next()) {
@@ -639,7 +666,35 @@ impl Decoder {
             return Ok(());
         };
         let stream_time = f.stream_time.unwrap_or(now);
-        let cost = None;
+        let cost = match (&f.prices, rec.cost) {
+            (_, Some(_)) => {
+                self.report.cost_from_log += 1;
+                None
+            }
+            (Some(table), None) => {
+                let c = table.cost(rec, stream_time);
+                match c {
+                    Some(_) => self.report.cost_from_table += 1,
+                    None => {
+                        let name = if rec.model.is_empty() {
+                            "(none)"
+                        } else {
+                            rec.model.as_str()
+                        };
+                        match self.report.unpriced.get_mut(name) {
+                            Some(n) => *n += 1,
+                            None => {
+                                if self.report.unpriced.len() < REPORT_UNPRICED {
+                                    self.report.unpriced.insert(name.to_string(), 1);
+                                }
+                            }
+                        }
+                    }
+                }
+                c
+            }
+            (None, None) => None,
+        };
         let mut canonical = std::mem::take(&mut f.canonical);
         canonical.clear();
         rec.write_canonical(stream_time, cost, &mut canonical);
