@@ -26,6 +26,7 @@ use js_sys::{Object, Reflect, JSON};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::formats::prices::PriceTable;
 use crate::formats::Format;
 use crate::{generate_ndjson, Datasource, Endpoint, EventStore, Options, Params, StreamOptions};
 
@@ -126,6 +127,14 @@ export interface Report {
     skipped_by: Record<string, number>;
     /** Rows whose record had no time and took the stream's (`begin(name, { time })`). */
     time_from_stream: number;
+    /** Vendor records whose cost came from the log. */
+    cost_from_log: number;
+    /** Vendor records whose cost came from the price table (`setPrices`). */
+    cost_from_table: number;
+    /** Vendor records the price table has no price for (cost 0), per model name. */
+    unpriced: Record<string, number>;
+    /** The price table in use: package and version, or empty. */
+    price_table: string;
     blank: number;
     bytes: number;
     /** Quarantined lines counted but not kept in the quarantine table (its share of maxBytes is used). */
@@ -254,6 +263,31 @@ impl WasmEventStore {
         test_panic(query);
         let params = Self::params_from_js(params)?;
         Self::endpoint_to_js(&self.inner.sql(query, &params)?)
+    }
+
+    /// Sets the price table that costs records of vendor log formats whose log has no cost, from
+    /// the text of `genai-prices.json` (written by `scripts/vendor.sh` from the pinned
+    /// `@pydantic/genai-prices` package), for streams loaded from now on; `null` removes it.
+    /// Returns `{ source, models }`: the package and version, and how many models it prices.
+    #[wasm_bindgen(js_name = setPrices, unchecked_return_type = "{ source: string; models: number } | undefined")]
+    pub fn set_prices(&mut self, text: Option<String>) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        let Some(text) = text else {
+            self.inner.set_prices(None);
+            return Ok(JsValue::UNDEFINED);
+        };
+        let table = PriceTable::from_json(&text).map_err(|e| JsError::new(&e))?;
+        #[derive(Serialize)]
+        struct Loaded {
+            source: String,
+            models: usize,
+        }
+        let loaded = Loaded {
+            source: table.source.clone(),
+            models: table.model_count(),
+        };
+        self.inner.set_prices(Some(table));
+        Self::to_js_object(&loaded)
     }
 
     /// Adds (or replaces) a pipe from the text of a `.pipe` file; returns its name. Throws for a

@@ -62,6 +62,7 @@ async function open(msg) {
   try {
     await init();
     store = new GuardedStore(engine(msg.id, () => new EventStore(msg.options ?? undefined)));
+    await loadPrices(msg.id);
     reply(msg.id, statsOf());
   } catch (err) {
     fail(msg.id, err);
@@ -73,6 +74,21 @@ async function open(msg) {
     engine(null, () => warmUp());
   } catch (err) {
     if (lost === null) console.warn(`llm-metrics: warm-up failed: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * Gives the store the genai-prices table (www/vendor/, written by scripts/vendor.sh), which
+ * costs records of vendor log formats that carry no cost. Without it they cost 0.
+ */
+async function loadPrices(id) {
+  try {
+    const response = await fetch(new URL('./vendor/genai-prices.json', import.meta.url));
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    engine(id, () => store.inner.setPrices(text));
+  } catch (err) {
+    if (lost === null) console.warn(`llm-metrics: no price table (${messageOf(err)}); logs without costs count 0`);
   }
 }
 
@@ -306,7 +322,8 @@ async function runLoads() {
 function emptyReport(name) {
   return {
     stream: name, format: '', formats: {}, lines: 0, records: 0, rows: 0, quarantined: 0,
-    skipped: 0, skipped_by: {}, time_from_stream: 0, blank: 0, bytes: 0, errors: [],
+    skipped: 0, skipped_by: {}, time_from_stream: 0, cost_from_log: 0, cost_from_table: 0,
+    unpriced: {}, price_table: '', blank: 0, bytes: 0, errors: [],
   };
 }
 

@@ -85,8 +85,9 @@ function assertClose(actual, expected, what) {
 
 function assertReport(report, bytes, stream) {
   assert.deepEqual(Object.keys(report).sort(), [
-    'blank', 'bytes', 'errors', 'format', 'formats', 'lines', 'not_kept', 'quarantined', 'records',
-    'rows', 'skipped', 'skipped_by', 'stream', 'time_from_stream',
+    'blank', 'bytes', 'cost_from_log', 'cost_from_table', 'errors', 'format', 'formats', 'lines',
+    'not_kept', 'price_table', 'quarantined', 'records', 'rows', 'skipped', 'skipped_by', 'stream',
+    'time_from_stream', 'unpriced',
   ]);
   assert.equal(report.stream, stream);
   for (const key of ['lines', 'records', 'rows', 'quarantined', 'skipped', 'blank', 'bytes', 'not_kept']) {
@@ -376,5 +377,30 @@ test('vendor log formats are detected per line, or chosen, and records without a
   const store = new EventStore();
   assert.throws(() => store.begin('x', { format: 'nope' }), /unknown format 'nope'/);
   assert.throws(() => store.begin('x', { time: 'yesterday' }), /option 'time' must be a number/);
+  store.free();
+});
+
+test('setPrices costs vendor records that carry no cost, as the package calculates', () => {
+  // Written by scripts/vendor.sh from the pinned @pydantic/genai-prices package.
+  const text = readFileSync(fileURLToPath(new URL('../../www/vendor/genai-prices.json', import.meta.url)), 'utf8');
+  const store = new EventStore();
+  const loaded = store.setPrices(text);
+  assert.match(loaded.source, /^@pydantic\/genai-prices \d+\.\d+\.\d+$/);
+  assert.ok(loaded.models > 1000, String(loaded.models));
+  // gpt-4o-mini: 176 uncached input tokens at $0.15/M, 1,024 cached at $0.075/M, 300 output at
+  // $0.60/M: $0.0002832 (the package's calcPrice gives the same).
+  const body = {
+    object: 'chat.completion', created: 1733500800, model: 'gpt-4o-mini-2024-07-18',
+    usage: { prompt_tokens: 1200, completion_tokens: 300, total_tokens: 1500,
+      prompt_tokens_details: { cached_tokens: 1024 } },
+  };
+  store.begin('one.jsonl');
+  store.write(new TextEncoder().encode(JSON.stringify(body) + '\n'));
+  const report = store.end();
+  assert.equal(report.cost_from_table, 1);
+  assert.equal(report.price_table, loaded.source);
+  const cost = store.sql('SELECT cost FROM llm_events').data[0].cost;
+  assert.equal(cost, 0.0002832);
+  assert.throws(() => store.setPrices('{"providers": 3}'), /providers is not an array/);
   store.free();
 });
