@@ -376,3 +376,61 @@ fn costs_match_the_price_packages_own_calculator() {
     assert_eq!(e.get(0, "n"), Some(&Value::UInt(rows)));
     assert!(from_table >= 10 && unpriced > 0, "{from_table} {unpriced}");
 }
+
+#[test]
+fn csv_exports_are_read_record_by_record() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/containers"
+    );
+    for (doc, same) in [
+        ("helicone_export.csv", "helicone.jsonl"),
+        ("langfuse_observations.csv", "langfuse.jsonl"),
+    ] {
+        let data = std::fs::read(format!("{dir}/{doc}")).expect("fixture");
+        let case = CASES.iter().find(|c| c.file == same).expect("case");
+        let mut store = EventStore::new();
+        // In chunks of 97 bytes, so quoted cells with newlines and quotes cross chunks.
+        let report = load(&mut store, doc, &data, None);
+        assert_eq!(report.format, case.format, "{doc}: {report:?}");
+        assert_eq!(report.records, case.records, "{doc}: {report:?}");
+        assert_eq!(report.bytes, data.len() as u64, "{doc}");
+        assert_eq!(rows(&store), expected(case.rows), "{doc}");
+    }
+    // The canonical columns as CSV (worked out by hand).
+    let data = std::fs::read(format!("{dir}/llm_events.csv")).expect("fixture");
+    let mut store = EventStore::new();
+    let report = load(&mut store, "llm_events.csv", &data, None);
+    assert_eq!(
+        (report.format.as_str(), report.rows),
+        ("llm_events", 2),
+        "{report:?}"
+    );
+    assert_eq!(
+        rows(&store),
+        expected(&[
+            (
+                "2024-05-01 10:00:00",
+                "gpt-4o",
+                120,
+                30,
+                150,
+                0.0021,
+                1.5,
+                1,
+                ""
+            ),
+            (
+                "2024-05-01 10:00:05",
+                "claude, the model",
+                80,
+                0,
+                80,
+                0.0,
+                0.25,
+                0,
+                "overloaded: \"try again\"",
+            ),
+        ])
+    );
+}

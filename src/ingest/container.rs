@@ -319,3 +319,196 @@ mod tests {
         assert_eq!(split("not json\nat all"), "not json\nat all\n");
     }
 }
+
+/// A streaming reader of CSV with a header row (RFC 4180, as `csv-core` reads it: quoted fields
+/// may hold commas, quotes and newlines) that writes each record as one JSON object line keyed
+/// by the header: cells as strings, except cells holding a JSON object or array (as exports
+/// write nested fields), which are kept as JSON; empty cells are left out. A record longer than
+/// the line bound is written as a line that names it, for the decoder to quarantine.
+#[derive(Debug, Clone)]
+pub struct CsvDocument {
+    reader: csv_core::Reader,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    n_fields: usize,
+    n_ends: usize,
+    header: Option<Vec<String>>,
+    max_record: usize,
+    too_long: u64,
+}
+
+impl CsvDocument {
+    /// A reader whose records are at most `max_record` bytes.
+    pub fn new(max_record: usize) -> CsvDocument {
+        CsvDocument {
+            reader: csv_core::Reader::new(),
+            fields: vec![0; 4096],
+            ends: vec![0; 64],
+            n_fields: 0,
+            n_ends: 0,
+            header: None,
+            max_record,
+            too_long: 0,
+        }
+    }
+
+    /// Appends the lines of the records `chunk` completes to `out`.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<u8>) {
+        loop {
+            let (result, n_in, n_out, n_end) = self.reader.read_record(
+                chunk,
+                &mut self.fields[self.n_fields..],
+                &mut self.ends[self.n_ends..],
+            );
+            chunk = &chunk[n_in..];
+            self.n_fields += n_out;
+            self.n_ends += n_end;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => return,
+                csv_core::ReadRecordResult::OutputFull => {
+                    if self.fields.len() >= self.max_record {
+                        // Past the bound: the record's bytes are counted, not kept.
+                        self.too_long += self.n_fields as u64;
+                        self.n_fields = 0;
+                        self.n_ends = 0;
+                    } else {
+                        let grown = (self.fields.len() * 2).min(self.max_record.max(4096));
+                        self.fields.resize(grown, 0);
+                    }
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    self.record(out);
+                    self.n_fields = 0;
+                    self.n_ends = 0;
+                    self.too_long = 0;
+                }
+            }
+        }
+    }
+
+    /// Ends the document: writes a last record without a line end.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.feed(&[], out);
+    }
+
+    fn record(&mut self, out: &mut Vec<u8>) {
+        if self.too_long > 0 {
+            let bytes = self.too_long + self.n_fields as u64;
+            out.extend_from_slice(
+                format!(
+                    "CSV record too long: {bytes} bytes (the limit is {} bytes)\n",
+                    self.max_record
+                )
+                .as_bytes(),
+            );
+            return;
+        }
+        let mut cells = Vec::with_capacity(self.n_ends);
+        let mut start = 0;
+        for &end in &self.ends[..self.n_ends] {
+            cells.push(String::from_utf8_lossy(&self.fields[start..end]).into_owned());
+            start = end;
+        }
+        let Some(header) = &self.header else {
+            if let Some(first) = cells.first_mut() {
+                if let Some(rest) = first.strip_prefix('\u{feff}') {
+                    *first = rest.to_string();
+                }
+            }
+            self.header = Some(cells);
+            return;
+        };
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            out.push(b'\n');
+            return;
+        }
+        let mut line = String::from("{");
+        let mut first = true;
+        for (i, cell) in cells.iter().enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            let name = header
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("column_{}", i + 1));
+            if !first {
+                line.push(',');
+            }
+            first = false;
+            line.push_str(&serde_json::Value::from(name).to_string());
+            line.push(':');
+            let t = cell.trim_start();
+            let nested = (t.starts_with('{') || t.starts_with('['))
+                && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+            if nested {
+                // Pretty-printed JSON in a cell: its newlines are whitespace.
+                line.extend(
+                    t.chars()
+                        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                );
+            } else {
+                line.push_str(&serde_json::Value::from(cell.as_str()).to_string());
+            }
+        }
+        line.push_str("}\n");
+        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// A stream named `*.csv` (also `*.csv.gz`) is CSV with a header row.
+pub fn is_csv(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    base.ends_with(".csv")
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::CsvDocument;
+
+    fn read(text: &str, chunk: usize) -> String {
+        let mut out = Vec::new();
+        let mut d = CsvDocument::new(1 << 20);
+        for c in text.as_bytes().chunks(chunk) {
+            d.feed(c, &mut out);
+        }
+        d.finish(&mut out);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn records_become_objects_keyed_by_the_header() {
+        let text =
+            "\u{feff}a,b,c\r\n1,\"x, \"\"y\"\"\nz\",\r\n,,\n2,\"{\"\"k\"\": [1,\n2]}\",\"[oops\"";
+        let want = "{\"a\":\"1\",\"b\":\"x, \\\"y\\\"\\nz\"}\n\n{\"a\":\"2\",\"b\":{\"k\": [1, 2]},\"c\":\"[oops\"}\n";
+        for chunk in [1, 2, 7, 1000] {
+            assert_eq!(read(text, chunk), want, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_record_past_the_bound_is_named_not_kept() {
+        let mut out = Vec::new();
+        let mut d = CsvDocument::new(8192);
+        d.feed(b"a,b\n", &mut out);
+        let big = format!("{},1\n2,3\n", "x".repeat(50_000));
+        d.feed(big.as_bytes(), &mut out);
+        d.finish(&mut out);
+        let text = String::from_utf8(out).expect("utf-8");
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap_or("")
+                .starts_with("CSV record too long: "),
+            "{text}"
+        );
+        assert_eq!(lines.next(), Some("{\"a\":\"2\",\"b\":\"3\"}"));
+        assert!(d.fields.len() <= 8192);
+    }
+}

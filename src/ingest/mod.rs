@@ -105,11 +105,18 @@ pub struct Decoder {
     now: i64,
     /// Vendor formats: on for the shipped `llm_events` datasource.
     formats: Option<Box<Formats>>,
-    /// The open stream is a JSON document (named `*.json`), split into lines.
-    document: Option<container::JsonDocument>,
+    /// The open stream is a JSON document (named `*.json`) or CSV (`*.csv`), read as lines.
+    document: Option<Document>,
     document_lines: Vec<u8>,
     /// Bytes of the open stream as given, when a document's lines differ from them.
     source_bytes: u64,
+}
+
+/// A stream read as lines of JSON by a container reader.
+#[derive(Debug, Clone)]
+enum Document {
+    Json(container::JsonDocument),
+    Csv(Box<container::CsvDocument>),
 }
 
 /// The decoder's state for vendor formats.
@@ -211,9 +218,12 @@ impl Decoder {
         self.open = true;
         self.source_bytes = 0;
         self.document = match name {
-            Some(n) if self.formats.is_some() && container::is_json_document(n) => {
-                Some(container::JsonDocument::new(self.max_line_bytes))
-            }
+            Some(n) if self.formats.is_some() && container::is_json_document(n) => Some(
+                Document::Json(container::JsonDocument::new(self.max_line_bytes)),
+            ),
+            Some(n) if self.formats.is_some() && container::is_csv(n) => Some(Document::Csv(
+                Box::new(container::CsvDocument::new(self.max_line_bytes)),
+            )),
             _ => None,
         };
         self.report = Report {
@@ -255,7 +265,10 @@ impl Decoder {
         if let Some(doc) = &mut self.document {
             let mut lines = std::mem::take(&mut self.document_lines);
             lines.clear();
-            doc.feed(chunk, &mut lines);
+            match doc {
+                Document::Json(d) => d.feed(chunk, &mut lines),
+                Document::Csv(d) => d.feed(chunk, &mut lines),
+            }
             self.source_bytes += chunk.len() as u64;
             let result = self.write_lines(&lines, store, q);
             if lines.capacity() > (4 << 20) {
@@ -338,7 +351,10 @@ impl Decoder {
         if let Some(mut doc) = self.document.take() {
             if self.full.is_none() {
                 let mut lines = Vec::new();
-                doc.finish(&mut lines);
+                match &mut doc {
+                    Document::Json(d) => d.finish(&mut lines),
+                    Document::Csv(d) => d.finish(&mut lines),
+                }
                 result = self.write_lines(&lines, store, q);
             }
             self.report.bytes = self.source_bytes;
