@@ -36,7 +36,6 @@ const WARM_UP_ROWS: u64 = 5_000;
 
 /// The crate's error type, carrying lines and positions.
 mod error;
-/// Vendor log formats recognised and mapped into `llm_events` records.
 pub mod formats;
 /// Deterministic sample events for demos, tests and benchmarks.
 mod gen;
