@@ -5,7 +5,7 @@ mod formats_cases;
 
 use formats_cases::*;
 use llm_metrics::formats::Format;
-use llm_metrics::{EventStore, Params, Value};
+use llm_metrics::{EventStore, Params, StreamOptions, Value};
 
 #[test]
 fn every_format_loads_into_the_rows_worked_out_by_hand() {
@@ -433,4 +433,79 @@ fn csv_exports_are_read_record_by_record() {
             ),
         ])
     );
+}
+
+#[test]
+fn results_do_not_depend_on_the_chunking() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
+    let mut inputs: Vec<(String, Vec<u8>)> = CASES
+        .iter()
+        .map(|c| (c.file.to_string(), fixture(c.file)))
+        .collect();
+    for doc in [
+        "langfuse_page.json",
+        "helicone_export.json",
+        "otlp_export.json",
+        "helicone_export.csv",
+        "langfuse_observations.csv",
+        "llm_events.csv",
+    ] {
+        let data = std::fs::read(format!("{dir}/containers/{doc}")).expect("fixture");
+        inputs.push((doc.to_string(), data));
+    }
+    for (name, data) in &inputs {
+        let ingest = |chunk: usize| {
+            let mut store = EventStore::new();
+            store
+                .begin_with(
+                    name,
+                    &StreamOptions {
+                        format: None,
+                        time_ms: Some(STREAM_TIME_MS),
+                    },
+                )
+                .expect("begin");
+            for c in data.chunks(chunk) {
+                store.write(c).expect("write");
+            }
+            let report = store.end().expect("end");
+            (rows(&store), report)
+        };
+        let whole = ingest(data.len().max(1));
+        for chunk in [1, 2, 3, 7, 64, 4096] {
+            assert_eq!(ingest(chunk), whole, "{name} in chunks of {chunk}");
+        }
+    }
+}
+
+#[test]
+fn vendor_time_layouts_read_as_utc_seconds() {
+    use llm_metrics::formats::{detect, Item, Time};
+    // (created_at as Ollama writes it, the second it is in UTC, worked out by hand)
+    let cases = [
+        ("2024-07-22T20:36:04.123456789Z", "2024-07-22 20:36:04"),
+        ("2024-07-22T20:36:04.999999999-07:00", "2024-07-23 03:36:04"),
+        ("2024-07-22T23:59:59.5+02:00", "2024-07-22 21:59:59"),
+        ("2024-07-22 20:36:04.847371", "2024-07-22 20:36:04"),
+        ("1721680564", "2024-07-22 20:36:04"),
+    ];
+    for (text, want) in cases {
+        let line = format!(
+            "{{\"model\":\"m\",\"created_at\":\"{text}\",\"done\":true,\"eval_count\":1}}"
+        );
+        let v: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&line).expect("json");
+        let mut items = Vec::new();
+        detect(&v).expect("ollama").map(&v, &mut items);
+        let Some(Item::Row(r)) = items.pop() else {
+            panic!("{text}: {items:?}")
+        };
+        let Time::At(secs) = r.time else {
+            panic!("{text}: no time")
+        };
+        let mut store = EventStore::new();
+        store.write(line.as_bytes()).expect("write");
+        store.end().expect("end");
+        assert_eq!(rows(&store)[0].split(" | ").next(), Some(want), "{text} ({secs})");
+    }
 }
