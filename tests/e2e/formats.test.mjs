@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  EventStore, andRefresh, assertKpis, dropFiles, openDashboard, repo, screenshot, startHarness,
+  EventStore, andRefresh, assertKpis, dropFiles, openDashboard, repo, report, screenshot,
+  startHarness,
 } from './harness.mjs';
 
 let harness;
@@ -71,4 +72,47 @@ test('one file per log format, dropped together, adds up on every KPI', async ()
     await page.context().close();
   }
   node.free();
+});
+
+test('ingest figures per log format in Chromium (printed, not asserted)', async () => {
+  const MB = 8;
+  for (const name of Object.keys(FIXTURES)) {
+    let text = readFileSync(`${repo}tests/fixtures/formats/${name}`, 'utf8');
+    const copies = Math.ceil((MB * 1e6) / text.length);
+    const parts = [];
+    // Claude Code message ids renumbered per copy, so that copies are new messages.
+    for (let i = 0; i < copies; i++) parts.push(name.startsWith('claude_code') ? text.replaceAll('"msg_0', `"msg_${i}_0`) : text);
+    text = null;
+    const body = Buffer.from(parts.join(''));
+    harness.routes.set(`/bench/${name}`, (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Content-Length': body.length });
+      res.end(body);
+    });
+  }
+  const { page, problems } = await openDashboard(harness, 'embed.html');
+  try {
+    const results = await page.evaluate(async (names) => {
+      const { createStore } = await import('./store.js');
+      const store = await createStore();
+      const out = [];
+      // A sample warms the decoder first (a second load of a Claude Code file would only
+      // repeat messages already counted).
+      await store.loadSample(50000, 1);
+      for (const name of names) {
+        const r = await store.loadUrl(`bench/${name}`, { name });
+        out.push({ name, status: r.status, bytes: r.bytes, seconds: r.seconds, records: r.records, rows: r.rows, format: r.format });
+      }
+      return out;
+    }, Object.keys(FIXTURES));
+    for (const r of results) {
+      assert.equal(r.status, 'done', r.name);
+      assert.ok(r.rows > 0, r.name);
+      report(`chromium ingest ${r.format.padEnd(18)} ${(r.bytes / 1e6).toFixed(1)} MB: ` +
+        `${(r.bytes / 1e6 / r.seconds).toFixed(1)} MB/s, ${Math.round(r.records / r.seconds)} records/s`);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.context().close();
+    for (const name of Object.keys(FIXTURES)) harness.routes.delete(`/bench/${name}`);
+  }
 });
