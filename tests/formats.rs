@@ -490,9 +490,8 @@ fn vendor_time_layouts_read_as_utc_seconds() {
         ("1721680564", "2024-07-22 20:36:04"),
     ];
     for (text, want) in cases {
-        let line = format!(
-            "{{\"model\":\"m\",\"created_at\":\"{text}\",\"done\":true,\"eval_count\":1}}"
-        );
+        let line =
+            format!("{{\"model\":\"m\",\"created_at\":\"{text}\",\"done\":true,\"eval_count\":1}}");
         let v: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&line).expect("json");
         let mut items = Vec::new();
@@ -506,6 +505,10 @@ fn vendor_time_layouts_read_as_utc_seconds() {
         let mut store = EventStore::new();
         store.write(line.as_bytes()).expect("write");
         store.end().expect("end");
-        assert_eq!(rows(&store)[0].split(" | ").next(), Some(want), "{text} ({secs})");
+        assert_eq!(
+            rows(&store)[0].split(" | ").next(),
+            Some(want),
+            "{text} ({secs})"
+        );
     }
 }
