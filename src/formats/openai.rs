@@ -75,6 +75,10 @@ fn chat(o: &Map<String, Value>) -> Result<Record, String> {
     r.cache_read_tokens = count_at(o, CACHED)?.unwrap_or(0);
     r.reasoning_tokens = count_at(o, REASONING)?.unwrap_or(0);
     r.latency = number(first(o, LATENCY));
+    // Groq's bodies carry `x_groq` and time the request in `usage`; the price is Groq's.
+    if o.contains_key("x_groq") || get(o, &["usage", "queue_time"]).is_some() {
+        r.provider = Some("groq".into());
+    }
     if let Some(e) = first(o, &[&["error"]]) {
         r.success = false;
         r.error = error_text(e);
