@@ -91,7 +91,7 @@ wasm_build() {
 
 step "setup (--test)" bash scripts/setup.sh --test
 # The wasm test files: the engine's API, hostile pipes and hostile SQL, each on wasm32's 1 MiB stack.
-WASM_TESTS="--test web --test web_limits --test web_sql_limits --test web_ingest"
+WASM_TESTS="--test web --test web_limits --test web_sql_limits --test web_ingest --test web_formats"
 step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native, all targets)" cargo clippy --all-targets --locked -- -D warnings
 step "clippy (wasm32 lib + tests/web.rs)" \

@@ -36,6 +36,7 @@ const WARM_UP_ROWS: u64 = 5_000;
 
 /// The crate's error type, carrying lines and positions.
 mod error;
+pub mod formats;
 /// Deterministic sample events for demos, tests and benchmarks.
 mod gen;
 /// Streaming NDJSON decoding and the quarantine.
@@ -155,6 +156,16 @@ impl Default for Options {
     }
 }
 
+/// Options of one stream, for [`EventStore::begin_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// The format of the stream's lines; `None` detects each line's.
+    pub format: Option<formats::Format>,
+    /// The time (milliseconds since the epoch) of records without one, such as the file's
+    /// modification time; `None` for the time of loading.
+    pub time_ms: Option<i64>,
+}
+
 /// A datasource's stored rows, its streaming decoder, its quarantine and its pipes.
 #[derive(Debug, Clone)]
 pub struct EventStore {
@@ -220,6 +231,27 @@ impl EventStore {
     pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
         self.decoder
             .begin(Some(name), &mut self.store, &mut self.quarantine)
+    }
+
+    /// Starts a stream named `name` as [`EventStore::begin`] does, with the format of its lines
+    /// (instead of detecting each line's) and the time, in milliseconds since the epoch, that its
+    /// records without a time of their own take (else the time of loading). Both apply to the
+    /// shipped `llm_events` datasource only, and to this stream only.
+    pub fn begin_with(&mut self, name: &str, options: &StreamOptions) -> Result<Option<Report>> {
+        let previous = self
+            .decoder
+            .begin(Some(name), &mut self.store, &mut self.quarantine);
+        self.decoder.set_format(options.format);
+        self.decoder
+            .set_stream_time(options.time_ms.map(|ms| ms.div_euclid(1000)));
+        previous
+    }
+
+    /// Sets the price table that costs records of vendor formats whose log has no cost (from
+    /// now on; rows stored keep theirs), or removes it with `None` (such records then cost 0).
+    /// Lines in the canonical shape always keep the cost they give.
+    pub fn set_prices(&mut self, prices: Option<formats::prices::PriceTable>) {
+        self.decoder.set_prices(prices.map(std::sync::Arc::new));
     }
 
     /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).

@@ -26,7 +26,9 @@ use js_sys::{Object, Reflect, JSON};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{generate_ndjson, Datasource, Endpoint, EventStore, Options, Params};
+use crate::formats::prices::PriceTable;
+use crate::formats::Format;
+use crate::{generate_ndjson, Datasource, Endpoint, EventStore, Options, Params, StreamOptions};
 
 #[wasm_bindgen]
 extern "C" {
@@ -104,12 +106,35 @@ fn wall_clock_seconds() -> i64 {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_RESULT_TYPES: &str = r#"
-/** What one stream did; `lines` is always `rows + quarantined + blank`. */
+/**
+ * What one stream did: `records` is always `rows + quarantined + skipped`, and `lines` is
+ * `records + blank` wherever a line holds one record (all formats but OpenTelemetry exports,
+ * whose lines hold a record per span).
+ */
 export interface Report {
     stream: string;
+    /** The format recognised: a name from `formatNames()`, `mixed`, or empty when nothing was read. */
+    format: string;
+    /** Records per format; lines not JSON or of no known shape count under `unknown`. */
+    formats: Record<string, number>;
     lines: number;
+    records: number;
     rows: number;
     quarantined: number;
+    /** Records of a known format that are not model calls or repeat one already counted. */
+    skipped: number;
+    /** Skipped records per reason. */
+    skipped_by: Record<string, number>;
+    /** Rows whose record had no time and took the stream's (`begin(name, { time })`). */
+    time_from_stream: number;
+    /** Vendor records whose cost came from the log. */
+    cost_from_log: number;
+    /** Vendor records whose cost came from the price table (`setPrices`). */
+    cost_from_table: number;
+    /** Vendor records the price table has no price for (cost 0), per model name. */
+    unpriced: Record<string, number>;
+    /** The price table in use: package and version, or empty. */
+    price_table: string;
     blank: number;
     bytes: number;
     /** Quarantined lines counted but not kept in the quarantine table (its share of maxBytes is used). */
@@ -174,11 +199,20 @@ impl WasmEventStore {
 
     /// Starts a stream named `name`, as it will appear in its report. Optional: streams are
     /// named `stream-1`, `stream-2`, ... otherwise. If a stream is still open it is ended first
-    /// and its report returned; otherwise returns `undefined`.
+    /// and its report returned; otherwise returns `undefined`. Optional `options`:
+    /// `{ format, time }`: the format of the stream's lines (a name from `formatNames()`;
+    /// default: each line's is detected) and the time, in epoch milliseconds, that records
+    /// without one take (such as the file's `lastModified`; default: the time of loading).
     #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
-    pub fn begin(&mut self, name: &str) -> Result<JsValue, JsError> {
+    pub fn begin(
+        &mut self,
+        name: &str,
+        #[wasm_bindgen(unchecked_param_type = "{ format?: string; time?: number }")]
+        options: Option<Object>,
+    ) -> Result<JsValue, JsError> {
         Self::alive()?;
-        match self.inner.begin(name)? {
+        let stream = Self::stream_options_from_js(options.as_ref())?;
+        match self.inner.begin_with(name, &stream)? {
             Some(report) => Self::to_js_object(&report),
             None => Ok(JsValue::UNDEFINED),
         }
@@ -253,6 +287,31 @@ impl WasmEventStore {
         test_panic(query);
         let params = Self::params_from_js(params)?;
         Self::endpoint_to_js(&self.inner.sql(query, &params)?)
+    }
+
+    /// Sets the price table that costs records of vendor log formats whose log has no cost, from
+    /// the text of `genai-prices.json` (written by `scripts/vendor.sh` from the pinned
+    /// `@pydantic/genai-prices` package), for streams loaded from now on; `null` removes it.
+    /// Returns `{ source, models }`: the package and version, and how many models it prices.
+    #[wasm_bindgen(js_name = setPrices, unchecked_return_type = "{ source: string; models: number } | undefined")]
+    pub fn set_prices(&mut self, text: Option<String>) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        let Some(text) = text else {
+            self.inner.set_prices(None);
+            return Ok(JsValue::UNDEFINED);
+        };
+        let table = PriceTable::from_json(&text).map_err(|e| JsError::new(&e))?;
+        #[derive(Serialize)]
+        struct Loaded {
+            source: String,
+            models: usize,
+        }
+        let loaded = Loaded {
+            source: table.source.clone(),
+            models: table.model_count(),
+        };
+        self.inner.set_prices(Some(table));
+        Self::to_js_object(&loaded)
     }
 
     /// Adds (or replaces) a pipe from the text of a `.pipe` file; returns its name. Throws for a
@@ -346,6 +405,37 @@ impl WasmEventStore {
         Ok(o)
     }
 
+    /// Reads `{ format, time }` for `begin`.
+    fn stream_options_from_js(options: Option<&Object>) -> Result<StreamOptions, JsError> {
+        let mut o = StreamOptions::default();
+        if let Some(v) = Self::number_option(options, "time")? {
+            if !v.is_finite() {
+                return Err(JsError::new("option 'time' must be a finite number"));
+            }
+            o.time_ms = Some(v.floor() as i64);
+        }
+        if let Some(object) = options {
+            let value = Reflect::get(object, &JsValue::from_str("format"))
+                .map_err(|_| JsError::new("cannot read option 'format'"))?;
+            if !value.is_undefined()
+                && !value.is_null()
+                && value.as_string().as_deref() != Some("auto")
+            {
+                let name = value
+                    .as_string()
+                    .ok_or_else(|| JsError::new("option 'format' must be a string"))?;
+                let format = Format::from_name(&name).ok_or_else(|| {
+                    JsError::new(&format!(
+                        "unknown format '{name}'; the formats are auto, {}",
+                        Format::ALL.map(Format::name).join(", ")
+                    ))
+                })?;
+                o.format = Some(format);
+            }
+        }
+        Ok(o)
+    }
+
     /// The number at `key` of an options object; `None` when the object or the key is absent.
     fn number_option(object: Option<&Object>, key: &str) -> Result<Option<f64>, JsError> {
         let Some(object) = object else {
@@ -378,6 +468,13 @@ impl WasmEventStore {
     fn to_js_object<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
     }
+}
+
+/// The names of the log formats a stream of the `llm_events` datasource may be in, for
+/// `begin(name, { format })`: `llm_events` (the canonical shape) first.
+#[wasm_bindgen(js_name = formatNames)]
+pub fn format_names() -> Vec<String> {
+    Format::ALL.iter().map(|f| f.name().to_string()).collect()
 }
 
 /// Generates `rows` deterministic sample events as NDJSON bytes for the `llm_events`

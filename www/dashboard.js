@@ -544,6 +544,12 @@ export class LlmMetricsDashboard extends HTMLElement {
         stats.textContent = `${plural(result.lines, 'line')}: ${plural(result.rows, 'row')} stored, ` +
           `${formatCount(result.quarantined)} quarantined, ${formatCount(result.blank)} blank · ` +
           `${formatBytes(result.bytes)} in ${formatSeconds(seconds)}${rate}`;
+        // A vendor log format: its name, and records skipped with their reasons.
+        if (result.format && result.format !== 'llm_events') {
+          const skipped = Object.entries(result.skipped_by ?? {})
+            .map(([why, n]) => `${formatCount(n)} ${why}`).join(', ');
+          stats.textContent += ` · ${result.format}${skipped ? `; skipped: ${skipped}` : ''}`;
+        }
         const details = [];
         if (result.error) details.push(el('li', { className: 'error', text: result.error }));
         for (const reason of result.errors ?? []) details.push(el('li', { text: reason }));

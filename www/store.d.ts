@@ -50,6 +50,10 @@ export interface LoadResult extends Report {
 export interface LoadOptions {
   /** The stream's name in its report (default: the file name, the URL, or a sample label). */
   name?: string;
+  /** The format of the stream's lines, a name from `formatNames()` (default: detected per line). */
+  format?: string;
+  /** Epoch milliseconds for records without a time (default: a file's `lastModified`, else now). */
+  time?: number;
   /** Aborting cancels the load; its promise then resolves with status 'cancelled'. */
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;

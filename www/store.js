@@ -178,8 +178,8 @@ export class MetricsStore extends EventTarget {
     });
   }
 
-  #load(source, { name, signal, onProgress } = {}, transfer = []) {
-    return this._request({ op: 'load', source, name }, { signal, onProgress, cancelOp: 'cancel', transfer });
+  #load(source, { name, format, time, signal, onProgress } = {}, transfer = []) {
+    return this._request({ op: 'load', source, name, format, time }, { signal, onProgress, cancelOp: 'cancel', transfer });
   }
 
   /** Streams a File (or Blob with `name`) into the store; gzip is recognised by its magic bytes. */

@@ -62,6 +62,7 @@ async function open(msg) {
   try {
     await init();
     store = new GuardedStore(engine(msg.id, () => new EventStore(msg.options ?? undefined)));
+    await loadPrices(msg.id);
     reply(msg.id, statsOf());
   } catch (err) {
     fail(msg.id, err);
@@ -73,6 +74,21 @@ async function open(msg) {
     engine(null, () => warmUp());
   } catch (err) {
     if (lost === null) console.warn(`llm-metrics: warm-up failed: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * Gives the store the genai-prices table (www/vendor/, written by scripts/vendor.sh), which
+ * costs records of vendor log formats that carry no cost. Without it they cost 0.
+ */
+async function loadPrices(id) {
+  try {
+    const response = await fetch(new URL('./vendor/genai-prices.json', import.meta.url));
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    engine(id, () => store.inner.setPrices(text));
+  } catch (err) {
+    if (lost === null) console.warn(`llm-metrics: no price table (${messageOf(err)}); logs without costs count 0`);
   }
 }
 
@@ -146,8 +162,8 @@ class GuardedStore {
     return engine(this.id, () => this.inner.storeBytes);
   }
 
-  begin(name) {
-    return engine(this.id, () => this.inner.begin(name));
+  begin(name, options) {
+    return engine(this.id, () => this.inner.begin(name, options));
   }
 
   write(chunk) {
@@ -304,7 +320,11 @@ async function runLoads() {
 
 /** An empty report for a load that stopped before its stream began. */
 function emptyReport(name) {
-  return { stream: name, lines: 0, rows: 0, quarantined: 0, blank: 0, bytes: 0, errors: [] };
+  return {
+    stream: name, format: '', formats: {}, lines: 0, records: 0, rows: 0, quarantined: 0,
+    skipped: 0, skipped_by: {}, time_from_stream: 0, cost_from_log: 0, cost_from_table: 0,
+    unpriced: {}, price_table: '', blank: 0, bytes: 0, errors: [],
+  };
 }
 
 /**
@@ -387,7 +407,9 @@ async function runLoad(msg, load) {
   };
 
   try {
-    calls.begin(name);
+    // Records without a time (Anthropic bodies, batch results) take the file's time.
+    const time = msg.time ?? (source.kind === 'file' ? source.file.lastModified : undefined);
+    calls.begin(name, { format: msg.format, time });
   } catch (err) {
     await reader.cancel().catch(() => {});
     return finish(emptyReport(name), 'failed', err);

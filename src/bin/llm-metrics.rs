@@ -6,12 +6,14 @@
 //! llm-metrics pipe NAME [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics sql (QUERY | --batch QUERIES) [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics expand PIPE [--param k=v ...]
+//! llm-metrics convert [--format F] [--time MS] [--prices FILE] FILES...
 //! ```
 //!
 //! Files are streamed into the store in 64 KiB chunks; `-` reads standard input.
 
+use llm_metrics::formats::Format;
 use llm_metrics::{write_to, GenConfig};
-use llm_metrics::{EventStore, Params};
+use llm_metrics::{EventStore, Params, StreamOptions};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
@@ -34,6 +36,16 @@ usage:
   llm-metrics expand PIPE [--param KEY=VALUE ...]
       Prints the SQL ClickHouse runs for PIPE (a shipped pipe's name or a .pipe file) with the
       parameters: templates expanded, earlier nodes as WITH clauses.
+
+  llm-metrics convert [--format NAME] [--time EPOCH_MS] [--prices FILE] FILES...
+      Loads FILES (vendor log formats are recognised line by line) and writes their rows as
+      canonical llm_events NDJSON to standard output, for ClickHouse or Tinybird; one JSON
+      report per file goes to standard error. --format reads every line as that format
+      (llm_events, openai_chat, openai_responses, openai_batch, anthropic_message,
+      anthropic_batch, otlp, litellm, langfuse, helicone, claude_code, ollama); records
+      without a time take --time, else the file's modification time. Records without a cost
+      are priced from --prices, a genai-prices table (www/vendor/genai-prices.json, written by
+      scripts/vendor.sh), else cost 0.
 
   FILES: NDJSON files; `-` reads standard input.
   --datasource FILE: a .datasource file to use instead of the built-in llm_events.
@@ -71,6 +83,12 @@ enum Command {
     Expand {
         pipe: String,
         params: Params,
+    },
+    Convert {
+        format: Option<Format>,
+        time_ms: Option<i64>,
+        prices: Option<String>,
+        files: Vec<String>,
     },
 }
 
@@ -161,6 +179,28 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
             Ok(Command::Expand {
                 pipe: pipe.clone(),
                 params: collect_params(&opts)?,
+            })
+        }
+        "convert" => {
+            let opts = Options::parse(rest, &["--format", "--time", "--prices"])?;
+            let format = match opts.last("--format") {
+                None => None,
+                Some(name) => Some(Format::from_name(&name).ok_or_else(|| {
+                    format!(
+                        "unknown format '{name}'; the formats are {}",
+                        Format::ALL.map(Format::name).join(", ")
+                    )
+                })?),
+            };
+            let time_ms = match opts.last("--time") {
+                None => None,
+                Some(t) => Some(parse_number::<i64>("--time", &t)?),
+            };
+            Ok(Command::Convert {
+                format,
+                time_ms,
+                prices: opts.last("--prices"),
+                files: opts.files()?,
             })
         }
         other => Err(format!("unknown command '{other}'")),
@@ -312,6 +352,12 @@ fn run(command: Command) -> Result<(), Failure> {
             files,
         } => run_sql(query, batch, &params, datasource.as_deref(), &files),
         Command::Expand { pipe, params } => run_expand(&pipe, &params),
+        Command::Convert {
+            format,
+            time_ms,
+            prices,
+            files,
+        } => run_convert(format, time_ms, prices.as_deref(), &files),
         Command::Ingest { datasource, files } => {
             let mut store = open_store(datasource.as_deref())?;
             let stdout = io::stdout();
@@ -457,10 +503,74 @@ fn open_store(datasource: Option<&str>) -> Result<EventStore, Failure> {
     }
 }
 
+/// Loads `files` into one `llm_events` store and writes its rows as canonical NDJSON.
+fn run_convert(
+    format: Option<Format>,
+    time_ms: Option<i64>,
+    prices: Option<&str>,
+    files: &[String],
+) -> Result<(), Failure> {
+    let mut store = EventStore::new();
+    if let Some(path) = prices {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+        let table = llm_metrics::formats::prices::PriceTable::from_json(&text)
+            .map_err(|e| Failure::Run(format!("{path}: {e}")))?;
+        store.set_prices(Some(table));
+    }
+    for file in files {
+        let file_time = || -> Option<i64> {
+            let modified = std::fs::metadata(file).ok()?.modified().ok()?;
+            let d = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+            i64::try_from(d.as_millis()).ok()
+        };
+        let options = StreamOptions {
+            format,
+            time_ms: time_ms.or_else(|| if file == "-" { None } else { file_time() }),
+        };
+        let report = load_with(&mut store, file, &options)?;
+        let line = serde_json::to_string(&report)
+            .map_err(|e| Failure::Run(format!("cannot print the report: {e}")))?;
+        eprintln!("{line}");
+    }
+    let endpoint = store
+        .sql(
+            "SELECT * FROM llm_events ORDER BY event_time",
+            &Params::new(),
+        )
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let mut line = String::new();
+    for row in &endpoint.data {
+        line.clear();
+        line.push('{');
+        for (i, (meta, value)) in endpoint.meta.iter().zip(row).enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.push_str(&serde_json::Value::from(meta.name.as_str()).to_string());
+            line.push(':');
+            value.write_json(&mut line);
+        }
+        line.push('}');
+        writeln!(stdout, "{line}").map_err(|e| output_error(&e))?;
+    }
+    stdout.flush().map_err(|e| output_error(&e))
+}
+
 /// Streams one file (or standard input for `-`) into `store` and returns its report.
 fn load(store: &mut EventStore, file: &str) -> Result<llm_metrics::Report, Failure> {
+    load_with(store, file, &StreamOptions::default())
+}
+
+/// [`load`] with the stream's format and time.
+fn load_with(
+    store: &mut EventStore,
+    file: &str,
+    options: &StreamOptions,
+) -> Result<llm_metrics::Report, Failure> {
     let fail = |e: llm_metrics::Error| Failure::Run(format!("{file}: {e}"));
-    store.begin(file).map_err(fail)?;
+    store.begin_with(file, options).map_err(fail)?;
     let mut buf = vec![0u8; CHUNK];
     let mut feed = |reader: &mut dyn Read| -> Result<(), Failure> {
         loop {

@@ -6,6 +6,7 @@
 //! by [`value::convert`]; a row with any error is kept in the [`Quarantine`] with every error found,
 //! never dropped. Results do not depend on how the bytes are chunked.
 
+mod container;
 pub mod json;
 mod quarantine;
 pub mod value;
@@ -13,30 +14,61 @@ pub mod value;
 pub use quarantine::{Quarantine, QuarantineRow};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::formats::{Format, Item, Record, Skip};
 use crate::schema::{ColumnType, Datasource};
 use crate::store::{Cell, Full, Store};
 use json::{Found, PathTrie};
 use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
 use value::Reject;
 
 /// Default longest line accepted: 8 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 8 << 20;
+/// How many model names a [`Report`] lists as unpriced.
+pub const REPORT_UNPRICED: usize = 100;
 /// How many error messages a [`Report`] quotes verbatim.
 pub const REPORT_ERRORS: usize = 5;
 
 /// What one stream (file or response body) delivered, returned by `end()`.
 ///
-/// For every stream `lines == rows + quarantined + blank`.
+/// For every stream `records == rows + quarantined + skipped`. A line holds one record, or, in
+/// an OpenTelemetry export, one per span (at least one: a line without spans is one skipped
+/// record), so `lines == blank + records` wherever each line is one record, as in the canonical
+/// shape, where `lines == rows + quarantined + blank`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// The stream's name.
     pub stream: String,
+    /// The format recognised: a format's name (`llm_events` for the canonical shape, see
+    /// `crate::formats::Format::name`), `mixed` when records of several formats came, empty
+    /// when no record did.
+    pub format: String,
+    /// Records read per format (lines that are not JSON, or of no known shape, count under
+    /// `unknown`).
+    pub formats: BTreeMap<String, u64>,
     /// Lines read (a final line without a newline counts).
     pub lines: u64,
+    /// Records read: rows, quarantined and skipped.
+    pub records: u64,
     /// Rows stored.
     pub rows: u64,
-    /// Lines quarantined (kept in the quarantine table or only counted).
+    /// Records quarantined (kept in the quarantine table or only counted).
     pub quarantined: u64,
+    /// Records of a known format that are not model calls, or repeat one already counted.
+    pub skipped: u64,
+    /// Skipped records per reason.
+    pub skipped_by: BTreeMap<String, u64>,
+    /// Rows whose record has no time and that took the stream's (see `Decoder::set_stream_time`).
+    pub time_from_stream: u64,
+    /// Records of vendor formats whose cost came from the log.
+    pub cost_from_log: u64,
+    /// Records of vendor formats whose cost came from the price table (see `price_table`).
+    pub cost_from_table: u64,
+    /// Records of vendor formats the price table has no price for (cost 0), per model name (at
+    /// most 100 names).
+    pub unpriced: BTreeMap<String, u64>,
+    /// The price table in use: its package and version, or empty without one.
+    pub price_table: String,
     /// Of the quarantined lines, those counted but not kept in the quarantine table: it keeps
     /// rows up to a quarter of the store's byte budget.
     pub not_kept: u64,
@@ -73,6 +105,38 @@ pub struct Decoder {
     text: String,
     unescape: Vec<u8>,
     now: i64,
+    /// Vendor formats: on for the shipped `llm_events` datasource.
+    formats: Option<Box<Formats>>,
+    /// The open stream is a JSON document (named `*.json`) or CSV (`*.csv`), read as lines.
+    document: Option<Document>,
+    document_lines: Vec<u8>,
+    /// Bytes of the open stream as given, when a document's lines differ from them.
+    source_bytes: u64,
+}
+
+/// A stream read as lines of JSON by a container reader.
+#[derive(Debug, Clone)]
+enum Document {
+    Json(container::JsonDocument),
+    Csv(Box<container::CsvDocument>),
+}
+
+/// The decoder's state for vendor formats.
+#[derive(Debug, Clone, Default)]
+struct Formats {
+    /// The format the caller chose for the open stream, instead of detecting each line's.
+    forced: Option<Format>,
+    /// The time (seconds) given with the open stream, for records that have none.
+    stream_time: Option<i64>,
+    /// The price table for records without a cost.
+    prices: Option<std::sync::Arc<crate::formats::prices::PriceTable>>,
+    items: Vec<Item>,
+    canonical: String,
+    /// A record repeated over lines (Claude Code): the latest line of it, stored when a line of
+    /// another call comes or the stream ends.
+    held: Option<(u64, Box<Record>, u64)>,
+    /// Keys of repeated records already stored.
+    seen: HashSet<u64>,
 }
 
 impl Decoder {
@@ -99,6 +163,42 @@ impl Decoder {
             text: String::new(),
             unescape: Vec::new(),
             now: 0,
+            formats: is_llm_events(ds).then(Box::default),
+            document: None,
+            document_lines: Vec::new(),
+            source_bytes: 0,
+        }
+    }
+
+    /// Whether lines in vendor formats are recognised (for the shipped `llm_events` datasource).
+    pub fn reads_formats(&self) -> bool {
+        self.formats.is_some()
+    }
+
+    /// Chooses the format of the open (or next) stream's lines instead of detecting each line's,
+    /// or goes back to detection with `None`. Ignored where vendor formats are not read.
+    pub fn set_format(&mut self, format: Option<Format>) {
+        if let Some(f) = &mut self.formats {
+            f.forced = format;
+        }
+    }
+
+    /// Sets the price table that costs records of vendor formats whose log gives no cost;
+    /// `None` leaves their cost 0.
+    pub fn set_prices(
+        &mut self,
+        prices: Option<std::sync::Arc<crate::formats::prices::PriceTable>>,
+    ) {
+        if let Some(f) = &mut self.formats {
+            f.prices = prices;
+        }
+    }
+
+    /// The time (seconds since the epoch) that records of the open (or next) stream without a
+    /// time of their own take; `None` for the wall clock at the time of loading.
+    pub fn set_stream_time(&mut self, secs: Option<i64>) {
+        if let Some(f) = &mut self.formats {
+            f.stream_time = secs;
         }
     }
 
@@ -119,6 +219,16 @@ impl Decoder {
         };
         self.streams_started += 1;
         self.open = true;
+        self.source_bytes = 0;
+        self.document = match name {
+            Some(n) if self.formats.is_some() && container::is_json_document(n) => Some(
+                Document::Json(container::JsonDocument::new(self.max_line_bytes)),
+            ),
+            Some(n) if self.formats.is_some() && container::is_csv(n) => Some(Document::Csv(
+                Box::new(container::CsvDocument::new(self.max_line_bytes)),
+            )),
+            _ => None,
+        };
         self.report = Report {
             stream: match name {
                 Some(n) => n.to_string(),
@@ -155,6 +265,26 @@ impl Decoder {
         if !self.open {
             self.begin(None, store, q)?;
         }
+        if let Some(doc) = &mut self.document {
+            let mut lines = std::mem::take(&mut self.document_lines);
+            lines.clear();
+            match doc {
+                Document::Json(d) => d.feed(chunk, &mut lines),
+                Document::Csv(d) => d.feed(chunk, &mut lines),
+            }
+            self.source_bytes += chunk.len() as u64;
+            let result = self.write_lines(&lines, store, q);
+            if lines.capacity() > (4 << 20) {
+                lines = Vec::new();
+            }
+            self.document_lines = lines;
+            return result;
+        }
+        self.write_lines(chunk, store, q)
+    }
+
+    /// Splits bytes of NDJSON into lines and processes every complete one.
+    fn write_lines(&mut self, chunk: &[u8], store: &mut Store, q: &mut Quarantine) -> Result<()> {
         let mut rest = chunk;
         if self.after_cr && !rest.is_empty() {
             self.after_cr = false;
@@ -221,9 +351,37 @@ impl Decoder {
             self.begin(None, store, q)?;
         }
         let mut result = Ok(());
-        if (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
+        if let Some(mut doc) = self.document.take() {
+            if self.full.is_none() {
+                let mut lines = Vec::new();
+                match &mut doc {
+                    Document::Json(d) => d.finish(&mut lines),
+                    Document::Csv(d) => d.finish(&mut lines),
+                }
+                result = self.write_lines(&lines, store, q);
+            }
+            self.report.bytes = self.source_bytes;
+        }
+        if result.is_ok() && (!self.pending.is_empty() || self.overflow) && self.full.is_none() {
             result = self.finish_line(None, store, q);
         }
+        if result.is_ok() && self.full.is_none() {
+            result = self.flush_held(store, q);
+        }
+        if let Some(f) = &mut self.formats {
+            f.held = None;
+            f.forced = None;
+            f.stream_time = None;
+        }
+        if let Some(table) = self.formats.as_ref().and_then(|f| f.prices.as_ref()) {
+            self.report.price_table = table.source.clone();
+        }
+        let mut known = self.report.formats.keys().filter(|k| *k != UNKNOWN);
+        self.report.format = match (known.next(), known.next()) {
+            (None, _) => String::new(),
+            (Some(one), None) => one.clone(),
+            (Some(_), Some(_)) => "mixed".to_string(),
+        };
         self.pending.clear();
         self.overflow = false;
         self.after_cr = false;
@@ -343,6 +501,7 @@ impl Decoder {
             }
         }
         if self.overflow {
+            self.count_record(UNKNOWN);
             let total = self.pending_len_total;
             let error = format!(
                 "line too long: {total} bytes (the limit is {} bytes)",
@@ -363,6 +522,7 @@ impl Decoder {
         match checked {
             Ok(()) => {}
             Err(e) => {
+                self.count_record(UNKNOWN);
                 let error = format!("invalid UTF-8 at byte {}", e.valid_up_to());
                 self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
                 return Ok(());
@@ -370,10 +530,222 @@ impl Decoder {
         };
         self.found.iter_mut().for_each(|f| *f = None);
         if let Err(e) = json::scan_line(l, &self.trie, &mut self.found) {
+            self.count_record(UNKNOWN);
             let error = format!("invalid JSON at byte {}: {}", e.at, e.message);
             self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
             return Ok(());
         }
+        if self.formats.is_some() && self.time_column.is_some_and(|c| self.found[c].is_none()) {
+            return self.process_vendor(l, line_no, store, q);
+        }
+        self.count_record(Format::Canonical.name());
+        self.store_found(l, line_no, true, store, q)
+    }
+
+    /// Counts a record of `format`.
+    fn count_record(&mut self, format: &str) {
+        self.report.records += 1;
+        match self.report.formats.get_mut(format) {
+            Some(n) => *n += 1,
+            None => {
+                self.report.formats.insert(format.to_string(), 1);
+            }
+        }
+    }
+
+    /// Counts a skipped record.
+    fn skip(&mut self, why: Skip) {
+        self.report.skipped += 1;
+        *self
+            .report
+            .skipped_by
+            .entry(why.name().to_string())
+            .or_default() += 1;
+    }
+
+    /// A line without the time column: a record of a vendor format, or of no known shape.
+    fn process_vendor(
+        &mut self,
+        l: &[u8],
+        line_no: u64,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
+        // serde_json refuses nesting deeper than 128, before the stack is at risk.
+        let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_slice(l) {
+            Ok(o) => o,
+            Err(e) => {
+                self.count_record(UNKNOWN);
+                let error = format!("unreadable record: {e}");
+                self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
+                return Ok(());
+            }
+        };
+        let forced = self.formats.as_ref().and_then(|f| f.forced);
+        let format = match forced {
+            Some(f) if f != Format::Canonical => {
+                if !f.accepts(&obj) {
+                    self.count_record(UNKNOWN);
+                    let error = format!("not a {} record", f.name());
+                    self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
+                    return Ok(());
+                }
+                Some(f)
+            }
+            _ => crate::formats::detect(&obj).filter(|f| *f != Format::Canonical),
+        };
+        let Some(format) = format else {
+            // No known shape: quarantined for the columns it lacks, as any canonical line.
+            self.count_record(UNKNOWN);
+            return self.store_found(l, line_no, true, store, q);
+        };
+        let mut items = self
+            .formats
+            .as_mut()
+            .map(|f| std::mem::take(&mut f.items))
+            .unwrap_or_default();
+        items.clear();
+        format.map(&obj, &mut items);
+        drop(obj);
+        for item in items.drain(..) {
+            self.count_record(format.name());
+            match item {
+                Item::Row(rec) => self.emit(rec, line_no, store, q)?,
+                Item::Skip(why) => self.skip(why),
+                Item::Bad(msg) => {
+                    let error = format!("{} record: {msg}", format.name());
+                    self.quarantine(store, q, |d| d.raw_row(line_no, l, error));
+                }
+            }
+        }
+        if let Some(f) = &mut self.formats {
+            f.items = items;
+        }
+        Ok(())
+    }
+
+    /// Stores a mapped record, or holds it while later lines may repeat it.
+    fn emit(
+        &mut self,
+        rec: Box<Record>,
+        line_no: u64,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
+        let Some(f) = self.formats.as_mut() else {
+            return Ok(());
+        };
+        let Some(key) = rec.key else {
+            return self.store_record(&rec, line_no, true, store, q);
+        };
+        if f.seen.contains(&key) {
+            self.skip(Skip::RepeatedMessage);
+            return Ok(());
+        }
+        if let Some((k, held, at)) = &mut f.held {
+            if *k == key {
+                // A later line of the same call: it replaces the one held, which is skipped.
+                *held = rec;
+                *at = line_no;
+                self.skip(Skip::RepeatedMessage);
+                return Ok(());
+            }
+        }
+        let previous = f.held.replace((key, rec, line_no));
+        if let Some((k, held, at)) = previous {
+            f.seen.insert(k);
+            self.store_record(&held, at, false, store, q)?;
+        }
+        Ok(())
+    }
+
+    /// Stores the record held back, if any.
+    fn flush_held(&mut self, store: &mut Store, q: &mut Quarantine) -> Result<()> {
+        let Some(f) = self.formats.as_mut() else {
+            return Ok(());
+        };
+        if let Some((k, held, at)) = f.held.take() {
+            f.seen.insert(k);
+            self.store_record(&held, at, false, store, q)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a record in the canonical shape and stores it as a canonical line.
+    fn store_record(
+        &mut self,
+        rec: &Record,
+        line_no: u64,
+        whole_line: bool,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
+        let now = self.now;
+        let Some(f) = self.formats.as_mut() else {
+            return Ok(());
+        };
+        let stream_time = f.stream_time.unwrap_or(now);
+        let cost = match (&f.prices, rec.cost) {
+            (_, Some(_)) => {
+                self.report.cost_from_log += 1;
+                None
+            }
+            (Some(table), None) => {
+                let c = table.cost(rec, stream_time);
+                match c {
+                    Some(_) => self.report.cost_from_table += 1,
+                    None => {
+                        let name = if rec.model.is_empty() {
+                            "(none)"
+                        } else {
+                            rec.model.as_str()
+                        };
+                        match self.report.unpriced.get_mut(name) {
+                            Some(n) => *n += 1,
+                            None => {
+                                if self.report.unpriced.len() < REPORT_UNPRICED {
+                                    self.report.unpriced.insert(name.to_string(), 1);
+                                }
+                            }
+                        }
+                    }
+                }
+                c
+            }
+            (None, None) => None,
+        };
+        let mut canonical = std::mem::take(&mut f.canonical);
+        canonical.clear();
+        rec.write_canonical(stream_time, cost, &mut canonical);
+        if rec.time == crate::formats::Time::FromStream {
+            self.report.time_from_stream += 1;
+        }
+        self.found.iter_mut().for_each(|f| *f = None);
+        let result = match json::scan_line(canonical.as_bytes(), &self.trie, &mut self.found) {
+            Ok(()) => self.store_found(canonical.as_bytes(), line_no, whole_line, store, q),
+            Err(e) => {
+                let error = format!("invalid JSON at byte {}: {}", e.at, e.message);
+                let raw = canonical.clone();
+                self.quarantine(store, q, |d| d.raw_row(line_no, raw.as_bytes(), error));
+                Ok(())
+            }
+        };
+        if let Some(f) = self.formats.as_mut() {
+            f.canonical = canonical;
+        }
+        result
+    }
+
+    /// Converts the columns found in `l` and stores the row, or quarantines it. On a full store,
+    /// the report is rolled back to before the line when `whole_line`, else to before the record.
+    fn store_found(
+        &mut self,
+        l: &[u8],
+        line_no: u64,
+        whole_line: bool,
+        store: &mut Store,
+        q: &mut Quarantine,
+    ) -> Result<()> {
         self.cells.clear();
         self.text.clear();
         let mut errors: Vec<(usize, Reject)> = Vec::new();
@@ -411,8 +783,11 @@ impl Decoder {
             }
             Err(Full) => {
                 // The report covers the lines before this one, whatever the chunking.
-                self.report.lines -= 1;
-                self.report.bytes = self.line_start;
+                self.report.records -= 1;
+                if whole_line {
+                    self.report.lines -= 1;
+                    self.report.bytes = self.line_start;
+                }
                 let e = Error::new(ErrorKind::StoreFull {
                     rows: store.rows(),
                     bytes: store.bytes(),
@@ -504,6 +879,14 @@ fn shorten(s: &str) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+/// The format name lines that are not JSON, or of no known shape, are counted under.
+pub const UNKNOWN: &str = "unknown";
+
+/// Whether `ds` has the shipped `llm_events` columns, whose lines may come in vendor formats.
+fn is_llm_events(ds: &Datasource) -> bool {
+    ds.columns == crate::schema::Datasource::llm_events().columns
 }
 
 /// Raw bytes kept of a line that is too long or not JSON, and of all the column values of a

@@ -24,7 +24,7 @@ after(async () => {
 
 /** The files a dashboard page may ask for: its own modules, styles, the wasm package. */
 function isPageFile(path) {
-  return /^\/(index\.html|embed\.html|[a-z-]+\.(js|css)|vendor\/uPlot\.(esm\.js|min\.css)|pkg\/llm_metrics(\.js|_bg\.wasm))?$/.test(path);
+  return /^\/(index\.html|embed\.html|[a-z-]+\.(js|css)|vendor\/(uPlot\.(esm\.js|min\.css)|genai-prices\.json)|pkg\/llm_metrics(\.js|_bg\.wasm))?$/.test(path);
 }
 
 async function loadUrl(page, url, token) {

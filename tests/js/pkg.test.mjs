@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = fileURLToPath(new URL('../../pkg/', import.meta.url));
-const { initSync, EventStore, generateSample, warmUp } = await import(`${pkgDir}llm_metrics.js`);
+const { initSync, EventStore, formatNames, generateSample, warmUp } = await import(`${pkgDir}llm_metrics.js`);
 initSync({ module: readFileSync(`${pkgDir}llm_metrics_bg.wasm`) });
 
 const USAGE = 'llm_usage_by_model';
@@ -85,14 +85,18 @@ function assertClose(actual, expected, what) {
 
 function assertReport(report, bytes, stream) {
   assert.deepEqual(Object.keys(report).sort(), [
-    'blank', 'bytes', 'errors', 'lines', 'not_kept', 'quarantined', 'rows', 'stream',
+    'blank', 'bytes', 'cost_from_log', 'cost_from_table', 'errors', 'format', 'formats', 'lines',
+    'not_kept', 'price_table', 'quarantined', 'records', 'rows', 'skipped', 'skipped_by', 'stream',
+    'time_from_stream', 'unpriced',
   ]);
   assert.equal(report.stream, stream);
-  for (const key of ['lines', 'rows', 'quarantined', 'blank', 'bytes', 'not_kept']) {
+  for (const key of ['lines', 'records', 'rows', 'quarantined', 'skipped', 'blank', 'bytes', 'not_kept']) {
     assert.equal(typeof report[key], 'number', key);
     assert.ok(Number.isInteger(report[key]) && report[key] >= 0, key);
   }
   assert.equal(report.lines, report.rows + report.quarantined + report.blank);
+  assert.equal(report.records, report.rows + report.quarantined + report.skipped);
+  assert.equal(report.format, report.rows > 0 ? 'llm_events' : '');
   assert.equal(report.bytes, bytes.length);
   assert.ok(Array.isArray(report.errors));
 }
@@ -337,5 +341,66 @@ test('warmUp runs every shipped pipe on a sample and leaves no store behind', ()
   store.write(generateSample(1000, 3));
   assert.equal(store.end().rows, 1000);
   assert.equal(store.pipe('llm_usage_by_model').data.reduce((n, r) => n + r.total_prompt_tokens, 0) > 0, true);
+  store.free();
+});
+
+test('vendor log formats are detected per line, or chosen, and records without a time take the stream time', () => {
+  const fixtures = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
+  const names = formatNames();
+  assert.equal(names[0], 'llm_events');
+  // Rows worked out by hand from each fixture (tests/formats_cases has every column).
+  const want = {
+    'anthropic_batch.jsonl': { format: 'anthropic_batch', rows: 3, prompt: 11, fromStream: 3 },
+    'claude_code.jsonl': { format: 'claude_code', rows: 2, prompt: 13504 + 13806, fromStream: 0 },
+    'otlp.jsonl': { format: 'otlp', rows: 3, prompt: 10 + 5 + 7, fromStream: 0 },
+  };
+  for (const [file, w] of Object.entries(want)) {
+    for (const format of [undefined, w.format]) {
+      const store = new EventStore();
+      // 2024-12-06 12:00:00 UTC.
+      store.begin(file, { format, time: 1733486400000 });
+      store.write(readFileSync(fixtures + file));
+      const report = store.end();
+      assert.equal(report.format, w.format, file);
+      assert.equal(report.rows, w.rows, file);
+      assert.equal(report.records, report.rows + report.quarantined + report.skipped, file);
+      assert.equal(report.time_from_stream, w.fromStream, file);
+      assert.ok(names.includes(report.format), file);
+      const sums = store.sql(
+        "SELECT sum(prompt_tokens) AS p, countIf(event_time = toDateTime('2024-12-06 12:00:00')) AS s FROM llm_events",
+      );
+      assert.equal(Number(sums.data[0].p), w.prompt, file);
+      assert.equal(Number(sums.data[0].s), w.fromStream, file);
+      store.free();
+    }
+  }
+  const store = new EventStore();
+  assert.throws(() => store.begin('x', { format: 'nope' }), /unknown format 'nope'/);
+  assert.throws(() => store.begin('x', { time: 'yesterday' }), /option 'time' must be a number/);
+  store.free();
+});
+
+test('setPrices costs vendor records that carry no cost, as the package calculates', () => {
+  // Written by scripts/vendor.sh from the pinned @pydantic/genai-prices package.
+  const text = readFileSync(fileURLToPath(new URL('../../www/vendor/genai-prices.json', import.meta.url)), 'utf8');
+  const store = new EventStore();
+  const loaded = store.setPrices(text);
+  assert.match(loaded.source, /^@pydantic\/genai-prices \d+\.\d+\.\d+$/);
+  assert.ok(loaded.models > 1000, String(loaded.models));
+  // gpt-4o-mini: 176 uncached input tokens at $0.15/M, 1,024 cached at $0.075/M, 300 output at
+  // $0.60/M: $0.0002832 (the package's calcPrice gives the same).
+  const body = {
+    object: 'chat.completion', created: 1733500800, model: 'gpt-4o-mini-2024-07-18',
+    usage: { prompt_tokens: 1200, completion_tokens: 300, total_tokens: 1500,
+      prompt_tokens_details: { cached_tokens: 1024 } },
+  };
+  store.begin('one.jsonl');
+  store.write(new TextEncoder().encode(JSON.stringify(body) + '\n'));
+  const report = store.end();
+  assert.equal(report.cost_from_table, 1);
+  assert.equal(report.price_table, loaded.source);
+  const cost = store.sql('SELECT cost FROM llm_events').data[0].cost;
+  assert.equal(cost, 0.0002832);
+  assert.throws(() => store.setPrices('{"providers": 3}'), /providers is not an array/);
   store.free();
 });

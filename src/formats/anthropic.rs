@@ -1,0 +1,81 @@
+//! Anthropic Messages API bodies (`{"type": "message", ..., "usage": {...}}`, and error bodies
+//! `{"type": "error", "error": {...}}`) and Message Batches results
+//! (`{"custom_id", "result": {"type": "succeeded" | "errored" | "canceled" | "expired", ...}}`).
+//!
+//! Neither carries a time: records take the stream's. `usage.input_tokens` excludes the cache
+//! tokens, so the prompt is `input_tokens + cache_creation_input_tokens +
+//! cache_read_input_tokens`.
+
+use super::{count_at, error_text, text, Item, Record, Time};
+use serde_json::{Map, Value};
+
+const INPUT: &[&[&str]] = &[&["usage", "input_tokens"]];
+const CACHE_WRITE: &[&[&str]] = &[&["usage", "cache_creation_input_tokens"]];
+const CACHE_READ: &[&[&str]] = &[&["usage", "cache_read_input_tokens"]];
+const OUTPUT: &[&[&str]] = &[&["usage", "output_tokens"]];
+
+fn kind(o: &Map<String, Value>) -> &str {
+    o.get("type").and_then(Value::as_str).unwrap_or("")
+}
+
+/// A Messages API response body or error body.
+pub(super) fn is_message(o: &Map<String, Value>) -> bool {
+    match kind(o) {
+        "message" => o.get("usage").is_some_and(Value::is_object),
+        "error" => o.get("error").is_some_and(Value::is_object),
+        _ => false,
+    }
+}
+
+/// A Message Batches result line.
+pub(super) fn is_batch(o: &Map<String, Value>) -> bool {
+    o.contains_key("custom_id") && o.get("result").is_some_and(Value::is_object)
+}
+
+/// The record of a message (its usage), at `time`.
+pub(super) fn message(o: &Map<String, Value>, time: Time) -> Result<Record, String> {
+    let mut r = Record::new(time);
+    r.provider = Some("anthropic".into());
+    r.model = text(o.get("model")).unwrap_or_default();
+    if kind(o) == "error" {
+        r.success = false;
+        r.error = o.get("error").map(error_text).unwrap_or_default();
+        return Ok(r);
+    }
+    let input = count_at(o, INPUT)?.unwrap_or(0);
+    r.cache_write_tokens = count_at(o, CACHE_WRITE)?.unwrap_or(0);
+    r.cache_read_tokens = count_at(o, CACHE_READ)?.unwrap_or(0);
+    r.prompt_tokens = input
+        .saturating_add(r.cache_write_tokens)
+        .saturating_add(r.cache_read_tokens);
+    r.completion_tokens = count_at(o, OUTPUT)?.unwrap_or(0);
+    Ok(r)
+}
+
+/// Maps a Messages API body.
+pub(super) fn map_message(o: &Map<String, Value>) -> Item {
+    message(o, Time::FromStream).into()
+}
+
+/// Maps a Message Batches result line.
+pub(super) fn map_batch(o: &Map<String, Value>) -> Item {
+    let result = o.get("result").and_then(Value::as_object);
+    let Some(result) = result else {
+        return Item::Bad("batch result without a result object".into());
+    };
+    let kind = result.get("type").and_then(Value::as_str).unwrap_or("");
+    match (kind, result.get("message").and_then(Value::as_object)) {
+        ("succeeded", Some(m)) => message(m, Time::FromStream).into(),
+        _ => {
+            let mut r = Record::new(Time::FromStream);
+            r.provider = Some("anthropic".into());
+            r.success = false;
+            r.error = match result.get("error").filter(|e| !e.is_null()) {
+                Some(e) => error_text(e),
+                None if kind.is_empty() => "batch result without a type".into(),
+                None => kind.to_string(),
+            };
+            Item::Row(Box::new(r))
+        }
+    }
+}

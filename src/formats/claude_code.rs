@@ -1,0 +1,49 @@
+//! Claude Code session logs (`~/.claude/projects/<project>/<session>.jsonl`): one entry per
+//! line (`user`, `assistant`, `system`, `summary`, ...), with `sessionId`, `uuid`, `timestamp`
+//! (RFC 3339). Only assistant entries carry usage, in `message` (an Anthropic message). One
+//! message is written over several lines that share `message.id` and `requestId`, each with one
+//! content block and the usage so far: the last line of a message is the one that counts, once.
+
+use super::{anthropic, get, key_of, time_secs, Item, Record, Skip, Time, Unit};
+use serde_json::{Map, Value};
+
+/// A Claude Code session log entry.
+pub(super) fn detect(o: &Map<String, Value>) -> bool {
+    let typed = o.get("type").is_some_and(Value::is_string);
+    (typed && o.contains_key("sessionId") && (o.contains_key("uuid") || o.contains_key("message")))
+        || (o.get("type").and_then(Value::as_str) == Some("summary") && o.contains_key("leafUuid"))
+}
+
+/// Maps one entry: assistant messages become records keyed by message and request.
+pub(super) fn map(o: &Map<String, Value>) -> Item {
+    if o.get("type").and_then(Value::as_str) != Some("assistant") {
+        return Item::Skip(Skip::NotGeneration);
+    }
+    let Some(m) = o.get("message").and_then(Value::as_object) else {
+        return Item::Skip(Skip::NotGeneration);
+    };
+    let time = match o.get("timestamp") {
+        Some(v) => match time_secs(v, Unit::Seconds) {
+            Ok(s) => Time::At(s),
+            Err(e) => return Item::Bad(e),
+        },
+        None => Time::FromStream,
+    };
+    let mut rec: Record = match anthropic::message(m, time) {
+        Ok(r) => r,
+        Err(e) => return Item::Bad(e),
+    };
+    if o.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true) {
+        rec.success = false;
+        rec.error = get(m, &["content"])
+            .and_then(Value::as_array)
+            .and_then(|c| c.iter().find_map(|b| b.get("text").and_then(Value::as_str)))
+            .unwrap_or("API error")
+            .to_string();
+    }
+    if let Some(id) = m.get("id").and_then(Value::as_str) {
+        let request = o.get("requestId").and_then(Value::as_str).unwrap_or("");
+        rec.key = Some(key_of(&[id, request]));
+    }
+    Item::Row(Box::new(rec))
+}

@@ -1,0 +1,118 @@
+// Browser test of vendor log formats: one file per format dropped at once on the dashboard. The
+// requests and token totals are the sums of the rows worked out by hand for each fixture
+// (tests/formats_cases/mod.rs); the whole KPI row, costs included, equals a store in Node.js
+// given the same files and the same vendored price table.
+//
+//   node --test tests/e2e/formats.test.mjs
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import {
+  EventStore, andRefresh, assertKpis, dropFiles, openDashboard, repo, report, screenshot,
+  startHarness,
+} from './harness.mjs';
+
+let harness;
+
+before(async () => {
+  harness = await startHarness();
+});
+
+after(async () => {
+  await harness?.stop();
+});
+
+// Per fixture: rows stored and the sum of their total_tokens, from the hand-worked rows.
+const FIXTURES = {
+  'openai_chat.jsonl': [5, 1500 + 70 + 0 + 8 + 975],
+  'openai_responses.jsonl': [2, 123 + 0],
+  'openai_batch.jsonl': [4, 24 + 0 + 0 + 50],
+  'anthropic_message.jsonl': [2, 7350 + 0],
+  'anthropic_batch.jsonl': [3, 47 + 0 + 0],
+  'otlp.jsonl': [3, 30 + 5 + 7],
+  'litellm.jsonl': [3, 30 + 0 + 150],
+  'langfuse.jsonl': [2, 1661 + 0],
+  'helicone.jsonl': [2, 155 + 0],
+  'claude_code.jsonl': [2, 13714 + 13861],
+  'ollama.jsonl': [3, 324 + 52 + 0],
+};
+
+test('one file per log format, dropped together, adds up on every KPI', async () => {
+  const files = Object.keys(FIXTURES).map((name) => ({
+    name,
+    bytes: readFileSync(`${repo}tests/fixtures/formats/${name}`),
+  }));
+  const rows = Object.values(FIXTURES).reduce((n, [r]) => n + r, 0);
+  const tokens = Object.values(FIXTURES).reduce((n, [, t]) => n + t, 0);
+
+  const node = new EventStore();
+  node.setPrices(readFileSync(`${repo}www/vendor/genai-prices.json`, 'utf8'));
+  for (const { name, bytes } of files) {
+    node.begin(name, { time: Date.UTC(2024, 11, 6, 12) });
+    node.write(bytes);
+    const report = node.end();
+    assert.equal(report.rows, FIXTURES[name][0], name);
+  }
+  const kpis = node.pipe('llm_kpis');
+  assert.equal(Number(kpis.data[0].requests), rows);
+  assert.equal(Number(kpis.data[0].total_tokens), tokens);
+
+  const { page, problems } = await openDashboard(harness);
+  try {
+    await andRefresh(page, () => dropFiles(page, files));
+    const done = page.locator('llm-metrics-dashboard li.load[data-status=done]');
+    assert.equal(await done.count(), files.length);
+    const ollama = done.filter({ hasText: 'ollama.jsonl' }).locator('.load-stats');
+    assert.match(await ollama.textContent(), / · ollama; skipped: 2 a streaming chunk$/);
+    await assertKpis(page, kpis);
+    await screenshot(page, 'formats-mixed-drop.png');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.context().close();
+  }
+  node.free();
+});
+
+test('ingest figures per log format in Chromium (printed, not asserted)', async () => {
+  const MB = 8;
+  for (const name of Object.keys(FIXTURES)) {
+    let text = readFileSync(`${repo}tests/fixtures/formats/${name}`, 'utf8');
+    const copies = Math.ceil((MB * 1e6) / text.length);
+    const parts = [];
+    // Claude Code message ids renumbered per copy, so that copies are new messages.
+    for (let i = 0; i < copies; i++) parts.push(name.startsWith('claude_code') ? text.replaceAll('"msg_0', `"msg_${i}_0`) : text);
+    text = null;
+    const body = Buffer.from(parts.join(''));
+    harness.routes.set(`/bench/${name}`, (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Content-Length': body.length });
+      res.end(body);
+    });
+  }
+  const { page, problems } = await openDashboard(harness, 'embed.html');
+  try {
+    const results = await page.evaluate(async (names) => {
+      const { createStore } = await import('./store.js');
+      const store = await createStore();
+      const out = [];
+      // A sample warms the decoder first (a second load of a Claude Code file would only
+      // repeat messages already counted).
+      await store.loadSample(50000, 1);
+      for (const name of names) {
+        const r = await store.loadUrl(`bench/${name}`, { name });
+        out.push({ name, status: r.status, bytes: r.bytes, seconds: r.seconds, records: r.records, rows: r.rows, format: r.format });
+      }
+      return out;
+    }, Object.keys(FIXTURES));
+    for (const r of results) {
+      assert.equal(r.status, 'done', r.name);
+      assert.ok(r.rows > 0, r.name);
+      report(`chromium ingest ${r.format.padEnd(18)} ${(r.bytes / 1e6).toFixed(1)} MB: ` +
+        `${(r.bytes / 1e6 / r.seconds).toFixed(1)} MB/s, ${Math.round(r.records / r.seconds)} records/s`);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.context().close();
+    for (const name of Object.keys(FIXTURES)) harness.routes.delete(`/bench/${name}`);
+  }
+});
