@@ -1,9 +1,11 @@
 //! Pipes, SQL and endpoint JSON.
 //!
 //! A query goes through: template expansion (typed parameters become single value tokens,
-//! [`template`]), parsing ([`parser`]), binding names and types ([`select`], [`funcs`]), and
-//! vectorised execution over the store's blocks ([`eval`], [`group`], [`agg`]). Results come
-//! back as [`Endpoint`]s.
+//! [`template`]), parsing ([`parser`]), binding names and types into a plan ([`select`]: its
+//! scope, binder and planner; [`funcs`] for the functions), and vectorised execution of the
+//! plan over the store's blocks ([`select`]'s scan, executor and finish; [`eval`] for
+//! expressions, one file per function family; [`group`], [`agg`]). Results come back as
+//! [`Endpoint`]s.
 
 mod agg;
 mod ast;

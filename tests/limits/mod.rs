@@ -104,7 +104,7 @@ pub fn cases() -> Vec<Case> {
         Case {
             name: "node_chain",
             text: node_chain,
-            // Bounded where queries run (`src/query/select.rs`), whose message names no line.
+            // Bounded where queries run (`src/query/select/`), whose message names no line.
             expect: Expect::Error("nest"),
         },
         Case {

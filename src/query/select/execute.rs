@@ -19,6 +19,18 @@ const CODE_GROUPS_MAX: usize = 1 << 16;
 /// a table indexed by code for every combination of the other keys.
 const CODE_KEYS_MAX: usize = 256;
 
+/// Runs `plan`: its rows into a batch, then the batch into the result.
+pub(super) fn execute<'a>(env: &Env<'a>, plan: Plan<'a>) -> Result<Table<'a>> {
+    let filter = plan.filter.as_ref();
+    let batch = match plan.rows {
+        Rows::Aggregate { keys, aggs } => aggregate(env, &plan.source, filter, &keys, aggs)?,
+        Rows::Project { exprs, stop_after } => {
+            project(env, &plan.source, filter, &exprs, stop_after)?
+        }
+    };
+    finish(batch, plan.shape)
+}
+
 /// Groups and aggregates: returns a batch of the key columns then the aggregate columns.
 fn aggregate<'a>(
     env: &Env<'a>,
@@ -210,16 +222,4 @@ fn project<'a>(
         Ok(stop_after.map_or(true, |s| (rows as u64) < s))
     })?;
     Ok(Batch { n: rows, cols: out })
-}
-
-/// Runs `plan`: its rows into a batch, then the batch into the result.
-pub(super) fn execute<'a>(env: &Env<'a>, plan: Plan<'a>) -> Result<Table<'a>> {
-    let filter = plan.filter.as_ref();
-    let batch = match plan.rows {
-        Rows::Aggregate { keys, aggs } => aggregate(env, &plan.source, filter, &keys, aggs)?,
-        Rows::Project { exprs, stop_after } => {
-            project(env, &plan.source, filter, &exprs, stop_after)?
-        }
-    };
-    finish(batch, plan.shape)
 }

@@ -92,8 +92,41 @@ pub(super) fn plan<'s, 'a>(
     source: Source<'a>,
 ) -> Result<Plan<'a>> {
     let columns = source.columns();
+    let mut b = Binder {
+        env,
+        scope,
+        columns: columns.clone(),
+        aliases: aliases(q)?,
+        keys: Vec::new(),
+        key_types: Vec::new(),
+        aggs: Vec::new(),
+        clause: "WHERE",
+    };
+    let items = select_items(q, &b, &columns)?;
+    let filter = match &q.filter {
+        Some(f) => bind_filter(&mut b, f)?,
+        None => None,
+    };
+    let c = clauses(&mut b, q, items)?;
+    let aggregated = !q.group_by.is_empty()
+        || c.items.iter().any(|(_, e)| contains_aggregate(e))
+        || c.having.as_ref().is_some_and(contains_aggregate)
+        || c.order.iter().any(|(e, _, _)| contains_aggregate(e));
+    let (rows, shape) = if aggregated {
+        plan_groups(&mut b, q, c)?
+    } else {
+        plan_rows(&mut b, q, c)?
+    };
+    Ok(Plan {
+        source,
+        filter,
+        rows,
+        shape,
+    })
+}
 
-    // Aliases from WITH and from the select list.
+/// The aliases `q` defines, in `WITH` and in the select list.
+fn aliases(q: &Query) -> Result<Vec<(String, &Expr)>> {
     let mut aliases: Vec<(String, &Expr)> = Vec::new();
     for w in &q.with {
         if let With::Alias(n, e) = w {
@@ -105,22 +138,19 @@ pub(super) fn plan<'s, 'a>(
             add_alias(a, &item.expr, &mut aliases)?;
         }
     }
-    let mut b = Binder {
-        env,
-        scope,
-        columns: columns.clone(),
-        aliases,
-        keys: Vec::new(),
-        key_types: Vec::new(),
-        aggs: Vec::new(),
-        clause: "WHERE",
-    };
+    Ok(aliases)
+}
 
-    // The select list, `*` expanded: (name, expression with aliases expanded).
+/// The select list, `*` expanded: (name, expression with aliases expanded).
+fn select_items(
+    q: &Query,
+    b: &Binder<'_, '_, '_, '_>,
+    columns: &[(String, DataType)],
+) -> Result<Vec<(String, Expr)>> {
     let mut items: Vec<(String, Expr)> = Vec::new();
     for item in &q.select {
         if item.expr == Expr::Star {
-            for (c, _) in &columns {
+            for (c, _) in columns {
                 items.push((c.clone(), Expr::Ident(c.clone())));
             }
             continue;
@@ -131,33 +161,55 @@ pub(super) fn plan<'s, 'a>(
         let mut stack: Vec<String> = item.alias.iter().cloned().collect();
         items.push((name, b.expand(&item.expr, &mut stack)?));
     }
+    Ok(items)
+}
 
-    let filter = match &q.filter {
-        Some(f) => {
-            b.clause = "WHERE";
-            let e = b.full(f)?;
-            let bound = b.bind(&e, Mode::Row)?;
-            if !super::super::funcs::is_condition(&bound.ty) {
-                return Err(Error::query(format!(
-                    "WHERE must be a condition, not {}",
-                    bound.ty
-                )));
-            }
-            without_true(bound)
-        }
-        None => None,
-    };
+/// The `WHERE` condition bound over source rows, without its constant-true conjuncts.
+fn bind_filter(b: &mut Binder<'_, '_, '_, '_>, f: &Expr) -> Result<Option<BExpr>> {
+    b.clause = "WHERE";
+    let e = b.full(f)?;
+    let bound = b.bind(&e, Mode::Row)?;
+    if !super::super::funcs::is_condition(&bound.ty) {
+        return Err(Error::query(format!(
+            "WHERE must be a condition, not {}",
+            bound.ty
+        )));
+    }
+    Ok(without_true(bound))
+}
 
-    let order_exprs: Vec<(Expr, bool, bool)> = q
+/// The clauses after `WHERE`, aliases substituted and positions resolved, not yet bound.
+struct Clauses {
+    /// The select list: name and expression.
+    items: Vec<(String, Expr)>,
+    /// `ORDER BY`: expression, `DESC`, `NULLS FIRST`.
+    order: Vec<(Expr, bool, bool)>,
+    /// `LIMIT n OFFSET m BY …`.
+    limit_by: Option<(u64, u64, Vec<Expr>)>,
+    /// `LIMIT`.
+    limit: Option<u64>,
+    /// `OFFSET`.
+    offset: u64,
+    /// `HAVING`.
+    having: Option<Expr>,
+}
+
+/// Substitutes aliases and positions in `q`'s clauses after `WHERE`; limits are constants.
+fn clauses(
+    b: &mut Binder<'_, '_, '_, '_>,
+    q: &Query,
+    items: Vec<(String, Expr)>,
+) -> Result<Clauses> {
+    let order: Vec<(Expr, bool, bool)> = q
         .order_by
         .iter()
         .map(|o| Ok((b.full(positional(&o.expr, &items)?)?, o.desc, o.nulls_first)))
         .collect::<Result<_>>()?;
     let limit_by = match &q.limit_by {
         Some(lb) => {
-            let n = limit_value(&mut b, &lb.limit, "LIMIT BY")?;
+            let n = limit_value(b, &lb.limit, "LIMIT BY")?;
             let off = match &lb.offset {
-                Some(o) => limit_value(&mut b, o, "LIMIT BY OFFSET")?,
+                Some(o) => limit_value(b, o, "LIMIT BY OFFSET")?,
                 None => 0,
             };
             let by: Vec<Expr> = lb
@@ -170,138 +222,162 @@ pub(super) fn plan<'s, 'a>(
         None => None,
     };
     let limit = match &q.limit {
-        Some(l) => Some(limit_value(&mut b, l, "LIMIT")?),
+        Some(l) => Some(limit_value(b, l, "LIMIT")?),
         None => None,
     };
     let offset = match &q.offset {
-        Some(o) => limit_value(&mut b, o, "OFFSET")?,
+        Some(o) => limit_value(b, o, "OFFSET")?,
         None => 0,
     };
     let having = match &q.having {
         Some(h) => Some(b.full(h)?),
         None => None,
     };
+    Ok(Clauses {
+        items,
+        order,
+        limit_by,
+        limit,
+        offset,
+        having,
+    })
+}
 
-    let aggregated = !q.group_by.is_empty()
-        || items.iter().any(|(_, e)| contains_aggregate(e))
-        || having.as_ref().is_some_and(contains_aggregate)
-        || order_exprs.iter().any(|(e, _, _)| contains_aggregate(e));
+/// A grouped query: keys and aggregates over source rows, every later clause over the groups.
+fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(Rows, Shape)> {
+    b.clause = "GROUP BY";
+    let mut key_exprs = Vec::new();
+    for g in &q.group_by {
+        let e = b.full(positional(g, &c.items)?)?;
+        if !key_exprs.contains(&e) {
+            key_exprs.push(e);
+        }
+    }
+    let mut keys = Vec::new();
+    for e in &key_exprs {
+        let k = b.bind(e, Mode::Row)?;
+        if matches!(k.ty.base(), DataType::Array(_)) {
+            return Err(Error::unsupported("GROUP BY an array"));
+        }
+        keys.push(k);
+    }
+    b.key_types = keys.iter().map(|k| k.ty.clone()).collect();
+    b.keys = key_exprs;
+    b.clause = "the select list";
+    let outputs: Vec<(String, BExpr)> = c
+        .items
+        .iter()
+        .map(|(n, e)| Ok((n.clone(), b.bind(e, Mode::Post)?)))
+        .collect::<Result<_>>()?;
+    b.clause = "HAVING";
+    let having = match &c.having {
+        Some(h) => Some(b.bind(h, Mode::Post)?),
+        None => None,
+    };
+    b.clause = "ORDER BY";
+    let order: Vec<OrderKey> = c
+        .order
+        .iter()
+        .map(|(e, d, f)| {
+            Ok(OrderKey {
+                expr: b.bind(e, Mode::Post)?,
+                desc: *d,
+                nulls_first: *f,
+            })
+        })
+        .collect::<Result<_>>()?;
+    b.clause = "LIMIT BY";
+    let limit_by = match &c.limit_by {
+        Some((n, off, by)) => Some(LimitBy {
+            limit: *n,
+            offset: *off,
+            by: by
+                .iter()
+                .map(|e| b.bind(e, Mode::Post))
+                .collect::<Result<Vec<_>>>()?,
+        }),
+        None => None,
+    };
+    let aggs: Vec<AggSpec> = b.aggs.iter().map(|(_, s)| s.clone()).collect();
+    Ok((
+        Rows::Aggregate { keys, aggs },
+        Shape {
+            having,
+            outputs,
+            order,
+            distinct: q.distinct,
+            limit_by,
+            limit: c.limit,
+            offset: c.offset,
+        },
+    ))
+}
 
-    let (rows, outputs, having_b, order_b, by_b) = if aggregated {
-        b.clause = "GROUP BY";
-        let mut key_exprs = Vec::new();
-        for g in &q.group_by {
-            let e = b.full(positional(g, &items)?)?;
-            if !key_exprs.contains(&e) {
-                key_exprs.push(e);
-            }
+/// A query without grouping: every expression over source rows, evaluated once per row into a
+/// slot of the batch that the result's shape reads.
+fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(Rows, Shape)> {
+    if c.having.is_some() {
+        return Err(Error::query("HAVING needs GROUP BY or aggregate functions"));
+    }
+    b.clause = "the select list";
+    let mut row_exprs: Vec<BExpr> = Vec::new();
+    let slot = |e: BExpr, row_exprs: &mut Vec<BExpr>| -> BExpr {
+        let ty = e.ty.clone();
+        row_exprs.push(e);
+        BExpr {
+            kind: BKind::Slot(row_exprs.len() - 1),
+            ty,
         }
-        let mut keys = Vec::new();
-        for e in &key_exprs {
-            let k = b.bind(e, Mode::Row)?;
-            if matches!(k.ty.base(), DataType::Array(_)) {
-                return Err(Error::unsupported("GROUP BY an array"));
+    };
+    let mut outputs = Vec::new();
+    for (n, e) in &c.items {
+        let be = b.bind(e, Mode::Row)?;
+        outputs.push((n.clone(), slot(be, &mut row_exprs)));
+    }
+    b.clause = "ORDER BY";
+    let mut order = Vec::new();
+    for (e, d, f) in &c.order {
+        let be = b.bind(e, Mode::Row)?;
+        order.push(OrderKey {
+            expr: slot(be, &mut row_exprs),
+            desc: *d,
+            nulls_first: *f,
+        });
+    }
+    b.clause = "LIMIT BY";
+    let limit_by = match &c.limit_by {
+        Some((n, off, by)) => {
+            let mut v = Vec::new();
+            for e in by {
+                let be = b.bind(e, Mode::Row)?;
+                v.push(slot(be, &mut row_exprs));
             }
-            keys.push(k);
+            Some(LimitBy {
+                limit: *n,
+                offset: *off,
+                by: v,
+            })
         }
-        b.key_types = keys.iter().map(|k| k.ty.clone()).collect();
-        b.keys = key_exprs;
-        b.clause = "the select list";
-        let outputs: Vec<(String, BExpr)> = items
-            .iter()
-            .map(|(n, e)| Ok((n.clone(), b.bind(e, Mode::Post)?)))
-            .collect::<Result<_>>()?;
-        b.clause = "HAVING";
-        let having_b = match &having {
-            Some(h) => Some(b.bind(h, Mode::Post)?),
-            None => None,
-        };
-        b.clause = "ORDER BY";
-        let order_b: Vec<(BExpr, bool, bool)> = order_exprs
-            .iter()
-            .map(|(e, d, f)| Ok((b.bind(e, Mode::Post)?, *d, *f)))
-            .collect::<Result<_>>()?;
-        b.clause = "LIMIT BY";
-        let by_b = match &limit_by {
-            Some((n, off, by)) => Some((
-                *n,
-                *off,
-                by.iter()
-                    .map(|e| b.bind(e, Mode::Post))
-                    .collect::<Result<Vec<_>>>()?,
-            )),
-            None => None,
-        };
-        let specs: Vec<AggSpec> = b.aggs.iter().map(|(_, s)| s.clone()).collect();
-        let rows = Rows::Aggregate { keys, aggs: specs };
-        (rows, outputs, having_b, order_b, by_b)
+        None => None,
+    };
+    let stop_after = if order.is_empty() && limit_by.is_none() && !q.distinct {
+        c.limit.map(|l| l.saturating_add(c.offset))
     } else {
-        if having.is_some() {
-            return Err(Error::query("HAVING needs GROUP BY or aggregate functions"));
-        }
-        b.clause = "the select list";
-        let mut row_exprs: Vec<BExpr> = Vec::new();
-        let slot = |e: BExpr, row_exprs: &mut Vec<BExpr>| -> BExpr {
-            let ty = e.ty.clone();
-            row_exprs.push(e);
-            BExpr {
-                kind: BKind::Slot(row_exprs.len() - 1),
-                ty,
-            }
-        };
-        let mut outputs = Vec::new();
-        for (n, e) in &items {
-            let be = b.bind(e, Mode::Row)?;
-            outputs.push((n.clone(), slot(be, &mut row_exprs)));
-        }
-        b.clause = "ORDER BY";
-        let mut order_b = Vec::new();
-        for (e, d, f) in &order_exprs {
-            let be = b.bind(e, Mode::Row)?;
-            order_b.push((slot(be, &mut row_exprs), *d, *f));
-        }
-        b.clause = "LIMIT BY";
-        let by_b = match &limit_by {
-            Some((n, off, by)) => {
-                let mut v = Vec::new();
-                for e in by {
-                    let be = b.bind(e, Mode::Row)?;
-                    v.push(slot(be, &mut row_exprs));
-                }
-                Some((*n, *off, v))
-            }
-            None => None,
-        };
-        let stop_after = if order_b.is_empty() && by_b.is_none() && !q.distinct {
-            limit.map(|l| l.saturating_add(offset))
-        } else {
-            None
-        };
-        let rows = Rows::Project {
+        None
+    };
+    Ok((
+        Rows::Project {
             exprs: row_exprs,
             stop_after,
-        };
-        (rows, outputs, None, order_b, by_b)
-    };
-    Ok(Plan {
-        source,
-        filter,
-        rows,
-        shape: Shape {
-            having: having_b,
-            outputs,
-            order: order_b
-                .into_iter()
-                .map(|(expr, desc, nulls_first)| OrderKey {
-                    expr,
-                    desc,
-                    nulls_first,
-                })
-                .collect(),
-            distinct: q.distinct,
-            limit_by: by_b.map(|(limit, offset, by)| LimitBy { limit, offset, by }),
-            limit,
-            offset,
         },
-    })
+        Shape {
+            having: None,
+            outputs,
+            order,
+            distinct: q.distinct,
+            limit_by,
+            limit: c.limit,
+            offset: c.offset,
+        },
+    ))
 }
