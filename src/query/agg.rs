@@ -108,7 +108,7 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
         | AggKind::Any
         | AggKind::AnyLast
         | AggKind::ArgMin
-        | AggKind::ArgMax => arg()?.nullable_if(nullable),
+        | AggKind::ArgMax => arg()?.without_low_cardinality().nullable_if(nullable),
         AggKind::Quantile(q, _, plural) => {
             let t = arg()?;
             let base = t.base().clone();

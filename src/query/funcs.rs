@@ -810,6 +810,7 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
 
 /// `multiIf` of pruned branches: just the value when one is left and already of the type.
 fn multi_if(mut args: Vec<BExpr>, ty: DataType) -> Result<BExpr> {
+    let ty = ty.without_low_cardinality();
     if args.len() == 1 && args[0].ty == ty {
         if let Some(only) = args.pop() {
             return Ok(only);

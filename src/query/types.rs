@@ -246,6 +246,18 @@ impl DataType {
         }
     }
 
+    /// The type with `LowCardinality` taken off (`Nullable` kept): what aggregates and
+    /// `if`/`multiIf` of a low-cardinality string give in ClickHouse.
+    pub fn without_low_cardinality(self) -> DataType {
+        match self {
+            DataType::LcString => DataType::String,
+            DataType::Nullable(t) if *t == DataType::LcString => {
+                DataType::Nullable(Box::new(DataType::String))
+            }
+            t => t,
+        }
+    }
+
     /// True for `Nullable(T)`.
     pub fn is_nullable(&self) -> bool {
         matches!(self, DataType::Nullable(_))

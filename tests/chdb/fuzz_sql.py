@@ -6,7 +6,9 @@ Each query comes from ``querygen.Gen(seed, index)`` and runs on one of three dat
 * ``gen``: 20,000 generated rows (``llm-metrics gen --seed 11``): several store blocks;
 * ``mix``: the same rows plus ``tests/chdb/fuzz_edge.ndjson`` and ``tests/fixtures/edge_cases.ndjson``
   (0 and maximal tokens, NaN and infinite costs, empty and unicode names, 1970 and 2106 times);
-* ``edge``: the two edge files alone (small groups, so ClickHouse's sampled quantiles are exact).
+* ``edge``: the two edge files alone (small groups, so ClickHouse's sampled quantiles are exact);
+* ``nulls``: ``tests/chdb/fuzz_nulls.ndjson`` (keys missing or null) and the edge files, read through
+  ``tests/chdb/llm_events_nullable.datasource`` (Nullable columns) by both engines.
 
 chDB keeps one session with one database per data set; llm-metrics answers each data set's
 queries from one ``llm-metrics sql --batch`` process (restarted after a crash or a timeout).
@@ -53,6 +55,8 @@ import querygen  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EDGE = HERE / "fuzz_edge.ndjson"
+NULLS = HERE / "fuzz_nulls.ndjson"
+NULLABLE = HERE / "llm_events_nullable.datasource"
 FIXTURE_EDGE = diff.FIXTURES / "edge_cases.ndjson"
 GEN_ROWS = 20_000
 GEN_SEED = 11
@@ -66,6 +70,8 @@ class Dataset:
     name: str
     files: list[Path]
     big: bool
+    #: A .datasource to read the files through (both engines), instead of llm_events'.
+    datasource: Path | None = None
 
 
 @dataclass
@@ -100,9 +106,11 @@ class Finding:
 class Ours:
     """`llm-metrics sql --batch` over one data set, with a per-query timeout."""
 
-    def __init__(self, cli: Path, files: list[Path], timeout: float, workdir: Path):
+    def __init__(self, cli: Path, files: list[Path], timeout: float, workdir: Path,
+                 datasource: Path | None = None):
         self.cli = cli
         self.files = files
+        self.datasource = ["--datasource", str(datasource)] if datasource else []
         self.timeout = timeout
         self.workdir = workdir
 
@@ -121,7 +129,8 @@ class Ours:
         err_path = self.workdir / "stderr.txt"
         with err_path.open("wb") as err:
             proc = subprocess.Popen(
-                [str(self.cli), "sql", "--batch", str(batch), *map(str, self.files)],
+                [str(self.cli), "sql", "--batch", str(batch), *self.datasource,
+                 *map(str, self.files)],
                 stdout=subprocess.PIPE,
                 stderr=err,
             )
@@ -191,12 +200,15 @@ class Chdb:
         db = f"fuzz_{ds.name}"
         self.session.query(f"DROP DATABASE IF EXISTS {db}")
         self.session.query(f"CREATE DATABASE {db} ENGINE = Atomic")
-        self.session.query(f"CREATE TABLE {db}.llm_events ({self.schema_text}) ENGINE = Memory")
+        schema = self.schema_text
+        if ds.datasource is not None:
+            schema = ", ".join(f"{n} {t}" for n, t in diff.read_schema(ds.datasource))
+        self.session.query(f"CREATE TABLE {db}.llm_events ({schema}) ENGINE = Memory")
         for path in ds.files:
             quoted = str(path).replace("\\", "\\\\").replace("'", "\\'")
             self.session.query(
                 f"INSERT INTO {db}.llm_events SELECT * FROM "
-                f"file('{quoted}', JSONEachRow, '{self.schema_text}')"
+                f"file('{quoted}', JSONEachRow, '{schema}')"
             )
 
     def use(self, ds: Dataset) -> None:
@@ -461,6 +473,7 @@ def prepare_data(cli: Path, data_dir: Path) -> list[Dataset]:
         Dataset("gen", [generated], True),
         Dataset("mix", [generated, EDGE, FIXTURE_EDGE], True),
         Dataset("edge", [EDGE, FIXTURE_EDGE], False),
+        Dataset("nulls", [NULLS, EDGE, FIXTURE_EDGE], False, NULLABLE),
     ]
 
 
@@ -472,7 +485,8 @@ def repro(cli_name: str, ds: Dataset, sql: str) -> str:
             files.append(str(Path(f).resolve().relative_to(diff.ROOT)))
         except ValueError:
             files.append(str(f))
-    return f"{cli_name} sql '{quoted}' {' '.join(files)}"
+    ds_arg = f"--datasource {ds.datasource} " if ds.datasource else ""
+    return f"{cli_name} sql '{quoted}' {ds_arg}{' '.join(files)}"
 
 
 def write_markdown(path: Path, args, executed: int, elapsed: float, counts: dict, agree: dict,
@@ -559,7 +573,7 @@ def main() -> int:
         chdb.load(ds)
         d = work / ds.name
         d.mkdir()
-        ours_for[ds.name] = Ours(cli, ds.files, args.timeout, d)
+        ours_for[ds.name] = Ours(cli, ds.files, args.timeout, d, ds.datasource)
 
     indices = args.only or list(range(args.start, args.start + args.queries))
     by_ds: dict[str, list[int]] = {ds.name: [] for ds in datasets}
