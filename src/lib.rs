@@ -56,7 +56,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
 pub use query::{expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
-pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};
+pub use schema::{
+    default_value, parse_datasource, parse_datasource_file, ColumnDef, ColumnSpec, ColumnType,
+    Datasource, DatasourceFile, DefaultValue, EngineSetting, IndexSpec, Note, PartitionKey,
+    TokenSpec, TypeDesc, MAX_DATASOURCE_BYTES, MAX_TYPE_DEPTH,
+};
 pub use store::{Block, Cell, ColumnData, Dictionary, Partition, ResultLimits, Store, BLOCK_ROWS};
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).

@@ -1,8 +1,15 @@
 //! Datasource definitions: Tinybird `.datasource` files and the column types they declare.
 
+mod file;
 mod parse;
+mod types;
 
-pub use parse::parse_datasource;
+pub use file::{
+    parse_datasource_file, ColumnSpec, DatasourceFile, EngineSetting, IndexSpec, Note, TokenSpec,
+    MAX_DATASOURCE_BYTES,
+};
+pub use parse::{default_value, parse_datasource};
+pub use types::{TypeDesc, MAX_TYPE_DEPTH};
 
 /// A column type of the supported ClickHouse subset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,6 +144,22 @@ pub struct ColumnDef {
     pub ty: ColumnType,
     /// JSON path as keys from the root object: `json:$.a.b` is `["a", "b"]`.
     pub path: Vec<String>,
+    /// The value stored when the key is missing or `null` (`DEFAULT` in the schema); without
+    /// one, the type's default (0, empty string).
+    pub default: Option<DefaultValue>,
+}
+
+/// A column's `DEFAULT`, read as a value of the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// For string columns.
+    Str(String),
+    /// For unsigned integers, `Bool` (0 or 1) and `DateTime` (seconds).
+    UInt(u64),
+    /// For signed integers and `DateTime64(3)` (milliseconds).
+    Int(i64),
+    /// For `Float32` and `Float64`.
+    Float(f64),
 }
 
 /// How rows are split into partitions.

@@ -1,0 +1,98 @@
+"""Records what Tinybird's own file parser and ClickHouse make of the `.datasource` files in
+tests/fixtures/tinybird/datasources, for tests/datasource_grammar.rs to compare with ours.
+
+    python tests/tinybird/oracle.py tinybird   # needs the `tinybird` package (pinned below)
+    python tests/tinybird/oracle.py chdb       # needs chdb (tests/requirements.txt)
+    bash tests/tinybird/regenerate.sh          # both, each in its own virtualenv
+
+`tinybird` writes tests/fixtures/tinybird/datasources.tinybird.json: for every file either what
+Tinybird's `parse_datasource` reads (description, columns with type, DEFAULT, CODEC and json
+path, engine and its settings, indexes, tokens, tags, forward query) or the line of its error.
+`chdb` writes tests/fixtures/tinybird/types.chdb.json: for every column type of the files that
+Tinybird accepts, the name ClickHouse gives it (`toTypeName`), or its refusal.
+"""
+
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "tinybird"
+FILES = sorted((FIXTURES / "datasources").glob("*.datasource"))
+TINYBIRD_OUT = FIXTURES / "datasources.tinybird.json"
+CHDB_OUT = FIXTURES / "types.chdb.json"
+
+
+def tinybird() -> None:
+    from tinybird.datafile.parse_datasource import parse_datasource
+
+    out = {}
+    for path in FILES:
+        text = path.read_text()
+        try:
+            doc = parse_datasource(str(path), content=text, skip_eval=True, ignore_secrets=True).datafile
+        except Exception as e:  # noqa: BLE001 - every refusal is recorded with its line
+            lineno = getattr(e, "lineno", None)
+            out[path.name] = {"error": {"line": lineno, "message": str(e).splitlines()[0]}}
+            continue
+        node = doc.nodes[0]
+        columns = []
+        for c in node.get("columns", []):
+            ty = c["type"]
+            if c["nullable"] and "Nullable(" not in ty:
+                ty = f"Nullable({ty})"
+            default = c["default_value"]
+            columns.append(
+                {
+                    "name": c["name"],
+                    "type": ty,
+                    "default": default[len("DEFAULT ") :] if default else None,
+                    "codec": c["codec"],
+                    "jsonpath": c["jsonpath"],
+                }
+            )
+        engine = node.get("engine") or {"type": None, "args": []}
+        out[path.name] = {
+            "description": doc.description or "",
+            "columns": columns,
+            "engine": engine["type"],
+            "engine_settings": [[k, v] for k, v in engine["args"]],
+            "indexes": [
+                {
+                    "name": ix.name,
+                    "expr": ix.expr,
+                    "kind": ix.type_full,
+                    "granularity": int(ix.granularity) if ix.granularity else None,
+                }
+                for ix in node.get("indexes", []) or []
+            ],
+            "tokens": [[t["token_name"], t["permission"]] for t in doc.tokens],
+            "tags": doc.filtering_tags or [],
+            "forward_query": getattr(doc, "forward_query", None),
+        }
+    TINYBIRD_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {TINYBIRD_OUT.relative_to(ROOT)} ({len(out)} files)")
+
+
+def chdb() -> None:
+    from chdb import session
+
+    recorded = json.loads(TINYBIRD_OUT.read_text())
+    types = sorted({c["type"] for f in recorded.values() for c in f.get("columns", [])})
+    s = session.Session()
+    out = {}
+    for ty in types:
+        quoted = ty.replace("\\", "\\\\").replace("'", "\\'")
+        try:
+            name = s.query(f"SELECT toTypeName(defaultValueOfTypeName('{quoted}'))", "JSONCompact")
+            value = json.loads(name.data())["data"][0][0]
+            out[ty] = re.sub(r"\s+", " ", value).replace("( ", "(")
+        except Exception as e:  # noqa: BLE001 - a refused type is recorded as such
+            out[ty] = {"error": str(e).splitlines()[0][:200]}
+    CHDB_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {CHDB_OUT.relative_to(ROOT)} ({len(out)} types)")
+
+
+if __name__ == "__main__":
+    {"tinybird": tinybird, "chdb": chdb}[sys.argv[1]]()
