@@ -55,7 +55,10 @@ mod wasm;
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
-pub use query::{expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
+pub use query::{
+    expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, PipeKind, Statistics, Value,
+    MAX_NODES,
+};
 pub use schema::{
     default_value, parse_datasource, parse_datasource_file, ColumnDef, ColumnSpec, ColumnType,
     Datasource, DatasourceFile, DefaultValue, EngineSetting, IndexSpec, Note, PartitionKey,
@@ -348,6 +351,12 @@ impl EventStore {
             .iter()
             .find(|p| p.name == name)
             .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
+        if !matches!(pipe.kind, PipeKind::Endpoint | PipeKind::Standard) {
+            return Err(Error::unsupported(format!(
+                "running the {} pipe '{name}' as an endpoint (it is read, not run)",
+                pipe.kind.name()
+            )));
+        }
         let start = (self.clock)();
         let mut result = query::run_pipe(&self.store, pipe, params, (self.wall_clock)())?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;

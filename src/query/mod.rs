@@ -20,7 +20,7 @@ mod template;
 mod types;
 
 pub use endpoint::{Endpoint, Meta, Statistics, Value};
-pub use pipe::{parse_pipe, Node, Pipe};
+pub use pipe::{parse_pipe, Node, Pipe, PipeKind, MAX_NODES};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{ResultLimits, Store};

@@ -182,7 +182,7 @@ fn is_command(cmd: &str) -> bool {
 
 /// Splits a command line into words as Tinybird does (shell-like, without POSIX unquoting): a
 /// word starting with a quote runs to the matching quote, `#` outside quotes ends the line.
-fn words(line: &str, lineno: usize) -> Result<Vec<String>> {
+pub(crate) fn words(line: &str, lineno: usize) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut chars = line.char_indices().peekable();
     while let Some(&(i, c)) = chars.peek() {
@@ -230,7 +230,7 @@ fn words(line: &str, lineno: usize) -> Result<Vec<String>> {
 }
 
 /// Removes one pair of outer quotes, as Tinybird does.
-fn unquote(s: &str) -> &str {
+pub(crate) fn unquote(s: &str) -> &str {
     let b = s.as_bytes();
     if b.len() >= 2 && matches!(b[0], b'"' | b'\'') && matches!(b[b.len() - 1], b'"' | b'\'') {
         &s[1..s.len() - 1]

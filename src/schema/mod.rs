@@ -1,6 +1,6 @@
 //! Datasource definitions: Tinybird `.datasource` files and the column types they declare.
 
-mod file;
+pub(crate) mod file;
 mod parse;
 mod types;
 

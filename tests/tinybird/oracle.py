@@ -1,5 +1,5 @@
 """Records what Tinybird's own file parser and ClickHouse make of the `.datasource` files in
-tests/fixtures/tinybird/datasources, for tests/datasource_grammar.rs to compare with ours.
+tests/fixtures/tinybird/datasources, for tests/tinybird_files.rs to compare with ours.
 
     python tests/tinybird/oracle.py tinybird   # needs the `tinybird` package (pinned below)
     python tests/tinybird/oracle.py chdb       # needs chdb (tests/requirements.txt)
@@ -8,6 +8,9 @@ tests/fixtures/tinybird/datasources, for tests/datasource_grammar.rs to compare 
 `tinybird` writes tests/fixtures/tinybird/datasources.tinybird.json: for every file either what
 Tinybird's `parse_datasource` reads (description, columns with type, DEFAULT, CODEC and json
 path, engine and its settings, indexes, tokens, tags, forward query) or the line of its error.
+It also writes tests/fixtures/tinybird/pipes.tinybird.json: for every `.pipe` file of
+tests/fixtures/tinybird/pipes, its nodes as `parse_pipe` reads them (SQL, TYPE and the node's
+settings), or the line of its error.
 `chdb` writes tests/fixtures/tinybird/types.chdb.json: for every column type of the files that
 Tinybird accepts, the name ClickHouse gives it (`toTypeName`), or its refusal.
 """
@@ -21,6 +24,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "tinybird"
 FILES = sorted((FIXTURES / "datasources").glob("*.datasource"))
 TINYBIRD_OUT = FIXTURES / "datasources.tinybird.json"
+PIPES = sorted((FIXTURES / "pipes").glob("*.pipe"))
+PIPES_OUT = FIXTURES / "pipes.tinybird.json"
 CHDB_OUT = FIXTURES / "types.chdb.json"
 
 
@@ -73,6 +78,32 @@ def tinybird() -> None:
         }
     TINYBIRD_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {TINYBIRD_OUT.relative_to(ROOT)} ({len(out)} files)")
+    pipes()
+
+
+def pipes() -> None:
+    from tinybird.datafile.parse_pipe import parse_pipe
+
+    out = {}
+    for path in PIPES:
+        text = path.read_text()
+        try:
+            doc = parse_pipe(str(path), content=text, skip_eval=True, ignore_secrets=True).datafile
+        except Exception as e:  # noqa: BLE001 - every refusal is recorded with its line
+            lineno = getattr(e, "lineno", None)
+            out[path.name] = {"error": {"line": lineno, "message": str(e).splitlines()[0]}}
+            continue
+        keys = ["type", "datasource", "target_datasource", "copy_schedule", "mode", "description"]
+        out[path.name] = {
+            "description": doc.description or "",
+            "tokens": [[t["token_name"], t["permission"]] for t in doc.tokens],
+            "tags": doc.filtering_tags or [],
+            "nodes": [
+                {"name": n["name"], "sql": n["sql"], **{k: n.get(k) for k in keys}} for n in doc.nodes
+            ],
+        }
+    PIPES_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {PIPES_OUT.relative_to(ROOT)} ({len(out)} files)")
 
 
 def chdb() -> None:

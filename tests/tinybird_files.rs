@@ -292,3 +292,70 @@ fn defaults_that_are_not_literals_of_the_type_are_named() {
         assert!(e.contains(want), "{e}");
     }
 }
+
+#[test]
+fn every_pipe_fixture_reads_as_tinybird_reads_it() {
+    use llm_metrics::{parse_pipe, PipeKind};
+    let oracle = load("pipes.tinybird.json");
+    let files = oracle.as_object().expect("an object per file");
+    let on_disk = std::fs::read_dir(fixtures().join("pipes")).unwrap().count();
+    assert_eq!(files.len(), on_disk, "regenerate the oracle files");
+    for (file, want) in files {
+        let text = std::fs::read_to_string(fixtures().join("pipes").join(file)).unwrap();
+        let got = parse_pipe(Some(file.trim_end_matches(".pipe")), &text);
+        if let Some(e) = want.get("error") {
+            let err = got.expect_err(file);
+            if let Some(line) = e["line"].as_u64() {
+                match err.kind() {
+                    llm_metrics::ErrorKind::Pipe { line: l, .. } => {
+                        assert_eq!(*l as u64, line, "{file}: {err} / Tinybird: {e}")
+                    }
+                    other => panic!("{file}: {other:?}"),
+                }
+            }
+            continue;
+        }
+        let got = got.unwrap_or_else(|e| panic!("{file}: Tinybird reads it, we refuse: {e}"));
+        assert_eq!(
+            lines_trimmed(&got.description),
+            lines_trimmed(want["description"].as_str().unwrap()),
+            "{file}: description"
+        );
+        let tokens: Vec<Value> = got
+            .tokens
+            .iter()
+            .map(|(n, p)| serde_json::json!([n, p]))
+            .collect();
+        assert_eq!(Value::Array(tokens), want["tokens"], "{file}: TOKEN");
+        assert_eq!(serde_json::json!(got.tags), want["tags"], "{file}: TAGS");
+        let nodes = want["nodes"].as_array().unwrap();
+        assert_eq!(got.nodes.len(), nodes.len(), "{file}: nodes");
+        for (n, w) in got.nodes.iter().zip(nodes) {
+            let at = format!("{file}: node {}", n.name);
+            assert_eq!(n.name, w["name"].as_str().unwrap(), "{at}");
+            // Tinybird keeps a template's indentation; both are the same lines.
+            assert_eq!(
+                lines_trimmed(&n.sql),
+                lines_trimmed(w["sql"].as_str().unwrap()),
+                "{at}: SQL"
+            );
+            assert_eq!(n.node_type.as_deref(), w["type"].as_str(), "{at}: TYPE");
+            for key in ["datasource", "target_datasource", "copy_schedule", "mode"] {
+                assert_eq!(n.setting(key), w[key].as_str(), "{at}: {key}");
+            }
+            assert_eq!(
+                lines_trimmed(&n.description),
+                lines_trimmed(w["description"].as_str().unwrap_or("")),
+                "{at}: DESCRIPTION"
+            );
+        }
+        // The published node is the one with a TYPE; its kind carries its settings.
+        match (&got.kind, got.endpoint_node().node_type.as_deref()) {
+            (PipeKind::Endpoint, Some("endpoint"))
+            | (PipeKind::Standard, None)
+            | (PipeKind::Materialized { .. }, Some("materialized"))
+            | (PipeKind::Copy { .. }, Some("copy")) => {}
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+}
