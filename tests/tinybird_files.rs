@@ -359,3 +359,47 @@ fn every_pipe_fixture_reads_as_tinybird_reads_it() {
         }
     }
 }
+
+/// Every case of `template_cases.json` rendered by Tinybird's `render_sql_template` and run on
+/// ClickHouse, against the same template expanded and run here: the same rows, or a refusal
+/// where Tinybird refuses.
+#[test]
+fn templates_render_as_tinybird_renders_them() {
+    use llm_metrics::{EventStore, Params};
+    let cases = load("template_cases.json");
+    let rendered = load("templates.tinybird.json");
+    let results = load("templates.chdb.json");
+    let store = EventStore::new();
+    let mut compared = 0;
+    for case in cases.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let sql = format!("%\n{}", case["sql"].as_str().unwrap());
+        let params: Params = case["params"].as_object().cloned().unwrap_or_default();
+        let ours = store.sql(&sql, &params);
+        if let Some(e) = rendered[name].get("error") {
+            assert!(
+                ours.is_err(),
+                "{name}: Tinybird refuses it ({e}), we answer"
+            );
+            continue;
+        }
+        let ours = ours.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got: Value = serde_json::from_str(&ours.to_json()).unwrap();
+        let want = &results[name];
+        let names = |meta: &Value| -> Vec<String> {
+            meta.as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&got["meta"]), names(&want["meta"]), "{name}: columns");
+        assert_eq!(
+            got["data"], want["data"],
+            "{name}: rows (Tinybird's SQL: {})",
+            rendered[name]["sql"]
+        );
+        compared += 1;
+    }
+    assert!(compared >= 15, "{compared} templates compared");
+}

@@ -11,8 +11,11 @@ path, engine and its settings, indexes, tokens, tags, forward query) or the line
 It also writes tests/fixtures/tinybird/pipes.tinybird.json: for every `.pipe` file of
 tests/fixtures/tinybird/pipes, its nodes as `parse_pipe` reads them (SQL, TYPE and the node's
 settings), or the line of its error.
+and tests/fixtures/tinybird/templates.tinybird.json: the SQL Tinybird's `render_sql_template`
+makes of every case of template_cases.json.
 `chdb` writes tests/fixtures/tinybird/types.chdb.json: for every column type of the files that
-Tinybird accepts, the name ClickHouse gives it (`toTypeName`), or its refusal.
+Tinybird accepts, the name ClickHouse gives it (`toTypeName`), or its refusal; and
+tests/fixtures/tinybird/templates.chdb.json: ClickHouse's answer to each rendered template.
 """
 
 import json
@@ -26,6 +29,9 @@ FILES = sorted((FIXTURES / "datasources").glob("*.datasource"))
 TINYBIRD_OUT = FIXTURES / "datasources.tinybird.json"
 PIPES = sorted((FIXTURES / "pipes").glob("*.pipe"))
 PIPES_OUT = FIXTURES / "pipes.tinybird.json"
+TEMPLATE_CASES = FIXTURES / "template_cases.json"
+TEMPLATES_OUT = FIXTURES / "templates.tinybird.json"
+TEMPLATE_RESULTS = FIXTURES / "templates.chdb.json"
 CHDB_OUT = FIXTURES / "types.chdb.json"
 
 
@@ -79,6 +85,21 @@ def tinybird() -> None:
     TINYBIRD_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {TINYBIRD_OUT.relative_to(ROOT)} ({len(out)} files)")
     pipes()
+    templates()
+
+
+def templates() -> None:
+    from tinybird.sql_template import render_sql_template
+
+    out = {}
+    for case in json.loads(TEMPLATE_CASES.read_text()):
+        try:
+            sql, _, _ = render_sql_template(case["sql"], dict(case["params"]))
+            out[case["name"]] = {"sql": sql}
+        except Exception as e:  # noqa: BLE001 - a refusal is recorded as such
+            out[case["name"]] = {"error": str(e).splitlines()[0]}
+    TEMPLATES_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {TEMPLATES_OUT.relative_to(ROOT)} ({len(out)} templates)")
 
 
 def pipes() -> None:
@@ -123,6 +144,18 @@ def chdb() -> None:
             out[ty] = {"error": str(e).splitlines()[0][:200]}
     CHDB_OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {CHDB_OUT.relative_to(ROOT)} ({len(out)} types)")
+    results = {}
+    for name, rendered in json.loads(TEMPLATES_OUT.read_text()).items():
+        if "sql" not in rendered:
+            continue
+        r = s.query(
+            rendered["sql"] + " SETTINGS output_format_json_quote_64bit_integers = 0, session_timezone = 'UTC'",
+            "JSON",
+        )
+        doc = json.loads(r.data())
+        results[name] = {"meta": doc["meta"], "data": doc["data"]}
+    TEMPLATE_RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {TEMPLATE_RESULTS.relative_to(ROOT)} ({len(results)} results)")
 
 
 if __name__ == "__main__":
