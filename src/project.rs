@@ -1,7 +1,7 @@
 //! A Tinybird project: several `.datasource` and `.pipe` files read together, each file that
 //! has a problem listed with its line while every other file still loads.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::ErrorKind;
 use crate::query::{check_pipe, lexer, Pipe, PipeKind};
 use crate::schema::{parse_datasource_file, Datasource};
 use crate::{parse_pipe, Error};
@@ -229,7 +229,7 @@ pub fn load_project(files: &[(String, String)]) -> Project {
 
 /// Reads the `.datasource` and `.pipe` files under `dir` (every level) as a project.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn read_project_dir(dir: &std::path::Path) -> Result<Vec<(String, String)>> {
+pub fn read_project_dir(dir: &std::path::Path) -> crate::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -172,13 +172,75 @@ impl WasmEventStore {
         Ok(Self::wrap(EventStore::from_datasource(text)?))
     }
 
-    /// Starts a stream named `name`, as it will appear in its report. Optional: streams are
-    /// named `stream-1`, `stream-2`, ... otherwise. If a stream is still open it is ended first
-    /// and its report returned; otherwise returns `undefined`.
-    #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
-    pub fn begin(&mut self, name: &str) -> Result<JsValue, JsError> {
+    /// Creates a store for a Tinybird project from an object of file paths to file texts
+    /// (`{ 'datasources/llm_events.datasource': text, 'endpoints/llm_usage.pipe': text }`).
+    /// Each `.datasource` that loads is a table named after its file, each `.pipe` a pipe named
+    /// after its file; files that fail are listed in `loadErrors` (`[{ file, line, message }]`)
+    /// and every other file still loads; `loadNotes` lists what is read but not run here.
+    /// Optional `options` as for the constructor, per datasource.
+    #[wasm_bindgen(js_name = fromProject)]
+    pub fn from_project(files: Object, options: Option<Object>) -> Result<WasmEventStore, JsError> {
         Self::alive()?;
-        match self.inner.begin(name)? {
+        let options = Self::options_from_js(options)?;
+        let map: std::collections::BTreeMap<String, String> =
+            serde_wasm_bindgen::from_value(files.into()).map_err(|e| {
+                JsError::new(&format!(
+                    "fromProject takes an object of file paths to file texts: {e}"
+                ))
+            })?;
+        let files: Vec<(String, String)> = map.into_iter().collect();
+        Ok(Self::wrap(EventStore::from_project(&files, options)))
+    }
+
+    /// The project files that failed to load: `[{ file, line, message }]` (empty for a store
+    /// not made by `fromProject`).
+    #[wasm_bindgen(getter = loadErrors, unchecked_return_type = "{ file: string; line: number; message: string }[]")]
+    pub fn load_errors(&self) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        Self::to_js_object(&self.inner.load_errors())
+    }
+
+    /// What the project's files say that is read but not run here: `[{ file, line, message }]`.
+    #[wasm_bindgen(getter = loadNotes, unchecked_return_type = "{ file: string; line: number; message: string }[]")]
+    pub fn load_notes(&self) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        Self::to_js_object(&self.inner.load_notes())
+    }
+
+    /// Names of the store's datasources, the one streams go to by default first.
+    #[wasm_bindgen(js_name = datasourceNames)]
+    pub fn datasource_names(&self) -> Result<Vec<String>, JsError> {
+        Self::alive()?;
+        Ok(self.inner.datasource_names())
+    }
+
+    /// Starts a stream named `name`, as it will appear in its report. Optional: streams are
+    /// named `stream-1`, `stream-2`, ... otherwise. Optional `{ datasource }` sends the stream
+    /// to that datasource of a project. If a stream is still open it is ended first and its
+    /// report returned; otherwise returns `undefined`.
+    #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
+    pub fn begin(&mut self, name: &str, options: Option<Object>) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        let datasource = match options {
+            Some(o) => {
+                let v = Reflect::get(&o, &JsValue::from_str("datasource"))
+                    .map_err(|_| JsError::new("cannot read option 'datasource'"))?;
+                if v.is_undefined() || v.is_null() {
+                    None
+                } else {
+                    Some(
+                        v.as_string()
+                            .ok_or_else(|| JsError::new("option 'datasource' must be a string"))?,
+                    )
+                }
+            }
+            None => None,
+        };
+        let ended = match datasource {
+            Some(ds) => self.inner.begin_into(name, &ds)?,
+            None => self.inner.begin(name)?,
+        };
+        match ended {
             Some(report) => Self::to_js_object(&report),
             None => Ok(JsValue::UNDEFINED),
         }
