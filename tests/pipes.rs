@@ -587,6 +587,27 @@ fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
         .expect("every case ends cleanly");
 }
 
+/// The hostile `.datasource` files of `tests/limits` on a thread with wasm's 1 MiB stack.
+#[test]
+fn hostile_datasources_end_cleanly_on_a_one_mebibyte_stack() {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            for (name, text, expect) in limits::datasource_cases() {
+                let started = std::time::Instant::now();
+                limits::run_datasource(name, &text, expect);
+                println!(
+                    "{name}: {} bytes, {:.3} s",
+                    text.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        })
+        .expect("spawn")
+        .join()
+        .expect("every case ends cleanly");
+}
+
 #[test]
 fn sql_at_column_zero_and_node_types() {
     let mut s = store();

@@ -603,6 +603,7 @@ fn parse_schema(body: &[&str], first: usize) -> Result<Vec<ColumnSpec>> {
     let b = s.text.as_bytes();
     let mut i = 0;
     let mut cols: Vec<ColumnSpec> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     loop {
         while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
@@ -730,7 +731,7 @@ fn parse_schema(body: &[&str], first: usize) -> Result<Vec<ColumnSpec>> {
                 }
             }
         }
-        if cols.iter().any(|c| c.name == name) {
+        if !seen.insert(name.clone()) {
             return Err(err(line, format!("column '{name}' is declared twice")));
         }
         cols.push(ColumnSpec {
