@@ -57,9 +57,9 @@ mod wasm;
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
-#[cfg(not(target_arch = "wasm32"))]
-pub use project::read_project_dir;
-pub use project::{file_stem, load_project, FileMessage, Project, MAX_PROJECT_FILES};
+pub use project::{
+    file_stem, load_project, read_project_dir, FileMessage, Project, MAX_PROJECT_FILES,
+};
 pub use query::{
     expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, PipeKind, Statistics, Value,
     MAX_NODES,

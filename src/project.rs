@@ -227,8 +227,9 @@ pub fn load_project(files: &[(String, String)]) -> Project {
     p
 }
 
-/// Reads the `.datasource` and `.pipe` files under `dir` (every level) as a project.
-#[cfg(not(target_arch = "wasm32"))]
+/// Reads the `.datasource` and `.pipe` files under `dir` (every level, hidden folders left
+/// out) as a project, paths relative to `dir`. (In a browser there is no file system: pass the
+/// files' texts to [`load_project`] instead.)
 pub fn read_project_dir(dir: &std::path::Path) -> crate::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
