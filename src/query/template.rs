@@ -45,6 +45,7 @@ pub fn expand(sql: &str, line: usize, params: &Params, columns: &[String]) -> Re
         params,
         columns,
         arrays: array_params(&nodes).into_iter().collect(),
+        locals: std::cell::RefCell::new(HashMap::new()),
     };
     ctx.render(&nodes, &mut out)?;
     out.sql = out.sql.trim().to_string();
@@ -82,6 +83,10 @@ enum Node {
     /// Branches (condition, its line, body) and the `{% else %}` body. Nesting is bounded by
     /// [`MAX_BLOCK_DEPTH`] when the template is parsed.
     If(Vec<(TExpr, usize, Vec<Node>)>, Option<Vec<Node>>),
+    /// `{% for name in expr %}…{% end %}`: the variable, the list, its line and the body.
+    For(String, TExpr, usize, Vec<Node>),
+    /// `{% set name = expr %}`.
+    Set(String, TExpr, usize),
 }
 
 /// A template expression. Its depth is bounded by [`MAX_EXPR_DEPTH`] when it is parsed.
@@ -132,6 +137,8 @@ enum Tag {
     Elif(TExpr),
     Else,
     End,
+    For(String, TExpr),
+    Set(String, TExpr),
 }
 
 /// An `{% if %}` block being collected.
@@ -142,6 +149,8 @@ struct Frame {
     /// Nodes before the block.
     outer: Vec<Node>,
     line: usize,
+    /// For a `{% for %}` block: its variable and list.
+    for_loop: Option<(String, TExpr)>,
 }
 
 /// The byte index of the next `{{`, `{%` or `{#` in `b` at or after `from`. When more than two
@@ -222,10 +231,27 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
                         cond: Some((cond, tag_line)),
                         outer: std::mem::take(&mut current),
                         line: tag_line,
+                        for_loop: None,
                     })
                 }
+                Tag::For(var, list) => {
+                    if stack.len() >= MAX_BLOCK_DEPTH {
+                        return Err(err(
+                            tag_line,
+                            format!("template blocks nest too deeply (at most {MAX_BLOCK_DEPTH} levels)"),
+                        ));
+                    }
+                    stack.push(Frame {
+                        branches: Vec::new(),
+                        cond: None,
+                        outer: std::mem::take(&mut current),
+                        line: tag_line,
+                        for_loop: Some((var, list)),
+                    })
+                }
+                Tag::Set(var, value) => current.push(Node::Set(var, value, tag_line)),
                 tag @ (Tag::Elif(_) | Tag::Else) => {
-                    let Some(top) = stack.last_mut() else {
+                    let Some(top) = stack.last_mut().filter(|f| f.for_loop.is_none()) else {
                         return Err(err(tag_line, "{% elif %} or {% else %} without {% if %}"));
                     };
                     let Some((prev, prev_line)) = top.cond.take() else {
@@ -243,6 +269,10 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
                         return Err(err(tag_line, "{% end %} without {% if %}"));
                     };
                     let body = std::mem::replace(&mut current, top.outer);
+                    if let Some((var, list)) = top.for_loop.take() {
+                        current.push(Node::For(var, list, top.line, body));
+                        continue;
+                    }
                     let otherwise = match top.cond.take() {
                         Some((cond, cond_line)) => {
                             top.branches.push((cond, cond_line, body));
@@ -257,7 +287,11 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
         }
     }
     if let Some(top) = stack.last() {
-        return Err(err(top.line, "{% if %} is not closed with {% end %}"));
+        let what = if top.for_loop.is_some() { "for" } else { "if" };
+        return Err(err(
+            top.line,
+            format!("{{% {what} %}} is not closed with {{% end %}}"),
+        ));
     }
     Ok(current)
 }
@@ -303,12 +337,37 @@ fn parse_tag(inner: &str, line: usize) -> Result<Tag> {
         "if" => Ok(Tag::If(parse_texpr(expr, line)?)),
         "elif" => Ok(Tag::Elif(parse_texpr(expr, line)?)),
         "else" if rest.is_empty() => Ok(Tag::Else),
-        "end" | "endif" if rest.is_empty() => Ok(Tag::End),
+        "end" | "endif" | "endfor" if rest.is_empty() => Ok(Tag::End),
+        "for" => {
+            let (var, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let list = after
+                .trim_start()
+                .strip_prefix("in")
+                .filter(|l| l.starts_with(char::is_whitespace));
+            match list {
+                Some(list) if is_name(var) => {
+                    Ok(Tag::For(var.to_string(), parse_texpr(list, line)?))
+                }
+                _ => Err(err(line, "expected {% for name in list %}")),
+            }
+        }
+        "set" => match rest.split_once('=') {
+            Some((var, value)) if is_name(var.trim()) && !value.starts_with('=') => {
+                Ok(Tag::Set(var.trim().to_string(), parse_texpr(value, line)?))
+            }
+            _ => Err(err(line, "expected {% set name = value %}")),
+        },
         other => Err(err(
             line,
-            format!("template tag '{other}' is not supported (if, elif, else, end are)"),
+            format!("template tag '{other}' is not supported (if, elif, else, for, set, end are)"),
         )),
     }
+}
+
+/// True for a template variable name.
+fn is_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parse_texpr(text: &str, line: usize) -> Result<TExpr> {
@@ -755,6 +814,17 @@ struct Ctx<'a> {
     /// Parameters the template types as arrays, with their element type: their text values are
     /// read as lists everywhere in the template.
     arrays: HashMap<String, String>,
+    /// Variables of `{% for %}` and `{% set %}`, which hide parameters of the same name.
+    locals: std::cell::RefCell<HashMap<String, TVal>>,
+}
+
+/// Most template pieces one rendering visits (loops visit their bodies once per item).
+pub const MAX_RENDER_STEPS: usize = 1_000_000;
+
+/// Where the renderer is: a list of pieces, or a `{% for %}` over its remaining items.
+enum Walk<'n> {
+    Nodes(std::slice::Iter<'n, Node>),
+    Loop(&'n str, std::vec::IntoIter<TVal>, &'n [Node]),
 }
 
 impl Ctx<'_> {
@@ -766,13 +836,70 @@ impl Ctx<'_> {
             scanned: 0,
             state: Lexical::Code,
         };
-        let mut stack: Vec<std::slice::Iter<'_, Node>> = vec![nodes.iter()];
+        let mut stack: Vec<Walk<'_>> = vec![Walk::Nodes(nodes.iter())];
+        let mut steps = 0usize;
         while let Some(top) = stack.last_mut() {
-            let Some(node) = top.next() else {
+            let node = match top {
+                Walk::Nodes(it) => it.next(),
+                Walk::Loop(var, items, body) => {
+                    let (var, body) = (*var, *body);
+                    match items.next() {
+                        Some(item) => {
+                            self.locals.borrow_mut().insert(var.to_string(), item);
+                            stack.push(Walk::Nodes(body.iter()));
+                        }
+                        None => {
+                            stack.pop();
+                        }
+                    }
+                    continue;
+                }
+            };
+            let Some(node) = node else {
                 stack.pop();
                 continue;
             };
+            steps += 1;
+            if steps > MAX_RENDER_STEPS {
+                return Err(Error::query(format!(
+                    "the template renders more than {MAX_RENDER_STEPS} pieces"
+                )));
+            }
             match node {
+                Node::Set(var, e, line) => {
+                    let v = self.eval(e, *line)?;
+                    self.locals.borrow_mut().insert(var.clone(), v);
+                }
+                Node::For(var, list, line, body) => {
+                    let items = match self.eval(list, *line)? {
+                        TVal::List(items) => items,
+                        TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => {
+                            s.chars().map(|c| TVal::Str(c.to_string())).collect()
+                        }
+                        TVal::Typed(_, Value::Array(values)) => values
+                            .into_iter()
+                            .map(|v| match v {
+                                Value::Str(s) => TVal::Str(s),
+                                Value::Int(i) => TVal::Int(i),
+                                Value::UInt(u) => {
+                                    i64::try_from(u).map_or(TVal::Str(u.to_string()), TVal::Int)
+                                }
+                                Value::Float64(f) => TVal::Float(f),
+                                Value::Float32(f) => TVal::Float(f64::from(f)),
+                                Value::Bool(b) => TVal::Bool(b),
+                                _ => TVal::None,
+                            })
+                            .collect(),
+                        TVal::Columns(names, _) => names.into_iter().map(TVal::Ident).collect(),
+                        other => {
+                            return Err(err(
+                                *line,
+                                format!("{{% for %}} cannot go over a {}", kind(&other)),
+                            ))
+                        }
+                    };
+                    stack.push(Walk::Loop(var, items.into_iter(), body));
+                }
                 Node::Text(text, line) => {
                     pending.push(text, *line);
                     out.sql.push_str(text);
@@ -790,7 +917,7 @@ impl Ctx<'_> {
                         }
                     }
                     if let Some(body) = chosen.or(otherwise.as_ref()) {
-                        stack.push(body.iter());
+                        stack.push(Walk::Nodes(body.iter()));
                     }
                 }
             }
@@ -985,6 +1112,9 @@ impl Ctx<'_> {
     /// The value of parameter `n`; `None` when it is not given.
     #[inline(never)]
     fn param(&self, n: &str, line: usize) -> Result<TVal> {
+        if let Some(v) = self.locals.borrow().get(n) {
+            return Ok(v.clone());
+        }
         match self.params.get(n) {
             Some(v) => {
                 let v = from_json(v, 0).ok_or_else(|| {
@@ -1057,6 +1187,9 @@ impl Ctx<'_> {
                 let [TExpr::Name(p)] = args else {
                     return Err(err(line, "defined() takes one parameter name"));
                 };
+                if let Some(v) = self.locals.borrow().get(p) {
+                    return Ok(TVal::Bool(*v != TVal::None));
+                }
                 Ok(TVal::Bool(self.params.get(p).is_some_and(|v| !v.is_null())))
             }
             "error" | "custom_error" => {
@@ -1847,6 +1980,25 @@ fn array_calls<'a>(nodes: &'a [Node], out: &mut Vec<(&'a str, String)>) {
                     array_calls(b, out);
                 }
             }
+            Node::For(_, e, _, body) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                out.extend(
+                    u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }),
+                );
+                array_calls(body, out);
+            }
+            Node::Set(_, e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                out.extend(
+                    u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }),
+                );
+            }
         }
     }
 }
@@ -1905,6 +2057,21 @@ fn first_uses(nodes: &[Node], first: &mut HashMap<String, bool>) {
                 }
                 if let Some(b) = otherwise {
                     first_uses(b, first);
+                }
+            }
+            Node::For(_, e, _, body) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                for (p, k, _) in u {
+                    note(p, k == Use::Array, first);
+                }
+                first_uses(body, first);
+            }
+            Node::Set(_, e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                for (p, k, _) in u {
+                    note(p, k == Use::Array, first);
                 }
             }
         }
@@ -2101,7 +2268,13 @@ mod tests {
             ),
             ("%\nSELECT {{String(a)", "line 2: '{{' is not closed"),
             ("%\n\n{% end %}", "line 3: {% end %} without"),
-            ("%\n{% for x in y %}{% end %}", "'for' is not supported"),
+            ("%\n{% while x %}{% end %}", "'while' is not supported"),
+            ("%\n{% for x in y %}", "line 2: {% for %} is not closed"),
+            (
+                "%\n{% for x in y %}{% end %}",
+                "line 2: {% for %} cannot go over a None",
+            ),
+            ("%\n{% set x == 1 %}", "expected {% set name = value %}"),
             ("%\n{{ open('x') }}", "'open' is not supported"),
         ] {
             let e = sql(t, json!({"a": "1"})).unwrap_err().to_string();

@@ -100,6 +100,14 @@ pub fn cases() -> Vec<Case> {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
+    let thousand = vec!["x"; 1_000].join(",");
+    let loops = format!(
+        "{{% for a in split_to_array('{thousand}') %}}{{% for b in split_to_array('{thousand}') %}}{{% for c in split_to_array('{thousand}') %}}1{{% end %}}{{% end %}}{{% end %}}"
+    );
+    let sets = format!(
+        "{{% set x = 0 %}}{}{{% if x == 100000 %}}1{{% else %}}0{{% end %}}",
+        "{% set x = x + 1 %}".repeat(100_000)
+    );
     let many_nodes: String = (0..20_000)
         .map(|i| format!("NODE n{i}\nSQL >\n    SELECT {i} AS x\n\n"))
         .chain(std::iter::once(
@@ -199,6 +207,16 @@ pub fn cases() -> Vec<Case> {
             name: "nested_subscripts",
             text: pipe("nested_subscripts", &nested_subscripts),
             expect: Expect::ErrorOnTag("nest", "WHERE {% if"),
+        },
+        Case {
+            name: "nested_loops",
+            text: pipe("nested_loops", &loops),
+            expect: Expect::Error("renders more than"),
+        },
+        Case {
+            name: "sets",
+            text: pipe("sets", &sets),
+            expect: Expect::AllRows,
         },
         Case {
             name: "minus_signs",
