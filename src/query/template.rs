@@ -130,6 +130,8 @@ enum TVal {
     Ident(String),
     /// Column names from `columns()`, each wrapped in a function when one was given.
     Columns(Vec<String>, Option<String>),
+    /// `sql_and()`: (column, operator, value) conditions joined by `and`.
+    Conditions(Vec<(String, &'static str, TVal)>),
 }
 
 enum Tag {
@@ -935,9 +937,43 @@ impl Ctx<'_> {
         pending: &mut Pending,
         out: &mut Expansion,
     ) -> Result<()> {
-        if let TVal::Columns(names, func) = &v {
+        let multi = matches!(&v, TVal::Columns(..) | TVal::Conditions(_));
+        if multi {
             let mut toks = Vec::new();
             let mut text = String::new();
+            if let TVal::Conditions(conds) = &v {
+                for (i, (column, op, value)) in conds.iter().enumerate() {
+                    if i > 0 {
+                        toks.push(Tok::Word("and".to_string()));
+                        text.push_str(" and ");
+                    }
+                    toks.push(Tok::Quoted(column.clone()));
+                    text.push_str(&format!(
+                        "`{}` {op} ",
+                        quote_ident(column).trim_matches('`')
+                    ));
+                    match *op {
+                        "=" => toks.push(Tok::Sym("=")),
+                        ">" => toks.push(Tok::Sym(">")),
+                        "<" => toks.push(Tok::Sym("<")),
+                        ">=" => toks.push(Tok::Sym(">=")),
+                        "<=" => toks.push(Tok::Sym("<=")),
+                        "in" => toks.push(Tok::Word("in".to_string())),
+                        _ => {
+                            toks.extend([Tok::Word("not".to_string()), Tok::Word("in".to_string())])
+                        }
+                    }
+                    let (ty, value) = to_sql_value(value.clone())
+                        .ok_or_else(|| err(line, "this value cannot be used in SQL"))?;
+                    text.push_str(&sql_text(&ty, &value));
+                    toks.push(Tok::Param(ty, value));
+                }
+            }
+            let no_names = Vec::new();
+            let (names, func) = match &v {
+                TVal::Columns(names, func) => (names, func),
+                _ => (&no_names, &None),
+            };
             for (i, n) in names.iter().enumerate() {
                 let q = format!("`{}`", quote_ident(n).trim_matches('`'));
                 if i > 0 {
@@ -1303,6 +1339,59 @@ impl Ctx<'_> {
                     ))),
                 }
             }
+            "symbol" => {
+                let v = match args.first() {
+                    Some(e) => self.eval(e, line)?,
+                    None => TVal::None,
+                };
+                match v {
+                    // One quoted name, whatever its text: it can only ever be one identifier.
+                    TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => {
+                        Ok(TVal::Ident(s.trim_matches(['"', '`']).to_string()))
+                    }
+                    _ => Err(err(line, "symbol() needs a text value")),
+                }
+            }
+            "sql_and" => {
+                if !args.is_empty() {
+                    return Err(err(line, "sql_and() takes column=value arguments only"));
+                }
+                let mut conds = Vec::new();
+                for (key, e) in kwargs {
+                    let v = self.eval(e, line)?;
+                    if v == TVal::None {
+                        continue;
+                    }
+                    let (column, op) = match key.rsplit_once("__") {
+                        None => (key.as_str(), "="),
+                        Some((c, suffix)) => (
+                            c,
+                            match suffix {
+                                "in" => "in",
+                                "not_in" => "not in",
+                                "gt" => ">",
+                                "lt" => "<",
+                                "gte" => ">=",
+                                "lte" => "<=",
+                                other => {
+                                    return Err(err(
+                                        line,
+                                        format!("sql_and(): operand {other} not supported"),
+                                    ))
+                                }
+                            },
+                        ),
+                    };
+                    if !self.columns.iter().any(|c| c == column) {
+                        return Err(Error::query(format!(
+                            "'{column}' is not a column (sql_and() accepts: {})",
+                            self.columns.join(", ")
+                        )));
+                    }
+                    conds.push((column.to_string(), op, v));
+                }
+                Ok(TVal::Conditions(conds))
+            }
             "columns" => {
                 let raw = match args.first() {
                     Some(e) => self.eval(e, line)?,
@@ -1393,6 +1482,9 @@ impl Ctx<'_> {
                 let (value, from_default) = match (raw, default) {
                     (Some(v), _) => (v, false),
                     (None, Some(d)) => (d, true),
+                    (None, None) if !self.defined_flag(kw("defined"), line)? => {
+                        return Ok(TVal::None)
+                    }
                     (None, None) => {
                         return Err(Error::query(format!(
                             "parameter '{p}' is required (Array({elem}))"
@@ -1441,6 +1533,10 @@ impl Ctx<'_> {
                     (Some(v), _) => (v, false),
                     (None, Some(d)) => (d, true),
                     (None, None) if ty == "Boolean" => (TVal::Bool(false), true),
+                    // `defined=False`: a missing parameter is no value (sql_and leaves it out).
+                    (None, None) if !self.defined_flag(kw("defined"), line)? => {
+                        return Ok(TVal::None)
+                    }
                     (None, None) => {
                         return Err(Error::query(format!("parameter '{p}' is required ({ty})")))
                     }
@@ -1461,6 +1557,14 @@ impl Ctx<'_> {
                 line,
                 format!("template function '{other}' is not supported"),
             )),
+        }
+    }
+
+    /// The value of a `defined=` argument: true when absent.
+    fn defined_flag(&self, e: Option<&TExpr>, line: usize) -> Result<bool> {
+        match e {
+            Some(e) => Ok(truthy(&self.eval(e, line)?)),
+            None => Ok(true),
         }
     }
 
@@ -1565,6 +1669,7 @@ fn truthy(v: &TVal) -> bool {
             ) && *v != Value::Str(String::new())
         }
         TVal::Ident(_) | TVal::Columns(..) => true,
+        TVal::Conditions(c) => !c.is_empty(),
     }
 }
 
@@ -1742,7 +1847,7 @@ fn to_sql_value(v: TVal) -> Option<(DataType, Value)> {
             }
             (DataType::Array(Box::new(elem)), Value::Array(values))
         }
-        TVal::None | TVal::Ident(_) | TVal::Columns(..) => return None,
+        TVal::None | TVal::Ident(_) | TVal::Columns(..) | TVal::Conditions(_) => return None,
     })
 }
 
@@ -1795,6 +1900,7 @@ fn kind(v: &TVal) -> &'static str {
         TVal::List(_) => "list",
         TVal::Typed(..) => "typed value",
         TVal::Ident(_) | TVal::Columns(..) => "column",
+        TVal::Conditions(_) => "condition",
     }
 }
 
