@@ -41,6 +41,8 @@ pub mod formats;
 mod gen;
 /// Streaming NDJSON decoding and the quarantine.
 mod ingest;
+/// Projects: several datasources and pipes read together.
+mod project;
 /// Pipes, SQL and endpoint JSON.
 mod query;
 /// Datasource definitions and column types.
@@ -56,8 +58,18 @@ mod wasm;
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
 pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
-pub use query::{expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, Statistics, Value};
-pub use schema::{parse_datasource, ColumnDef, ColumnType, Datasource, PartitionKey};
+pub use project::{
+    file_stem, load_project, read_project_dir, FileMessage, Project, MAX_PROJECT_FILES,
+};
+pub use query::{
+    expand_pipe, parse_pipe, Endpoint, Meta, Node, Params, Pipe, PipeKind, Statistics, Value,
+    MAX_NODES,
+};
+pub use schema::{
+    default_value, parse_datasource, parse_datasource_file, ColumnDef, ColumnSpec, ColumnType,
+    Datasource, DatasourceFile, DefaultValue, EngineSetting, IndexSpec, Note, PartitionKey,
+    TokenSpec, TypeDesc, MAX_DATASOURCE_BYTES, MAX_TYPE_DEPTH,
+};
 pub use store::{Block, Cell, ColumnData, Dictionary, Partition, ResultLimits, Store, BLOCK_ROWS};
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
@@ -166,15 +178,30 @@ pub struct StreamOptions {
     pub time_ms: Option<i64>,
 }
 
-/// A datasource's stored rows, its streaming decoder, its quarantine and its pipes.
+/// A datasource's stored rows, its streaming decoder, its quarantine and its pipes; for a
+/// project ([`EventStore::from_project`]), more datasources beside the first.
 #[derive(Debug, Clone)]
 pub struct EventStore {
     store: Store,
     decoder: Decoder,
     quarantine: Quarantine,
+    /// The project's other datasources.
+    others: Vec<Table>,
+    /// Where streams go: 0 for the first datasource, `i + 1` for `others[i]`.
+    target: usize,
+    load_errors: Vec<FileMessage>,
+    load_notes: Vec<FileMessage>,
     pipes: Vec<Pipe>,
     clock: Clock,
     wall_clock: WallClock,
+}
+
+/// One more datasource of a project: its rows, decoder and quarantine.
+#[derive(Debug, Clone)]
+struct Table {
+    store: Store,
+    decoder: Decoder,
+    quarantine: Quarantine,
 }
 
 impl Default for EventStore {
@@ -209,9 +236,142 @@ impl EventStore {
             store,
             decoder,
             quarantine: Quarantine::default(),
+            others: Vec::new(),
+            target: 0,
+            load_errors: Vec::new(),
+            load_notes: Vec::new(),
             pipes,
             clock: default_clock,
             wall_clock: default_wall_clock,
+        }
+    }
+
+    /// A store for a Tinybird project: `(path, text)` pairs of `.datasource` and `.pipe` files
+    /// ([`load_project`]). Every datasource that loads is a table named after its file and every
+    /// pipe that loads is named after its file; the others are listed in
+    /// [`EventStore::load_errors`], each with its file and line, and what is read but not run
+    /// in [`EventStore::load_notes`]. Streams go to the table named `llm_events` if there is
+    /// one, else to the first; [`EventStore::begin_into`] chooses another. Each table has the
+    /// memory budget of `options`.
+    ///
+    /// ```
+    /// use llm_metrics::{EventStore, Options, Params, Value};
+    /// let mut store = EventStore::from_project(&[
+    ///     ("calls.datasource".into(), "SCHEMA >\n    `t` DateTime `json:$.t`,\n    `m` String `json:$.m`\n".into()),
+    ///     ("prices.datasource".into(), "SCHEMA >\n    `m` String `json:$.m`,\n    `usd` Float64 `json:$.usd`\n".into()),
+    ///     ("broken.datasource".into(), "SCHEMA >\n    `m` Map(String, String)\n".into()),
+    ///     ("dear.pipe".into(), "NODE n\nSQL >\n    SELECT m FROM prices WHERE usd > 1\n".into()),
+    /// ], Options::default());
+    /// assert_eq!(store.load_errors()[0].file, "broken.datasource");
+    /// store.begin_into("p.ndjson", "prices")?;
+    /// store.write(b"{\"m\":\"big\",\"usd\":2.5}\n{\"m\":\"small\",\"usd\":0.1}\n")?;
+    /// store.end()?;
+    /// let r = store.pipe("dear", &Params::new())?;
+    /// assert_eq!(r.get(0, "m"), Some(&Value::Str("big".into())));
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn from_project(files: &[(String, String)], options: Options) -> EventStore {
+        let project = load_project(files);
+        let mut datasources = project.datasources;
+        let mut notes = project.notes;
+        let first = datasources
+            .iter()
+            .position(|d| d.name == "llm_events")
+            .unwrap_or(0);
+        let primary = if datasources.is_empty() {
+            notes.push(FileMessage {
+                file: String::new(),
+                line: 1,
+                message: "no datasource loaded: streams go to the shipped llm_events".to_string(),
+            });
+            schema::Datasource::llm_events()
+        } else {
+            datasources.remove(first)
+        };
+        let mut es = Self::with_datasource(primary, options);
+        es.pipes = project.pipes;
+        es.others = datasources
+            .into_iter()
+            .map(|ds| {
+                let decoder = Decoder::new(&ds, options.max_line_bytes);
+                let mut store = Store::new(ds, options.max_bytes);
+                store.set_result_limits(options.result_limits);
+                Table {
+                    store,
+                    decoder,
+                    quarantine: Quarantine::default(),
+                }
+            })
+            .collect();
+        es.load_errors = project.errors;
+        es.load_notes = notes;
+        es
+    }
+
+    /// The files of the project that failed to load, each with its line and why
+    /// ([`EventStore::from_project`]); empty for other stores.
+    pub fn load_errors(&self) -> &[FileMessage] {
+        &self.load_errors
+    }
+
+    /// What the project's files say that is read but not run here: tokens, forward queries,
+    /// connectors, materialized and copy pipes.
+    pub fn load_notes(&self) -> &[FileMessage] {
+        &self.load_notes
+    }
+
+    /// The names of the store's datasources, the one streams go to by default first.
+    pub fn datasource_names(&self) -> Vec<String> {
+        std::iter::once(&self.store)
+            .chain(self.others.iter().map(|t| &t.store))
+            .map(|s| s.datasource().name.clone())
+            .collect()
+    }
+
+    /// The rows stored in datasource `name`, if the store has it.
+    pub fn datasource_rows(&self, name: &str) -> Option<u64> {
+        std::iter::once(&self.store)
+            .chain(self.others.iter().map(|t| &t.store))
+            .find(|s| s.datasource().name == name)
+            .map(Store::rows)
+    }
+
+    /// Starts a stream named `name` into the datasource named `datasource`; a stream still
+    /// open, into any datasource, is ended first and its report returned.
+    pub fn begin_into(&mut self, name: &str, datasource: &str) -> Result<Option<Report>> {
+        let target = if self.store.datasource().name == datasource {
+            0
+        } else {
+            1 + self
+                .others
+                .iter()
+                .position(|t| t.store.datasource().name == datasource)
+                .ok_or_else(|| {
+                    Error::misuse(format!("there is no datasource named '{datasource}'"))
+                })?
+        };
+        let mut report = None;
+        if target != self.target {
+            let (decoder, _, _) = self.parts();
+            if decoder.is_open() {
+                report = Some(self.end()?);
+            }
+            self.target = target;
+        }
+        let (decoder, store, quarantine) = self.parts();
+        let ended = decoder.begin(Some(name), store, quarantine)?;
+        Ok(report.or(ended))
+    }
+
+    /// The decoder, rows and quarantine streams go to now.
+    fn parts(&mut self) -> (&mut Decoder, &mut Store, &mut Quarantine) {
+        match self
+            .target
+            .checked_sub(1)
+            .and_then(|i| self.others.get_mut(i))
+        {
+            Some(t) => (&mut t.decoder, &mut t.store, &mut t.quarantine),
+            None => (&mut self.decoder, &mut self.store, &mut self.quarantine),
         }
     }
 
@@ -229,8 +389,8 @@ impl EventStore {
     /// Starts a stream named `name`; its report and quarantined lines carry the name. Ending a
     /// stream that is still open first, whose report is then returned.
     pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
-        self.decoder
-            .begin(Some(name), &mut self.store, &mut self.quarantine)
+        let (decoder, store, quarantine) = self.parts();
+        decoder.begin(Some(name), store, quarantine)
     }
 
     /// Starts a stream named `name` as [`EventStore::begin`] does, with the format of its lines
@@ -238,13 +398,17 @@ impl EventStore {
     /// records without a time of their own take (else the time of loading). Both apply to the
     /// shipped `llm_events` datasource only, and to this stream only.
     pub fn begin_with(&mut self, name: &str, options: &StreamOptions) -> Result<Option<Report>> {
-        let previous = self
-            .decoder
-            .begin(Some(name), &mut self.store, &mut self.quarantine);
-        self.decoder.set_format(options.format);
-        self.decoder
-            .set_stream_time(options.time_ms.map(|ms| ms.div_euclid(1000)));
+        let previous = self.begin(name);
+        self.set_stream_options(options);
         previous
+    }
+
+    /// Sets the format and the time of records without one (see [`EventStore::begin_with`])
+    /// for the stream now open, of whichever datasource it goes to.
+    pub fn set_stream_options(&mut self, options: &StreamOptions) {
+        let (decoder, _, _) = self.parts();
+        decoder.set_format(options.format);
+        decoder.set_stream_time(options.time_ms.map(|ms| ms.div_euclid(1000)));
     }
 
     /// Sets the price table that costs records of vendor formats whose log has no cost (from
@@ -258,15 +422,17 @@ impl EventStore {
     ///
     /// Lines may be split anywhere across chunks. Fails only when the store is full.
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        self.decoder.set_now((self.wall_clock)());
-        self.decoder
-            .write(chunk, &mut self.store, &mut self.quarantine)
+        let now = (self.wall_clock)();
+        let (decoder, store, quarantine) = self.parts();
+        decoder.set_now(now);
+        decoder.write(chunk, store, quarantine)
     }
 
     /// Ends the current stream: parses a final line without a newline and returns the report.
     /// The store stays open for the next stream.
     pub fn end(&mut self) -> Result<Report> {
-        self.decoder.end(&mut self.store, &mut self.quarantine)
+        let (decoder, store, quarantine) = self.parts();
+        decoder.end(store, quarantine)
     }
 
     /// Rows stored.
@@ -404,8 +570,16 @@ impl EventStore {
             .iter()
             .find(|p| p.name == name)
             .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
+        if !matches!(pipe.kind, PipeKind::Endpoint | PipeKind::Standard) {
+            return Err(Error::unsupported(format!(
+                "running the {} pipe '{name}' as an endpoint (it is read, not run)",
+                pipe.kind.name()
+            )));
+        }
         let start = (self.clock)();
-        let mut result = query::run_pipe(&self.store, pipe, params, (self.wall_clock)())?;
+        let others: Vec<&Store> = self.others.iter().map(|t| &t.store).collect();
+        let mut result =
+            query::run_pipe_in(&self.store, &others, pipe, params, (self.wall_clock)())?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
     }
@@ -434,8 +608,15 @@ impl EventStore {
         let quarantine = format!("{}_quarantine", self.store.datasource().name);
         let page = || self.quarantine_page(0, usize::MAX);
         let tables: [(&str, &dyn Fn() -> Endpoint); 1] = [(&quarantine, &page)];
-        let mut result =
-            query::run_sql_with(&self.store, query, params, &tables, (self.wall_clock)())?;
+        let others: Vec<&Store> = self.others.iter().map(|t| &t.store).collect();
+        let mut result = query::run_sql_in(
+            &self.store,
+            &others,
+            query,
+            params,
+            &tables,
+            (self.wall_clock)(),
+        )?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
     }

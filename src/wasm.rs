@@ -197,22 +197,90 @@ impl WasmEventStore {
         Ok(Self::wrap(EventStore::from_datasource(text)?))
     }
 
+    /// Creates a store for a Tinybird project from an object of file paths to file texts
+    /// (`{ 'datasources/llm_events.datasource': text, 'endpoints/llm_usage.pipe': text }`).
+    /// Each `.datasource` that loads is a table named after its file, each `.pipe` a pipe named
+    /// after its file; files that fail are listed in `loadErrors` (`[{ file, line, message }]`)
+    /// and every other file still loads; `loadNotes` lists what is read but not run here.
+    /// Optional `options` as for the constructor, per datasource.
+    #[wasm_bindgen(js_name = fromProject)]
+    pub fn from_project(files: Object, options: Option<Object>) -> Result<WasmEventStore, JsError> {
+        Self::alive()?;
+        let options = Self::options_from_js(options)?;
+        let map: std::collections::BTreeMap<String, String> =
+            serde_wasm_bindgen::from_value(files.into()).map_err(|e| {
+                JsError::new(&format!(
+                    "fromProject takes an object of file paths to file texts: {e}"
+                ))
+            })?;
+        let files: Vec<(String, String)> = map.into_iter().collect();
+        Ok(Self::wrap(EventStore::from_project(&files, options)))
+    }
+
+    /// The project files that failed to load: `[{ file, line, message }]` (empty for a store
+    /// not made by `fromProject`).
+    #[wasm_bindgen(getter = loadErrors, unchecked_return_type = "{ file: string; line: number; message: string }[]")]
+    pub fn load_errors(&self) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        Self::to_js_object(&self.inner.load_errors())
+    }
+
+    /// What the project's files say that is read but not run here: `[{ file, line, message }]`.
+    #[wasm_bindgen(getter = loadNotes, unchecked_return_type = "{ file: string; line: number; message: string }[]")]
+    pub fn load_notes(&self) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        Self::to_js_object(&self.inner.load_notes())
+    }
+
+    /// Names of the store's datasources, the one streams go to by default first.
+    #[wasm_bindgen(js_name = datasourceNames)]
+    pub fn datasource_names(&self) -> Result<Vec<String>, JsError> {
+        Self::alive()?;
+        Ok(self.inner.datasource_names())
+    }
+
     /// Starts a stream named `name`, as it will appear in its report. Optional: streams are
     /// named `stream-1`, `stream-2`, ... otherwise. If a stream is still open it is ended first
     /// and its report returned; otherwise returns `undefined`. Optional `options`:
-    /// `{ format, time }`: the format of the stream's lines (a name from `formatNames()`;
-    /// default: each line's is detected) and the time, in epoch milliseconds, that records
-    /// without one take (such as the file's `lastModified`; default: the time of loading).
+    /// `{ format, time, datasource }`: the format of the stream's lines (a name from
+    /// `formatNames()`; default: each line's is detected), the time, in epoch milliseconds, that
+    /// records without one take (such as the file's `lastModified`; default: the time of
+    /// loading), and the datasource of a project the stream goes to (default: the first).
     #[wasm_bindgen(unchecked_return_type = "Report | undefined")]
     pub fn begin(
         &mut self,
         name: &str,
-        #[wasm_bindgen(unchecked_param_type = "{ format?: string; time?: number }")]
+        #[wasm_bindgen(
+            unchecked_param_type = "{ format?: string; time?: number; datasource?: string }"
+        )]
         options: Option<Object>,
     ) -> Result<JsValue, JsError> {
         Self::alive()?;
         let stream = Self::stream_options_from_js(options.as_ref())?;
-        match self.inner.begin_with(name, &stream)? {
+        let datasource = match &options {
+            Some(o) => {
+                let v = Reflect::get(o, &JsValue::from_str("datasource"))
+                    .map_err(|_| JsError::new("cannot read option 'datasource'"))?;
+                if v.is_undefined() || v.is_null() {
+                    None
+                } else {
+                    Some(
+                        v.as_string()
+                            .ok_or_else(|| JsError::new("option 'datasource' must be a string"))?,
+                    )
+                }
+            }
+            None => None,
+        };
+        let ended = match datasource {
+            Some(ds) => {
+                let ended = self.inner.begin_into(name, &ds)?;
+                self.inner.set_stream_options(&stream);
+                ended
+            }
+            None => self.inner.begin_with(name, &stream)?,
+        };
+        match ended {
             Some(report) => Self::to_js_object(&report),
             None => Ok(JsValue::UNDEFINED),
         }

@@ -344,7 +344,16 @@ fn unsupported_sql_is_named() {
 fn malformed_pipe_files_name_the_line() {
     let mut s = store();
     for (text, line, needle) in [
-        ("NODE a\nSQL >\n    SELECT 1\nTYPE copy\n", 4, "TYPE 'copy'"),
+        (
+            "NODE a\nSQL >\n    SELECT 1\nTYPE copy\n",
+            4,
+            "needs TARGET_DATASOURCE",
+        ),
+        (
+            "NODE a\nSQL >\n    SELECT 1\nTYPE pipeline\n",
+            4,
+            "TYPE 'pipeline'",
+        ),
         (
             "NODE a\nSQL >\n    SELECT\n        count(\n    FROM llm_events\n",
             5,
@@ -365,10 +374,14 @@ fn malformed_pipe_files_name_the_line() {
             4,
             "template",
         ),
-        ("DESCRIPTION >\n    d\nBOGUS\n", 3, "unknown keyword"),
+        (
+            "BOGUS 1\nNODE a\nSQL >\n    SELECT 1\n",
+            1,
+            "BOGUS is not a valid option",
+        ),
         ("NODE a\n", 1, "no SQL"),
     ] {
-        let e = s.add_pipe(text).unwrap_err();
+        let e = s.add_pipe(text).expect_err(text);
         match e.kind() {
             ErrorKind::Pipe { line: l, message } => {
                 assert_eq!(*l, line, "{text}: {message}");
@@ -572,4 +585,50 @@ fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
         .expect("spawn")
         .join()
         .expect("every case ends cleanly");
+}
+
+/// The hostile `.datasource` files of `tests/limits` on a thread with wasm's 1 MiB stack.
+#[test]
+fn hostile_datasources_end_cleanly_on_a_one_mebibyte_stack() {
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            for (name, text, expect) in limits::datasource_cases() {
+                let started = std::time::Instant::now();
+                limits::run_datasource(name, &text, expect);
+                println!(
+                    "{name}: {} bytes, {:.3} s",
+                    text.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        })
+        .expect("spawn")
+        .join()
+        .expect("every case ends cleanly");
+}
+
+#[test]
+fn sql_at_column_zero_and_node_types() {
+    let mut s = store();
+    // `%` and SQL at the start of the line stay in the SQL block, as Tinybird reads them.
+    let name = s
+        .add_pipe("NODE by_model\nSQL >\n%\nSELECT model_name, count() AS n\nFROM llm_events\n{% if defined(m) %}WHERE model_name = {{ String(m) }}{% end %}\nGROUP BY model_name ORDER BY model_name\n\ntype ENDPOINT\n")
+        .unwrap();
+    assert_eq!(name, "by_model");
+    let all = s.pipe("by_model", &Params::new()).unwrap();
+    let one = s
+        .pipe("by_model", &params(serde_json::json!({"m": "m2"})))
+        .unwrap();
+    assert!(all.rows() > 1);
+    assert_eq!(col(&one, "model_name"), strs(&["m2"]));
+    // A materialized pipe is read and described; it is not an endpoint.
+    let name = s
+        .add_pipe("NODE roll\nSQL >\n    SELECT model_name, count() AS n FROM llm_events GROUP BY model_name\nTYPE Materialized\nDATASOURCE per_model\n")
+        .unwrap();
+    let e = s.pipe(&name, &Params::new()).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "not supported: running the materialized pipe 'roll' as an endpoint (it is read, not run)"
+    );
 }

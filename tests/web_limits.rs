@@ -54,3 +54,16 @@ fn hostile_pipes_end_cleanly_and_the_store_still_answers() {
         limits::check_usage(&store);
     }
 }
+
+#[wasm_bindgen_test]
+fn hostile_datasources_end_cleanly() {
+    for (name, text, expect) in limits::datasource_cases() {
+        let started = performance_now();
+        limits::run_datasource(name, &text, expect);
+        let seconds = (performance_now() - started) / 1000.0;
+        console_log!(
+            "{name}: {} bytes of datasource text, {seconds:.3} s",
+            text.len()
+        );
+    }
+}

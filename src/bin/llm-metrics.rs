@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! llm-metrics gen --rows N [--seed S] [--start UNIX] [--span SECONDS] [--out FILE]
-//! llm-metrics ingest [--datasource F] FILES...
+//! llm-metrics ingest [--datasource F | --project DIR [--into NAME]] FILES...
 //! llm-metrics pipe NAME [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics sql (QUERY | --batch QUERIES) [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics expand PIPE [--param k=v ...]
@@ -49,6 +49,9 @@ usage:
 
   FILES: NDJSON files; `-` reads standard input.
   --datasource FILE: a .datasource file to use instead of the built-in llm_events.
+  --project DIR: a Tinybird project folder (.datasource and .pipe files at any depth): every
+      datasource and pipe that loads, named after its file; problems go to standard error.
+  --into NAME: with --project, load FILES into datasource NAME (default: the first).
   --param KEY=VALUE passes VALUE as a string; KEY:=JSON passes a JSON value (number, array...).
 ";
 
@@ -65,12 +68,16 @@ enum Command {
     },
     Ingest {
         datasource: Option<String>,
+        project: Option<String>,
+        into: Option<String>,
         files: Vec<String>,
     },
     Pipe {
         name: String,
         params: Params,
         datasource: Option<String>,
+        project: Option<String>,
+        into: Option<String>,
         files: Vec<String>,
     },
     Sql {
@@ -78,6 +85,8 @@ enum Command {
         batch: Option<String>,
         params: Params,
         datasource: Option<String>,
+        project: Option<String>,
+        into: Option<String>,
         files: Vec<String>,
     },
     Expand {
@@ -125,15 +134,17 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "gen" => parse_gen(rest),
         "ingest" => {
-            let opts = Options::parse(rest, &["--datasource"])?;
+            let opts = Options::parse(rest, &["--datasource", "--project", "--into"])?;
             let files = opts.files()?;
             Ok(Command::Ingest {
                 datasource: opts.last("--datasource"),
+                project: opts.last("--project"),
+                into: opts.last("--into"),
                 files,
             })
         }
         "pipe" => {
-            let opts = Options::parse(rest, &["--datasource", "--param"])?;
+            let opts = Options::parse(rest, &["--datasource", "--project", "--into", "--param"])?;
             let Some((name, files)) = opts.positional.split_first() else {
                 return Err("pipe needs a pipe name".to_string());
             };
@@ -149,11 +160,16 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 name: name.clone(),
                 params,
                 datasource: opts.last("--datasource"),
+                project: opts.last("--project"),
+                into: opts.last("--into"),
                 files: files.to_vec(),
             })
         }
         "sql" => {
-            let opts = Options::parse(rest, &["--datasource", "--param", "--batch"])?;
+            let opts = Options::parse(
+                rest,
+                &["--datasource", "--project", "--into", "--param", "--batch"],
+            )?;
             let batch = opts.last("--batch");
             let (query, files) = match (&batch, opts.positional.split_first()) {
                 (Some(_), _) => (None, opts.positional.clone()),
@@ -168,6 +184,8 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 batch,
                 params: collect_params(&opts)?,
                 datasource: opts.last("--datasource"),
+                project: opts.last("--project"),
+                into: opts.last("--into"),
                 files,
             })
         }
@@ -349,8 +367,13 @@ fn run(command: Command) -> Result<(), Failure> {
             batch,
             params,
             datasource,
+            project,
+            into,
             files,
-        } => run_sql(query, batch, &params, datasource.as_deref(), &files),
+        } => {
+            let store = open_store(datasource.as_deref(), project.as_deref(), into.as_deref())?;
+            run_sql(store, query, batch, &params, &files)
+        }
         Command::Expand { pipe, params } => run_expand(&pipe, &params),
         Command::Convert {
             format,
@@ -358,8 +381,13 @@ fn run(command: Command) -> Result<(), Failure> {
             prices,
             files,
         } => run_convert(format, time_ms, prices.as_deref(), &files),
-        Command::Ingest { datasource, files } => {
-            let mut store = open_store(datasource.as_deref())?;
+        Command::Ingest {
+            datasource,
+            project,
+            into,
+            files,
+        } => {
+            let mut store = open_store(datasource.as_deref(), project.as_deref(), into.as_deref())?;
             let stdout = io::stdout();
             let mut stdout = stdout.lock();
             for file in &files {
@@ -374,9 +402,11 @@ fn run(command: Command) -> Result<(), Failure> {
             name,
             params,
             datasource,
+            project,
+            into,
             files,
         } => {
-            let mut store = open_store(datasource.as_deref())?;
+            let mut store = open_store(datasource.as_deref(), project.as_deref(), into.as_deref())?;
             for file in &files {
                 let report = load(&mut store, file)?;
                 if report.quarantined > 0 {
@@ -397,13 +427,12 @@ fn run(command: Command) -> Result<(), Failure> {
 
 /// Runs one query, or each query of a batch file, over the loaded files.
 fn run_sql(
+    mut store: EventStore,
     query: Option<String>,
     batch: Option<String>,
     params: &Params,
-    datasource: Option<&str>,
     files: &[String],
 ) -> Result<(), Failure> {
-    let mut store = open_store(datasource)?;
     for file in files {
         load(&mut store, file)?;
     }
@@ -492,7 +521,36 @@ fn run_gen(cfg: &GenConfig, out: Option<&str>) -> Result<(), Failure> {
     }
 }
 
-fn open_store(datasource: Option<&str>) -> Result<EventStore, Failure> {
+/// The store the files go into: the built-in `llm_events`, a `.datasource` file, or a project
+/// folder (whose problems are printed to standard error, one `FILE:LINE: message` each; the
+/// files then go into the datasource `into`, or the project's first).
+fn open_store(
+    datasource: Option<&str>,
+    project: Option<&str>,
+    into: Option<&str>,
+) -> Result<EventStore, Failure> {
+    if let Some(dir) = project {
+        if datasource.is_some() {
+            return Err(Failure::Usage(
+                "--project and --datasource cannot be used together".to_string(),
+            ));
+        }
+        let files = llm_metrics::read_project_dir(std::path::Path::new(dir))
+            .map_err(|e| Failure::Run(e.to_string()))?;
+        let mut store = EventStore::from_project(&files, llm_metrics::Options::default());
+        for e in store.load_errors() {
+            eprintln!("llm-metrics: {dir}/{}:{}: {}", e.file, e.line, e.message);
+        }
+        if let Some(name) = into {
+            store
+                .begin_into("stream-1", name)
+                .map_err(|e| Failure::Run(e.to_string()))?;
+        }
+        return Ok(store);
+    }
+    if into.is_some() {
+        return Err(Failure::Usage("--into needs --project".to_string()));
+    }
     match datasource {
         None => Ok(EventStore::new()),
         Some(path) => {
@@ -652,6 +710,8 @@ mod tests {
             )),
             Ok(Command::Ingest {
                 datasource: Some("d.datasource".to_string()),
+                project: None,
+                into: None,
                 files: args("a.ndjson - b.ndjson"),
             })
         );
@@ -660,6 +720,7 @@ mod tests {
             params,
             files,
             datasource,
+            ..
         }) = parse_args(&args(
             "pipe llm_performance --param model=gpt-4o a.ndjson --param limit:=10 -- --odd",
         ))
@@ -671,6 +732,30 @@ mod tests {
         assert_eq!(datasource, None);
         assert_eq!(params.get("model"), Some(&serde_json::json!("gpt-4o")));
         assert_eq!(params.get("limit"), Some(&serde_json::json!(10)));
+    }
+
+    #[test]
+    fn project_options_parse() {
+        let Ok(Command::Pipe {
+            project,
+            into,
+            datasource,
+            ..
+        }) = parse_args(&args("pipe p --project proj --into calls a.ndjson"))
+        else {
+            panic!("pipe --project did not parse");
+        };
+        assert_eq!(project.as_deref(), Some("proj"));
+        assert_eq!(into.as_deref(), Some("calls"));
+        assert_eq!(datasource, None);
+        assert!(matches!(
+            open_store(None, None, Some("calls")),
+            Err(Failure::Usage(m)) if m.contains("--into needs --project")
+        ));
+        assert!(matches!(
+            open_store(Some("d.datasource"), Some("proj"), None),
+            Err(Failure::Usage(m)) if m.contains("cannot be used together")
+        ));
     }
 
     #[test]
@@ -705,6 +790,8 @@ mod tests {
                     .into_iter()
                     .collect(),
                 datasource: None,
+                project: None,
+                into: None,
                 files: args("a.ndjson"),
             })
         );

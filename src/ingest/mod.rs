@@ -15,7 +15,7 @@ pub use quarantine::{Quarantine, QuarantineRow};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::formats::{Format, Item, Record, Skip};
-use crate::schema::{ColumnType, Datasource};
+use crate::schema::{ColumnType, Datasource, DefaultValue};
 use crate::store::{Cell, Full, Store};
 use json::{Found, PathTrie};
 use serde::Serialize;
@@ -89,6 +89,8 @@ pub struct Decoder {
     nullable: Vec<bool>,
     names: Vec<String>,
     time_column: Option<usize>,
+    /// Each column's `DEFAULT`, stored for a missing or null value.
+    defaults: Vec<Option<DefaultValue>>,
     max_line_bytes: usize,
     streams_started: u64,
     open: bool,
@@ -146,6 +148,7 @@ impl Decoder {
             trie: PathTrie::new(ds.columns.iter().map(|c| c.path.as_slice())),
             types: ds.columns.iter().map(|c| c.ty).collect(),
             nullable: ds.columns.iter().map(|c| c.nullable).collect(),
+            defaults: ds.columns.iter().map(|c| c.default.clone()).collect(),
             names: ds.columns.iter().map(|c| c.name.clone()).collect(),
             time_column: ds.time_column,
             max_line_bytes: max_line_bytes.max(1),
@@ -750,6 +753,19 @@ impl Decoder {
         self.text.clear();
         let mut errors: Vec<(usize, Reject)> = Vec::new();
         for col in 0..self.types.len() {
+            if let Some(d) = &self.defaults[col] {
+                // A JSON null in a Nullable column stays NULL; only a missing key takes the
+                // DEFAULT there, as in ClickHouse.
+                let absent = match self.found[col] {
+                    None => true,
+                    Some(f) => f.kind == json::Kind::Null && !f.duplicate && !self.nullable[col],
+                };
+                if absent {
+                    self.cells
+                        .push(default_cell(self.types[col], d, &mut self.text));
+                    continue;
+                }
+            }
             let required = self.time_column == Some(col);
             let absent =
                 !matches!(self.found[col], Some(f) if f.kind != json::Kind::Null || f.duplicate);
@@ -943,6 +959,23 @@ fn scan_line_end(b: &[u8]) -> (Option<usize>, bool) {
     match tail.iter().position(|&x| x == b'\n' || x == b'\r') {
         Some(p) => (Some(base + p), ascii && tail[..p].is_ascii()),
         None => (None, ascii && tail.is_ascii()),
+    }
+}
+
+/// The cell a column's `DEFAULT` stores; a string is appended to the row's text.
+fn default_cell(ty: ColumnType, d: &DefaultValue, text: &mut String) -> Cell {
+    match d {
+        DefaultValue::Str(s) => {
+            let start = text.len() as u32;
+            text.push_str(s);
+            Cell::Str(start, s.len() as u32)
+        }
+        DefaultValue::UInt(v) => Cell::U(*v),
+        DefaultValue::Int(v) => Cell::I(*v),
+        DefaultValue::Float(v) => match ty {
+            ColumnType::Float32 => Cell::F32(*v as f32),
+            _ => Cell::F64(*v),
+        },
     }
 }
 

@@ -14,7 +14,7 @@ mod endpoint;
 mod eval;
 mod funcs;
 mod group;
-mod lexer;
+pub(crate) mod lexer;
 mod parser;
 mod pipe;
 mod select;
@@ -22,7 +22,7 @@ mod template;
 mod types;
 
 pub use endpoint::{Endpoint, Meta, Statistics, Value};
-pub use pipe::{parse_pipe, Node, Pipe};
+pub use pipe::{parse_pipe, Node, Pipe, PipeKind, MAX_NODES};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{ResultLimits, Store};
@@ -107,8 +107,15 @@ fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
     }
 }
 
-fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params, now: i64) -> Env<'a> {
+fn pipe_env<'a>(
+    store: &'a Store,
+    others: &[&'a Store],
+    pipe: &'a Pipe,
+    params: &'a Params,
+    now: i64,
+) -> Env<'a> {
     let mut env = Env::new(store, params, now);
+    env.others = others.to_vec();
     env.nodes = pipe
         .nodes
         .iter()
@@ -121,10 +128,17 @@ fn pipe_env<'a>(store: &'a Store, pipe: &'a Pipe, params: &'a Params, now: i64) 
     env
 }
 
-/// Runs the endpoint node of `pipe` over `store` with `params`; `now` (seconds since the epoch)
-/// is what `now()` and `today()` read.
-pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params, now: i64) -> Result<Endpoint> {
-    let env = pipe_env(store, pipe, params, now);
+/// Runs the endpoint node of `pipe` over `store` with `params`; the queries may also read
+/// the datasources of `others` by name. `now` (seconds since the epoch) is what `now()` and
+/// `today()` read.
+pub fn run_pipe_in(
+    store: &Store,
+    others: &[&Store],
+    pipe: &Pipe,
+    params: &Params,
+    now: i64,
+) -> Result<Endpoint> {
+    let env = pipe_env(store, others, pipe, params, now);
     let t = env.run_node(pipe.endpoint)?;
     check_limits(&t, store.result_limits())?;
     Ok(to_endpoint(&t, env.stats.get()))
@@ -134,6 +148,7 @@ pub fn run_pipe(store: &Store, pipe: &Pipe, params: &Params, now: i64) -> Result
 /// are more tables the query may read, each built from an endpoint result only if the query
 /// reads it (a row-oriented source such as the quarantine). `now` (seconds since the epoch) is
 /// what `now()` and `today()` read.
+#[cfg(test)]
 pub fn run_sql_with(
     store: &Store,
     sql: &str,
@@ -141,7 +156,20 @@ pub fn run_sql_with(
     tables: &[(&str, &dyn Fn() -> Endpoint)],
     now: i64,
 ) -> Result<Endpoint> {
+    run_sql_in(store, &[], sql, params, tables, now)
+}
+
+/// [`run_sql_with`] where the query may also read the datasources of `others` by name.
+pub fn run_sql_in(
+    store: &Store,
+    others: &[&Store],
+    sql: &str,
+    params: &Params,
+    tables: &[(&str, &dyn Fn() -> Endpoint)],
+    now: i64,
+) -> Result<Endpoint> {
     let mut env = Env::new(store, params, now);
+    env.others = others.to_vec();
     env.lazy = tables.iter().map(|(n, f)| (n.to_string(), *f)).collect();
     let columns = env.column_names();
     let expanded = template::expand(sql, 1, params, &columns)?;

@@ -12,6 +12,7 @@ use super::types::DataType;
 use super::{Params, Value};
 use crate::error::{Error, Result};
 use crate::time;
+use std::collections::{HashMap, HashSet};
 
 /// Expanded SQL: the tokens our engine parses and the text ClickHouse runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +41,12 @@ pub fn expand(sql: &str, line: usize, params: &Params, columns: &[String]) -> Re
         return Ok(out);
     }
     let nodes = parse_template(sql, line)?;
-    let ctx = Ctx { params, columns };
+    let ctx = Ctx {
+        params,
+        columns,
+        arrays: array_params(&nodes).into_iter().collect(),
+        locals: std::cell::RefCell::new(HashMap::new()),
+    };
     ctx.render(&nodes, &mut out)?;
     out.sql = out.sql.trim().to_string();
     Ok(out)
@@ -77,6 +83,10 @@ enum Node {
     /// Branches (condition, its line, body) and the `{% else %}` body. Nesting is bounded by
     /// [`MAX_BLOCK_DEPTH`] when the template is parsed.
     If(Vec<(TExpr, usize, Vec<Node>)>, Option<Vec<Node>>),
+    /// `{% for name in expr %}…{% end %}`: the variable, the list, its line and the body.
+    For(String, TExpr, usize, Vec<Node>),
+    /// `{% set name = expr %}`.
+    Set(String, TExpr, usize),
 }
 
 /// A template expression. Its depth is bounded by [`MAX_EXPR_DEPTH`] when it is parsed.
@@ -95,6 +105,14 @@ enum TExpr {
     Or(Vec<TExpr>),
     Cmp(&'static str, Box<TExpr>, Box<TExpr>),
     In(Box<TExpr>, Box<TExpr>, bool),
+    /// `a + b - c …`: terms, each `true` when subtracted; flat, so a long chain does not nest.
+    Sum(Vec<(bool, TExpr)>),
+    /// `a * b * …`, flat.
+    Product(Vec<TExpr>),
+    /// `-x` on something other than a number literal.
+    Neg(Box<TExpr>),
+    /// `x[i][j]…`: subscripts, flat.
+    Index(Box<TExpr>, Vec<TExpr>),
 }
 
 /// A template value.
@@ -110,6 +128,10 @@ enum TVal {
     Typed(DataType, Value),
     /// A column name from `column()`.
     Ident(String),
+    /// Column names from `columns()`, each wrapped in a function when one was given.
+    Columns(Vec<String>, Option<String>),
+    /// `sql_and()`: (column, operator, value) conditions joined by `and`.
+    Conditions(Vec<(String, &'static str, TVal)>),
 }
 
 enum Tag {
@@ -117,6 +139,8 @@ enum Tag {
     Elif(TExpr),
     Else,
     End,
+    For(String, TExpr),
+    Set(String, TExpr),
 }
 
 /// An `{% if %}` block being collected.
@@ -127,6 +151,8 @@ struct Frame {
     /// Nodes before the block.
     outer: Vec<Node>,
     line: usize,
+    /// For a `{% for %}` block: its variable and list.
+    for_loop: Option<(String, TExpr)>,
 }
 
 /// The byte index of the next `{{`, `{%` or `{#` in `b` at or after `from`. When more than two
@@ -207,10 +233,27 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
                         cond: Some((cond, tag_line)),
                         outer: std::mem::take(&mut current),
                         line: tag_line,
+                        for_loop: None,
                     })
                 }
+                Tag::For(var, list) => {
+                    if stack.len() >= MAX_BLOCK_DEPTH {
+                        return Err(err(
+                            tag_line,
+                            format!("template blocks nest too deeply (at most {MAX_BLOCK_DEPTH} levels)"),
+                        ));
+                    }
+                    stack.push(Frame {
+                        branches: Vec::new(),
+                        cond: None,
+                        outer: std::mem::take(&mut current),
+                        line: tag_line,
+                        for_loop: Some((var, list)),
+                    })
+                }
+                Tag::Set(var, value) => current.push(Node::Set(var, value, tag_line)),
                 tag @ (Tag::Elif(_) | Tag::Else) => {
-                    let Some(top) = stack.last_mut() else {
+                    let Some(top) = stack.last_mut().filter(|f| f.for_loop.is_none()) else {
                         return Err(err(tag_line, "{% elif %} or {% else %} without {% if %}"));
                     };
                     let Some((prev, prev_line)) = top.cond.take() else {
@@ -228,6 +271,10 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
                         return Err(err(tag_line, "{% end %} without {% if %}"));
                     };
                     let body = std::mem::replace(&mut current, top.outer);
+                    if let Some((var, list)) = top.for_loop.take() {
+                        current.push(Node::For(var, list, top.line, body));
+                        continue;
+                    }
                     let otherwise = match top.cond.take() {
                         Some((cond, cond_line)) => {
                             top.branches.push((cond, cond_line, body));
@@ -242,7 +289,11 @@ fn parse_template(sql: &str, first_line: usize) -> Result<Vec<Node>> {
         }
     }
     if let Some(top) = stack.last() {
-        return Err(err(top.line, "{% if %} is not closed with {% end %}"));
+        let what = if top.for_loop.is_some() { "for" } else { "if" };
+        return Err(err(
+            top.line,
+            format!("{{% {what} %}} is not closed with {{% end %}}"),
+        ));
     }
     Ok(current)
 }
@@ -288,12 +339,37 @@ fn parse_tag(inner: &str, line: usize) -> Result<Tag> {
         "if" => Ok(Tag::If(parse_texpr(expr, line)?)),
         "elif" => Ok(Tag::Elif(parse_texpr(expr, line)?)),
         "else" if rest.is_empty() => Ok(Tag::Else),
-        "end" | "endif" if rest.is_empty() => Ok(Tag::End),
+        "end" | "endif" | "endfor" if rest.is_empty() => Ok(Tag::End),
+        "for" => {
+            let (var, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let list = after
+                .trim_start()
+                .strip_prefix("in")
+                .filter(|l| l.starts_with(char::is_whitespace));
+            match list {
+                Some(list) if is_name(var) => {
+                    Ok(Tag::For(var.to_string(), parse_texpr(list, line)?))
+                }
+                _ => Err(err(line, "expected {% for name in list %}")),
+            }
+        }
+        "set" => match rest.split_once('=') {
+            Some((var, value)) if is_name(var.trim()) && !value.starts_with('=') => {
+                Ok(Tag::Set(var.trim().to_string(), parse_texpr(value, line)?))
+            }
+            _ => Err(err(line, "expected {% set name = value %}")),
+        },
         other => Err(err(
             line,
-            format!("template tag '{other}' is not supported (if, elif, else, end are)"),
+            format!("template tag '{other}' is not supported (if, elif, else, for, set, end are)"),
         )),
     }
+}
+
+/// True for a template variable name.
+fn is_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parse_texpr(text: &str, line: usize) -> Result<TExpr> {
@@ -412,7 +488,7 @@ impl TParser<'_> {
     }
 
     fn cmp(&mut self) -> Result<TExpr> {
-        let l = self.primary()?;
+        let l = self.sum()?;
         let op = match self.peek() {
             Some(Tok::Sym("==")) => "==",
             Some(Tok::Sym("!=")) => "!=",
@@ -423,19 +499,79 @@ impl TParser<'_> {
             _ => {
                 if self.word("in") {
                     self.i += 1;
-                    return Ok(TExpr::In(Box::new(l), Box::new(self.primary()?), false));
+                    return Ok(TExpr::In(Box::new(l), Box::new(self.sum()?), false));
                 }
                 if self.word("not")
                     && matches!(self.t.get(self.i + 1).map(|t| &t.tok), Some(Tok::Word(w)) if w == "in")
                 {
                     self.i += 2;
-                    return Ok(TExpr::In(Box::new(l), Box::new(self.primary()?), true));
+                    return Ok(TExpr::In(Box::new(l), Box::new(self.sum()?), true));
                 }
                 return Ok(l);
             }
         };
         self.i += 1;
-        Ok(TExpr::Cmp(op, Box::new(l), Box::new(self.primary()?)))
+        Ok(TExpr::Cmp(op, Box::new(l), Box::new(self.sum()?)))
+    }
+
+    /// `a + b - c …` over products, collected into one flat list.
+    fn sum(&mut self) -> Result<TExpr> {
+        let first = self.product()?;
+        let mut terms = vec![(false, first)];
+        loop {
+            let minus = match self.peek() {
+                Some(Tok::Sym("+")) => false,
+                Some(Tok::Sym("-")) => true,
+                _ => break,
+            };
+            self.i += 1;
+            terms.push((minus, self.product()?));
+        }
+        if terms.len() == 1 {
+            return Ok(terms.remove(0).1);
+        }
+        Ok(TExpr::Sum(terms))
+    }
+
+    /// `a * b * …` over subscripted primaries, collected into one flat list.
+    fn product(&mut self) -> Result<TExpr> {
+        let first = self.postfix()?;
+        if !matches!(self.peek(), Some(Tok::Sym("*"))) {
+            return Ok(first);
+        }
+        let mut factors = vec![first];
+        while self.sym("*") {
+            factors.push(self.postfix()?);
+        }
+        Ok(TExpr::Product(factors))
+    }
+
+    /// A primary followed by any number of `[index]`; each subscript counts as a level.
+    fn postfix(&mut self) -> Result<TExpr> {
+        let base = self.primary()?;
+        let mut indices = Vec::new();
+        while matches!(self.peek(), Some(Tok::Sym("["))) {
+            if self.depth >= MAX_EXPR_DEPTH {
+                return Err(err(
+                    self.here(),
+                    format!(
+                        "template expression nests too deeply (at most {MAX_EXPR_DEPTH} levels)"
+                    ),
+                ));
+            }
+            self.i += 1;
+            self.depth += 1;
+            let idx = self.or();
+            self.depth -= 1;
+            indices.push(idx?);
+            if !self.sym("]") {
+                return Err(self.fail("']'"));
+            }
+        }
+        if indices.is_empty() {
+            return Ok(base);
+        }
+        Ok(TExpr::Index(Box::new(base), indices))
     }
 
     /// A primary expression; fails before recursing when [`MAX_EXPR_DEPTH`] levels are open.
@@ -493,13 +629,13 @@ impl TParser<'_> {
         }
     }
 
-    /// `-` then a number.
+    /// `-` then a primary: a negative literal, or a negation evaluated later.
     #[inline(never)]
     fn negative(&mut self) -> Result<TExpr> {
         match self.primary()? {
             TExpr::Lit(TVal::Int(i)) => Ok(TExpr::Lit(TVal::Int(-i))),
             TExpr::Lit(TVal::Float(f)) => Ok(TExpr::Lit(TVal::Float(-f))),
-            _ => Err(self.fail("a number after '-'")),
+            e => Ok(TExpr::Neg(Box::new(e))),
         }
     }
 
@@ -677,6 +813,20 @@ fn comment_safe(text: &str, state: Lexical) -> String {
 struct Ctx<'a> {
     params: &'a Params,
     columns: &'a [String],
+    /// Parameters the template types as arrays, with their element type: their text values are
+    /// read as lists everywhere in the template.
+    arrays: HashMap<String, String>,
+    /// Variables of `{% for %}` and `{% set %}`, which hide parameters of the same name.
+    locals: std::cell::RefCell<HashMap<String, TVal>>,
+}
+
+/// Most template pieces one rendering visits (loops visit their bodies once per item).
+pub const MAX_RENDER_STEPS: usize = 1_000_000;
+
+/// Where the renderer is: a list of pieces, or a `{% for %}` over its remaining items.
+enum Walk<'n> {
+    Nodes(std::slice::Iter<'n, Node>),
+    Loop(&'n str, std::vec::IntoIter<TVal>, &'n [Node]),
 }
 
 impl Ctx<'_> {
@@ -688,13 +838,70 @@ impl Ctx<'_> {
             scanned: 0,
             state: Lexical::Code,
         };
-        let mut stack: Vec<std::slice::Iter<'_, Node>> = vec![nodes.iter()];
+        let mut stack: Vec<Walk<'_>> = vec![Walk::Nodes(nodes.iter())];
+        let mut steps = 0usize;
         while let Some(top) = stack.last_mut() {
-            let Some(node) = top.next() else {
+            let node = match top {
+                Walk::Nodes(it) => it.next(),
+                Walk::Loop(var, items, body) => {
+                    let (var, body) = (*var, *body);
+                    match items.next() {
+                        Some(item) => {
+                            self.locals.borrow_mut().insert(var.to_string(), item);
+                            stack.push(Walk::Nodes(body.iter()));
+                        }
+                        None => {
+                            stack.pop();
+                        }
+                    }
+                    continue;
+                }
+            };
+            let Some(node) = node else {
                 stack.pop();
                 continue;
             };
+            steps += 1;
+            if steps > MAX_RENDER_STEPS {
+                return Err(Error::query(format!(
+                    "the template renders more than {MAX_RENDER_STEPS} pieces"
+                )));
+            }
             match node {
+                Node::Set(var, e, line) => {
+                    let v = self.eval(e, *line)?;
+                    self.locals.borrow_mut().insert(var.clone(), v);
+                }
+                Node::For(var, list, line, body) => {
+                    let items = match self.eval(list, *line)? {
+                        TVal::List(items) => items,
+                        TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => {
+                            s.chars().map(|c| TVal::Str(c.to_string())).collect()
+                        }
+                        TVal::Typed(_, Value::Array(values)) => values
+                            .into_iter()
+                            .map(|v| match v {
+                                Value::Str(s) => TVal::Str(s),
+                                Value::Int(i) => TVal::Int(i),
+                                Value::UInt(u) => {
+                                    i64::try_from(u).map_or(TVal::Str(u.to_string()), TVal::Int)
+                                }
+                                Value::Float64(f) => TVal::Float(f),
+                                Value::Float32(f) => TVal::Float(f64::from(f)),
+                                Value::Bool(b) => TVal::Bool(b),
+                                _ => TVal::None,
+                            })
+                            .collect(),
+                        TVal::Columns(names, _) => names.into_iter().map(TVal::Ident).collect(),
+                        other => {
+                            return Err(err(
+                                *line,
+                                format!("{{% for %}} cannot go over a {}", kind(&other)),
+                            ))
+                        }
+                    };
+                    stack.push(Walk::Loop(var, items.into_iter(), body));
+                }
                 Node::Text(text, line) => {
                     pending.push(text, *line);
                     out.sql.push_str(text);
@@ -712,7 +919,7 @@ impl Ctx<'_> {
                         }
                     }
                     if let Some(body) = chosen.or(otherwise.as_ref()) {
-                        stack.push(body.iter());
+                        stack.push(Walk::Nodes(body.iter()));
                     }
                 }
             }
@@ -730,6 +937,87 @@ impl Ctx<'_> {
         pending: &mut Pending,
         out: &mut Expansion,
     ) -> Result<()> {
+        let multi = matches!(&v, TVal::Columns(..) | TVal::Conditions(_));
+        if multi {
+            let mut toks = Vec::new();
+            let mut text = String::new();
+            if let TVal::Conditions(conds) = &v {
+                for (i, (column, op, value)) in conds.iter().enumerate() {
+                    if i > 0 {
+                        toks.push(Tok::Word("and".to_string()));
+                        text.push_str(" and ");
+                    }
+                    toks.push(Tok::Quoted(column.clone()));
+                    text.push_str(&format!(
+                        "`{}` {op} ",
+                        quote_ident(column).trim_matches('`')
+                    ));
+                    match *op {
+                        "=" => toks.push(Tok::Sym("=")),
+                        ">" => toks.push(Tok::Sym(">")),
+                        "<" => toks.push(Tok::Sym("<")),
+                        ">=" => toks.push(Tok::Sym(">=")),
+                        "<=" => toks.push(Tok::Sym("<=")),
+                        "in" => toks.push(Tok::Word("in".to_string())),
+                        _ => {
+                            toks.extend([Tok::Word("not".to_string()), Tok::Word("in".to_string())])
+                        }
+                    }
+                    let (ty, value) = to_sql_value(value.clone())
+                        .ok_or_else(|| err(line, "this value cannot be used in SQL"))?;
+                    text.push_str(&sql_text(&ty, &value));
+                    toks.push(Tok::Param(ty, value));
+                }
+            }
+            let no_names = Vec::new();
+            let (names, func) = match &v {
+                TVal::Columns(names, func) => (names, func),
+                _ => (&no_names, &None),
+            };
+            for (i, n) in names.iter().enumerate() {
+                let q = format!("`{}`", quote_ident(n).trim_matches('`'));
+                if i > 0 {
+                    toks.push(Tok::Sym(","));
+                    text.push(',');
+                }
+                match func {
+                    Some(f) => {
+                        toks.extend([
+                            Tok::Word(f.clone()),
+                            Tok::Sym("("),
+                            Tok::Quoted(n.clone()),
+                            Tok::Sym(")"),
+                            Tok::Word("as".to_string()),
+                            Tok::Quoted(n.clone()),
+                        ]);
+                        text.push_str(&format!("{f}({q}) as {q}"));
+                    }
+                    None => {
+                        toks.push(Tok::Quoted(n.clone()));
+                        text.push_str(&q);
+                    }
+                }
+            }
+            return match pending.state() {
+                Lexical::Code => {
+                    pending.flush(&mut out.tokens)?;
+                    out.tokens
+                        .extend(toks.into_iter().map(|tok| Token { tok, line }));
+                    out.sql.push_str(&text);
+                    Ok(())
+                }
+                Lexical::Quote(_) => Err(err(
+                    line,
+                    "a template value inside a quoted SQL string or name; write the whole literal in the template expression",
+                )),
+                state @ (Lexical::LineComment | Lexical::BlockComment) => {
+                    let text = comment_safe(&text, state);
+                    pending.push(&text, line);
+                    out.sql.push_str(&text);
+                    Ok(())
+                }
+            };
+        }
         let (tok, text) = match v {
             TVal::Ident(name) => {
                 let text = format!("`{}`", quote_ident(&name).trim_matches('`'));
@@ -786,19 +1074,96 @@ impl Ctx<'_> {
             TExpr::Cmp(op, a, b) => self.compare(op, a, b, line),
             TExpr::In(a, b, negated) => self.is_in(a, b, *negated, line),
             TExpr::Call(name, args, kwargs) => self.call(name, args, kwargs, line),
+            TExpr::Sum(terms) => self.sum(terms, line),
+            TExpr::Product(factors) => self.product(factors, line),
+            TExpr::Neg(x) => {
+                let v = self.eval(x, line)?;
+                arith('-', TVal::Int(0), v).map_err(|m| err(line, m))
+            }
+            TExpr::Index(base, indices) => self.index(base, indices, line),
         }
+    }
+
+    #[inline(never)]
+    fn sum(&self, terms: &[(bool, TExpr)], line: usize) -> Result<TVal> {
+        let mut acc: Option<TVal> = None;
+        for (minus, t) in terms {
+            let v = self.eval(t, line)?;
+            acc = Some(match acc {
+                None => v,
+                Some(a) => arith(if *minus { '-' } else { '+' }, a, v).map_err(|m| err(line, m))?,
+            });
+        }
+        Ok(acc.unwrap_or(TVal::None))
+    }
+
+    #[inline(never)]
+    fn product(&self, factors: &[TExpr], line: usize) -> Result<TVal> {
+        let mut acc: Option<TVal> = None;
+        for f in factors {
+            let v = self.eval(f, line)?;
+            acc = Some(match acc {
+                None => v,
+                Some(a) => arith('*', a, v).map_err(|m| err(line, m))?,
+            });
+        }
+        Ok(acc.unwrap_or(TVal::None))
+    }
+
+    #[inline(never)]
+    fn index(&self, base: &TExpr, indices: &[TExpr], line: usize) -> Result<TVal> {
+        let mut v = self.eval(base, line)?;
+        for i in indices {
+            let at = match self.eval(i, line)? {
+                TVal::Int(n) => n,
+                TVal::Typed(_, Value::Int(n)) => n,
+                TVal::Typed(_, Value::UInt(n)) => i64::try_from(n).unwrap_or(i64::MAX),
+                _ => return Err(err(line, "an index must be an integer")),
+            };
+            let pick = |len: usize| -> Result<usize> {
+                let len = len as i64;
+                // Tinybird's renderer refuses a negative subscript.
+                let k = at;
+                if (0..len).contains(&k) {
+                    Ok(k as usize)
+                } else {
+                    Err(err(line, format!("index {at} is out of range")))
+                }
+            };
+            v = match v {
+                TVal::List(mut items) => {
+                    let k = pick(items.len())?;
+                    items.swap_remove(k)
+                }
+                TVal::Str(s) => {
+                    let chars: Vec<char> = s.chars().collect();
+                    TVal::Str(chars[pick(chars.len())?].to_string())
+                }
+                _ => return Err(err(line, "only a list or a string can be indexed")),
+            };
+        }
+        Ok(v)
     }
 
     /// The value of parameter `n`; `None` when it is not given.
     #[inline(never)]
     fn param(&self, n: &str, line: usize) -> Result<TVal> {
+        if let Some(v) = self.locals.borrow().get(n) {
+            return Ok(v.clone());
+        }
         match self.params.get(n) {
-            Some(v) => from_json(v, 0).ok_or_else(|| {
-                err(
-                    line,
-                    format!("parameter '{n}' has an unsupported JSON value"),
-                )
-            }),
+            Some(v) => {
+                let v = from_json(v, 0).ok_or_else(|| {
+                    err(
+                        line,
+                        format!("parameter '{n}' has an unsupported JSON value"),
+                    )
+                })?;
+                match (&v, self.arrays.get(n)) {
+                    (TVal::Str(s), Some(elem)) => Ok(split_list(s, elem).unwrap_or(v)),
+                    _ => Ok(v),
+                }
+            }
             None => Ok(TVal::None),
         }
     }
@@ -858,6 +1223,9 @@ impl Ctx<'_> {
                 let [TExpr::Name(p)] = args else {
                     return Err(err(line, "defined() takes one parameter name"));
                 };
+                if let Some(v) = self.locals.borrow().get(p) {
+                    return Ok(TVal::Bool(*v != TVal::None));
+                }
                 Ok(TVal::Bool(self.params.get(p).is_some_and(|v| !v.is_null())))
             }
             "error" | "custom_error" => {
@@ -869,6 +1237,208 @@ impl Ctx<'_> {
                     TVal::Str(s) => s,
                     other => format!("{other:?}"),
                 }))
+            }
+            "split_to_array" => {
+                let x = match args.first() {
+                    Some(e) => self.eval(e, line)?,
+                    None => return Err(err(line, "split_to_array() takes a value to split")),
+                };
+                let x = match x {
+                    TVal::None => match args.get(1).or(kw("default")) {
+                        Some(d) => self.eval(d, line)?,
+                        None => TVal::Str(String::new()),
+                    },
+                    v => v,
+                };
+                let sep = match args.get(2).or(kw("separator")) {
+                    Some(e) => match self.eval(e, line)? {
+                        TVal::Str(s) if !s.is_empty() => s,
+                        _ => return Err(err(line, "split_to_array() needs a non-empty separator")),
+                    },
+                    None => ",".to_string(),
+                };
+                match x {
+                    TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => Ok(TVal::List(
+                        s.split(sep.as_str())
+                            .map(|p| TVal::Str(p.trim().to_string()))
+                            .collect(),
+                    )),
+                    TVal::List(items) => Ok(TVal::List(items)),
+                    _ => Err(err(
+                        line,
+                        "the first argument of split_to_array has to be a value that can be split to a list of elements",
+                    )),
+                }
+            }
+            "len" => {
+                let [a] = args else {
+                    return Err(err(line, "len() takes one value"));
+                };
+                let n = match self.eval(a, line)? {
+                    TVal::Str(s) | TVal::Typed(_, Value::Str(s)) | TVal::Ident(s) => {
+                        s.chars().count()
+                    }
+                    TVal::List(items) => items.len(),
+                    TVal::Typed(_, Value::Array(items)) => items.len(),
+                    TVal::Columns(names, _) => names.len(),
+                    _ => return Err(err(line, "len() needs a string or a list")),
+                };
+                Ok(TVal::Int(n as i64))
+            }
+            "day_diff"
+            | "date_diff_in_days"
+            | "date_diff_in_hours"
+            | "date_diff_in_minutes"
+            | "date_diff_in_seconds" => {
+                let unit = match name {
+                    "day_diff" | "date_diff_in_days" => 86_400.0,
+                    "date_diff_in_hours" => 3_600.0,
+                    "date_diff_in_minutes" => 60.0,
+                    _ => 1.0,
+                };
+                let arg = |i: usize, k: &str| -> Result<Option<TVal>> {
+                    match args.get(i).or(kw(k)) {
+                        Some(e) => self.eval(e, line).map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let text_of = |v: Option<TVal>| -> Option<String> {
+                    match v {
+                        Some(TVal::Str(s)) | Some(TVal::Typed(_, Value::Str(s))) => Some(s),
+                        _ => None,
+                    }
+                };
+                let d0 = text_of(arg(0, "d0")?);
+                let d1 = text_of(arg(1, "d1")?);
+                let default_format = if unit == 86_400.0 {
+                    "%Y-%m-%d"
+                } else {
+                    "%Y-%m-%d %H:%M:%S"
+                };
+                let format = if name == "day_diff" {
+                    default_format.to_string()
+                } else {
+                    text_of(arg(2, "date_format")?).unwrap_or_else(|| default_format.to_string())
+                };
+                let backup = if name == "day_diff" {
+                    None
+                } else {
+                    text_of(arg(4, "backup_date_format")?)
+                };
+                let none_if_error =
+                    name != "day_diff" && arg(5, "none_if_error")?.is_some_and(|v| truthy(&v));
+                let parse = |d: &Option<String>| -> Option<f64> {
+                    let d = d.as_deref()?;
+                    strptime(d, &format).or_else(|| strptime(d, backup.as_deref()?))
+                };
+                match (parse(&d0), parse(&d1)) {
+                    (Some(a), Some(b)) => Ok(TVal::Int(((a - b).abs() / unit) as i64)),
+                    _ if none_if_error => Ok(TVal::None),
+                    _ => Err(Error::query(format!(
+                        "invalid date format in function `{name}`: the dates must read as {format}"
+                    ))),
+                }
+            }
+            "symbol" => {
+                let v = match args.first() {
+                    Some(e) => self.eval(e, line)?,
+                    None => TVal::None,
+                };
+                match v {
+                    // One quoted name, whatever its text: it can only ever be one identifier.
+                    TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => {
+                        Ok(TVal::Ident(s.trim_matches(['"', '`']).to_string()))
+                    }
+                    _ => Err(err(line, "symbol() needs a text value")),
+                }
+            }
+            "sql_and" => {
+                if !args.is_empty() {
+                    return Err(err(line, "sql_and() takes column=value arguments only"));
+                }
+                let mut conds = Vec::new();
+                for (key, e) in kwargs {
+                    let v = self.eval(e, line)?;
+                    if v == TVal::None {
+                        continue;
+                    }
+                    let (column, op) = match key.rsplit_once("__") {
+                        None => (key.as_str(), "="),
+                        Some((c, suffix)) => (
+                            c,
+                            match suffix {
+                                "in" => "in",
+                                "not_in" => "not in",
+                                "gt" => ">",
+                                "lt" => "<",
+                                "gte" => ">=",
+                                "lte" => "<=",
+                                other => {
+                                    return Err(err(
+                                        line,
+                                        format!("sql_and(): operand {other} not supported"),
+                                    ))
+                                }
+                            },
+                        ),
+                    };
+                    if !self.columns.iter().any(|c| c == column) {
+                        return Err(Error::query(format!(
+                            "'{column}' is not a column (sql_and() accepts: {})",
+                            self.columns.join(", ")
+                        )));
+                    }
+                    conds.push((column.to_string(), op, v));
+                }
+                Ok(TVal::Conditions(conds))
+            }
+            "columns" => {
+                let raw = match args.first() {
+                    Some(e) => self.eval(e, line)?,
+                    None => TVal::None,
+                };
+                let value = match raw {
+                    TVal::None => match args.get(1).or(kw("default")) {
+                        Some(d) => self.eval(d, line)?,
+                        None => {
+                            return Err(err(
+                                line,
+                                "missing columns() default value, use columns(column_names, 'default_column_name')",
+                            ))
+                        }
+                    },
+                    v => v,
+                };
+                let TVal::Str(list) = value else {
+                    return Err(err(
+                        line,
+                        "the 'columns' function expects a String not an Array",
+                    ));
+                };
+                let func = match args.get(2).or(kw("fn")) {
+                    Some(e) => match self.eval(e, line)? {
+                        TVal::Str(f)
+                            if !f.is_empty()
+                                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                        {
+                            Some(f)
+                        }
+                        TVal::None => None,
+                        _ => return Err(err(line, "columns() fn must be a function name")),
+                    },
+                    None => None,
+                };
+                let mut names = Vec::new();
+                for c in list.split(',').map(str::trim) {
+                    if !self.columns.iter().any(|k| k == c) {
+                        return Err(Error::query(format!(
+                            "'{c}' is not a column (columns() accepts: {})",
+                            self.columns.join(", ")
+                        )));
+                    }
+                    names.push(c.to_string());
+                }
+                Ok(TVal::Columns(names, func))
             }
             "column" => {
                 let (raw, default) = self.param_and_default(name, args, kw("default"), line)?;
@@ -912,6 +1482,9 @@ impl Ctx<'_> {
                 let (value, from_default) = match (raw, default) {
                     (Some(v), _) => (v, false),
                     (None, Some(d)) => (d, true),
+                    (None, None) if !self.defined_flag(kw("defined"), line)? => {
+                        return Ok(TVal::None)
+                    }
                     (None, None) => {
                         return Err(Error::query(format!(
                             "parameter '{p}' is required (Array({elem}))"
@@ -960,6 +1533,10 @@ impl Ctx<'_> {
                     (Some(v), _) => (v, false),
                     (None, Some(d)) => (d, true),
                     (None, None) if ty == "Boolean" => (TVal::Bool(false), true),
+                    // `defined=False`: a missing parameter is no value (sql_and leaves it out).
+                    (None, None) if !self.defined_flag(kw("defined"), line)? => {
+                        return Ok(TVal::None)
+                    }
                     (None, None) => {
                         return Err(Error::query(format!("parameter '{p}' is required ({ty})")))
                     }
@@ -980,6 +1557,14 @@ impl Ctx<'_> {
                 line,
                 format!("template function '{other}' is not supported"),
             )),
+        }
+    }
+
+    /// The value of a `defined=` argument: true when absent.
+    fn defined_flag(&self, e: Option<&TExpr>, line: usize) -> Result<bool> {
+        match e {
+            Some(e) => Ok(truthy(&self.eval(e, line)?)),
+            None => Ok(true),
         }
     }
 
@@ -1083,7 +1668,8 @@ fn truthy(v: &TVal) -> bool {
                 Value::Null | Value::UInt(0) | Value::Int(0) | Value::Bool(false)
             ) && *v != Value::Str(String::new())
         }
-        TVal::Ident(_) => true,
+        TVal::Ident(_) | TVal::Columns(..) => true,
+        TVal::Conditions(c) => !c.is_empty(),
     }
 }
 
@@ -1261,7 +1847,7 @@ fn to_sql_value(v: TVal) -> Option<(DataType, Value)> {
             }
             (DataType::Array(Box::new(elem)), Value::Array(values))
         }
-        TVal::None | TVal::Ident(_) => return None,
+        TVal::None | TVal::Ident(_) | TVal::Columns(..) | TVal::Conditions(_) => return None,
     })
 }
 
@@ -1287,6 +1873,403 @@ fn sql_text(ty: &DataType, v: &Value) -> String {
 fn fmt_float(f: f64) -> String {
     let s = format!("{f:?}");
     s
+}
+
+/// Longest text or list arithmetic may build (`'ab' * n`).
+const MAX_ARITH_LEN: usize = 1 << 20;
+
+/// A template value as a number for arithmetic: `Some(Ok(int))` or `Some(Err(float))`.
+fn arith_number(v: &TVal) -> Option<std::result::Result<i64, f64>> {
+    match v {
+        TVal::Int(i) | TVal::Typed(_, Value::Int(i)) => Some(Ok(*i)),
+        TVal::Bool(b) => Some(Ok(i64::from(*b))),
+        TVal::Typed(_, Value::UInt(u)) => i64::try_from(*u).ok().map(Ok),
+        TVal::Float(f) | TVal::Typed(_, Value::Float64(f)) => Some(Err(*f)),
+        TVal::Typed(_, Value::Float32(f)) => Some(Err(f64::from(*f))),
+        _ => None,
+    }
+}
+
+fn kind(v: &TVal) -> &'static str {
+    match v {
+        TVal::None => "None",
+        TVal::Bool(_) => "bool",
+        TVal::Int(_) => "int",
+        TVal::Float(_) => "float",
+        TVal::Str(_) | TVal::Typed(_, Value::Str(_)) => "str",
+        TVal::List(_) => "list",
+        TVal::Typed(..) => "typed value",
+        TVal::Ident(_) | TVal::Columns(..) => "column",
+        TVal::Conditions(_) => "condition",
+    }
+}
+
+/// `a op b` for `+`, `-` and `*`, as Python evaluates them in Tinybird's templates: integers
+/// stay integers, a float makes a float, `+` joins texts and lists, `*` repeats them.
+fn arith(op: char, a: TVal, b: TVal) -> std::result::Result<TVal, String> {
+    let overflow = || "integer overflow in a template expression".to_string();
+    if let (Some(x), Some(y)) = (arith_number(&a), arith_number(&b)) {
+        return Ok(match (x, y) {
+            (Ok(x), Ok(y)) => TVal::Int(
+                match op {
+                    '+' => x.checked_add(y),
+                    '-' => x.checked_sub(y),
+                    _ => x.checked_mul(y),
+                }
+                .ok_or_else(overflow)?,
+            ),
+            (x, y) => {
+                let (x, y) = (
+                    x.map_or_else(|f| f, |i| i as f64),
+                    y.map_or_else(|f| f, |i| i as f64),
+                );
+                TVal::Float(match op {
+                    '+' => x + y,
+                    '-' => x - y,
+                    _ => x * y,
+                })
+            }
+        });
+    }
+    let text = |v: &TVal| -> Option<String> {
+        match v {
+            TVal::Str(s) | TVal::Typed(_, Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    };
+    let count = |v: &TVal| -> Option<usize> {
+        match arith_number(v)? {
+            Ok(n) => Some(usize::try_from(n).unwrap_or(0)),
+            Err(_) => None,
+        }
+    };
+    match op {
+        '+' => {
+            if let (Some(x), Some(y)) = (text(&a), text(&b)) {
+                if x.len() + y.len() > MAX_ARITH_LEN {
+                    return Err(format!("a template text longer than {MAX_ARITH_LEN} bytes"));
+                }
+                return Ok(TVal::Str(x + &y));
+            }
+            if let (TVal::List(x), TVal::List(y)) = (&a, &b) {
+                if x.len() + y.len() > MAX_ARITH_LEN {
+                    return Err(format!("a template list longer than {MAX_ARITH_LEN} items"));
+                }
+                return Ok(TVal::List(x.iter().chain(y).cloned().collect()));
+            }
+        }
+        '*' => {
+            let (seq, n) = match (count(&b), count(&a)) {
+                (Some(n), _) if !matches!(a, TVal::Int(_) | TVal::Bool(_)) => (&a, n),
+                (_, Some(n)) => (&b, n),
+                _ => (&a, usize::MAX),
+            };
+            if n != usize::MAX {
+                if let Some(t) = text(seq) {
+                    if t.len().saturating_mul(n) > MAX_ARITH_LEN {
+                        return Err(format!("a template text longer than {MAX_ARITH_LEN} bytes"));
+                    }
+                    return Ok(TVal::Str(t.repeat(n)));
+                }
+                if let TVal::List(items) = seq {
+                    if items.len().saturating_mul(n) > MAX_ARITH_LEN {
+                        return Err(format!("a template list longer than {MAX_ARITH_LEN} items"));
+                    }
+                    let mut out = Vec::with_capacity(items.len() * n);
+                    for _ in 0..n {
+                        out.extend(items.iter().cloned());
+                    }
+                    return Ok(TVal::List(out));
+                }
+            }
+        }
+        _ => {}
+    }
+    Err(format!(
+        "unsupported operand types for {op}: {} and {}",
+        kind(&a),
+        kind(&b)
+    ))
+}
+
+/// A parameter's text read as the list `Array(x, 'Type')` makes of it: split at commas,
+/// each item of the element type; `None` when an item does not read as that type (the
+/// parameter then stays text, as in Tinybird).
+fn split_list(s: &str, elem: &str) -> Option<TVal> {
+    let parts = s.split(',');
+    Some(TVal::List(match elem {
+        "String" | "DateTime" | "DateTime64" | "Date" => {
+            parts.map(|p| TVal::Str(p.to_string())).collect()
+        }
+        e if e.starts_with("Int") || e.starts_with("UInt") => parts
+            .map(|p| p.trim().parse::<i64>().ok().map(TVal::Int))
+            .collect::<Option<_>>()?,
+        "Float32" | "Float64" => parts
+            .map(|p| p.trim().parse::<f64>().ok().map(TVal::Float))
+            .collect::<Option<_>>()?,
+        _ => return None,
+    }))
+}
+
+/// Where a template names a parameter.
+#[derive(Clone, Copy, PartialEq)]
+enum Use {
+    /// As the first argument of `Array()`.
+    Array,
+    /// Anywhere else.
+    Other,
+}
+
+/// The names used in `e` with how, in order.
+fn uses<'a>(e: &'a TExpr, out: &mut Vec<(&'a str, Use, Option<String>)>) {
+    match e {
+        TExpr::Name(n) => out.push((n, Use::Other, None)),
+        TExpr::Lit(_) => {}
+        TExpr::List(items) | TExpr::And(items) | TExpr::Or(items) | TExpr::Product(items) => {
+            items.iter().for_each(|i| uses(i, out))
+        }
+        TExpr::Sum(terms) => terms.iter().for_each(|(_, t)| uses(t, out)),
+        TExpr::Not(x, _) | TExpr::Neg(x) => uses(x, out),
+        TExpr::Cmp(_, a, b) | TExpr::In(a, b, _) => {
+            uses(a, out);
+            uses(b, out);
+        }
+        TExpr::Index(b, idx) => {
+            uses(b, out);
+            idx.iter().for_each(|i| uses(i, out));
+        }
+        TExpr::Call(name, args, kwargs) => {
+            let mut rest = args.iter();
+            if name == "Array" {
+                if let Some(TExpr::Name(p)) = args.first() {
+                    let elem = match args
+                        .get(1)
+                        .or(kwargs.iter().find(|(k, _)| k == "type").map(|(_, e)| e))
+                    {
+                        Some(TExpr::Lit(TVal::Str(t))) => t.clone(),
+                        _ => "String".to_string(),
+                    };
+                    out.push((p, Use::Array, Some(elem)));
+                    rest.next();
+                }
+            }
+            rest.for_each(|a| uses(a, out));
+            kwargs.iter().for_each(|(_, a)| uses(a, out));
+        }
+    }
+}
+
+/// The `Array(p, 'Type')` calls anywhere in `nodes`.
+fn array_calls<'a>(nodes: &'a [Node], out: &mut Vec<(&'a str, String)>) {
+    for n in nodes {
+        match n {
+            Node::Text(..) => {}
+            Node::Expr(e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                out.extend(
+                    u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }),
+                );
+            }
+            Node::If(branches, otherwise) => {
+                for (c, _, body) in branches {
+                    let mut u = Vec::new();
+                    uses(c, &mut u);
+                    out.extend(u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }));
+                    array_calls(body, out);
+                }
+                if let Some(b) = otherwise {
+                    array_calls(b, out);
+                }
+            }
+            Node::For(_, e, _, body) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                out.extend(
+                    u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }),
+                );
+                array_calls(body, out);
+            }
+            Node::Set(_, e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                out.extend(
+                    u.into_iter().filter_map(|(p, k, t)| {
+                        (k == Use::Array).then(|| (p, t.unwrap_or_default()))
+                    }),
+                );
+            }
+        }
+    }
+}
+
+/// Parameters read as lists: those whose first use in the template is an `Array(p, …)` call,
+/// or the condition of an `{% if %}` branch whose body calls `Array(p, …)` (Tinybird types a
+/// parameter by the first use it meets, and reaches a branch's body before the rest of its
+/// condition). The element type is the first `Array()` call's.
+fn array_params(nodes: &[Node]) -> Vec<(String, String)> {
+    let mut calls = Vec::new();
+    array_calls(nodes, &mut calls);
+    if calls.is_empty() {
+        return Vec::new();
+    }
+    let mut first = HashMap::new();
+    first_uses(nodes, &mut first);
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (p, t) in calls {
+        if first.get(p) == Some(&true) && seen.insert(p) {
+            out.push((p.to_string(), t));
+        }
+    }
+    out
+}
+
+/// Records, for every parameter, whether its first use types it as an array.
+fn first_uses(nodes: &[Node], first: &mut HashMap<String, bool>) {
+    let note = |p: &str, array: bool, first: &mut HashMap<String, bool>| {
+        if !first.contains_key(p) {
+            first.insert(p.to_string(), array);
+        }
+    };
+    for n in nodes {
+        match n {
+            Node::Text(..) => {}
+            Node::Expr(e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                for (p, k, _) in u {
+                    note(p, k == Use::Array, first);
+                }
+            }
+            Node::If(branches, otherwise) => {
+                for (c, _, body) in branches {
+                    let mut calls = Vec::new();
+                    array_calls(body, &mut calls);
+                    let in_body: HashSet<&str> = calls.iter().map(|(n, _)| *n).collect();
+                    let mut u = Vec::new();
+                    uses(c, &mut u);
+                    for (p, k, _) in u {
+                        let array = k == Use::Array || in_body.contains(p);
+                        note(p, array, first);
+                    }
+                    first_uses(body, first);
+                }
+                if let Some(b) = otherwise {
+                    first_uses(b, first);
+                }
+            }
+            Node::For(_, e, _, body) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                for (p, k, _) in u {
+                    note(p, k == Use::Array, first);
+                }
+                first_uses(body, first);
+            }
+            Node::Set(_, e, _) => {
+                let mut u = Vec::new();
+                uses(e, &mut u);
+                for (p, k, _) in u {
+                    note(p, k == Use::Array, first);
+                }
+            }
+        }
+    }
+}
+
+/// Reads `text` with a Python `strptime` format (`%Y %m %d %H %M %S %f`, `%%`, other
+/// characters literally, letters in any case, a space matching any run of whitespace);
+/// seconds since the epoch, or `None` when the text does not match the whole format.
+fn strptime(text: &str, format: &str) -> Option<f64> {
+    let t = text.as_bytes();
+    let f = format.as_bytes();
+    let (mut i, mut j) = (0, 0);
+    let (mut y, mut mo, mut d, mut h, mut mi, mut sec, mut frac) =
+        (1900i64, 1u32, 1u32, 0i64, 0i64, 0i64, 0f64);
+    let digits = |i: &mut usize, max: usize| -> Option<i64> {
+        let start = *i;
+        while *i < t.len() && *i - start < max && t[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i == start {
+            return None;
+        }
+        std::str::from_utf8(&t[start..*i]).ok()?.parse().ok()
+    };
+    while j < f.len() {
+        if f[j] == b'%' && j + 1 < f.len() {
+            let c = f[j + 1];
+            j += 2;
+            match c {
+                b'Y' => y = digits(&mut i, 4)?,
+                b'm' => mo = u32::try_from(digits(&mut i, 2)?).ok()?,
+                b'd' => d = u32::try_from(digits(&mut i, 2)?).ok()?,
+                b'H' => h = digits(&mut i, 2)?,
+                b'M' => mi = digits(&mut i, 2)?,
+                b'S' => sec = digits(&mut i, 2)?,
+                b'f' => {
+                    let start = i;
+                    let v = digits(&mut i, 6)?;
+                    frac = v as f64 / 10f64.powi((i - start) as i32);
+                }
+                b'%' => {
+                    if t.get(i) != Some(&b'%') {
+                        return None;
+                    }
+                    i += 1;
+                }
+                _ => return None,
+            }
+        } else if f[j].is_ascii_whitespace() {
+            j += 1;
+            while j < f.len() && f[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let start = i;
+            while i < t.len() && t[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        } else {
+            if !t.get(i)?.eq_ignore_ascii_case(&f[j]) {
+                return None;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    if i != t.len() || !(1..=12).contains(&mo) || h > 23 || mi > 59 || sec > 61 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d == 0 || d > days_in[(mo - 1) as usize] {
+        return None;
+    }
+    let days = time::days_from_civil(y, mo, d);
+    Some((days * 86_400 + h * 3_600 + mi * 60 + sec) as f64 + frac)
 }
 
 #[cfg(test)]
@@ -1391,7 +2374,13 @@ mod tests {
             ),
             ("%\nSELECT {{String(a)", "line 2: '{{' is not closed"),
             ("%\n\n{% end %}", "line 3: {% end %} without"),
-            ("%\n{% for x in y %}{% end %}", "'for' is not supported"),
+            ("%\n{% while x %}{% end %}", "'while' is not supported"),
+            ("%\n{% for x in y %}", "line 2: {% for %} is not closed"),
+            (
+                "%\n{% for x in y %}{% end %}",
+                "line 2: {% for %} cannot go over a None",
+            ),
+            ("%\n{% set x == 1 %}", "expected {% set name = value %}"),
             ("%\n{{ open('x') }}", "'open' is not supported"),
         ] {
             let e = sql(t, json!({"a": "1"})).unwrap_err().to_string();

@@ -1,9 +1,16 @@
 //! Datasource definitions: Tinybird `.datasource` files and the column types they declare.
 
 mod ddl;
+pub(crate) mod file;
 mod parse;
+mod types;
 
-pub use parse::parse_datasource;
+pub use file::{
+    parse_datasource_file, ColumnSpec, DatasourceFile, EngineSetting, IndexSpec, Note, TokenSpec,
+    MAX_DATASOURCE_BYTES,
+};
+pub use parse::{default_value, parse_datasource};
+pub use types::{TypeDesc, MAX_TYPE_DEPTH};
 
 /// A column type of the supported ClickHouse subset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,22 +71,6 @@ impl ColumnType {
             "Bool" | "Boolean" => ColumnType::Bool,
             _ => return None,
         })
-    }
-
-    /// Parses a column type that may be `Nullable`: `Nullable(T)` and
-    /// `LowCardinality(Nullable(String))` give `T` and `true`.
-    pub fn from_nullable_name(name: &str) -> Option<(ColumnType, bool)> {
-        let compact: String = name.chars().filter(|c| !c.is_whitespace()).collect();
-        if let Some(inner) = compact
-            .strip_prefix("Nullable(")
-            .and_then(|s| s.strip_suffix(')'))
-        {
-            return Some((ColumnType::from_name(inner)?, true));
-        }
-        if compact == "LowCardinality(Nullable(String))" {
-            return Some((ColumnType::LowCardinalityString, true));
-        }
-        Some((ColumnType::from_name(&compact)?, false))
     }
 
     /// The type's name as ClickHouse prints it in result metadata.
@@ -154,9 +145,25 @@ pub struct ColumnDef {
     pub ty: ColumnType,
     /// JSON path as keys from the root object: `json:$.a.b` is `["a", "b"]`.
     pub path: Vec<String>,
-    /// `Nullable(T)`: a missing key or JSON `null` is stored as `NULL` (else as the type's
-    /// default).
+    /// The value stored when the key is missing or `null` (`DEFAULT` in the schema); without
+    /// one, the type's default (0, empty string), or `NULL` in a `Nullable` column.
+    pub default: Option<DefaultValue>,
+    /// `Nullable(T)`: a missing key or JSON `null` is stored as `NULL` (unless a `DEFAULT` is
+    /// given).
     pub nullable: bool,
+}
+
+/// A column's `DEFAULT`, read as a value of the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// For string columns.
+    Str(String),
+    /// For unsigned integers, `Bool` (0 or 1) and `DateTime` (seconds).
+    UInt(u64),
+    /// For signed integers and `DateTime64(3)` (milliseconds).
+    Int(i64),
+    /// For `Float32` and `Float64`.
+    Float(f64),
 }
 
 /// How rows are split into partitions.

@@ -1,167 +1,276 @@
 //! Reader for Tinybird's `.datasource` text format.
 
-use super::{ColumnDef, ColumnType, Datasource, PartitionKey};
-use crate::error::{Error, ErrorKind, Result};
+use super::file::{err, parse_datasource_file, DatasourceFile};
+use super::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey};
+use crate::error::Result;
 
-fn err(line: usize, message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Datasource {
-        line,
-        message: message.into(),
-    })
-}
-
-/// Parses the text of a `.datasource` file into a [`Datasource`] named `name`.
+/// Parses the text of a `.datasource` file into a [`Datasource`] named `name`: the file is read
+/// by [`parse_datasource_file`], then checked against what the store can hold
+/// ([`Datasource::from_file`]).
 ///
-/// Reads `DESCRIPTION >`, `SCHEMA >` (backticked or bare names, a type, an optional
-/// `` `json:$.a.b` `` path that defaults to the column name), `ENGINE`, `ENGINE_PARTITION_KEY`
-/// and `ENGINE_SORTING_KEY`. Other `ENGINE_*` settings and `TOKEN` lines are accepted and
-/// ignored. Errors name the 1-based line.
+/// Errors name the 1-based line.
 ///
 /// ```
 /// let ds = llm_metrics::parse_datasource("t", "SCHEMA >\n    `ts` DateTime `json:$.ts`,\n    `user` String `json:$.who.id`\n").unwrap();
 /// assert_eq!(ds.columns[1].path, vec!["who", "id"]);
 /// ```
 pub fn parse_datasource(name: &str, text: &str) -> Result<Datasource> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut ds = Datasource {
-        name: name.to_string(),
-        description: String::new(),
-        columns: Vec::new(),
-        engine: "MergeTree".to_string(),
-        partition: PartitionKey::None,
-        sorting_key: Vec::new(),
-        time_column: None,
-    };
-    let mut partition_text: Option<(usize, String)> = None;
-    let mut sorting_text: Option<(usize, String)> = None;
-    let mut saw_schema = false;
-    let mut i = 0;
-    while i < lines.len() {
-        let raw = lines[i];
-        let lineno = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            i += 1;
-            continue;
-        }
-        if raw.starts_with(char::is_whitespace) {
-            return Err(err(
-                lineno,
-                format!("indented line outside a block: '{line}'"),
-            ));
-        }
-        let (keyword, rest) = match line.find(char::is_whitespace) {
-            Some(p) => (&line[..p], line[p..].trim()),
-            None => (line, ""),
+    let file = parse_datasource_file(text)?;
+    Datasource::from_file(name, &file)
+}
+
+/// Engines whose rows the store keeps as they arrive, as the engine itself would before merges
+/// that change nothing (`Null` keeps rows for the materialized pipes it feeds).
+const ENGINES: &[&str] = &["MergeTree", "ReplacingMergeTree", "Null"];
+
+impl Datasource {
+    /// The datasource `file` describes, named `name`, where the store can hold it.
+    ///
+    /// Fails, naming the line, on a column type the store cannot hold yet
+    /// (`not supported: Array(String) columns`), a `DEFAULT` that is not a literal of the
+    /// column's type, an engine whose merges change rows, and keys naming unknown columns.
+    pub fn from_file(name: &str, file: &DatasourceFile) -> Result<Datasource> {
+        let mut ds = Datasource {
+            name: name.to_string(),
+            description: file.description.clone(),
+            columns: Vec::new(),
+            engine: "MergeTree".to_string(),
+            partition: PartitionKey::None,
+            sorting_key: Vec::new(),
+            time_column: None,
         };
-        match keyword {
-            "DESCRIPTION" | "SCHEMA" => {
-                if rest != ">" {
-                    return Err(err(lineno, format!("expected '{keyword} >'")));
-                }
-                let start = i + 1;
-                let mut end = start;
-                while end < lines.len()
-                    && (lines[end].trim().is_empty() || lines[end].starts_with(char::is_whitespace))
-                {
-                    end += 1;
-                }
-                if keyword == "DESCRIPTION" {
-                    ds.description = lines[start..end]
-                        .iter()
-                        .map(|l| l.trim())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                        .trim()
-                        .to_string();
-                } else {
-                    saw_schema = true;
-                    for (k, l) in lines.iter().enumerate().take(end).skip(start) {
-                        let l = l.trim();
-                        if l.is_empty() {
-                            continue;
-                        }
-                        let col = parse_column(k + 1, l)?;
-                        if ds.columns.iter().any(|c| c.name == col.name) {
-                            return Err(err(
-                                k + 1,
-                                format!("column '{}' is declared twice", col.name),
-                            ));
-                        }
-                        ds.columns.push(col);
-                    }
-                }
-                i = end;
-                continue;
-            }
-            "ENGINE" => ds.engine = unquote(lineno, rest)?.to_string(),
-            "ENGINE_PARTITION_KEY" => {
-                partition_text = Some((lineno, unquote(lineno, rest)?.to_string()))
-            }
-            "ENGINE_SORTING_KEY" => {
-                sorting_text = Some((lineno, unquote(lineno, rest)?.to_string()))
-            }
-            k if k.starts_with("ENGINE_") || k == "TOKEN" || k == "TAGS" => {}
-            other => return Err(err(lineno, format!("unknown keyword '{other}'"))),
+        for c in &file.columns {
+            let (ty, nullable) = c.ty.nullable_storage().ok_or_else(|| {
+                err(
+                    c.line,
+                    format!("not supported: {} columns (column '{}')", c.ty, c.name),
+                )
+            })?;
+            let path = match &c.jsonpath {
+                Some(p) => parse_jsonpath(c.line, &c.name, p)?,
+                None => vec![c.name.clone()],
+            };
+            let default = match &c.default {
+                Some(text) => Some(default_value(ty, text).ok_or_else(|| {
+                    err(
+                        c.line,
+                        format!(
+                            "not supported: DEFAULT {text} on column '{}' (a literal of type {} is)",
+                            c.name,
+                            ty.name()
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+            ds.columns.push(ColumnDef {
+                name: c.name.clone(),
+                ty,
+                path,
+                default,
+                nullable,
+            });
         }
-        i += 1;
-    }
-    if !saw_schema || ds.columns.is_empty() {
-        return Err(err(
-            lines.len().max(1),
-            "no SCHEMA block with at least one column",
-        ));
-    }
-    if !matches!(
-        ds.engine.as_str(),
-        "MergeTree" | "ReplacingMergeTree" | "Null"
-    ) {
-        // Only the storage layout matters here; other engines' merge semantics are not emulated.
-        let line = lines
-            .iter()
-            .position(|l| l.trim_start().starts_with("ENGINE "))
-            .map_or(1, |p| p + 1);
-        return Err(err(
-            line,
-            format!("engine '{}' is not supported (MergeTree is)", ds.engine),
-        ));
-    }
-    if let Some((line, text)) = sorting_text {
-        for part in strip_tuple(&text).split(',') {
-            let part = part.trim().trim_matches('`');
-            if part.is_empty() {
-                continue;
-            }
-            let idx = ds
-                .column_index(part)
-                .ok_or_else(|| err(line, format!("sorting key names unknown column '{part}'")))?;
-            if ds.columns[idx].nullable {
-                // As ClickHouse refuses it (allow_nullable_key is off by default).
+        if let Some((engine, line)) = &file.engine {
+            if !ENGINES.contains(&engine.as_str()) {
                 return Err(err(
-                    line,
-                    format!("sorting key contains the Nullable column '{part}'"),
+                    *line,
+                    format!("not supported: engine '{engine}' (MergeTree, ReplacingMergeTree and Null are)"),
                 ));
             }
-            ds.sorting_key.push(idx);
+            ds.engine = engine.clone();
+        }
+        if let Some(s) = file.engine_setting("sorting_key") {
+            for part in split_top(strip_tuple(&s.value)) {
+                let part = part.trim().trim_matches('`');
+                if part.is_empty() || part.contains('(') {
+                    // Expressions order rows on disk; they change no answer here.
+                    continue;
+                }
+                let idx = ds.column_index(part).ok_or_else(|| {
+                    err(s.line, format!("sorting key names unknown column '{part}'"))
+                })?;
+                if ds.columns[idx].nullable {
+                    // As ClickHouse refuses it (allow_nullable_key is off by default).
+                    return Err(err(
+                        s.line,
+                        format!("sorting key contains the Nullable column '{part}'"),
+                    ));
+                }
+                ds.sorting_key.push(idx);
+            }
+        }
+        if let Some(s) = file.engine_setting("primary_key") {
+            for part in split_top(strip_tuple(&s.value)) {
+                let part = part.trim().trim_matches('`');
+                if !part.is_empty() && !part.contains('(') && ds.column_index(part).is_none() {
+                    return Err(err(
+                        s.line,
+                        format!("primary key names unknown column '{part}'"),
+                    ));
+                }
+            }
+        }
+        if let Some(s) = file.engine_setting("partition_key") {
+            ds.partition = parse_partition(&ds, s.line, &s.value)?;
+        }
+        ds.time_column = match ds.partition {
+            PartitionKey::YearMonth(c) | PartitionKey::Year(c) | PartitionKey::Day(c) => Some(c),
+            PartitionKey::None => ds
+                .sorting_key
+                .iter()
+                .copied()
+                .find(|&c| ds.columns[c].ty.is_time())
+                .or_else(|| {
+                    ds.columns
+                        .iter()
+                        .position(|c| c.ty.is_time() && !c.nullable)
+                }),
+        };
+        Ok(ds)
+    }
+}
+
+/// Splits `text` at commas outside parentheses and quotes.
+fn split_top(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
     }
-    if let Some((line, text)) = partition_text {
-        ds.partition = parse_partition(&ds, line, &text)?;
-    }
-    ds.time_column = match ds.partition {
-        PartitionKey::YearMonth(c) | PartitionKey::Year(c) | PartitionKey::Day(c) => Some(c),
-        PartitionKey::None => ds
-            .sorting_key
-            .iter()
-            .copied()
-            .find(|&c| ds.columns[c].ty.is_time())
-            .or_else(|| {
-                ds.columns
-                    .iter()
-                    .position(|c| c.ty.is_time() && !c.nullable)
-            }),
+    out.push(&text[start..]);
+    out
+}
+
+/// Reads a `DEFAULT` literal as a value of `ty`: a quoted string, a number, `true` or `false`
+/// (with the conversions ClickHouse applies to a literal default); `None` for anything else.
+pub fn default_value(ty: ColumnType, text: &str) -> Option<DefaultValue> {
+    let lit = literal(text.trim())?;
+    let int = |s: &str| -> Option<i128> {
+        match &lit {
+            Lit::Bool(b) => Some(i128::from(*b)),
+            _ => s.parse::<i128>().ok(),
+        }
     };
-    Ok(ds)
+    let text_of = match &lit {
+        Lit::Str(s) | Lit::Num(s) => s.clone(),
+        Lit::Bool(b) => b.to_string(),
+    };
+    let ranged = |lo: i128, hi: i128| -> Option<DefaultValue> {
+        let v = int(&text_of)?;
+        if !(lo..=hi).contains(&v) {
+            return None;
+        }
+        Some(if lo < 0 {
+            DefaultValue::Int(v as i64)
+        } else {
+            DefaultValue::UInt(v as u64)
+        })
+    };
+    match ty {
+        ColumnType::String | ColumnType::LowCardinalityString => match lit {
+            Lit::Str(s) => Some(DefaultValue::Str(s)),
+            _ => None,
+        },
+        ColumnType::UInt8 => ranged(0, 255),
+        ColumnType::UInt16 => ranged(0, 65_535),
+        ColumnType::UInt32 => ranged(0, i128::from(u32::MAX)),
+        ColumnType::UInt64 => ranged(0, i128::from(u64::MAX)),
+        ColumnType::Int8 => ranged(i128::from(i8::MIN), i128::from(i8::MAX)),
+        ColumnType::Int16 => ranged(i128::from(i16::MIN), i128::from(i16::MAX)),
+        ColumnType::Int32 => ranged(i128::from(i32::MIN), i128::from(i32::MAX)),
+        ColumnType::Int64 => ranged(i128::from(i64::MIN), i128::from(i64::MAX)),
+        ColumnType::Bool => match lit {
+            Lit::Bool(b) => Some(DefaultValue::UInt(u64::from(b))),
+            Lit::Num(n) if n == "0" || n == "1" => Some(DefaultValue::UInt(u64::from(n == "1"))),
+            _ => None,
+        },
+        ColumnType::Float32 | ColumnType::Float64 => {
+            let v = match lit {
+                Lit::Bool(b) => f64::from(u8::from(b)),
+                Lit::Num(n) | Lit::Str(n) => n.parse::<f64>().ok()?,
+            };
+            Some(DefaultValue::Float(v))
+        }
+        ColumnType::DateTime => match lit {
+            Lit::Str(s) => {
+                let ms = crate::time::parse_timestamp_ms(&s)?;
+                let secs = ms.div_euclid(1000);
+                (0..=crate::time::DATETIME_MAX)
+                    .contains(&secs)
+                    .then_some(DefaultValue::UInt(secs as u64))
+            }
+            Lit::Num(n) => {
+                let v = n.parse::<i64>().ok()?;
+                (0..=crate::time::DATETIME_MAX)
+                    .contains(&v)
+                    .then_some(DefaultValue::UInt(v as u64))
+            }
+            Lit::Bool(_) => None,
+        },
+        ColumnType::DateTime64 => match lit {
+            Lit::Str(s) => Some(DefaultValue::Int(crate::time::parse_timestamp_ms(&s)?)),
+            _ => None,
+        },
+    }
+}
+
+enum Lit {
+    Str(String),
+    Num(String),
+    Bool(bool),
+}
+
+fn literal(t: &str) -> Option<Lit> {
+    if let Some(inner) = t.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    '0' => out.push('\0'),
+                    c => out.push(c),
+                },
+                '\'' => {
+                    // Only a doubled quote may stand inside.
+                    if chars.next()? != '\'' {
+                        return None;
+                    }
+                    out.push('\'');
+                }
+                c => out.push(c),
+            }
+        }
+        return Some(Lit::Str(out));
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "true" => return Some(Lit::Bool(true)),
+        "false" => return Some(Lit::Bool(false)),
+        _ => {}
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let numeric = !digits.is_empty()
+        && digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
+    numeric.then(|| Lit::Num(t.strip_prefix('+').unwrap_or(t).to_string()))
 }
 
 fn strip_tuple(text: &str) -> &str {
@@ -215,95 +324,14 @@ fn parse_partition(ds: &Datasource, line: usize, text: &str) -> Result<Partition
     }
 }
 
-fn unquote(line: usize, s: &str) -> Result<&str> {
-    let s = s.trim();
-    if s.len() >= 2
-        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')))
-    {
-        Ok(&s[1..s.len() - 1])
-    } else if !s.is_empty() && !s.contains(char::is_whitespace) {
-        Ok(s)
-    } else {
-        Err(err(line, format!("expected a quoted value, found '{s}'")))
-    }
-}
-
-/// Parses one schema line: `` `name` Type `json:$.path`, ``.
-fn parse_column(line: usize, text: &str) -> Result<ColumnDef> {
-    let text = text.trim().trim_end_matches(',').trim();
-    let (name, rest) = if let Some(after) = text.strip_prefix('`') {
-        let close = after
-            .find('`')
-            .ok_or_else(|| err(line, "unclosed backtick in column name"))?;
-        (&after[..close], after[close + 1..].trim())
-    } else {
-        let p = text
-            .find(char::is_whitespace)
-            .ok_or_else(|| err(line, format!("column '{text}' has no type")))?;
-        (&text[..p], text[p..].trim())
-    };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(err(line, format!("invalid column name '{name}'")));
-    }
-    // The type runs up to the jsonpath (a backtick) or the end; it may contain spaces inside parentheses.
-    let (type_text, tail) = match rest.find('`') {
-        Some(p) => (rest[..p].trim(), rest[p..].trim()),
-        None => (rest.trim(), ""),
-    };
-    if type_text.is_empty() {
-        return Err(err(line, format!("column '{name}' has no type")));
-    }
-    if type_text
-        .split_whitespace()
-        .any(|w| matches!(w, "DEFAULT" | "MATERIALIZED" | "ALIAS" | "CODEC("))
-    {
+fn parse_jsonpath(line: usize, name: &str, text: &str) -> Result<Vec<String>> {
+    let p = text.strip_prefix("json:").unwrap_or(text).trim();
+    if p.contains("[:]") {
         return Err(err(
             line,
-            format!("column '{name}': DEFAULT/MATERIALIZED/ALIAS/CODEC are not supported"),
+            format!("not supported: json path '{p}' (an array of values) on column '{name}'"),
         ));
     }
-    let (ty, nullable) = ColumnType::from_nullable_name(type_text).ok_or_else(|| {
-        err(
-            line,
-            format!(
-                "column '{name}' has unsupported type '{type_text}' (supported: DateTime, DateTime64(3), String, \
-                 LowCardinality(String), UInt8/16/32/64, Int8/16/32/64, Float32/64, Bool, and \
-                 Nullable of each)"
-            ),
-        )
-    })?;
-    let path = if tail.is_empty() {
-        vec![name.to_string()]
-    } else {
-        let inner = tail
-            .strip_prefix('`')
-            .and_then(|s| s.strip_suffix('`'))
-            .ok_or_else(|| {
-                err(
-                    line,
-                    format!("column '{name}': malformed jsonpath '{tail}'"),
-                )
-            })?;
-        parse_jsonpath(line, name, inner)?
-    };
-    Ok(ColumnDef {
-        name: name.to_string(),
-        ty,
-        path,
-        nullable,
-    })
-}
-
-fn parse_jsonpath(line: usize, name: &str, text: &str) -> Result<Vec<String>> {
-    let p = text
-        .strip_prefix("json:")
-        .ok_or_else(|| {
-            err(
-                line,
-                format!("column '{name}': jsonpath must start with 'json:'"),
-            )
-        })?
-        .trim();
     let p = p.strip_prefix('$').ok_or_else(|| {
         err(
             line,

@@ -404,3 +404,48 @@ test('setPrices costs vendor records that carry no cost, as the package calculat
   assert.throws(() => store.setPrices('{"providers": 3}'), /providers is not an array/);
   store.free();
 });
+
+test('fromProject loads every file it can and lists the others with their lines', () => {
+  const enc = new TextEncoder();
+  const store = EventStore.fromProject({
+    'datasources/calls.datasource':
+      'SCHEMA >\n    `t` DateTime `json:$.t`,\n    `team` String `json:$.team` DEFAULT \'none\'\n',
+    'datasources/prices.datasource':
+      'SCHEMA >\n    `model` String `json:$.model`,\n    `usd` Float64 `json:$.usd`\n',
+    'datasources/turns.datasource': 'SCHEMA >\n    `t` DateTime,\n    `x` Array(String)\n',
+    'endpoints/per_team.pipe':
+      "NODE n\nSQL >\n%\nSELECT team, count() AS calls FROM calls\n{% if defined(teams) and teams != [''] %}WHERE team IN {{ Array(teams, 'String', default='') }}{% end %}\nGROUP BY team ORDER BY team\n\nTYPE endpoint\n",
+    'endpoints/dear.pipe': 'TOKEN reader READ\nNODE n\nSQL >\n    SELECT model FROM prices WHERE usd > 1\n',
+  });
+  assert.deepEqual(store.loadErrors, [
+    {
+      file: 'datasources/turns.datasource',
+      line: 3,
+      message: "not supported: Array(String) columns (column 'x')",
+    },
+  ]);
+  assert.deepEqual(store.loadNotes, [
+    {
+      file: 'endpoints/dear.pipe',
+      line: 1,
+      message: "TOKEN 'reader' is read but not used: the store has no access control",
+    },
+  ]);
+  assert.deepEqual(store.datasourceNames(), ['calls', 'prices']);
+  assert.deepEqual([...store.pipeNames()].sort(), ['dear', 'per_team']);
+  store.begin('calls.ndjson', { datasource: 'calls' });
+  store.write(enc.encode('{"t":"2024-01-01 00:00:00","team":"a"}\n{"t":"2024-01-01 00:00:01"}\n'));
+  const ended = store.begin('prices.ndjson', { datasource: 'prices' });
+  assert.equal(ended.rows, 2);
+  store.write(enc.encode('{"model":"o1","usd":15}\n{"model":"mini","usd":0.15}\n'));
+  assert.equal(store.end().rows, 2);
+  // An empty list parameter filters nothing; the missing team took its DEFAULT.
+  assert.deepEqual(store.pipe('per_team', { teams: '' }).data, [
+    { team: 'a', calls: 1 },
+    { team: 'none', calls: 1 },
+  ]);
+  assert.deepEqual(store.pipe('per_team', { teams: 'a' }).data, [{ team: 'a', calls: 1 }]);
+  assert.deepEqual(store.pipe('dear').data, [{ model: 'o1' }]);
+  assert.throws(() => store.begin('x', { datasource: 'nowhere' }), /no datasource named 'nowhere'/);
+  store.free();
+});

@@ -83,6 +83,31 @@ pub fn cases() -> Vec<Case> {
         format!("{{% if {condition} %}}\n    ").repeat(100),
         "{% else %}0{% end %}".repeat(100)
     );
+    let sum_chain = format!(
+        "{{% if {} == 100000 %}}1{{% else %}}0{{% end %}}",
+        vec!["1"; 100_000].join(" + ")
+    );
+    let product_chain = format!(
+        "{{% if {} - 1 == 0 %}}1{{% else %}}0{{% end %}}",
+        vec!["1"; 100_000].join(" * ")
+    );
+    let subscripts = format!(
+        "{{% if split_to_array('ab'){} == 'a' %}}1{{% else %}}0{{% end %}}",
+        "[0]".repeat(100_000)
+    );
+    let nested_subscripts = format!(
+        "{{% if [1]{}0{} %}}1{{% end %}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let thousand = vec!["x"; 1_000].join(",");
+    let loops = format!(
+        "{{% for a in split_to_array('{thousand}') %}}{{% for b in split_to_array('{thousand}') %}}{{% for c in split_to_array('{thousand}') %}}1{{% end %}}{{% end %}}{{% end %}}"
+    );
+    let sets = format!(
+        "{{% set x = 0 %}}{}{{% if x == 100000 %}}1{{% else %}}0{{% end %}}",
+        "{% set x = x + 1 %}".repeat(100_000)
+    );
     let many_nodes: String = (0..20_000)
         .map(|i| format!("NODE n{i}\nSQL >\n    SELECT {i} AS x\n\n"))
         .chain(std::iter::once(
@@ -161,6 +186,36 @@ pub fn cases() -> Vec<Case> {
         Case {
             name: "deepest_blocks",
             text: pipe("deepest_blocks", &deep_blocks),
+            expect: Expect::AllRows,
+        },
+        Case {
+            name: "sum_chain",
+            text: pipe("sum_chain", &sum_chain),
+            expect: Expect::AllRows,
+        },
+        Case {
+            name: "product_chain",
+            text: pipe("product_chain", &product_chain),
+            expect: Expect::AllRows,
+        },
+        Case {
+            name: "subscripts",
+            text: pipe("subscripts", &subscripts),
+            expect: Expect::AllRows,
+        },
+        Case {
+            name: "nested_subscripts",
+            text: pipe("nested_subscripts", &nested_subscripts),
+            expect: Expect::ErrorOnTag("nest", "WHERE {% if"),
+        },
+        Case {
+            name: "nested_loops",
+            text: pipe("nested_loops", &loops),
+            expect: Expect::Error("renders more than"),
+        },
+        Case {
+            name: "sets",
+            text: pipe("sets", &sets),
             expect: Expect::AllRows,
         },
         Case {
@@ -245,4 +300,61 @@ pub fn check_usage(store: &EventStore) {
             json!({"model_name": "m2", "total_prompt_tokens": 30, "total_completion_tokens": 10, "total_tokens": 40, "total_cost": 1}),
         ]
     );
+}
+
+/// Hostile `.datasource` texts: (name, text, text the load error must contain, or `None` when
+/// the file must load).
+pub fn datasource_cases() -> Vec<(&'static str, String, Option<&'static str>)> {
+    let deep_type = format!(
+        "SCHEMA >\n    `a` DateTime,\n    `b` {}String{}\n",
+        "Array(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let deep_short_type = format!(
+        "SCHEMA >\n    `a` DateTime,\n    `b` {}String{}\n",
+        "Array(".repeat(40),
+        ")".repeat(40)
+    );
+    let deepest_type = format!(
+        "SCHEMA >\n    `a` DateTime,\n    `b` {}String{}\n",
+        "Array(".repeat(31),
+        ")".repeat(31)
+    );
+    let deep_default = format!(
+        "SCHEMA >\n    `a` DateTime,\n    `b` UInt8 DEFAULT {}1{}\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let wide: String = (0..20_000)
+        .map(|i| format!("    `c{i}` UInt8 `json:$.c{i}` DEFAULT 1,\n"))
+        .collect();
+    let wide = format!("SCHEMA >\n    `t` DateTime,\n{wide}");
+    let many_blocks = "DESCRIPTION >\n    x\n".repeat(100_000) + "SCHEMA >\n    `a` DateTime\n";
+    let unclosed = format!("SCHEMA >\n    `a` Array({}", "Map(String, ".repeat(50_000));
+    vec![
+        ("deep_type", deep_type, Some("longer than 4096 bytes")),
+        (
+            "deep_short_type",
+            deep_short_type,
+            Some("more than 32 levels"),
+        ),
+        ("deepest_type", deepest_type, Some("not supported: Array(")),
+        ("deep_default", deep_default, Some("not supported: DEFAULT")),
+        ("wide_schema", wide, None),
+        ("many_blocks", many_blocks, None),
+        ("unclosed_type", unclosed, Some("closing ')'")),
+    ]
+}
+
+/// Loads one case of [`datasource_cases`] as a project file and checks the outcome.
+pub fn run_datasource(name: &str, text: &str, expect: Option<&str>) {
+    let store = EventStore::from_project(
+        &[(format!("{name}.datasource"), text.to_string())],
+        llm_metrics::Options::default(),
+    );
+    match (expect, store.load_errors()) {
+        (None, []) => assert_eq!(store.datasource_names(), vec![name.to_string()]),
+        (Some(needle), [e]) => assert!(e.message.contains(needle), "{name}: {}", e.message),
+        (_, errors) => panic!("{name}: {errors:?}"),
+    }
 }

@@ -28,6 +28,8 @@ pub struct NodeSql<'a> {
 pub struct Env<'a> {
     /// The datasource's rows.
     pub store: &'a Store,
+    /// More datasources a query may read by name (the other tables of a project).
+    pub others: Vec<&'a Store>,
     /// Seconds since the epoch for `now()`.
     pub now: i64,
     /// Nodes of the running pipe, in file order.
@@ -53,6 +55,7 @@ impl<'a> Env<'a> {
     pub fn new(store: &'a Store, params: &'a super::super::Params, now: i64) -> Env<'a> {
         Env {
             store,
+            others: Vec::new(),
             now,
             nodes: Vec::new(),
             params,
@@ -229,6 +232,9 @@ fn resolve<'s, 'a>(name: &str, scope: &Scope<'s, 'a>, env: &Env<'a>) -> Result<S
     }
     if name == env.store.datasource().name {
         return Ok(Source::Store(env.store));
+    }
+    if let Some(s) = env.others.iter().find(|s| s.datasource().name == name) {
+        return Ok(Source::Store(s));
     }
     if let Some((_, t)) = env.tables.iter().find(|(n, _)| n == name) {
         return Ok(Source::Table(t.clone()));
