@@ -106,7 +106,8 @@ class Handler(BaseHTTPRequestHandler):
                 for k, v in settings:
                     sess.query(f"SET {k} = {quote_literal(v)}")
                 if is_insert or FORMAT_RE.search(query.strip().rstrip(";")):
-                    result = sess.query(query.strip().rstrip(";") if not is_insert else query, "TabSeparated" if is_insert else None)
+                    # The query's own FORMAT clause decides the output.
+                    result = sess.query(query.strip().rstrip(";") if not is_insert else query, "TabSeparated")
                 else:
                     result = sess.query(query.strip().rstrip(";"), fmt)
                 out = result.bytes() if result is not None else b""
