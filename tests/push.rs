@@ -327,7 +327,8 @@ struct Seen {
 }
 
 /// A Tinybird Events API stand-in: answers the first request 503 (a transient failure), then
-/// 202 with the rows counted, as the Events API does.
+/// 202 with the rows counted, as the Events API does; of the third request it says one row
+/// went to its quarantine.
 fn tinybird_stub() -> (u16, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -375,6 +376,15 @@ fn tinybird_stub() -> (u16, Arc<Mutex<Vec<Seen>>>) {
                 (
                     "503 Service Unavailable",
                     "{\"error\":\"try again\"}".to_string(),
+                )
+            } else if n == 3 {
+                // Tinybird's own quarantine took one row of this request.
+                (
+                    "202 Accepted",
+                    format!(
+                        "{{\"successful_rows\":{},\"quarantined_rows\":1}}",
+                        rows - 1
+                    ),
                 )
             } else {
                 (
@@ -424,6 +434,11 @@ fn tinybird_push_sends_ndjson_to_the_events_api_with_a_bearer_token() {
     assert_eq!(
         (summary["sent"].clone(), summary["quarantined"].clone()),
         (3700.into(), 2.into())
+    );
+    assert_eq!(summary["server_quarantined"], 1);
+    assert!(
+        stderr.contains("Tinybird quarantined 1 of the rows sent"),
+        "{stderr}"
     );
 
     let seen = seen.lock().expect("lock").clone();

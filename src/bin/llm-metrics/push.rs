@@ -170,8 +170,9 @@ fn secret(var: &str, what: &str) -> Result<String, String> {
 
 /// One destination, ready to take rows.
 trait Sink {
-    /// Sends NDJSON rows; `label` names them in retry messages.
-    fn send_rows(&self, ndjson: &str, label: &str) -> Result<(), String>;
+    /// Sends NDJSON rows; `label` names them in retry messages. Returns the rows the server
+    /// says it quarantined (Tinybird's `quarantined_rows`; 0 where the server has no such count).
+    fn send_rows(&self, ndjson: &str, label: &str) -> Result<u64, String>;
 }
 
 struct ClickHouse {
@@ -222,7 +223,7 @@ impl ClickHouse {
 }
 
 impl Sink for ClickHouse {
-    fn send_rows(&self, ndjson: &str, label: &str) -> Result<(), String> {
+    fn send_rows(&self, ndjson: &str, label: &str) -> Result<u64, String> {
         let insert = format!(
             "INSERT INTO {}.{} FORMAT JSONEachRow",
             quote(&self.database),
@@ -234,7 +235,7 @@ impl Sink for ClickHouse {
             self.retries,
             label,
         )
-        .map(|_| ())
+        .map(|_| 0)
         .map_err(|e| e.to_string())
     }
 }
@@ -248,7 +249,7 @@ struct Tinybird {
 }
 
 impl Sink for Tinybird {
-    fn send_rows(&self, ndjson: &str, label: &str) -> Result<(), String> {
+    fn send_rows(&self, ndjson: &str, label: &str) -> Result<u64, String> {
         let make = || {
             self.agent
                 .post(&format!("{}/v0/events", self.host))
@@ -256,9 +257,21 @@ impl Sink for Tinybird {
                 .set("Authorization", &format!("Bearer {}", self.token))
                 .set("Content-Type", "application/x-ndjson")
         };
-        send(&make, ndjson, self.retries, label)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let answer = send(&make, ndjson, self.retries, label).map_err(|e| e.to_string())?;
+        // `{"successful_rows": N, "quarantined_rows": M}`
+        let quarantined = serde_json::from_str::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| {
+                v.get("quarantined_rows")
+                    .and_then(serde_json::Value::as_u64)
+            })
+            .unwrap_or(0);
+        if quarantined > 0 {
+            eprintln!(
+                "llm-metrics: push: {label}: Tinybird quarantined {quarantined} of the rows sent"
+            );
+        }
+        Ok(quarantined)
     }
 }
 
@@ -318,7 +331,7 @@ pub fn run(push: &Push) -> Result<String, String> {
             )?;
             ch.run(database, &ds.create_table_sql(database))?;
             let before = ch.count()?;
-            let (sent, quarantined) = stream_files(&mut store, push, &ch)?;
+            let (sent, quarantined, _) = stream_files(&mut store, push, &ch)?;
             let after = ch.count()?;
             if after.checked_sub(before) != Some(sent) {
                 return Err(format!(
@@ -338,9 +351,9 @@ pub fn run(push: &Push) -> Result<String, String> {
                 table: ds.name.clone(),
                 retries: push.retries,
             };
-            let (sent, quarantined) = stream_files(&mut store, push, &tb)?;
+            let (sent, quarantined, server) = stream_files(&mut store, push, &tb)?;
             Ok(format!(
-                "{{\"sent\":{sent},\"quarantined\":{quarantined},\"seconds\":{:.3}}}",
+                "{{\"sent\":{sent},\"quarantined\":{quarantined},\"server_quarantined\":{server},\"seconds\":{:.3}}}",
                 started.elapsed().as_secs_f64()
             ))
         }
@@ -348,14 +361,16 @@ pub fn run(push: &Push) -> Result<String, String> {
 }
 
 /// Streams each file through the decoder, sending the rows whenever `chunk_rows` are held and
-/// at the end of each file. Returns rows sent and lines quarantined.
+/// at the end of each file. Returns rows sent, lines quarantined here and rows the server
+/// quarantined.
 fn stream_files(
     store: &mut EventStore,
     push: &Push,
     sink: &dyn Sink,
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64, u64), String> {
     let mut sent = 0u64;
     let mut quarantined = 0u64;
+    let mut server_quarantined = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     for file in &push.files {
         let fail = |e: llm_metrics::Error| format!("{file}: {e}");
@@ -380,7 +395,7 @@ fn stream_files(
             read += n as u64;
             store.write(&buf[..n]).map_err(fail)?;
             if store.row_count() >= push.chunk_rows {
-                file_sent += flush(store, sink, file)?;
+                file_sent += flush(store, sink, file, &mut server_quarantined)?;
                 eprintln!(
                     "llm-metrics: push: {file}: {file_sent} rows sent, {:.1} MB read",
                     read as f64 / 1e6
@@ -388,7 +403,7 @@ fn stream_files(
             }
         }
         let report = store.end().map_err(fail)?;
-        file_sent += flush(store, sink, file)?;
+        file_sent += flush(store, sink, file, &mut server_quarantined)?;
         sent += file_sent;
         quarantined += report.quarantined;
         eprintln!(
@@ -397,11 +412,17 @@ fn stream_files(
         );
         print_quarantine(store, quarantine_before);
     }
-    Ok((sent, quarantined))
+    Ok((sent, quarantined, server_quarantined))
 }
 
-/// Sends the rows the store holds as canonical NDJSON and clears them. Returns rows sent.
-fn flush(store: &mut EventStore, sink: &dyn Sink, file: &str) -> Result<u64, String> {
+/// Sends the rows the store holds as canonical NDJSON and clears them. Returns rows sent; adds
+/// the rows the server quarantined to `server_quarantined`.
+fn flush(
+    store: &mut EventStore,
+    sink: &dyn Sink,
+    file: &str,
+    server_quarantined: &mut u64,
+) -> Result<u64, String> {
     let rows = store.row_count();
     if rows == 0 {
         return Ok(0);
@@ -424,7 +445,8 @@ fn flush(store: &mut EventStore, sink: &dyn Sink, file: &str) -> Result<u64, Str
         }
         body.push_str("}\n");
     }
-    sink.send_rows(&body, file)
+    *server_quarantined += sink
+        .send_rows(&body, file)
         .map_err(|e| format!("{file}: sending {rows} rows: {e}"))?;
     store.clear_rows();
     Ok(page.data.len() as u64)
