@@ -435,6 +435,31 @@ impl EventStore {
         decoder.end(store, quarantine)
     }
 
+    /// Drops the stored rows and keeps everything else: the open stream (so that the next
+    /// [`EventStore::write`] goes on where the last one stopped), the quarantine, the pipes and
+    /// the budget. A reader that sends rows elsewhere as they come (`llm-metrics push`) holds a
+    /// bounded number of them at a time this way.
+    ///
+    /// ```
+    /// let mut store = llm_metrics::EventStore::new();
+    /// store.begin("a.ndjson")?;
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n{\"event_")?;
+    /// assert_eq!(store.row_count(), 1);
+    /// store.clear_rows();
+    /// assert_eq!(store.row_count(), 0);
+    /// store.write(b"time\":\"2024-05-01 11:00:00\",\"model_name\":\"n\"}\n")?;
+    /// let report = store.end()?;
+    /// assert_eq!((report.lines, report.rows, store.row_count()), (2, 2, 1));
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn clear_rows(&mut self) {
+        let mut fresh = Store::new(self.store.datasource().clone(), self.store.max_bytes());
+        fresh.set_result_limits(self.store.result_limits());
+        // The quarantine's rows stay, and so does their share of the budget.
+        let _ = fresh.charge(self.quarantine.bytes());
+        self.store = fresh;
+    }
+
     /// Rows stored.
     pub fn row_count(&self) -> u64 {
         self.store.rows()

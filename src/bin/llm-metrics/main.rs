@@ -7,9 +7,14 @@
 //! llm-metrics sql (QUERY | --batch QUERIES) [--param k=v ...] [--datasource F] FILES...
 //! llm-metrics expand PIPE [--param k=v ...]
 //! llm-metrics convert [--format F] [--time MS] [--prices FILE] FILES...
+//! llm-metrics push --clickhouse URL [--user U] [--password-env VAR] [--database DB] FILES...
+//! llm-metrics push --tinybird HOST --token-env VAR FILES...
 //! ```
 //!
 //! Files are streamed into the store in 64 KiB chunks; `-` reads standard input.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod push;
 
 use llm_metrics::formats::Format;
 use llm_metrics::{write_to, GenConfig};
@@ -46,6 +51,21 @@ usage:
       without a time take --time, else the file's modification time. Records without a cost
       are priced from --prices, a genai-prices table (www/vendor/genai-prices.json, written by
       scripts/vendor.sh), else cost 0.
+
+  llm-metrics push --clickhouse URL [--user USER] [--password-env VAR] [--database DB]
+          [--datasource FILE | --project DIR] [--chunk-rows N] [--retries N] FILES...
+  llm-metrics push --tinybird HOST --token-env VAR [--datasource FILE | --project DIR]
+          [--chunk-rows N] [--retries N] FILES...
+      Streams FILES through the decoder and sends their rows, N at a time (default 50000),
+      as canonical NDJSON: to a ClickHouse server's HTTP interface (INSERT ... FORMAT
+      JSONEachRow into DB, default `default`; the database and the table are created from
+      the datasource when missing, and the server's row count is checked at the end) or to
+      Tinybird's Events API (POST /v0/events?name=DATASOURCE). The password and the token are
+      read from the environment variable VAR, never from the command line. Quarantined lines
+      are reported on standard error and not sent; transient failures (network errors, 429,
+      5xx other than a query error) are retried N times (default 4) with backoff. --project
+      DIR takes the one .datasource file under DIR/datasources; the table is named after the
+      datasource file. Prints a JSON summary.
 
   FILES: NDJSON files; `-` reads standard input.
   --datasource FILE: a .datasource file to use instead of the built-in llm_events.
@@ -99,6 +119,8 @@ enum Command {
         prices: Option<String>,
         files: Vec<String>,
     },
+    #[cfg(not(target_arch = "wasm32"))]
+    Push(push::Push),
 }
 
 /// Why the command failed: a usage mistake (exit 2, usage printed) or a failure at run time
@@ -221,8 +243,81 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
                 files: opts.files()?,
             })
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        "push" => parse_push(rest),
         other => Err(format!("unknown command '{other}'")),
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_push(rest: &[String]) -> Result<Command, String> {
+    let opts = Options::parse(
+        rest,
+        &[
+            "--clickhouse",
+            "--tinybird",
+            "--user",
+            "--password-env",
+            "--database",
+            "--token-env",
+            "--datasource",
+            "--project",
+            "--chunk-rows",
+            "--retries",
+        ],
+    )?;
+    let only = |names: &[&str], what: &str| -> Result<(), String> {
+        match names.iter().find(|n| opts.last(n).is_some()) {
+            Some(n) => Err(format!("{n} does not apply to {what}")),
+            None => Ok(()),
+        }
+    };
+    let target = match (opts.last("--clickhouse"), opts.last("--tinybird")) {
+        (Some(url), None) => {
+            only(&["--token-env"], "--clickhouse")?;
+            push::Target::ClickHouse {
+                url,
+                user: opts.last("--user"),
+                password_env: opts.last("--password-env"),
+                database: opts
+                    .last("--database")
+                    .unwrap_or_else(|| "default".to_string()),
+            }
+        }
+        (None, Some(host)) => {
+            only(&["--user", "--password-env", "--database"], "--tinybird")?;
+            push::Target::Tinybird {
+                host,
+                token_env: opts
+                    .last("--token-env")
+                    .ok_or("--tinybird needs --token-env VAR (the token's environment variable)")?,
+            }
+        }
+        _ => return Err("push needs one of --clickhouse URL or --tinybird HOST".to_string()),
+    };
+    let datasource = match (opts.last("--datasource"), opts.last("--project")) {
+        (Some(_), Some(_)) => {
+            return Err("push takes --datasource or --project, not both".to_string())
+        }
+        (Some(file), None) => Some(file),
+        (None, Some(dir)) => Some(push::project_datasource(&dir)?),
+        (None, None) => None,
+    };
+    let chunk_rows = match opts.last("--chunk-rows") {
+        Some(v) => parse_number::<u64>("--chunk-rows", &v)?.max(1),
+        None => push::DEFAULT_CHUNK_ROWS,
+    };
+    let retries = match opts.last("--retries") {
+        Some(v) => parse_number::<u32>("--retries", &v)?,
+        None => 4,
+    };
+    Ok(Command::Push(push::Push {
+        target,
+        datasource,
+        chunk_rows,
+        retries,
+        files: opts.files()?,
+    }))
 }
 
 fn collect_params(opts: &Options) -> Result<Params, String> {
@@ -375,6 +470,11 @@ fn run(command: Command) -> Result<(), Failure> {
             run_sql(store, query, batch, &params, &files)
         }
         Command::Expand { pipe, params } => run_expand(&pipe, &params),
+        #[cfg(not(target_arch = "wasm32"))]
+        Command::Push(p) => {
+            let summary = push::run(&p).map_err(|e| Failure::Run(format!("push: {e}")))?;
+            writeln!(io::stdout().lock(), "{summary}").map_err(|e| output_error(&e))
+        }
         Command::Convert {
             format,
             time_ms,
