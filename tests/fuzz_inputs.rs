@@ -1,6 +1,7 @@
 //! Replays the fuzz targets' saved inputs natively: the failures they found
 //! (`fuzz/regressions/`) and the largest and slowest inputs of each corpus (`fuzz/worst/`).
-//! `tests/web_ingest.rs` replays the same inputs in wasm.
+//! `tests/web_ingest.rs` (ingest targets) and `tests/web_sql_limits.rs` (`sql`, `pipe`) replay the
+//! same inputs in wasm.
 
 #[path = "../fuzz/cases/mod.rs"]
 mod cases;
@@ -30,14 +31,42 @@ fn saved_fuzz_inputs_pass_every_check() {
         n += replay(dir, "decoder", cases::decoder);
         n += replay(dir, "schema_decoder", cases::schema_decoder);
         n += replay(dir, "datasource", cases::datasource);
+        n += replay(dir, "sql", cases::sql);
+        n += replay(dir, "pipe", cases::pipe);
     }
     assert!(n > 0);
+}
+
+/// The committed seed corpora of the query targets are small: every input is replayed.
+#[test]
+fn query_corpora_pass_every_check() {
+    let sql = replay("fuzz/corpus", "sql", cases::sql);
+    let pipe = replay("fuzz/corpus", "pipe", cases::pipe);
+    assert!(sql > 0 && pipe > 0, "{sql} sql and {pipe} pipe inputs");
+}
+
+/// Most built queries must reach the engine's later stages, not stop at the parser: of the
+/// committed `sql` corpus, at least a tenth must answer.
+#[test]
+fn the_sql_grammar_builds_queries_that_answer() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/sql");
+    let (mut answered, mut total) = (0, 0);
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let input = std::fs::read(entry.path()).expect("readable input");
+        let (_, ok) = cases::sql_outcome(&input);
+        total += 1;
+        answered += usize::from(ok);
+    }
+    eprintln!("{answered} of {total} sql corpus inputs answer");
+    assert!(total > 0 && answered * 10 >= total, "{answered} of {total}");
 }
 
 #[test]
 fn the_wasm_replay_lists_every_saved_input() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let listing = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
+    let ingest = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
+    let queries =
+        std::fs::read_to_string(root.join("tests/web_sql_limits.rs")).expect("web_sql_limits.rs");
     for dir in ["fuzz/regressions", "fuzz/worst"] {
         for target in std::fs::read_dir(root.join(dir))
             .into_iter()
@@ -49,6 +78,11 @@ fn the_wasm_replay_lists_every_saved_input() {
                 .flatten()
                 .flatten()
             {
+                let target_name = target.file_name().to_string_lossy().into_owned();
+                let (listing, file_name) = match target_name.as_str() {
+                    "sql" | "pipe" => (&queries, "web_sql_limits.rs"),
+                    _ => (&ingest, "web_ingest.rs"),
+                };
                 let name = format!(
                     "{dir}/{}/{}",
                     target.file_name().to_string_lossy(),
@@ -56,7 +90,7 @@ fn the_wasm_replay_lists_every_saved_input() {
                 );
                 assert!(
                     listing.contains(&format!("\"{name}\"")),
-                    "tests/web_ingest.rs does not replay {name}"
+                    "tests/{file_name} does not replay {name}"
                 );
             }
         }
@@ -69,16 +103,20 @@ fn the_wasm_replay_lists_every_saved_input() {
 #[ignore]
 fn rank_corpus_inputs() {
     type Target = (&'static str, fn(&[u8]));
-    let targets: [Target; 3] = [
+    let targets: [Target; 5] = [
         ("decoder", cases::decoder),
         ("schema_decoder", cases::schema_decoder),
         ("datasource", cases::datasource),
+        ("sql", cases::sql),
+        ("pipe", cases::pipe),
     ];
     for (target, check) in targets {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/corpus")
             .join(target);
         let mut timed = Vec::new();
+        // Builds the target's shared stores first, so the first input timed does not pay for it.
+        check(&[]);
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let input = std::fs::read(entry.path()).expect("readable input");
             let start = std::time::Instant::now();

@@ -3,7 +3,8 @@
 //! `WITH` tables, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
 //! subquery of 200,000 distinct strings. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
-//! afterwards. Elapsed times are printed.
+//! afterwards. Elapsed times are printed. The `sql` and `pipe` fuzz targets' largest and slowest
+//! saved inputs (`fuzz/worst/`) are replayed through their checks here too.
 //!
 //! ```sh
 //! export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
@@ -176,4 +177,58 @@ fn results_past_the_default_byte_bound_are_errors() {
         .expect("count");
     let v: Value = serde_json::from_str(&e.to_json()).expect("endpoint JSON");
     assert_eq!(v["data"], json!([{ "n": 200_000 }]));
+}
+
+#[path = "../fuzz/cases/mod.rs"]
+mod cases;
+
+/// A saved input of the `sql` or `pipe` fuzz target: its file, the target's checks, its bytes.
+type FuzzInput = (&'static str, fn(&[u8]), &'static [u8]);
+
+/// The query fuzz targets' saved inputs: the largest and slowest inputs of each corpus
+/// (`tests/fuzz_inputs.rs` checks that every file is listed).
+const FUZZ_INPUTS: &[FuzzInput] = &[
+    (
+        "fuzz/worst/sql/largest-1",
+        cases::sql,
+        include_bytes!("../fuzz/worst/sql/largest-1"),
+    ),
+    (
+        "fuzz/worst/sql/slowest-1",
+        cases::sql,
+        include_bytes!("../fuzz/worst/sql/slowest-1"),
+    ),
+    (
+        "fuzz/worst/sql/slowest-2",
+        cases::sql,
+        include_bytes!("../fuzz/worst/sql/slowest-2"),
+    ),
+    (
+        "fuzz/worst/pipe/largest-1",
+        cases::pipe,
+        include_bytes!("../fuzz/worst/pipe/largest-1"),
+    ),
+    (
+        "fuzz/worst/pipe/slowest-1",
+        cases::pipe,
+        include_bytes!("../fuzz/worst/pipe/slowest-1"),
+    ),
+    (
+        "fuzz/worst/pipe/slowest-2",
+        cases::pipe,
+        include_bytes!("../fuzz/worst/pipe/slowest-2"),
+    ),
+];
+
+#[wasm_bindgen_test]
+fn saved_query_fuzz_inputs_pass_every_check_in_wasm() {
+    for (name, check, input) in FUZZ_INPUTS {
+        let started = now_ms();
+        check(input);
+        console_log!(
+            "{name}: {} bytes, {:.3} s",
+            input.len(),
+            (now_ms() - started) / 1000.0
+        );
+    }
 }

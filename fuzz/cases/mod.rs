@@ -3,7 +3,9 @@
 //! (`fuzz/worst/`) through them in wasm. Each panics when a check fails.
 #![allow(dead_code)]
 
-use llm_metrics::{parse_datasource, Datasource, EventStore, Options, Report};
+use llm_metrics::{
+    parse_datasource, parse_pipe, Datasource, EventStore, Options, Params, Report, ResultLimits,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -681,4 +683,874 @@ pub fn datasource(input: &[u8]) {
     let _ = store.end();
     assert!(store.store().bytes() <= 1 << 20);
     let _ = store.sql("SELECT count() FROM llm_events", &Default::default());
+}
+
+// ---- sql ----
+
+/// The store SQL runs on: the shipped columns, nested paths and `Nullable` columns of every kind,
+/// so queries hit NULL, edge values and (with `llm_events` names) the shipped pipes.
+const SQL_DATASOURCE: &str = "SCHEMA >
+    `event_time` DateTime `json:$.event_time`,
+    `model_name` LowCardinality(String) `json:$.model_name`,
+    `prompt_tokens` UInt32 `json:$.prompt_tokens`,
+    `completion_tokens` UInt32 `json:$.completion_tokens`,
+    `total_tokens` UInt32 `json:$.total_tokens`,
+    `cost` Float32 `json:$.cost`,
+    `latency` Float32 `json:$.latency`,
+    `success` UInt8 `json:$.success`,
+    `error_message` String `json:$.error_message`,
+    `user` Nullable(String) `json:$.meta.user`,
+    `cached` Nullable(UInt32) `json:$.usage.cached`,
+    `score` Nullable(Float64) `json:$.score`,
+    `at` Nullable(DateTime) `json:$.meta.at`,
+    `delta` Int64 `json:$.delta`,
+    `ok` Nullable(Bool) `json:$.ok`
+";
+
+/// A few rows with edge values and NULLs, and two lines for the quarantine table.
+const SQL_ROWS: &str = r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.5,"latency":1.25,"success":1,"error_message":"","meta":{"user":"ann","at":"2024-05-01 10:00:01"},"usage":{"cached":3},"score":0.5,"delta":-7,"ok":true}
+{"event_time":"2024-05-01 10:59:59","model_name":"gpt-4o","prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"cost":0,"latency":0,"success":0,"error_message":"rate limit","meta":{"user":null},"usage":{"cached":null},"score":null,"delta":9223372036854775807,"ok":null}
+{"event_time":"1970-01-01 00:00:00","model_name":"","prompt_tokens":4294967295,"completion_tokens":4294967295,"total_tokens":4294967295,"cost":-1e30,"latency":3.4e38,"success":255,"error_message":"é😀\\_%","meta":{"user":"","at":"1970-01-01 00:00:00"},"usage":{"cached":0},"score":-0.0,"delta":-9223372036854775808,"ok":false}
+{"event_time":"2106-02-07 06:28:15","model_name":"claude-3-5-sonnet","prompt_tokens":7,"completion_tokens":1,"total_tokens":8,"cost":1e-7,"latency":0.001,"success":1,"error_message":"a'b","meta":{"user":"é😀","at":"2106-02-07 06:28:15"},"usage":{"cached":4294967295},"score":1e308,"delta":0,"ok":true}
+{"event_time":"2024-12-31 23:59:59","model_name":"claude-3-5-sonnet","prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"cost":123456792,"latency":2,"success":1,"error_message":"","meta":{},"usage":{},"delta":1}
+{"event_time":"2024-02-29 12:00:00","model_name":"llama","prompt_tokens":255,"completion_tokens":256,"total_tokens":511,"cost":0.1,"latency":0.2,"success":1,"error_message":"x","meta":{"user":"bob","at":null},"score":-1e-300,"delta":-1,"ok":false}
+not json
+{}
+"#;
+
+/// What one query may return in the SQL and pipe targets: small, so limits are hit often.
+const SQL_LIMITS: ResultLimits = ResultLimits {
+    max_rows: 64,
+    max_bytes: 16 << 10,
+};
+
+thread_local! {
+    /// The loaded SQL store, built once per thread.
+    static SQL_STORE: EventStore = sql_store();
+}
+
+fn sql_store() -> EventStore {
+    let ds = parse_datasource("llm_events", SQL_DATASOURCE).expect("SQL_DATASOURCE parses");
+    let mut store = EventStore::with_datasource(
+        ds,
+        Options {
+            max_bytes: 1 << 20,
+            max_line_bytes: 1 << 12,
+            result_limits: SQL_LIMITS,
+        },
+    );
+    store.set_wall_clock(|| 1_714_557_600);
+    store.write(SQL_ROWS.as_bytes()).expect("write");
+    let report = store.end().expect("end");
+    assert_eq!((report.rows, report.quarantined), (6, 2), "{report:?}");
+    store
+}
+
+const SQL_COLUMNS: &[&str] = &[
+    "event_time",
+    "model_name",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost",
+    "latency",
+    "success",
+    "error_message",
+    "user",
+    "cached",
+    "score",
+    "at",
+    "delta",
+    "ok",
+];
+
+/// Constants at the edges of each type, NULL, and string escapes.
+const SQL_CONSTANTS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "-2",
+    "3",
+    "7",
+    "255",
+    "256",
+    "65535",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "0.1",
+    "-0.0",
+    "1e-7",
+    "1e30",
+    "1e308",
+    "-1e308",
+    "123456792",
+    "nan",
+    "inf",
+    "-inf",
+    "0x10",
+    "NULL",
+    "null",
+    "true",
+    "false",
+    "''",
+    "'a'",
+    "'gpt-4o'",
+    "'gpt\\_4o%'",
+    "'%\\%%'",
+    "'a\\_b'",
+    "'\\\\'",
+    "'\\''",
+    "''''",
+    "'\\n\\t\\0'",
+    "'\\x41\\xff'",
+    "'é😀'",
+    "'_%'",
+    "'2024-05-01 10:00:00'",
+    "'1970-01-01 00:00:00'",
+    "'2106-02-07 06:28:15'",
+    "'2024-02-29'",
+    "'1'",
+    "'nan'",
+    "toDateTime('2024-05-01 10:00:00')",
+    "toDate('2024-05-01')",
+    "toDateTime(-1)",
+    "toDate(99999999999)",
+    "now()",
+    "today()",
+    "yesterday()",
+];
+
+/// Scalar functions of `src/query/funcs.rs` with the argument counts they take (and a few more).
+const SQL_FUNCS: &[(&str, usize, usize)] = &[
+    ("plus", 2, 2),
+    ("minus", 2, 2),
+    ("multiply", 2, 2),
+    ("divide", 2, 2),
+    ("intDiv", 2, 2),
+    ("modulo", 2, 2),
+    ("negate", 1, 1),
+    ("abs", 1, 1),
+    ("equals", 2, 2),
+    ("notEquals", 2, 2),
+    ("less", 2, 2),
+    ("greater", 2, 2),
+    ("lessOrEquals", 2, 2),
+    ("greaterOrEquals", 2, 2),
+    ("and", 2, 3),
+    ("or", 2, 3),
+    ("not", 1, 1),
+    ("if", 3, 3),
+    ("multiIf", 3, 5),
+    ("coalesce", 1, 3),
+    ("ifNull", 2, 2),
+    ("nullIf", 2, 2),
+    ("isNull", 1, 1),
+    ("isNotNull", 1, 1),
+    ("assumeNotNull", 1, 1),
+    ("toNullable", 1, 1),
+    ("greatest", 2, 3),
+    ("least", 2, 3),
+    ("like", 2, 2),
+    ("notLike", 2, 2),
+    ("ilike", 2, 2),
+    ("notILike", 2, 2),
+    ("lower", 1, 1),
+    ("upper", 1, 1),
+    ("lowerUTF8", 1, 1),
+    ("upperUTF8", 1, 1),
+    ("length", 1, 1),
+    ("empty", 1, 1),
+    ("notEmpty", 1, 1),
+    ("concat", 0, 3),
+    ("round", 1, 2),
+    ("floor", 1, 2),
+    ("ceil", 1, 2),
+    ("ceiling", 1, 1),
+    ("toString", 1, 1),
+    ("toInt8", 1, 1),
+    ("toInt16", 1, 1),
+    ("toInt32", 1, 1),
+    ("toInt64", 1, 1),
+    ("toUInt8", 1, 1),
+    ("toUInt16", 1, 1),
+    ("toUInt32", 1, 1),
+    ("toUInt64", 1, 1),
+    ("toFloat32", 1, 1),
+    ("toFloat64", 1, 1),
+    ("toDate", 1, 1),
+    ("toDate32", 1, 1),
+    ("toDateTime", 1, 2),
+    ("toUnixTimestamp", 1, 1),
+    ("toYear", 1, 1),
+    ("toMonth", 1, 1),
+    ("toDayOfMonth", 1, 1),
+    ("toDayOfWeek", 1, 2),
+    ("toHour", 1, 1),
+    ("toMinute", 1, 1),
+    ("toSecond", 1, 1),
+    ("toYYYYMM", 1, 1),
+    ("toYYYYMMDD", 1, 1),
+    ("toMonday", 1, 1),
+    ("toStartOfDay", 1, 1),
+    ("toStartOfHour", 1, 1),
+    ("toStartOfMinute", 1, 1),
+    ("toStartOfFiveMinutes", 1, 1),
+    ("toStartOfFiveMinute", 1, 1),
+    ("toStartOfTenMinutes", 1, 1),
+    ("toStartOfFifteenMinutes", 1, 1),
+    ("toStartOfWeek", 1, 2),
+    ("toStartOfMonth", 1, 1),
+    ("toStartOfQuarter", 1, 1),
+    ("toStartOfYear", 1, 1),
+    ("toStartOfInterval", 2, 2),
+    ("dateDiff", 3, 3),
+    ("date_diff", 3, 3),
+    ("DATE_DIFF", 3, 3),
+    ("age", 3, 3),
+    ("now", 0, 0),
+    ("today", 0, 0),
+    ("yesterday", 0, 0),
+    ("arrayJoin", 1, 1),
+];
+
+/// Aggregates, with the parameters some of them take.
+const SQL_AGGS: &[(&str, &str, usize, usize)] = &[
+    ("count", "", 0, 2),
+    ("sum", "", 1, 1),
+    ("avg", "", 1, 1),
+    ("min", "", 1, 1),
+    ("max", "", 1, 1),
+    ("any", "", 1, 1),
+    ("anyLast", "", 1, 1),
+    ("anyHeavy", "", 1, 1),
+    ("argMin", "", 2, 2),
+    ("argMax", "", 2, 2),
+    ("uniq", "", 1, 2),
+    ("uniqExact", "", 1, 2),
+    ("uniqCombined", "", 1, 1),
+    ("uniqHLL12", "", 1, 1),
+    ("uniqTheta", "", 1, 1),
+    ("countDistinct", "", 1, 2),
+    ("median", "", 1, 1),
+    ("medianExact", "", 1, 1),
+    ("quantile", "(0.5)", 1, 1),
+    ("quantile", "(0)", 1, 1),
+    ("quantileExact", "(0.99)", 1, 1),
+    ("quantileExactInclusive", "(1)", 1, 1),
+    ("quantileTDigest", "(0.9)", 1, 1),
+    ("quantileTiming", "(0.5)", 1, 1),
+    ("quantileDeterministic", "(0.5)", 2, 2),
+    ("quantileBFloat16", "(0.5)", 1, 1),
+    ("quantiles", "(0.1, 0.5, 0.9)", 1, 1),
+    ("quantilesExact", "(0.5, 1)", 1, 1),
+    ("quantilesExactInclusive", "(0, 0.5)", 1, 1),
+    ("stddevPop", "", 1, 1),
+    ("stddevSamp", "", 1, 1),
+    ("varPop", "", 1, 1),
+    ("varSamp", "", 1, 1),
+    ("covarPop", "", 2, 2),
+    ("covarSamp", "", 2, 2),
+    ("corr", "", 2, 2),
+    ("simpleLinearRegression", "", 2, 2),
+    ("groupArray", "", 1, 1),
+    ("groupArray", "(2)", 1, 1),
+    ("groupUniqArray", "", 1, 1),
+    ("groupBitAnd", "", 1, 1),
+    ("groupBitOr", "", 1, 1),
+    ("groupBitXor", "", 1, 1),
+    ("topK", "(2)", 1, 1),
+    ("histogram", "(3)", 1, 1),
+    ("sumMap", "", 2, 2),
+    ("minMap", "", 2, 2),
+    ("maxMap", "", 2, 2),
+    ("retention", "", 1, 3),
+    ("windowFunnel", "(3600)", 2, 4),
+    ("sequenceMatch", "('(?1)(?2)')", 3, 3),
+    ("countIf", "", 1, 1),
+    ("sumIf", "", 2, 2),
+    ("avgIf", "", 2, 2),
+    ("argMaxIf", "", 3, 3),
+    ("argMinIf", "", 3, 3),
+    ("uniqIf", "", 2, 2),
+    ("maxOrNull", "", 1, 1),
+    ("sumDistinct", "", 1, 1),
+];
+
+const SQL_BINARY: &[&str] = &[
+    "+", "-", "*", "/", "%", "=", "==", "!=", "<>", "<", ">", "<=", ">=", "AND", "OR", "||",
+    "LIKE", "NOT LIKE", "ILIKE", "DIV", "MOD",
+];
+
+const SQL_UNITS: &[&str] = &[
+    "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
+];
+
+/// Builds one query from fuzzer bytes: a grammar of the supported subset with bounded depth.
+struct SqlGen<'a, 'b> {
+    u: &'b mut Bytes<'a>,
+    /// Names a `WITH` or an `AS` made visible.
+    aliases: Vec<String>,
+    /// Table names of `WITH name AS (…)`.
+    tables: Vec<String>,
+    next: usize,
+}
+
+impl SqlGen<'_, '_> {
+    fn name(&mut self) -> String {
+        self.next += 1;
+        format!("a{}", self.next)
+    }
+
+    fn leaf(&mut self) -> String {
+        match self.u.int_in_range(0, 9) {
+            0..=3 => (*self.u.choose(SQL_COLUMNS)).to_string(),
+            4..=7 => (*self.u.choose(SQL_CONSTANTS)).to_string(),
+            8 if !self.aliases.is_empty() => {
+                let i = self.u.size(0, self.aliases.len() - 1);
+                self.aliases[i].clone()
+            }
+            _ => format!("llm_events.{}", self.u.choose(SQL_COLUMNS)),
+        }
+    }
+
+    fn args(&mut self, lo: usize, hi: usize, depth: usize) -> String {
+        let n = self.u.size(lo, hi);
+        (0..n)
+            .map(|_| self.expr(depth))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn expr(&mut self, depth: usize) -> String {
+        if depth == 0 {
+            return self.leaf();
+        }
+        let d = depth - 1;
+        match self.u.int_in_range(0, 19) {
+            0..=2 => self.leaf(),
+            3..=5 => {
+                let op = *self.u.choose(SQL_BINARY);
+                format!("{} {op} {}", self.expr(d), self.expr(d))
+            }
+            6 => format!("({})", self.expr(d)),
+            7..=9 => {
+                let &(f, lo, hi) = self.u.choose(SQL_FUNCS);
+                if f == "toStartOfInterval" && self.u.bool() {
+                    let n = self.u.choose(&["0", "1", "3", "11", "33", "-1"]);
+                    let unit = self.u.choose(SQL_UNITS);
+                    return format!("toStartOfInterval({}, INTERVAL {n} {unit})", self.expr(d));
+                }
+                if f.starts_with("date") || f.starts_with("DATE") || f == "age" {
+                    let unit = self
+                        .u
+                        .choose(&["'second'", "'hour'", "'day'", "'month'", "'year'"]);
+                    return format!("{f}({unit}, {}, {})", self.expr(d), self.expr(d));
+                }
+                format!("{f}({})", self.args(lo, hi, d))
+            }
+            10 | 11 => {
+                let &(f, params, lo, hi) = self.u.choose(SQL_AGGS);
+                let distinct = if self.u.ratio(1, 8) { "DISTINCT " } else { "" };
+                format!("{f}{params}({distinct}{})", self.args(lo, hi, d))
+            }
+            12 => {
+                let not = if self.u.bool() { "NOT " } else { "" };
+                format!("{} IS {not}NULL", self.expr(d))
+            }
+            13 => {
+                let not = if self.u.bool() { "NOT " } else { "" };
+                if self.u.bool() {
+                    format!("{} {not}IN ({})", self.expr(d), self.args(0, 4, d))
+                } else {
+                    let sub = self.query(d.min(2));
+                    format!("{} {not}IN ({sub})", self.expr(d))
+                }
+            }
+            14 => {
+                let mut s = String::from("CASE");
+                if self.u.bool() {
+                    s = format!("CASE {}", self.expr(d));
+                }
+                for _ in 0..self.u.size(1, 3) {
+                    s = format!("{s} WHEN {} THEN {}", self.expr(d), self.expr(d));
+                }
+                if self.u.bool() {
+                    s = format!("{s} ELSE {}", self.expr(d));
+                }
+                format!("{s} END")
+            }
+            15 => format!("({})", self.query(d.min(2))),
+            16 => {
+                let unit = self.u.choose(SQL_UNITS);
+                let sign = self.u.choose(&["+", "-"]);
+                format!(
+                    "{} {sign} INTERVAL {} {unit}",
+                    self.expr(d),
+                    self.u.choose(&["1", "90", "-3", "0"])
+                )
+            }
+            17 => format!(
+                "{} {}BETWEEN {} AND {}",
+                self.expr(d),
+                if self.u.bool() { "NOT " } else { "" },
+                self.expr(d),
+                self.expr(d)
+            ),
+            18 => {
+                let op = self.u.choose(&["-", "NOT ", "+"]);
+                format!("{op}{}", self.expr(d))
+            }
+            _ => {
+                let ty = self.u.choose(&[
+                    "String",
+                    "UInt8",
+                    "Int64",
+                    "Float64",
+                    "DateTime",
+                    "Nullable(UInt32)",
+                ]);
+                if self.u.bool() {
+                    format!("CAST({} AS {ty})", self.expr(d))
+                } else {
+                    format!("{}::{ty}", self.expr(d))
+                }
+            }
+        }
+    }
+
+    fn item(&mut self, depth: usize) -> String {
+        if self.u.ratio(1, 10) {
+            return "*".into();
+        }
+        let e = self.expr(depth);
+        if self.u.bool() {
+            let name = self.name();
+            self.aliases.push(name.clone());
+            format!("{e} AS {name}")
+        } else {
+            e
+        }
+    }
+
+    fn list(&mut self, lo: usize, hi: usize, depth: usize) -> String {
+        let n = self.u.size(lo, hi);
+        (0..n)
+            .map(|_| self.expr(depth))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn query(&mut self, depth: usize) -> String {
+        let mut q = String::new();
+        if self.u.ratio(1, 4) {
+            let mut parts = Vec::new();
+            for _ in 0..self.u.size(1, 3) {
+                if self.u.bool() && depth > 0 {
+                    let name = format!("t{}", self.tables.len());
+                    let sub = self.query(depth - 1);
+                    parts.push(format!("{name} AS ({sub})"));
+                    self.tables.push(name);
+                } else {
+                    let e = self.expr(depth.min(2));
+                    let name = self.name();
+                    parts.push(format!("{e} AS {name}"));
+                    self.aliases.push(name);
+                }
+            }
+            q = format!("WITH {} ", parts.join(", "));
+        }
+        q.push_str("SELECT ");
+        if self.u.ratio(1, 6) {
+            q.push_str("DISTINCT ");
+        }
+        let items: Vec<String> = (0..self.u.size(1, 4)).map(|_| self.item(depth)).collect();
+        q.push_str(&items.join(", "));
+        match self.u.int_in_range(0, 9) {
+            0 => {}
+            1 if depth > 0 => {
+                let sub = self.query(depth - 1);
+                q.push_str(&format!(" FROM ({sub})"));
+            }
+            2 => q.push_str(" FROM llm_events_quarantine"),
+            3 if !self.tables.is_empty() => {
+                let i = self.u.size(0, self.tables.len() - 1);
+                q.push_str(&format!(" FROM {}", self.tables[i]));
+            }
+            _ => q.push_str(" FROM llm_events"),
+        }
+        if self.u.ratio(1, 2) {
+            q.push_str(&format!(" WHERE {}", self.expr(depth)));
+        }
+        if self.u.ratio(1, 2) {
+            q.push_str(&format!(" GROUP BY {}", self.list(1, 3, depth.min(2))));
+            if self.u.ratio(1, 3) {
+                q.push_str(&format!(" HAVING {}", self.expr(depth)));
+            }
+        }
+        if self.u.ratio(1, 2) {
+            let n = self.u.size(1, 3);
+            let keys: Vec<String> = (0..n)
+                .map(|_| {
+                    let e = self.expr(depth.min(2));
+                    let dir = self.u.choose(&["", " ASC", " DESC", " DESC NULLS FIRST"]);
+                    format!("{e}{dir}")
+                })
+                .collect();
+            q.push_str(&format!(" ORDER BY {}", keys.join(", ")));
+        }
+        if self.u.ratio(1, 4) {
+            let n = self.u.choose(&["0", "1", "2"]);
+            q.push_str(&format!(" LIMIT {n} BY {}", self.list(1, 2, 1)));
+        }
+        if self.u.ratio(1, 3) {
+            let n = self.u.choose(&["0", "1", "3", "18446744073709551615"]);
+            q.push_str(&format!(" LIMIT {n}"));
+            if self.u.bool() {
+                q.push_str(&format!(" OFFSET {}", self.u.choose(&["0", "1", "5"])));
+            }
+        }
+        q
+    }
+}
+
+/// A query from the input: mostly built by the grammar above, sometimes raw text, sometimes a
+/// built query with raw bytes spliced in.
+fn sql_text(input: &[u8]) -> String {
+    let Some((&mode, rest)) = input.split_first() else {
+        return String::new();
+    };
+    if mode % 8 == 0 {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    let mut u = Bytes::new(rest);
+    let depth = u.size(1, 5);
+    let mut gen = SqlGen {
+        u: &mut u,
+        aliases: Vec::new(),
+        tables: Vec::new(),
+        next: 0,
+    };
+    let mut q = gen.query(depth);
+    if mode % 8 == 1 {
+        // The bytes left, spliced in at a character boundary the next two bytes pick.
+        let at = u.size(0, q.len());
+        let at = (0..=at).rev().find(|&i| q.is_char_boundary(i)).unwrap_or(0);
+        let tail = String::from_utf8_lossy(u.bytes(usize::MAX)).into_owned();
+        q.insert_str(at, &tail);
+    }
+    q
+}
+
+/// Checks an answer: within the result limits and written as valid JSON.
+fn check_answer(result: &llm_metrics::Result<llm_metrics::Endpoint>) {
+    if let Ok(e) = result {
+        assert!(e.rows() as u64 <= SQL_LIMITS.max_rows, "{} rows", e.rows());
+        assert!(e.data.iter().all(|row| row.len() == e.meta.len()));
+        let json = e.to_json();
+        serde_json::from_str::<serde_json::Value>(&json).expect("endpoint JSON");
+    }
+}
+
+/// SQL parse and execute on a small store with NULLs and edge values: nothing may panic, every
+/// failure is an error value, and an answer stays within the result limits.
+///
+/// The first byte picks raw text (one in eight), a built query with raw bytes spliced in (one in
+/// eight) or a built query; the rest drives the grammar.
+pub fn sql(input: &[u8]) {
+    sql_outcome(input);
+}
+
+/// What [`sql`] runs for `input`, and whether it answered (after passing the checks).
+pub fn sql_outcome(input: &[u8]) -> (String, bool) {
+    let query = sql_text(input);
+    SQL_STORE.with(|store| {
+        let result = store.sql(&query, &Params::new());
+        check_answer(&result);
+        // The same query as a template with no parameters.
+        if query.len() < 4096 {
+            check_answer(&store.sql(&format!("%\n{query}"), &Params::new()));
+        }
+        let answered = result.is_ok();
+        (query, answered)
+    })
+}
+
+// ---- pipe ----
+
+const PARAM_NAMES: &[&str] = &["p", "n", "start_date", "models", "x", "c", "f"];
+
+const TEMPLATE_VALUES: &[&str] = &[
+    "p",
+    "n",
+    "x",
+    "c",
+    "start_date",
+    "models",
+    "'a'",
+    "''",
+    "'model_name'",
+    "'2024-05-01 10:00:00'",
+    "1",
+    "0",
+    "-1",
+    "1.5",
+    "None",
+    "True",
+    "False",
+    "'String'",
+];
+
+/// Tinybird template functions with how many arguments they take.
+const TEMPLATE_FUNCS: &[(&str, usize, usize)] = &[
+    ("String", 1, 3),
+    ("Int", 1, 2),
+    ("Integer", 1, 2),
+    ("Int8", 1, 2),
+    ("Int16", 1, 2),
+    ("Int32", 1, 2),
+    ("Int64", 1, 2),
+    ("UInt8", 1, 2),
+    ("UInt16", 1, 2),
+    ("UInt32", 1, 2),
+    ("UInt64", 1, 2),
+    ("Float32", 1, 2),
+    ("Float64", 1, 2),
+    ("Boolean", 1, 2),
+    ("Date", 1, 2),
+    ("DateTime", 1, 2),
+    ("DateTime64", 1, 2),
+    ("Array", 1, 3),
+    ("column", 1, 2),
+    ("defined", 1, 1),
+    ("error", 1, 2),
+    ("custom_error", 1, 2),
+];
+
+/// Pipe text from fuzzer bytes: description, nodes whose SQL mixes template tags, conditions
+/// and expressions with the SQL grammar, and references to earlier nodes.
+struct PipeGen<'a, 'b> {
+    u: &'b mut Bytes<'a>,
+}
+
+impl PipeGen<'_, '_> {
+    fn value(&mut self, depth: usize) -> String {
+        if depth > 0 && self.u.ratio(1, 3) {
+            let &(f, lo, hi) = self.u.choose(TEMPLATE_FUNCS);
+            let n = self.u.size(lo, hi);
+            let args: Vec<String> = (0..n).map(|_| self.value(depth - 1)).collect();
+            let mut call = format!("{f}({})", args.join(", "));
+            if self.u.ratio(1, 6) {
+                call.push_str(", description=\"d\", required=True");
+                call = format!("{f}({})", call.trim_start_matches(&format!("{f}(")));
+            }
+            return call;
+        }
+        (*self.u.choose(TEMPLATE_VALUES)).to_string()
+    }
+
+    fn condition(&mut self, depth: usize) -> String {
+        let mut c = self.value(depth);
+        for _ in 0..self.u.size(0, 2) {
+            let op = self
+                .u
+                .choose(&[" and ", " or ", " == ", " != ", " < ", " in "]);
+            let not = if self.u.ratio(1, 4) { "not " } else { "" };
+            c = format!("{c}{op}{not}{}", self.value(depth));
+        }
+        c
+    }
+
+    fn body(&mut self, depth: usize, nodes: &[String]) -> String {
+        let mut out = String::new();
+        for _ in 0..self.u.size(1, 6) {
+            match self.u.int_in_range(0, 9) {
+                0..=2 => {
+                    let mut sql = SqlGen {
+                        u: &mut *self.u,
+                        aliases: Vec::new(),
+                        tables: nodes.to_vec(),
+                        next: 0,
+                    };
+                    let e = sql.expr(2);
+                    out.push_str(&format!(" AND {e}"));
+                }
+                3 | 4 => out.push_str(&format!(" {{{{{}}}}}", self.value(2))),
+                5 if depth > 0 => {
+                    let mut s = format!(" {{% if {} %}}", self.condition(1));
+                    s.push_str(&self.body(depth - 1, nodes));
+                    for _ in 0..self.u.size(0, 2) {
+                        s.push_str(&format!("{{% elif {} %}}", self.condition(1)));
+                        s.push_str(&self.body(depth - 1, nodes));
+                    }
+                    if self.u.bool() {
+                        s.push_str("{% else %}");
+                        s.push_str(&self.body(depth - 1, nodes));
+                    }
+                    let end = *self.u.choose(&["{% end %}", "{% endif %}", ""]);
+                    s.push_str(end);
+                    out.push_str(&s);
+                }
+                6 => out.push_str(" {# a comment {{ x }} #}"),
+                7 => out.push_str(" -- {{String(x)}}\n"),
+                8 => out.push_str(&format!(
+                    " AND {} = {{{{{}}}}}",
+                    self.u.choose(SQL_COLUMNS),
+                    self.value(2)
+                )),
+                _ => {
+                    let n = self.u.size(1, 12);
+                    let raw = self.u.bytes(n);
+                    out.push_str(&String::from_utf8_lossy(raw));
+                }
+            }
+        }
+        out
+    }
+
+    fn node(&mut self, name: &str, nodes: &[String]) -> String {
+        let mut sql = String::new();
+        let templated = self.u.ratio(3, 4);
+        if templated {
+            sql.push_str("%\n");
+        }
+        let from = if nodes.is_empty() || self.u.bool() {
+            "llm_events".to_string()
+        } else {
+            nodes[self.u.size(0, nodes.len() - 1)].clone()
+        };
+        let cols = if templated && self.u.ratio(1, 4) {
+            "{{column(c, 'model_name')}} AS k, count() AS n".to_string()
+        } else {
+            let mut g = SqlGen {
+                u: &mut *self.u,
+                aliases: Vec::new(),
+                tables: Vec::new(),
+                next: 0,
+            };
+            g.item(2)
+        };
+        sql.push_str(&format!("SELECT {cols} FROM {from} WHERE 1"));
+        if templated {
+            let body = self.body(3, nodes);
+            sql.push_str(&body);
+        }
+        if self.u.ratio(1, 3) {
+            sql.push_str(" LIMIT {{Int32(n, 10)}}");
+        }
+        let indented = sql.replace('\n', "\n    ");
+        let mut text = format!("NODE {name}\n");
+        if self.u.ratio(1, 4) {
+            text.push_str("DESCRIPTION >\n    a node\n\n");
+        }
+        text.push_str(&format!("SQL >\n    {indented}\n\n"));
+        text
+    }
+
+    fn pipe(&mut self) -> String {
+        let mut text = String::new();
+        if self.u.bool() {
+            text.push_str("DESCRIPTION >\n    A pipe with \"quotes\" and {{ braces }}.\n\n");
+        }
+        if self.u.ratio(1, 6) {
+            text.push_str("TOKEN \"read\" READ\n\n");
+        }
+        let mut nodes = Vec::new();
+        for i in 0..self.u.size(1, 3) {
+            let name = format!("n{i}");
+            let node = self.node(&name, &nodes);
+            text.push_str(&node);
+            nodes.push(name);
+        }
+        if self.u.ratio(7, 8) {
+            let ty = *self
+                .u
+                .choose(&["TYPE endpoint\n", "TYPE ENDPOINT\n", "TYPE materialized\n"]);
+            text.push_str(ty);
+        }
+        text
+    }
+
+    fn params(&mut self) -> Params {
+        let mut params = Params::new();
+        for _ in 0..self.u.size(0, 4) {
+            let name = *self.u.choose(PARAM_NAMES);
+            let value = match self.u.int_in_range(0, 11) {
+                0 => serde_json::json!("gpt-4o,claude-3-5-sonnet"),
+                1 => serde_json::json!(["gpt-4o", ""]),
+                2 => serde_json::json!("2024-05-01 10:00:00"),
+                3 => serde_json::json!(-1),
+                4 => serde_json::json!(18446744073709551615u64),
+                5 => serde_json::json!(1.5),
+                6 => serde_json::json!(null),
+                7 => serde_json::json!(true),
+                8 => serde_json::json!({"a": [1]}),
+                9 => serde_json::json!("model_name"),
+                10 => serde_json::json!("' OR 1 --\\"),
+                _ => {
+                    let n = self.u.size(0, 16);
+                    let raw = self.u.bytes(n);
+                    serde_json::json!(String::from_utf8_lossy(raw))
+                }
+            };
+            params.insert(name.into(), value);
+        }
+        params
+    }
+}
+
+/// Pipe text and template parameters through `parse_pipe`, `add_pipe` (which checks the pipe),
+/// `expand` and `pipe`, on the SQL target's store: nothing may panic, every failure is an error
+/// value, a pipe that answers also expands, and answers stay within the result limits. Also runs
+/// a shipped pipe with the same parameters.
+///
+/// The first byte picks raw pipe text without parameters (one in eight), parameters then raw
+/// pipe text (one in eight), or a pipe and parameters built from the rest.
+pub fn pipe(input: &[u8]) {
+    let Some((&mode, rest)) = input.split_first() else {
+        return;
+    };
+    let mut u = Bytes::new(rest);
+    let (text, params) = if mode % 8 < 2 {
+        let params = if mode % 8 == 1 {
+            PipeGen { u: &mut u }.params()
+        } else {
+            Params::new()
+        };
+        (
+            String::from_utf8_lossy(u.bytes(usize::MAX)).into_owned(),
+            params,
+        )
+    } else {
+        let mut g = PipeGen { u: &mut u };
+        let text = g.pipe();
+        (text, g.params())
+    };
+    let parsed = parse_pipe(None, &text);
+    let mut store = SQL_STORE.with(|s| s.clone());
+    let added = store.add_pipe(&text);
+    if added.is_ok() {
+        assert!(parsed.is_ok(), "add_pipe accepted what parse_pipe refused");
+    }
+    let shipped = store.pipe_names();
+    let name = match added {
+        Ok(name) => name,
+        Err(_) => shipped[usize::from(mode) % shipped.len()].clone(),
+    };
+    let answer = store.pipe(&name, &params);
+    check_answer(&answer);
+    let expanded = store.expand(&name, &params);
+    if answer.is_ok() {
+        assert!(
+            expanded.is_ok(),
+            "answers but does not expand: {expanded:?}"
+        );
+    }
+    if let Ok(sql) = expanded {
+        check_answer(&store.sql(&sql, &Params::new()));
+    }
 }
