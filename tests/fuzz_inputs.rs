@@ -2,6 +2,10 @@
 //! (`fuzz/regressions/`) and the largest and slowest inputs of each corpus (`fuzz/worst/`).
 //! `tests/web_ingest.rs` replays the same inputs in wasm.
 
+// Native only: these are plain #[test] functions (and proptest), which the wasm test runner
+// does not run; tests/web*.rs are their wasm counterparts.
+#![cfg(not(target_arch = "wasm32"))]
+
 #[path = "../fuzz/cases/mod.rs"]
 mod cases;
 
