@@ -104,6 +104,7 @@ step "wasm-pack test --node" wasm_tests "$LOGS/wasm-node.log" 'running [0-9]+ te
 step "wasm-pack test --headless --chrome" wasm_tests "$LOGS/wasm-chrome.log" \
     'Running headless tests in Chrome' \
     wasm-pack test --headless --chrome --test '*'
+step "npm package (scripts/package.sh --no-build)" bash scripts/package.sh --no-build
 step "JS tests of pkg/ (node --test tests/js/)" node --test tests/js/
 step "page tests in Chromium (node --test tests/e2e/)" node --test tests/e2e/
 if [ -f tests/chdb/run.sh ]; then
