@@ -4,13 +4,14 @@
 // and opened in Chromium. There a file of three events is loaded into the dashboard element and
 // into a store of the page's own from createStore(); the KPI cards must show what the page's
 // `pipe('llm_kpis')` answers, and both must match the totals worked out by hand below. Removing
-// the element must end its worker. Prints each app's bundle size.
+// the element must end its worker. The Vite app is also opened from Vite's dev server. Prints
+// each app's bundle size.
 //
 //   bash scripts/package.sh && node --test tests/e2e/examples.test.mjs
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,6 +99,72 @@ async function serve(root) {
   };
 }
 
+/**
+ * Opens an example app at `url`: loads FILE into the dashboard element and into the page's own
+ * createStore(), checks both against pipe() and the totals by hand, then removes the element
+ * and checks that every worker ended.
+ */
+async function checkPage(name, url) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
+  const workers = [];
+  page.on('worker', (worker) => {
+    const entry = { url: worker.url(), closed: false };
+    workers.push(entry);
+    worker.on('close', () => {
+      entry.closed = true;
+    });
+  });
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard')?.dataset.state === 'ready',
+      null, { timeout: 30_000 });
+
+    // The dashboard element: its file input, then its KPI cards against the page's own pipe().
+    await page.setInputFiles('llm-metrics-dashboard input[type=file]', FILE);
+    await page.waitForFunction(() => {
+      const dash = document.querySelector('llm-metrics-dashboard');
+      const requests = dash.shadowRoot.querySelector('.kpi[data-kpi=requests] .kpi-value');
+      return dash.dataset.state === 'ready' && requests?.dataset.value === '3';
+    }, null, { timeout: 30_000 });
+    const endpoint = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').store.pipe('llm_kpis'));
+    const [row] = endpoint.data;
+    for (const [key, value] of Object.entries(BY_HAND)) assert.equal(row[key], value, `llm_kpis.${key}`);
+    await assertKpis(page, endpoint, `${name}: KPI cards`);
+    // Its stylesheets came through the bundler: the cards are laid out by dashboard.css.
+    const display = await page.evaluate(() => getComputedStyle(document.querySelector('llm-metrics-dashboard')
+      .shadowRoot.querySelector('.kpi')).display);
+    assert.notEqual(display, 'inline', `${name}: dashboard.css did not apply`);
+
+    // createStore() on the page's own input.
+    await page.setInputFiles('#file', FILE);
+    await page.waitForSelector('#summary[data-state=ready]', { timeout: 30_000 });
+    const summary = await page.$eval('#summary', (p) => ({ requests: p.dataset.requests, tokens: p.dataset.tokens }));
+    assert.deepEqual(summary, { requests: String(BY_HAND.requests), tokens: String(BY_HAND.total_tokens) });
+    await screenshot(page, `example-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+
+    // The page's store was closed after its answer, and removing the element ends its worker.
+    assert.equal(workers.length, 2, `${name}: workers started: ${JSON.stringify(workers)}`);
+    await page.evaluate(() => document.querySelector('llm-metrics-dashboard').remove());
+    await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard') === null);
+    const deadline = Date.now() + 10_000;
+    while (workers.some((w) => !w.closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(workers.map((w) => w.closed), [true, true], `${name}: every worker ended`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+}
+
 for (const example of EXAMPLES) {
   test(`examples/${example.name}: installed from the tarball, type-checked, built, and its KPIs match pipe() and the totals by hand`, async () => {
     const dir = join(repo, 'examples', example.name);
@@ -119,64 +186,35 @@ for (const example of EXAMPLES) {
     }
 
     const server = await serve(join(dir, example.root));
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const problems = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console ${msg.type()}: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-    page.on('response', (res) => {
-      if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
-    });
-    const workers = [];
-    page.on('worker', (worker) => {
-      const entry = { url: worker.url(), closed: false };
-      workers.push(entry);
-      worker.on('close', () => {
-        entry.closed = true;
-      });
-    });
     try {
-      await page.goto(server.url);
-      await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard')?.dataset.state === 'ready',
-        null, { timeout: 30_000 });
-
-      // The dashboard element: its file input, then its KPI cards against the page's own pipe().
-      await page.setInputFiles('llm-metrics-dashboard input[type=file]', FILE);
-      await page.waitForFunction(() => {
-        const dash = document.querySelector('llm-metrics-dashboard');
-        const requests = dash.shadowRoot.querySelector('.kpi[data-kpi=requests] .kpi-value');
-        return dash.dataset.state === 'ready' && requests?.dataset.value === '3';
-      }, null, { timeout: 30_000 });
-      const endpoint = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').store.pipe('llm_kpis'));
-      const [row] = endpoint.data;
-      for (const [key, value] of Object.entries(BY_HAND)) assert.equal(row[key], value, `llm_kpis.${key}`);
-      await assertKpis(page, endpoint, `${example.name}: KPI cards`);
-      // Its stylesheets came through the bundler: the cards are laid out by dashboard.css.
-      const display = await page.evaluate(() => getComputedStyle(document.querySelector('llm-metrics-dashboard')
-        .shadowRoot.querySelector('.kpi')).display);
-      assert.notEqual(display, 'inline', `${example.name}: dashboard.css did not apply`);
-
-      // createStore() on the page's own input.
-      await page.setInputFiles('#file', FILE);
-      await page.waitForSelector('#summary[data-state=ready]', { timeout: 30_000 });
-      const summary = await page.$eval('#summary', (p) => ({ requests: p.dataset.requests, tokens: p.dataset.tokens }));
-      assert.deepEqual(summary, { requests: String(BY_HAND.requests), tokens: String(BY_HAND.total_tokens) });
-      await screenshot(page, `example-${example.name}.png`);
-
-      // The page's store was closed after its answer, and removing the element ends its worker.
-      assert.equal(workers.length, 2, `${example.name}: workers started: ${JSON.stringify(workers)}`);
-      await page.evaluate(() => document.querySelector('llm-metrics-dashboard').remove());
-      await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard') === null);
-      const deadline = Date.now() + 10_000;
-      while (workers.some((w) => !w.closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(workers.map((w) => w.closed), [true, true], `${example.name}: every worker ended`);
-      assert.deepEqual(problems, []);
+      await checkPage(example.name, server.url);
     } finally {
-      await context.close();
       await server.close();
     }
   });
 }
+
+test('examples/vite-react from Vite\'s dev server: the same page works unbundled, with no setting', async () => {
+  const dir = join(repo, 'examples', 'vite-react');
+  assert.ok(existsSync(join(dir, 'node_modules/.bin/vite')), 'the vite-react test above installs the app first');
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = probe.address().port;
+  await new Promise((resolve) => probe.close(resolve));
+  const vite = spawn(join(dir, 'node_modules/.bin/vite'), ['--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+  let output = '';
+  vite.stdout.on('data', (chunk) => (output += chunk));
+  vite.stderr.on('data', (chunk) => (output += chunk));
+  try {
+    const deadline = Date.now() + 30_000;
+    // Vite colours its banner, even into a pipe.
+    while (!output.replace(/\x1b\[[0-9;]*m/g, "").includes(`127.0.0.1:${port}`)) {
+      assert.ok(Date.now() < deadline && vite.exitCode === null, `vite did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await checkPage('vite-react (dev server)', `http://127.0.0.1:${port}/`);
+  } finally {
+    vite.kill();
+  }
+});
