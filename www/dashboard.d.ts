@@ -22,7 +22,7 @@ export interface RefreshDetail {
  * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
  * and, after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
  *
- * Removed from the page (and not put back within the same task, as a move does), the element
+ * Removed from the page (and not put back at once, as a move does), the element
  * ends its worker, which frees the store's memory, destroys its charts, sets
  * `data-state="closed"` and dispatches `closed`; added again, it starts afresh and empty.
  *

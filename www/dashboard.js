@@ -151,8 +151,8 @@ export class LlmMetricsDashboard extends HTMLElement {
   }
 
   /**
-   * Removed from the page: unless it is back within the same task (a move), the element ends
-   * its worker, which frees the store's memory, destroys its charts and sets
+   * Removed from the page: unless it is put back at once, before any microtask runs (a move),
+   * the element ends its worker, which frees the store's memory, destroys its charts and sets
    * `data-state="closed"`. Added again later, it starts afresh, empty (its `src` or `sample`
    * attribute loads again).
    */

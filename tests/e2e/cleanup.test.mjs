@@ -1,6 +1,6 @@
 // Browser test of cleanup on removal: store.close() ends its worker (whose wasm memory goes
 // with it) and refuses later calls; a removed <llm-metrics-dashboard> ends its worker, one moved
-// within a task keeps it, one added again starts afresh, and one removed while its engine starts
+// at once keeps it, one added again starts afresh, and one removed while its engine starts
 // leaves no worker behind. Workers are followed through Chromium's own worker events.
 //
 //   node --test tests/e2e/cleanup.test.mjs
@@ -109,7 +109,7 @@ test('a removed dashboard ends its worker; a moved one keeps it; one added again
       .querySelector('.kpi[data-kpi=requests] .kpi-value')?.dataset.value === '1000', null, { timeout: 30_000 });
     assert.equal(workers.length, 1);
 
-    // Moved within one task: the same worker goes on.
+    // Moved (taken out and put back in one script): the same worker goes on.
     const moved = await page.evaluate(async () => {
       const el = document.getElementById('dash');
       const box = document.createElement('div');
