@@ -4,7 +4,7 @@
 #
 #   bash bench/run.sh [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream]
 #
-# Builds: pkg/ (wasm-pack build --release --target web) when older than the sources, the npm
+# Builds: pkg/ (scripts/build-wasm.sh) when older than the sources, the npm
 # packages of bench/ (npm ci), the DuckDB-WASM bundle (esbuild) and the data file
 # target/bench/data/events-N-seedS.ndjson (llm-metrics gen). Reports go to bench/results/.
 set -euo pipefail
@@ -44,12 +44,11 @@ stale() {
 }
 
 bash scripts/setup.sh --product
-# node_modules/.bin first: wasm-pack must pick up binaryen's wasm-opt (see Cargo.toml).
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 if stale pkg/llm_metrics_bg.wasm src datasources pipes Cargo.toml Cargo.lock; then
-    say "wasm-pack build --release --target web"
-    wasm-pack build --release --target web --out-dir pkg
+    say "scripts/build-wasm.sh (what wasm-pack build --release --target web writes)"
+    bash scripts/build-wasm.sh
 fi
 
 stamp=bench/node_modules/.lock-sha256

@@ -56,7 +56,7 @@ const MOUNTS = [
  * Maps a request path to a file inside one of the mounts, or returns null when the path is
  * malformed or would leave the mount (`..`, encoded separators, NUL bytes, symlinks out).
  */
-async function locate(urlPath) {
+async function locate(urlPath, mounts = MOUNTS) {
   let decoded;
   try {
     decoded = decodeURIComponent(urlPath);
@@ -64,7 +64,7 @@ async function locate(urlPath) {
     return null;
   }
   if (decoded.includes('\0') || decoded.includes('\\')) return null;
-  const mount = MOUNTS.find((m) => decoded.startsWith(m.prefix));
+  const mount = mounts.find((m) => decoded.startsWith(m.prefix));
   if (!mount) return null;
   const rest = decoded.slice(mount.prefix.length);
   if (rest.split('/').some((part) => part === '..')) return null;
@@ -102,7 +102,20 @@ function send(res, status, text) {
 }
 
 /** Answers one request with a file of www/ or pkg/ (GET and HEAD only). */
-export async function serveStatic(req, res) {
+export function serveStatic(req, res) {
+  return serveFrom(MOUNTS, req, res);
+}
+
+/**
+ * A handler serving other folders the same way: `mounts` is [{ prefix, dir }], the first match
+ * wins; `csp: false` leaves out the Content-Security-Policy header (a page of its own, such as
+ * an example app, brings its own policy).
+ */
+export function staticHandler(mounts, { csp = true } = {}) {
+  return (req, res) => serveFrom(mounts, req, res, csp);
+}
+
+async function serveFrom(mounts, req, res, csp = true) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     send(res, 405, 'Method Not Allowed\n');
@@ -115,7 +128,7 @@ export async function serveStatic(req, res) {
     send(res, 400, 'Bad Request\n');
     return;
   }
-  const found = await locate(pathname);
+  const found = await locate(pathname, mounts);
   if (!found) {
     send(res, 404, 'Not Found\n');
     return;
@@ -125,7 +138,7 @@ export async function serveStatic(req, res) {
     'Content-Length': found.size,
     'Cache-Control': 'no-cache',
     'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': CSP,
+    ...(csp ? { 'Content-Security-Policy': CSP } : {}),
     'Referrer-Policy': 'no-referrer',
   });
   if (req.method === 'HEAD') {

@@ -3,9 +3,12 @@
 # returns at once when its tool is already in place.
 #
 #   bash scripts/setup.sh             everything (same as --test)
-#   bash scripts/setup.sh --product   Rust + wasm toolchain, Node.js and the npm packages (wasm-opt):
-#                                     enough for scripts/run.sh
-#   bash scripts/setup.sh --test      the above plus Chromium, ChromeDriver and the Python venv
+#   bash scripts/setup.sh --product   Rust's wasm32 target, the wasm-bindgen CLI, Node.js and the npm
+#                                     packages (wasm-opt, uPlot): enough for scripts/run.sh
+#   bash scripts/setup.sh --test      the above plus wasm-pack (`wasm-pack test`), Chromium,
+#                                     ChromeDriver, the Python venv and cargo-fuzz
+#
+# Each install is announced before it starts and timed when it ends ("setup: ... took N s").
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,6 +37,18 @@ WASM_PACK_VERSION=0.15.1
 
 say() { printf 'setup: %s\n' "$*"; }
 
+# timed WHAT COMMAND...: announces an install, runs it and prints how long it took.
+timed() {
+    local what="$1" start status
+    shift
+    say "$what"
+    start=$(date +%s)
+    "$@"
+    status=$?
+    say "$what took $(($(date +%s) - start)) s"
+    return "$status"
+}
+
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
         "$@"
@@ -54,11 +69,14 @@ apt_install() {
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
     say "apt-get install ${missing[*]}"
+    local start
+    start=$(date +%s)
     if [ "$apt_updated" -eq 0 ]; then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
         apt_updated=1
     fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    say "apt-get install ${missing[*]} took $(($(date +%s) - start)) s"
 }
 
 file_hash() { sha256sum "$@" | sha256sum | cut -d' ' -f1; }
@@ -69,16 +87,14 @@ setup_rust() {
         exit 1
     fi
     if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-        say "rustup target add wasm32-unknown-unknown"
-        rustup target add wasm32-unknown-unknown
+        timed "rustup target add wasm32-unknown-unknown" rustup target add wasm32-unknown-unknown
     fi
     local installed
     installed="$(rustup component list --installed)"
     local comp
     for comp in clippy rustfmt; do
         if ! grep -q "^$comp" <<<"$installed"; then
-            say "rustup component add $comp"
-            rustup component add "$comp"
+            timed "rustup component add $comp" rustup component add "$comp"
         fi
     done
 }
@@ -95,13 +111,19 @@ wasm_bindgen_version() {
     ' Cargo.lock
 }
 
-setup_wasm() {
+install_crate() {
+    cargo install "$1" --version "$2" --locked || cargo install "$1" --version "$2"
+}
+
+# Only the tests need wasm-pack (`wasm-pack test`); builds run scripts/build-wasm.sh.
+setup_wasm_pack() {
     if ! command -v wasm-pack >/dev/null 2>&1; then
-        say "cargo install wasm-pack $WASM_PACK_VERSION"
-        cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked ||
-            cargo install wasm-pack --version "$WASM_PACK_VERSION"
+        timed "cargo install wasm-pack $WASM_PACK_VERSION" install_crate wasm-pack "$WASM_PACK_VERSION"
     fi
-    local want have=""
+}
+
+setup_wasm() {
+    local want have=""""
     want="$(wasm_bindgen_version)"
     if [ -z "$want" ]; then
         echo "setup.sh: no wasm-bindgen entry in Cargo.lock" >&2
@@ -111,9 +133,7 @@ setup_wasm() {
         have="$(wasm-bindgen --version | awk '{print $2}')"
     fi
     if [ "$have" != "$want" ]; then
-        say "cargo install wasm-bindgen-cli $want (found '${have:-none}')"
-        cargo install wasm-bindgen-cli --version "$want" --locked ||
-            cargo install wasm-bindgen-cli --version "$want"
+        timed "cargo install wasm-bindgen-cli $want (found '${have:-none}')" install_crate wasm-bindgen-cli "$want"
     fi
 }
 
@@ -132,8 +152,7 @@ setup_npm() {
         return 0
     fi
     command -v npm >/dev/null 2>&1 || apt_install npm
-    say "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    timed "npm ci (uplot, binaryen, playwright-core)" npm ci --no-audit --no-fund --loglevel=error
     printf '%s\n' "$want" >"$stamp"
 }
 
@@ -152,11 +171,10 @@ setup_python() {
         return 0
     fi
     if [ ! -x .venv/bin/python ]; then
-        say "python3 -m venv .venv"
-        python3 -m venv .venv
+        timed "python3 -m venv .venv" python3 -m venv .venv
     fi
-    say "pip install -r tests/requirements.txt"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    timed "pip install -r tests/requirements.txt" \
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
     printf '%s\n' "$want" >"$stamp"
 }
 
@@ -166,8 +184,7 @@ setup_fuzz() {
         return 0
     fi
     if ! cargo fuzz --version >/dev/null 2>&1; then
-        say "cargo install cargo-fuzz"
-        cargo install cargo-fuzz --locked || cargo install cargo-fuzz ||
+        timed "cargo install cargo-fuzz" sh -c 'cargo install cargo-fuzz --locked || cargo install cargo-fuzz' ||
             say "cargo-fuzz could not be installed; the fuzz smoke test will be skipped"
     fi
 }
@@ -178,8 +195,9 @@ setup_node
 setup_npm
 check_wasm_opt
 if [ "$mode" = test ]; then
+    setup_wasm_pack
     setup_browser
     setup_python
     setup_fuzz
 fi
-say "ready ($mode) in $ROOT"
+say "ready ($mode) in $ROOT after $SECONDS s"

@@ -5,6 +5,10 @@
 //! result. Whether each kind matches ClickHouse is
 //! checked by `tests/chdb/adversarial.py`; here each rule is checked on its kinds.
 
+// Native only: these are plain #[test] functions (and proptest), which the wasm test runner
+// does not run; tests/web*.rs are their wasm counterparts.
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{count_lines, same_ingest};

@@ -1,5 +1,6 @@
 //! Vendor log formats, natively: every fixture of `tests/fixtures/formats/` loads into the rows
 //! worked out by hand in `formats_cases`, chosen or detected, alone, side by side and mixed.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod formats_cases;
 

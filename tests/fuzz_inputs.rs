@@ -3,6 +3,10 @@
 //! `tests/web_ingest.rs` (ingest targets) and `tests/web_sql_limits.rs` (`sql`, `pipe`) replay the
 //! same inputs in wasm.
 
+// Native only: these are plain #[test] functions (and proptest), which the wasm test runner
+// does not run; tests/web*.rs are their wasm counterparts.
+#![cfg(not(target_arch = "wasm32"))]
+
 #[path = "../fuzz/cases/mod.rs"]
 mod cases;
 

@@ -1,5 +1,9 @@
 //! Ingest of fixture files: value rules, line accounting, quarantine, and chunking independence.
 
+// Native only: these are plain #[test] functions (and proptest), which the wasm test runner
+// does not run; tests/web*.rs are their wasm counterparts.
+#![cfg(not(target_arch = "wasm32"))]
+
 use llm_metrics::{generate_ndjson, ColumnData, Endpoint, EventStore, Params, Report, Value};
 use proptest::prelude::*;
 

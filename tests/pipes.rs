@@ -2,6 +2,10 @@
 //! `defined()`, missing and malformed values, injection attempts), unsupported SQL, malformed
 //! pipe files, the shipped pipes, and what `statistics` reports.
 
+// Native only: these are plain #[test] functions (and proptest), which the wasm test runner
+// does not run; tests/web*.rs are their wasm counterparts.
+#![cfg(not(target_arch = "wasm32"))]
+
 use llm_metrics::{ErrorKind, EventStore, Params, Value};
 use serde_json::json;
 

@@ -4,6 +4,7 @@
 //! `parse_datasource` reads in each file of `tests/fixtures/tinybird/datasources/`, and
 //! `types.chdb.json` the name ClickHouse gives each column type; both are written by
 //! `tests/tinybird/regenerate.sh` from the packages themselves, never by this crate.
+#![cfg(not(target_arch = "wasm32"))]
 
 use llm_metrics::{parse_datasource, parse_datasource_file};
 use serde_json::Value;

@@ -121,6 +121,14 @@ class Chart {
     return this.figure;
   }
 
+  /** Stops observing the figure's size and destroys the uPlot chart (and its window listeners). */
+  dispose() {
+    this.resizer.disconnect();
+    this.uplot?.destroy();
+    this.uplot = null;
+    this.shape = null;
+  }
+
   setTitle(title, description) {
     this.caption.textContent = title;
     this.plot.setAttribute('aria-label', description ?? title);

@@ -19,8 +19,12 @@ export interface RefreshDetail {
 /**
  * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
  * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
- * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed) and,
- * after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
+ * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
+ * and, after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
+ *
+ * Removed from the page (and not put back at once, as a move does), the element
+ * ends its worker, which frees the store's memory, destroys its charts, sets
+ * `data-state="closed"` and dispatches `closed`; added again, it starts afresh and empty.
  *
  * If the engine crashes, the element starts a fresh one (`data-state="recovering"`), loads its
  * files, URLs and sample again and shows a notice ("The engine crashed: <message>; reloaded N
@@ -41,6 +45,7 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;
   refresh(options?: { views?: View[]; data?: boolean }): Promise<void>;
   addEventListener(type: 'refresh', listener: (event: CustomEvent<RefreshDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'closed', listener: (event: CustomEvent<void>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 

@@ -150,6 +150,45 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.#start();
   }
 
+  /**
+   * Removed from the page: unless it is put back at once, before any microtask runs (a move),
+   * the element ends its worker, which frees the store's memory, destroys its charts and sets
+   * `data-state="closed"`. Added again later, it starts afresh, empty (its `src` or `sample`
+   * attribute loads again).
+   */
+  disconnectedCallback() {
+    if (!this.#started) return;
+    queueMicrotask(() => {
+      if (!this.isConnected && this.#started) this.#close();
+    });
+  }
+
+  #close() {
+    this.#started = false;
+    this.#generation++;
+    this.#refreshController?.abort();
+    this.#refreshController = null;
+    for (const group of Object.values(this.#ui)) {
+      for (const part of Object.values(group ?? {})) {
+        for (const chart of part?.dispose ? [part] : Object.values(part ?? {})) chart?.dispose?.();
+      }
+    }
+    const store = this.#store;
+    this.#store = null;
+    this.#root.replaceChildren();
+    this.#sources = [];
+    this.#addedPipes = [];
+    this.#dataStale = false;
+    if (store === null) this.#resolveReady.reject(new Error('The element was removed before its engine started.'));
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = { resolve, reject };
+    });
+    this.#ready.catch(() => {});
+    this.dataset.state = 'closed';
+    this.dispatchEvent(new CustomEvent('closed'));
+    store?.close().catch(() => {});
+  }
+
   attributeChangedCallback(name, before, after) {
     if (!this.#started || before === after) return;
     if (name === 'views') {
@@ -161,14 +200,23 @@ export class LlmMetricsDashboard extends HTMLElement {
   }
 
   async #start() {
+    const run = this.#ready;
     this.#applyViewsAttribute();
     this.dataset.state = 'starting';
     await this.#build();
+    if (this.#ready !== run) return;
     this.#applyViews();
     try {
-      this.#store = await createStore();
+      const store = await createStore();
+      // Removed while the engine started: the new store is ended at once.
+      if (this.#ready !== run) {
+        await store.close();
+        return;
+      }
+      this.#store = store;
       for (const text of DASHBOARD_PIPES) await this.#store.addPipe(text);
     } catch (err) {
+      if (this.#ready !== run) return;
       this.dataset.state = 'failed';
       this.#setStatus(`The engine could not start: ${err.message}`, true);
       this.#resolveReady.reject(err);
@@ -181,6 +229,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.dataset.state = 'ready';
     this.#resolveReady.resolve(this.#store);
     await this.refresh({ data: true });
+    if (this.#ready !== run) return;
     (globalThis.requestIdleCallback ?? setTimeout)(() => warmUp());
 
     const src = this.getAttribute('src');
@@ -225,6 +274,7 @@ export class LlmMetricsDashboard extends HTMLElement {
    */
   async #track(name, totalBytes, start, source) {
     await this.#ready;
+    const store = this.#store;
     const entry = { ...source, name, status: 'running' };
     this.#sources.push(entry);
     const item = this.#addLoadItem(name, totalBytes);
@@ -239,6 +289,8 @@ export class LlmMetricsDashboard extends HTMLElement {
     item.finish(result);
     entry.status = result.status;
     this.#pendingLoads -= 1;
+    // The element was removed meanwhile: nothing left to show it in.
+    if (this.#store !== store) return result;
     // A crash: the recovery reloads this source and refreshes the views.
     if (this.#store.lost !== null) return result;
     if (result.status === 'failed') {
@@ -337,8 +389,10 @@ export class LlmMetricsDashboard extends HTMLElement {
   // ---- building the DOM --------------------------------------------------------------------
 
   async #build() {
-    const styles = ['./vendor/uPlot.min.css', './dashboard.css'].map((path) => {
-      const link = el('link', { rel: 'stylesheet', href: new URL(path, import.meta.url).href });
+    // Each URL written out as `new URL('literal', import.meta.url)`, so that bundlers copy the file.
+    const sheets = [new URL('./vendor/uPlot.min.css', import.meta.url), new URL('./dashboard.css', import.meta.url)];
+    const styles = sheets.map((url) => {
+      const link = el('link', { rel: 'stylesheet', href: url.href });
       return new Promise((resolve) => {
         link.addEventListener('load', resolve, { once: true });
         link.addEventListener('error', resolve, { once: true });

@@ -117,7 +117,10 @@ export declare class MetricsStore extends EventTarget {
   quarantine(page?: { offset?: number; limit?: number }, options?: QueryOptions): Promise<Endpoint>;
   pipeNames(): Promise<string[]>;
   stats(): Promise<StoreStats>;
-  /** Cancels running loads, frees the store's memory and stops the worker. */
+  /**
+   * Cancels running loads, frees the store's memory and stops the worker. Requests still
+   * waiting, and every later one, reject with "The store is closed.".
+   */
   close(): Promise<void>;
   addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: 'lost', listener: (event: CustomEvent<LostDetail>) => void, options?: boolean | AddEventListenerOptions): void;

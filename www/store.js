@@ -8,8 +8,6 @@
 //
 // Types: store.d.ts.
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
-
 /**
  * Starts a worker with an empty store for the llm_events datasource and resolves with its
  * client once the engine is running. `options` is { maxBytes, maxLineBytes, maxResultRows,
@@ -27,7 +25,9 @@ export async function createStore(options = {}) {
 }
 
 function startWorker() {
-  return new Worker(WORKER_URL, { type: 'module', name: 'llm-metrics' });
+  // Written out in one expression, as bundlers (Vite, webpack) recognise it: they then bundle
+  // worker.js with the wasm module it imports and rewrite the URL.
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'llm-metrics' });
 }
 
 function pickOptions(options) {
@@ -253,8 +253,9 @@ export class MetricsStore extends EventTarget {
     try {
       await this._request({ op: 'close' });
     } finally {
-      this.#closed = true;
       this.#worker.terminate();
+      // Requests still waiting (a load cancelled by the close) get no answer from a stopped worker.
+      this.#failAll(new Error('The store is closed.'));
     }
   }
 }
