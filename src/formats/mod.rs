@@ -488,16 +488,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// `s` cut to 60 bytes for an error message.
 fn shorten(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::ingest::shorten(s, 60)
 }
 
 /// A 64-bit FNV-1a hash of `parts`, separated, for keys naming one call.

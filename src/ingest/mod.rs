@@ -849,7 +849,7 @@ impl Decoder {
         for (col, r) in errors {
             let name = &self.names[*col];
             let ty = self.types[*col].name();
-            let shown = shorten(values.get(*col).map_or("", String::as_str));
+            let shown = shorten(values.get(*col).map_or("", String::as_str), 120);
             let m = match r {
                 Reject::NotType => format!("value '{shown}' on column '{name}' is not {ty}"),
                 Reject::OutOfRange => {
@@ -885,12 +885,13 @@ impl Decoder {
     }
 }
 
-fn shorten(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.len() <= MAX {
+/// `s` cut to at most `max` bytes (at a character boundary) and marked `…` when cut, for
+/// messages that quote input.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }

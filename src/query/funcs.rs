@@ -506,7 +506,7 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             } else {
                 all.base().clone()
             };
-            mk(F::Coalesce, args, ty)
+            mk(F::Coalesce, args, ty.without_low_cardinality())
         }
         "ifNull" => {
             arity(n, &args, 2, 2)?;
