@@ -1,7 +1,7 @@
 //! Tinybird `.pipe` files: a description and named SQL nodes, the last published as the endpoint.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::schema::file::{dedent, unquote, words};
+use crate::schema::file::{block_lines, dedent, unquote, words};
 
 /// One `NODE` of a pipe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,17 +198,7 @@ pub fn parse_pipe(name: Option<&str>, text: &str) -> Result<Pipe> {
         let rest = unquote(w[1..].join(" ").trim()).to_string();
         if w.get(1).map(String::as_str) == Some(">") {
             let start = i + 1;
-            let mut end = start;
-            let mut body: Vec<&str> = Vec::new();
-            while end < lines.len() {
-                let l = lines[end];
-                match words(l, end + 1) {
-                    Ok(w) if w.is_empty() => body.push(""),
-                    Ok(w) if !l.starts_with([' ', '\t']) && is_command(&w[0]) => break,
-                    _ => body.push(l),
-                }
-                end += 1;
-            }
+            let (body, end) = block_lines(&lines, start, is_command);
             let first_line = start + 1 + body.iter().take_while(|l| l.trim().is_empty()).count();
             let text = dedent(&body);
             match kw.as_str() {

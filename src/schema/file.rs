@@ -180,6 +180,28 @@ fn is_command(cmd: &str) -> bool {
             .is_some_and(|k| ENGINE_PARAMS.contains(&k))
 }
 
+/// The lines of a `CMD >` block that starts at `lines[start]`: every line up to the next one
+/// that starts unindented with a word `is_command` accepts (blank lines and lines without a
+/// word become empty, keeping their place). Returns the block and the index where it ends.
+pub(crate) fn block_lines<'t>(
+    lines: &[&'t str],
+    start: usize,
+    is_command: fn(&str) -> bool,
+) -> (Vec<&'t str>, usize) {
+    let mut end = start;
+    let mut body: Vec<&str> = Vec::new();
+    while end < lines.len() {
+        let l = lines[end];
+        match words(l, end + 1) {
+            Ok(w) if w.is_empty() => body.push(""),
+            Ok(w) if !l.starts_with([' ', '\t']) && is_command(&w[0]) => break,
+            _ => body.push(l),
+        }
+        end += 1;
+    }
+    (body, end)
+}
+
 /// Splits a command line into words as Tinybird does (shell-like, without POSIX unquoting): a
 /// word starting with a quote runs to the matching quote, `#` outside quotes ends the line.
 pub(crate) fn words(line: &str, lineno: usize) -> Result<Vec<String>> {
@@ -317,17 +339,7 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
             // without a word (blank, or only a `#` comment) are left out, as Tinybird does;
             // they keep their place so that errors name the right line.
             let start = i + 1;
-            let mut end = start;
-            let mut body: Vec<&str> = Vec::new();
-            while end < lines.len() {
-                let l = lines[end];
-                match words(l, end + 1) {
-                    Ok(w) if w.is_empty() => body.push(""),
-                    Ok(w) if !l.starts_with([' ', '\t']) && is_command(&w[0]) => break,
-                    _ => body.push(l),
-                }
-                end += 1;
-            }
+            let (body, end) = block_lines(&lines, start, is_command);
             block(&mut f, &cmd, lineno, &body)?;
             i = end;
             continue;
