@@ -1,9 +1,10 @@
 // Types for dashboard.js: the <llm-metrics-dashboard> element.
 
 import type { LoadResult, MetricsStore, Params } from './store.js';
+import type { BackendConfig } from './backends.js';
 
 export type View =
-  | 'inputs' | 'filters' | 'kpis' | 'usage' | 'performance' | 'cost' | 'timeseries'
+  | 'inputs' | 'source' | 'filters' | 'kpis' | 'usage' | 'performance' | 'cost' | 'timeseries'
   | 'latency' | 'errors' | 'quarantine' | 'sql';
 
 export declare const VIEWS: View[];
@@ -16,10 +17,34 @@ export interface RefreshDetail {
   params: Params;
 }
 
+/** The data source in use, without credentials. */
+export type BackendInfo =
+  | { kind: 'tab' }
+  | { kind: 'clickhouse'; url: string; user: string; database: string }
+  | { kind: 'tinybird'; host: string };
+
+/** What a push from the page did (see `push()`). */
+export interface PushResult {
+  sent: number;
+  bytes: number;
+  seconds: number;
+  retries: number;
+  /** ClickHouse: the table's rows before and after. */
+  before?: number;
+  after?: number;
+  /** Tinybird: rows it accepted and quarantined. */
+  successful?: number;
+  quarantined?: number;
+}
+
 /**
  * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
  * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
- * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
+ * commas; default all), `backend` (`tab`, `clickhouse` or `tinybird`) with `backend-url`
+ * (the ClickHouse server or the Tinybird API host), `backend-user` and `backend-database`:
+ * a ClickHouse server without a password is read at once; a password or token is given only
+ * through `setBackend()`. Sets `data-source` (tab, clickhouse, tinybird) and
+ * `data-source-state` (connecting, connected, failed). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
  * and, after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
  *
  * Removed from the page (and not put back at once, as a move does), the element
@@ -44,6 +69,19 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   load(url: string, options?: { token?: string }): Promise<LoadResult | null>;
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;
   refresh(options?: { views?: View[]; data?: boolean }): Promise<void>;
+  /** The data source in use, without credentials. */
+  readonly backend: BackendInfo;
+  /**
+   * Reads every view from another source: `{ kind: 'tab' }` (the default), a ClickHouse server
+   * or Tinybird. The server is checked first: if it fails, its error shows in the page, the
+   * previous source stays and the promise rejects. Credentials are kept in memory only.
+   */
+  setBackend(config: { kind: 'tab' } | BackendConfig): Promise<BackendInfo>;
+  /**
+   * Sends the events stored in the tab to the server in use, showing progress, retries and the
+   * count check, then re-reads the views from it.
+   */
+  push(options?: { chunkRows?: number }): Promise<PushResult>;
   addEventListener(type: 'refresh', listener: (event: CustomEvent<RefreshDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: 'closed', listener: (event: CustomEvent<void>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;

@@ -4,11 +4,17 @@
 //   src="URL"          loads the URL when the element starts (no token; use load() for one)
 //   sample="ROWS"      loads ROWS generated events when the element starts (bare: 100,000)
 //   views="kpis ..."   the views to show, in any order, separated by spaces or commas; default
-//                      all of: inputs filters kpis usage performance cost timeseries latency
-//                      errors quarantine sql
+//                      all of: inputs source filters kpis usage performance cost timeseries
+//                      latency errors quarantine sql
+//   backend="clickhouse" backend-url="URL" backend-user="U" backend-database="D"
+//                      reads from a ClickHouse server (one without a password: a password or a
+//                      token is given only through setBackend()); backend="tinybird"
+//                      backend-url="HOST" fills in the Tinybird host and waits for the token
 //
-// Every number on it comes from a pipe run with the current filters as parameters, and every
-// string from the data is written as text.
+// Every number on it comes from a pipe run with the current filters as parameters, on the
+// data source in use: the store in this tab (the default), a ClickHouse server or Tinybird.
+// Every string from the data is written as text. Passwords and tokens are kept in memory only
+// and sent only in request headers.
 //
 // Should the engine crash (a panic: a bug), the element starts a fresh engine, loads again the
 // files it still holds (File handles), the URLs (re-fetched; one loaded with a token is listed as
@@ -25,7 +31,7 @@ import {
 } from './format.js';
 
 export const VIEWS = [
-  'inputs', 'filters', 'kpis', 'usage', 'performance', 'cost', 'timeseries', 'latency', 'errors',
+  'inputs', 'source', 'filters', 'kpis', 'usage', 'performance', 'cost', 'timeseries', 'latency', 'errors',
   'quarantine', 'sql',
 ];
 
@@ -43,6 +49,12 @@ const RANGE_PRESETS = [
   { key: '7d', label: 'Last 7 d', seconds: 7 * 86400 },
   { key: '30d', label: 'Last 30 d', seconds: 30 * 86400 },
   { key: 'custom', label: 'Custom', seconds: null },
+];
+
+const SOURCE_KINDS = [
+  { key: 'tab', label: 'In this tab' },
+  { key: 'clickhouse', label: 'ClickHouse' },
+  { key: 'tinybird', label: 'Tinybird' },
 ];
 
 const SQL_EXAMPLE = `SELECT model_name, count() AS requests, round(avg(latency), 3) AS avg_latency
@@ -74,7 +86,7 @@ function el(tag, props = {}, ...children) {
 let instances = 0;
 
 export class LlmMetricsDashboard extends HTMLElement {
-  static observedAttributes = ['src', 'views'];
+  static observedAttributes = ['src', 'views', 'backend', 'backend-url', 'backend-user', 'backend-database'];
 
   #root;
   #ui = {};
@@ -108,6 +120,14 @@ export class LlmMetricsDashboard extends HTMLElement {
   #refreshes = 0;
   #dataStale = false;
 
+  // The data source: null for the store in this tab, else a backend of backends.js (which alone
+  // holds the credentials); whether its table is still missing (nothing pushed yet); and the
+  // switch in progress.
+  #backend = null;
+  #backendEmpty = false;
+  #switches = 0;
+  #pushController = null;
+
   constructor() {
     super();
     this.#root = this.attachShadow({ mode: 'open' });
@@ -137,6 +157,157 @@ export class LlmMetricsDashboard extends HTMLElement {
     }
     if (this.#selected !== null) params.models = this.#models.filter((m) => this.#selected.has(m));
     return params;
+  }
+
+  /**
+   * The data source in use, without credentials: `{ kind: 'tab' }`, `{ kind: 'clickhouse',
+   * url, user, database }` or `{ kind: 'tinybird', host }`.
+   */
+  get backend() {
+    const b = this.#backend;
+    if (b === null) return { kind: 'tab' };
+    return b.kind === 'clickhouse' ? { kind: b.kind, url: b.url, user: b.user, database: b.database } : { kind: b.kind, host: b.host };
+  }
+
+  /**
+   * Switches the data source and re-renders every view from it: `{ kind: 'tab' }` (the store
+   * in this tab), `{ kind: 'clickhouse', url, user?, password?, database? }` or
+   * `{ kind: 'tinybird', host, token, appendToken? }`. Checks the server first; if it does not
+   * answer (unreachable, refused credentials), the error is shown in the page, the previous
+   * source stays in use and the promise rejects with that error. Resolves with `backend`.
+   */
+  async setBackend(config = { kind: 'tab' }) {
+    await this.#ready;
+    const switchId = ++this.#switches;
+    const kind = config?.kind ?? 'tab';
+    this.#showSourceError(null);
+    if (kind === 'tab') {
+      this.#backend = null;
+      this.#backendEmpty = false;
+    } else {
+      let backend;
+      try {
+        backend = this.#store.connect(config);
+        this.#showSourceStatus(`Connecting to ${backend.label}…`);
+        this.dataset.sourceState = 'connecting';
+        const { tableExists } = await backend.check();
+        if (switchId !== this.#switches) return this.backend;
+        this.#backend = backend;
+        this.#backendEmpty = !tableExists;
+      } catch (err) {
+        if (switchId !== this.#switches) return this.backend;
+        const where = backend?.label ?? (kind === 'tinybird' ? 'Tinybird' : 'ClickHouse');
+        this.#showSourceError(`Could not use ${where}: ${err.message}`);
+        this.dataset.sourceState = 'failed';
+        throw err;
+      }
+    }
+    this.dataset.source = kind;
+    this.dataset.sourceState = 'connected';
+    this.#syncSourceControls();
+    this.#showSourceStatus(this.#backend === null ? 'Showing the events stored in this tab.' : `Showing ${this.#backend.label}.`);
+    if (this.#backend !== null) {
+      const ui = this.#ui.source;
+      const b = this.backend;
+      if (b.kind === 'clickhouse') {
+        ui.chUrl.value = b.url;
+        ui.chUser.value = b.user;
+        ui.chDatabase.value = b.database;
+      } else {
+        ui.tbHost.value = b.host;
+      }
+    }
+    this.#quarantineOffset = 0;
+    await this.refresh({ data: true });
+    return this.backend;
+  }
+
+  /**
+   * Sends the events stored in this tab to the server in use (ClickHouse or Tinybird), with
+   * progress, retries on transient failures and the final count check shown in the page;
+   * then re-renders the views from the server. Resolves with the push's result (`sent`,
+   * `seconds`, `retries`, `bytes`; for ClickHouse the table's rows `before` and `after`, for
+   * Tinybird the rows it acknowledged and quarantined); rejects, after showing why, when it
+   * fails or is cancelled.
+   */
+  async push({ chunkRows } = {}) {
+    await this.#ready;
+    const ui = this.#ui.source;
+    const backend = this.#backend;
+    if (backend === null) throw this.#pushFailed(new Error('Choose a ClickHouse or Tinybird data source first.'));
+    if (this.#pendingLoads > 0) throw this.#pushFailed(new Error('Wait until the loads have finished.'));
+    if (this.#pushController !== null) throw this.#pushFailed(new Error('A push is already running.'));
+    const { rowCount } = await this.#store.stats();
+    if (rowCount === 0) throw this.#pushFailed(new Error('No events are stored in this tab: load files first.'));
+    const controller = new AbortController();
+    this.#pushController = controller;
+    let retries = 0;
+    const started = performance.now();
+    ui.push.dataset.status = 'running';
+    ui.pushButton.disabled = true;
+    ui.pushCancel.hidden = false;
+    ui.pushBar.hidden = false;
+    ui.pushBar.max = rowCount;
+    ui.pushBar.value = 0;
+    ui.pushResult.textContent = '';
+    ui.pushResult.classList.remove('error');
+    ui.pushStats.textContent = `Sending ${plural(rowCount, 'row')} to ${backend.label}…`;
+    const rate = (sent, bytes, seconds) => (seconds > 0
+      ? ` · ${formatCount(Math.round(sent / seconds))} rows/s, ${formatBytes(Math.round(bytes / seconds))}/s` : '');
+    const retryText = () => (retries > 0 ? ` · ${plural(retries, 'retry', 'retries')}` : '');
+    try {
+      const result = await backend.push(this.#store, {
+        chunkRows,
+        signal: controller.signal,
+        onProgress: ({ sent, total, bytes, seconds }) => {
+          ui.pushBar.max = total;
+          ui.pushBar.value = sent;
+          ui.pushStats.textContent = `${formatCount(sent)} of ${plural(total, 'row')} sent · ${formatBytes(bytes)}` +
+            `${rate(sent, bytes, seconds)}${retryText()}`;
+        },
+        onRetry: ({ attempt, error }) => {
+          retries += 1;
+          ui.pushStats.textContent = `Retrying (attempt ${attempt + 1}) after: ${error}`;
+        },
+      });
+      const seconds = (performance.now() - started) / 1000;
+      ui.pushStats.textContent = `${plural(result.sent, 'row')} sent · ${formatBytes(result.bytes)} in ` +
+        `${formatSeconds(seconds)}${rate(result.sent, result.bytes, seconds)}${retryText()}`;
+      ui.pushResult.textContent = backend.kind === 'clickhouse'
+        ? `Count check passed: the table ${backend.database}.${this.#store.datasourceName} holds ` +
+          `${formatCount(result.after)} rows (${formatCount(result.before)} before + ${formatCount(result.sent)} sent); ` +
+          `this tab stores ${formatCount(rowCount)}.`
+        : `Count check passed: Tinybird accepted ${formatCount(result.successful)} rows and quarantined ` +
+          `${formatCount(result.quarantined)} of the ${formatCount(result.sent)} sent; this tab stores ${formatCount(rowCount)}.`;
+      ui.pushBar.value = ui.pushBar.max;
+      ui.push.dataset.status = 'done';
+      Object.assign(ui.push.dataset, { sent: String(result.sent), rows: String(rowCount) });
+      if (result.after !== undefined) ui.push.dataset.after = String(result.after);
+      if (this.#backend === backend) {
+        this.#backendEmpty = false;
+        await this.refresh({ data: true });
+      }
+      return { ...result, seconds, retries };
+    } catch (err) {
+      const cancelled = err.name === 'AbortError';
+      ui.push.dataset.status = cancelled ? 'cancelled' : 'failed';
+      ui.pushResult.textContent = cancelled ? 'Push cancelled; rows sent before stay on the server.' : `Push failed: ${err.message}`;
+      ui.pushResult.classList.toggle('error', !cancelled);
+      if (this.#backend === backend) this.#backendEmpty = false;
+      throw err;
+    } finally {
+      this.#pushController = null;
+      ui.pushCancel.hidden = true;
+      this.#syncSourceControls();
+    }
+  }
+
+  #pushFailed(err) {
+    const ui = this.#ui.source;
+    ui.push.dataset.status = 'failed';
+    ui.pushResult.textContent = `Push failed: ${err.message}`;
+    ui.pushResult.classList.add('error');
+    return err;
   }
 
   /** The time series bucket in use: minute, hour or day. */
@@ -179,6 +350,9 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.#sources = [];
     this.#addedPipes = [];
     this.#dataStale = false;
+    this.#backend = null;
+    this.#backendEmpty = false;
+    this.#pushController?.abort();
     if (store === null) this.#resolveReady.reject(new Error('The element was removed before its engine started.'));
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = { resolve, reject };
@@ -196,6 +370,8 @@ export class LlmMetricsDashboard extends HTMLElement {
       if (this.#store) this.refresh({ data: true });
     } else if (name === 'src' && after) {
       this.#ready.then(() => this.load(after));
+    } else if (name.startsWith('backend')) {
+      this.#ready.then(() => this.#applyBackendAttributes());
     }
   }
 
@@ -227,9 +403,11 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.#setInputsEnabled(true);
     this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
     this.dataset.state = 'ready';
+    this.dataset.source = 'tab';
     this.#resolveReady.resolve(this.#store);
     await this.refresh({ data: true });
     if (this.#ready !== run) return;
+    this.#applyBackendAttributes();
     (globalThis.requestIdleCallback ?? setTimeout)(() => warmUp());
 
     const src = this.getAttribute('src');
@@ -404,6 +582,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     container.append(
       this.#ui.notice,
       this.#buildInputs(),
+      this.#buildSource(),
       this.#buildFilters(),
       this.#buildKpis(),
       this.#buildTableView('usage', 'Usage by model', 'llm_usage_by_model',
@@ -515,6 +694,132 @@ export class LlmMetricsDashboard extends HTMLElement {
             el('span', { className: 'hint', text: 'Generated events, made in this tab.' })))),
       ui.status, ui.summary, ui.loads);
     return section;
+  }
+
+  #buildSource() {
+    const section = this.#section('source', 'Data source');
+    const ui = this.#ui.source;
+    const name = `${this.#uid}-source`;
+    ui.kinds = new Map();
+    const kinds = el('div', { className: 'segmented' });
+    for (const kind of SOURCE_KINDS) {
+      const id = `${name}-${kind.key}`;
+      const input = el('input', { type: 'radio', name, id, value: kind.key, checked: kind.key === 'tab' });
+      input.addEventListener('change', () => {
+        if (!input.checked) return;
+        this.#showForm(kind.key);
+        if (kind.key === 'tab') this.setBackend({ kind: 'tab' }).catch(() => {});
+      });
+      ui.kinds.set(kind.key, input);
+      kinds.append(input, el('label', { for: id, text: kind.label }));
+    }
+    const field = (key, label, props) => {
+      const id = `${this.#uid}-${key}`;
+      const input = el('input', { id, autocomplete: 'off', spellcheck: 'false', ...props });
+      ui[key] = input;
+      return el('div', { className: `field${props.type === 'url' ? ' grow' : ''}` }, el('label', { for: id, text: label }), input);
+    };
+    const connect = (kind) => el('button', { type: 'submit', text: 'Connect', dataset: { kind } });
+    ui.chForm = el('form', { className: 'url-form source-form', hidden: true, dataset: { kind: 'clickhouse' } },
+      field('chUrl', 'Server URL', { type: 'url', required: true, placeholder: 'http://localhost:8123' }),
+      field('chUser', 'User', { type: 'text', placeholder: 'default' }),
+      field('chPassword', 'Password', { type: 'password', autocomplete: 'new-password', placeholder: 'none' }),
+      field('chDatabase', 'Database', { type: 'text', placeholder: 'default' }),
+      connect('clickhouse'));
+    ui.tbForm = el('form', { className: 'url-form source-form', hidden: true, dataset: { kind: 'tinybird' } },
+      field('tbHost', 'API host', { type: 'url', required: true, placeholder: 'https://api.tinybird.co' }),
+      field('tbToken', 'Read token', { type: 'password', autocomplete: 'new-password', required: true, placeholder: 'PIPES:READ' }),
+      field('tbAppendToken', 'Append token (to push)', { type: 'password', autocomplete: 'new-password', placeholder: 'DATASOURCES:APPEND' }),
+      connect('tinybird'));
+    ui.chForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.setBackend({
+        kind: 'clickhouse', url: ui.chUrl.value.trim(), user: ui.chUser.value.trim(),
+        password: ui.chPassword.value, database: ui.chDatabase.value.trim(),
+      }).catch(() => {});
+    });
+    ui.tbForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.setBackend({
+        kind: 'tinybird', host: ui.tbHost.value.trim(), token: ui.tbToken.value, appendToken: ui.tbAppendToken.value,
+      }).catch(() => {});
+    });
+    ui.status = el('p', { className: 'source-status', role: 'status', 'aria-live': 'polite', text: 'Showing the events stored in this tab.' });
+    ui.error.classList.add('source-error');
+    ui.pushButton = el('button', { type: 'button', text: 'Push this tab’s events', disabled: true });
+    ui.pushButton.addEventListener('click', () => this.push().catch(() => {}));
+    ui.pushCancel = button('Cancel', 'Cancel the push', () => this.#pushController?.abort());
+    ui.pushCancel.className = 'secondary cancel';
+    ui.pushCancel.hidden = true;
+    ui.pushBar = el('progress', { max: 1, value: 0, hidden: true, 'aria-label': 'Progress of the push' });
+    ui.pushStats = el('p', { className: 'load-stats push-stats', role: 'status', 'aria-live': 'polite' });
+    ui.pushResult = el('p', { className: 'push-result', role: 'status', 'aria-live': 'polite' });
+    ui.push = el('div', { className: 'push', hidden: true },
+      el('div', { className: 'toolbar' }, ui.pushButton, ui.pushCancel,
+        el('span', { className: 'hint', text: 'Sends the events loaded in this tab to the server, then shows its numbers.' })),
+      ui.pushBar, ui.pushStats, ui.pushResult);
+    section.append(
+      el('fieldset', { className: 'source-kinds' }, el('legend', { text: 'Read the views from' }), kinds),
+      ui.chForm, ui.tbForm,
+      el('p', { className: 'hint', text: 'Passwords and tokens stay in this tab’s memory and go only into request headers; ' +
+        'they are never saved. The server must allow this page’s origin (CORS).' }),
+      ui.status, ui.push);
+    return section;
+  }
+
+  /** Shows the settings of a source kind (none for the tab). */
+  #showForm(kind) {
+    const ui = this.#ui.source;
+    ui.chForm.hidden = kind !== 'clickhouse';
+    ui.tbForm.hidden = kind !== 'tinybird';
+  }
+
+  /** Puts the source controls in line with the source in use. */
+  #syncSourceControls() {
+    const ui = this.#ui.source;
+    const kind = this.#backend?.kind ?? 'tab';
+    ui.kinds.get(kind).checked = true;
+    this.#showForm(kind);
+    ui.push.hidden = this.#backend === null;
+    ui.pushButton.disabled = this.#backend === null || this.#pushController !== null;
+    if (this.#backend !== null) {
+      ui.pushButton.textContent = `Push this tab’s events to ${this.#backend.kind === 'clickhouse' ? 'ClickHouse' : 'Tinybird'}`;
+    }
+  }
+
+  #showSourceStatus(text) {
+    this.#ui.source.status.textContent = text;
+  }
+
+  /** Shows an error of the data source (null hides it). */
+  #showSourceError(text) {
+    const node = this.#ui.source.error;
+    node.textContent = text ?? '';
+    node.hidden = text === null;
+  }
+
+  /** Fills the source settings from the backend attributes; connects to a ClickHouse one. */
+  #applyBackendAttributes() {
+    const kind = this.getAttribute('backend');
+    if (kind !== 'clickhouse' && kind !== 'tinybird') {
+      if (kind === 'tab' && this.#backend !== null) this.setBackend({ kind: 'tab' }).catch(() => {});
+      return;
+    }
+    const ui = this.#ui.source;
+    const url = this.getAttribute('backend-url') ?? '';
+    ui.kinds.get(kind).checked = true;
+    this.#showForm(kind);
+    if (kind === 'tinybird') {
+      ui.tbHost.value = url;
+      this.#showSourceStatus('Enter a read token to show the data on Tinybird.');
+      return;
+    }
+    ui.chUrl.value = url;
+    ui.chUser.value = this.getAttribute('backend-user') ?? '';
+    ui.chDatabase.value = this.getAttribute('backend-database') ?? '';
+    if (url) {
+      this.setBackend({ kind, url, user: ui.chUser.value, database: ui.chDatabase.value }).catch(() => {});
+    }
   }
 
   #setupDrop(container) {
@@ -952,15 +1257,45 @@ export class LlmMetricsDashboard extends HTMLElement {
     const current = () => generation === this.#generation;
     const timings = {};
 
+    // The store in this tab, or the server chosen as the data source.
+    const backend = this.#backend;
+    const source = backend ?? this.#store;
     try {
       if (data) {
         // The model list and the data's time span come first: the filters depend on them.
-        const [stats, dimensions] = await Promise.all([
-          this.#store.stats(),
-          this.#store.pipe('llm_dimensions', undefined, { signal }),
-        ]);
+        let dimensions = { data: [] };
+        let stats;
+        try {
+          [stats, dimensions] = await Promise.all([
+            this.#store.stats(),
+            backend !== null && this.#backendEmpty ? dimensions : source.dimensions({ signal }),
+          ]);
+        } catch (err) {
+          if (backend === null || err.name === 'AbortError' || !current()) throw err;
+          // The server failed: its error in the page, and no numbers of another source left.
+          this.#showSourceError(`${backend.label}: ${err.message}`);
+          this.dataset.sourceState = 'failed';
+          this.#setDimensions([], await this.#store.stats());
+          this.#renderFilterSummary();
+          this.#clearViews();
+          throw err;
+        }
         if (!current()) return;
         this.#setDimensions(dimensions.data, stats);
+        if (backend !== null) {
+          this.#showSourceError(null);
+          this.dataset.sourceState = 'connected';
+          const rows = dimensions.data.reduce((n, r) => n + Number(r.requests ?? 0), 0);
+          this.#showSourceStatus(this.#backendEmpty
+            ? `Showing ${backend.label}: it has no table ${backend.table} yet. Push the events of this tab to create it.`
+            : `Showing ${backend.label}: ${plural(rows, 'event')}.`);
+        }
+      }
+      if (backend !== null && this.#backendEmpty) {
+        // Nothing on the server yet: empty views rather than errors about a missing table.
+        this.#renderFilterSummary();
+        this.#clearViews();
+        throw Object.assign(new Error('empty'), { name: 'EmptySource' });
       }
       this.#renderFilterSummary();
       const params = this.params;
@@ -984,7 +1319,7 @@ export class LlmMetricsDashboard extends HTMLElement {
           this.#ui[view].error.hidden = false;
         }));
       };
-      const pipe = (name, p = params) => () => this.#store.pipe(name, p, { signal });
+      const pipe = (name, p = params) => () => source.pipe(name, p, { signal });
 
       // The worker runs these in order. The headline numbers come first; then the views whose
       // charts take longest to draw, so that drawing them overlaps the queries after them.
@@ -994,7 +1329,8 @@ export class LlmMetricsDashboard extends HTMLElement {
       let usage = null;
       const usagePipe = filtered ? FILTERED_USAGE : 'llm_usage_by_model';
       if (wants('usage') || wants('cost')) {
-        usage = this.#store.pipe(usagePipe, filtered ? params : undefined, { signal });
+        usage = source.pipe(usagePipe, filtered ? params : undefined, { signal });
+        usage.catch(() => {});
         job('cost', () => usage, (r) => {
           this.#ui.cost.header.querySelector('.source').textContent = usagePipe;
           return this.#drawCost(r);
@@ -1007,13 +1343,15 @@ export class LlmMetricsDashboard extends HTMLElement {
         (r) => this.#drawTable('performance', r, performancePipe));
       job('errors', pipe('llm_top_errors'), (r) => this.#drawTable('errors', r, 'llm_top_errors'));
       if (data || only?.has('quarantine')) {
-        job('quarantine', () => this.#store.quarantine({ offset: this.#quarantineOffset, limit: QUARANTINE_PAGE }, { signal }),
-          (r) => this.#drawQuarantine(r));
+        // A server without a quarantine (ClickHouse): the lines this tab kept out, never pushed.
+        const quarantined = source.quarantine ? source : this.#store;
+        job('quarantine', () => quarantined.quarantine({ offset: this.#quarantineOffset, limit: QUARANTINE_PAGE }, { signal }),
+          (r) => this.#drawQuarantine(r, quarantined));
       }
       await Promise.all(jobs);
     } catch (err) {
       if (err.name === 'AbortError' || !current()) return;
-      this.#setStatus(`The views could not be refreshed: ${err.message}`, true);
+      if (err.name !== 'EmptySource' && backend === null) this.#setStatus(`The views could not be refreshed: ${err.message}`, true);
     }
     if (!current()) return;
     if (data) this.#dataStale = false;
@@ -1026,7 +1364,7 @@ export class LlmMetricsDashboard extends HTMLElement {
   }
 
   async #refreshKpisWhileLoading() {
-    if (!this.#shows('kpis') || this.#kpisInFlight) return;
+    if (!this.#shows('kpis') || this.#kpisInFlight || this.#backend !== null) return;
     this.#kpisInFlight = true;
     try {
       const [stats, kpis] = await Promise.all([this.#store.stats(), this.#store.pipe('llm_kpis', this.params)]);
@@ -1061,6 +1399,17 @@ export class LlmMetricsDashboard extends HTMLElement {
       : `${plural(stats.rowCount, 'event')} in memory (${formatBytes(stats.storeBytes)}), ` +
         `${plural(stats.quarantinedCount, 'quarantined line')}.`;
     this.#ui.inputs.summary.textContent = text;
+  }
+
+  /** Empties every view: a server with no data yet, or one that failed. */
+  #clearViews() {
+    this.#drawKpis({ data: [] });
+    for (const view of ['usage', 'performance', 'errors']) this.#ui[view].table.setEmpty();
+    this.#ui.cost.costChart.render([], []);
+    this.#ui.cost.tokenChart.render([], []);
+    this.#ui.latency.chart.render([], []);
+    for (const chart of Object.values(this.#ui.timeseries.charts)) chart.render([], []);
+    this.#ui.quarantine.table.setEmpty();
   }
 
   #drawKpis(endpoint) {
@@ -1144,16 +1493,18 @@ export class LlmMetricsDashboard extends HTMLElement {
     }));
   }
 
-  #drawQuarantine(endpoint) {
+  /** Draws a page of quarantined lines from `from` (the tab's store, or Tinybird's quarantine). */
+  #drawQuarantine(endpoint, from = this.#store) {
     const ui = this.#ui.quarantine;
     const schema = endpoint.meta.map((m) => m.name).filter((n) => !n.startsWith('c__') && n !== 'insertion_date');
     const data = endpoint.data.map((r) => ({
-      source: r.c__source,
-      line: r.c__line,
+      // Tinybird's quarantine names the import, not a stream and line.
+      source: r.c__source ?? r.c__import_id ?? '',
+      line: r.c__line ?? null,
       column: r.c__error_column,
       reason: r.c__error,
-      content: r.c__raw !== '' ? r.c__raw
-        : schema.filter((n) => r[n] !== '').map((n) => `${n}: ${r[n]}`).join(', '),
+      content: r.c__raw ? r.c__raw
+        : schema.filter((n) => r[n] !== '' && r[n] !== null && r[n] !== undefined).map((n) => `${n}: ${r[n]}`).join(', '),
     }));
     ui.table.render({
       meta: [
@@ -1167,8 +1518,8 @@ export class LlmMetricsDashboard extends HTMLElement {
       rows: data.length,
       statistics: null,
     });
-    this.#store.stats().then((stats) => {
-      const total = stats.quarantinedCount;
+    from.stats().then((stats) => {
+      const total = stats.quarantinedCount ?? this.#quarantineOffset + data.length;
       const from = total === 0 ? 0 : this.#quarantineOffset + 1;
       const to = this.#quarantineOffset + data.length;
       ui.range.textContent = total === 0 ? 'No quarantined lines.' : `Lines ${formatCount(from)}–${formatCount(to)} of ${formatCount(total)}`;
@@ -1189,7 +1540,8 @@ export class LlmMetricsDashboard extends HTMLElement {
     ui.message.classList.remove('error');
     ui.message.textContent = 'Running…';
     try {
-      const result = await this.#store.sql(query, query.startsWith('%') ? this.params : undefined);
+      const source = this.#backend ?? this.#store;
+      const result = await source.sql(query, query.startsWith('%') ? this.params : undefined);
       ui.table.render(result);
       ui.message.textContent = `${plural(result.rows, 'row')} in ${(result.statistics.elapsed * 1000).toFixed(1)} ms.`;
     } catch (err) {
@@ -1207,7 +1559,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     try {
       const name = await this.#store.addPipe(text);
       this.#addedPipes.push(text);
-      const result = await this.#store.pipe(name, this.params);
+      const result = await (this.#backend ?? this.#store).pipe(name, this.params);
       ui.table.render(result);
       ui.message.textContent = `Added pipe ${name}; it returned ${plural(result.rows, 'row')} ` +
         `with the current filters in ${(result.statistics.elapsed * 1000).toFixed(1)} ms.`;

@@ -2,6 +2,7 @@
 // are the wasm package's own types (pkg/llm_metrics.d.ts, emitted by wasm-bindgen).
 
 import type { Endpoint, Report } from './pkg/llm_metrics.js';
+import type { BackendConfig, ClickHouseBackend, TinybirdBackend } from './backends.js';
 
 export type { Endpoint, Report };
 
@@ -117,6 +118,22 @@ export declare class MetricsStore extends EventTarget {
   quarantine(page?: { offset?: number; limit?: number }, options?: QueryOptions): Promise<Endpoint>;
   pipeNames(): Promise<string[]>;
   stats(): Promise<StoreStats>;
+  /** The datasource the store holds (the table its SQL reads and a push fills): llm_events. */
+  readonly datasourceName: string;
+  /** The models with their request counts, first and last event times (`llm_dimensions`). */
+  dimensions(options?: QueryOptions): Promise<Endpoint>;
+  /** The SQL ClickHouse runs for a pipe: templates rendered, parameters as checked literals. */
+  expand(name: string, params?: Params): Promise<string>;
+  /** `CREATE TABLE IF NOT EXISTS database.<datasource>` for ClickHouse. */
+  createTableSql(database: string): Promise<string>;
+  /**
+   * A server answering the same calls (`pipe`, `sql`, `dimensions`, `stats`; `quarantine` on
+   * Tinybird), with this store rendering ClickHouse's pipes; `push(store)` sends this store's
+   * rows there. Credentials stay in the returned object and go only into request headers.
+   */
+  connect(config: { kind: 'clickhouse'; url: string; user?: string; password?: string; database?: string }, options?: { fetch?: typeof fetch; retries?: number }): ClickHouseBackend;
+  connect(config: { kind: 'tinybird'; host: string; token: string; appendToken?: string }, options?: { fetch?: typeof fetch; retries?: number }): TinybirdBackend;
+  connect(config: BackendConfig, options?: { fetch?: typeof fetch; retries?: number }): ClickHouseBackend | TinybirdBackend;
   /**
    * Cancels running loads, frees the store's memory and stops the worker. Requests still
    * waiting, and every later one, reject with "The store is closed.".

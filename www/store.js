@@ -8,6 +8,8 @@
 //
 // Types: store.d.ts.
 
+import { connectBackend } from './backends.js';
+
 /**
  * Starts a worker with an empty store for the llm_events datasource and resolves with its
  * client once the engine is running. `options` is { maxBytes, maxLineBytes, maxResultRows,
@@ -80,8 +82,17 @@ export class MetricsStore extends EventTarget {
   }
 
   /** Opens the engine of the current worker. */
-  _open() {
-    return this._request({ op: 'open', options: this.#options });
+  async _open() {
+    const opened = await this._request({ op: 'open', options: this.#options });
+    this.#datasourceName = opened.datasourceName;
+    return opened;
+  }
+
+  #datasourceName = 'llm_events';
+
+  /** The name of the datasource the store holds: the table its SQL reads and a push fills. */
+  get datasourceName() {
+    return this.#datasourceName;
   }
 
   _terminate() {
@@ -234,6 +245,35 @@ export class MetricsStore extends EventTarget {
   /** The names of the pipes the store can run. */
   pipeNames() {
     return this._request({ op: 'pipeNames' });
+  }
+
+  /** The models with their request counts, first and last event times (`llm_dimensions`). */
+  dimensions({ signal } = {}) {
+    return this.pipe('llm_dimensions', undefined, { signal });
+  }
+
+  /**
+   * The SQL ClickHouse runs for a pipe: templates rendered with each parameter a literal
+   * checked against its type, earlier nodes as `WITH` clauses.
+   */
+  expand(name, params) {
+    return this._request({ op: 'expand', name, params });
+  }
+
+  /** `CREATE TABLE IF NOT EXISTS database.<datasource>` for ClickHouse, from the datasource. */
+  createTableSql(database) {
+    return this._request({ op: 'createTableSql', database });
+  }
+
+  /**
+   * A backend on a server that answers the same calls as this store (`pipe`, `sql`,
+   * `dimensions`, `stats`, and `quarantine` on Tinybird) and pushes this store's rows there:
+   * `{ kind: 'clickhouse', url, user?, password?, database? }` or `{ kind: 'tinybird', host,
+   * token, appendToken? }`. ClickHouse pipes are rendered by this store. Credentials are kept
+   * only by the returned object and sent only in request headers.
+   */
+  connect(config, options = {}) {
+    return connectBackend(config, { ...options, planner: this });
   }
 
   /** { rowCount, quarantinedCount, storeBytes }. */

@@ -63,7 +63,7 @@ async function open(msg) {
     await init();
     store = new GuardedStore(engine(msg.id, () => new EventStore(msg.options ?? undefined)));
     await loadPrices(msg.id);
-    reply(msg.id, statsOf());
+    reply(msg.id, { ...statsOf(), datasourceName: store.datasourceName });
   } catch (err) {
     fail(msg.id, err);
     return;
@@ -194,6 +194,18 @@ class GuardedStore {
     return engine(this.id, () => this.inner.pipeNames());
   }
 
+  expand(name, params) {
+    return engine(this.id, () => this.inner.expand(name, params));
+  }
+
+  get datasourceName() {
+    return engine(this.id, () => this.inner.datasourceName);
+  }
+
+  createTableSql(database) {
+    return engine(this.id, () => this.inner.createTableSql(database));
+  }
+
   free() {
     return engine(this.id, () => this.inner.free());
   }
@@ -268,6 +280,12 @@ function runQuery(msg) {
         break;
       case 'pipeNames':
         reply(msg.id, calls.pipeNames());
+        break;
+      case 'expand':
+        reply(msg.id, calls.expand(msg.name, msg.params ?? undefined));
+        break;
+      case 'createTableSql':
+        reply(msg.id, calls.createTableSql(String(msg.database)));
         break;
       case 'stats':
         reply(msg.id, statsOf(calls));

@@ -13,10 +13,14 @@ It serves what the backend uses of ClickHouse's HTTP interface:
 * credentials come in ``X-ClickHouse-User`` / ``X-ClickHouse-Key`` headers; when the server is
   started with ``--password``, any other user or key is refused with ClickHouse's code 516, and
   credentials in the URL are refused too (they would end up in logs);
-* errors answer HTTP 500 with ClickHouse's ``Code: N. DB::Exception: ...`` text.
+* errors answer HTTP 500 with ClickHouse's ``Code: N. DB::Exception: ...`` text;
+* for tests of failures, ``POST /_faults?flaky=N&drop=0|1`` makes every Nth ``INSERT`` answer
+  HTTP 503 without running (0: none), and with ``drop=1`` acknowledges every ``INSERT`` without
+  running it (a proxy that loses rows).
 
 Every request is logged to ``--log`` as a JSON line (method, path, parameter names, header
-names, and whether credentials were present), never the credentials themselves.
+names, whether credentials were present, and the body's size in bytes), never the credentials
+themselves.
 
 Usage: ``python clickhouse_http.py --port 0 --data DIR [--user U --password P] [--log FILE]``;
 it prints ``listening on PORT`` when ready.
@@ -78,8 +82,13 @@ class Handler(BaseHTTPRequestHandler):
                 "params": sorted(params),
                 "headers": sorted(h.lower() for h in self.headers.keys()),
                 "credentials": bool(user or key),
+                "bytes": len(body),
             }) + "\n")
         if parts.path == "/ping":
+            return self._send(200, b"Ok.\n")
+        if parts.path == "/_faults" and self.command == "POST":
+            with LOCK:
+                self.server.faults = {"flaky": int(params.get("flaky", 0)), "drop": params.get("drop") == "1", "inserts": 0}
             return self._send(200, b"Ok.\n")
         if "user" in params or "password" in params:
             return self._send(403, b"Code: 516. DB::Exception: credentials in the URL are refused here. (AUTHENTICATION_FAILED)\n")
@@ -99,6 +108,14 @@ class Handler(BaseHTTPRequestHandler):
             settings.append((k, v))
         fmt = params.get("default_format", "TabSeparated")
         is_insert = query.lstrip().upper().startswith("INSERT")
+        if is_insert:
+            with LOCK:
+                faults = self.server.faults
+                faults["inserts"] += 1
+                if faults["flaky"] and faults["inserts"] % faults["flaky"] == 0:
+                    return self._send(503, b"Service temporarily unavailable (injected)\n")
+                if faults["drop"]:
+                    return self._send(200, b"")
         try:
             with LOCK:
                 sess = self.server.session
@@ -151,6 +168,7 @@ def main() -> None:
     cfg = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", cfg.port), Handler)
     server.cfg = cfg
+    server.faults = {"flaky": 0, "drop": False, "inserts": 0}
     server.session = chs.Session(cfg.data)
     print(f"listening on {server.server_address[1]}", flush=True)
     try:

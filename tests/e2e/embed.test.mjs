@@ -36,7 +36,7 @@ test('embed.html: the element shows only the views asked for, and createStore() 
     assert.deepEqual(visible, ['kpis', 'cost', 'latency']);
     const all = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').shadowRoot
       .querySelectorAll('section[data-view]').length);
-    assert.equal(all, 11);
+    assert.equal(all, 12);
 
     await assertKpis(page, embedded.pipe('llm_kpis'));
     const usage = embedded.pipe('llm_usage_by_model').data;

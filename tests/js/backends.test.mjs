@@ -106,10 +106,16 @@ test('the store pushes its rows to ClickHouse, then every pipe answers the same 
     url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'analytics', planner: store,
   });
   const progress = [];
-  const pushed = await ch.push(store, { chunkRows: 7_000, onProgress: (p) => progress.push(p.sent) });
-  assert.deepEqual(pushed, { sent: 20_000, before: 0, after: 20_000 });
-  assert.deepEqual(progress, [7_000, 14_000, 20_000]);
+  const pushed = await ch.push(store, { chunkRows: 7_000, onProgress: (p) => progress.push([p.sent, p.bytes]) });
+  const { bytes, ...counts } = pushed;
+  assert.deepEqual(counts, { sent: 20_000, before: 0, after: 20_000 });
+  assert.deepEqual(progress.map(([sent]) => sent), [7_000, 14_000, 20_000]);
+  // The bytes reported are the NDJSON bodies' sizes, which the server's log records.
+  const inserts = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.params.includes('query'));
+  assert.equal(bytes, inserts.reduce((n, r) => n + r.bytes, 0));
+  assert.equal(progress.at(-1)[1], bytes);
   let compared = 0;
+  let refused = 0;
   for (const name of store.pipeNames()) {
     for (const params of paramSets()) {
       let local;
@@ -118,6 +124,7 @@ test('the store pushes its rows to ClickHouse, then every pipe answers the same 
       } catch (e) {
         // A parameter set a pipe refuses is refused by the backend alike.
         await assert.rejects(ch.pipe(name, params));
+        refused++;
         continue;
       }
       const remote = await ch.pipe(name, params);
@@ -129,6 +136,9 @@ test('the store pushes its rows to ClickHouse, then every pipe answers the same 
     }
   }
   assert.ok(compared >= 25, `compared ${compared} pipe answers`);
+  const { data: [{ v }] } = await ch.sql('SELECT version() AS v');
+  console.log(`pipe differential: ${store.pipeNames().length} pipes × ${paramSets().length} parameter sets: ` +
+    `${compared} answers equal through ClickHouse ${v} and in the tab, ${refused} refused by both`);
   // Plain SQL too, and a server error comes back as an Error with ClickHouse's message.
   const n = await ch.sql('SELECT count() AS n, uniqExact(model_name) AS m FROM llm_events');
   assert.deepEqual(n.data, store.sql('SELECT count() AS n, uniqExact(model_name) AS m FROM llm_events').data);
@@ -145,6 +155,46 @@ test('the store pushes its rows to ClickHouse, then every pipe answers the same 
 test('a wrong password is an error naming the authentication failure', async () => {
   const ch = clickHouseBackend({ url: `http://127.0.0.1:${port}`, user: USER, password: 'wrong', planner: store });
   await assert.rejects(ch.sql('SELECT 1'), /Code: 516\..*Authentication failed/);
+  await assert.rejects(ch.check(), /Code: 516\./);
+});
+
+test('errors never quote the password; an abort ends a request at once', async () => {
+  // A proxy that echoes the request's headers in its error page.
+  const echo = async (url, init) => new Response(`bad gateway: ${JSON.stringify(init.headers)}`, { status: 400 });
+  const ch = clickHouseBackend({ url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, planner: store, fetch: echo });
+  await assert.rejects(ch.sql('SELECT 1'), (e) => {
+    assert.ok(!e.message.includes(PASSWORD) && e.message.includes('"X-ClickHouse-Key":"***"'), e.message);
+    return true;
+  });
+  assert.throws(() => clickHouseBackend({ url: `http://${USER}:secret@127.0.0.1:${port}`, planner: store }),
+    (e) => !e.message.includes('secret') && /user and password in their own fields/.test(e.message));
+  // A server that never answers: the abort rejects with an AbortError, and no retry follows.
+  let calls = 0;
+  const hang = (url, init) => new Promise((_, reject) => {
+    calls++;
+    init.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+  });
+  const slow = clickHouseBackend({ url: `http://127.0.0.1:${port}`, planner: store, fetch: hang });
+  const controller = new AbortController();
+  const pending = slow.pipe('llm_kpis', {}, { signal: controller.signal });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(calls, 1);
+  controller.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  assert.equal(calls, 1);
+  // Aborted before it starts: no request at all.
+  await assert.rejects(slow.sql('SELECT 1', undefined, { signal: controller.signal }), { name: 'AbortError' });
+  assert.equal(calls, 1);
+});
+
+test('check() tells a server without the table from one with it', async () => {
+  const fresh = clickHouseBackend({ url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'default', planner: store });
+  assert.deepEqual(await fresh.check(), { tableExists: false });
+  const filled = clickHouseBackend({ url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'analytics', planner: store });
+  assert.deepEqual(await filled.check(), { tableExists: true });
+  // stats() sums llm_dimensions' requests: ClickHouse's own count of the table.
+  const n = (await filled.sql('SELECT count() AS n FROM llm_events')).data[0].n;
+  assert.deepEqual(await filled.stats(), { rowCount: n, quarantinedCount: null, storeBytes: null });
 });
 
 test('transient failures are retried; a push that loses rows fails its count check', async () => {
@@ -157,9 +207,13 @@ test('transient failures are retried; a push that loses rows fails its count che
   const ch = clickHouseBackend({
     url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'retry', planner: store, fetch: flaky,
   });
-  const pushed = await ch.push(store, { chunkRows: 9_000 });
-  assert.deepEqual(pushed, { sent: 20_000, before: 0, after: 20_000 });
+  const retried = [];
+  const pushed = await ch.push(store, { chunkRows: 9_000, onRetry: (r) => retried.push(r) });
+  assert.deepEqual({ ...pushed, bytes: undefined }, { sent: 20_000, before: 0, after: 20_000, bytes: undefined });
   assert.ok(calls > 8, `${calls} calls`);
+  // One in three requests failed once: each was retried, and reported.
+  assert.equal(retried.length, Math.ceil(calls / 3));
+  assert.ok(retried.every((r) => r.attempt === 1 && r.error === 'HTTP 503: upstream hiccup'), JSON.stringify(retried[0]));
   // A proxy that acknowledges inserts without forwarding them.
   const lossy = async (url, init) => (String(url).includes('query=INSERT') ? new Response('') : fetch(url, init));
   const broken = clickHouseBackend({
@@ -174,10 +228,21 @@ test('the Tinybird backend calls the published endpoints as Tinybird encodes the
   });
   const recorded = await ch.pipe('llm_kpis', { models: 'gpt-4o,claude-3-5-sonnet' });
   const requests = [];
+  // The Events API answers each chunk with its rows accepted, all but one (quarantined).
+  let lose = 0;
   const tb = createServer((req, res) => {
-    requests.push({ url: req.url, headers: req.headers, method: req.method });
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ ...recorded, rows_before_limit_at_least: 1 }));
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      requests.push({ url: req.url, headers: req.headers, method: req.method, body });
+      res.setHeader('Content-Type', 'application/json');
+      if (req.url.startsWith('/v0/events')) {
+        const lines = body.split('\n').filter(Boolean).length;
+        res.end(JSON.stringify({ successful_rows: lines - 1 - lose, quarantined_rows: 1 }));
+      } else {
+        res.end(JSON.stringify({ ...recorded, rows_before_limit_at_least: 1 }));
+      }
+    });
   });
   await new Promise((r) => tb.listen(0, '127.0.0.1', r));
   try {
@@ -201,11 +266,27 @@ test('the Tinybird backend calls the published endpoints as Tinybird encodes the
     // The Events API: NDJSON chunks to /v0/events?name=<datasource>.
     requests.length = 0;
     const pushed = await backend.push(store, { chunkRows: 15_000 });
-    assert.deepEqual(pushed, { sent: 20_000 });
-    assert.deepEqual(requests.map((r) => [r.method, r.url]), [
-      ['POST', '/v0/events?name=llm_events'],
-      ['POST', '/v0/events?name=llm_events'],
+    const body = requests.map((r) => r.body).join('');
+    assert.deepEqual(pushed, { sent: 20_000, successful: 19_998, quarantined: 2, bytes: Buffer.byteLength(body) });
+    assert.equal(body.split('\n').filter(Boolean).length, 20_000);
+    assert.deepEqual(requests.map((r) => [r.method, r.url, r.headers.authorization, r.headers['content-type']]), [
+      ['POST', '/v0/events?name=llm_events', `Bearer ${token}`, 'application/x-ndjson'],
+      ['POST', '/v0/events?name=llm_events', `Bearer ${token}`, 'application/x-ndjson'],
     ]);
+    // An append token, when given, is the one the Events API gets; rows Tinybird does not
+    // account for fail the count check.
+    requests.length = 0;
+    lose = 5;
+    const appender = tinybirdBackend({ host: `http://127.0.0.1:${tb.address().port}`, token, appendToken: 'append-secret' });
+    await assert.rejects(appender.push(store, { chunkRows: 15_000 }),
+      /sent 20000 rows but Tinybird acknowledged 19988 and quarantined 2/);
+    assert.deepEqual(requests.map((r) => r.headers.authorization), ['Bearer append-secret', 'Bearer append-secret']);
+    // The quarantine through the Query API, newest first.
+    requests.length = 0;
+    await backend.quarantine({ offset: 50, limit: 25 });
+    assert.equal(decodeURIComponent(requests[0].url.replace(/\+/g, ' ')),
+      '/v0/sql?q=SELECT * FROM llm_events_quarantine ORDER BY insertion_date DESC LIMIT 25 OFFSET 50 FORMAT JSON');
+    assert.equal(requests[0].headers.authorization, `Bearer ${token}`);
   } finally {
     tb.close();
   }
