@@ -404,7 +404,7 @@ test('the drop zone and the controls work from the keyboard and have labels', as
     assert.equal(await page.evaluate(() => document.querySelector('llm-metrics-dashboard').shadowRoot.activeElement.id.endsWith('-token')), true);
     await preset(page, 'All');
     await page.keyboard.press('ArrowRight');
-    const checked = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('input[type=radio]:checked').value);
+    const checked = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('fieldset.range input[type=radio]:checked').value);
     assert.equal(checked, '1h');
     // Every form control has a label.
     const unlabelled = await page.evaluate(() => {
