@@ -102,22 +102,31 @@ async function request(fetchFn, url, init, { retries, onRetry, secrets = [] }) {
 
 /**
  * The rows of `source` (an EventStore, or the worker store of `createStore()`, whose calls
- * return promises), `chunkRows` at a time, handed to `send(rows)` in storage order.
- * Resolves to the number of rows sent.
+ * return promises), `chunkRows` at a time in storage order, each handed to `send(body, rows)`
+ * as NDJSON bytes. The next chunk is read and encoded while one is being sent, so at most two
+ * are held. Resolves to the number of rows sent.
  */
 async function pushRows(source, chunkRows, send, onProgress, signal) {
   const table = source.datasourceName;
   const total = typeof source.rowCount === 'number' ? source.rowCount : (await source.stats()).rowCount;
+  const read = (offset) => {
+    const chunk = Promise.resolve(source.sql(`SELECT * FROM \`${table}\` LIMIT ${chunkRows} OFFSET ${offset}`))
+      .then((page) => ({ rows: page.data.length, body: encoder.encode(ndjson(page.data)) }));
+    // Awaited on the next turn; a push that fails before then leaves it unobserved.
+    chunk.catch(() => {});
+    return chunk;
+  };
   let sent = 0;
-  const started = Date.now();
   let bytes = 0;
-  while (sent < total) {
+  const started = Date.now();
+  let next = total > 0 ? read(0) : null;
+  while (next !== null) {
     if (signal?.aborted) throw abortError();
-    const page = await source.sql(`SELECT * FROM \`${table}\` LIMIT ${chunkRows} OFFSET ${sent}`);
-    if (page.data.length === 0) break;
-    const body = encoder.encode(ndjson(page.data));
-    await send(body, page.data.length);
-    sent += page.data.length;
+    const { rows, body } = await next;
+    if (rows === 0) break;
+    next = sent + rows < total ? read(sent + rows) : null;
+    await send(body, rows);
+    sent += rows;
     bytes += body.byteLength;
     onProgress?.({ sent, total, bytes, seconds: (Date.now() - started) / 1000 });
   }
