@@ -639,7 +639,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     el('span', {
       className: 'drop-hint', id: hintId,
       text: 'One JSON object per line (.ndjson, .jsonl, .json), plain or gzip-compressed (.gz). ' +
-        'Several files are appended. Files are read in this tab and never uploaded.',
+        'Several files are appended. Files are read in this tab; nothing is uploaded unless you push it to a server.',
     }));
     const openPicker = () => {
       if (!ui.files.disabled) ui.files.click();
