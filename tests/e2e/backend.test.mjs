@@ -6,6 +6,9 @@
 // request URL or the page's text; a wrong password, an unreachable server, transient failures
 // and a server that loses rows show as messages in the page.
 //
+// The Tinybird setting runs against a small Tinybird stand-in over the same ClickHouse server:
+// its endpoints answer each pipe as ClickHouse runs it, its Events API inserts the rows.
+//
 // Prints the push's throughput (rows/s, MB/s) for the file's size (PUSH_ROWS, default 100,000).
 //
 //   node --test tests/e2e/
@@ -15,9 +18,11 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSample, openDashboard, repo, report, screenshot, startHarness } from './harness.mjs';
+import { generateSample, nodeStore, openDashboard, repo, report, screenshot, startHarness } from './harness.mjs';
+import { clickHouseBackend } from '../../www/backends.js';
 
 const PYTHON = join(repo, '.venv/bin/python');
 const USER = 'metrics';
@@ -316,5 +321,139 @@ test('a SQL error of the server shows in its view; the element connects from att
     assert.equal(await other.getByLabel('Server URL').inputValue(), chUrl);
   } finally {
     await other.context().close();
+  }
+});
+
+/**
+ * A Tinybird stand-in on 127.0.0.1: `GET /v0/pipes/<name>.json` runs the pipe on the ClickHouse
+ * server (rendered by a store in Node.js with the dashboard's pipes, parameters as Tinybird
+ * passes them), `GET /v0/sql` runs the query there, `POST /v0/events?name=` inserts NDJSON; every
+ * request needs `Authorization: Bearer <token>` (or the append token, for events). Records each
+ * request's URL and headers.
+ */
+async function tinybirdStandIn(token, appendToken, database) {
+  const planner = nodeStore([]);
+  const ch = clickHouseBackend({ url: chUrl, user: USER, password: PASSWORD, database, planner });
+  // The workspace's datasource exists, empty, as after `tb push datasources/llm_events.datasource`.
+  for (const [db, sql] of [['default', `CREATE DATABASE IF NOT EXISTS ${database}`], [database, planner.createTableSql(database)]]) {
+    const res = await fetch(`${chUrl}/?database=${db}`, {
+      method: 'POST', body: sql, headers: { 'X-ClickHouse-User': USER, 'X-ClickHouse-Key': PASSWORD },
+    });
+    assert.ok(res.ok, await res.text());
+  }
+  const requests = [];
+  const server = createHttpServer(async (req, res) => {
+    const cors = {
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+      'Content-Type': 'application/json',
+    };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, cors).end();
+      return;
+    }
+    requests.push({ method: req.method, url: req.url, authorization: req.headers.authorization });
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const events = url.pathname === '/v0/events';
+    if (req.headers.authorization !== `Bearer ${events ? appendToken : token}`) {
+      res.writeHead(403, cors).end(JSON.stringify({ error: 'Invalid token' }));
+      return;
+    }
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    try {
+      let answer;
+      const pipe = url.pathname.match(/^\/v0\/pipes\/(\w+)\.json$/);
+      if (pipe) {
+        answer = await ch.pipe(pipe[1], Object.fromEntries(url.searchParams));
+      } else if (url.pathname === '/v0/sql') {
+        answer = await ch.sql(url.searchParams.get('q').replace(/ FORMAT JSON$/, ''));
+      } else if (events) {
+        await ch.push({
+          datasourceName: url.searchParams.get('name'),
+          rowCount: 1,
+          createTableSql: (db) => planner.createTableSql(db),
+          sql: () => ({ data: body.split('\n').filter(Boolean).map((l) => JSON.parse(l)) }),
+        }, { chunkRows: 1e9 }).catch((e) => {
+          // The count check of a stand-in push: only the rows matter here.
+          if (!/server holds/.test(e.message)) throw e;
+        });
+        answer = { successful_rows: body.split('\n').filter(Boolean).length, quarantined_rows: 0 };
+      } else {
+        res.writeHead(404, cors).end(JSON.stringify({ error: 'Not found' }));
+        return;
+      }
+      res.writeHead(200, cors).end(JSON.stringify(answer));
+    } catch (e) {
+      res.writeHead(400, cors).end(JSON.stringify({ error: e.message }));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { host: `http://127.0.0.1:${server.address().port}`, requests, close: () => server.close(), planner };
+}
+
+test('Tinybird: the page pushes through the Events API and reads the published endpoints', async () => {
+  const TOKEN = 'p.read-TOKEN-91f2';
+  const APPEND = 'p.append-TOKEN-5c3d';
+  const tb = await tinybirdStandIn(TOKEN, APPEND, 'tinybird');
+  const { page, urls } = await openDashboard(harness);
+  try {
+    await page.evaluate(() => document.querySelector('llm-metrics-dashboard').loadSample(9_000, 8));
+    const inTab = await readCards(page);
+    // A wrong token: refused, shown, the tab stays.
+    await sourceKind(page, 'Tinybird');
+    await page.getByLabel('API host').fill(tb.host);
+    await page.getByLabel('Read token').fill('wrong');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await waitFor(page, () => document.querySelector('llm-metrics-dashboard').dataset.sourceState === 'failed');
+    assert.match(await page.locator('llm-metrics-dashboard .source-error').textContent(),
+      /^Could not use Tinybird at http:\/\/127\.0\.0\.1:\d+: HTTP 403: \{"error":"Invalid token"\}$/);
+    assert.equal(await dashboard(page).getAttribute('data-source'), 'tab');
+
+    assert.deepEqual(tb.requests.map((r) => [r.url, r.authorization]), [['/v0/pipes/llm_dimensions.json', 'Bearer wrong']]);
+    tb.requests.length = 0;
+    const before = Number(await dashboard(page).getAttribute('data-refresh'));
+    await page.getByLabel('Read token').fill(TOKEN);
+    await page.getByLabel('Append token (to push)').fill(APPEND);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await waitFor(page, (n) => {
+      const d = document.querySelector('llm-metrics-dashboard');
+      return d.dataset.source === 'tinybird' && Number(d.dataset.refresh) > n && d.dataset.state === 'ready';
+    }, before);
+    // The datasource is still empty: no requests there.
+    assert.equal((await readCards(page)).requests.text, '0');
+
+    await page.getByRole('button', { name: 'Push this tab’s events to Tinybird' }).click();
+    await waitFor(page, () => ['done', 'failed'].includes(document.querySelector('llm-metrics-dashboard').shadowRoot
+      .querySelector('.push').dataset.status));
+    assert.equal(await page.locator('llm-metrics-dashboard .push-result').textContent(),
+      'Count check passed: Tinybird accepted 9,000 rows and quarantined 0 of the 9,000 sent; this tab stores 9,000.');
+    await waitFor(page, () => document.querySelector('llm-metrics-dashboard').shadowRoot
+      .querySelector('.kpi[data-kpi=requests] .kpi-value').textContent === '9,000');
+    // Read from the endpoints, the cards equal the tab's.
+    assert.deepEqual(await readCards(page), inTab);
+    // A model filter goes to the endpoints as Tinybird encodes arrays: comma-separated.
+    const models = await page.locator('llm-metrics-dashboard .model-name').allTextContents();
+    const refreshed = Number(await dashboard(page).getAttribute('data-refresh'));
+    await page.locator('llm-metrics-dashboard .model-option input').first().uncheck();
+    await waitFor(page, (n) => Number(document.querySelector('llm-metrics-dashboard').dataset.refresh) > n, refreshed);
+    const kept = models.slice(1);
+    const filtered = tb.requests.filter((r) => r.url.startsWith('/v0/pipes/llm_kpis.json?'));
+    assert.equal(new URL(filtered.at(-1).url, 'http://x').searchParams.get('models'), kept.join(','));
+
+    // Every request carried its token in the header, none in the URL; the page exposes neither.
+    assert.ok(tb.requests.length > 10);
+    for (const r of tb.requests) {
+      assert.ok(!r.url.includes('TOKEN'), r.url);
+      assert.equal(r.authorization, `Bearer ${r.url.startsWith('/v0/events') ? APPEND : TOKEN}`, r.url);
+    }
+    assert.deepEqual(tb.requests.filter((r) => r.url.startsWith('/v0/events')).map((r) => r.url), ['/v0/events?name=llm_events']);
+    const seen = await exposed(page);
+    assert.ok(!seen.includes(TOKEN) && !seen.includes(APPEND));
+    assert.ok(!urls.some((u) => u.includes('TOKEN')));
+  } finally {
+    tb.close();
+    tb.planner.free();
+    await page.context().close();
   }
 });
