@@ -170,7 +170,10 @@ export function clickHouseBackend(options) {
   let base;
   try {
     const parsed = new URL(url);
-    if (parsed.username || parsed.password) throw new Error('put the user and password in their own fields, not in the URL');
+    if (parsed.username || parsed.password || parsed.searchParams.has('user') || parsed.searchParams.has('password')) {
+      throw new Error('put the user and password in their own fields, not in the URL');
+    }
+    if (parsed.search || parsed.hash) throw new Error('the URL must have no query string or fragment: settings go in their own fields');
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('the URL must start with http:// or https://');
     base = parsed.href.replace(/\/+$/, '');
   } catch (e) {

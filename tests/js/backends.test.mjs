@@ -168,6 +168,8 @@ test('errors never quote the password; an abort ends a request at once', async (
   });
   assert.throws(() => clickHouseBackend({ url: `http://${USER}:secret@127.0.0.1:${port}`, planner: store }),
     (e) => !e.message.includes('secret') && /user and password in their own fields/.test(e.message));
+  assert.throws(() => clickHouseBackend({ url: `http://127.0.0.1:${port}/?password=secret`, planner: store }),
+    (e) => !e.message.includes('secret') && /user and password in their own fields/.test(e.message));
   // A server that never answers: the abort rejects with an AbortError, and no retry follows.
   let calls = 0;
   const hang = (url, init) => new Promise((_, reject) => {
