@@ -51,6 +51,9 @@ const RANGE_PRESETS = [
   { key: 'custom', label: 'Custom', seconds: null },
 ];
 
+const QUARANTINE_HINT = 'Lines kept out of the store, with the stream, line number and reason. ' +
+  'Content is the raw line, or the fields read from it when the line was JSON.';
+
 const SOURCE_KINDS = [
   { key: 'tab', label: 'In this tab' },
   { key: 'clickhouse', label: 'ClickHouse' },
@@ -1042,8 +1045,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     ui.prev.className = ui.next.className = 'secondary small';
     ui.range = el('span', { className: 'pager-range' });
     section.append(
-      el('p', { className: 'hint', text: 'Lines kept out of the store, with the stream, line number and reason. ' +
-        'Content is the raw line, or the fields read from it when the line was JSON.' }),
+      ui.hint = el('p', { className: 'hint', text: QUARANTINE_HINT }),
       ui.table.element,
       el('div', { className: 'pager' }, ui.prev, ui.range, ui.next));
     return section;
@@ -1496,6 +1498,15 @@ export class LlmMetricsDashboard extends HTMLElement {
   /** Draws a page of quarantined lines from `from` (the tab's store, or Tinybird's quarantine). */
   #drawQuarantine(endpoint, from = this.#store) {
     const ui = this.#ui.quarantine;
+    if (from !== this.#store) {
+      ui.hint.textContent = 'Rows the server’s datasource quarantined (llm_events_quarantine), newest first, ' +
+        'with the import, the columns and the reasons.';
+    } else if (this.#backend !== null) {
+      ui.hint.textContent = `${QUARANTINE_HINT} These are the lines this tab kept out while loading: ` +
+        'they were never pushed, and ClickHouse keeps no quarantine.';
+    } else {
+      ui.hint.textContent = QUARANTINE_HINT;
+    }
     const schema = endpoint.meta.map((m) => m.name).filter((n) => !n.startsWith('c__') && n !== 'insertion_date');
     const data = endpoint.data.map((r) => ({
       // Tinybird's quarantine names the import, not a stream and line.
