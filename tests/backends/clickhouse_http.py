@@ -14,9 +14,10 @@ It serves what the backend uses of ClickHouse's HTTP interface:
   started with ``--password``, any other user or key is refused with ClickHouse's code 516, and
   credentials in the URL are refused too (they would end up in logs);
 * errors answer HTTP 500 with ClickHouse's ``Code: N. DB::Exception: ...`` text;
-* for tests of failures, ``POST /_faults?flaky=N&drop=0|1`` makes every Nth ``INSERT`` answer
-  HTTP 503 without running (0: none), and with ``drop=1`` acknowledges every ``INSERT`` without
-  running it (a proxy that loses rows).
+* for tests of failures, ``POST /_faults?flaky=N&drop=0|1&hang=S`` makes every Nth ``INSERT``
+  answer HTTP 503 without running (0: none), with ``drop=1`` acknowledges every ``INSERT``
+  without running it (a proxy that loses rows), and with ``hang=S`` answers every ``INSERT``
+  with HTTP 503 after S seconds (a server that stalls).
 
 Every request is logged to ``--log`` as a JSON line (method, path, parameter names, header
 names, whether credentials were present, and the body's size in bytes), never the credentials
@@ -33,6 +34,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -88,7 +90,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b"Ok.\n")
         if parts.path == "/_faults" and self.command == "POST":
             with LOCK:
-                self.server.faults = {"flaky": int(params.get("flaky", 0)), "drop": params.get("drop") == "1", "inserts": 0}
+                self.server.faults = {
+                    "flaky": int(params.get("flaky", 0)),
+                    "drop": params.get("drop") == "1",
+                    "hang": float(params.get("hang", 0)),
+                    "inserts": 0,
+                }
             return self._send(200, b"Ok.\n")
         if "user" in params or "password" in params:
             return self._send(403, b"Code: 516. DB::Exception: credentials in the URL are refused here. (AUTHENTICATION_FAILED)\n")
@@ -108,6 +115,9 @@ class Handler(BaseHTTPRequestHandler):
             settings.append((k, v))
         fmt = params.get("default_format", "TabSeparated")
         is_insert = query.lstrip().upper().startswith("INSERT")
+        if is_insert and self.server.faults["hang"]:
+            time.sleep(self.server.faults["hang"])
+            return self._send(503, b"Service stalled (injected)\n")
         if is_insert:
             with LOCK:
                 faults = self.server.faults
@@ -168,7 +178,7 @@ def main() -> None:
     cfg = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", cfg.port), Handler)
     server.cfg = cfg
-    server.faults = {"flaky": 0, "drop": False, "inserts": 0}
+    server.faults = {"flaky": 0, "drop": False, "hang": 0, "inserts": 0}
     server.session = chs.Session(cfg.data)
     print(f"listening on {server.server_address[1]}", flush=True)
     try:
