@@ -1,9 +1,11 @@
-// Backends beyond the tab: the same calls the in-tab store answers (`pipe`, `sql`), answered by a
-// ClickHouse server over its HTTP interface or by Tinybird's published endpoints, and the loaded
-// rows pushed there.
+// Backends beyond the tab: the same calls the in-tab store answers (`pipe`, `sql`, `dimensions`,
+// `stats`, and `quarantine` where the server keeps one), answered by a ClickHouse server over its
+// HTTP interface or by Tinybird's published endpoints, and the loaded rows pushed there. The
+// dashboard's Data source setting and `store.connect()` make them with `connectBackend()`.
 //
 // Credentials (a ClickHouse password, a Tinybird token) travel only in request headers; they are
-// never put in a URL, stored, or logged.
+// never put in a URL, stored, or logged, and are redacted from the error messages that quote a
+// server's answer.
 
 /** The endpoint shape every backend answers: `{ meta, data, rows, statistics }`. */
 function endpoint(json) {
