@@ -49,6 +49,55 @@ fn query_corpora_pass_every_check() {
     assert!(sql > 0 && pipe > 0, "{sql} sql and {pipe} pipe inputs");
 }
 
+/// The `store_file` corpus: whole saved stores, and saved stores with edits.
+#[test]
+fn store_file_corpus_passes_every_check() {
+    let n = replay("fuzz/corpus", "store_file", cases::store_file);
+    assert!(n >= 8, "{n} store_file inputs");
+}
+
+/// Writes the seeds of the `store_file` corpus (`cargo test --test fuzz_inputs -- --ignored
+/// write_store_file_seeds`): each saved store whole, cut, and with edits of every kind, checksums
+/// put right or not.
+#[test]
+#[ignore]
+fn write_store_file_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/store_file");
+    std::fs::create_dir_all(&dir).expect("corpus folder");
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, file) in cases::store_files().into_iter().enumerate() {
+        let mut whole = vec![0u8, 0, 0];
+        whole.extend_from_slice(&file);
+        seeds.push((format!("whole-{i}"), whole.clone()));
+        let mut cut = whole.clone();
+        cut.truncate(3 + file.len() / 2);
+        seeds.push((format!("cut-{i}"), cut));
+        let mut tight = whole.clone();
+        tight[1] = 2;
+        seeds.push((format!("tight-budget-{i}"), tight));
+        for (mode, name) in [(1u8, "resealed"), (3, "raw-edits")] {
+            for kind in 0u8..6 {
+                // mode, budget kind (unbounded), chunk size, one edit: position, kind, value.
+                let at = (17 + 40 * kind as usize) as u16;
+                let seed = vec![
+                    mode + 4 * i as u8,
+                    0,
+                    1,
+                    0,
+                    (at >> 8) as u8,
+                    at as u8,
+                    kind,
+                    0x5a,
+                ];
+                seeds.push((format!("{name}-{i}-{kind}"), seed));
+            }
+        }
+    }
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes).expect("seed written");
+    }
+}
+
 /// Most built queries must reach the engine's later stages, not stop at the parser: of the
 /// committed `sql` corpus, at least a tenth must answer.
 #[test]
