@@ -153,6 +153,19 @@ fn the_file_can_be_read_in_chunks_of_any_size() {
     assert_eq!(n, file.len() as u64);
     assert!(parts.len() > 5);
     assert!(parts.iter().all(|&p| p < 1 << 20));
+    assert_eq!(parts.len(), original.store_file_parts());
+    // Written a few parts at a time, the file is the same.
+    let mut pieced = Vec::new();
+    let total = original.store_file_parts();
+    for start in (0..total).step_by(3) {
+        original
+            .write_store_file_parts(start, start + 3, &mut |p| {
+                pieced.extend_from_slice(p);
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(pieced, file);
 }
 
 #[test]

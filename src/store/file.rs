@@ -340,10 +340,138 @@ fn put_quarantine(out: &mut Vec<u8>, q: &Quarantine) {
     }
 }
 
+/// One part of a store file: the header or one section.
+enum Item<'a> {
+    Header,
+    Meta,
+    Table(&'a Store, &'a crate::ingest::Decoder),
+    Dict(usize, &'a Dictionary),
+    Block(i64, &'a Block),
+    Quarantine(&'a Quarantine),
+    End { sections: u32, rows: u64 },
+}
+
 impl EventStore {
-    /// Writes the store as a store file, handing it to `sink` one section at a time (a block of
-    /// rows is one section, so no more than one block's bytes are held beside the store); returns
-    /// the bytes written. Rows of a stream still open are included up to its last complete line.
+    /// The parts of the store file, in order.
+    fn store_file_items(&self) -> Vec<Item<'_>> {
+        let mut items = vec![Item::Header, Item::Meta];
+        let mut rows = 0u64;
+        let tables = std::iter::once((&self.store, &self.decoder, &self.quarantine)).chain(
+            self.others
+                .iter()
+                .map(|t| (&t.store, &t.decoder, &t.quarantine)),
+        );
+        for (store, decoder, quarantine) in tables {
+            items.push(Item::Table(store, decoder));
+            for (i, d) in store.dicts.iter().enumerate() {
+                if let Some(d) = d {
+                    items.push(Item::Dict(i, d));
+                }
+            }
+            for p in &store.partitions {
+                for b in &p.blocks {
+                    items.push(Item::Block(p.key, b));
+                }
+            }
+            items.push(Item::Quarantine(quarantine));
+            rows += store.rows();
+        }
+        let sections = (items.len() - 1) as u32;
+        items.push(Item::End { sections, rows });
+        items
+    }
+
+    /// The number of parts of the store file: the header, then one per section (one per block
+    /// of rows, dictionary, datasource and quarantine, and two more). With
+    /// [`EventStore::write_store_file_parts`] a file can be written a few parts at a time,
+    /// letting other work run in between, provided the store does not change meanwhile.
+    pub fn store_file_parts(&self) -> usize {
+        self.store_file_items().len()
+    }
+
+    /// Writes parts `start..end` of the store file (see [`EventStore::store_file_parts`]), one
+    /// part per call of `sink`; returns the bytes written.
+    pub fn write_store_file_parts(
+        &self,
+        start: usize,
+        end: usize,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        let items = self.store_file_items();
+        let end = end.min(items.len());
+        let mut written = 0u64;
+        let mut buf = Vec::new();
+        for item in items.get(start..end).unwrap_or(&[]) {
+            self.put_item(item, &mut buf);
+            written += buf.len() as u64;
+            sink(&buf)?;
+        }
+        Ok(written)
+    }
+
+    fn put_item(&self, item: &Item<'_>, buf: &mut Vec<u8>) {
+        match item {
+            Item::Header => {
+                buf.clear();
+                buf.extend_from_slice(&STORE_FILE_MAGIC);
+                buf.u32(STORE_FILE_VERSION);
+                buf.u32(0);
+                return;
+            }
+            Item::Meta => {
+                Section::start(buf, TAG_META);
+                buf.str(concat!("llm-metrics ", env!("CARGO_PKG_VERSION")));
+                buf.i64((self.wall_clock)());
+                Put::count(buf, self.others.len() + 1);
+                match &self.project_files {
+                    Some(files) => {
+                        buf.u8(1);
+                        Put::count(buf, files.len());
+                        for (path, text) in files {
+                            buf.str(path);
+                            buf.str(text);
+                        }
+                    }
+                    None => buf.u8(0),
+                }
+                put_strings(buf, &self.added_pipes);
+            }
+            Item::Table(store, decoder) => {
+                Section::start(buf, TAG_TABLE);
+                put_schema(buf, store.datasource());
+                buf.u64(store.rows());
+                let (streams, seen) = decoder.saved_state();
+                buf.u64(streams);
+                Put::count(buf, seen.len());
+                for k in seen {
+                    buf.u64(k);
+                }
+            }
+            Item::Dict(i, d) => {
+                Section::start(buf, TAG_DICT);
+                put_dictionary(buf, *i, d);
+            }
+            Item::Block(key, b) => {
+                Section::start(buf, TAG_BLOCK);
+                put_block(buf, *key, b);
+            }
+            Item::Quarantine(q) => {
+                Section::start(buf, TAG_QUARANTINE);
+                put_quarantine(buf, q);
+            }
+            Item::End { sections, rows } => {
+                Section::start(buf, TAG_END);
+                buf.u32(*sections);
+                buf.u64(*rows);
+            }
+        }
+        Section::finish(buf);
+    }
+
+    /// Writes the store as a store file, handing it to `sink` one part at a time (the header,
+    /// then one section per call: a block of rows is one section, so no more than one block's
+    /// bytes are held beside the store); returns the bytes written. Rows of a stream still open
+    /// are included up to its last complete line.
     ///
     /// ```
     /// let mut store = llm_metrics::EventStore::new();
@@ -359,93 +487,7 @@ impl EventStore {
     /// # Ok::<(), llm_metrics::Error>(())
     /// ```
     pub fn write_store_file(&self, sink: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<u64> {
-        let mut written = 0u64;
-        let mut emit = |bytes: &[u8], written: &mut u64| -> Result<()> {
-            *written += bytes.len() as u64;
-            sink(bytes)
-        };
-        let mut head = Vec::with_capacity(HEADER_BYTES);
-        head.extend_from_slice(&STORE_FILE_MAGIC);
-        head.u32(STORE_FILE_VERSION);
-        head.u32(0);
-        emit(&head, &mut written)?;
-        let mut sections = 0u32;
-        let mut buf = Vec::new();
-
-        Section::start(&mut buf, TAG_META);
-        buf.str(concat!("llm-metrics ", env!("CARGO_PKG_VERSION")));
-        buf.i64((self.wall_clock)());
-        let tables: Vec<(&Store, &crate::ingest::Decoder, &Quarantine)> =
-            std::iter::once((&self.store, &self.decoder, &self.quarantine))
-                .chain(
-                    self.others
-                        .iter()
-                        .map(|t| (&t.store, &t.decoder, &t.quarantine)),
-                )
-                .collect();
-        Put::count(&mut buf, tables.len());
-        match &self.project_files {
-            Some(files) => {
-                buf.u8(1);
-                Put::count(&mut buf, files.len());
-                for (path, text) in files {
-                    buf.str(path);
-                    buf.str(text);
-                }
-            }
-            None => buf.u8(0),
-        }
-        put_strings(&mut buf, &self.added_pipes);
-        Section::finish(&mut buf);
-        emit(&buf, &mut written)?;
-        sections += 1;
-
-        let mut rows = 0u64;
-        for (store, decoder, quarantine) in tables {
-            Section::start(&mut buf, TAG_TABLE);
-            put_schema(&mut buf, store.datasource());
-            buf.u64(store.rows());
-            let (streams, seen) = decoder.saved_state();
-            buf.u64(streams);
-            Put::count(&mut buf, seen.len());
-            for k in seen {
-                buf.u64(k);
-            }
-            Section::finish(&mut buf);
-            emit(&buf, &mut written)?;
-            sections += 1;
-            for (i, d) in store.dicts.iter().enumerate() {
-                if let Some(d) = d {
-                    Section::start(&mut buf, TAG_DICT);
-                    put_dictionary(&mut buf, i, d);
-                    Section::finish(&mut buf);
-                    emit(&buf, &mut written)?;
-                    sections += 1;
-                }
-            }
-            for p in &store.partitions {
-                for b in &p.blocks {
-                    Section::start(&mut buf, TAG_BLOCK);
-                    put_block(&mut buf, p.key, b);
-                    Section::finish(&mut buf);
-                    emit(&buf, &mut written)?;
-                    sections += 1;
-                }
-            }
-            Section::start(&mut buf, TAG_QUARANTINE);
-            put_quarantine(&mut buf, quarantine);
-            Section::finish(&mut buf);
-            emit(&buf, &mut written)?;
-            sections += 1;
-            rows += store.rows();
-        }
-
-        Section::start(&mut buf, TAG_END);
-        buf.u32(sections);
-        buf.u64(rows);
-        Section::finish(&mut buf);
-        emit(&buf, &mut written)?;
-        Ok(written)
+        self.write_store_file_parts(0, usize::MAX, sink)
     }
 
     /// The store as one store file ([`EventStore::write_store_file`]).
