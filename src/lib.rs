@@ -197,8 +197,9 @@ pub struct EventStore {
     pipes: Vec<Pipe>,
     /// For a project, its `.datasource` and `.pipe` files, kept for the store file.
     project_files: Option<Vec<(String, String)>>,
-    /// Texts given to [`EventStore::add_pipe`], in order, kept for the store file.
-    added_pipes: Vec<String>,
+    /// Texts given to [`EventStore::add_pipe`] with the names of their pipes, the latest for
+    /// each name, kept for the store file.
+    added_pipes: Vec<(String, String)>,
     clock: Clock,
     wall_clock: WallClock,
 }
@@ -708,7 +709,8 @@ impl EventStore {
         let pipe = parse_pipe(None, text)?;
         query::check_pipe(&pipe)?;
         let name = pipe.name.clone();
-        self.added_pipes.push(text.to_string());
+        self.added_pipes.retain(|(n, _)| *n != name);
+        self.added_pipes.push((name.clone(), text.to_string()));
         match self.pipes.iter_mut().find(|p| p.name == name) {
             Some(p) => *p = pipe,
             None => self.pipes.push(pipe),

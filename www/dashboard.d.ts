@@ -19,7 +19,8 @@ export interface RefreshDetail {
 /**
  * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
  * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
- * commas; default all). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
+ * commas; default all), `persist` (keep the store in the Origin Private File System, reopen it
+ * when the page opens again, and show Export and Forget). Sets `data-state` (starting, loading, recovering, ready, failed, closed)
  * and, after each refresh, `data-refresh` and `data-refresh-ms`; dispatches `refresh` events.
  *
  * Removed from the page (and not put back at once, as a move does), the element
@@ -39,7 +40,14 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   readonly params: Params;
   /** The time series bucket in use. */
   readonly bucket: 'minute' | 'hour' | 'day';
+  /** Store files (`.llmstore`, or starting with `LLMSTORE`) replace the data with their own. */
   loadFiles(files: Iterable<File>): Promise<LoadResult[]>;
+  /** Replaces the data with a store file's. */
+  openStoreFile(file: File | Blob): Promise<LoadResult>;
+  /** Downloads the store file `llm-metrics.llmstore`; resolves with its Blob. */
+  exportStore(): Promise<Blob>;
+  /** Deletes the saved store from this browser and empties the store. */
+  forget(): Promise<void>;
   /** `token` is sent only as an Authorization: Bearer header; null when `url` is not a URL. */
   load(url: string, options?: { token?: string }): Promise<LoadResult | null>;
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;

@@ -434,7 +434,10 @@ impl EventStore {
                     }
                     None => buf.u8(0),
                 }
-                put_strings(buf, &self.added_pipes);
+                Put::count(buf, self.added_pipes.len());
+                for (_, text) in &self.added_pipes {
+                    buf.str(text);
+                }
             }
             Item::Table(store, decoder) => {
                 Section::start(buf, TAG_TABLE);
