@@ -37,6 +37,7 @@ fn saved_fuzz_inputs_pass_every_check() {
         n += replay(dir, "datasource", cases::datasource);
         n += replay(dir, "sql", cases::sql);
         n += replay(dir, "pipe", cases::pipe);
+        n += replay(dir, "store_file", cases::store_file);
     }
     assert!(n > 0);
 }
@@ -120,6 +121,8 @@ fn the_wasm_replay_lists_every_saved_input() {
     let ingest = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
     let queries =
         std::fs::read_to_string(root.join("tests/web_sql_limits.rs")).expect("web_sql_limits.rs");
+    let persist =
+        std::fs::read_to_string(root.join("tests/web_persist.rs")).expect("web_persist.rs");
     for dir in ["fuzz/regressions", "fuzz/worst"] {
         for target in std::fs::read_dir(root.join(dir))
             .into_iter()
@@ -134,6 +137,7 @@ fn the_wasm_replay_lists_every_saved_input() {
                 let target_name = target.file_name().to_string_lossy().into_owned();
                 let (listing, file_name) = match target_name.as_str() {
                     "sql" | "pipe" => (&queries, "web_sql_limits.rs"),
+                    "store_file" => (&persist, "web_persist.rs"),
                     _ => (&ingest, "web_ingest.rs"),
                 };
                 let name = format!(

@@ -125,3 +125,15 @@ fn the_store_file_fuzz_seeds_pass_every_check() {
         cases::store_file(seed);
     }
 }
+
+/// The failures the `store_file` fuzz target found (`fuzz/regressions/store_file/`).
+#[wasm_bindgen_test]
+fn the_store_file_fuzz_regressions_pass_every_check() {
+    let saved: [(&str, &[u8]); 1] = [(
+        "fuzz/regressions/store_file/wrong-magic-cut-before-the-header-ends",
+        include_bytes!("../fuzz/regressions/store_file/wrong-magic-cut-before-the-header-ends"),
+    )];
+    for (_, input) in saved {
+        cases::store_file(input);
+    }
+}

@@ -1156,6 +1156,11 @@ impl StoreFileReader {
 
     /// The reopened store, once the whole file was read.
     pub fn finish(self) -> Result<EventStore> {
+        if !self.pending.is_empty() && !matches!(self.stage, Stage::Failed) {
+            // What the unfinished part already shows (a wrong magic, a section too long) is
+            // reported as reading it whole would.
+            self.next_len(&self.pending)?;
+        }
         match self.stage {
             Stage::Done(es) => Ok(*es),
             Stage::Failed => Err(Error::misuse(
