@@ -153,10 +153,12 @@ async function openPersistence(id, reopen) {
   try {
     dir = await saveDir();
     // Private windows may give a folder yet refuse to write in it: try before relying on it.
-    const probe = await dir.getFileHandle(SAVE_TEMP, { create: true });
+    // A name of its own: a worker of the page before a reload may still hold the others.
+    const name = `probe-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const probe = await dir.getFileHandle(name, { create: true });
     const handle = await probe.createSyncAccessHandle();
     handle.close();
-    await dir.removeEntry(SAVE_TEMP);
+    await dir.removeEntry(name);
   } catch (err) {
     return { enabled: true, available: false, reason: messageOf(err) };
   }
