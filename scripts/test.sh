@@ -70,7 +70,7 @@ wasm_tests() {
         return 1
     fi
     local want ran skipped twins
-    want=$(cat tests/web.rs tests/web_ingest.rs tests/web_limits.rs tests/web_sql_limits.rs tests/web_formats.rs | grep -c '#\[wasm_bindgen_test')
+    want=$(cat tests/web.rs tests/web_ingest.rs tests/web_limits.rs tests/web_sql_limits.rs tests/web_formats.rs tests/web_persist.rs | grep -c '#\[wasm_bindgen_test')
     # wasm-bindgen-test's summaries; doc tests' summaries also name "measured".
     ran=$(grep -E 'test result: ok\. [0-9]+ passed' "$log" | grep -v measured | awk '{ n += $4 } END { print n + 0 }')
     skipped=$(grep -c 'so skipping' "$log")
@@ -84,9 +84,9 @@ wasm_tests() {
 
 step "setup (--test)" bash scripts/setup.sh --test
 # The wasm test files: the engine's API, hostile pipes and hostile SQL, each on wasm32's 1 MiB stack.
-WASM_TESTS="--test web --test web_limits --test web_sql_limits --test web_ingest --test web_formats"
+WASM_TESTS="--test web --test web_limits --test web_sql_limits --test web_ingest --test web_formats --test web_persist"
 # The same files configured for a browser (tests/web*_browser.rs).
-WASM_TESTS="$WASM_TESTS --test web_browser --test web_limits_browser --test web_sql_limits_browser --test web_ingest_browser --test web_formats_browser"
+WASM_TESTS="$WASM_TESTS --test web_browser --test web_limits_browser --test web_sql_limits_browser --test web_ingest_browser --test web_formats_browser --test web_persist_browser"
 step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native, all targets)" cargo clippy --all-targets --locked -- -D warnings
 step "clippy (wasm32 lib + tests/web.rs)" \

@@ -43,6 +43,14 @@ pub enum ErrorKind {
     },
     /// The handle was used in a way its state does not allow.
     Misuse(String),
+    /// A store file could not be reopened: it is damaged, truncated, of another version, or
+    /// holds more than the budget allows.
+    StoreFile {
+        /// Byte of the file where reading stopped.
+        offset: u64,
+        /// What is wrong there.
+        message: String,
+    },
 }
 
 impl Error {
@@ -98,6 +106,9 @@ impl fmt::Display for Error {
                 "store is full at {rows} rows / {bytes} bytes; the rows before line {line} of {stream} are stored"
             ),
             ErrorKind::Misuse(m) => write!(f, "{m}"),
+            ErrorKind::StoreFile { offset, message } => {
+                write!(f, "store file, byte {offset}: {message}")
+            }
         }
     }
 }

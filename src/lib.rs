@@ -70,7 +70,10 @@ pub use schema::{
     Datasource, DatasourceFile, DefaultValue, EngineSetting, IndexSpec, Note, PartitionKey,
     TokenSpec, TypeDesc, MAX_DATASOURCE_BYTES, MAX_TYPE_DEPTH,
 };
-pub use store::{Block, Cell, ColumnData, Dictionary, Partition, ResultLimits, Store, BLOCK_ROWS};
+pub use store::{
+    crc32, Block, Cell, ColumnData, Crc32, Dictionary, Partition, ResultLimits, Store,
+    StoreFileReader, BLOCK_ROWS, STORE_FILE_MAGIC, STORE_FILE_VERSION,
+};
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
 pub const SHIPPED_PIPES: &[(&str, &str)] = &[
@@ -192,6 +195,11 @@ pub struct EventStore {
     load_errors: Vec<FileMessage>,
     load_notes: Vec<FileMessage>,
     pipes: Vec<Pipe>,
+    /// For a project, its `.datasource` and `.pipe` files, kept for the store file.
+    project_files: Option<Vec<(String, String)>>,
+    /// Texts given to [`EventStore::add_pipe`] with the names of their pipes, the latest for
+    /// each name, kept for the store file.
+    added_pipes: Vec<(String, String)>,
     clock: Clock,
     wall_clock: WallClock,
 }
@@ -241,6 +249,8 @@ impl EventStore {
             load_errors: Vec::new(),
             load_notes: Vec::new(),
             pipes,
+            project_files: None,
+            added_pipes: Vec::new(),
             clock: default_clock,
             wall_clock: default_wall_clock,
         }
@@ -305,6 +315,13 @@ impl EventStore {
             .collect();
         es.load_errors = project.errors;
         es.load_notes = notes;
+        es.project_files = Some(
+            files
+                .iter()
+                .filter(|(p, _)| p.ends_with(".datasource") || p.ends_with(".pipe"))
+                .cloned()
+                .collect(),
+        );
         es
     }
 
@@ -692,6 +709,8 @@ impl EventStore {
         let pipe = parse_pipe(None, text)?;
         query::check_pipe(&pipe)?;
         let name = pipe.name.clone();
+        self.added_pipes.retain(|(n, _)| *n != name);
+        self.added_pipes.push((name.clone(), text.to_string()));
         match self.pipes.iter_mut().find(|p| p.name == name) {
             Some(p) => *p = pipe,
             None => self.pipes.push(pipe),

@@ -427,6 +427,132 @@ impl WasmEventStore {
         Self::alive()?;
         Ok(self.inner.pipe_names())
     }
+
+    /// The whole store as the bytes of a store file (see `openStoreFile`).
+    #[wasm_bindgen(js_name = toStoreFile)]
+    pub fn to_store_file(&self) -> Result<Vec<u8>, JsError> {
+        Self::alive()?;
+        Ok(self.inner.to_store_file()?)
+    }
+
+    /// The number of parts of the store file: the header, then one section per block of rows,
+    /// dictionary, datasource and quarantine, and two more.
+    #[wasm_bindgen(js_name = storeFileParts)]
+    pub fn store_file_parts(&self) -> Result<f64, JsError> {
+        Self::alive()?;
+        Ok(self.inner.store_file_parts() as f64)
+    }
+
+    /// Writes parts `start` to `end` (default: all) of the store file, calling `sink` with each
+    /// part as a new `Uint8Array` of its own; returns the bytes written. Writing a few parts at
+    /// a time lets other work run in between, as long as the store does not change meanwhile.
+    /// A `sink` that throws stops the writing, and the error is thrown.
+    #[wasm_bindgen(js_name = writeStoreFile)]
+    pub fn write_store_file(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(part: Uint8Array) => void")]
+        sink: &js_sys::Function,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Result<f64, JsError> {
+        Self::alive()?;
+        let start = match start {
+            Some(v) => whole_number("writeStoreFile: start", v)?,
+            None => 0,
+        };
+        let end = match end {
+            Some(v) => whole_number("writeStoreFile: end", v)?,
+            None => u64::MAX,
+        };
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        let mut thrown: Option<JsValue> = None;
+        let result = self
+            .inner
+            .write_store_file_parts(clamp(start), clamp(end), &mut |part| {
+                let bytes = js_sys::Uint8Array::from(part);
+                sink.call1(&JsValue::NULL, &bytes).map(|_| ()).map_err(|e| {
+                    thrown = Some(e);
+                    crate::Error::misuse("writeStoreFile: the sink threw")
+                })
+            });
+        match (result, thrown) {
+            (Ok(n), _) => Ok(n as f64),
+            (Err(_), Some(e)) => Err(JsError::new(&format!(
+                "writeStoreFile: the sink threw: {}",
+                js_error_text(&e)
+            ))),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// Reopens a store from the bytes of a store file (`toStoreFile`, `writeStoreFile`), with
+    /// optional `options` as for the constructor: the reopened rows count against `maxBytes`.
+    /// Throws, naming the byte where reading stopped, for a file that is damaged, truncated, of
+    /// another version, or larger than the budget.
+    #[wasm_bindgen(js_name = openStoreFile)]
+    pub fn open_store_file(
+        bytes: &[u8],
+        options: Option<Object>,
+    ) -> Result<WasmEventStore, JsError> {
+        Self::alive()?;
+        let options = Self::options_from_js(options)?;
+        Ok(Self::wrap(EventStore::open_store_file(bytes, options)?))
+    }
+}
+
+/// The text of a thrown JavaScript value: an `Error`'s message, else the value as a string.
+fn js_error_text(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string()
+        .unwrap_or_else(|| "a value that is not an Error".to_string())
+}
+
+/// Reopens a store file given in chunks (as a `File`'s stream gives it), holding no more than
+/// one section of it at a time beside the store being filled:
+/// `const r = new StoreFileReader(options); for await (const c of file.stream()) r.write(c);
+/// const store = r.finish();`
+#[wasm_bindgen(js_name = StoreFileReader)]
+pub struct WasmStoreFileReader {
+    inner: Option<crate::StoreFileReader>,
+}
+
+#[wasm_bindgen(js_class = StoreFileReader)]
+impl WasmStoreFileReader {
+    /// A reader that reopens a store with optional `options` as for `new EventStore()`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<Object>) -> Result<WasmStoreFileReader, JsError> {
+        WasmEventStore::alive()?;
+        let options = WasmEventStore::options_from_js(options)?;
+        Ok(WasmStoreFileReader {
+            inner: Some(crate::StoreFileReader::new(options)),
+        })
+    }
+
+    /// Reads the next chunk of the file; throws when the file is damaged or over the budget.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        WasmEventStore::alive()?;
+        match &mut self.inner {
+            Some(r) => Ok(r.write(chunk)?),
+            None => Err(JsError::new("StoreFileReader: finish() was called already")),
+        }
+    }
+
+    /// Bytes of the file read so far.
+    #[wasm_bindgen(getter = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.inner.as_ref().map_or(0.0, |r| r.bytes_read() as f64)
+    }
+
+    /// The reopened store, once the whole file was written; throws for a truncated file.
+    pub fn finish(&mut self) -> Result<WasmEventStore, JsError> {
+        WasmEventStore::alive()?;
+        match self.inner.take() {
+            Some(r) => Ok(WasmEventStore::wrap(r.finish()?)),
+            None => Err(JsError::new("StoreFileReader: finish() was called already")),
+        }
+    }
 }
 
 impl WasmEventStore {

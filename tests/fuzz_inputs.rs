@@ -37,6 +37,7 @@ fn saved_fuzz_inputs_pass_every_check() {
         n += replay(dir, "datasource", cases::datasource);
         n += replay(dir, "sql", cases::sql);
         n += replay(dir, "pipe", cases::pipe);
+        n += replay(dir, "store_file", cases::store_file);
     }
     assert!(n > 0);
 }
@@ -47,6 +48,55 @@ fn query_corpora_pass_every_check() {
     let sql = replay("fuzz/corpus", "sql", cases::sql);
     let pipe = replay("fuzz/corpus", "pipe", cases::pipe);
     assert!(sql > 0 && pipe > 0, "{sql} sql and {pipe} pipe inputs");
+}
+
+/// The `store_file` corpus: whole saved stores, and saved stores with edits.
+#[test]
+fn store_file_corpus_passes_every_check() {
+    let n = replay("fuzz/corpus", "store_file", cases::store_file);
+    assert!(n >= 8, "{n} store_file inputs");
+}
+
+/// Writes the seeds of the `store_file` corpus (`cargo test --test fuzz_inputs -- --ignored
+/// write_store_file_seeds`): each saved store whole, cut, and with edits of every kind, checksums
+/// put right or not.
+#[test]
+#[ignore]
+fn write_store_file_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/store_file");
+    std::fs::create_dir_all(&dir).expect("corpus folder");
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, file) in cases::store_files().into_iter().enumerate() {
+        let mut whole = vec![0u8, 0, 0];
+        whole.extend_from_slice(&file);
+        seeds.push((format!("whole-{i}"), whole.clone()));
+        let mut cut = whole.clone();
+        cut.truncate(3 + file.len() / 2);
+        seeds.push((format!("cut-{i}"), cut));
+        let mut tight = whole.clone();
+        tight[1] = 2;
+        seeds.push((format!("tight-budget-{i}"), tight));
+        for (mode, name) in [(1u8, "resealed"), (3, "raw-edits")] {
+            for kind in 0u8..6 {
+                // mode, budget kind (unbounded), chunk size, one edit: position, kind, value.
+                let at = (17 + 40 * kind as usize) as u16;
+                let seed = vec![
+                    mode + 4 * i as u8,
+                    0,
+                    1,
+                    0,
+                    (at >> 8) as u8,
+                    at as u8,
+                    kind,
+                    0x5a,
+                ];
+                seeds.push((format!("{name}-{i}-{kind}"), seed));
+            }
+        }
+    }
+    for (name, bytes) in seeds {
+        std::fs::write(dir.join(name), bytes).expect("seed written");
+    }
 }
 
 /// Most built queries must reach the engine's later stages, not stop at the parser: of the
@@ -71,6 +121,8 @@ fn the_wasm_replay_lists_every_saved_input() {
     let ingest = std::fs::read_to_string(root.join("tests/web_ingest.rs")).expect("web_ingest.rs");
     let queries =
         std::fs::read_to_string(root.join("tests/web_sql_limits.rs")).expect("web_sql_limits.rs");
+    let persist =
+        std::fs::read_to_string(root.join("tests/web_persist.rs")).expect("web_persist.rs");
     for dir in ["fuzz/regressions", "fuzz/worst"] {
         for target in std::fs::read_dir(root.join(dir))
             .into_iter()
@@ -85,6 +137,7 @@ fn the_wasm_replay_lists_every_saved_input() {
                 let target_name = target.file_name().to_string_lossy().into_owned();
                 let (listing, file_name) = match target_name.as_str() {
                     "sql" | "pipe" => (&queries, "web_sql_limits.rs"),
+                    "store_file" => (&persist, "web_persist.rs"),
                     _ => (&ingest, "web_ingest.rs"),
                 };
                 let name = format!(

@@ -40,7 +40,9 @@ export interface PushResult {
 /**
  * Attributes: `src` (a URL loaded at start), `sample` (rows of sample data loaded at start
  * when there is no `src`; bare: 100,000), `views` (the views shown, separated by spaces or
- * commas; default all), `backend` (`tab`, `clickhouse` or `tinybird`) with `backend-url`
+ * commas; default all), `persist` (keep the store in the Origin Private File System, reopen it
+ * when the page opens again, and show Export and Forget), `backend` (`tab`, `clickhouse` or
+ * `tinybird`) with `backend-url`
  * (the ClickHouse server or the Tinybird API host), `backend-user` and `backend-database`:
  * a ClickHouse server without a password is read at once; a password or token is given only
  * through `setBackend()`. Sets `data-source` (tab, clickhouse, tinybird) and
@@ -64,7 +66,14 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   readonly params: Params;
   /** The time series bucket in use. */
   readonly bucket: 'minute' | 'hour' | 'day';
+  /** Store files (`.llmstore`, or starting with `LLMSTORE`) replace the data with their own. */
   loadFiles(files: Iterable<File>): Promise<LoadResult[]>;
+  /** Replaces the data with a store file's. */
+  openStoreFile(file: File | Blob): Promise<LoadResult>;
+  /** Downloads the store file `llm-metrics.llmstore`; resolves with its Blob. */
+  exportStore(): Promise<Blob>;
+  /** Deletes the saved store from this browser and empties the store. */
+  forget(): Promise<void>;
   /** `token` is sent only as an Authorization: Bearer header; null when `url` is not a URL. */
   load(url: string, options?: { token?: string }): Promise<LoadResult | null>;
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;

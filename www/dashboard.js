@@ -10,6 +10,10 @@
 //                      reads from a ClickHouse server (one without a password: a password or a
 //                      token is given only through setBackend()); backend="tinybird"
 //                      backend-url="HOST" fills in the Tinybird host and waits for the token
+//   persist            keeps the store in the browser's Origin Private File System: saved after
+//                      each load, reopened when the page opens again ("Reopened N rows saved
+//                      on …"), with Export (download the store file) and Forget (delete it and
+//                      empty the store). Store files (.llmstore) dropped or chosen are reopened.
 //
 // Every number on it comes from a pipe run with the current filters as parameters, on the
 // data source in use: the store in this tab (the default), a ClickHouse server or Tinybird.
@@ -386,7 +390,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     if (this.#ready !== run) return;
     this.#applyViews();
     try {
-      const store = await createStore();
+      const store = await createStore({ persist: this.hasAttribute('persist') });
       // Removed while the engine started: the new store is ended at once.
       if (this.#ready !== run) {
         await store.close();
@@ -403,8 +407,11 @@ export class LlmMetricsDashboard extends HTMLElement {
     }
     this.#store.addEventListener('change', (event) => this.#onChange(event.detail));
     this.#store.addEventListener('lost', (event) => this.#onLost(event.detail.message));
+    this.#store.addEventListener('saved', () => this.#drawPersistence());
+    this.#store.addEventListener('save-failed', (event) => this.#drawPersistence(event.detail.error));
     this.#setInputsEnabled(true);
     this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
+    this.#drawPersistence();
     this.dataset.state = 'ready';
     this.dataset.source = 'tab';
     this.#resolveReady.resolve(this.#store);
@@ -423,10 +430,93 @@ export class LlmMetricsDashboard extends HTMLElement {
 
   // ---- public loading API ------------------------------------------------------------------
 
-  /** Loads files (File objects) one after another. */
+  /**
+   * Loads files (File objects) one after another; a store file (`.llmstore`, or starting with
+   * its LLMSTORE magic) replaces the data with its own.
+   */
   loadFiles(files) {
-    return Promise.all([...files].map((file) =>
-      this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options), { kind: 'file', file })));
+    return Promise.all([...files].map(async (file) => {
+      if (await isStoreFile(file)) return this.openStoreFile(file);
+      return this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options), { kind: 'file', file });
+    }));
+  }
+
+  /** Replaces the data with a store file's (from Export, here or in another browser). */
+  openStoreFile(file) {
+    return this.#track(file.name, file.size, async () => {
+      const started = performance.now();
+      try {
+        const value = await this.#store.openStoreFile(file);
+        return {
+          ...emptyResult(file.name), status: 'done', lines: value.rowCount + value.quarantinedCount,
+          rows: value.rowCount, quarantined: value.quarantinedCount, bytes: file.size, seconds: value.seconds,
+        };
+      } catch (err) {
+        return {
+          ...emptyResult(file.name), status: 'failed', error: err.message,
+          seconds: (performance.now() - started) / 1000,
+        };
+      }
+    }, { kind: 'file', file });
+  }
+
+  /** Downloads the store file (llm-metrics.llmstore); resolves with its Blob. */
+  async exportStore() {
+    await this.#ready;
+    const blob = await this.#store.exportStore();
+    const url = URL.createObjectURL(blob);
+    const link = el('a', { href: url, download: 'llm-metrics.llmstore', hidden: true });
+    this.#root.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    this.#setStatus(`Exported the store: ${formatBytes(blob.size)}.`);
+    return blob;
+  }
+
+  /** Deletes the saved store from this browser and empties the store. */
+  async forget() {
+    await this.#ready;
+    await this.#store.forget();
+    this.#sources = [];
+    this.#ui.inputs.loads.replaceChildren();
+    this.#setStatus('The saved store was deleted from this browser and the store emptied.');
+    this.#drawPersistence();
+    await this.refresh({ data: true });
+  }
+
+  /** Writes what the store keeps in this browser into the persistence notice. */
+  #drawPersistence(saveError) {
+    const ui = this.#ui.inputs;
+    const p = this.#store?.persistence ?? { enabled: false };
+    ui.persist.hidden = !p.enabled;
+    if (!p.enabled) return;
+    let state;
+    let text;
+    if (!p.available) {
+      state = 'unavailable';
+      text = `This browser keeps no data for this page (${p.reason}): load the files again after a reload.`;
+    } else if (saveError) {
+      state = 'error';
+      text = `The store could not be saved in this browser: ${saveError}`;
+    } else if (p.error && !p.saved) {
+      state = 'error';
+      text = p.error;
+    } else if (p.reopened && p.saved && p.saved.savedAt === p.reopened.savedAt) {
+      state = 'reopened';
+      text = `Reopened ${plural(p.reopened.rows, 'row')} saved on ${formatSavedAt(p.reopened.savedAt)} ` +
+        `(${formatBytes(p.reopened.bytes)} in ${formatSeconds(p.reopened.seconds)}).`;
+    } else if (p.saved) {
+      state = 'saved';
+      text = `Saved ${plural(p.saved.rows, 'row')} in this browser on ${formatSavedAt(p.saved.savedAt)} ` +
+        `(${formatBytes(p.saved.bytes)}).`;
+    } else {
+      state = 'empty';
+      text = 'Loaded data is kept in this browser until you forget it.';
+    }
+    ui.persist.dataset.state = state;
+    ui.persistText.textContent = text;
+    ui.forget.disabled = !p.available;
   }
 
   /** Loads a URL; `token` is sent only as an Authorization: Bearer header. */
@@ -625,7 +715,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     const fileInputId = `${this.#uid}-files`;
     ui.files = el('input', {
       id: fileInputId, type: 'file', multiple: true, className: 'visually-hidden', tabIndex: -1,
-      accept: '.ndjson,.jsonl,.json,.txt,.gz,application/x-ndjson,application/json,application/gzip,text/plain',
+      accept: '.ndjson,.jsonl,.json,.txt,.gz,.llmstore,application/x-ndjson,application/json,application/gzip,text/plain',
       disabled: true,
     });
     ui.files.addEventListener('change', () => {
@@ -642,7 +732,8 @@ export class LlmMetricsDashboard extends HTMLElement {
     el('span', {
       className: 'drop-hint', id: hintId,
       text: 'One JSON object per line (.ndjson, .jsonl, .json), plain or gzip-compressed (.gz). ' +
-        'Several files are appended. Files are read in this tab; nothing is uploaded unless you push it to a server.',
+        'Several files are appended. Files are read in this tab; nothing is uploaded unless you push it to a server. ' +
+        'A store file (.llmstore, from Export) reopens the data it holds.',
     }));
     const openPicker = () => {
       if (!ui.files.disabled) ui.files.click();
@@ -685,6 +776,17 @@ export class LlmMetricsDashboard extends HTMLElement {
     ui.sample.className = 'sample';
     ui.sample.disabled = true;
 
+    ui.persistText = el('span', { className: 'persist-text', role: 'status', 'aria-live': 'polite' });
+    ui.export = button('Export', 'Export the store', () => {
+      this.exportStore().catch((err) => this.#setStatus(`The store could not be exported: ${err.message}`, true));
+    });
+    ui.export.className = 'secondary';
+    ui.forget = button('Forget', 'Forget the saved store', () => {
+      this.forget().catch((err) => this.#setStatus(`The saved store could not be deleted: ${err.message}`, true));
+    });
+    ui.forget.className = 'secondary';
+    ui.persist = el('p', { className: 'persist', hidden: true }, ui.persistText, ' ', ui.export, ' ', ui.forget);
+
     ui.status = el('p', { className: 'status', role: 'status', 'aria-live': 'polite', text: 'Starting the engine…' });
     ui.summary = el('p', { className: 'store-summary', text: 'No events loaded yet.' });
     ui.loads = el('ul', { className: 'loads', 'aria-label': 'Loads' });
@@ -695,7 +797,7 @@ export class LlmMetricsDashboard extends HTMLElement {
         el('div', { className: 'input-other' }, ui.urlForm,
           el('div', { className: 'sample-row' }, ui.sample,
             el('span', { className: 'hint', text: 'Generated events, made in this tab.' })))),
-      ui.status, ui.summary, ui.loads);
+      ui.status, ui.summary, ui.persist, ui.loads);
     return section;
   }
 
@@ -1580,6 +1682,24 @@ export class LlmMetricsDashboard extends HTMLElement {
       ui.message.classList.add('error');
     }
   }
+}
+
+/** An empty load result named `stream`, for loads that are not streams of lines. */
+function emptyResult(stream) {
+  return { stream, status: 'done', lines: 0, rows: 0, quarantined: 0, blank: 0, bytes: 0, errors: [] };
+}
+
+/** True for a store file: named .llmstore, or starting with the LLMSTORE magic. */
+async function isStoreFile(file) {
+  if (/\.llmstore$/i.test(file.name ?? '')) return true;
+  if (file.size < 8) return false;
+  const head = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+  return String.fromCharCode(...head) === 'LLMSTORE';
+}
+
+/** A save time (epoch ms) as the page's UTC date and time. */
+function formatSavedAt(ms) {
+  return `${formatDateTime(Math.floor(ms / 1000))} UTC`;
 }
 
 function round(value, digits) {

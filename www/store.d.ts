@@ -15,6 +15,38 @@ export interface StoreOptions {
   maxLineBytes?: number;
   maxResultRows?: number;
   maxResultBytes?: number;
+  /**
+   * Keep the store in the Origin Private File System: saved after the loads queued have ended,
+   * and reopened by the next `createStore({ persist: true })` of the same origin.
+   */
+  persist?: boolean;
+}
+
+/** A store file written to, or read from, the Origin Private File System. */
+export interface SavedStore {
+  rows: number;
+  /** Bytes of the store file. */
+  bytes: number;
+  /** When it was written, epoch milliseconds. */
+  savedAt: number;
+  /** Seconds the save (or the reopening) took. */
+  seconds: number;
+}
+
+/** What the store keeps in the Origin Private File System. */
+export interface Persistence {
+  /** `persist: true` was asked for. */
+  enabled: boolean;
+  /** The page can write OPFS files here; false without OPFS or in a private window refusing it. */
+  available: boolean;
+  /** Why it cannot, when `available` is false. */
+  reason?: string;
+  /** The saved store the store was reopened from as it opened. */
+  reopened?: SavedStore & { quarantined: number };
+  /** Why a saved store could not be reopened (damaged, or over `maxBytes`); the store is empty. */
+  error?: string;
+  /** The last save, or the file reopened. */
+  saved?: SavedStore;
 }
 
 /** Pipe parameters, such as `{ start_date: '2024-10-01 00:00:00', models: ['gpt-4o'] }`. */
@@ -77,6 +109,10 @@ export interface ChangeDetail {
   stats: StoreStats;
 }
 
+export interface SaveFailedDetail {
+  error: string;
+}
+
 export interface LostDetail {
   /** The panic's message and location, e.g. "index out of bounds: ... at src/...:12:5". */
   message: string;
@@ -94,6 +130,19 @@ export interface LostDetail {
 export declare class MetricsStore extends EventTarget {
   /** The panic's message while the store is lost (until `recover()`), else null. */
   readonly lost: string | null;
+  /** What the store keeps in the Origin Private File System (a copy). */
+  readonly persistence: Persistence;
+  /** The store as a store file, to download and reopen elsewhere with `openStoreFile()`. */
+  exportStore(): Promise<Blob>;
+  /**
+   * Replaces the data with a store file's, in turn with the loads; the pipes added stay.
+   * Rejects, keeping the data, for a damaged file or one over `maxBytes`.
+   */
+  openStoreFile(file: File | Blob): Promise<StoreStats & { seconds: number }>;
+  /** Saves to the Origin Private File System now (with `persist: true`). */
+  save(): Promise<Persistence>;
+  /** Deletes the saved store from the Origin Private File System and empties the store. */
+  forget(): Promise<StoreStats & { persistence: Persistence }>;
   /**
    * Starts a fresh engine in a new worker after a crash and resolves once it runs; the store
    * is then empty, with the shipped pipes only. Resolves at once when the store is not lost.
@@ -141,6 +190,9 @@ export declare class MetricsStore extends EventTarget {
   close(): Promise<void>;
   addEventListener(type: 'change', listener: (event: CustomEvent<ChangeDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: 'lost', listener: (event: CustomEvent<LostDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  /** After each save to the Origin Private File System. */
+  addEventListener(type: 'saved', listener: (event: CustomEvent<SavedStore>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'save-failed', listener: (event: CustomEvent<SaveFailedDetail>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 

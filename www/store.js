@@ -13,10 +13,12 @@ import { connectBackend } from './backends.js';
 /**
  * Starts a worker with an empty store for the llm_events datasource and resolves with its
  * client once the engine is running. `options` is { maxBytes, maxLineBytes, maxResultRows,
- * maxResultBytes }, as for `new EventStore()`.
+ * maxResultBytes }, as for `new EventStore()`, and `persist`: true keeps the store in the
+ * Origin Private File System (saved after each load, reopened here by the next createStore
+ * with persist; see MetricsStore.persistence).
  */
 export async function createStore(options = {}) {
-  const client = new MetricsStore(startWorker(), pickOptions(options));
+  const client = new MetricsStore(startWorker(), pickOptions(options), Boolean(options.persist));
   try {
     await client._open();
   } catch (err) {
@@ -60,15 +62,18 @@ function abortError() {
 export class MetricsStore extends EventTarget {
   #worker;
   #options;
+  #persist;
+  #persistence = { enabled: false, available: false };
   #nextId = 1;
   #pending = new Map();
   #closed = false;
   /** The panic's message while the store is lost, else null. */
   #lost = null;
 
-  constructor(worker, options = {}) {
+  constructor(worker, options = {}, persist = false) {
     super();
     this.#options = options;
+    this.#persist = persist;
     this.#attach(worker);
   }
 
@@ -81,11 +86,26 @@ export class MetricsStore extends EventTarget {
     };
   }
 
-  /** Opens the engine of the current worker. */
-  async _open() {
-    const opened = await this._request({ op: 'open', options: this.#options });
-    this.#datasourceName = opened.datasourceName;
-    return opened;
+  /**
+   * Opens the engine of the current worker; with persist, reopens the saved store unless
+   * `reopen` is false.
+   */
+  async _open(reopen = true) {
+    const value = await this._request({ op: 'open', options: this.#options, persist: this.#persist, reopen });
+    this.#persistence = value.persistence;
+    this.#datasourceName = value.datasourceName;
+    return value;
+  }
+
+  /**
+   * What the store keeps in the Origin Private File System: { enabled, available, reason?,
+   * reopened?, error?, saved? }. `available` is false where the page has no OPFS (or a private
+   * window refuses it), with the `reason`; `reopened` is { rows, quarantined, bytes, savedAt,
+   * seconds } when the store was reopened from a saved file as it opened, `error` says why a
+   * saved file could not be; `saved` is { rows, bytes, savedAt, seconds } of the last save.
+   */
+  get persistence() {
+    return structuredClone(this.#persistence);
   }
 
   #datasourceName = 'llm_events';
@@ -113,7 +133,8 @@ export class MetricsStore extends EventTarget {
     if (this.#lost === null || this.#closed) return;
     if (!this.#recovering) {
       this.#attach(startWorker());
-      this.#recovering = this._open().then(() => {
+      // The data is loaded anew by the caller: the saved store is not reopened.
+      this.#recovering = this._open(false).then(() => {
         this.#lost = null;
       }).finally(() => {
         this.#recovering = null;
@@ -143,6 +164,15 @@ export class MetricsStore extends EventTarget {
   #receive(msg) {
     if (msg.event === 'lost') {
       this.#onLost(msg);
+      return;
+    }
+    if (msg.event === 'saved') {
+      this.#persistence = msg.persistence;
+      this.dispatchEvent(new CustomEvent('saved', { detail: msg.persistence.saved }));
+      return;
+    }
+    if (msg.event === 'save-failed') {
+      this.dispatchEvent(new CustomEvent('save-failed', { detail: { error: msg.error } }));
       return;
     }
     if (msg.event === 'change') {
@@ -279,6 +309,39 @@ export class MetricsStore extends EventTarget {
   /** { rowCount, quarantinedCount, storeBytes }. */
   stats() {
     return this._request({ op: 'stats' });
+  }
+
+  /**
+   * The store as a store file (a Blob), to download and reopen elsewhere with openStoreFile().
+   */
+  exportStore() {
+    return this._request({ op: 'exportStore' });
+  }
+
+  /**
+   * Replaces the store's data with a store file's (a File or Blob from exportStore()), in turn
+   * with the loads; the pipes added stay. Resolves with { rowCount, quarantinedCount,
+   * storeBytes, seconds }; rejects, keeping the data, for a damaged file or one over maxBytes.
+   * With persist, the store is then saved.
+   */
+  openStoreFile(file) {
+    return this._request({ op: 'openStoreFile', file });
+  }
+
+  /** Saves the store to the Origin Private File System now; resolves with `persistence`. */
+  async save() {
+    this.#persistence = await this._request({ op: 'save' });
+    return this.persistence;
+  }
+
+  /**
+   * Deletes the saved store from the Origin Private File System and empties the store (the
+   * pipes added stay). Resolves with { rowCount, quarantinedCount, storeBytes, persistence }.
+   */
+  async forget() {
+    const value = await this._request({ op: 'forget' });
+    this.#persistence = value.persistence;
+    return value;
   }
 
   /** Cancels running loads, frees the store's memory and stops the worker. */

@@ -9,8 +9,17 @@
 // `message` the panic's message and location, and `error` the Error text for that request; every
 // later request fails with "the store was lost after a crash: ...". createStore() then
 // replaces this worker with a fresh one (MetricsStore.recover()); the data has to be loaded anew.
+//
+// Opened with { persist: true }, the store keeps itself in the Origin Private File System: after
+// the loads queued have ended it writes its store file (a few sections at a time, so queries run
+// in between) to llm-metrics/store.llmstore, and when it opens it reopens that file. It posts
+// { event: 'saved', saved } after each save; 'forget' deletes the folder and empties the store,
+// 'exportStore' answers with the store file as a Blob, and 'openStoreFile' replaces the store
+// with one read from a store file.
 
-import init, { EventStore, generateSample, lastPanic, warmUp } from './pkg/llm_metrics.js';
+import init, {
+  EventStore, StoreFileReader, generateSample, lastPanic, warmUp,
+} from './pkg/llm_metrics.js';
 
 /** Longest time between two progress messages of a running load. */
 const PROGRESS_MS = 100;
@@ -23,6 +32,26 @@ const MAX_CARRY = 1 << 20;
 
 let store = null;
 let opening = null;
+/** The options the store was opened with, for the stores that replace it. */
+let storeOptions = {};
+/** The price table's text, for the stores that replace the first. */
+let priceText = null;
+/** Texts given to addPipe, replayed on a store that replaces the current one. */
+const addedPipes = new Map();
+
+/** The OPFS folder and file names of the saved store. */
+const SAVE_DIR = 'llm-metrics';
+const SAVE_FILE = 'store.llmstore';
+const SAVE_TEMP = 'store.llmstore.tmp';
+/** Store file sections written between two chances for queries to run (about 8 MiB of rows). */
+const SAVE_PARTS = 32;
+/**
+ * What persistence can do here: { enabled, available, reason?, reopened?, error?, saved? }.
+ * `saved` is { rows, bytes, savedAt, seconds } of the last save or of the file reopened.
+ */
+let persistence = { enabled: false, available: false };
+/** The stored data changed since the last save. */
+let unsaved = false;
 /** The panic's message once the engine crashed, else null. */
 let lost = null;
 
@@ -44,6 +73,9 @@ self.onmessage = (event) => {
       opening = open(msg);
       break;
     case 'load':
+    case 'openStoreFile':
+    case 'save':
+    case 'forget':
       enqueueLoad(msg);
       break;
     case 'cancel':
@@ -61,9 +93,13 @@ self.onmessage = (event) => {
 async function open(msg) {
   try {
     await init();
-    store = new GuardedStore(engine(msg.id, () => new EventStore(msg.options ?? undefined)));
+    storeOptions = msg.options ?? {};
+    if (msg.persist) {
+      persistence = await openPersistence(msg.id, msg.reopen !== false);
+    }
+    if (!store) store = new GuardedStore(engine(msg.id, () => new EventStore(storeOptions)));
     await loadPrices(msg.id);
-    reply(msg.id, { ...statsOf(), datasourceName: store.datasourceName });
+    reply(msg.id, { ...statsOf(), datasourceName: store.datasourceName, persistence });
   } catch (err) {
     fail(msg.id, err);
     return;
@@ -86,10 +122,180 @@ async function loadPrices(id) {
     const response = await fetch(new URL('./vendor/genai-prices.json', import.meta.url));
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const text = await response.text();
+    priceText = text;
     engine(id, () => store.inner.setPrices(text));
   } catch (err) {
     if (lost === null) console.warn(`llm-metrics: no price table (${messageOf(err)}); logs without costs count 0`);
   }
+}
+
+// ---- persistence ---------------------------------------------------------------------------
+
+/** The OPFS folder of the saved store; throws where the page has no OPFS. */
+async function saveDir(create = true) {
+  if (!globalThis.navigator?.storage?.getDirectory) {
+    throw new Error('this browser has no Origin Private File System');
+  }
+  if (typeof FileSystemFileHandle === 'undefined' ||
+    !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) {
+    throw new Error('this browser cannot write files of the Origin Private File System from a worker');
+  }
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(SAVE_DIR, { create });
+}
+
+/**
+ * Finds out whether the store can be kept here, and reopens the saved store when there is one
+ * (and `reopen`). Never throws: what went wrong is in the answer.
+ */
+async function openPersistence(id, reopen) {
+  let dir;
+  try {
+    dir = await saveDir();
+    // Private windows may give a folder yet refuse to write in it: try before relying on it.
+    // A name of its own: a worker of the page before a reload may still hold the others.
+    const name = `probe-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const probe = await dir.getFileHandle(name, { create: true });
+    const handle = await probe.createSyncAccessHandle();
+    handle.close();
+    await dir.removeEntry(name);
+  } catch (err) {
+    return { enabled: true, available: false, reason: messageOf(err) };
+  }
+  const state = { enabled: true, available: true };
+  if (!reopen) return state;
+  let file;
+  try {
+    file = await (await dir.getFileHandle(SAVE_FILE)).getFile();
+  } catch {
+    return state;
+  }
+  if (file.size === 0) return state;
+  const started = performance.now();
+  try {
+    const reopened = await readStoreFile(id, file);
+    store = new GuardedStore(reopened);
+    const seconds = (performance.now() - started) / 1000;
+    state.reopened = {
+      rows: store.rowCount, quarantined: store.quarantinedCount, bytes: file.size,
+      savedAt: file.lastModified, seconds,
+    };
+    state.saved = { rows: store.rowCount, bytes: file.size, savedAt: file.lastModified, seconds: 0 };
+  } catch (err) {
+    if (lost !== null) throw err;
+    state.error = `The saved store could not be reopened: ${messageOf(err)}`;
+  }
+  return state;
+}
+
+/** Reads a store file (a File or Blob) into a new wasm store, section by section. */
+async function readStoreFile(id, blob) {
+  const reader = engine(id, () => new StoreFileReader(storeOptions));
+  try {
+    const chunks = blob.stream().getReader();
+    for (;;) {
+      const { done, value } = await chunks.read();
+      if (done) break;
+      engine(id, () => reader.write(value));
+    }
+    return engine(id, () => reader.finish());
+  } finally {
+    try {
+      reader.free();
+    } catch {
+      // Already taken by finish(), or the engine is lost.
+    }
+  }
+}
+
+/** Puts `inner` in place of the current store, with the price table and the pipes added. */
+function replaceStore(id, inner) {
+  const old = store;
+  store = new GuardedStore(inner);
+  if (priceText !== null) engine(id, () => inner.setPrices(priceText));
+  for (const text of addedPipes.values()) {
+    try {
+      engine(id, () => inner.addPipe(text));
+    } catch (err) {
+      if (lost !== null) throw err;
+    }
+  }
+  try {
+    old?.free();
+  } catch (err) {
+    if (lost !== null) throw err;
+  }
+}
+
+/**
+ * Writes the store file to OPFS: into a temporary file, a few sections at a time with a pause
+ * for queries between, then moved over the saved one. Resolves with { rows, bytes, savedAt,
+ * seconds }; throws when the store went away meanwhile or the file system refused.
+ */
+async function saveStore(id) {
+  const started = performance.now();
+  const dir = await saveDir();
+  const temp = await dir.getFileHandle(SAVE_TEMP, { create: true });
+  const handle = await temp.createSyncAccessHandle();
+  let at = 0;
+  let rows;
+  try {
+    handle.truncate(0);
+    const calls = store.for(id);
+    rows = calls.rowCount;
+    const parts = engine(id, () => store.inner.storeFileParts());
+    for (let start = 0; start < parts; start += SAVE_PARTS) {
+      if (!store || store.inner !== calls.inner) throw new Error('the store was replaced while it was being saved');
+      engine(id, () => calls.inner.writeStoreFile((part) => {
+        at += handle.write(part, { at });
+      }, start, start + SAVE_PARTS));
+      // Queries waiting run now.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    handle.flush();
+  } finally {
+    handle.close();
+  }
+  try {
+    await temp.move(SAVE_FILE);
+  } catch {
+    await dir.removeEntry(SAVE_FILE).catch(() => {});
+    await temp.move(SAVE_FILE);
+  }
+  const file = await (await dir.getFileHandle(SAVE_FILE)).getFile();
+  return { rows, bytes: at, savedAt: file.lastModified, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Saves when persistence is on and the data changed; posts 'saved' or 'save-failed'. */
+async function saveIfChanged(id) {
+  if (!persistence.available || !unsaved || !store) return;
+  unsaved = false;
+  try {
+    persistence.saved = await saveStore(id);
+    self.postMessage({ event: 'saved', persistence });
+  } catch (err) {
+    if (lost !== null) return;
+    unsaved = true;
+    self.postMessage({ event: 'save-failed', error: messageOf(err) });
+  }
+}
+
+/** Deletes the saved store from OPFS and empties the store. */
+async function forget(id) {
+  if (persistence.enabled) {
+    try {
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry(SAVE_DIR, { recursive: true });
+    } catch (err) {
+      if (err?.name !== 'NotFoundError' && persistence.available) throw err;
+    }
+  }
+  if (store) replaceStore(id, engine(id, () => new EventStore(storeOptions)));
+  unsaved = false;
+  delete persistence.saved;
+  delete persistence.reopened;
+  delete persistence.error;
+  return { ...statsOf(), persistence };
 }
 
 // ---- crashes -------------------------------------------------------------------------------
@@ -272,9 +478,18 @@ function runQuery(msg) {
       case 'sql':
         reply(msg.id, calls.sql(msg.query, msg.params ?? undefined));
         break;
-      case 'addPipe':
-        reply(msg.id, calls.addPipe(msg.text));
+      case 'addPipe': {
+        const name = calls.addPipe(msg.text);
+        addedPipes.set(name, msg.text);
+        reply(msg.id, name);
         break;
+      }
+      case 'exportStore': {
+        const parts = [];
+        engine(msg.id, () => calls.inner.writeStoreFile((part) => parts.push(part)));
+        reply(msg.id, new Blob(parts, { type: 'application/octet-stream' }));
+        break;
+      }
       case 'quarantine':
         reply(msg.id, calls.quarantine(msg.page ?? undefined));
         break;
@@ -327,13 +542,63 @@ async function runLoads() {
   if (opening) await opening;
   while (loadQueue.length > 0) {
     const { msg, load } = loadQueue.shift();
-    const result = await runLoad(msg, load);
-    loads.delete(msg.id);
-    // The change first: a client that sees it before the load's answer knows the load is its own.
-    if (result.lines > 0 && lost === null) announceChange(loadQueue.length === 0);
-    reply(msg.id, result);
+    if (msg.op !== 'load') {
+      await runStoreOp(msg);
+      loads.delete(msg.id);
+    } else {
+      const result = await runLoad(msg, load);
+      loads.delete(msg.id);
+      if (result.lines > 0) unsaved = true;
+      // The change first: a client that sees it before the load's answer knows the load is its own.
+      if (result.lines > 0 && lost === null) announceChange(loadQueue.length === 0);
+      reply(msg.id, result);
+    }
+    // Saved once the loads queued have ended; loads queued meanwhile wait for the save.
+    if (loadQueue.length === 0 && lost === null) await saveIfChanged(msg.id);
   }
   loading = false;
+}
+
+/** The operations that replace or save the whole store, run in turn with the loads. */
+async function runStoreOp(msg) {
+  if (!store) {
+    fail(msg.id, lost === null ? new Error('The store is not open.') : lostError());
+    return;
+  }
+  try {
+    switch (msg.op) {
+      case 'openStoreFile': {
+        const started = performance.now();
+        const inner = await readStoreFile(msg.id, msg.file);
+        replaceStore(msg.id, inner);
+        unsaved = true;
+        announceChange(loadQueue.length === 0);
+        reply(msg.id, { ...statsOf(), seconds: (performance.now() - started) / 1000 });
+        break;
+      }
+      case 'save':
+        if (!persistence.available) {
+          throw new Error(persistence.enabled
+            ? `The store cannot be saved here: ${persistence.reason}`
+            : 'The store was opened without persist: true.');
+        }
+        persistence.saved = await saveStore(msg.id);
+        unsaved = false;
+        self.postMessage({ event: 'saved', persistence });
+        reply(msg.id, persistence);
+        break;
+      case 'forget': {
+        const value = await forget(msg.id);
+        announceChange(loadQueue.length === 0);
+        reply(msg.id, value);
+        break;
+      }
+      default:
+        fail(msg.id, new Error(`Unknown operation '${msg.op}'.`));
+    }
+  } catch (err) {
+    fail(msg.id, err);
+  }
 }
 
 /** An empty report for a load that stopped before its stream began. */

@@ -1554,3 +1554,124 @@ pub fn pipe(input: &[u8]) {
         check_answer(&store.sql(&sql, &Params::new()));
     }
 }
+
+thread_local! {
+    /// Store files to damage: the SQL store (every column kind, `NULL`s, a quarantine) and a
+    /// generated `llm_events` store of several partitions.
+    static STORE_FILES: Vec<Vec<u8>> = store_files();
+}
+
+/// The saved stores the `store_file` target damages.
+pub fn store_files() -> Vec<Vec<u8>> {
+    let sql = SQL_STORE.with(|s| s.to_store_file().expect("the SQL store saves"));
+    let mut events = EventStore::new();
+    events.set_wall_clock(|| 1_714_557_600);
+    let mut data = llm_metrics::generate_ndjson(2_000, 5);
+    data.extend_from_slice(
+        b"not json\n{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"x\"}\n",
+    );
+    events.write(&data).expect("write");
+    events.end().expect("end");
+    vec![sql, events.to_store_file().expect("the events store saves")]
+}
+
+/// Puts right checksums back on every whole section of a store file, so that changes inside a
+/// section reach the checks of its contents.
+pub fn reseal_store_file(file: &mut [u8]) {
+    let mut at = 16usize;
+    while at + 12 <= file.len() {
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&file[at + 4..at + 12]);
+        let len = u64::from_le_bytes(len);
+        let Some(end) = usize::try_from(len)
+            .ok()
+            .and_then(|l| (at + 12).checked_add(l))
+            .filter(|&e| e + 4 <= file.len())
+        else {
+            return;
+        };
+        let crc = llm_metrics::crc32(&file[at..end]);
+        file[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+        at = end + 4;
+    }
+}
+
+/// A store file, raw or a saved store's file with edits (checksums put right or not), reopened
+/// under a budget and in chunks the input chooses. Nothing may panic; reading in chunks and at
+/// once must agree; a store that reopens stays within its budget, answers its pipes without
+/// panicking, and saves a file that reopens to the same contents.
+pub fn store_file(input: &[u8]) {
+    let mut u = Bytes::new(input);
+    let mode = u.byte();
+    let max_bytes = match u.byte() % 4 {
+        0 => u64::MAX,
+        1 => 1 << 20,
+        2 => u.int_in_range(0, 1 << 16),
+        _ => u.int_in_range(0, 1 << 22),
+    };
+    let chunk = 1 + u.size(0, 4096);
+    let file: Vec<u8> = if mode % 4 == 0 {
+        u.data.to_vec()
+    } else {
+        let mut f = STORE_FILES.with(|files| files[usize::from(mode / 4) % files.len()].clone());
+        let edits = u.size(1, 8);
+        for _ in 0..edits {
+            if f.is_empty() {
+                break;
+            }
+            let at = u.size(0, f.len() - 1);
+            match u.byte() % 6 {
+                0 => f[at] ^= u.byte() | 1,
+                1 => f[at] = u.byte(),
+                2 => f[at] = 0xff,
+                3 => {
+                    let b = u.byte();
+                    f.insert(at, b);
+                }
+                4 => {
+                    f.remove(at);
+                }
+                _ => f.truncate(at),
+            }
+        }
+        if mode % 4 != 3 {
+            reseal_store_file(&mut f);
+        }
+        f
+    };
+    let options = Options {
+        max_bytes,
+        ..Options::default()
+    };
+    let mut reader = llm_metrics::StoreFileReader::new(options);
+    let mut read = Ok(());
+    for c in file.chunks(chunk) {
+        read = reader.write(c);
+        if read.is_err() {
+            break;
+        }
+    }
+    let chunked = read.and_then(|()| reader.finish());
+    let whole = EventStore::open_store_file(&file, options);
+    assert_eq!(
+        chunked.as_ref().err().map(ToString::to_string),
+        whole.as_ref().err().map(ToString::to_string),
+        "reading in chunks of {chunk} and at once disagree"
+    );
+    let Ok(mut store) = whole else {
+        return;
+    };
+    // The time of saving is written into the file: the same for both saves below.
+    store.set_wall_clock(|| 1_714_557_600);
+    assert!(store.store().bytes() <= max_bytes);
+    for name in store.pipe_names() {
+        let _ = store.pipe(&name, &Params::new());
+    }
+    let table = store.datasource_names().remove(0);
+    let _ = store.sql(&format!("SELECT * FROM {table} LIMIT 5"), &Params::new());
+    let again = store.to_store_file().expect("a reopened store saves");
+    let mut reopened = EventStore::open_store_file(&again, options).expect("its file reopens");
+    reopened.set_wall_clock(|| 1_714_557_600);
+    assert!(reopened.store().same_contents(store.store()));
+    assert_eq!(reopened.to_store_file().expect("saves again"), again);
+}

@@ -247,6 +247,26 @@ impl Decoder {
         self.now = now;
     }
 
+    /// What a store file keeps of the decoder: the number of streams started (which names the
+    /// next unnamed stream) and the keys of repeated records already stored.
+    pub(crate) fn saved_state(&self) -> (u64, Vec<u64>) {
+        let mut seen: Vec<u64> = self
+            .formats
+            .as_ref()
+            .map(|f| f.seen.iter().copied().collect())
+            .unwrap_or_default();
+        seen.sort_unstable();
+        (self.streams_started, seen)
+    }
+
+    /// Restores what [`Decoder::saved_state`] gave.
+    pub(crate) fn restore_state(&mut self, streams_started: u64, seen: Vec<u64>) {
+        self.streams_started = streams_started;
+        if let Some(f) = &mut self.formats {
+            f.seen = seen.into_iter().collect();
+        }
+    }
+
     /// True while a stream is open.
     pub fn is_open(&self) -> bool {
         self.open

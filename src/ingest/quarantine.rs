@@ -129,6 +129,13 @@ impl Quarantine {
         true
     }
 
+    /// Sets the count of lines given and whether the table stopped keeping rows, as a store
+    /// file records them, once its kept rows were pushed again.
+    pub(crate) fn restore_counts(&mut self, count: u64, closed: bool) {
+        self.count = count.max(self.rows.len() as u64);
+        self.closed = closed;
+    }
+
     /// Counts a line without its row, once the table stopped keeping rows.
     pub fn count_closed(&mut self) {
         self.count += 1;

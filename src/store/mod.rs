@@ -7,8 +7,10 @@
 //! per column across all blocks, so grouping by a string is grouping by a `u32` code.
 
 mod dict;
+mod file;
 
 pub use dict::{Dictionary, FxHashMap, FxHasher};
+pub use file::{crc32, Crc32, StoreFileReader, STORE_FILE_MAGIC, STORE_FILE_VERSION};
 
 use crate::schema::{ColumnType, Datasource, PartitionKey};
 use crate::time;

@@ -1,0 +1,205 @@
+// Browser tests of the store kept in the Origin Private File System: a file loaded, the page
+// reloaded, and the KPI cards show the same numbers without loading again; Export, Forget and
+// the exported file dropped back give them again, and Forget leaves OPFS empty. The expected
+// numbers are ClickHouse's (chDB) over the same file, with the SQL the llm_kpis pipe expands to.
+// A page without OPFS keeps working, with a notice.
+//
+//   node --test tests/e2e/persist.test.mjs
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  EventStore, andRefresh, dropFiles, generateSample, openDashboard, repo, screenshot, startHarness,
+} from './harness.mjs';
+import { KPIS } from '../../www/format.js';
+
+let harness;
+
+before(async () => {
+  harness = await startHarness();
+});
+
+after(async () => {
+  await harness?.stop();
+});
+
+/** llm_kpis over the NDJSON file at `path`, run by ClickHouse (chDB) on the pipe's SQL. */
+function chdbKpis(path) {
+  const store = new EventStore();
+  const sql = store.expand('llm_kpis');
+  store.free();
+  const script = [
+    'import json, sys',
+    `sys.path.insert(0, ${JSON.stringify(join(repo, 'tests/chdb'))})`,
+    'import diff',
+    'engine = diff.ChdbEngine(diff.read_schema())',
+    `engine.load([${JSON.stringify(path)}])`,
+    'print(json.dumps(engine.query(sys.stdin.read())["data"][0]))',
+  ].join('\n');
+  const run = spawnSync(join(repo, '.venv/bin/python'), ['-c', script], { input: sql, encoding: 'utf8' });
+  assert.equal(run.status, 0, `chDB failed: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+/** The KPI cards' exact values, by key. */
+function kpiValues(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('llm-metrics-dashboard').shadowRoot;
+    return Object.fromEntries([...root.querySelectorAll('.kpi')]
+      .map((card) => [card.dataset.kpi, card.querySelector('.kpi-value').dataset.value]));
+  });
+}
+
+/** Asserts the cards show ClickHouse's numbers: integers exactly, floats to 1e-9 relative. */
+function assertKpis(shown, expected, what) {
+  for (const { key } of KPIS) {
+    const ours = Number(shown[key]);
+    const theirs = Number(expected[key]);
+    if (Number.isInteger(theirs) && Number.isInteger(ours) && Math.abs(theirs) > 1) {
+      assert.equal(ours, theirs, `${what}: ${key}`);
+    } else {
+      assert.ok(Math.abs(ours - theirs) <= 1e-9 * Math.max(1, Math.abs(theirs)),
+        `${what}: ${key} shows ${shown[key]}, ClickHouse says ${expected[key]}`);
+    }
+  }
+}
+
+/** The persistence notice: { state, text }. */
+function persistNotice(page) {
+  return page.evaluate(() => {
+    const node = document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('.persist');
+    return { state: node.dataset.state, text: node.querySelector('.persist-text').textContent, hidden: node.hidden };
+  });
+}
+
+function waitForPersist(page, state) {
+  return page.waitForFunction((s) => document.querySelector('llm-metrics-dashboard')
+    ?.shadowRoot.querySelector('.persist')?.dataset.state === s, state, { timeout: 30_000 });
+}
+
+/** Every file in the origin's OPFS, with its size, by path. */
+function opfsFiles(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    const walk = async (dir, prefix) => {
+      for await (const [name, handle] of dir.entries()) {
+        if (handle.kind === 'directory') {
+          out.push({ path: `${prefix}${name}/`, size: 0 });
+          await walk(handle, `${prefix}${name}/`);
+        } else {
+          out.push({ path: `${prefix}${name}`, size: (await handle.getFile()).size });
+        }
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return out;
+  });
+}
+
+async function reloadDashboard(page) {
+  await page.reload();
+  await page.waitForFunction(() => {
+    const dash = document.querySelector('llm-metrics-dashboard');
+    return dash?.dataset.state === 'ready' && Number(dash.dataset.refresh) >= 1;
+  }, null, { timeout: 30_000 });
+}
+
+test('the store survives a reload; export, forget and import give the same numbers', async () => {
+  const bytes = generateSample(20000, 31);
+  const dir = mkdtempSync(join(tmpdir(), 'llm-metrics-persist-'));
+  const path = join(dir, 'events.ndjson');
+  writeFileSync(path, bytes);
+  const expected = chdbKpis(path);
+  assert.equal(Number(expected.requests), 20000);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    assert.deepEqual(await persistNotice(page),
+      { state: 'empty', text: 'Loaded data is kept in this browser until you forget it.', hidden: false });
+    await andRefresh(page, () => dropFiles(page, [{ name: 'events.ndjson', bytes }]));
+    await waitForPersist(page, 'saved');
+    assertKpis(await kpiValues(page), expected, 'after loading');
+    const saved = await opfsFiles(page);
+    assert.deepEqual(saved.map((f) => f.path), ['llm-metrics/', 'llm-metrics/store.llmstore']);
+    const fileBytes = saved[1].size;
+    assert.match((await persistNotice(page)).text, /^Saved 20,000 rows in this browser on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(/);
+
+    // Reloaded: the same numbers, with no load run.
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    const notice = await persistNotice(page);
+    assert.match(notice.text, /^Reopened 20,000 rows saved on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(/);
+    assert.equal(await page.locator('llm-metrics-dashboard li.load').count(), 0);
+    assertKpis(await kpiValues(page), expected, 'after a reload');
+    await screenshot(page, 'persist-reopened.png', 'llm-metrics-dashboard .view-inputs');
+
+    // Export downloads the store file.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export the store' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'llm-metrics.llmstore');
+    const exported = readFileSync(await download.path());
+    assert.equal(exported.subarray(0, 8).toString('latin1'), 'LLMSTORE');
+    assert.equal(exported.length, fileBytes);
+
+    // Forget: OPFS empty, the store empty.
+    await andRefresh(page, () => page.getByRole('button', { name: 'Forget the saved store' }).click());
+    assert.deepEqual(await opfsFiles(page), []);
+    assert.equal((await kpiValues(page)).requests, '0');
+    assert.equal((await persistNotice(page)).state, 'empty');
+    await reloadDashboard(page);
+    assert.equal((await kpiValues(page)).requests, '0');
+    assert.equal((await persistNotice(page)).state, 'empty');
+
+    // The exported file dropped back: the same numbers, saved again, reopened after a reload.
+    await andRefresh(page, () => dropFiles(page, [{ name: 'llm-metrics.llmstore', bytes: exported }]));
+    assertKpis(await kpiValues(page), expected, 'after importing the exported file');
+    await waitForPersist(page, 'saved');
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assertKpis(await kpiValues(page), expected, 'after importing and a reload');
+
+    // A damaged store file is refused and the data kept.
+    const damaged = Buffer.from(exported);
+    damaged[damaged.length - 10] ^= 0xff;
+    await andRefresh(page, () => dropFiles(page, [{ name: 'damaged.llmstore', bytes: damaged }]));
+    const failed = page.locator('llm-metrics-dashboard li.load[data-status=failed] .load-errors');
+    assert.match(await failed.textContent(), /store file, byte \d+: the section's checksum does not match/);
+    assertKpis(await kpiValues(page), expected, 'after a damaged file');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without OPFS the page works as before and says the data is not kept', async () => {
+  // The worker's global loses navigator.storage.getDirectory, as in browsers without OPFS.
+  const original = readFileSync(join(repo, 'www/worker.js'), 'utf8');
+  harness.routes.set('/worker.js', (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/javascript' });
+    res.end(`delete StorageManager.prototype.getDirectory;\n${original}`);
+  });
+  const bytes = generateSample(3000, 5);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    const notice = await persistNotice(page);
+    assert.equal(notice.state, 'unavailable');
+    assert.equal(notice.text,
+      'This browser keeps no data for this page (this browser has no Origin Private File System): ' +
+      'load the files again after a reload.');
+    assert.equal(await page.getByRole('button', { name: 'Forget the saved store' }).isDisabled(), true);
+    await andRefresh(page, () => dropFiles(page, [{ name: 'events.ndjson', bytes }]));
+    assert.equal((await kpiValues(page)).requests, '3000');
+    await reloadDashboard(page);
+    assert.equal((await kpiValues(page)).requests, '0');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    harness.routes.delete('/worker.js');
+  }
+});

@@ -1,0 +1,343 @@
+//! The store file: a store written to bytes and reopened answers every pipe and query as the
+//! original, keeps its quarantine, counters and budget, goes on loading where it stopped, and a
+//! truncated, damaged or hostile file is refused with an error, never a panic.
+#![cfg(not(target_arch = "wasm32"))]
+
+use llm_metrics::{
+    crc32, generate_ndjson, read_project_dir, ErrorKind, EventStore, Options, Params,
+    StoreFileReader,
+};
+use std::path::Path;
+
+fn zero() -> f64 {
+    0.0
+}
+
+fn noon() -> i64 {
+    1_717_243_200
+}
+
+fn fixed(mut s: EventStore) -> EventStore {
+    s.set_clock(zero);
+    s.set_wall_clock(noon);
+    s
+}
+
+fn load(store: &mut EventStore, name: &str, data: &[u8]) {
+    store.begin(name).unwrap();
+    for chunk in data.chunks(100_000) {
+        store.write(chunk).unwrap();
+    }
+    store.end().unwrap();
+}
+
+/// Generated events, lines that are quarantined, and events with many distinct model names so
+/// that string codes of some blocks are 16 bits wide.
+fn sample() -> EventStore {
+    let mut s = fixed(EventStore::new());
+    load(&mut s, "gen.ndjson", &generate_ndjson(30_000, 7));
+    let mut odd = String::new();
+    for i in 0..600 {
+        odd.push_str(&format!(
+            "{{\"event_time\":\"2023-12-31 23:59:{:02}\",\"model_name\":\"m{i}\",\"total_tokens\":{i},\"cost\":0.5}}\n",
+            i % 60
+        ));
+    }
+    odd.push_str("not json\n{\"event_time\":\"2024-05-01 10:00:00\",\"latency\":\"n/a\"}\n");
+    load(&mut s, "odd.ndjson", odd.as_bytes());
+    s
+}
+
+const QUERIES: &[&str] = &[
+    "SELECT count() AS n, sum(total_tokens) AS t, avg(latency) AS l FROM llm_events",
+    "SELECT model_name, count() AS n, quantile(0.9)(latency) AS p90 FROM llm_events GROUP BY model_name ORDER BY n DESC, model_name LIMIT 20",
+    "SELECT toStartOfHour(event_time) AS h, uniqExact(model_name) AS u FROM llm_events WHERE event_time >= '2024-01-02 00:00:00' GROUP BY h ORDER BY h LIMIT 50",
+    "SELECT * FROM llm_events ORDER BY event_time, model_name, cost LIMIT 30",
+    "SELECT count() AS n, any(c__raw) AS raw, max(c__line) AS line FROM llm_events_quarantine",
+];
+
+fn answers(s: &EventStore) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut filtered = Params::new();
+    filtered.insert(
+        "models".into(),
+        serde_json::json!(["gpt-4o", "claude-3-5-sonnet"]),
+    );
+    filtered.insert("start_date".into(), "2024-01-03 00:00:00".into());
+    for name in s.pipe_names() {
+        for params in [&Params::new(), &filtered] {
+            out.push(match s.pipe(&name, params) {
+                Ok(r) => r.to_json(),
+                Err(e) => format!("error: {e}"),
+            });
+        }
+    }
+    for q in QUERIES {
+        out.push(match s.sql(q, &Params::new()) {
+            Ok(r) => r.to_json(),
+            Err(e) => format!("error: {e}"),
+        });
+    }
+    out.push(s.quarantine_page(0, 100).to_json());
+    out
+}
+
+fn reopen(file: &[u8], options: Options) -> EventStore {
+    fixed(EventStore::open_store_file(file, options).unwrap())
+}
+
+#[test]
+fn a_reopened_store_answers_as_the_original() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    assert_eq!(&file[..8], b"LLMSTORE");
+    let reopened = reopen(&file, Options::default());
+    assert!(reopened.store().same_contents(original.store()));
+    assert_eq!(reopened.row_count(), 30_600);
+    assert_eq!(reopened.quarantine().len(), original.quarantine().len());
+    assert_eq!(reopened.quarantine().rows(), original.quarantine().rows());
+    assert_eq!(reopened.store().bytes(), original.store().bytes());
+    assert!(reopened.store().blocks().any(|b| b.column(1).width() == 2));
+    let (a, b) = (answers(&original), answers(&reopened));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert!(!a.iter().any(|x| x.starts_with("error")), "{a:?}");
+    // Writing the reopened store gives the same file, except the time it was saved.
+    assert_eq!(reopened.to_store_file().unwrap(), file);
+}
+
+#[test]
+fn a_reopened_store_goes_on_loading_where_it_stopped() {
+    let mut original = sample();
+    let mut reopened = reopen(&original.to_store_file().unwrap(), Options::default());
+    let more = generate_ndjson(12_345, 99);
+    for s in [&mut original, &mut reopened] {
+        s.write(b"{\"event_time\":\"2024-01-02 00:00:00\",\"model_name\":\"brand-new\"}\n")
+            .unwrap();
+        let report = s.end().unwrap();
+        // The next unnamed stream is numbered after the ones the file recorded.
+        assert_eq!(report.stream, "stream-3");
+        load(s, "more.ndjson", &more);
+    }
+    assert!(reopened.store().same_contents(original.store()));
+    assert_eq!(reopened.store().bytes(), original.store().bytes());
+    assert_eq!(answers(&original), answers(&reopened));
+}
+
+#[test]
+fn the_file_can_be_read_in_chunks_of_any_size() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    for size in [1usize, 7, 12, 16, 4096, 65_537, file.len()] {
+        let mut r = StoreFileReader::new(Options::default());
+        for chunk in file.chunks(size) {
+            r.write(chunk).unwrap();
+        }
+        assert_eq!(r.bytes_read(), file.len() as u64);
+        let s = r.finish().unwrap();
+        assert!(
+            s.store().same_contents(original.store()),
+            "chunks of {size}"
+        );
+    }
+    // Sections are handed to the sink one at a time; together they are the file.
+    let mut parts = Vec::new();
+    let n = original
+        .write_store_file(&mut |p| {
+            parts.push(p.len());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n, file.len() as u64);
+    assert!(parts.len() > 5);
+    assert!(parts.iter().all(|&p| p < 1 << 20));
+    assert_eq!(parts.len(), original.store_file_parts());
+    // Written a few parts at a time, the file is the same.
+    let mut pieced = Vec::new();
+    let total = original.store_file_parts();
+    for start in (0..total).step_by(3) {
+        original
+            .write_store_file_parts(start, start + 3, &mut |p| {
+                pieced.extend_from_slice(p);
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(pieced, file);
+}
+
+#[test]
+fn a_project_store_keeps_its_datasources_and_pipes() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tinybird/project"
+    ));
+    let files = read_project_dir(dir).unwrap();
+    let mut original = fixed(EventStore::from_project(&files, Options::default()));
+    original.begin_into("calls.ndjson", "gateway_flat").unwrap();
+    original
+        .write(concat!(
+            r#"{"started_at":"2024-03-01 10:00:00","gateway":{"team":"search"},"reply":{"usage":{"input_tokens":100}}}"#,
+            "\n",
+            r#"{"started_at":"2024-03-01 11:00:00","gateway":{"team":"ads"},"reply":{"usage":{"input_tokens":20}}}"#,
+            "\nnot json\n",
+        ).as_bytes())
+        .unwrap();
+    original
+        .begin_into("prices.ndjson", "model_prices")
+        .unwrap();
+    original
+        .write(b"{\"model\":\"o1\",\"input_usd\":15}\n{\"model\":\"big\",\"input_usd\":2.5,\"output_usd\":10}\n")
+        .unwrap();
+    original.end().unwrap();
+    original
+        .add_pipe("NODE n\nSQL >\n    SELECT count() AS c FROM model_prices\n")
+        .unwrap();
+    let reopened = reopen(&original.to_store_file().unwrap(), Options::default());
+    assert_eq!(reopened.datasource_names(), original.datasource_names());
+    assert_eq!(reopened.pipe_names(), original.pipe_names());
+    assert_eq!(reopened.load_errors(), original.load_errors());
+    assert_eq!(reopened.load_notes(), original.load_notes());
+    assert_eq!(reopened.datasource_rows("gateway_flat"), Some(2));
+    assert_eq!(reopened.datasource_rows("model_prices"), Some(2));
+    let mut params = Params::new();
+    params.insert("teams".into(), "".into());
+    for name in original.pipe_names() {
+        let a = original.pipe(&name, &params).map(|r| r.to_json());
+        let b = reopened.pipe(&name, &params).map(|r| r.to_json());
+        assert_eq!(a, b, "{name}");
+    }
+    let q = "SELECT count() AS n FROM gateway_flat_quarantine";
+    assert_eq!(
+        original.sql(q, &Params::new()).map(|r| r.to_json()),
+        reopened.sql(q, &Params::new()).map(|r| r.to_json())
+    );
+}
+
+fn store_file_error(file: &[u8], options: Options) -> String {
+    match EventStore::open_store_file(file, options) {
+        Ok(_) => String::new(),
+        Err(e) => {
+            assert!(matches!(e.kind(), ErrorKind::StoreFile { .. }), "{e:?}");
+            e.to_string()
+        }
+    }
+}
+
+/// Section boundaries of a store file: (start, payload length).
+fn sections(file: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 16;
+    while at < file.len() {
+        let len = u64::from_le_bytes(file[at + 4..at + 12].try_into().unwrap()) as usize;
+        out.push((at, len));
+        at += 12 + len + 4;
+    }
+    out
+}
+
+/// Puts a right checksum back on the section starting at `at`, so that a change inside it
+/// reaches the checks of its contents.
+fn reseal(file: &mut [u8], at: usize, len: usize) {
+    let crc = crc32(&file[at..at + 12 + len]);
+    file[at + 12 + len..at + 16 + len].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn truncated_and_damaged_files_are_refused() {
+    let mut small = fixed(EventStore::new());
+    load(
+        &mut small,
+        "a.ndjson",
+        b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"latency\":1.5}\nnot json\n",
+    );
+    let file = small.to_store_file().unwrap();
+    // Every prefix is refused: the END section is missing or cut.
+    for n in 0..file.len() {
+        let e = store_file_error(&file[..n], Options::default());
+        assert!(!e.is_empty(), "a prefix of {n} bytes was accepted");
+    }
+    assert!(store_file_error(&file[..file.len() - 1], Options::default()).contains("truncated"));
+    // Any changed byte is caught (by the checksum, or the header's checks).
+    for i in 0..file.len() {
+        let mut bad = file.clone();
+        bad[i] ^= 0x41;
+        assert!(
+            !store_file_error(&bad, Options::default()).is_empty(),
+            "byte {i} changed was accepted"
+        );
+    }
+    // Bytes after the end.
+    let mut long = file.clone();
+    long.push(0);
+    assert!(store_file_error(&long, Options::default()).contains("END"));
+    // Another version.
+    let mut v2 = file.clone();
+    v2[8] = 2;
+    assert!(store_file_error(&v2, Options::default()).contains("version 2"));
+    assert!(store_file_error(b"PK\x03\x04 a zip", Options::default()).contains("magic"));
+}
+
+#[test]
+fn changed_contents_with_right_checksums_never_panic() {
+    let mut s = fixed(EventStore::new());
+    let mut data = generate_ndjson(9_000, 3);
+    data.extend_from_slice(b"not json\n");
+    load(&mut s, "a.ndjson", &data);
+    let file = s.to_store_file().unwrap();
+    let secs = sections(&file);
+    let mut refused = 0;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..1_200 {
+        let (at, len) = secs[round % secs.len()];
+        let mut bad = file.clone();
+        if len == 0 {
+            continue;
+        }
+        // Mostly the first bytes of a section (counts, kinds, lengths), sometimes anywhere.
+        let span = if round % 3 == 0 { len } else { len.min(64) };
+        let i = at + 12 + (next() as usize % span);
+        bad[i] = match round % 4 {
+            0 => bad[i] ^ 0xff,
+            1 => bad[i].wrapping_add(1),
+            2 => 0xff,
+            _ => 0,
+        };
+        reseal(&mut bad, at, len);
+        if !store_file_error(&bad, Options::default()).is_empty() {
+            refused += 1;
+        }
+    }
+    assert!(refused > 400, "{refused}");
+    // A section length past the file, or past any budget.
+    let (at, _) = secs[1];
+    let mut huge = file.clone();
+    huge[at + 4..at + 12].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    assert!(store_file_error(&huge, Options::default()).contains("longer than"));
+}
+
+#[test]
+fn a_reopened_store_counts_against_its_budget() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    let need = original.store().bytes();
+    let tight = Options {
+        max_bytes: need,
+        ..Options::default()
+    };
+    assert_eq!(reopen(&file, tight).store().bytes(), need);
+    let short = Options {
+        max_bytes: need - need / 10,
+        ..Options::default()
+    };
+    let e = store_file_error(&file, short);
+    assert!(e.contains("maxBytes"), "{e}");
+}
