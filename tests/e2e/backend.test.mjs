@@ -447,8 +447,14 @@ test('Tinybird: the page pushes through the Events API and reads the published e
     await page.locator('llm-metrics-dashboard .model-option input').first().uncheck();
     await waitFor(page, (n) => Number(document.querySelector('llm-metrics-dashboard').dataset.refresh) > n, refreshed);
     const kept = models.slice(1);
-    const filtered = tb.requests.filter((r) => r.url.startsWith('/v0/pipes/llm_kpis.json?'));
-    assert.equal(new URL(filtered.at(-1).url, 'http://x').searchParams.get('models'), kept.join(','));
+    // A refresh already under way when the box was unchecked may end first: wait for the one
+    // that reads the filter.
+    const kpisModels = () => tb.requests.filter((r) => r.url.startsWith('/v0/pipes/llm_kpis.json?'))
+      .map((r) => new URL(r.url, 'http://x').searchParams.get('models'));
+    for (let waited = 0; !kpisModels().includes(kept.join(',')) && waited < 30_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(kpisModels().at(-1), kept.join(','));
 
     // Every request carried its token in the header, none in the URL; the page exposes neither.
     assert.ok(tb.requests.length > 10);
