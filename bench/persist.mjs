@@ -62,6 +62,7 @@ try {
       `  reopen from OPFS ${s(median(r.reopenSeconds))} [${list(r.reopenSeconds)}]: ` +
         `reading the file alone ${s(median(r.readSeconds))} [${list(r.readSeconds)}]`,
       `  reopen through a sync access handle ${s(median(r.reopenSyncSeconds))} [${list(r.reopenSyncSeconds)}]`,
+      `  reopen from 16 MiB slices of the file ${s(median(r.reopenSliceSeconds))} [${list(r.reopenSliceSeconds)}]`,
       `  reopened ${r.reopenedRows.toLocaleString('en-US')} rows; llm_kpis and llm_usage_by_model as before: ${r.sameAnswers}`,
     );
   }
