@@ -269,6 +269,15 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
 }
 
 /// Whether values of `ty` can be a condition: numbers, and `NULL`.
+/// The result type of `and`, `or` and `not`: Bool when an argument is Bool, else UInt8.
+fn logical_type(has_bool: bool) -> DataType {
+    if has_bool {
+        DataType::Bool
+    } else {
+        DataType::UInt8
+    }
+}
+
 pub fn is_condition(ty: &DataType) -> bool {
     ty.is_number() || *ty.base() == DataType::Nothing
 }
@@ -436,14 +445,17 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 return Err(illegal(n, &args));
             }
             let f = if n == "and" { F::And } else { F::Or };
-            mk(f, args, DataType::UInt8.nullable_if(nullable))
+            // Bool when any argument is Bool, as ClickHouse types `1 AND true`.
+            let ty = logical_type(args.iter().any(|a| *a.ty.base() == DataType::Bool));
+            mk(f, args, ty.nullable_if(nullable))
         }
         "not" => {
             arity(n, &args, 1, 1)?;
             if !is_condition(&args[0].ty) {
                 return Err(illegal(n, &args));
             }
-            mk(F::Not, args, DataType::UInt8.nullable_if(nullable))
+            let ty = logical_type(*args[0].ty.base() == DataType::Bool);
+            mk(F::Not, args, ty.nullable_if(nullable))
         }
         "like" | "notLike" | "ilike" | "notILike" => {
             arity(n, &args, 2, 2)?;

@@ -463,6 +463,24 @@ QUERIES: list[Case] = [
         f"SELECT abs(toInt32(prompt_tokens) - toInt32(completion_tokens)) AS a, count() "
         f"FROM {T} WHERE {WINDOW} GROUP BY a ORDER BY a LIMIT 20",
     ),
+    # Cases the random-query differential found, one per class of wrong answer.
+    q(
+        "exact: and/or/not of Bool are Bool",
+        f"SELECT 1 AND 2 AND true AS a, NOT true AS b, NULL OR false AS c, (success > 0) AND true "
+        f"AS d, true OR 0 OR NULL AS e, false AND NULL AS f, toString(d) AS g, NOT (success > 0) "
+        f"AS h FROM {T} ORDER BY event_time, model_name LIMIT 3",
+        tiers=("small",),
+    ),
+    q(
+        "exact: Date runs to 2149-06-06 and wraps past it",
+        f"SELECT toDate('2149-06-06') AS a, toDate('2120-01-01') AS b, toDate('2149-06-07') AS c, "
+        f"toDate('2149-06-06') + 1 AS d, toDate('2149-06-06') + INTERVAL 1 DAY AS e, "
+        f"toDateTime(toDate('2149-06-06')) AS f, toDate('2149-06-06') + INTERVAL 1 SECOND AS g, "
+        f"toDate('2149-06-06') + INTERVAL 1 MONTH AS h, toStartOfMonth(toDate('2149-06-06')) AS i, "
+        f"dateDiff('day', toDate('2149-06-06'), toDate('2024-01-01')) AS j, "
+        f"max(toDate('2149-06-06')) AS k FROM {T}",
+        tiers=("small",),
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}

@@ -88,8 +88,12 @@ fn cast_values<'a>(
                     .map(|s| s.div_euclid(86_400))
                     .collect(),
             )),
+            // Days past 2106-02-07 wrap around the 32-bit seconds, as in ClickHouse.
             (_, DataType::DateTime) => Col::U(Cow::Owned(
-                secs(c, fb, n).iter().map(|s| *s as u64).collect(),
+                secs(c, fb, n)
+                    .iter()
+                    .map(|s| s.rem_euclid(1 << 32) as u64)
+                    .collect(),
             )),
             _ => Col::I(Cow::Owned(v)),
         });
@@ -159,7 +163,8 @@ pub fn parse_value(s: &str, ty: &DataType) -> Result<Value> {
         DataType::DateTime64 => Value::DateTime64(time::parse_timestamp_ms(t).ok_or_else(bad)?),
         DataType::Date => {
             let ms = time::parse_timestamp_ms(t).ok_or_else(bad)?;
-            Value::Date(ms.div_euclid(86_400_000))
+            // A `Date` holds 1970-01-01 to 2149-06-06; text outside saturates.
+            Value::Date(ms.div_euclid(86_400_000).clamp(0, 65_535))
         }
         // Numbers take no surrounding spaces, as in ClickHouse; times do.
         DataType::Float32 => Value::Float32(s.parse::<f32>().map_err(|_| bad())?),
