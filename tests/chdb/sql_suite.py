@@ -481,6 +481,29 @@ QUERIES: list[Case] = [
         f"max(toDate('2149-06-06')) AS k FROM {T}",
         tiers=("small",),
     ),
+    q(
+        "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
+        f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: DISTINCT of floats by bits without a sort",
+        f"SELECT count(), sum(c) FROM (SELECT DISTINCT cost AS c FROM {T} LIMIT 100000)",
+        tiers=("small",),
+    ),
+    q(
+        "exact: DISTINCT on sorted float keys by value",
+        f"SELECT DISTINCT cost FROM {T} WHERE cost < 0.001 OR cost > 1e6 OR cost != cost "
+        f"ORDER BY cost",
+        tiers=("small",),
+    ),
+    q(
+        "exact: LIMIT BY float keys by value only when sorted on all of them",
+        f"SELECT (SELECT count() FROM (SELECT cost FROM {T} ORDER BY cost LIMIT 1 BY cost "
+        f"LIMIT 100000)) AS sorted, (SELECT count() FROM (SELECT cost, latency FROM {T} "
+        f"ORDER BY cost LIMIT 1 BY cost, latency LIMIT 100000)) AS partly",
+        tiers=("small",),
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
