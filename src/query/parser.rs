@@ -27,6 +27,7 @@ pub fn parse_query(tokens: &[Token]) -> Result<Query> {
     if p.i < p.t.len() {
         return Err(p.unexpected("the end of the query"));
     }
+    super::ast::number_subqueries(&q);
     Ok(q)
 }
 
@@ -794,7 +795,10 @@ impl<'t> Parser<'t> {
                     let q = self.subquery()?;
                     self.expect_sym(")")?;
                     self.subqueries += 1;
-                    return Ok(Expr::Subquery(Rc::new(q), self.subqueries));
+                    return Ok(Expr::Subquery(
+                        Rc::new(q),
+                        std::cell::Cell::new(self.subqueries),
+                    ));
                 }
                 let first = self.expr()?;
                 if self.is_kw("AS") {

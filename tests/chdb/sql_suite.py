@@ -482,6 +482,19 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: scalar subqueries numbered as ClickHouse meets them",
+        f"WITH (SELECT 5) AS w, u AS (SELECT * FROM {T}) SELECT (SELECT 1), w, "
+        f"(SELECT (SELECT 3)), success IN (SELECT 1), (SELECT 2) FROM u WHERE w = 5 "
+        f"ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a FROM subquery counts before the select list",
+        f"SELECT (SELECT 1) + x, (SELECT count() FROM {T}) FROM (SELECT (SELECT 4) AS x FROM {T}) "
+        f"LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
