@@ -298,8 +298,44 @@ const NULL_AWARE: &[&str] = &[
     "or",
 ];
 
+/// Functions that type their result themselves when an argument is low-cardinality; every
+/// other function of one low-cardinality column (the other arguments constant) gives
+/// `LowCardinality` of its type, as ClickHouse's default implementation for such columns does.
+const OWN_LOW_CARDINALITY: &[&str] = &[
+    "if",
+    "multiIf",
+    "and",
+    "or",
+    "isNull",
+    "isNotNull",
+    "cast",
+    "CAST",
+];
+
 /// Binds a scalar function call whose arguments are bound.
 pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    if OWN_LOW_CARDINALITY.contains(&name) {
+        return bind_nullable(name, args, now);
+    }
+    let low = args
+        .iter()
+        .filter(|a| a.ty.is_low_cardinality() && a.as_const().is_none())
+        .count();
+    let other = args
+        .iter()
+        .filter(|a| !a.ty.is_low_cardinality() && a.as_const().is_none())
+        .count();
+    let mut e = bind_nullable(name, args, now)?;
+    e.ty = if low == 1 && other == 0 {
+        e.ty.low_cardinality()
+    } else {
+        e.ty.without_low_cardinality()
+    };
+    Ok(e)
+}
+
+/// [`bind`] without the `LowCardinality` of the result.
+fn bind_nullable(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
     if NULL_AWARE.contains(&name) {
         return bind_call(name, args, now);
     }

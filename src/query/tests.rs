@@ -990,6 +990,58 @@ fn nullable_columns_store_missing_keys_and_null_as_null() {
             [null, 2, 0, null, 0.25, 0, "timeout"]
         ])
     );
+    // Functions of one low-cardinality column (other arguments constant) are LowCardinality;
+    // aggregates, if/multiIf, isNull and functions of two columns are not (types from chDB
+    // 26.9 over a LowCardinality(Nullable(String)) column).
+    let e = run_sql_with(
+        s.store(),
+        "SELECT length(model_name), empty(model_name), model_name <= 'x', model_name IN ('x'), \
+         lower(model_name), coalesce('z', model_name), length(model_name) + 1, \
+         toString(length(model_name)), isNull(model_name), notEmpty(model_name) AND 1, \
+         multiIf(tokens > 1, model_name, 'q'), length(model_name) + tokens, \
+         -length(model_name) FROM calls",
+        &Params::new(),
+        &[],
+        0,
+    )
+    .unwrap();
+    let types: Vec<&str> = e.meta.iter().map(|m| m.ty.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "LowCardinality(Nullable(UInt64))",
+            "LowCardinality(Nullable(UInt8))",
+            "LowCardinality(Nullable(UInt8))",
+            "LowCardinality(Nullable(UInt8))",
+            "LowCardinality(Nullable(String))",
+            "LowCardinality(String)",
+            "LowCardinality(Nullable(UInt64))",
+            "LowCardinality(Nullable(String))",
+            "UInt8",
+            "Nullable(UInt8)",
+            "Nullable(String)",
+            "Nullable(UInt64)",
+            "LowCardinality(Nullable(Int64))",
+        ]
+    );
+    let e = run_sql_with(
+        s.store(),
+        "SELECT k, min(length(model_name)), max(k) FROM (SELECT length(model_name) AS k, \
+         model_name FROM calls) GROUP BY k ORDER BY k",
+        &Params::new(),
+        &[],
+        0,
+    )
+    .unwrap();
+    let types: Vec<&str> = e.meta.iter().map(|m| m.ty.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "LowCardinality(Nullable(UInt64))",
+            "Nullable(UInt64)",
+            "Nullable(UInt64)"
+        ]
+    );
     // A NULL can be neither a sorting key nor a partition key, as in ClickHouse.
     for (key, line) in [
         ("ENGINE_SORTING_KEY \"tokens\"", "sorting key"),

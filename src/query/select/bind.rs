@@ -272,11 +272,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             let values = self.in_values(&c.args[1], mode)?;
             let set = funcs::in_set(&left.ty, &values)?;
             let nullable = left.ty.is_nullable();
-            let e = BExpr::call(
-                F::In(Box::new(set), name.ends_with("otIn")),
-                vec![left],
-                DataType::UInt8.nullable_if(nullable),
-            );
+            let mut ty = DataType::UInt8.nullable_if(nullable);
+            if left.ty.is_low_cardinality() && left.as_const().is_none() {
+                ty = ty.low_cardinality();
+            }
+            let e = BExpr::call(F::In(Box::new(set), name.ends_with("otIn")), vec![left], ty);
             return fold(e);
         }
         if name == "countDistinct" {
@@ -405,7 +405,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
         }
         let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
-        let ty = super::super::agg::result_type(&kind, &types)?;
+        // Aggregates of low-cardinality values are not low-cardinality in ClickHouse.
+        let ty = super::super::agg::result_type(&kind, &types)?.without_low_cardinality();
         if let AggKind::Quantile(q, levels, false) = &kind {
             // Quantiles of one argument share one state: each is an element of their array.
             let mut key_args: Vec<Expr> = arg_exprs.iter().map(|e| (*e).clone()).collect();
