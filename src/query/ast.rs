@@ -256,6 +256,14 @@ impl<'q> Numbering<'q> {
                 }
             }
             Expr::Func(c) => {
+                // ClickHouse resolves a subquery that is a branch a constant condition rules
+                // out once more before the call's arguments: it takes a number of its own.
+                for dead in dead_branches(c) {
+                    if let Expr::Subquery(q, _) = dead {
+                        self.next += 1;
+                        self.query(q);
+                    }
+                }
                 for x in c.params.iter().flatten().chain(&c.args) {
                     self.expr(x);
                 }
@@ -269,6 +277,55 @@ impl<'q> Numbering<'q> {
             Expr::Lit(_) | Expr::Star => {}
         }
     }
+}
+
+/// The branches of an `if` or `multiIf` whose literal conditions rule them out, when the
+/// literals decide which branch is taken; none otherwise.
+fn dead_branches(c: &Call) -> Vec<&Expr> {
+    let truth = |e: &Expr| match e {
+        Expr::Lit(l) => Some(match &l.value {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::UInt(u) => *u != 0,
+            Value::Int(i) => *i != 0,
+            _ => return None,
+        }),
+        _ => None,
+    };
+    let a = &c.args;
+    let chosen = if c.name.eq_ignore_ascii_case("if") && a.len() == 3 {
+        match truth(&a[0]) {
+            Some(true) => 1,
+            Some(false) => 2,
+            None => return Vec::new(),
+        }
+    } else if c.name.eq_ignore_ascii_case("multiIf") && a.len() % 2 == 1 {
+        let mut chosen = a.len() - 1;
+        for k in (0..a.len() - 1).step_by(2) {
+            match truth(&a[k]) {
+                Some(true) => {
+                    chosen = k + 1;
+                    break;
+                }
+                Some(false) => {}
+                None => return Vec::new(),
+            }
+        }
+        chosen
+    } else {
+        return Vec::new();
+    };
+    let is_branch = |k: usize| {
+        if a.len() == 3 && c.name.eq_ignore_ascii_case("if") {
+            k > 0
+        } else {
+            k % 2 == 1 || k == a.len() - 1
+        }
+    };
+    (0..a.len())
+        .filter(|k| *k != chosen && is_branch(*k))
+        .map(|k| &a[k])
+        .collect()
 }
 
 /// Formats a `Float64` the way ClickHouse prints it in a column name (`1000.`, `0.5`).

@@ -495,6 +495,13 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: a subquery a literal condition rules out is numbered twice",
+        f"SELECT if(false, (SELECT 1), 2), if(1, (SELECT 1), (SELECT 2)), CASE WHEN false THEN 1 "
+        f"WHEN false THEN (SELECT 1) END, multiIf(success = 1, 1, false, (SELECT 1), 2) "
+        f"FROM {T} ORDER BY event_time, model_name LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
