@@ -502,6 +502,18 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: arithmetic with a constant moves out of min and max",
+        f"SELECT max(event_time + INTERVAL 12 MINUTE), min(event_time + INTERVAL 12 QUARTER), "
+        f"max(toInt64(prompt_tokens) * -3), min(1 + total_tokens), "
+        f"maxIf(event_time + INTERVAL 12 MINUTE, 1), min(latency / -2) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: min and max of arithmetic over no rows",
+        f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
