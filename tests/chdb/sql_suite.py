@@ -514,6 +514,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: floats out of an integer type's range convert as on x86-64",
+        f"SELECT max(toInt64(latency * 1e30)), max(toInt32(latency * 1e30)), "
+        f"max(toUInt32(latency * 1e30)), max(toUInt64(latency * 1e30)), "
+        f"sum(toUInt8(latency * 300.5)), sum(toUInt16(-latency)), sum(toInt8(latency * 1e10)), "
+        f"max(toUInt64(latency * 2e19)) FROM {T} WHERE latency > 0.5 AND latency < 1000",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
