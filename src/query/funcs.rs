@@ -814,10 +814,8 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 _ => Rounding::Ceil,
             };
             args.truncate(1);
-            let ty = match args[0].ty.base() {
-                DataType::Bool => DataType::UInt8,
-                t => t.clone(),
-            };
+            // The argument's type, Bool included (`floor(true, -1)` is `false`).
+            let ty = args[0].ty.base().clone();
             mk(F::Round(kind, scale as i32), args, ty.nullable_if(nullable))
         }
         "abs" => {

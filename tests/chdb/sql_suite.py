@@ -522,6 +522,12 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: rounding a Bool gives a Bool",
+        f"SELECT floor(true, -1), round(true), ceil(true, -2), floor(false, 2), "
+        f"round(success > 0) FROM {T} ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
