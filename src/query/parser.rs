@@ -728,13 +728,17 @@ impl<'t> Parser<'t> {
                 let lit = number(&n, true, self.line())?;
                 return self.postfix(lit);
             }
+            // `-inf` and `-nan` are literals, as ClickHouse names them; `-(-nan)` is not.
+            let bare = matches!(self.peek(), Some(Tok::Word(_)));
             let e = self.nested(Self::unary)?;
-            // `-inf` and `-nan` are literals, as ClickHouse names them.
-            if let Expr::Lit(Lit {
-                value: Value::Float64(x),
-                typed: false,
-                ..
-            }) = &e
+            if let (
+                true,
+                Expr::Lit(Lit {
+                    value: Value::Float64(x),
+                    typed: false,
+                    ..
+                }),
+            ) = (bare, &e)
             {
                 if !x.is_finite() {
                     return Ok(Expr::lit(Value::Float64(-x), DataType::Float64));

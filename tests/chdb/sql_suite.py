@@ -528,6 +528,11 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: a parenthesized negation of inf or nan is negate()",
+        f"SELECT -(-nan), -nan, -(inf), -inf, - nan, -(-1), -(1) + 1 FROM {T} LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
