@@ -441,7 +441,11 @@ pub fn common_type(types: &[&DataType]) -> Option<DataType> {
             Some(o) => supertype(&o, &t)?,
         });
     }
-    Some(out.unwrap_or(DataType::Nothing).nullable_if(nullable))
+    Some(match out {
+        Some(t) => t.nullable_if(nullable),
+        // Only NULLs: ClickHouse types that `Nullable(Nothing)`.
+        None => DataType::Nullable(Box::new(DataType::Nothing)),
+    })
 }
 
 fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {

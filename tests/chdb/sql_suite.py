@@ -533,6 +533,13 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: if, multiIf and coalesce of only NULLs are Nullable(Nothing)",
+        f"SELECT if(success = 1, NULL, NULL), CASE WHEN success = 1 THEN NULL END, "
+        f"if(success = 1, NULL, 0 < NULL), coalesce(NULL, NULL), ifNull(NULL, NULL) FROM {T} "
+        f"ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
