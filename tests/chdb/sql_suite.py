@@ -540,6 +540,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: dateDiff in seconds reads a Date past 2106 as the last DateTime second",
+        f"SELECT dateDiff('second', toDate('2149-06-06'), toDate('2024-10-01')), "
+        f"dateDiff('second', toDate('2024-10-01'), toDate('2106-02-08')), "
+        f"dateDiff('minute', toDate('2149-06-06'), toDate('2024-10-01')), "
+        f"max(dateDiff('second', toDate(event_time), toDate('2120-01-01'))) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
         "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
         f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
         tiers=("small",),
