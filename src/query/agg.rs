@@ -933,7 +933,7 @@ impl Agg {
 
 /// Per-row orderable keys of a column.
 /// One key per row for `uniq`: the same key for the same value in every block (strings by an
-/// id kept in `strings`, floats by their bits with every NaN the same).
+/// id kept in `strings`, floats by their bits).
 fn uniq_keys(
     c: &Col<'_>,
     ty: &DataType,
@@ -958,11 +958,8 @@ fn uniq_keys(
                 .map(|code| ids.get(*code as usize).copied().unwrap_or(0))
                 .collect()
         }
-        Repr::F => c
-            .f64s(n)
-            .iter()
-            .map(|x| super::eval::float_key(*x))
-            .collect(),
+        // By bits, as ClickHouse hashes floats: -0 apart from 0, NaNs of either sign apart.
+        Repr::F => c.f64s(n).iter().map(|x| x.to_bits()).collect(),
         Repr::I => c.i64s(n).iter().map(|x| *x as u64).collect(),
         _ => c.u64s(n).into_owned(),
     }

@@ -3,6 +3,8 @@
 use super::lexer::{quote_ident, quote_string};
 use super::types::{DataType, Unit};
 use super::Value;
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::fmt;
 use std::rc::Rc;
 
@@ -31,8 +33,8 @@ pub enum Expr {
     Func(Box<Call>),
     /// `INTERVAL n unit`.
     Interval(Box<Expr>, Unit),
-    /// A scalar subquery; the number identifies it within the statement.
-    Subquery(Rc<Query>, usize),
+    /// A scalar subquery; the number (see [`number_subqueries`]) names it in column names.
+    Subquery(Rc<Query>, Cell<usize>),
     /// `[a, b]`.
     Array(Vec<Expr>),
     /// `(a, b)`.
@@ -146,6 +148,186 @@ pub struct Query {
     pub offset: Option<Expr>,
 }
 
+/// Numbers the subqueries of a statement in the order ClickHouse's analyzer meets them, which
+/// names unaliased scalar subqueries `_subquery_N`: per query its `FROM` (a subquery or a `WITH`
+/// table counts one, then what it holds), then the select list, `WHERE`, `GROUP BY`, `HAVING`,
+/// `ORDER BY`, `LIMIT BY`, `LIMIT` and `OFFSET`; an alias's expression where the alias is first
+/// used. The parser bounds the nesting, so the walk's depth is bounded too.
+pub fn number_subqueries(q: &Query) {
+    let mut n = Numbering {
+        next: 0,
+        seen: HashSet::new(),
+        frames: Vec::new(),
+    };
+    n.query(q);
+}
+
+/// What names in one query refer to: its aliases (`WITH` and select list) with their
+/// expressions, and its `WITH` tables.
+type Frame<'q> = (Vec<(&'q str, &'q Expr)>, Vec<(&'q str, &'q Query)>);
+
+/// The state of [`number_subqueries`].
+struct Numbering<'q> {
+    next: usize,
+    /// Alias expressions already walked.
+    seen: HashSet<*const Expr>,
+    /// One per enclosing query.
+    frames: Vec<Frame<'q>>,
+}
+
+impl<'q> Numbering<'q> {
+    fn query(&mut self, q: &'q Query) {
+        let mut aliases = Vec::new();
+        let mut tables = Vec::new();
+        for w in &q.with {
+            match w {
+                With::Alias(name, e) => aliases.push((name.as_str(), e)),
+                With::Table(name, t) => tables.push((name.as_str(), &**t)),
+            }
+        }
+        for item in &q.select {
+            if let Some(a) = &item.alias {
+                aliases.push((a.as_str(), &item.expr));
+            }
+        }
+        self.frames.push((aliases, tables));
+        match &q.from {
+            Some(From::Subquery(sub, _)) => {
+                self.next += 1;
+                self.query(sub);
+            }
+            Some(From::Table(name, _)) => {
+                let table = self
+                    .frames
+                    .iter()
+                    .rev()
+                    .find_map(|(_, t)| t.iter().find(|(n, _)| n == name).map(|(_, t)| *t));
+                if let Some(t) = table {
+                    self.next += 1;
+                    self.query(t);
+                }
+            }
+            None => {}
+        }
+        for item in &q.select {
+            self.alias_body(&item.expr);
+        }
+        let clauses = q
+            .filter
+            .iter()
+            .chain(&q.group_by)
+            .chain(&q.having)
+            .chain(q.order_by.iter().map(|o| &o.expr))
+            .chain(
+                q.limit_by
+                    .iter()
+                    .flat_map(|l| std::iter::once(&l.limit).chain(&l.offset).chain(&l.by)),
+            )
+            .chain(&q.limit)
+            .chain(&q.offset);
+        for e in clauses {
+            self.expr(e);
+        }
+        self.frames.pop();
+    }
+
+    /// Walks an expression that an alias may name, once.
+    fn alias_body(&mut self, e: &'q Expr) {
+        if self.seen.insert(e as *const Expr) {
+            self.expr(e);
+        }
+    }
+
+    fn expr(&mut self, e: &'q Expr) {
+        match e {
+            Expr::Subquery(q, id) => {
+                self.next += 1;
+                id.set(self.next);
+                self.query(q);
+            }
+            Expr::Ident(name) => {
+                let body = self
+                    .frames
+                    .iter()
+                    .rev()
+                    .find_map(|(a, _)| a.iter().find(|(n, _)| n == name).map(|(_, e)| *e));
+                if let Some(b) = body {
+                    self.alias_body(b);
+                }
+            }
+            Expr::Func(c) => {
+                // ClickHouse resolves a subquery that is a branch a constant condition rules
+                // out once more before the call's arguments: it takes a number of its own.
+                for dead in dead_branches(c) {
+                    if let Expr::Subquery(q, _) = dead {
+                        self.next += 1;
+                        self.query(q);
+                    }
+                }
+                for x in c.params.iter().flatten().chain(&c.args) {
+                    self.expr(x);
+                }
+            }
+            Expr::Interval(x, _) => self.expr(x),
+            Expr::Array(items) | Expr::Tuple(items) => {
+                for x in items {
+                    self.expr(x);
+                }
+            }
+            Expr::Lit(_) | Expr::Star => {}
+        }
+    }
+}
+
+/// The branches of an `if` or `multiIf` whose literal conditions rule them out, when the
+/// literals decide which branch is taken; none otherwise.
+fn dead_branches(c: &Call) -> Vec<&Expr> {
+    let truth = |e: &Expr| match e {
+        Expr::Lit(l) => Some(match &l.value {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::UInt(u) => *u != 0,
+            Value::Int(i) => *i != 0,
+            _ => return None,
+        }),
+        _ => None,
+    };
+    let a = &c.args;
+    let chosen = if c.name.eq_ignore_ascii_case("if") && a.len() == 3 {
+        match truth(&a[0]) {
+            Some(true) => 1,
+            Some(false) => 2,
+            None => return Vec::new(),
+        }
+    } else if c.name.eq_ignore_ascii_case("multiIf") && a.len() % 2 == 1 {
+        let mut chosen = a.len() - 1;
+        for k in (0..a.len() - 1).step_by(2) {
+            match truth(&a[k]) {
+                Some(true) => {
+                    chosen = k + 1;
+                    break;
+                }
+                Some(false) => {}
+                None => return Vec::new(),
+            }
+        }
+        chosen
+    } else {
+        return Vec::new();
+    };
+    let is_branch = |k: usize| {
+        if a.len() == 3 && c.name.eq_ignore_ascii_case("if") {
+            k > 0
+        } else {
+            k % 2 == 1 || k == a.len() - 1
+        }
+    };
+    (0..a.len())
+        .filter(|k| *k != chosen && is_branch(*k))
+        .map(|k| &a[k])
+        .collect()
+}
+
 /// Formats a `Float64` the way ClickHouse prints it in a column name (`1000.`, `0.5`).
 pub fn float_name(v: f64) -> String {
     // ClickHouse's shortest text, with a trailing `.` where it would read as an integer.
@@ -218,7 +400,7 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             Expr::Interval(n, u) => write!(f, "toInterval{}({n})", u.name()),
-            Expr::Subquery(_, id) => write!(f, "_subquery_{id}"),
+            Expr::Subquery(_, id) => write!(f, "_subquery_{}", id.get()),
             Expr::Array(items) => {
                 f.write_str("[")?;
                 list(f, items)?;

@@ -269,6 +269,15 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
 }
 
 /// Whether values of `ty` can be a condition: numbers, and `NULL`.
+/// The result type of `and`, `or` and `not`: Bool when an argument is Bool, else UInt8.
+fn logical_type(has_bool: bool) -> DataType {
+    if has_bool {
+        DataType::Bool
+    } else {
+        DataType::UInt8
+    }
+}
+
 pub fn is_condition(ty: &DataType) -> bool {
     ty.is_number() || *ty.base() == DataType::Nothing
 }
@@ -289,8 +298,44 @@ const NULL_AWARE: &[&str] = &[
     "or",
 ];
 
+/// Functions that type their result themselves when an argument is low-cardinality; every
+/// other function of one low-cardinality column (the other arguments constant) gives
+/// `LowCardinality` of its type, as ClickHouse's default implementation for such columns does.
+const OWN_LOW_CARDINALITY: &[&str] = &[
+    "if",
+    "multiIf",
+    "and",
+    "or",
+    "isNull",
+    "isNotNull",
+    "cast",
+    "CAST",
+];
+
 /// Binds a scalar function call whose arguments are bound.
 pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    if OWN_LOW_CARDINALITY.contains(&name) {
+        return bind_nullable(name, args, now);
+    }
+    let low = args
+        .iter()
+        .filter(|a| a.ty.is_low_cardinality() && a.as_const().is_none())
+        .count();
+    let other = args
+        .iter()
+        .filter(|a| !a.ty.is_low_cardinality() && a.as_const().is_none())
+        .count();
+    let mut e = bind_nullable(name, args, now)?;
+    e.ty = if low == 1 && other == 0 {
+        e.ty.low_cardinality()
+    } else {
+        e.ty.without_low_cardinality()
+    };
+    Ok(e)
+}
+
+/// [`bind`] without the `LowCardinality` of the result.
+fn bind_nullable(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
     if NULL_AWARE.contains(&name) {
         return bind_call(name, args, now);
     }
@@ -436,14 +481,17 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 return Err(illegal(n, &args));
             }
             let f = if n == "and" { F::And } else { F::Or };
-            mk(f, args, DataType::UInt8.nullable_if(nullable))
+            // Bool when any argument is Bool, as ClickHouse types `1 AND true`.
+            let ty = logical_type(args.iter().any(|a| *a.ty.base() == DataType::Bool));
+            mk(f, args, ty.nullable_if(nullable))
         }
         "not" => {
             arity(n, &args, 1, 1)?;
             if !is_condition(&args[0].ty) {
                 return Err(illegal(n, &args));
             }
-            mk(F::Not, args, DataType::UInt8.nullable_if(nullable))
+            let ty = logical_type(*args[0].ty.base() == DataType::Bool);
+            mk(F::Not, args, ty.nullable_if(nullable))
         }
         "like" | "notLike" | "ilike" | "notILike" => {
             arity(n, &args, 2, 2)?;
@@ -766,10 +814,8 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 _ => Rounding::Ceil,
             };
             args.truncate(1);
-            let ty = match args[0].ty.base() {
-                DataType::Bool => DataType::UInt8,
-                t => t.clone(),
-            };
+            // The argument's type, Bool included (`floor(true, -1)` is `false`).
+            let ty = args[0].ty.base().clone();
             mk(F::Round(kind, scale as i32), args, ty.nullable_if(nullable))
         }
         "abs" => {

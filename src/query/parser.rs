@@ -27,6 +27,7 @@ pub fn parse_query(tokens: &[Token]) -> Result<Query> {
     if p.i < p.t.len() {
         return Err(p.unexpected("the end of the query"));
     }
+    super::ast::number_subqueries(&q);
     Ok(q)
 }
 
@@ -727,13 +728,17 @@ impl<'t> Parser<'t> {
                 let lit = number(&n, true, self.line())?;
                 return self.postfix(lit);
             }
+            // `-inf` and `-nan` are literals, as ClickHouse names them; `-(-nan)` is not.
+            let bare = matches!(self.peek(), Some(Tok::Word(_)));
             let e = self.nested(Self::unary)?;
-            // `-inf` and `-nan` are literals, as ClickHouse names them.
-            if let Expr::Lit(Lit {
-                value: Value::Float64(x),
-                typed: false,
-                ..
-            }) = &e
+            if let (
+                true,
+                Expr::Lit(Lit {
+                    value: Value::Float64(x),
+                    typed: false,
+                    ..
+                }),
+            ) = (bare, &e)
             {
                 if !x.is_finite() {
                     return Ok(Expr::lit(Value::Float64(-x), DataType::Float64));
@@ -794,7 +799,10 @@ impl<'t> Parser<'t> {
                     let q = self.subquery()?;
                     self.expect_sym(")")?;
                     self.subqueries += 1;
-                    return Ok(Expr::Subquery(Rc::new(q), self.subqueries));
+                    return Ok(Expr::Subquery(
+                        Rc::new(q),
+                        std::cell::Cell::new(self.subqueries),
+                    ));
                 }
                 let first = self.expr()?;
                 if self.is_kw("AS") {

@@ -123,6 +123,10 @@ pub enum DataType {
     Nothing,
     /// `IntervalSecond` … `IntervalYear`.
     Interval(Unit),
+    /// `LowCardinality(T)` of a type other than `String` (that is [`DataType::LcString`]):
+    /// what functions of a low-cardinality column give. `Nullable` goes outside it here and
+    /// prints inside it, as `LowCardinality(Nullable(T))`.
+    LowCardinality(Box<DataType>),
 }
 
 /// How values of a type are held while a query runs.
@@ -165,7 +169,13 @@ impl fmt::Display for DataType {
             DataType::Nullable(t) if **t == DataType::LcString => {
                 "LowCardinality(Nullable(String))"
             }
-            DataType::Nullable(t) => return write!(f, "Nullable({t})"),
+            DataType::Nullable(t) => {
+                return match &**t {
+                    DataType::LowCardinality(x) => write!(f, "LowCardinality(Nullable({x}))"),
+                    t => write!(f, "Nullable({t})"),
+                }
+            }
+            DataType::LowCardinality(t) => return write!(f, "LowCardinality({t})"),
             DataType::Interval(u) => return write!(f, "Interval{}", u.name()),
         };
         f.write_str(s)
@@ -233,17 +243,39 @@ impl DataType {
             | DataType::Interval(_) => Repr::I,
             DataType::Float32 | DataType::Float64 => Repr::F,
             DataType::String | DataType::LcString => Repr::S,
-            DataType::Nullable(t) => t.repr(),
+            DataType::Nullable(t) | DataType::LowCardinality(t) => t.repr(),
             DataType::Array(_) | DataType::Nothing => Repr::V,
         }
     }
 
-    /// The type without `Nullable`.
+    /// The type without `Nullable` and without a `LowCardinality` of a non-string type.
     pub fn base(&self) -> &DataType {
         match self {
-            DataType::Nullable(t) => t,
+            DataType::Nullable(t) => t.base(),
+            DataType::LowCardinality(t) => t,
             t => t,
         }
+    }
+
+    /// True for `LowCardinality(T)` and `LowCardinality(Nullable(T))`, strings included.
+    pub fn is_low_cardinality(&self) -> bool {
+        match self {
+            DataType::Nullable(t) => t.is_low_cardinality(),
+            DataType::LowCardinality(_) | DataType::LcString => true,
+            _ => false,
+        }
+    }
+
+    /// `LowCardinality` of this type (`Nullable` kept), as a function of a low-cardinality
+    /// column gives it; arrays, `Nothing` and intervals stay as they are.
+    pub fn low_cardinality(self) -> DataType {
+        let nullable = self.is_nullable();
+        let inner = match self.base() {
+            DataType::String | DataType::LcString => DataType::LcString,
+            DataType::Array(_) | DataType::Nothing | DataType::Interval(_) => return self,
+            t => DataType::LowCardinality(Box::new(t.clone())),
+        };
+        inner.nullable_if(nullable)
     }
 
     /// The type with `LowCardinality` taken off (`Nullable` kept): what aggregates and
@@ -251,9 +283,8 @@ impl DataType {
     pub fn without_low_cardinality(self) -> DataType {
         match self {
             DataType::LcString => DataType::String,
-            DataType::Nullable(t) if *t == DataType::LcString => {
-                DataType::Nullable(Box::new(DataType::String))
-            }
+            DataType::LowCardinality(t) => *t,
+            DataType::Nullable(t) => DataType::Nullable(Box::new(t.without_low_cardinality())),
             t => t,
         }
     }
@@ -410,7 +441,11 @@ pub fn common_type(types: &[&DataType]) -> Option<DataType> {
             Some(o) => supertype(&o, &t)?,
         });
     }
-    Some(out.unwrap_or(DataType::Nothing).nullable_if(nullable))
+    Some(match out {
+        Some(t) => t.nullable_if(nullable),
+        // Only NULLs: ClickHouse types that `Nullable(Nothing)`.
+        None => DataType::Nullable(Box::new(DataType::Nothing)),
+    })
 }
 
 fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {

@@ -296,7 +296,13 @@ def _sort_key(meta: list[dict], row: dict) -> tuple:
         value = row.get(column["name"])
         if _FLOAT_TYPES.match(_unwrap(column["type"])):
             f = _as_float(value) if not isinstance(value, list) else None
-            approx.append((0, "") if f is None or math.isnan(f) else (1, f"{f:.6e}"))
+            # NULL, NaN and numbers apart: a NULL and a NaN row must not swap places.
+            if f is None:
+                approx.append((0, ""))
+            elif math.isnan(f):
+                approx.append((1, ""))
+            else:
+                approx.append((2, f"{f:.6e}"))
         else:
             exact.append(json.dumps(value, sort_keys=True, ensure_ascii=False))
     return tuple(exact) + tuple(approx)

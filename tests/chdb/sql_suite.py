@@ -463,6 +463,113 @@ QUERIES: list[Case] = [
         f"SELECT abs(toInt32(prompt_tokens) - toInt32(completion_tokens)) AS a, count() "
         f"FROM {T} WHERE {WINDOW} GROUP BY a ORDER BY a LIMIT 20",
     ),
+    # Cases the random-query differential found, one per class of wrong answer.
+    q(
+        "exact: and/or/not of Bool are Bool",
+        f"SELECT 1 AND 2 AND true AS a, NOT true AS b, NULL OR false AS c, (success > 0) AND true "
+        f"AS d, true OR 0 OR NULL AS e, false AND NULL AS f, toString(d) AS g, NOT (success > 0) "
+        f"AS h FROM {T} ORDER BY event_time, model_name LIMIT 3",
+        tiers=("small",),
+    ),
+    q(
+        "exact: Date runs to 2149-06-06 and wraps past it",
+        f"SELECT toDate('2149-06-06') AS a, toDate('2120-01-01') AS b, toDate('2149-06-07') AS c, "
+        f"toDate('2149-06-06') + 1 AS d, toDate('2149-06-06') + INTERVAL 1 DAY AS e, "
+        f"toDateTime(toDate('2149-06-06')) AS f, toDate('2149-06-06') + INTERVAL 1 SECOND AS g, "
+        f"toDate('2149-06-06') + INTERVAL 1 MONTH AS h, toStartOfMonth(toDate('2149-06-06')) AS i, "
+        f"dateDiff('day', toDate('2149-06-06'), toDate('2024-01-01')) AS j, "
+        f"max(toDate('2149-06-06')) AS k FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: scalar subqueries numbered as ClickHouse meets them",
+        f"WITH (SELECT 5) AS w, u AS (SELECT * FROM {T}) SELECT (SELECT 1), w, "
+        f"(SELECT (SELECT 3)), success IN (SELECT 1), (SELECT 2) FROM u WHERE w = 5 "
+        f"ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a FROM subquery counts before the select list",
+        f"SELECT (SELECT 1) + x, (SELECT count() FROM {T}) FROM (SELECT (SELECT 4) AS x FROM {T}) "
+        f"LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a subquery a literal condition rules out is numbered twice",
+        f"SELECT if(false, (SELECT 1), 2), if(1, (SELECT 1), (SELECT 2)), CASE WHEN false THEN 1 "
+        f"WHEN false THEN (SELECT 1) END, multiIf(success = 1, 1, false, (SELECT 1), 2) "
+        f"FROM {T} ORDER BY event_time, model_name LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "exact: arithmetic with a constant moves out of min and max",
+        f"SELECT max(event_time + INTERVAL 12 MINUTE), min(event_time + INTERVAL 12 QUARTER), "
+        f"max(toInt64(prompt_tokens) * -3), min(1 + total_tokens), "
+        f"maxIf(event_time + INTERVAL 12 MINUTE, 1), min(latency / -2) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: min and max of arithmetic over no rows",
+        f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
+        "exact: floats out of an integer type's range convert as on x86-64",
+        f"SELECT max(toInt64(latency * 1e30)), max(toInt32(latency * 1e30)), "
+        f"max(toUInt32(latency * 1e30)), max(toUInt64(latency * 1e30)), "
+        f"sum(toUInt8(latency * 300.5)), sum(toUInt16(-latency)), sum(toInt8(latency * 1e10)), "
+        f"max(toUInt64(latency * 2e19)) FROM {T} WHERE latency > 0.5 AND latency < 1000",
+        tiers=("small",),
+    ),
+    q(
+        "exact: rounding a Bool gives a Bool",
+        f"SELECT floor(true, -1), round(true), ceil(true, -2), floor(false, 2), "
+        f"round(success > 0) FROM {T} ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a parenthesized negation of inf or nan is negate()",
+        f"SELECT -(-nan), -nan, -(inf), -inf, - nan, -(-1), -(1) + 1 FROM {T} LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "exact: if, multiIf and coalesce of only NULLs are Nullable(Nothing)",
+        f"SELECT if(success = 1, NULL, NULL), CASE WHEN success = 1 THEN NULL END, "
+        f"if(success = 1, NULL, 0 < NULL), coalesce(NULL, NULL), ifNull(NULL, NULL) FROM {T} "
+        f"ORDER BY event_time, model_name LIMIT 2",
+        tiers=("small",),
+    ),
+    q(
+        "exact: dateDiff in seconds reads a Date past 2106 as the last DateTime second",
+        f"SELECT dateDiff('second', toDate('2149-06-06'), toDate('2024-10-01')), "
+        f"dateDiff('second', toDate('2024-10-01'), toDate('2106-02-08')), "
+        f"dateDiff('minute', toDate('2149-06-06'), toDate('2024-10-01')), "
+        f"max(dateDiff('second', toDate(event_time), toDate('2120-01-01'))) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: distinct counts of floats tell -0 from 0 and NaN signs apart",
+        f"SELECT count(DISTINCT cost), uniqExact(cost), uniq(-cost), uniqExact(latency) FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: DISTINCT of floats by bits without a sort",
+        f"SELECT count(), sum(c) FROM (SELECT DISTINCT cost AS c FROM {T} LIMIT 100000)",
+        tiers=("small",),
+    ),
+    q(
+        "exact: DISTINCT on sorted float keys by value",
+        f"SELECT DISTINCT cost FROM {T} WHERE cost < 0.001 OR cost > 1e6 OR cost != cost "
+        f"ORDER BY cost",
+        tiers=("small",),
+    ),
+    q(
+        "exact: LIMIT BY float keys by value only when sorted on all of them",
+        f"SELECT (SELECT count() FROM (SELECT cost FROM {T} ORDER BY cost LIMIT 1 BY cost "
+        f"LIMIT 100000)) AS sorted, (SELECT count() FROM (SELECT cost, latency FROM {T} "
+        f"ORDER BY cost LIMIT 1 BY cost, latency LIMIT 100000)) AS partly",
+        tiers=("small",),
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}

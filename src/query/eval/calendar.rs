@@ -329,8 +329,17 @@ pub(super) fn date_diff<'a>(
     tb: &DataType,
     n: usize,
 ) -> Col<'a> {
-    let a = secs(a, ta, n);
-    let b = secs(b, tb, n);
+    // In seconds, ClickHouse reads a `Date` past 2106-02-07 06:28:15 as that last second.
+    let in_secs = |c: &Col<'a>, t: &DataType| -> Vec<i64> {
+        let s = secs(c, t, n);
+        if unit == Unit::Second && *t.base() == DataType::Date {
+            s.into_iter().map(|x| x.min(time::DATETIME_MAX)).collect()
+        } else {
+            s
+        }
+    };
+    let a = in_secs(a, ta);
+    let b = in_secs(b, tb);
     let rel = |s: i64| -> i64 {
         match unit {
             Unit::Second => s,

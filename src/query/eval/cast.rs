@@ -88,8 +88,12 @@ fn cast_values<'a>(
                     .map(|s| s.div_euclid(86_400))
                     .collect(),
             )),
+            // Days past 2106-02-07 wrap around the 32-bit seconds, as in ClickHouse.
             (_, DataType::DateTime) => Col::U(Cow::Owned(
-                secs(c, fb, n).iter().map(|s| *s as u64).collect(),
+                secs(c, fb, n)
+                    .iter()
+                    .map(|s| s.rem_euclid(1 << 32) as u64)
+                    .collect(),
             )),
             _ => Col::I(Cow::Owned(v)),
         });
@@ -111,6 +115,7 @@ fn cast_values<'a>(
         }
         Repr::U | Repr::I => {
             let raw: Vec<i64> = match fb.repr() {
+                Repr::F if tb.is_int() => c.f64s(n).iter().map(|x| float_to_int(*x, tb)).collect(),
                 Repr::F => c.f64s(n).iter().map(|x| *x as i64).collect(),
                 Repr::U => c.u64s(n).iter().map(|x| *x as i64).collect(),
                 _ => c.i64s(n).into_owned(),
@@ -147,6 +152,38 @@ fn cast_values<'a>(
     })
 }
 
+/// A float converted to the integer type `to` as ClickHouse's x86-64 build converts it: by
+/// truncation, with the processor's answer for values out of range (the lowest value of the
+/// 32- or 64-bit conversion the type goes through, then cut to the type's width by the caller).
+fn float_to_int(x: f64, to: &DataType) -> i64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    let cvt64 = |x: f64| -> i64 {
+        if x.is_nan() || !(-TWO_63..TWO_63).contains(&x) {
+            i64::MIN
+        } else {
+            x as i64
+        }
+    };
+    let cvt32 = |x: f64| -> i64 {
+        if x.is_nan() || !(-2_147_483_649.0 < x && x < 2_147_483_648.0) {
+            i64::from(i32::MIN)
+        } else {
+            x as i64
+        }
+    };
+    match to {
+        DataType::Int64 => cvt64(x),
+        // Above 2^63 the conversion subtracts 2^63 first and sets the top bit back.
+        DataType::UInt64 => {
+            let low = cvt64(x);
+            let high = cvt64(x - TWO_63);
+            low | (high & (low >> 63))
+        }
+        DataType::UInt32 => cvt64(x),
+        _ => cvt32(x),
+    }
+}
+
 /// Parses text as a value of type `ty`, as ClickHouse converts string literals.
 pub fn parse_value(s: &str, ty: &DataType) -> Result<Value> {
     let bad = || Error::query(format!("cannot parse '{s}' as {ty}"));
@@ -159,7 +196,8 @@ pub fn parse_value(s: &str, ty: &DataType) -> Result<Value> {
         DataType::DateTime64 => Value::DateTime64(time::parse_timestamp_ms(t).ok_or_else(bad)?),
         DataType::Date => {
             let ms = time::parse_timestamp_ms(t).ok_or_else(bad)?;
-            Value::Date(ms.div_euclid(86_400_000))
+            // A `Date` holds 1970-01-01 to 2149-06-06; text outside saturates.
+            Value::Date(ms.div_euclid(86_400_000).clamp(0, 65_535))
         }
         // Numbers take no surrounding spaces, as in ClickHouse; times do.
         DataType::Float32 => Value::Float32(s.parse::<f32>().map_err(|_| bad())?),

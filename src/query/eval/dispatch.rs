@@ -11,7 +11,7 @@ use super::conditional::multi_if;
 use super::nulls::{and_or, assume_not_null, coalesce, null_if, null_test};
 use super::round::round;
 use super::strings::{concat, per_entry, recode};
-use super::{mask_col, to_mask, FCall, F};
+use super::{mask_col, to_mask, FCall, Trunc, F};
 use crate::error::Result;
 use std::borrow::Cow;
 
@@ -50,7 +50,12 @@ pub(super) fn call_values<'a>(
         F::Empty => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(s.is_empty())))?,
         F::NotEmpty => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(!s.is_empty())))?,
         F::Trunc(t) => {
-            if at(0).is_string() {
+            if at(0).is_string() && *t == Trunc::Date {
+                // `toDate('…')` reads the text as a `Date` (up to 2149-06-06), not through a
+                // `DateTime` (up to 2106-02-07).
+                let p = cast(&args[0], at(0), &DataType::Date, n)?;
+                truncate(*t, &p, &DataType::Date, n)
+            } else if at(0).is_string() {
                 let p = cast(&args[0], at(0), &DataType::DateTime, n)?;
                 truncate(*t, &p, &DataType::DateTime, n)
             } else {

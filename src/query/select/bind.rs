@@ -272,11 +272,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             let values = self.in_values(&c.args[1], mode)?;
             let set = funcs::in_set(&left.ty, &values)?;
             let nullable = left.ty.is_nullable();
-            let e = BExpr::call(
-                F::In(Box::new(set), name.ends_with("otIn")),
-                vec![left],
-                DataType::UInt8.nullable_if(nullable),
-            );
+            let mut ty = DataType::UInt8.nullable_if(nullable);
+            if left.ty.is_low_cardinality() && left.as_const().is_none() {
+                ty = ty.low_cardinality();
+            }
+            let e = BExpr::call(F::In(Box::new(set), name.ends_with("otIn")), vec![left], ty);
             return fold(e);
         }
         if name == "countDistinct" {
@@ -332,6 +332,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
+        if let Some(moved) = arithmetic_out_of_extreme(c, base, is_if) {
+            return self.bind(&moved, Mode::Post);
+        }
         let nkeys = self.keys.len();
         if let Some(i) = self.aggs.iter().position(|(x, _)| x == whole) {
             return Ok(BExpr {
@@ -405,7 +408,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
         }
         let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
-        let ty = super::super::agg::result_type(&kind, &types)?;
+        // Aggregates of low-cardinality values are not low-cardinality in ClickHouse.
+        let ty = super::super::agg::result_type(&kind, &types)?.without_low_cardinality();
         if let AggKind::Quantile(q, levels, false) = &kind {
             // Quantiles of one argument share one state: each is an element of their array.
             let mut key_args: Vec<Expr> = arg_exprs.iter().map(|e| (*e).clone()).collect();
@@ -466,6 +470,60 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             ty,
         })
     }
+}
+
+/// `min(x + c)` as `min(x) + c`: ClickHouse moves arithmetic with a constant out of `min` and
+/// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
+/// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
+/// negative factor or divisor swaps `min` and `max`. Without combinators only.
+fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> {
+    if is_if || !(base == "min" || base == "max") || c.params.is_some() || c.args.len() != 1 {
+        return None;
+    }
+    let Expr::Func(inner) = &c.args[0] else {
+        return None;
+    };
+    if inner.params.is_some() || inner.args.len() != 2 {
+        return None;
+    }
+    let op = funcs::canonical(&inner.name);
+    let constant = |e: &Expr| match e {
+        Expr::Lit(l) => Some(l.value.clone()),
+        Expr::Interval(x, _) => match &**x {
+            Expr::Lit(l) => Some(l.value.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (a, b) = (&inner.args[0], &inner.args[1]);
+    let (x, k, k_first) = match (constant(a), constant(b)) {
+        (None, Some(k)) => (a, k, false),
+        (Some(k), None) if op == "plus" || op == "multiply" => (b, k, true),
+        _ => return None,
+    };
+    if !matches!(op.as_str(), "plus" | "minus" | "multiply" | "divide") {
+        return None;
+    }
+    let negative = match k {
+        Value::Int(i) => i < 0,
+        Value::Float32(f) => f < 0.0,
+        Value::Float64(f) => f < 0.0,
+        Value::UInt(_) => false,
+        _ if op == "plus" || op == "minus" => false,
+        _ => return None,
+    };
+    let swap = negative && (op == "multiply" || op == "divide");
+    let agg = match (base == "min", swap) {
+        (true, false) | (false, true) => "min",
+        _ => "max",
+    };
+    let moved = Expr::call(agg, vec![x.clone()]);
+    let k_expr = if k_first { a.clone() } else { b.clone() };
+    Some(if k_first {
+        Expr::call(&op, vec![k_expr, moved])
+    } else {
+        Expr::call(&op, vec![moved, k_expr])
+    })
 }
 
 /// Folds a call whose arguments are all constants into a constant.

@@ -67,20 +67,64 @@ fn cmp_values(a: &Value, b: &Value, nan_first: bool) -> std::cmp::Ordering {
     }
 }
 
-fn row_key(cols: &[(Col<'_>, DataType)], i: usize) -> String {
+/// The identity of row `i` for `DISTINCT` and `LIMIT BY`. A float column whose `by_value` flag
+/// is set compares by value (`-0` is `0`, every NaN is one); the others by their bits, as
+/// ClickHouse's hash tables do.
+fn row_key(cols: &[(Col<'_>, DataType)], by_value: &[bool], i: usize) -> String {
+    use std::fmt::Write;
     let mut k = String::new();
-    for (c, t) in cols {
+    for (j, (c, t)) in cols.iter().enumerate() {
+        let by_value = by_value.get(j).copied().unwrap_or(false);
         match c.value_at(i, t) {
-            // JSON writes every non-finite float as null; these keys tell them apart.
-            Value::Float32(x) => {
+            Value::Float32(x) if by_value => {
+                let x = x + 0.0;
                 k.push_str(&super::super::endpoint::float_text(f64::from(x), Some(x)))
             }
-            Value::Float64(x) => k.push_str(&super::super::endpoint::float_text(x, None)),
+            Value::Float64(x) if by_value => {
+                k.push_str(&super::super::endpoint::float_text(x + 0.0, None))
+            }
+            Value::Float32(x) => {
+                let _ = write!(k, "f{:x}", x.to_bits());
+            }
+            Value::Float64(x) => {
+                let _ = write!(k, "d{:x}", x.to_bits());
+            }
             v => v.write_json(&mut k),
         }
         k.push('\u{1f}');
     }
     k
+}
+
+/// Whether two bound expressions are the same computation.
+fn same_expr(a: &BExpr, b: &BExpr) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+/// Which of `cols` `DISTINCT` compares by value: those the leading `ORDER BY` keys sort on, up
+/// to the first key that is not one of them (ClickHouse then takes rows in sorted runs).
+fn distinct_by_value(order: &[OrderKey], cols: &[BExpr]) -> Vec<bool> {
+    let mut by_value = vec![false; cols.len()];
+    for key in order {
+        let hits: Vec<usize> = (0..cols.len())
+            .filter(|j| same_expr(&key.expr, &cols[*j]))
+            .collect();
+        if hits.is_empty() {
+            break;
+        }
+        for j in hits {
+            by_value[j] = true;
+        }
+    }
+    by_value
+}
+
+/// Which `LIMIT BY` keys compare by value: all of them when the leading `ORDER BY` keys sort on
+/// every one of them, else none.
+fn limit_by_value(order: &[OrderKey], by: &[BExpr]) -> Vec<bool> {
+    let covered = distinct_by_value(order, by);
+    let all = covered.iter().all(|c| *c);
+    vec![all; by.len()]
 }
 
 /// `HAVING`, the outputs, `ORDER BY`, `DISTINCT`, `LIMIT … BY` and `LIMIT` over a batch.
@@ -180,8 +224,10 @@ pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
         });
     }
     if distinct {
+        let exprs: Vec<BExpr> = outputs.iter().map(|(_, e)| e.clone()).collect();
+        let by_value = distinct_by_value(&order, &exprs);
         let mut seen = std::collections::HashSet::new();
-        perm.retain(|i| seen.insert(row_key(&outs, *i as usize)));
+        perm.retain(|i| seen.insert(row_key(&outs, &by_value, *i as usize)));
     }
     if let Some(LimitBy {
         limit: lim,
@@ -191,9 +237,12 @@ pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
     {
         let by_cols: Vec<(Col<'a>, DataType)> =
             by.iter().map(materialize).collect::<Result<_>>()?;
+        let by_value = limit_by_value(&order, by);
         let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         perm.retain(|i| {
-            let c = counts.entry(row_key(&by_cols, *i as usize)).or_insert(0);
+            let c = counts
+                .entry(row_key(&by_cols, &by_value, *i as usize))
+                .or_insert(0);
             *c += 1;
             *c > *off && *c <= off.saturating_add(*lim)
         });

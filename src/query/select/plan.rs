@@ -321,11 +321,22 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
     }
     b.clause = "the select list";
     let mut row_exprs: Vec<BExpr> = Vec::new();
-    let slot = |e: BExpr, row_exprs: &mut Vec<BExpr>| -> BExpr {
+    // An expression already computed (an ORDER BY key that is an output) reuses its slot, so
+    // that `DISTINCT` and `LIMIT BY` see which keys the rows are sorted on.
+    let mut texts: Vec<String> = Vec::new();
+    let mut slot = |e: BExpr, row_exprs: &mut Vec<BExpr>| -> BExpr {
         let ty = e.ty.clone();
-        row_exprs.push(e);
+        let text = format!("{e:?}");
+        let k = match texts.iter().position(|t| *t == text) {
+            Some(k) => k,
+            None => {
+                texts.push(text);
+                row_exprs.push(e);
+                row_exprs.len() - 1
+            }
+        };
         BExpr {
-            kind: BKind::Slot(row_exprs.len() - 1),
+            kind: BKind::Slot(k),
             ty,
         }
     };
