@@ -486,3 +486,42 @@ fn keys_of_repeated_records_count_against_the_budget() {
     // The keys fit in a larger budget.
     assert!(store_file_error(&bad, Options::default()).is_empty());
 }
+
+#[test]
+fn a_url_stream_name_keeps_no_credentials_in_the_store_file() {
+    let mut s = fixed(EventStore::new());
+    let url =
+        "https://alice:s3cret@logs.example.com/day/a.ndjson?X-Amz-Signature=f00d&token=t0k#top";
+    load(
+        &mut s,
+        url,
+        b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\nnot json\n",
+    );
+    let q = s
+        .sql(
+            "SELECT c__source FROM llm_events_quarantine",
+            &Params::new(),
+        )
+        .unwrap()
+        .to_json();
+    assert!(
+        q.contains("\"https://logs.example.com/day/a.ndjson\""),
+        "{q}"
+    );
+    let file = s.to_store_file().unwrap();
+    for secret in ["s3cret", "alice", "f00d", "t0k", "top"] {
+        assert!(
+            !file.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the store file"
+        );
+    }
+    assert_eq!(
+        llm_metrics::stream_name("s3://bucket/key.ndjson?versionId=1"),
+        "s3://bucket/key.ndjson"
+    );
+    assert_eq!(llm_metrics::stream_name("a?b.ndjson"), "a?b.ndjson");
+    assert_eq!(
+        llm_metrics::stream_name("http://h:8080/x#y"),
+        "http://h:8080/x"
+    );
+}
