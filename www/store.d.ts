@@ -43,7 +43,11 @@ export interface Persistence {
   reason?: string;
   /** The saved store the store was reopened from as it opened. */
   reopened?: SavedStore & { quarantined: number };
-  /** Why a saved store could not be reopened (damaged, or over `maxBytes`); the store is empty. */
+  /**
+   * Why a saved store could not be reopened (damaged, of another version, over `maxBytes`, or
+   * the engine crashed reading it); the store is empty and the file was renamed
+   * `store.llmstore.unreadable-<time>`, so that no save overwrites it.
+   */
   error?: string;
   /** The last save, or the file reopened. */
   saved?: SavedStore;
@@ -125,7 +129,8 @@ export interface LostDetail {
  * If the engine crashes (a panic, which is a bug), the request it struck rejects with an Error
  * "llm-metrics panicked: <message>", every other pending or later request rejects with "the
  * store was lost after a crash: <message>; reload the data", and a `lost` event
- * (CustomEvent<LostDetail>) is dispatched; `recover()` starts a fresh, empty engine.
+ * (CustomEvent<LostDetail>) is dispatched; `recover()` starts a fresh engine, empty or, with
+ * `persist`, holding the saved store reopened.
  */
 export declare class MetricsStore extends EventTarget {
   /** The panic's message while the store is lost (until `recover()`), else null. */
@@ -145,7 +150,8 @@ export declare class MetricsStore extends EventTarget {
   forget(): Promise<StoreStats & { persistence: Persistence }>;
   /**
    * Starts a fresh engine in a new worker after a crash and resolves once it runs; the store
-   * is then empty, with the shipped pipes only. Resolves at once when the store is not lost.
+   * is then empty (with `persist`, the saved store reopened), with the shipped pipes only.
+   * Resolves at once when the store is not lost.
    */
   recover(): Promise<void>;
   /** Streams a File or Blob; gzip is recognised by its first two bytes. */

@@ -43,6 +43,13 @@ const addedPipes = new Map();
 const SAVE_DIR = 'llm-metrics';
 const SAVE_FILE = 'store.llmstore';
 const SAVE_TEMP = 'store.llmstore.tmp';
+/**
+ * Present while the saved store is being reopened: found at the next start, it means the reopen
+ * never ended (the tab was killed, out of memory), and the file is moved aside instead.
+ */
+const REOPEN_MARK = 'store.llmstore.reopening';
+/** Prefix of the name a saved store that could not be reopened is moved aside to. */
+const UNREADABLE_PREFIX = 'store.llmstore.unreadable-';
 /** Store file sections written between two chances for queries to run (about 8 MiB of rows). */
 const SAVE_PARTS = 32;
 /**
@@ -171,6 +178,15 @@ async function openPersistence(id, reopen) {
     return state;
   }
   if (file.size === 0) return state;
+  if (await exists(dir, REOPEN_MARK)) {
+    // The last reopen of this file never ended: reading it again would end the same way.
+    const aside = await moveAside(dir);
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    state.error = 'The saved store could not be reopened: the engine stopped while reading it (it ' +
+      `crashed, or the tab was closed); it was kept as ${SAVE_DIR}/${aside}.`;
+    return state;
+  }
+  await dir.getFileHandle(REOPEN_MARK, { create: true });
   const started = performance.now();
   try {
     const reopened = await readStoreFile(id, file);
@@ -182,10 +198,35 @@ async function openPersistence(id, reopen) {
     };
     state.saved = { rows: store.rowCount, bytes: file.size, savedAt: file.lastModified, seconds: 0 };
   } catch (err) {
+    // A crash stops this worker: the mark left tells the next start to move the file aside.
     if (lost !== null) throw err;
-    state.error = `The saved store could not be reopened: ${messageOf(err)}`;
+    // A file that cannot be reopened is kept under another name, so that the next save does
+    // not overwrite it and the next start does not read it again.
+    const aside = await moveAside(dir).catch(() => null);
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    state.error = `The saved store could not be reopened: ${messageOf(err)}` +
+      (aside ? `; it was kept as ${SAVE_DIR}/${aside}.` : '');
+    return state;
   }
+  await dir.removeEntry(REOPEN_MARK).catch(() => {});
   return state;
+}
+
+/** Whether `dir` holds a file named `name`. */
+async function exists(dir, name) {
+  try {
+    await dir.getFileHandle(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Renames the saved store to store.llmstore.unreadable-<time>; resolves with the new name. */
+async function moveAside(dir) {
+  const name = `${UNREADABLE_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await (await dir.getFileHandle(SAVE_FILE)).move(name);
+  return name;
 }
 
 /** Reads a store file (a File or Blob) into a new wasm store, section by section. */
@@ -295,7 +336,7 @@ async function forget(id) {
   delete persistence.saved;
   delete persistence.reopened;
   delete persistence.error;
-  return { ...statsOf(), persistence };
+  return { ...statsOf(), datasourceName: store?.datasourceName, persistence };
 }
 
 // ---- crashes -------------------------------------------------------------------------------
@@ -573,7 +614,9 @@ async function runStoreOp(msg) {
         replaceStore(msg.id, inner);
         unsaved = true;
         announceChange(loadQueue.length === 0);
-        reply(msg.id, { ...statsOf(), seconds: (performance.now() - started) / 1000 });
+        reply(msg.id, {
+          ...statsOf(), datasourceName: store.datasourceName, seconds: (performance.now() - started) / 1000,
+        });
         break;
       }
       case 'save':
