@@ -378,11 +378,12 @@ async function tinybirdStandIn(token, appendToken, database) {
       } else if (url.pathname === '/v0/sql') {
         answer = await ch.sql(url.searchParams.get('q').replace(/ FORMAT JSON$/, ''));
       } else if (events) {
+        const lines = body.split('\n').filter(Boolean);
         await ch.push({
           datasourceName: url.searchParams.get('name'),
-          rowCount: 1,
+          rowCount: lines.length,
           createTableSql: (db) => planner.createTableSql(db),
-          sql: () => ({ data: body.split('\n').filter(Boolean).map((l) => JSON.parse(l)) }),
+          sql: () => ({ data: lines.map((l) => JSON.parse(l)) }),
         }, { chunkRows: 1e9 }).catch((e) => {
           // The count check of a stand-in push: only the rows matter here.
           if (!/server holds/.test(e.message)) throw e;
