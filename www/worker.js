@@ -172,12 +172,44 @@ async function openPersistence(id, reopen) {
   const state = { enabled: true, available: true };
   if (!reopen) return state;
   let file;
+  /** Reopening the temporary file a save left when the saved one went before its move. */
+  let fromTemp = false;
   try {
     file = await (await dir.getFileHandle(SAVE_FILE)).getFile();
   } catch {
-    return state;
+    try {
+      file = await (await dir.getFileHandle(SAVE_TEMP)).getFile();
+      fromTemp = true;
+    } catch {
+      return state;
+    }
   }
   if (file.size === 0) return state;
+  if (fromTemp) {
+    // Only a whole file (its END section read) is taken; a save cut short is left to be
+    // overwritten by the next one, as is one whose reading never ended.
+    if (await exists(dir, REOPEN_MARK)) {
+      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      return state;
+    }
+    await dir.getFileHandle(REOPEN_MARK, { create: true });
+    const started = performance.now();
+    try {
+      store = new GuardedStore(await readStoreFile(id, file));
+    } catch (err) {
+      if (lost !== null) throw err;
+      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      return state;
+    }
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    await (await dir.getFileHandle(SAVE_TEMP)).move(SAVE_FILE).catch(() => {});
+    state.reopened = {
+      rows: store.rowCount, quarantined: store.quarantinedCount, bytes: file.size,
+      savedAt: file.lastModified, seconds: (performance.now() - started) / 1000,
+    };
+    state.saved = { rows: store.rowCount, bytes: file.size, savedAt: file.lastModified, seconds: 0 };
+    return state;
+  }
   if (await exists(dir, REOPEN_MARK)) {
     // The last reopen of this file never ended: reading it again would end the same way.
     const aside = await moveAside(dir);

@@ -321,3 +321,32 @@ test('with persist, the src and sample attributes load once, not again on every 
     await context.close();
   }
 });
+
+test('a reload between the saved file removed and the new one moved in reopens the new one', async () => {
+  // The state a save leaves when the move over the saved file failed, the saved file was removed
+  // and the page went before the temporary file was moved in: only store.llmstore.tmp.
+  const whole = storeFileOf(800, 44);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    await putOpfsFiles(page, { 'store.llmstore.tmp': whole });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assert.match((await persistNotice(page)).text, /^Reopened 800 rows saved on /);
+    assert.equal((await kpiValues(page)).requests, '800');
+    assert.deepEqual((await opfsFiles(page)).map((f) => f.path).sort(),
+      ['llm-metrics/', 'llm-metrics/store.llmstore']);
+
+    // A temporary file cut short is not taken: the page starts empty.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry('llm-metrics', { recursive: true });
+    });
+    await putOpfsFiles(page, { 'store.llmstore.tmp': whole.subarray(0, whole.length - 20) });
+    await reloadDashboard(page);
+    assert.equal((await kpiValues(page)).requests, '0');
+    assert.equal((await persistNotice(page)).state, 'empty');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
