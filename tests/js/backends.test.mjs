@@ -224,6 +224,16 @@ test('transient failures are retried; a push that loses rows fails its count che
   await assert.rejects(broken.push(store), /sent 20000 rows but the server holds 0 more/);
 });
 
+test("the ClickHouse backend's table follows the planner's datasource, as a store file may change it", () => {
+  const planner = { datasourceName: 'llm_events', expand: () => '' };
+  const ch = clickHouseBackend({ url: `http://127.0.0.1:${port}`, planner });
+  assert.equal(ch.table, 'llm_events');
+  planner.datasourceName = 'gateway_flat';
+  assert.equal(ch.table, 'gateway_flat');
+  const fixed = clickHouseBackend({ url: `http://127.0.0.1:${port}`, planner, table: 'events' });
+  assert.equal(fixed.table, 'events');
+});
+
 test('a push fails when the store changes while it is pushed', async () => {
   const changing = new EventStore();
   changing.write(generateSample(5_000, 61));
