@@ -525,3 +525,28 @@ fn a_url_stream_name_keeps_no_credentials_in_the_store_file() {
         "http://h:8080/x"
     );
 }
+
+#[test]
+fn a_store_file_read_beside_a_store_shares_its_budget() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    let need = original.store().bytes();
+    let budget = Options {
+        max_bytes: need + need / 2,
+        ..Options::default()
+    };
+    // Alone it fits; beside a store of the same size it does not, and is refused.
+    let mut alone = StoreFileReader::new(budget);
+    alone.write(&file).unwrap();
+    let reopened = alone.finish().unwrap();
+    assert_eq!(reopened.store().bytes(), need);
+    let mut beside = StoreFileReader::new(budget).held_beside(need);
+    let e = beside
+        .write(&file)
+        .expect_err("over the budget beside the held store");
+    assert!(e.to_string().contains("maxBytes"), "{e}");
+    // What is held while reading is not charged to the store once read.
+    let mut small = StoreFileReader::new(budget).held_beside(need / 4);
+    small.write(&file).unwrap();
+    assert_eq!(small.finish().unwrap().store().bytes(), need);
+}

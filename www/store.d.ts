@@ -141,7 +141,8 @@ export declare class MetricsStore extends EventTarget {
   exportStore(): Promise<Blob>;
   /**
    * Replaces the data with a store file's, in turn with the loads; the pipes added stay.
-   * Rejects, keeping the data, for a damaged file or one over `maxBytes`.
+   * Rejects, keeping the data, for a damaged file or one that does not fit in `maxBytes`
+   * beside the data in use (both are held while the file is read).
    */
   openStoreFile(file: File | Blob): Promise<StoreStats & { seconds: number }>;
   /** Saves to the Origin Private File System now (with `persist: true`). */

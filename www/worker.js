@@ -261,9 +261,12 @@ async function moveAside(dir) {
   return name;
 }
 
-/** Reads a store file (a File or Blob) into a new wasm store, section by section. */
-async function readStoreFile(id, blob) {
-  const reader = engine(id, () => new StoreFileReader(storeOptions));
+/**
+ * Reads a store file (a File or Blob) into a new wasm store, section by section; `heldBytes`
+ * of the budget are held meanwhile by the store it is to replace.
+ */
+async function readStoreFile(id, blob, heldBytes = 0) {
+  const reader = engine(id, () => new StoreFileReader({ ...storeOptions, heldBytes }));
   try {
     const chunks = blob.stream().getReader();
     for (;;) {
@@ -642,7 +645,8 @@ async function runStoreOp(msg) {
     switch (msg.op) {
       case 'openStoreFile': {
         const started = performance.now();
-        const inner = await readStoreFile(msg.id, msg.file);
+        // The store in use stays until the file is read: both fit in the budget together.
+        const inner = await readStoreFile(msg.id, msg.file, store.storeBytes);
         replaceStore(msg.id, inner);
         unsaved = true;
         announceChange(loadQueue.length === 0);

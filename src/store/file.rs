@@ -899,6 +899,9 @@ pub struct StoreFileReader {
     /// File offset of `pending[0]`.
     offset: u64,
     sections: u32,
+    /// Bytes of the budget held elsewhere while the file is read (see
+    /// [`StoreFileReader::held_beside`]).
+    held: u64,
 }
 
 impl std::fmt::Debug for StoreFileReader {
@@ -920,7 +923,31 @@ impl StoreFileReader {
             pending: Vec::new(),
             offset: 0,
             sections: 0,
+            held: 0,
         }
+    }
+
+    /// Counts `bytes` held elsewhere while the file is read (the store it is to replace) against
+    /// the budget, so that the two together fit in `maxBytes`; the reopened store is given the
+    /// whole budget once read.
+    ///
+    /// ```
+    /// use llm_metrics::{EventStore, Options, StoreFileReader};
+    /// let mut store = EventStore::new();
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n")?;
+    /// store.end()?;
+    /// let file = store.to_store_file()?;
+    /// let budget = Options { max_bytes: store.store().bytes() * 3 / 2, ..Options::default() };
+    /// let mut beside = StoreFileReader::new(budget).held_beside(store.store().bytes());
+    /// assert!(beside.write(&file).is_err());
+    /// let mut alone = StoreFileReader::new(budget);
+    /// alone.write(&file)?;
+    /// assert_eq!(alone.finish()?.row_count(), 1);
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn held_beside(mut self, bytes: u64) -> StoreFileReader {
+        self.held = bytes;
+        self
     }
 
     /// Bytes of the file read so far.
@@ -1012,8 +1039,8 @@ impl StoreFileReader {
                 .chain(re.es.others.iter().map(|t| &t.store))
                 .map(Store::bytes)
                 .sum(),
-            Stage::Tables(meta) => meta.bytes,
-            _ => 0,
+            Stage::Tables(meta) => meta.bytes.saturating_add(self.held),
+            _ => self.held,
         }
     }
 
@@ -1157,6 +1184,9 @@ impl StoreFileReader {
                     }
                 };
                 es.project_files = meta.project;
+                if es.store.charge(self.held).is_err() {
+                    return Err(over_budget(&es.store, self.held, r.at()));
+                }
                 for text in &meta.added_pipes {
                     es.add_pipe(text)
                         .map_err(|e| r.err(format!("an added pipe does not load: {e}")))?;
@@ -1231,7 +1261,10 @@ impl StoreFileReader {
             self.next_len(&self.pending)?;
         }
         match self.stage {
-            Stage::Done(es) => Ok(*es),
+            Stage::Done(mut es) => {
+                es.store.charged = es.store.charged.saturating_sub(self.held);
+                Ok(*es)
+            }
             Stage::Failed => Err(Error::misuse(
                 "the store file could not be read; start again with a new reader",
             )),
