@@ -418,6 +418,7 @@ export class LlmMetricsDashboard extends HTMLElement {
       this.#drawPersistence();
     });
     this.#store.addEventListener('save-failed', (event) => this.#drawPersistence(event.detail.error));
+    this.#store.addEventListener('persistence', () => this.#drawPersistence());
     this.#setInputsEnabled(true);
     this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
     this.#drawPersistence();
@@ -509,6 +510,10 @@ export class LlmMetricsDashboard extends HTMLElement {
     } else if (saveError) {
       state = 'error';
       text = `The store could not be saved in this browser: ${saveError}`;
+    } else if (p.stale) {
+      state = 'stale';
+      text = 'Another tab of this page saved its data in this browser since: this tab no longer saves ' +
+        'automatically, so as not to overwrite it (reload to see the saved data).';
     } else if (p.error && !p.saved) {
       state = 'error';
       text = p.error;

@@ -49,6 +49,11 @@ export interface Persistence {
    * `store.llmstore.unreadable-<time>`, so that no save overwrites it.
    */
   error?: string;
+  /**
+   * Another tab of the origin saved its store since: this one no longer saves after loads (a
+   * `persistence` event tells; `save()` saves it again).
+   */
+  stale?: boolean;
   /** The last save, or the file reopened. */
   saved?: SavedStore;
 }

@@ -157,7 +157,7 @@ export class MetricsStore extends EventTarget {
       this.#attach(startWorker());
       // With persist the saved store is reopened (unless it is what crashed the engine: it was
       // then moved aside); the caller loads again only what was not saved.
-      this.#recovering = this._open(true).then(() => {
+      this.#recovering = this._open(!this.#persistence.stale).then(() => {
         this.#lost = null;
       }).finally(() => {
         this.#recovering = null;
@@ -192,6 +192,11 @@ export class MetricsStore extends EventTarget {
     if (msg.event === 'saved') {
       this.#persistence = msg.persistence;
       this.dispatchEvent(new CustomEvent('saved', { detail: msg.persistence.saved }));
+      return;
+    }
+    if (msg.event === 'persistence') {
+      this.#persistence = msg.persistence;
+      this.dispatchEvent(new CustomEvent('persistence', { detail: msg.persistence }));
       return;
     }
     if (msg.event === 'save-failed') {

@@ -50,6 +50,27 @@ const SAVE_TEMP = 'store.llmstore.tmp';
 const REOPEN_MARK = 'store.llmstore.reopening';
 /** Prefix of the name a saved store that could not be reopened is moved aside to. */
 const UNREADABLE_PREFIX = 'store.llmstore.unreadable-';
+/**
+ * The Web Lock held while the saved store is written or reopened, and the channel on which a
+ * tab says it saved: tabs of the origin share one file.
+ */
+const SAVE_LOCK = 'llm-metrics-store';
+const tabId = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+const saveChannel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(SAVE_LOCK);
+if (saveChannel) {
+  saveChannel.onmessage = (event) => {
+    // Another tab saved its own store: saving this one automatically would overwrite it.
+    if (event.data?.saved && event.data.saved !== tabId && persistence.available && !persistence.stale) {
+      persistence.stale = true;
+      self.postMessage({ event: 'persistence', persistence });
+    }
+  };
+}
+
+/** Runs `fn` holding the save lock, where the browser has Web Locks. */
+function withSaveLock(fn) {
+  return globalThis.navigator?.locks ? navigator.locks.request(SAVE_LOCK, fn) : fn();
+}
 /** Store file sections written between two chances for queries to run (about 8 MiB of rows). */
 const SAVE_PARTS = 32;
 /**
@@ -171,6 +192,11 @@ async function openPersistence(id, reopen) {
   }
   const state = { enabled: true, available: true };
   if (!reopen) return state;
+  return withSaveLock(() => reopenSaved(id, dir, state));
+}
+
+/** Reopens the saved store in `dir` into `state` (see openPersistence). */
+async function reopenSaved(id, dir, state) {
   let file;
   /** Reopening the temporary file a save left when the saved one went before its move. */
   let fromTemp = false;
@@ -308,7 +334,16 @@ function replaceStore(id, inner) {
  * for queries between, then moved over the saved one. Resolves with { rows, bytes, savedAt,
  * seconds }; throws when the store went away meanwhile or the file system refused.
  */
-async function saveStore(id) {
+function saveStore(id) {
+  return withSaveLock(async () => {
+    const done = await writeSavedStore(id);
+    saveChannel?.postMessage({ saved: tabId });
+    delete persistence.stale;
+    return done;
+  });
+}
+
+async function writeSavedStore(id) {
   const started = performance.now();
   const dir = await saveDir();
   const temp = await dir.getFileHandle(SAVE_TEMP, { create: true });
@@ -344,7 +379,7 @@ async function saveStore(id) {
 
 /** Saves when persistence is on and the data changed; posts 'saved' or 'save-failed'. */
 async function saveIfChanged(id) {
-  if (!persistence.available || !unsaved || !store) return;
+  if (!persistence.available || persistence.stale || !unsaved || !store) return;
   unsaved = false;
   try {
     persistence.saved = await saveStore(id);

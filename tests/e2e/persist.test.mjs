@@ -350,3 +350,43 @@ test('a reload between the saved file removed and the new one moved in reopens t
     await context.close();
   }
 });
+
+test('a tab stops saving automatically once another tab of the page saved', async () => {
+  const a = generateSample(1000, 51);
+  const b = generateSample(500, 52);
+  const c = generateSample(200, 53);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    await andRefresh(page, () => dropFiles(page, [{ name: 'a.ndjson', bytes: a }]));
+    await waitForPersist(page, 'saved');
+    // A second tab reopens the saved store, loads more and saves it.
+    const second = await context.newPage();
+    await second.goto(harness.baseUrl);
+    await second.waitForFunction(() => {
+      const dash = document.querySelector('llm-metrics-dashboard');
+      return dash?.dataset.state === 'ready' && Number(dash.dataset.refresh) >= 1;
+    }, null, { timeout: 30_000 });
+    await waitForPersist(second, 'reopened');
+    await andRefresh(second, () => dropFiles(second, [{ name: 'b.ndjson', bytes: b }]));
+    await waitForPersist(second, 'saved');
+    assert.match((await persistNotice(second)).text, /^Saved 1,500 rows/);
+    const savedBySecond = (await opfsFiles(page)).find((f) => f.path === 'llm-metrics/store.llmstore').size;
+    // The first tab is told, and its next load does not overwrite the second tab's file.
+    await waitForPersist(page, 'stale');
+    assert.equal((await persistNotice(page)).text,
+      'Another tab of this page saved its data in this browser since: this tab no longer saves ' +
+      'automatically, so as not to overwrite it (reload to see the saved data).');
+    await andRefresh(page, () => dropFiles(page, [{ name: 'c.ndjson', bytes: c }]));
+    assert.equal((await kpiValues(page)).requests, '1200');
+    await page.waitForTimeout(1000);
+    assert.equal((await persistNotice(page)).state, 'stale');
+    assert.equal((await opfsFiles(page)).find((f) => f.path === 'llm-metrics/store.llmstore').size, savedBySecond);
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assert.equal((await kpiValues(page)).requests, '1500');
+    await second.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
