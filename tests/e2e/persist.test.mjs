@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -385,6 +385,31 @@ test('a tab stops saving automatically once another tab of the page saved', asyn
     await waitForPersist(page, 'reopened');
     assert.equal((await kpiValues(page)).requests, '1500');
     await second.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("opening a project's store file and Forget update the datasource a push fills", async () => {
+  const dir = join(repo, 'tests/fixtures/tinybird/project');
+  const files = {};
+  for (const sub of ['datasources', 'endpoints', 'materializations']) {
+    for (const name of readdirSync(join(dir, sub))) files[`${sub}/${name}`] = readFileSync(join(dir, sub, name), 'utf8');
+  }
+  const project = EventStore.fromProject(files);
+  const file = Buffer.from(project.toStoreFile());
+  const name = project.datasourceName;
+  project.free();
+  assert.notEqual(name, 'llm_events');
+  const { page, context, problems } = await openDashboard(harness);
+  const datasource = () => page.evaluate(() => document.querySelector('llm-metrics-dashboard').store.datasourceName);
+  try {
+    assert.equal(await datasource(), 'llm_events');
+    await andRefresh(page, () => dropFiles(page, [{ name: 'project.llmstore', bytes: file }]));
+    assert.equal(await datasource(), name);
+    await andRefresh(page, () => page.getByRole('button', { name: 'Forget the saved store' }).click());
+    assert.equal(await datasource(), 'llm_events');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
