@@ -57,7 +57,7 @@ mod wasm;
 
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
-pub use ingest::{Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
+pub use ingest::{stream_name, Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
 pub use project::{
     file_stem, load_project, read_project_dir, FileMessage, Project, MAX_PROJECT_FILES,
 };
@@ -72,7 +72,8 @@ pub use schema::{
 };
 pub use store::{
     crc32, Block, Cell, ColumnData, Crc32, Dictionary, Partition, ResultLimits, Store,
-    StoreFileReader, BLOCK_ROWS, STORE_FILE_MAGIC, STORE_FILE_VERSION,
+    StoreFileReader, BLOCK_ROWS, MAX_ADDED_PIPES, MAX_SECTION_BYTES, STORE_FILE_MAGIC,
+    STORE_FILE_VERSION,
 };
 
 /// The pipes shipped in `pipes/`, loaded by every new store: (name, text).
@@ -704,11 +705,20 @@ impl EventStore {
     }
 
     /// Adds (or replaces) a pipe from the text of a `.pipe` file and returns its name: the name
-    /// of its endpoint node. Errors name the line of the text.
+    /// of its endpoint node. Errors name the line of the text. A store keeps at most
+    /// [`MAX_ADDED_PIPES`] added pipes.
     pub fn add_pipe(&mut self, text: &str) -> Result<String> {
         let pipe = parse_pipe(None, text)?;
         query::check_pipe(&pipe)?;
         let name = pipe.name.clone();
+        if self.added_pipes.len() >= store::MAX_ADDED_PIPES
+            && !self.added_pipes.iter().any(|(n, _)| *n == name)
+        {
+            return Err(Error::misuse(format!(
+                "a store keeps at most {} added pipes",
+                store::MAX_ADDED_PIPES
+            )));
+        }
         self.added_pipes.retain(|(n, _)| *n != name);
         self.added_pipes.push((name.clone(), text.to_string()));
         match self.pipes.iter_mut().find(|p| p.name == name) {

@@ -520,13 +520,19 @@ pub struct WasmStoreFileReader {
 
 #[wasm_bindgen(js_class = StoreFileReader)]
 impl WasmStoreFileReader {
-    /// A reader that reopens a store with optional `options` as for `new EventStore()`.
+    /// A reader that reopens a store with optional `options` as for `new EventStore()`, and
+    /// `heldBytes`: bytes held elsewhere while the file is read (the store it is to replace),
+    /// which count against `maxBytes` with the rows read.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<Object>) -> Result<WasmStoreFileReader, JsError> {
         WasmEventStore::alive()?;
+        let held = match WasmEventStore::number_option(options.as_ref(), "heldBytes")? {
+            Some(v) => whole_number("StoreFileReader: heldBytes", v)?,
+            None => 0,
+        };
         let options = WasmEventStore::options_from_js(options)?;
         Ok(WasmStoreFileReader {
-            inner: Some(crate::StoreFileReader::new(options)),
+            inner: Some(crate::StoreFileReader::new(options).held_beside(held)),
         })
     }
 

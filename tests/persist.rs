@@ -341,3 +341,212 @@ fn a_reopened_store_counts_against_its_budget() {
     let e = store_file_error(&file, short);
     assert!(e.contains("maxBytes"), "{e}");
 }
+
+/// The file with the payload of the section at `at` (of `len` bytes) replaced by `payload`,
+/// with its length and checksum made right.
+fn with_payload(file: &[u8], at: usize, len: usize, payload: &[u8]) -> Vec<u8> {
+    let mut out = file[..at + 4].to_vec();
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+    let crc = crc32(&out[at..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&file[at + 12 + len + 4..]);
+    out
+}
+
+/// Offset, in a `TABLE` payload, of the partition key's column index: after the name,
+/// description and engine texts and the key's kind.
+fn partition_column_at(payload: &[u8]) -> usize {
+    let mut p = 0;
+    for _ in 0..3 {
+        let n = u64::from_le_bytes(payload[p..p + 8].try_into().unwrap()) as usize;
+        p += 8 + n;
+    }
+    p + 1
+}
+
+fn small_store() -> EventStore {
+    let mut s = fixed(EventStore::new());
+    load(
+        &mut s,
+        "a.ndjson",
+        b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n",
+    );
+    s
+}
+
+#[test]
+fn added_pipes_are_bounded_in_number() {
+    let pipe = |i: usize| format!("NODE n\nSQL >\n    SELECT {i} AS c FROM llm_events\n");
+    let mut s = small_store();
+    for i in 0..llm_metrics::MAX_ADDED_PIPES {
+        s.add_pipe(&pipe(i).replace("NODE n", &format!("NODE n{i}")))
+            .unwrap();
+    }
+    let e = s
+        .add_pipe("NODE over\nSQL >\n    SELECT 1 AS c\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("at most"), "{e}");
+    // Replacing a kept pipe is still allowed.
+    s.add_pipe(&pipe(7).replace("NODE n", "NODE n7")).unwrap();
+    let file = s.to_store_file().unwrap();
+    let mut reopened = reopen(&file, Options::default()).pipe_names();
+    let mut kept = s.pipe_names();
+    reopened.sort();
+    kept.sort();
+    assert_eq!(reopened, kept);
+    // A file listing one pipe more than a store keeps is refused: its META section ends with
+    // the list of added pipes, the last of which is repeated.
+    let (at, len) = sections(&file)[0];
+    let meta = &file[at + 12..at + 12 + len];
+    let text = pipe(7).replace("NODE n", "NODE n7");
+    let mut entry = (text.len() as u64).to_le_bytes().to_vec();
+    entry.extend_from_slice(text.as_bytes());
+    assert!(meta.ends_with(&entry));
+    let count_at = (0..meta.len())
+        .find(|&p| {
+            meta[p..].starts_with(&(llm_metrics::MAX_ADDED_PIPES as u64).to_le_bytes())
+                && meta.len() - p - 8 > llm_metrics::MAX_ADDED_PIPES * 8
+        })
+        .unwrap();
+    let mut bigger = meta.to_vec();
+    bigger[count_at..count_at + 8]
+        .copy_from_slice(&(llm_metrics::MAX_ADDED_PIPES as u64 + 1).to_le_bytes());
+    bigger.extend_from_slice(&entry);
+    let e = store_file_error(&with_payload(&file, at, len, &bigger), Options::default());
+    assert!(e.contains("too many"), "{e}");
+}
+
+#[test]
+fn a_section_longer_than_the_budget_left_is_refused_before_it_is_buffered() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    let need = original.store().bytes();
+    let tight = Options {
+        max_bytes: need,
+        ..Options::default()
+    };
+    // The last section (END) claims as many bytes as the whole budget, after the store took
+    // all of it: refused as soon as its head is read, not buffered.
+    let (at, _) = *sections(&file).last().unwrap();
+    let mut long = file.clone();
+    long[at + 4..at + 12].copy_from_slice(&need.to_le_bytes());
+    let mut reader = StoreFileReader::new(tight);
+    let mut result = Ok(());
+    for chunk in long.chunks(4096) {
+        result = reader.write(chunk);
+        if result.is_err() {
+            break;
+        }
+    }
+    let e = result.expect_err("a section longer than the budget left");
+    assert!(e.to_string().contains("longer than"), "{e}");
+    assert!(
+        reader.bytes_read() <= at as u64 + 4096,
+        "{}",
+        reader.bytes_read()
+    );
+}
+
+#[test]
+fn column_indices_are_compared_whole() {
+    let file = small_store().to_store_file().unwrap();
+    let (at, len) = sections(&file)[1];
+    let mut payload = file[at + 12..at + 12 + len].to_vec();
+    let p = partition_column_at(&payload);
+    let col = u64::from_le_bytes(payload[p..p + 8].try_into().unwrap());
+    payload[p..p + 8].copy_from_slice(&(col + (1 << 32)).to_le_bytes());
+    let e = store_file_error(&with_payload(&file, at, len, &payload), Options::default());
+    assert!(e.contains("not a time column"), "{e}");
+}
+
+#[test]
+fn keys_of_repeated_records_count_against_the_budget() {
+    let file = small_store().to_store_file().unwrap();
+    let (at, len) = sections(&file)[1];
+    // The TABLE payload ends with the count of kept keys (none here) and the keys.
+    let mut payload = file[at + 12..at + 12 + len].to_vec();
+    assert_eq!(payload[len - 8..], 0u64.to_le_bytes());
+    let n = 100_000u64;
+    payload.truncate(len - 8);
+    payload.extend_from_slice(&n.to_le_bytes());
+    for k in 0..n {
+        payload.extend_from_slice(&k.to_le_bytes());
+    }
+    let bad = with_payload(&file, at, len, &payload);
+    let budget = Options {
+        max_bytes: 2 << 20,
+        ..Options::default()
+    };
+    let e = store_file_error(&bad, budget);
+    assert!(
+        e.contains("maxBytes") && e.contains("repeated records"),
+        "{e}"
+    );
+    // The keys fit in a larger budget.
+    assert!(store_file_error(&bad, Options::default()).is_empty());
+}
+
+#[test]
+fn a_url_stream_name_keeps_no_credentials_in_the_store_file() {
+    let mut s = fixed(EventStore::new());
+    let url =
+        "https://alice:s3cret@logs.example.com/day/a.ndjson?X-Amz-Signature=f00d&token=t0k#top";
+    load(
+        &mut s,
+        url,
+        b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\nnot json\n",
+    );
+    let q = s
+        .sql(
+            "SELECT c__source FROM llm_events_quarantine",
+            &Params::new(),
+        )
+        .unwrap()
+        .to_json();
+    assert!(
+        q.contains("\"https://logs.example.com/day/a.ndjson\""),
+        "{q}"
+    );
+    let file = s.to_store_file().unwrap();
+    for secret in ["s3cret", "alice", "f00d", "t0k", "top"] {
+        assert!(
+            !file.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the store file"
+        );
+    }
+    assert_eq!(
+        llm_metrics::stream_name("s3://bucket/key.ndjson?versionId=1"),
+        "s3://bucket/key.ndjson"
+    );
+    assert_eq!(llm_metrics::stream_name("a?b.ndjson"), "a?b.ndjson");
+    assert_eq!(
+        llm_metrics::stream_name("http://h:8080/x#y"),
+        "http://h:8080/x"
+    );
+}
+
+#[test]
+fn a_store_file_read_beside_a_store_shares_its_budget() {
+    let original = sample();
+    let file = original.to_store_file().unwrap();
+    let need = original.store().bytes();
+    let budget = Options {
+        max_bytes: need + need / 2,
+        ..Options::default()
+    };
+    // Alone it fits; beside a store of the same size it does not, and is refused.
+    let mut alone = StoreFileReader::new(budget);
+    alone.write(&file).unwrap();
+    let reopened = alone.finish().unwrap();
+    assert_eq!(reopened.store().bytes(), need);
+    let mut beside = StoreFileReader::new(budget).held_beside(need);
+    let e = beside
+        .write(&file)
+        .expect_err("over the budget beside the held store");
+    assert!(e.to_string().contains("maxBytes"), "{e}");
+    // What is held while reading is not charged to the store once read.
+    let mut small = StoreFileReader::new(budget).held_beside(need / 4);
+    small.write(&file).unwrap();
+    assert_eq!(small.finish().unwrap().store().bytes(), need);
+}

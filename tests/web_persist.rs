@@ -108,6 +108,32 @@ fn truncated_damaged_and_hostile_files_are_refused() {
     assert!(e.to_string().contains("maxBytes"), "{e}");
 }
 
+/// A column index past 2^32 is refused, as natively, not taken modulo wasm32's 32-bit `usize`.
+#[wasm_bindgen_test]
+fn column_indices_past_4_gib_are_refused() {
+    let mut s = fixed(EventStore::new());
+    s.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n")
+        .expect("write");
+    s.end().expect("end");
+    let mut file = s.to_store_file().expect("save");
+    // The first TABLE section follows the header and META.
+    let meta_len = u64::from_le_bytes(file[20..28].try_into().expect("8 bytes")) as usize;
+    let at = 16 + 12 + meta_len + 4;
+    let len = u64::from_le_bytes(file[at + 4..at + 12].try_into().expect("8 bytes")) as usize;
+    // The partition key's column index follows the name, description and engine, and its kind.
+    let mut p = at + 12;
+    for _ in 0..3 {
+        p += 8 + u64::from_le_bytes(file[p..p + 8].try_into().expect("8 bytes")) as usize;
+    }
+    p += 1;
+    let col = u64::from_le_bytes(file[p..p + 8].try_into().expect("8 bytes"));
+    file[p..p + 8].copy_from_slice(&(col + (1 << 32)).to_le_bytes());
+    let crc = llm_metrics::crc32(&file[at..at + 12 + len]);
+    file[at + 12 + len..at + 16 + len].copy_from_slice(&crc.to_le_bytes());
+    let e = EventStore::open_store_file(&file, Options::default()).expect_err("index past 4 GiB");
+    assert!(e.to_string().contains("not a time column"), "{e}");
+}
+
 /// The `store_file` fuzz target's seeds (`fuzz/corpus/store_file/`), through its checks.
 #[wasm_bindgen_test]
 fn the_store_file_fuzz_seeds_pass_every_check() {

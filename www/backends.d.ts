@@ -86,7 +86,10 @@ export function clickHouseBackend(options: {
   database?: string;
   /** Renders pipes into SQL: an EventStore or a `createStore()` store. */
   planner: Planner;
-  /** The table read and pushed (default: the planner's datasource, else llm_events). */
+  /**
+   * The table `check()` looks for (default: the planner's datasource when checked, else
+   * llm_events). `push(source)` fills the table named after the source's datasource.
+   */
   table?: string;
   fetch?: typeof fetch;
   retries?: number;
@@ -98,7 +101,10 @@ export function tinybirdBackend(options: {
   token: string;
   /** Pushes through the Events API: DATASOURCES:APPEND (default: `token`). */
   appendToken?: string;
-  /** The datasource (default llm_events). */
+  /**
+   * The datasource SQL and the quarantine are read from (default llm_events). `push(source)`
+   * appends to the datasource named after the source's.
+   */
   datasource?: string;
   fetch?: typeof fetch;
   retries?: number;

@@ -132,6 +132,13 @@ async function pushRows(source, chunkRows, send, onProgress, signal) {
     bytes += body.byteLength;
     onProgress?.({ sent, total, bytes, seconds: (Date.now() - started) / 1000 });
   }
+  // Rows read page by page against the count taken at the start: a store that changed
+  // meanwhile (a load, a store file opened, Forget) was not pushed as it is.
+  const end = typeof source.rowCount === 'number' ? source.rowCount : (await source.stats()).rowCount;
+  if (sent !== total || end !== total) {
+    throw new Error(`push: the store changed while it was pushed (${total} rows at the start, ${end} at the end, ` +
+      `${sent} sent); push again`);
+  }
   return sent;
 }
 
@@ -181,7 +188,6 @@ export function clickHouseBackend(options) {
   } catch (e) {
     throw new Error(`Not a ClickHouse URL: ${redact(e.message, [password])}`);
   }
-  const table = options.table ?? planner.datasourceName ?? 'llm_events';
   const headers = {};
   if (user) headers['X-ClickHouse-User'] = user;
   if (password) headers['X-ClickHouse-Key'] = password;
@@ -213,7 +219,13 @@ export function clickHouseBackend(options) {
     url: base,
     user: user || 'default',
     database,
-    table,
+    /**
+     * The table check() looks for: the `table` option, else the planner's datasource as it is
+     * now (a store file opened since may have changed it).
+     */
+    get table() {
+      return options.table ?? planner.datasourceName ?? 'llm_events';
+    },
     /** Where the data is read from, without credentials: "URL, database D". */
     label: `ClickHouse at ${base}, database ${database}`,
     /** Runs one SQL query (no templates) on the server, answering in endpoint shape. */
@@ -241,7 +253,7 @@ export function clickHouseBackend(options) {
      */
     async check({ signal } = {}) {
       // In the default database: the one named may not exist before the first push.
-      const r = await run(`EXISTS TABLE ${ident(database)}.${ident(table)}`, { signal, db: 'default' });
+      const r = await run(`EXISTS TABLE ${ident(database)}.${ident(backend.table)}`, { signal, db: 'default' });
       const value = r.data[0] ? Object.values(r.data[0])[0] : 0;
       return { tableExists: Number(value) === 1 };
     },

@@ -252,6 +252,9 @@ export class LlmMetricsDashboard extends HTMLElement {
     const started = performance.now();
     ui.push.dataset.status = 'running';
     ui.pushButton.disabled = true;
+    // The rows pushed must not change meanwhile: no loads, store files or Forget until it ends.
+    this.#setInputsEnabled(false);
+    this.#ui.inputs.forget.disabled = true;
     ui.pushCancel.hidden = false;
     ui.pushBar.hidden = false;
     ui.pushBar.max = rowCount;
@@ -305,6 +308,8 @@ export class LlmMetricsDashboard extends HTMLElement {
     } finally {
       this.#pushController = null;
       ui.pushCancel.hidden = true;
+      this.#setInputsEnabled(true);
+      this.#drawPersistence();
       this.#syncSourceControls();
     }
   }
@@ -407,8 +412,13 @@ export class LlmMetricsDashboard extends HTMLElement {
     }
     this.#store.addEventListener('change', (event) => this.#onChange(event.detail));
     this.#store.addEventListener('lost', (event) => this.#onLost(event.detail.message));
-    this.#store.addEventListener('saved', () => this.#drawPersistence());
+    this.#store.addEventListener('saved', () => {
+      // What is done now is in the saved file: a recovery that reopens it loads it not again.
+      for (const s of this.#sources) if (s.status === 'done') s.saved = true;
+      this.#drawPersistence();
+    });
     this.#store.addEventListener('save-failed', (event) => this.#drawPersistence(event.detail.error));
+    this.#store.addEventListener('persistence', () => this.#drawPersistence());
     this.#setInputsEnabled(true);
     this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
     this.#drawPersistence();
@@ -420,9 +430,10 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.#applyBackendAttributes();
     (globalThis.requestIdleCallback ?? setTimeout)(() => warmUp());
 
-    const src = this.getAttribute('src');
+    // A store reopened from this browser already holds what src or sample loaded before.
+    const src = this.#store.persistence.reopened ? null : this.getAttribute('src');
     if (src) this.load(src);
-    else if (this.hasAttribute('sample')) {
+    else if (this.hasAttribute('sample') && !this.#store.persistence.reopened) {
       const rows = Number(this.getAttribute('sample') || DEFAULT_SAMPLE_ROWS);
       this.loadSample(Number.isInteger(rows) && rows >= 0 ? rows : DEFAULT_SAMPLE_ROWS);
     }
@@ -499,6 +510,10 @@ export class LlmMetricsDashboard extends HTMLElement {
     } else if (saveError) {
       state = 'error';
       text = `The store could not be saved in this browser: ${saveError}`;
+    } else if (p.stale) {
+      state = 'stale';
+      text = 'Another tab of this page saved its data in this browser since: this tab no longer saves ' +
+        'automatically, so as not to overwrite it (reload to see the saved data).';
     } else if (p.error && !p.saved) {
       state = 'error';
       text = p.error;
@@ -621,6 +636,9 @@ export class LlmMetricsDashboard extends HTMLElement {
       return;
     }
     if (!current()) return;
+    // The saved store reopened holds the loads that were saved: only the others are loaded again.
+    if (this.#store.persistence.reopened) replay = replay.filter((s) => !s.saved);
+    this.#drawPersistence();
     if (again) {
       await this.refresh({ data: true });
       if (current()) {
@@ -644,7 +662,9 @@ export class LlmMetricsDashboard extends HTMLElement {
     const results = await Promise.all(loads);
     if (!current()) return;
     const failed = results.filter((r) => r && r.status !== 'done').map((r) => r.stream);
-    let text = `The engine crashed: ${message}; reloaded ${plural(results.length - failed.length, 'file')}.`;
+    const reopened = this.#store.persistence.reopened;
+    const kept = reopened ? `reopened the ${plural(reopened.rows, 'row')} saved in this browser and ` : '';
+    let text = `The engine crashed: ${message}; ${kept}reloaded ${plural(results.length - failed.length, 'file')}.`;
     if (failed.length > 0) text += ` Could not reload ${failed.join(', ')}.`;
     if (needToken.length > 0) {
       text += ` Load ${needToken.map((s) => s.name).join(', ')} again with its token (tokens are not kept).`;

@@ -43,8 +43,17 @@ export interface Persistence {
   reason?: string;
   /** The saved store the store was reopened from as it opened. */
   reopened?: SavedStore & { quarantined: number };
-  /** Why a saved store could not be reopened (damaged, or over `maxBytes`); the store is empty. */
+  /**
+   * Why a saved store could not be reopened (damaged, of another version, over `maxBytes`, or
+   * the engine crashed reading it); the store is empty and the file was renamed
+   * `store.llmstore.unreadable-<time>`, so that no save overwrites it.
+   */
   error?: string;
+  /**
+   * Another tab of the origin saved its store since: this one no longer saves after loads (a
+   * `persistence` event tells; `save()` saves it again).
+   */
+  stale?: boolean;
   /** The last save, or the file reopened. */
   saved?: SavedStore;
 }
@@ -125,7 +134,8 @@ export interface LostDetail {
  * If the engine crashes (a panic, which is a bug), the request it struck rejects with an Error
  * "llm-metrics panicked: <message>", every other pending or later request rejects with "the
  * store was lost after a crash: <message>; reload the data", and a `lost` event
- * (CustomEvent<LostDetail>) is dispatched; `recover()` starts a fresh, empty engine.
+ * (CustomEvent<LostDetail>) is dispatched; `recover()` starts a fresh engine, empty or, with
+ * `persist`, holding the saved store reopened.
  */
 export declare class MetricsStore extends EventTarget {
   /** The panic's message while the store is lost (until `recover()`), else null. */
@@ -136,7 +146,8 @@ export declare class MetricsStore extends EventTarget {
   exportStore(): Promise<Blob>;
   /**
    * Replaces the data with a store file's, in turn with the loads; the pipes added stay.
-   * Rejects, keeping the data, for a damaged file or one over `maxBytes`.
+   * Rejects, keeping the data, for a damaged file or one that does not fit in `maxBytes`
+   * beside the data in use (both are held while the file is read).
    */
   openStoreFile(file: File | Blob): Promise<StoreStats & { seconds: number }>;
   /** Saves to the Origin Private File System now (with `persist: true`). */
@@ -145,7 +156,8 @@ export declare class MetricsStore extends EventTarget {
   forget(): Promise<StoreStats & { persistence: Persistence }>;
   /**
    * Starts a fresh engine in a new worker after a crash and resolves once it runs; the store
-   * is then empty, with the shipped pipes only. Resolves at once when the store is not lost.
+   * is then empty (with `persist`, the saved store reopened), with the shipped pipes only.
+   * Resolves at once when the store is not lost.
    */
   recover(): Promise<void>;
   /** Streams a File or Blob; gzip is recognised by its first two bytes. */

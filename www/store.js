@@ -18,12 +18,23 @@ import { connectBackend } from './backends.js';
  * with persist; see MetricsStore.persistence).
  */
 export async function createStore(options = {}) {
-  const client = new MetricsStore(startWorker(), pickOptions(options), Boolean(options.persist));
+  const persist = Boolean(options.persist);
+  let client = new MetricsStore(startWorker(), pickOptions(options), persist);
   try {
     await client._open();
   } catch (err) {
     client._terminate();
-    throw err;
+    if (!persist) throw err;
+    // The engine may have crashed reopening the saved store, which is then kept aside under
+    // another name: a second start opens without it, and says so in persistence.error.
+    client = new MetricsStore(startWorker(), pickOptions(options), persist);
+    try {
+      await client._open();
+    } catch (again) {
+      client._terminate();
+      throw again;
+    }
+    client._reopenFailed(err.message);
   }
   return client;
 }
@@ -97,6 +108,15 @@ export class MetricsStore extends EventTarget {
     return value;
   }
 
+  /** Says in persistence.error that the first start failed (`message`) reopening the saved store. */
+  _reopenFailed(message) {
+    const p = this.#persistence;
+    if (p.available && !p.reopened && !p.error) {
+      p.error = `The saved store could not be reopened: ${message}; it was kept as ` +
+        'llm-metrics/store.llmstore.unreadable-<time>.';
+    }
+  }
+
   /**
    * What the store keeps in the Origin Private File System: { enabled, available, reason?,
    * reopened?, error?, saved? }. `available` is false where the page has no OPFS (or a private
@@ -126,15 +146,18 @@ export class MetricsStore extends EventTarget {
 
   /**
    * After a crash: starts a fresh engine in a new worker, with the options the store was
-   * created with, and resolves once it runs. The new store is empty and has only the shipped
-   * pipes. Resolves at once when the store is not lost.
+   * created with, and resolves once it runs. The new store has only the shipped pipes; it is
+   * empty, or with persist holds the saved store reopened (persistence.reopened), so that the
+   * saved file is not replaced by what is loaded again. Resolves at once when the store is not
+   * lost.
    */
   async recover() {
     if (this.#lost === null || this.#closed) return;
     if (!this.#recovering) {
       this.#attach(startWorker());
-      // The data is loaded anew by the caller: the saved store is not reopened.
-      this.#recovering = this._open(false).then(() => {
+      // With persist the saved store is reopened (unless it is what crashed the engine: it was
+      // then moved aside); the caller loads again only what was not saved.
+      this.#recovering = this._open(!this.#persistence.stale).then(() => {
         this.#lost = null;
       }).finally(() => {
         this.#recovering = null;
@@ -169,6 +192,11 @@ export class MetricsStore extends EventTarget {
     if (msg.event === 'saved') {
       this.#persistence = msg.persistence;
       this.dispatchEvent(new CustomEvent('saved', { detail: msg.persistence.saved }));
+      return;
+    }
+    if (msg.event === 'persistence') {
+      this.#persistence = msg.persistence;
+      this.dispatchEvent(new CustomEvent('persistence', { detail: msg.persistence }));
       return;
     }
     if (msg.event === 'save-failed') {
@@ -324,8 +352,10 @@ export class MetricsStore extends EventTarget {
    * storeBytes, seconds }; rejects, keeping the data, for a damaged file or one over maxBytes.
    * With persist, the store is then saved.
    */
-  openStoreFile(file) {
-    return this._request({ op: 'openStoreFile', file });
+  async openStoreFile(file) {
+    const value = await this._request({ op: 'openStoreFile', file });
+    if (value.datasourceName) this.#datasourceName = value.datasourceName;
+    return value;
   }
 
   /** Saves the store to the Origin Private File System now; resolves with `persistence`. */
@@ -341,6 +371,7 @@ export class MetricsStore extends EventTarget {
   async forget() {
     const value = await this._request({ op: 'forget' });
     this.#persistence = value.persistence;
+    if (value.datasourceName) this.#datasourceName = value.datasourceName;
     return value;
   }
 

@@ -43,6 +43,34 @@ const addedPipes = new Map();
 const SAVE_DIR = 'llm-metrics';
 const SAVE_FILE = 'store.llmstore';
 const SAVE_TEMP = 'store.llmstore.tmp';
+/**
+ * Present while the saved store is being reopened: found at the next start, it means the reopen
+ * never ended (the tab was killed, out of memory), and the file is moved aside instead.
+ */
+const REOPEN_MARK = 'store.llmstore.reopening';
+/** Prefix of the name a saved store that could not be reopened is moved aside to. */
+const UNREADABLE_PREFIX = 'store.llmstore.unreadable-';
+/**
+ * The Web Lock held while the saved store is written or reopened, and the channel on which a
+ * tab says it saved: tabs of the origin share one file.
+ */
+const SAVE_LOCK = 'llm-metrics-store';
+const tabId = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+const saveChannel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(SAVE_LOCK);
+if (saveChannel) {
+  saveChannel.onmessage = (event) => {
+    // Another tab saved its own store: saving this one automatically would overwrite it.
+    if (event.data?.saved && event.data.saved !== tabId && persistence.available && !persistence.stale) {
+      persistence.stale = true;
+      self.postMessage({ event: 'persistence', persistence });
+    }
+  };
+}
+
+/** Runs `fn` holding the save lock, where the browser has Web Locks. */
+function withSaveLock(fn) {
+  return globalThis.navigator?.locks ? navigator.locks.request(SAVE_LOCK, fn) : fn();
+}
 /** Store file sections written between two chances for queries to run (about 8 MiB of rows). */
 const SAVE_PARTS = 32;
 /**
@@ -164,13 +192,59 @@ async function openPersistence(id, reopen) {
   }
   const state = { enabled: true, available: true };
   if (!reopen) return state;
+  return withSaveLock(() => reopenSaved(id, dir, state));
+}
+
+/** Reopens the saved store in `dir` into `state` (see openPersistence). */
+async function reopenSaved(id, dir, state) {
   let file;
+  /** Reopening the temporary file a save left when the saved one went before its move. */
+  let fromTemp = false;
   try {
     file = await (await dir.getFileHandle(SAVE_FILE)).getFile();
   } catch {
-    return state;
+    try {
+      file = await (await dir.getFileHandle(SAVE_TEMP)).getFile();
+      fromTemp = true;
+    } catch {
+      return state;
+    }
   }
   if (file.size === 0) return state;
+  if (fromTemp) {
+    // Only a whole file (its END section read) is taken; a save cut short is left to be
+    // overwritten by the next one, as is one whose reading never ended.
+    if (await exists(dir, REOPEN_MARK)) {
+      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      return state;
+    }
+    await dir.getFileHandle(REOPEN_MARK, { create: true });
+    const started = performance.now();
+    try {
+      store = new GuardedStore(await readStoreFile(id, file));
+    } catch (err) {
+      if (lost !== null) throw err;
+      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      return state;
+    }
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    await (await dir.getFileHandle(SAVE_TEMP)).move(SAVE_FILE).catch(() => {});
+    state.reopened = {
+      rows: store.rowCount, quarantined: store.quarantinedCount, bytes: file.size,
+      savedAt: file.lastModified, seconds: (performance.now() - started) / 1000,
+    };
+    state.saved = { rows: store.rowCount, bytes: file.size, savedAt: file.lastModified, seconds: 0 };
+    return state;
+  }
+  if (await exists(dir, REOPEN_MARK)) {
+    // The last reopen of this file never ended: reading it again would end the same way.
+    const aside = await moveAside(dir);
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    state.error = 'The saved store could not be reopened: the engine stopped while reading it (it ' +
+      `crashed, or the tab was closed); it was kept as ${SAVE_DIR}/${aside}.`;
+    return state;
+  }
+  await dir.getFileHandle(REOPEN_MARK, { create: true });
   const started = performance.now();
   try {
     const reopened = await readStoreFile(id, file);
@@ -182,15 +256,43 @@ async function openPersistence(id, reopen) {
     };
     state.saved = { rows: store.rowCount, bytes: file.size, savedAt: file.lastModified, seconds: 0 };
   } catch (err) {
+    // A crash stops this worker: the mark left tells the next start to move the file aside.
     if (lost !== null) throw err;
-    state.error = `The saved store could not be reopened: ${messageOf(err)}`;
+    // A file that cannot be reopened is kept under another name, so that the next save does
+    // not overwrite it and the next start does not read it again.
+    const aside = await moveAside(dir).catch(() => null);
+    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    state.error = `The saved store could not be reopened: ${messageOf(err)}` +
+      (aside ? `; it was kept as ${SAVE_DIR}/${aside}.` : '');
+    return state;
   }
+  await dir.removeEntry(REOPEN_MARK).catch(() => {});
   return state;
 }
 
-/** Reads a store file (a File or Blob) into a new wasm store, section by section. */
-async function readStoreFile(id, blob) {
-  const reader = engine(id, () => new StoreFileReader(storeOptions));
+/** Whether `dir` holds a file named `name`. */
+async function exists(dir, name) {
+  try {
+    await dir.getFileHandle(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Renames the saved store to store.llmstore.unreadable-<time>; resolves with the new name. */
+async function moveAside(dir) {
+  const name = `${UNREADABLE_PREFIX}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await (await dir.getFileHandle(SAVE_FILE)).move(name);
+  return name;
+}
+
+/**
+ * Reads a store file (a File or Blob) into a new wasm store, section by section; `heldBytes`
+ * of the budget are held meanwhile by the store it is to replace.
+ */
+async function readStoreFile(id, blob, heldBytes = 0) {
+  const reader = engine(id, () => new StoreFileReader({ ...storeOptions, heldBytes }));
   try {
     const chunks = blob.stream().getReader();
     for (;;) {
@@ -232,7 +334,16 @@ function replaceStore(id, inner) {
  * for queries between, then moved over the saved one. Resolves with { rows, bytes, savedAt,
  * seconds }; throws when the store went away meanwhile or the file system refused.
  */
-async function saveStore(id) {
+function saveStore(id) {
+  return withSaveLock(async () => {
+    const done = await writeSavedStore(id);
+    saveChannel?.postMessage({ saved: tabId });
+    delete persistence.stale;
+    return done;
+  });
+}
+
+async function writeSavedStore(id) {
   const started = performance.now();
   const dir = await saveDir();
   const temp = await dir.getFileHandle(SAVE_TEMP, { create: true });
@@ -268,7 +379,7 @@ async function saveStore(id) {
 
 /** Saves when persistence is on and the data changed; posts 'saved' or 'save-failed'. */
 async function saveIfChanged(id) {
-  if (!persistence.available || !unsaved || !store) return;
+  if (!persistence.available || persistence.stale || !unsaved || !store) return;
   unsaved = false;
   try {
     persistence.saved = await saveStore(id);
@@ -295,7 +406,7 @@ async function forget(id) {
   delete persistence.saved;
   delete persistence.reopened;
   delete persistence.error;
-  return { ...statsOf(), persistence };
+  return { ...statsOf(), datasourceName: store?.datasourceName, persistence };
 }
 
 // ---- crashes -------------------------------------------------------------------------------
@@ -569,11 +680,14 @@ async function runStoreOp(msg) {
     switch (msg.op) {
       case 'openStoreFile': {
         const started = performance.now();
-        const inner = await readStoreFile(msg.id, msg.file);
+        // The store in use stays until the file is read: both fit in the budget together.
+        const inner = await readStoreFile(msg.id, msg.file, store.storeBytes);
         replaceStore(msg.id, inner);
         unsaved = true;
         announceChange(loadQueue.length === 0);
-        reply(msg.id, { ...statsOf(), seconds: (performance.now() - started) / 1000 });
+        reply(msg.id, {
+          ...statsOf(), datasourceName: store.datasourceName, seconds: (performance.now() - started) / 1000,
+        });
         break;
       }
       case 'save':

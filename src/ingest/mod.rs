@@ -234,7 +234,7 @@ impl Decoder {
         };
         self.report = Report {
             stream: match name {
-                Some(n) => n.to_string(),
+                Some(n) => stream_name(n),
                 None => format!("stream-{}", self.streams_started),
             },
             ..Report::default()
@@ -998,6 +998,33 @@ fn default_cell(ty: ColumnType, d: &DefaultValue, text: &mut String) -> Cell {
             _ => Cell::F64(*v),
         },
     }
+}
+
+/// The name a stream is recorded under (in reports, quarantined rows and store files): a URL
+/// loses its user name and password, query string and fragment, which may hold credentials
+/// (`?token=`, a presigned URL's signature); any other name is kept as given.
+pub fn stream_name(name: &str) -> String {
+    let Some(scheme_end) = name.find("://") else {
+        return name.to_string();
+    };
+    let scheme = &name[..scheme_end];
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return name.to_string();
+    }
+    let rest = &name[scheme_end + 3..];
+    let cut = rest.find(['?', '#']).unwrap_or(rest.len());
+    let rest = &rest[..cut];
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..host_end];
+    let authority = match authority.rfind('@') {
+        Some(at) => &authority[at + 1..],
+        None => authority,
+    };
+    format!("{scheme}://{authority}{}", &rest[host_end..])
 }
 
 #[cfg(test)]

@@ -40,9 +40,19 @@ const TAG_BLOCK: u32 = 4;
 const TAG_QUARANTINE: u32 = 5;
 const TAG_END: u32 = 6;
 
-/// Largest section payload read (a block of the widest schema, or a dictionary, is far smaller
-/// than the budget that bounds it; this bounds what is buffered before the budget is known).
-const MAX_SECTION_BYTES: u64 = 1 << 31;
+/// Largest section payload written or read: a section read in chunks is buffered whole, and on
+/// wasm32 a buffer of half the address space cannot be allocated beside a store.
+pub const MAX_SECTION_BYTES: u64 = if cfg!(target_arch = "wasm32") {
+    1 << 30
+} else {
+    1 << 31
+};
+
+/// Most pipes added with [`EventStore::add_pipe`] a store keeps.
+pub const MAX_ADDED_PIPES: usize = 1_000;
+
+/// Bytes a kept key of a record repeated over lines costs (its set entry, with room to grow).
+const SEEN_KEY_BYTES: u64 = 24;
 
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), sixteen bytes at a time.
@@ -412,6 +422,15 @@ impl EventStore {
         let mut buf = Vec::new();
         for item in items.get(start..end).unwrap_or(&[]) {
             self.put_item(item, &mut buf);
+            let payload = buf.len().saturating_sub(SECTION_HEAD + SECTION_TAIL) as u64;
+            if payload > MAX_SECTION_BYTES {
+                return Err(Error::new(ErrorKind::StoreFile {
+                    offset: written,
+                    message: format!(
+                        "a section of {payload} bytes is longer than the {MAX_SECTION_BYTES} a section may be; the store cannot be saved"
+                    ),
+                }));
+            }
             written += buf.len() as u64;
             sink(&buf)?;
         }
@@ -620,19 +639,6 @@ impl<'a> In<'a> {
         Ok(n as usize)
     }
 
-    /// An index below `bound`.
-    fn index(&mut self, bound: usize, what: &str) -> Result<usize> {
-        let at = self.at();
-        let v = self.u64()?;
-        if v >= bound as u64 {
-            return Err(damaged(
-                at,
-                format!("{what} {v} is out of range (below {bound})"),
-            ));
-        }
-        Ok(v as usize)
-    }
-
     fn str(&mut self) -> Result<&'a str> {
         let n = self.count(1)?;
         let at = self.at();
@@ -735,7 +741,12 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
         });
     }
     let time_col = |c: u64, at: u64| -> Result<usize> {
-        match columns.get(c as usize) {
+        let col = if c < columns.len() as u64 {
+            columns.get(c as usize)
+        } else {
+            None
+        };
+        match col {
             Some(col) if col.ty.is_time() => Ok(c as usize),
             _ => Err(damaged(at, format!("column {c} is not a time column"))),
         }
@@ -755,7 +766,7 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
     let sorting_key = sorting_key
         .into_iter()
         .map(|k| {
-            if (k as usize) < columns.len() && k < u64::from(u32::MAX) {
+            if k < columns.len() as u64 {
                 Ok(k as usize)
             } else {
                 Err(damaged(
@@ -857,6 +868,8 @@ enum Stage {
 }
 
 struct Meta {
+    /// Bytes of the project's files and the added pipes' texts.
+    bytes: u64,
     tables: usize,
     project: Option<Vec<(String, String)>>,
     added_pipes: Vec<String>,
@@ -886,6 +899,9 @@ pub struct StoreFileReader {
     /// File offset of `pending[0]`.
     offset: u64,
     sections: u32,
+    /// Bytes of the budget held elsewhere while the file is read (see
+    /// [`StoreFileReader::held_beside`]).
+    held: u64,
 }
 
 impl std::fmt::Debug for StoreFileReader {
@@ -907,7 +923,31 @@ impl StoreFileReader {
             pending: Vec::new(),
             offset: 0,
             sections: 0,
+            held: 0,
         }
+    }
+
+    /// Counts `bytes` held elsewhere while the file is read (the store it is to replace) against
+    /// the budget, so that the two together fit in `maxBytes`; the reopened store is given the
+    /// whole budget once read.
+    ///
+    /// ```
+    /// use llm_metrics::{EventStore, Options, StoreFileReader};
+    /// let mut store = EventStore::new();
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n")?;
+    /// store.end()?;
+    /// let file = store.to_store_file()?;
+    /// let budget = Options { max_bytes: store.store().bytes() * 3 / 2, ..Options::default() };
+    /// let mut beside = StoreFileReader::new(budget).held_beside(store.store().bytes());
+    /// assert!(beside.write(&file).is_err());
+    /// let mut alone = StoreFileReader::new(budget);
+    /// alone.write(&file)?;
+    /// assert_eq!(alone.finish()?.row_count(), 1);
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn held_beside(mut self, bytes: u64) -> StoreFileReader {
+        self.held = bytes;
+        self
     }
 
     /// Bytes of the file read so far.
@@ -935,6 +975,15 @@ impl StoreFileReader {
         while !self.pending.is_empty() && !chunk.is_empty() {
             let have = self.pending.len();
             let need = self.next_len(&self.pending)?.unwrap_or(SECTION_HEAD);
+            if self.pending.capacity() < need {
+                // Room for exactly the section, so that the buffer never doubles past it.
+                self.pending.try_reserve_exact(need - have).map_err(|_| {
+                    damaged(
+                        self.offset,
+                        format!("no memory for a section of {need} bytes"),
+                    )
+                })?;
+            }
             let take = (need - have).min(chunk.len());
             self.pending.extend_from_slice(&chunk[..take]);
             chunk = &chunk[take..];
@@ -970,7 +1019,10 @@ impl StoreFileReader {
         let mut len = [0u8; 8];
         len.copy_from_slice(&b[4..12]);
         let len = u64::from_le_bytes(len);
-        let limit = MAX_SECTION_BYTES.min(self.options.max_bytes.saturating_add(1 << 20));
+        // A section is buffered (when split across chunks) beside the store being filled, and
+        // what it holds is then charged to the store: it fits in what is left of the budget.
+        let left = self.options.max_bytes.saturating_sub(self.in_use());
+        let limit = MAX_SECTION_BYTES.min(left.saturating_add(1 << 20));
         if len > limit {
             return Err(damaged(
                 self.offset + 4,
@@ -978,6 +1030,18 @@ impl StoreFileReader {
             ));
         }
         Ok(Some(SECTION_HEAD + len as usize + SECTION_TAIL))
+    }
+
+    /// Bytes of the budget the store being filled uses so far.
+    fn in_use(&self) -> u64 {
+        match &self.stage {
+            Stage::Body(re) => std::iter::once(&re.es.store)
+                .chain(re.es.others.iter().map(|t| &t.store))
+                .map(Store::bytes)
+                .sum(),
+            Stage::Tables(meta) => meta.bytes.saturating_add(self.held),
+            _ => self.held,
+        }
     }
 
     /// Reads every whole item at the front of `b`; returns the bytes used.
@@ -1068,8 +1132,31 @@ impl StoreFileReader {
                 } else {
                     None
                 };
+                let pipes_at = r.at();
                 let added_pipes = r.strings()?;
+                if added_pipes.len() > MAX_ADDED_PIPES {
+                    return Err(damaged(
+                        pipes_at,
+                        format!(
+                            "{} added pipes is too many (at most {MAX_ADDED_PIPES})",
+                            added_pipes.len()
+                        ),
+                    ));
+                }
+                let bytes = project
+                    .iter()
+                    .flatten()
+                    .map(|(n, t)| (n.len() + t.len()) as u64)
+                    .chain(added_pipes.iter().map(|t| t.len() as u64))
+                    .sum::<u64>();
+                if bytes > self.options.max_bytes {
+                    return Err(r.err(format!(
+                        "the project's files and pipes take {bytes} bytes, more than the budget of {} bytes (maxBytes)",
+                        self.options.max_bytes
+                    )));
+                }
                 Stage::Tables(Box::new(Meta {
+                    bytes,
                     tables,
                     project,
                     added_pipes,
@@ -1097,6 +1184,9 @@ impl StoreFileReader {
                     }
                 };
                 es.project_files = meta.project;
+                if es.store.charge(self.held).is_err() {
+                    return Err(over_budget(&es.store, self.held, r.at()));
+                }
                 for text in &meta.added_pipes {
                     es.add_pipe(text)
                         .map_err(|e| r.err(format!("an added pipe does not load: {e}")))?;
@@ -1171,7 +1261,10 @@ impl StoreFileReader {
             self.next_len(&self.pending)?;
         }
         match self.stage {
-            Stage::Done(es) => Ok(*es),
+            Stage::Done(mut es) => {
+                es.store.charged = es.store.charged.saturating_sub(self.held);
+                Ok(*es)
+            }
             Stage::Failed => Err(Error::misuse(
                 "the store file could not be read; start again with a new reader",
             )),
@@ -1190,11 +1283,10 @@ fn start_table(re: &mut Reopening, i: usize, ds: Datasource, r: &mut In<'_>) -> 
     }
     let rows_due = r.u64()?;
     let streams = r.u64()?;
-    let n = r.count(8)?;
-    let mut seen = Vec::with_capacity(n);
-    for _ in 0..n {
-        seen.push(r.u64()?);
-    }
+    let in_use: u64 = std::iter::once(&re.es.store)
+        .chain(re.es.others.iter().map(|t| &t.store))
+        .map(Store::bytes)
+        .sum();
     let (decoder, store) = match i.checked_sub(1) {
         None => (&mut re.es.decoder, &re.es.store),
         Some(j) => match re.es.others.get_mut(j) {
@@ -1202,6 +1294,24 @@ fn start_table(re: &mut Reopening, i: usize, ds: Datasource, r: &mut In<'_>) -> 
             None => return Err(r.err("more datasources than the META section says")),
         },
     };
+    let seen_at = r.at();
+    let n = r.count(8)?;
+    // The keys of repeated records are held beside the store: they fit in what is left of its
+    // budget before any is allocated.
+    let seen_bytes = (n as u64).saturating_mul(SEEN_KEY_BYTES);
+    if in_use.saturating_add(seen_bytes) > store.max_bytes {
+        return Err(damaged(
+            seen_at,
+            format!(
+                "the store file needs more than the budget of {} bytes (maxBytes): {in_use} are in use and {seen_bytes} more are needed for {n} keys of repeated records",
+                store.max_bytes
+            ),
+        ));
+    }
+    let mut seen = Vec::with_capacity(n);
+    for _ in 0..n {
+        seen.push(r.u64()?);
+    }
     if store.datasource() != &ds {
         return Err(r.err(format!(
             "the schema of datasource '{}' does not match the project's files",
@@ -1248,8 +1358,8 @@ fn get_dict(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
     if re.quarantined {
         return Err(r.err("a dictionary section is not expected here"));
     }
-    let c = r.index(usize::MAX, "column")?;
-    if c != col {
+    let c = r.u64()?;
+    if c != col as u64 {
         return Err(damaged(
             at,
             format!("the dictionary of column {c} comes where column {col}'s is due"),

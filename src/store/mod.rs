@@ -10,7 +10,10 @@ mod dict;
 mod file;
 
 pub use dict::{Dictionary, FxHashMap, FxHasher};
-pub use file::{crc32, Crc32, StoreFileReader, STORE_FILE_MAGIC, STORE_FILE_VERSION};
+pub use file::{
+    crc32, Crc32, StoreFileReader, MAX_ADDED_PIPES, MAX_SECTION_BYTES, STORE_FILE_MAGIC,
+    STORE_FILE_VERSION,
+};
 
 use crate::schema::{ColumnType, Datasource, PartitionKey};
 use crate::time;

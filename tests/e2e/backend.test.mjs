@@ -279,8 +279,16 @@ test('transient failures are retried and shown; a server that loses rows fails t
     // A server that stalls on inserts: Cancel stops the push.
     await fetch(`${chUrl}/_faults?hang=60`, { method: 'POST' });
     const cancelled = dashboard(page).evaluate((d) => d.push().then(() => 'pushed', (e) => e.name));
+    // While it runs, the store cannot change under it: no loads, no store files, no Forget.
+    await page.locator('llm-metrics-dashboard .push[data-status=running]').waitFor();
+    const forget = page.getByRole('button', { name: 'Forget the saved store' });
+    const loadUrl = page.getByRole('button', { name: 'Load URL' });
+    assert.equal(await forget.isDisabled(), true);
+    assert.equal(await loadUrl.isDisabled(), true);
     await page.getByRole('button', { name: 'Cancel the push' }).click();
     assert.equal(await cancelled, 'AbortError');
+    assert.equal(await forget.isDisabled(), false);
+    assert.equal(await loadUrl.isDisabled(), false);
     assert.equal(await push.getAttribute('data-status'), 'cancelled');
     assert.equal(await push.locator('.push-result').textContent(), 'Push cancelled; rows sent before stay on the server.');
     assert.equal(await page.getByRole('button', { name: 'Cancel the push' }).isVisible(), false);
@@ -378,11 +386,12 @@ async function tinybirdStandIn(token, appendToken, database) {
       } else if (url.pathname === '/v0/sql') {
         answer = await ch.sql(url.searchParams.get('q').replace(/ FORMAT JSON$/, ''));
       } else if (events) {
+        const lines = body.split('\n').filter(Boolean);
         await ch.push({
           datasourceName: url.searchParams.get('name'),
-          rowCount: 1,
+          rowCount: lines.length,
           createTableSql: (db) => planner.createTableSql(db),
-          sql: () => ({ data: body.split('\n').filter(Boolean).map((l) => JSON.parse(l)) }),
+          sql: () => ({ data: lines.map((l) => JSON.parse(l)) }),
         }, { chunkRows: 1e9 }).catch((e) => {
           // The count check of a stand-in push: only the rows matter here.
           if (!/server holds/.test(e.message)) throw e;

@@ -83,6 +83,14 @@ function assertKpisNear(shown, expected, what) {
   }
 }
 
+/** Waits until the persistence notice says `rows` rows were saved in this browser. */
+async function savedRows(page, rows) {
+  await page.waitForFunction((n) => {
+    const node = document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('.persist');
+    return node.dataset.state === 'saved' && node.textContent.startsWith(`Saved ${n} rows`);
+  }, rows, { timeout: 30_000 });
+}
+
 /** Waits until no load runs and a refresh after `count` has finished. */
 async function settled(page, count) {
   await page.waitForFunction((n) => {
@@ -117,6 +125,7 @@ test('after a panic the dashboard restarts the engine, reloads its files and sho
     const before = await readKpis(page);
     assertKpisNear(before, expected, 'KPIs before the crash');
     assert.equal(fetches, 1);
+    await savedRows(page, '6,000');
 
     count = Number(await dash.getAttribute('data-refresh'));
     await page.getByLabel('A query on llm_events').fill(PANIC_SQL);
@@ -128,15 +137,16 @@ test('after a panic the dashboard restarts the engine, reloads its files and sho
     assert.match(await sqlMessage.textContent(),
       /^llm-metrics panicked: index out of bounds: the len is 0 but the index is 19 at src\/wasm\.rs:\d+:\d+$/);
 
-    // The engine restarts, the files and the URL are loaded again, and the notice says so.
+    // The engine restarts with the store saved in this browser (the page keeps it, `persist`):
+    // the files and the URL, saved, are not loaded again, and the notice says so.
     const notice = page.locator('llm-metrics-dashboard .crash-notice');
     await page.locator('llm-metrics-dashboard .crash-notice', { hasText: 'reloaded' }).waitFor({ timeout: 60_000 });
     await settled(page, count);
     assert.ok(await notice.isVisible());
     assert.equal(await notice.getAttribute('role'), 'alert');
     assert.match(await notice.textContent(),
-      /^The engine crashed: index out of bounds: the len is 0 but the index is 19 at src\/wasm\.rs:\d+:\d+; reloaded 3 files\.$/);
-    assert.equal(fetches, 2, 'the URL is fetched again');
+      /^The engine crashed: index out of bounds: the len is 0 but the index is 19 at src\/wasm\.rs:\d+:\d+; reopened the 6,000 rows saved in this browser and reloaded 0 files\.$/);
+    assert.equal(fetches, 1, 'the URL is not fetched again');
 
     const after = await readKpis(page);
     assert.deepEqual(after, before, 'the KPI cards show what they showed before the crash');
@@ -150,6 +160,30 @@ test('after a panic the dashboard restarts the engine, reloads its files and sho
     assert.deepEqual(await page.locator('llm-metrics-dashboard section[data-view=sql] tbody td').allTextContents(), ['6,000']);
 
     await screenshot(page, 'crash.png');
+
+    // Reopened after a reload, a file added, saved, and a crash: the recovery reopens the saved
+    // store (the rows reopened at the start are not among the files the page loaded) and the
+    // file saved after it keeps them all.
+    const d = generateSample(500, 74);
+    const all = expectedKpis([a, b, c, d]);
+    await page.reload();
+    await settled(page, 0);
+    await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard')
+      .shadowRoot.querySelector('.persist').dataset.state === 'reopened', null, { timeout: 30_000 });
+    count = Number(await dash.getAttribute('data-refresh'));
+    await dropFiles(page, [{ name: 'd.ndjson', bytes: d }]);
+    await settled(page, count);
+    await savedRows(page, '6,500');
+    count = Number(await dash.getAttribute('data-refresh'));
+    await page.getByLabel('A query on llm_events').fill(PANIC_SQL);
+    await page.getByRole('button', { name: 'Run SQL' }).click();
+    await page.locator('llm-metrics-dashboard .crash-notice', { hasText: 'reloaded' }).waitFor({ timeout: 60_000 });
+    await settled(page, count);
+    assert.match(await notice.textContent(), /; reopened the 6,500 rows saved in this browser and reloaded 0 files\.$/);
+    assertKpisNear(await readKpis(page), all, 'KPIs after a crash following a reload');
+    await page.reload();
+    await settled(page, 0);
+    assertKpisNear(await readKpis(page), all, 'KPIs reopened after the recovery');
     assert.deepEqual(problems, []);
   } finally {
     await page.context().close();

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -201,5 +201,217 @@ test('without OPFS the page works as before and says the data is not kept', asyn
   } finally {
     await context.close();
     harness.routes.delete('/worker.js');
+  }
+});
+
+/** A store file of `rows` generated events, made in Node.js with the same package. */
+function storeFileOf(rows, seed) {
+  const store = new EventStore();
+  store.write(generateSample(rows, seed));
+  store.end();
+  const file = store.toStoreFile();
+  store.free();
+  return Buffer.from(file);
+}
+
+/** Writes files into the origin's OPFS folder llm-metrics/: { name: bytes }. */
+function putOpfsFiles(page, files) {
+  return page.evaluate(async (entries) => {
+    const root = await navigator.storage.getDirectory();
+    const dir = await root.getDirectoryHandle('llm-metrics', { create: true });
+    for (const [name, bytes] of entries) {
+      const writable = await (await dir.getFileHandle(name, { create: true })).createWritable();
+      await writable.write(new Uint8Array(bytes));
+      await writable.close();
+    }
+  }, Object.entries(files).map(([name, bytes]) => [name, [...bytes]]));
+}
+
+test('a saved store that cannot be reopened is kept under another name, not saved over', async () => {
+  const file = storeFileOf(500, 41);
+  file[8] = 99; // the format version
+  const bytes = generateSample(700, 42);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    await putOpfsFiles(page, { 'store.llmstore': file });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'error');
+    assert.match((await persistNotice(page)).text,
+      /^The saved store could not be reopened: store file, byte 8: store file version 99; this build reads version 1; it was kept as llm-metrics\/store\.llmstore\.unreadable-[0-9TZ-]+\.$/);
+    const files = await opfsFiles(page);
+    const aside = files.find((f) => f.path.startsWith('llm-metrics/store.llmstore.unreadable-'));
+    assert.equal(aside?.size, file.length);
+    assert.deepEqual(files.map((f) => f.path).sort(), ['llm-metrics/', aside.path]);
+    // A load saves a new store beside it.
+    await andRefresh(page, () => dropFiles(page, [{ name: 'events.ndjson', bytes }]));
+    await waitForPersist(page, 'saved');
+    const after = await opfsFiles(page);
+    assert.equal(after.find((f) => f.path === aside.path)?.size, file.length);
+    assert.ok(after.some((f) => f.path === 'llm-metrics/store.llmstore'));
+    assert.equal((await kpiValues(page)).requests, '700');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a crash while reopening the saved store does not stop the page from starting', async () => {
+  // The engine traps as it reads the saved store, as on running out of memory.
+  const original = readFileSync(join(repo, 'www/worker.js'), 'utf8');
+  const reading = 'const reopened = await readStoreFile(id, file);';
+  assert.ok(original.includes(reading));
+  const crashing = original.replace(reading,
+    "const reopened = engine(id, () => { throw new WebAssembly.RuntimeError('unreachable executed'); });");
+  const file = storeFileOf(500, 43);
+  const { page, context } = await openDashboard(harness);
+  try {
+    await putOpfsFiles(page, { 'store.llmstore': file });
+    harness.routes.set('/worker.js', (req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
+      res.end(crashing);
+    });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'error');
+    assert.match((await persistNotice(page)).text,
+      /^The saved store could not be reopened: the engine stopped while reading it \(it crashed, or the tab was closed\); it was kept as llm-metrics\/store\.llmstore\.unreadable-[0-9TZ-]+\.$/);
+    const files = await opfsFiles(page);
+    assert.deepEqual(files.map((f) => f.path.replace(/unreadable-.*/, 'unreadable-')).sort(),
+      ['llm-metrics/', 'llm-metrics/store.llmstore.unreadable-']);
+    assert.equal(files.find((f) => f.path.includes('unreadable-')).size, file.length);
+    assert.equal((await kpiValues(page)).requests, '0');
+
+    // A reopen that never ended (the tab was killed): the next start moves the file aside.
+    harness.routes.delete('/worker.js');
+    await putOpfsFiles(page, { 'store.llmstore': file, 'store.llmstore.reopening': Buffer.alloc(0) });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'error');
+    assert.match((await persistNotice(page)).text,
+      /^The saved store could not be reopened: the engine stopped while reading it \(it crashed, or the tab was closed\); it was kept as llm-metrics\/store\.llmstore\.unreadable-[0-9TZ-]+\.$/);
+    const paths = (await opfsFiles(page)).map((f) => f.path);
+    assert.ok(!paths.includes('llm-metrics/store.llmstore'));
+    assert.ok(!paths.includes('llm-metrics/store.llmstore.reopening'));
+  } finally {
+    harness.routes.delete('/worker.js');
+    await context.close();
+  }
+});
+
+test('with persist, the src and sample attributes load once, not again on every reload', async () => {
+  const index = readFileSync(join(repo, 'www/index.html'), 'utf8');
+  harness.routes.set('/sample.html', (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(index.replace('<llm-metrics-dashboard id="dashboard" persist>',
+      '<llm-metrics-dashboard id="dashboard" persist sample="2000">'));
+  });
+  const { page, context, problems } = await openDashboard(harness, 'sample.html');
+  try {
+    await waitForPersist(page, 'saved');
+    await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard').shadowRoot
+      .querySelector('.kpi[data-kpi=requests] .kpi-value')?.dataset.value === '2000', null, { timeout: 30_000 });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    // Time for a load the attribute would start.
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('llm-metrics-dashboard li.load').count(), 0);
+    assert.equal((await kpiValues(page)).requests, '2000');
+    assert.equal((await persistNotice(page)).state, 'reopened');
+    assert.deepEqual(problems, []);
+  } finally {
+    harness.routes.delete('/sample.html');
+    await context.close();
+  }
+});
+
+test('a reload between the saved file removed and the new one moved in reopens the new one', async () => {
+  // The state a save leaves when the move over the saved file failed, the saved file was removed
+  // and the page went before the temporary file was moved in: only store.llmstore.tmp.
+  const whole = storeFileOf(800, 44);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    await putOpfsFiles(page, { 'store.llmstore.tmp': whole });
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assert.match((await persistNotice(page)).text, /^Reopened 800 rows saved on /);
+    assert.equal((await kpiValues(page)).requests, '800');
+    assert.deepEqual((await opfsFiles(page)).map((f) => f.path).sort(),
+      ['llm-metrics/', 'llm-metrics/store.llmstore']);
+
+    // A temporary file cut short is not taken: the page starts empty.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry('llm-metrics', { recursive: true });
+    });
+    await putOpfsFiles(page, { 'store.llmstore.tmp': whole.subarray(0, whole.length - 20) });
+    await reloadDashboard(page);
+    assert.equal((await kpiValues(page)).requests, '0');
+    assert.equal((await persistNotice(page)).state, 'empty');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a tab stops saving automatically once another tab of the page saved', async () => {
+  const a = generateSample(1000, 51);
+  const b = generateSample(500, 52);
+  const c = generateSample(200, 53);
+  const { page, context, problems } = await openDashboard(harness);
+  try {
+    await andRefresh(page, () => dropFiles(page, [{ name: 'a.ndjson', bytes: a }]));
+    await waitForPersist(page, 'saved');
+    // A second tab reopens the saved store, loads more and saves it.
+    const second = await context.newPage();
+    await second.goto(harness.baseUrl);
+    await second.waitForFunction(() => {
+      const dash = document.querySelector('llm-metrics-dashboard');
+      return dash?.dataset.state === 'ready' && Number(dash.dataset.refresh) >= 1;
+    }, null, { timeout: 30_000 });
+    await waitForPersist(second, 'reopened');
+    await andRefresh(second, () => dropFiles(second, [{ name: 'b.ndjson', bytes: b }]));
+    await waitForPersist(second, 'saved');
+    assert.match((await persistNotice(second)).text, /^Saved 1,500 rows/);
+    const savedBySecond = (await opfsFiles(page)).find((f) => f.path === 'llm-metrics/store.llmstore').size;
+    // The first tab is told, and its next load does not overwrite the second tab's file.
+    await waitForPersist(page, 'stale');
+    assert.equal((await persistNotice(page)).text,
+      'Another tab of this page saved its data in this browser since: this tab no longer saves ' +
+      'automatically, so as not to overwrite it (reload to see the saved data).');
+    await andRefresh(page, () => dropFiles(page, [{ name: 'c.ndjson', bytes: c }]));
+    assert.equal((await kpiValues(page)).requests, '1200');
+    await page.waitForTimeout(1000);
+    assert.equal((await persistNotice(page)).state, 'stale');
+    assert.equal((await opfsFiles(page)).find((f) => f.path === 'llm-metrics/store.llmstore').size, savedBySecond);
+    await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assert.equal((await kpiValues(page)).requests, '1500');
+    await second.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("opening a project's store file and Forget update the datasource a push fills", async () => {
+  const dir = join(repo, 'tests/fixtures/tinybird/project');
+  const files = {};
+  for (const sub of ['datasources', 'endpoints', 'materializations']) {
+    for (const name of readdirSync(join(dir, sub))) files[`${sub}/${name}`] = readFileSync(join(dir, sub, name), 'utf8');
+  }
+  const project = EventStore.fromProject(files);
+  const file = Buffer.from(project.toStoreFile());
+  const name = project.datasourceName;
+  project.free();
+  assert.notEqual(name, 'llm_events');
+  const { page, context, problems } = await openDashboard(harness);
+  const datasource = () => page.evaluate(() => document.querySelector('llm-metrics-dashboard').store.datasourceName);
+  try {
+    assert.equal(await datasource(), 'llm_events');
+    await andRefresh(page, () => dropFiles(page, [{ name: 'project.llmstore', bytes: file }]));
+    assert.equal(await datasource(), name);
+    await andRefresh(page, () => page.getByRole('button', { name: 'Forget the saved store' }).click());
+    assert.equal(await datasource(), 'llm_events');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
   }
 });

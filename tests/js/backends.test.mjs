@@ -224,6 +224,37 @@ test('transient failures are retried; a push that loses rows fails its count che
   await assert.rejects(broken.push(store), /sent 20000 rows but the server holds 0 more/);
 });
 
+test("the ClickHouse backend's table follows the planner's datasource, as a store file may change it", () => {
+  const planner = { datasourceName: 'llm_events', expand: () => '' };
+  const ch = clickHouseBackend({ url: `http://127.0.0.1:${port}`, planner });
+  assert.equal(ch.table, 'llm_events');
+  planner.datasourceName = 'gateway_flat';
+  assert.equal(ch.table, 'gateway_flat');
+  const fixed = clickHouseBackend({ url: `http://127.0.0.1:${port}`, planner, table: 'events' });
+  assert.equal(fixed.table, 'events');
+});
+
+test('a push fails when the store changes while it is pushed', async () => {
+  const changing = new EventStore();
+  changing.write(generateSample(5_000, 61));
+  changing.end();
+  let inserts = 0;
+  // Rows are loaded into the store while the first chunk is on its way.
+  const loading = async (url, init) => {
+    if (String(url).includes('query=INSERT') && ++inserts === 1) {
+      changing.write(generateSample(100, 62));
+      changing.end();
+    }
+    return fetch(url, init);
+  };
+  const ch = clickHouseBackend({
+    url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'changing', planner: changing, fetch: loading,
+  });
+  await assert.rejects(ch.push(changing, { chunkRows: 1_000 }),
+    /push: the store changed while it was pushed \(5000 rows at the start, 5100 at the end, 5000 sent\); push again/);
+  changing.free();
+});
+
 test('the Tinybird backend calls the published endpoints as Tinybird encodes them', async () => {
   const ch = clickHouseBackend({
     url: `http://127.0.0.1:${port}`, user: USER, password: PASSWORD, database: 'analytics', planner: store,

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = fileURLToPath(new URL('../../pkg/', import.meta.url));
-const { initSync, EventStore, formatNames, generateSample, warmUp } = await import(`${pkgDir}llm_metrics.js`);
+const { initSync, EventStore, StoreFileReader, formatNames, generateSample, warmUp } = await import(`${pkgDir}llm_metrics.js`);
 initSync({ module: readFileSync(`${pkgDir}llm_metrics_bg.wasm`) });
 
 const USAGE = 'llm_usage_by_model';
@@ -448,4 +448,23 @@ test('fromProject loads every file it can and lists the others with their lines'
   assert.deepEqual(store.pipe('dear').data, [{ model: 'o1' }]);
   assert.throws(() => store.begin('x', { datasource: 'nowhere' }), /no datasource named 'nowhere'/);
   store.free();
+});
+
+test('a StoreFileReader counts heldBytes (the store being replaced) against maxBytes', () => {
+  const store = new EventStore();
+  store.write(generateSample(5000, 9));
+  store.end();
+  const file = store.toStoreFile();
+  const need = store.storeBytes;
+  store.free();
+  const maxBytes = Math.floor(need * 1.5);
+  const alone = new StoreFileReader({ maxBytes });
+  alone.write(file);
+  const reopened = alone.finish();
+  assert.equal(reopened.rowCount, 5000);
+  assert.equal(reopened.storeBytes, need);
+  reopened.free();
+  const beside = new StoreFileReader({ maxBytes, heldBytes: need });
+  assert.throws(() => beside.write(file), /maxBytes/);
+  beside.free();
 });
