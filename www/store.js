@@ -29,7 +29,7 @@ export async function createStore(options = {}) {
     // another name: a second start opens without it, and says so in persistence.error.
     client = new MetricsStore(startWorker(), pickOptions(options), persist);
     try {
-      await client._open();
+      await client._open(true, true);
     } catch (again) {
       client._terminate();
       throw again;
@@ -99,10 +99,13 @@ export class MetricsStore extends EventTarget {
 
   /**
    * Opens the engine of the current worker; with persist, reopens the saved store unless
-   * `reopen` is false.
+   * `reopen` is false. `afterCrash`: the engine crashed in the last start, so a saved store
+   * whose reopen never ended is moved aside instead of read again.
    */
-  async _open(reopen = true) {
-    const value = await this._request({ op: 'open', options: this.#options, persist: this.#persist, reopen });
+  async _open(reopen = true, afterCrash = false) {
+    const value = await this._request({
+      op: 'open', options: this.#options, persist: this.#persist, reopen, afterCrash,
+    });
     this.#persistence = value.persistence;
     this.#datasourceName = value.datasourceName;
     return value;

@@ -44,10 +44,14 @@ const SAVE_DIR = 'llm-metrics';
 const SAVE_FILE = 'store.llmstore';
 const SAVE_TEMP = 'store.llmstore.tmp';
 /**
- * Present while the saved store is being reopened: found at the next start, it means the reopen
- * never ended (the tab was killed, out of memory), and the file is moved aside instead.
+ * Present while the saved store is being reopened. Found at the next start, it means the reopen
+ * never ended: the page was reloaded or closed meanwhile, or the engine crashed. The next start
+ * then reads the file once more under REOPEN_AGAIN; found with that one too, or right after a
+ * crash in the same page, the file is moved aside instead of read again.
  */
 const REOPEN_MARK = 'store.llmstore.reopening';
+/** Present while the saved store is read a second time after a reopen that never ended. */
+const REOPEN_AGAIN = 'store.llmstore.reopening-again';
 /** Prefix of the name a saved store that could not be reopened is moved aside to. */
 const UNREADABLE_PREFIX = 'store.llmstore.unreadable-';
 /**
@@ -123,7 +127,7 @@ async function open(msg) {
     await init();
     storeOptions = msg.options ?? {};
     if (msg.persist) {
-      persistence = await openPersistence(msg.id, msg.reopen !== false);
+      persistence = await openPersistence(msg.id, msg.reopen !== false, msg.afterCrash === true);
     }
     if (!store) store = new GuardedStore(engine(msg.id, () => new EventStore(storeOptions)));
     await loadPrices(msg.id);
@@ -176,7 +180,7 @@ async function saveDir(create = true) {
  * Finds out whether the store can be kept here, and reopens the saved store when there is one
  * (and `reopen`). Never throws: what went wrong is in the answer.
  */
-async function openPersistence(id, reopen) {
+async function openPersistence(id, reopen, afterCrash) {
   let dir;
   try {
     dir = await saveDir();
@@ -192,11 +196,14 @@ async function openPersistence(id, reopen) {
   }
   const state = { enabled: true, available: true };
   if (!reopen) return state;
-  return withSaveLock(() => reopenSaved(id, dir, state));
+  return withSaveLock(() => reopenSaved(id, dir, state, afterCrash));
 }
 
-/** Reopens the saved store in `dir` into `state` (see openPersistence). */
-async function reopenSaved(id, dir, state) {
+/**
+ * Reopens the saved store in `dir` into `state` (see openPersistence); `afterCrash`: the
+ * engine of this page crashed in its last start.
+ */
+async function reopenSaved(id, dir, state, afterCrash) {
   let file;
   /** Reopening the temporary file a save left when the saved one went before its move. */
   let fromTemp = false;
@@ -215,7 +222,7 @@ async function reopenSaved(id, dir, state) {
     // Only a whole file (its END section read) is taken; a save cut short is left to be
     // overwritten by the next one, as is one whose reading never ended.
     if (await exists(dir, REOPEN_MARK)) {
-      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      await clearReopenMarks(dir);
       return state;
     }
     await dir.getFileHandle(REOPEN_MARK, { create: true });
@@ -224,7 +231,7 @@ async function reopenSaved(id, dir, state) {
       store = new GuardedStore(await readStoreFile(id, file));
     } catch (err) {
       if (lost !== null) throw err;
-      await dir.removeEntry(REOPEN_MARK).catch(() => {});
+      await clearReopenMarks(dir);
       return state;
     }
     await dir.removeEntry(REOPEN_MARK).catch(() => {});
@@ -237,14 +244,21 @@ async function reopenSaved(id, dir, state) {
     return state;
   }
   if (await exists(dir, REOPEN_MARK)) {
-    // The last reopen of this file never ended: reading it again would end the same way.
-    const aside = await moveAside(dir);
-    await dir.removeEntry(REOPEN_MARK).catch(() => {});
-    state.error = 'The saved store could not be reopened: the engine stopped while reading it (it ' +
-      `crashed, or the tab was closed); it was kept as ${SAVE_DIR}/${aside}.`;
-    return state;
+    if (afterCrash || await exists(dir, REOPEN_AGAIN)) {
+      // The reopen crashed in this page, or never ended twice: reading it again would end
+      // the same way.
+      const aside = await moveAside(dir).catch(() => null);
+      await clearReopenMarks(dir);
+      state.error = 'The saved store could not be reopened: the engine stopped while reading it (it ' +
+        'crashed, or the tab was closed' + (afterCrash ? '' : ' twice') + ')' +
+        (aside ? `; it was kept as ${SAVE_DIR}/${aside}.` : '.');
+      return state;
+    }
+    // The last reopen never ended (a reload or a closed tab, most often): once more.
+    await dir.getFileHandle(REOPEN_AGAIN, { create: true });
+  } else {
+    await dir.getFileHandle(REOPEN_MARK, { create: true });
   }
-  await dir.getFileHandle(REOPEN_MARK, { create: true });
   const started = performance.now();
   try {
     const reopened = await readStoreFile(id, file);
@@ -261,13 +275,19 @@ async function reopenSaved(id, dir, state) {
     // A file that cannot be reopened is kept under another name, so that the next save does
     // not overwrite it and the next start does not read it again.
     const aside = await moveAside(dir).catch(() => null);
-    await dir.removeEntry(REOPEN_MARK).catch(() => {});
+    await clearReopenMarks(dir);
     state.error = `The saved store could not be reopened: ${messageOf(err)}` +
       (aside ? `; it was kept as ${SAVE_DIR}/${aside}.` : '');
     return state;
   }
-  await dir.removeEntry(REOPEN_MARK).catch(() => {});
+  await clearReopenMarks(dir);
   return state;
+}
+
+/** Removes the marks of a reopen under way (REOPEN_MARK, REOPEN_AGAIN). */
+async function clearReopenMarks(dir) {
+  await dir.removeEntry(REOPEN_AGAIN).catch(() => {});
+  await dir.removeEntry(REOPEN_MARK).catch(() => {});
 }
 
 /** Whether `dir` holds a file named `name`. */

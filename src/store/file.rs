@@ -1296,14 +1296,18 @@ fn start_table(re: &mut Reopening, i: usize, ds: Datasource, r: &mut In<'_>) -> 
     };
     let seen_at = r.at();
     let n = r.count(8)?;
-    // The keys of repeated records are held beside the store: they fit in what is left of its
-    // budget before any is allocated.
-    let seen_bytes = (n as u64).saturating_mul(SEEN_KEY_BYTES);
-    if in_use.saturating_add(seen_bytes) > store.max_bytes {
+    // The keys of repeated records are held beside the store, one for each record stored (as
+    // when it was loaded, where they are not charged) or quarantined. The rows the table says
+    // it holds must fit in what is left of its budget, and keys beyond them are charged there
+    // too, before any is allocated.
+    let rows_bytes = rows_due.saturating_mul(store.row_width() as u64);
+    let extra_keys = (n as u64).saturating_sub(rows_due);
+    let seen_bytes = extra_keys.saturating_mul(SEEN_KEY_BYTES);
+    if in_use.saturating_add(rows_bytes).saturating_add(seen_bytes) > store.max_bytes {
         return Err(damaged(
             seen_at,
             format!(
-                "the store file needs more than the budget of {} bytes (maxBytes): {in_use} are in use and {seen_bytes} more are needed for {n} keys of repeated records",
+                "the store file needs more than the budget of {} bytes (maxBytes): {in_use} are in use, {rows_bytes} more are needed for its {rows_due} rows and {seen_bytes} for {extra_keys} keys of repeated records beyond them",
                 store.max_bytes
             ),
         ));

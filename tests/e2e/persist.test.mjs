@@ -283,16 +283,28 @@ test('a crash while reopening the saved store does not stop the page from starti
     assert.equal(files.find((f) => f.path.includes('unreadable-')).size, file.length);
     assert.equal((await kpiValues(page)).requests, '0');
 
-    // A reopen that never ended (the tab was killed): the next start moves the file aside.
+    // A reopen that never ended (the page was reloaded meanwhile): the next start reads the
+    // file once more.
     harness.routes.delete('/worker.js');
     await putOpfsFiles(page, { 'store.llmstore': file, 'store.llmstore.reopening': Buffer.alloc(0) });
     await reloadDashboard(page);
+    await waitForPersist(page, 'reopened');
+    assert.equal((await kpiValues(page)).requests, '500');
+    let paths = (await opfsFiles(page)).map((f) => f.path);
+    assert.ok(paths.includes('llm-metrics/store.llmstore'));
+    assert.ok(!paths.some((p) => p.includes('.reopening')), paths.join(', '));
+
+    // Twice never ended: the next start moves the file aside.
+    await putOpfsFiles(page, {
+      'store.llmstore.reopening': Buffer.alloc(0), 'store.llmstore.reopening-again': Buffer.alloc(0),
+    });
+    await reloadDashboard(page);
     await waitForPersist(page, 'error');
     assert.match((await persistNotice(page)).text,
-      /^The saved store could not be reopened: the engine stopped while reading it \(it crashed, or the tab was closed\); it was kept as llm-metrics\/store\.llmstore\.unreadable-[0-9TZ-]+\.$/);
-    const paths = (await opfsFiles(page)).map((f) => f.path);
+      /^The saved store could not be reopened: the engine stopped while reading it \(it crashed, or the tab was closed twice\); it was kept as llm-metrics\/store\.llmstore\.unreadable-[0-9TZ-]+\.$/);
+    paths = (await opfsFiles(page)).map((f) => f.path);
     assert.ok(!paths.includes('llm-metrics/store.llmstore'));
-    assert.ok(!paths.includes('llm-metrics/store.llmstore.reopening'));
+    assert.ok(!paths.some((p) => p.includes('.reopening')), paths.join(', '));
   } finally {
     harness.routes.delete('/worker.js');
     await context.close();
