@@ -280,7 +280,8 @@ impl<'q> Numbering<'q> {
 }
 
 /// The branches of an `if` or `multiIf` whose literal conditions rule them out, when the
-/// literals decide which branch is taken; none otherwise.
+/// literals decide which branch is taken; none otherwise. ClickHouse's analyzer does this for
+/// these spellings only: `If` or `IF` keep one number per subquery.
 fn dead_branches(c: &Call) -> Vec<&Expr> {
     let truth = |e: &Expr| match e {
         Expr::Lit(l) => Some(match &l.value {
@@ -293,13 +294,13 @@ fn dead_branches(c: &Call) -> Vec<&Expr> {
         _ => None,
     };
     let a = &c.args;
-    let chosen = if c.name.eq_ignore_ascii_case("if") && a.len() == 3 {
+    let chosen = if c.name == "if" && a.len() == 3 {
         match truth(&a[0]) {
             Some(true) => 1,
             Some(false) => 2,
             None => return Vec::new(),
         }
-    } else if c.name.eq_ignore_ascii_case("multiIf") && a.len() % 2 == 1 {
+    } else if c.name == "multiIf" && a.len() % 2 == 1 {
         let mut chosen = a.len() - 1;
         for k in (0..a.len() - 1).step_by(2) {
             match truth(&a[k]) {
@@ -316,7 +317,7 @@ fn dead_branches(c: &Call) -> Vec<&Expr> {
         return Vec::new();
     };
     let is_branch = |k: usize| {
-        if a.len() == 3 && c.name.eq_ignore_ascii_case("if") {
+        if a.len() == 3 && c.name == "if" {
             k > 0
         } else {
             k % 2 == 1 || k == a.len() - 1

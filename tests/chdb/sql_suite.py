@@ -502,6 +502,12 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: If and IF number a subquery in a dead branch once",
+        f"SELECT If(0, (SELECT 1), 3), IF(false, (SELECT count() FROM {T}), 100), "
+        f"if(0, (SELECT 2), 4) FROM {T} ORDER BY event_time, model_name LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
         "exact: arithmetic with a constant moves out of min and max",
         f"SELECT max(event_time + INTERVAL 12 MINUTE), min(event_time + INTERVAL 12 QUARTER), "
         f"max(toInt64(prompt_tokens) * -3), min(1 + total_tokens), "
@@ -511,6 +517,12 @@ QUERIES: list[Case] = [
     q(
         "exact: min and max of arithmetic over no rows",
         f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
+        "exact: min and max of constant arithmetic stay whole",
+        f"SELECT max(toDate('2024-09-10') + 5), min(toDateTime('2024-09-10 00:00:00') - 3), "
+        f"max(1 + 2) FROM {T} WHERE 0",
         tiers=("small",),
     ),
     q(

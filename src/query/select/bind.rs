@@ -475,7 +475,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
 /// `min(x + c)` as `min(x) + c`: ClickHouse moves arithmetic with a constant out of `min` and
 /// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
 /// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
-/// negative factor or divisor swaps `min` and `max`. Without combinators only.
+/// negative factor or divisor swaps `min` and `max`. Without combinators only, and only where
+/// `x` reads a column: a constant argument is folded whole first.
 fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> {
     if is_if || !(base == "min" || base == "max") || c.params.is_some() || c.args.len() != 1 {
         return None;
@@ -501,6 +502,9 @@ fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> 
         (Some(k), None) if op == "plus" || op == "multiply" => (b, k, true),
         _ => return None,
     };
+    if !reads_a_name(x) {
+        return None;
+    }
     if !matches!(op.as_str(), "plus" | "minus" | "multiply" | "divide") {
         return None;
     }
@@ -524,6 +528,18 @@ fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> 
     } else {
         Expr::call(&op, vec![moved, k_expr])
     })
+}
+
+/// Whether `e` names a column or an alias anywhere outside a scalar subquery (which ClickHouse
+/// evaluates first, as a constant).
+fn reads_a_name(e: &Expr) -> bool {
+    match e {
+        Expr::Ident(_) | Expr::Star => true,
+        Expr::Func(c) => c.args.iter().any(reads_a_name),
+        Expr::Interval(x, _) => reads_a_name(x),
+        Expr::Array(v) | Expr::Tuple(v) => v.iter().any(reads_a_name),
+        Expr::Lit(_) | Expr::Subquery(..) => false,
+    }
 }
 
 /// Folds a call whose arguments are all constants into a constant.
