@@ -86,6 +86,14 @@ pub const SHIPPED_PIPES: &[(&str, &str)] = &[
         "llm_performance",
         include_str!("../pipes/llm_performance.pipe"),
     ),
+    (
+        "llm_usage_by_model_filtered",
+        include_str!("../pipes/llm_usage_by_model_filtered.pipe"),
+    ),
+    (
+        "llm_performance_filtered",
+        include_str!("../pipes/llm_performance_filtered.pipe"),
+    ),
     ("llm_kpis", include_str!("../pipes/llm_kpis.pipe")),
     (
         "llm_latency_percentiles",

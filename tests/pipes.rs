@@ -217,6 +217,8 @@ fn shipped_pipes_answer_with_and_without_parameters() {
         "llm_timeseries",
         "llm_top_errors",
         "llm_dimensions",
+        "llm_usage_by_model_filtered",
+        "llm_performance_filtered",
     ] {
         assert!(s.pipe_names().contains(&name.to_string()), "{name}");
         let r = s.pipe(name, &Params::new()).unwrap();
@@ -233,6 +235,43 @@ fn shipped_pipes_answer_with_and_without_parameters() {
     let kpis = s.pipe("llm_kpis", &p).unwrap();
     assert_eq!(col(&kpis, "requests"), vec![Value::UInt(3)]);
     assert_eq!(col(&kpis, "avg_latency"), vec![Value::Float64(3.0)]);
+    // The filtered views over the same range and models: m1's second event, m2's two.
+    let by_model = |e: &llm_metrics::Endpoint, c: &str| {
+        let mut v: Vec<(String, Value)> = (0..e.rows())
+            .map(|r| {
+                let m = match e.get(r, "model_name") {
+                    Some(Value::Str(m)) => m.clone(),
+                    other => panic!("model_name {other:?}"),
+                };
+                (m, e.get(r, c).cloned().unwrap_or(Value::Null))
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let usage = s.pipe("llm_usage_by_model_filtered", &p).unwrap();
+    assert_eq!(
+        by_model(&usage, "total_tokens"),
+        vec![
+            ("m1".into(), Value::UInt(25)),
+            ("m2".into(), Value::UInt(90))
+        ]
+    );
+    assert_eq!(
+        by_model(&usage, "total_cost"),
+        vec![
+            ("m1".into(), Value::Float64(0.25)),
+            ("m2".into(), Value::Float64(3.0))
+        ]
+    );
+    let perf = s.pipe("llm_performance_filtered", &p).unwrap();
+    assert_eq!(
+        by_model(&perf, "success_rate"),
+        vec![
+            ("m1".into(), Value::Float64(0.0)),
+            ("m2".into(), Value::Float64(0.5))
+        ]
+    );
     let ts = s.pipe("llm_timeseries", &Params::new()).unwrap();
     // Two days of data: hourly buckets.
     assert_eq!(ts.meta[0].ty, "DateTime");

@@ -607,6 +607,12 @@ PIPE_CASES: list[tuple[str, dict]] = [
     ("llm_dimensions", {}),
     ("llm_dimensions", {"start_date": "2024-09-15 00:00:00"}),
     ("llm_dimensions", {**MODELS, "end_date": "2024-09-30 00:00:00"}),
+    ("llm_usage_by_model_filtered", {}),
+    ("llm_usage_by_model_filtered", {**RANGE, **MODELS}),
+    ("llm_usage_by_model_filtered", {**NARROW, "models": "gpt-4o-mini,llama-3.1-70b"}),
+    ("llm_performance_filtered", {}),
+    ("llm_performance_filtered", {**RANGE, **MODELS}),
+    ("llm_performance_filtered", {"end_date": "2024-09-12 00:00:00", "models": ["mistral-large"]}),
 ]
 
 

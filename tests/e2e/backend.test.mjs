@@ -343,7 +343,7 @@ test('a SQL error of the server shows in its view; the element connects from att
 
 /**
  * A Tinybird stand-in on 127.0.0.1: `GET /v0/pipes/<name>.json` runs the pipe on the ClickHouse
- * server (rendered by a store in Node.js with the dashboard's pipes, parameters as Tinybird
+ * server (rendered by a store in Node.js with the shipped pipes, parameters as Tinybird
  * passes them), `GET /v0/sql` runs the query there, `POST /v0/events?name=` inserts NDJSON; every
  * request needs `Authorization: Bearer <token>` (or the append token, for events). Records each
  * request's URL and headers.
@@ -464,6 +464,12 @@ test('Tinybird: the page pushes through the Events API and reads the published e
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(kpisModels().at(-1), kept.join(','));
+    // The filtered views read the filtered pipes shipped in pipes/, published with the rest.
+    for (const name of ['llm_usage_by_model_filtered', 'llm_performance_filtered']) {
+      const asked = tb.requests.filter((r) => r.url.startsWith(`/v0/pipes/${name}.json?`))
+        .map((r) => new URL(r.url, 'http://x').searchParams.get('models'));
+      assert.ok(asked.includes(kept.join(',')), `${name}: ${asked.join(' | ')}`);
+    }
 
     // Every request carried its token in the header, none in the URL; the page exposes neither.
     assert.ok(tb.requests.length > 10);

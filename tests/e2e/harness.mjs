@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium.mjs';
 import { serveStatic } from '../../scripts/serve.mjs';
 import { KPIS, exactText, formatCell, formatKpi } from '../../www/format.js';
-import { DASHBOARD_PIPES, FILTERED_PERFORMANCE, FILTERED_USAGE } from '../../www/pipes.js';
+import { FILTERED_PERFORMANCE, FILTERED_USAGE } from '../../www/pipes.js';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const artifacts = join(repo, 'artifacts');
@@ -118,10 +118,9 @@ export async function dropFiles(page, files) {
   }, payload);
 }
 
-/** A store in Node.js with the same streams the page loaded, and the dashboard's pipes. */
+/** A store in Node.js with the same streams the page loaded. */
 export function nodeStore(streams) {
   const store = new EventStore();
-  for (const text of DASHBOARD_PIPES) store.addPipe(text);
   for (const { name, bytes } of streams) {
     store.begin(name);
     store.write(bytes);
