@@ -66,8 +66,12 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   readonly params: Params;
   /** The time series bucket in use. */
   readonly bucket: 'minute' | 'hour' | 'day';
-  /** Store files (`.llmstore`, or starting with `LLMSTORE`) replace the data with their own. */
-  loadFiles(files: Iterable<File>): Promise<LoadResult[]>;
+  /**
+   * Store files (`.llmstore`, or starting with `LLMSTORE`) replace the data with their own.
+   * `format` names the files' log format (from `store.formatNames()`); default: the Format
+   * menu's choice, else each line's format is detected.
+   */
+  loadFiles(files: Iterable<File>, options?: { format?: string }): Promise<LoadResult[]>;
   /** Replaces the data with a store file's. */
   openStoreFile(file: File | Blob): Promise<LoadResult>;
   /** Downloads the store file `llm-metrics.llmstore`; resolves with its Blob. */
@@ -75,7 +79,7 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   /** Deletes the saved store from this browser and empties the store. */
   forget(): Promise<void>;
   /** `token` is sent only as an Authorization: Bearer header; null when `url` is not a URL. */
-  load(url: string, options?: { token?: string }): Promise<LoadResult | null>;
+  load(url: string, options?: { token?: string; format?: string }): Promise<LoadResult | null>;
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;
   refresh(options?: { views?: View[]; data?: boolean }): Promise<void>;
   /** The data source in use, without credentials. */

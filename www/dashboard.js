@@ -28,7 +28,23 @@
 import { createStore } from './store.js';
 import { DataTable, button } from './table.js';
 import { BarChart, LineChart, MODEL_COLORS, warmUp } from './charts.js';
-import { DASHBOARD_PIPES, FILTERED_PERFORMANCE, FILTERED_USAGE } from './pipes.js';
+import { FILTERED_PERFORMANCE, FILTERED_USAGE } from './pipes.js';
+
+/** What the Format menu calls each log format of `store.formatNames()`. */
+const FORMAT_LABELS = {
+  llm_events: 'llm_events lines',
+  openai_chat: 'OpenAI Chat Completions bodies',
+  openai_responses: 'OpenAI Responses',
+  openai_batch: 'OpenAI Batch output',
+  anthropic_message: 'Anthropic Messages bodies',
+  anthropic_batch: 'Anthropic Message Batches results',
+  otlp: 'OpenTelemetry OTLP/JSON traces',
+  litellm: 'LiteLLM logs',
+  langfuse: 'Langfuse observations',
+  helicone: 'Helicone requests',
+  claude_code: 'Claude Code sessions',
+  ollama: 'Ollama responses',
+};
 import {
   KPIS, formatBytes, formatCount, formatDateTime, formatKpi, formatNumber, formatSeconds,
   formatUsd, parseDateTime, plural,
@@ -402,7 +418,10 @@ export class LlmMetricsDashboard extends HTMLElement {
         return;
       }
       this.#store = store;
-      for (const text of DASHBOARD_PIPES) await this.#store.addPipe(text);
+      const formats = this.#ui.inputs.format;
+      for (const name of await store.formatNames()) {
+        formats.append(el('option', { value: name, text: FORMAT_LABELS[name] ? `${FORMAT_LABELS[name]} (${name})` : name }));
+      }
     } catch (err) {
       if (this.#ready !== run) return;
       this.dataset.state = 'failed';
@@ -420,7 +439,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     this.#store.addEventListener('save-failed', (event) => this.#drawPersistence(event.detail.error));
     this.#store.addEventListener('persistence', () => this.#drawPersistence());
     this.#setInputsEnabled(true);
-    this.#setStatus('Ready. Drop NDJSON files, choose them, load a URL or the sample data.');
+    this.#setStatus('Ready. Drop log files, choose them, load a URL or the sample data.');
     this.#drawPersistence();
     this.dataset.state = 'ready';
     this.dataset.source = 'tab';
@@ -445,11 +464,17 @@ export class LlmMetricsDashboard extends HTMLElement {
    * Loads files (File objects) one after another; a store file (`.llmstore`, or starting with
    * its LLMSTORE magic) replaces the data with its own.
    */
-  loadFiles(files) {
+  loadFiles(files, { format = this.#chosenFormat() } = {}) {
     return Promise.all([...files].map(async (file) => {
       if (await isStoreFile(file)) return this.openStoreFile(file);
-      return this.#track(file.name, file.size, (options) => this.#store.loadFile(file, options), { kind: 'file', file });
+      return this.#track(file.name, file.size, (options) => this.#store.loadFile(file, { ...options, format }),
+        { kind: 'file', file, format });
     }));
+  }
+
+  /** The format chosen in the Format menu, or undefined to detect each line's. */
+  #chosenFormat() {
+    return this.#ui.inputs?.format?.value || undefined;
   }
 
   /** Replaces the data with a store file's (from Export, here or in another browser). */
@@ -535,7 +560,7 @@ export class LlmMetricsDashboard extends HTMLElement {
   }
 
   /** Loads a URL; `token` is sent only as an Authorization: Bearer header. */
-  load(url, { token } = {}) {
+  load(url, { token, format = this.#chosenFormat() } = {}) {
     let absolute;
     try {
       absolute = new URL(url, document.baseURI).href;
@@ -543,8 +568,9 @@ export class LlmMetricsDashboard extends HTMLElement {
       this.#setStatus(`Not a URL: ${url}`, true);
       return Promise.resolve(null);
     }
-    return this.#track(absolute, null, (options) => this.#store.loadUrl(absolute, { token, name: absolute, ...options }),
-      { kind: 'url', url: absolute, token: Boolean(token) });
+    return this.#track(absolute, null,
+      (options) => this.#store.loadUrl(absolute, { token, name: absolute, format, ...options }),
+      { kind: 'url', url: absolute, token: Boolean(token), format });
   }
 
   /** Loads `rows` generated sample events. */
@@ -628,7 +654,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     const current = () => crash === this.#crashes;
     try {
       await this.#store.recover();
-      for (const text of [...DASHBOARD_PIPES, ...this.#addedPipes]) await this.#store.addPipe(text);
+      for (const text of this.#addedPipes) await this.#store.addPipe(text);
     } catch (err) {
       if (!current()) return;
       this.dataset.state = 'failed';
@@ -651,9 +677,9 @@ export class LlmMetricsDashboard extends HTMLElement {
     const loads = replay.filter((s) => !(s.kind === 'url' && s.token)).map((s) => {
       switch (s.kind) {
         case 'file':
-          return this.loadFiles([s.file]).then(([result]) => result);
+          return this.loadFiles([s.file], { format: s.format }).then(([result]) => result);
         case 'url':
-          return this.load(s.url);
+          return this.load(s.url, { format: s.format });
         default:
           return this.loadSample(s.rows, s.seed);
       }
@@ -735,7 +761,7 @@ export class LlmMetricsDashboard extends HTMLElement {
     const fileInputId = `${this.#uid}-files`;
     ui.files = el('input', {
       id: fileInputId, type: 'file', multiple: true, className: 'visually-hidden', tabIndex: -1,
-      accept: '.ndjson,.jsonl,.json,.txt,.gz,.llmstore,application/x-ndjson,application/json,application/gzip,text/plain',
+      accept: '.ndjson,.jsonl,.json,.csv,.txt,.gz,.llmstore,application/x-ndjson,application/json,text/csv,application/gzip,text/plain',
       disabled: true,
     });
     ui.files.addEventListener('change', () => {
@@ -748,12 +774,13 @@ export class LlmMetricsDashboard extends HTMLElement {
       className: 'dropzone', role: 'button', tabIndex: 0, 'aria-disabled': 'true',
       'aria-describedby': hintId, 'aria-label': 'Choose NDJSON files, or drop them here',
     },
-    el('span', { className: 'drop-title', text: 'Drop NDJSON files here, or choose files' }),
+    el('span', { className: 'drop-title', text: 'Drop log files here, or choose files' }),
     el('span', {
       className: 'drop-hint', id: hintId,
-      text: 'One JSON object per line (.ndjson, .jsonl, .json), plain or gzip-compressed (.gz). ' +
-        'Several files are appended. Files are read in this tab; nothing is uploaded unless you push it to a server. ' +
-        'A store file (.llmstore, from Export) reopens the data it holds.',
+      text: 'llm_events lines or the logs of OpenAI, Anthropic, OpenTelemetry, LiteLLM, Langfuse, Helicone, ' +
+        'Claude Code or Ollama: NDJSON (.ndjson, .jsonl), a JSON document (.json) or CSV (.csv), plain or ' +
+        'gzip-compressed (.gz). Several files are appended. Files are read in this tab; nothing is uploaded ' +
+        'unless you push it to a server. A store file (.llmstore, from Export) reopens the data it holds.',
     }));
     const openPicker = () => {
       if (!ui.files.disabled) ui.files.click();
@@ -789,6 +816,12 @@ export class LlmMetricsDashboard extends HTMLElement {
       this.load(url, { token: ui.token.value });
     });
 
+    const formatId = `${this.#uid}-format`;
+    ui.format = el('select', { id: formatId, disabled: true },
+      el('option', { value: '', text: 'Detect each line’s format' }));
+    const formatRow = el('div', { className: 'field format-field' },
+      el('label', { for: formatId, text: 'Format of the next files and URLs' }), ui.format);
+
     ui.sample = button('Load sample data', null, () => {
       const rows = Number(this.getAttribute('sample') || DEFAULT_SAMPLE_ROWS);
       this.loadSample(Number.isInteger(rows) && rows > 0 ? rows : DEFAULT_SAMPLE_ROWS);
@@ -813,7 +846,7 @@ export class LlmMetricsDashboard extends HTMLElement {
 
     section.append(
       el('div', { className: 'input-grid' },
-        el('div', { className: 'input-files' }, ui.drop, fileLabel, ui.files),
+        el('div', { className: 'input-files' }, ui.drop, fileLabel, ui.files, formatRow),
         el('div', { className: 'input-other' }, ui.urlForm,
           el('div', { className: 'sample-row' }, ui.sample,
             el('span', { className: 'hint', text: 'Generated events, made in this tab.' })))),
@@ -977,7 +1010,7 @@ export class LlmMetricsDashboard extends HTMLElement {
 
   #setInputsEnabled(enabled) {
     const ui = this.#ui.inputs;
-    for (const control of [ui.files, ui.url, ui.token, ui.urlButton, ui.sample]) control.disabled = !enabled;
+    for (const control of [ui.files, ui.url, ui.token, ui.urlButton, ui.sample, ui.format]) control.disabled = !enabled;
     ui.drop.setAttribute('aria-disabled', String(!enabled));
   }
 

@@ -178,6 +178,8 @@ export declare class MetricsStore extends EventTarget {
   /** A page of the quarantine table (defaults: offset 0, limit 100). */
   quarantine(page?: { offset?: number; limit?: number }, options?: QueryOptions): Promise<Endpoint>;
   pipeNames(): Promise<string[]>;
+  /** The names of the log formats a load's `format` option takes (`llm_events`, `openai_chat`, ...). */
+  formatNames(): Promise<string[]>;
   stats(): Promise<StoreStats>;
   /** The datasource the store holds (the table its SQL reads and a push fills): llm_events. */
   readonly datasourceName: string;

@@ -308,6 +308,11 @@ export class MetricsStore extends EventTarget {
     return this._request({ op: 'pipeNames' });
   }
 
+  /** The names of the log formats a load's `format` option takes (`formatNames()` of the engine). */
+  formatNames() {
+    return this._request({ op: 'formatNames' });
+  }
+
   /** The models with their request counts, first and last event times (`llm_dimensions`). */
   dimensions({ signal } = {}) {
     return this.pipe('llm_dimensions', undefined, { signal });

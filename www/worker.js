@@ -18,7 +18,7 @@
 // with one read from a store file.
 
 import init, {
-  EventStore, StoreFileReader, generateSample, lastPanic, warmUp,
+  EventStore, StoreFileReader, formatNames, generateSample, lastPanic, warmUp,
 } from './pkg/llm_metrics.js';
 
 /** Longest time between two progress messages of a running load. */
@@ -626,6 +626,9 @@ function runQuery(msg) {
         break;
       case 'pipeNames':
         reply(msg.id, calls.pipeNames());
+        break;
+      case 'formatNames':
+        reply(msg.id, formatNames());
         break;
       case 'expand':
         reply(msg.id, calls.expand(msg.name, msg.params ?? undefined));

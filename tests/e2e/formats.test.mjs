@@ -74,6 +74,52 @@ test('one file per log format, dropped together, adds up on every KPI', async ()
   node.free();
 });
 
+test('the Format menu chooses the format of the next files instead of detecting it', async () => {
+  const ollama = { name: 'ollama.jsonl', bytes: readFileSync(`${repo}tests/fixtures/formats/ollama.jsonl`) };
+  const lines = ollama.bytes.toString('utf8').trim().split('\n').length;
+  const { page, problems } = await openDashboard(harness);
+  try {
+    const menu = page.locator('llm-metrics-dashboard select[id$="-format"]');
+    assert.equal(await menu.inputValue(), '', 'detection is the default');
+    const values = await menu.locator('option').evaluateAll((options) => options.map((o) => o.value));
+    for (const name of ['', 'llm_events', 'openai_chat', 'anthropic_message', 'otlp', 'ollama', 'claude_code']) {
+      assert.ok(values.includes(name), `the menu offers ${name || 'detection'}`);
+    }
+    const loads = page.locator('llm-metrics-dashboard li.load[data-status=done] .load-stats');
+
+    // Forced to the wrong format: every line is quarantined as not of that shape.
+    await menu.selectOption('anthropic_message');
+    await andRefresh(page, () => dropFiles(page, [ollama]));
+    assert.equal(await loads.count(), 1);
+    assert.match(await loads.first().textContent(), new RegExp(`^${lines} lines: 0 rows stored, ${lines} quarantined, 0 blank`));
+    const reasons = await page.evaluate(async () => {
+      const store = document.querySelector('llm-metrics-dashboard').store;
+      const q = await store.quarantine({ limit: 10 });
+      return q.data.map((r) => r.c__error.join('; '));
+    });
+    assert.equal(reasons.length, lines);
+    for (const reason of reasons) assert.match(reason, /not a anthropic_message record/);
+
+    // Its own format: the three calls stored, the two chunks skipped (tests/formats_cases).
+    await menu.selectOption('ollama');
+    await andRefresh(page, () => dropFiles(page, [ollama]));
+    assert.equal(await loads.count(), 2);
+    assert.match(await loads.first().textContent(), /^5 lines: 3 rows stored, 0 quarantined, 0 blank · .* · ollama; skipped: 2 a streaming chunk$/);
+
+    // The element's API takes a format too, over the menu's choice.
+    const report = await page.evaluate(async (text) => {
+      const dashboard = document.querySelector('llm-metrics-dashboard');
+      const file = new File([text], 'again.jsonl');
+      const [result] = await dashboard.loadFiles([file], { format: 'otlp' });
+      return { rows: result.rows, quarantined: result.quarantined };
+    }, ollama.bytes.toString('utf8'));
+    assert.deepEqual(report, { rows: 0, quarantined: lines });
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('ingest figures per log format in Chromium (printed, not asserted)', async () => {
   const MB = 8;
   for (const name of Object.keys(FIXTURES)) {
