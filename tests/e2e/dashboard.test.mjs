@@ -181,12 +181,12 @@ test('the sample data, then time ranges, models, custom ranges and buckets: ever
     // A bucket of one's own, then back to automatic.
     await andRefresh(page, () => page.getByLabel('Bucket').selectOption('minute'));
     await assertViews(page, store, day, 'minute', 'last 24 hours by minute');
-    assert.equal(await page.locator('llm-metrics-dashboard select option[value=minute]').isDisabled(), false);
+    assert.equal(await page.getByLabel('Bucket').locator('option[value=minute]').isDisabled(), false);
 
     // Custom: from/to typed in UTC. A range too long for minutes falls back to automatic.
     await andRefresh(page, () => preset(page, 'Custom'));
     await andRefresh(page, () => page.getByLabel('From (UTC)').fill('2024-09-10T06:00:00'));
-    assert.equal(await page.locator('llm-metrics-dashboard select').inputValue(), 'auto');
+    assert.equal(await page.getByLabel('Bucket').inputValue(), 'auto');
     await andRefresh(page, () => page.getByLabel('To (UTC)').fill('2024-09-12T18:30:00'));
     const custom = { start_date: '2024-09-10 06:00:00', end_date: '2024-09-12 18:30:00', models: some };
     await assertViews(page, store, custom, 'hour', 'custom range');
@@ -199,7 +199,7 @@ test('the sample data, then time ranges, models, custom ranges and buckets: ever
     await andRefresh(page, () => preset(page, 'All'));
     await assertViews(page, store, {}, 'day', 'all again');
     // Over a whole month the minute bucket would be too fine to offer.
-    assert.equal(await page.locator('llm-metrics-dashboard select option[value=minute]').isDisabled(), true);
+    assert.equal(await page.getByLabel('Bucket').locator('option[value=minute]').isDisabled(), true);
 
     // No model at all: empty views, not errors.
     await andRefresh(page, () => page.getByRole('button', { name: 'Select no model' }).click());
