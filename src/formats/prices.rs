@@ -220,6 +220,8 @@ struct Provider {
 pub struct PriceTable {
     /// The package and version the data came from, as `@pydantic/genai-prices 0.1.8`.
     pub source: String,
+    /// What the `cost_source` column says of costs from this table: `genai-prices <version>`.
+    pub cost_source: String,
     providers: Vec<Provider>,
 }
 
@@ -237,6 +239,12 @@ impl PriceTable {
     pub fn from_json(text: &str) -> Result<PriceTable, String> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| format!("price table is not JSON: {e}"))?;
+        let version = v
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
+        let cost_source = format!("genai-prices {version}").trim().to_string();
         let (source, list) = match &v {
             Value::Array(_) => ("genai-prices".to_string(), &v),
             Value::Object(o) => (
@@ -320,7 +328,11 @@ impl PriceTable {
                 models,
             });
         }
-        Ok(PriceTable { source, providers })
+        Ok(PriceTable {
+            source,
+            cost_source,
+            providers,
+        })
     }
 
     /// Models priced, over all providers.
