@@ -175,13 +175,19 @@ enum Constraint {
     TimeOfDay(i64, i64),
 }
 
+/// A model of the table, with its prices over time.
 #[derive(Debug, Clone)]
-struct Model {
+pub(crate) struct Model {
     matcher: Match,
     prices: Vec<(Constraint, Prices)>,
 }
 
 impl Model {
+    /// The cost in USD of `r`'s tokens at `secs`, or `None` when no price is in force.
+    pub(crate) fn cost_at(&self, r: &Record, secs: i64) -> Option<f64> {
+        Some(self.prices_at(secs)?.cost(r))
+    }
+
     /// The prices in force at `secs`: the last conditional price whose condition holds, else
     /// the first.
     fn prices_at(&self, secs: i64) -> Option<&Prices> {
@@ -392,16 +398,21 @@ impl PriceTable {
             Time::At(s) => s,
             Time::FromStream => stream_secs,
         };
+        self.find(r.provider.as_deref().unwrap_or(""), &r.model)?
+            .cost_at(r, secs)
+    }
+
+    /// The priced model that `model` of `provider` (empty when unknown) is, if any.
+    pub(crate) fn find(&self, provider: &str, model: &str) -> Option<&Model> {
         // The package reads the model name in lowercase and trimmed, regular expressions too.
-        let model = r.model.trim().to_lowercase();
-        let provider = self.provider(r.provider.as_deref().unwrap_or(""), &model, &model)?;
-        let found = self.model_in(provider, &model, &model, true).or_else(|| {
+        let model = model.trim().to_lowercase();
+        let provider = self.provider(provider, &model, &model)?;
+        self.model_in(provider, &model, &model, true).or_else(|| {
             let dashed = dashed_dates(&model);
             (dashed != model)
                 .then(|| self.model_in(provider, &dashed, &dashed, true))
                 .flatten()
-        })?;
-        Some(found.prices_at(secs)?.cost(r))
+        })
     }
 }
 

@@ -8,12 +8,14 @@
 
 mod dict;
 mod file;
+mod reprice;
 
 pub use dict::{Dictionary, FxHashMap, FxHasher};
 pub use file::{
     crc32, Crc32, StoreFileReader, MAX_ADDED_PIPES, MAX_SECTION_BYTES, STORE_FILE_MAGIC,
     STORE_FILE_VERSION,
 };
+pub use reprice::Repriced;
 
 use crate::schema::{ColumnType, Datasource, PartitionKey};
 use crate::time;
