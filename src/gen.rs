@@ -2,7 +2,7 @@
 //!
 //! The output matches the `llm_events` datasource: one JSON object per line with the keys
 //! `event_time`, `model_name`, `prompt_tokens`, `completion_tokens`, `total_tokens`, `cost`,
-//! `latency`, `success` and `error_message`, in that order.
+//! `latency`, `success`, `error_message`, `provider` and `cache_read_tokens`, in that order.
 //!
 //! What the data looks like:
 //!
@@ -10,6 +10,11 @@
 //!   distributions, speed and failure rate;
 //! - prompt and completion tokens drawn from log-normal distributions, `total_tokens` always
 //!   `prompt_tokens + completion_tokens`;
+//! - `provider` from the model (`openai`, `anthropic`, `google`, `meta`, `mistral`), and
+//!   `cache_read_tokens` for OpenAI and Anthropic prompts of 1,024 tokens or more: a quarter,
+//!   half or three quarters of the prompt (rounded down to 128) on three of four successful
+//!   requests, chosen by the second of `event_time`, so the random stream and every other value
+//!   are those of the nine-column generator;
 //! - `cost` from the model's per-1k-token prices, rounded to 8 decimals;
 //! - `latency` in seconds (3 decimals): a log-normal time to first token plus the completion's
 //!   generation time at the model's throughput, so it grows with `completion_tokens`;
@@ -119,6 +124,10 @@ pub struct Event {
     pub success: u8,
     /// The client's error message for a failed request, empty on success.
     pub error_message: String,
+    /// The provider serving the model (`openai`, `anthropic`, ...).
+    pub provider: &'static str,
+    /// Of the prompt tokens, those read from the provider's prompt cache.
+    pub cache_read_tokens: u32,
 }
 
 impl Event {
@@ -152,6 +161,10 @@ impl Event {
         push_display(out, self.success);
         out.extend_from_slice(b",\"error_message\":");
         push_json_string(out, &self.error_message);
+        out.extend_from_slice(b",\"provider\":");
+        push_json_string(out, self.provider);
+        out.extend_from_slice(b",\"cache_read_tokens\":");
+        push_display(out, self.cache_read_tokens);
         out.extend_from_slice(b"}\n");
     }
 }
@@ -237,6 +250,8 @@ impl Generator {
             latency: round_to(latency, 1e3),
             success: 1,
             error_message: String::new(),
+            provider: model.provider.name(),
+            cache_read_tokens: cached_tokens(model, prompt, event_time),
         }
     }
 }
@@ -314,6 +329,30 @@ enum Provider {
     Google,
     OpenWeights,
     Mistral,
+}
+
+impl Provider {
+    /// The name written in the `provider` column.
+    fn name(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Anthropic => "anthropic",
+            Provider::Google => "google",
+            Provider::OpenWeights => "meta",
+            Provider::Mistral => "mistral",
+        }
+    }
+}
+
+/// Prompt tokens read from a cache: for OpenAI and Anthropic prompts of at least 1,024 tokens,
+/// 0, 1, 2 or 3 quarters of the prompt (by the second of `event_time`), rounded down to 128.
+/// Drawn without the random stream, so every other value stays as it was.
+fn cached_tokens(model: &Model, prompt: u32, event_time: i64) -> u32 {
+    if prompt < 1024 || !matches!(model.provider, Provider::OpenAi | Provider::Anthropic) {
+        return 0;
+    }
+    let quarters = event_time.rem_euclid(4) as u32;
+    prompt / 4 * quarters / 128 * 128
 }
 
 /// Everything the generator knows about one model.
@@ -593,6 +632,8 @@ fn failed_event(rng: &mut Rng, model: &'static Model, event_time: i64) -> Event 
         latency: round_to(latency, 1e3),
         success: 0,
         error_message: message,
+        provider: model.provider.name(),
+        cache_read_tokens: 0,
     }
 }
 
@@ -1003,7 +1044,7 @@ fn exp(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 11] = [
         "event_time",
         "model_name",
         "prompt_tokens",
@@ -1013,6 +1054,8 @@ mod tests {
         "latency",
         "success",
         "error_message",
+        "provider",
+        "cache_read_tokens",
     ];
 
     fn lines(bytes: &[u8]) -> Vec<&str> {
@@ -1151,6 +1194,14 @@ mod tests {
             assert!(object["success"].as_u64().expect("success") <= 1);
             assert!(object["cost"].as_f64().expect("cost") >= 0.0);
             assert!(object["latency"].as_f64().expect("latency") > 0.0);
+            let cached = object["cache_read_tokens"]
+                .as_u64()
+                .expect("cache_read_tokens");
+            assert!(
+                cached <= object["prompt_tokens"].as_u64().unwrap_or(0),
+                "{line}"
+            );
+            assert!(object["provider"].is_string());
         }
     }
 

@@ -71,7 +71,7 @@ pub use schema::{
     TokenSpec, TypeDesc, MAX_DATASOURCE_BYTES, MAX_TYPE_DEPTH,
 };
 pub use store::{
-    crc32, Block, Cell, ColumnData, Crc32, Dictionary, Partition, ResultLimits, Store,
+    crc32, Block, Cell, ColumnData, Crc32, Dictionary, Partition, Repriced, ResultLimits, Store,
     StoreFileReader, BLOCK_ROWS, MAX_ADDED_PIPES, MAX_SECTION_BYTES, STORE_FILE_MAGIC,
     STORE_FILE_VERSION,
 };
@@ -442,6 +442,35 @@ impl EventStore {
     /// Lines in the canonical shape always keep the cost they give.
     pub fn set_prices(&mut self, prices: Option<formats::prices::PriceTable>) {
         self.decoder.set_prices(prices.map(std::sync::Arc::new));
+    }
+
+    /// Recomputes the stored rows' costs under `prices` (see [`Store::reprice`]): every row
+    /// whose `cost_source` is neither `log` nor empty gets the table's cost, or 0 and
+    /// `unpriced`. Rows loaded later are costed by the table of [`EventStore::set_prices`], which
+    /// this leaves as it is. Fails, changing nothing, for a datasource without the `llm_events`
+    /// columns it reads.
+    ///
+    /// ```
+    /// use llm_metrics::formats::prices::PriceTable;
+    /// let table = PriceTable::from_json(
+    ///     r#"{"version": "1.0", "providers": [{"id": "openai", "models": [
+    ///         {"id": "m", "match": {"equals": "m"}, "prices": {"input_mtok": 2, "output_mtok": 8}}]}]}"#,
+    /// )
+    /// .map_err(llm_metrics::Error::misuse)?;
+    /// let mut store = llm_metrics::EventStore::new();
+    /// store.begin("a.ndjson")?;
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"provider\":\"openai\",\"prompt_tokens\":1000,\"completion_tokens\":500,\"cost_source\":\"unpriced\"}\n")?;
+    /// store.write(b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"cost\":9,\"cost_source\":\"log\"}\n")?;
+    /// store.end()?;
+    /// let done = store.reprice(&table)?;
+    /// assert_eq!((done.repriced, done.unpriced, done.kept_from_log), (1, 0, 1));
+    /// let e = store.sql("SELECT sum(cost) AS c FROM llm_events WHERE cost_source = 'genai-prices 1.0'", &Default::default())?;
+    /// // 1,000 × $2 + 500 × $8 per million tokens.
+    /// assert_eq!(e.get(0, "c"), Some(&llm_metrics::Value::Float64(f64::from(0.006f32))));
+    /// # Ok::<(), llm_metrics::Error>(())
+    /// ```
+    pub fn reprice(&mut self, prices: &formats::prices::PriceTable) -> Result<Repriced> {
+        self.store.reprice(prices)
     }
 
     /// Feeds the next chunk of the current stream (starting `stream-N` if none is open).

@@ -382,6 +382,33 @@ impl WasmEventStore {
         Self::to_js_object(&loaded)
     }
 
+    /// Recomputes the stored rows' costs under the price table in `text` (a `genai-prices.json`,
+    /// as for `setPrices`): rows whose `cost_source` is neither `log` nor empty get the table's
+    /// cost (`cost_source` `genai-prices <version>`), or 0 and `unpriced`. Returns
+    /// `{ repriced, unpriced, kept_from_log, source }`. The table that costs later loads stays
+    /// the one of `setPrices`.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ repriced: number; unpriced: number; kept_from_log: number; source: string }"
+    )]
+    pub fn reprice(&mut self, text: &str) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        let table = PriceTable::from_json(text).map_err(|e| JsError::new(&e))?;
+        let done = self.inner.reprice(&table)?;
+        #[derive(Serialize)]
+        struct Done {
+            repriced: u64,
+            unpriced: u64,
+            kept_from_log: u64,
+            source: String,
+        }
+        Self::to_js_object(&Done {
+            repriced: done.repriced,
+            unpriced: done.unpriced,
+            kept_from_log: done.kept_from_log,
+            source: table.cost_source,
+        })
+    }
+
     /// Adds (or replaces) a pipe from the text of a `.pipe` file; returns its name. Throws for a
     /// malformed file, naming the line.
     #[wasm_bindgen(js_name = addPipe)]

@@ -513,3 +513,148 @@ fn vendor_time_layouts_read_as_utc_seconds() {
         );
     }
 }
+
+/// The columns after the nine seed ones, per fixture, worked out by hand from the fixture
+/// lines: provider | cache_read_tokens | cache_write_tokens | reasoning_tokens |
+/// source_format | request_id | user_id | cost_source | time_source (no price table is loaded,
+/// so a record without a cost of its own is `unpriced`).
+const NEW_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "openai_chat.jsonl",
+        &[
+            "|1024|0|0|openai_chat|chatcmpl-AbC1||unpriced|record",
+            "|0|0|0|openai_chat|chatcmpl-AbC2||unpriced|record",
+            "|0|0|0|openai_chat|||unpriced|stream",
+            "|0|0|0|openai_chat|||unpriced|stream",
+            "|0|0|640|openai_chat|chatcmpl-AbC3||unpriced|record",
+        ],
+    ),
+    (
+        "openai_responses.jsonl",
+        &[
+            "|0|0|0|openai_responses|resp_67ccd2bed1ec8190||unpriced|record",
+            "|0|0|0|openai_responses|resp_67ccd2bed1ec8191||unpriced|record",
+        ],
+    ),
+    (
+        "openai_batch.jsonl",
+        &[
+            "|0|0|0|openai_batch|request-2||unpriced|record",
+            "|0|0|0|openai_batch|request-3||unpriced|stream",
+            "|0|0|0|openai_batch|request-4||unpriced|stream",
+            "groq|0|0|0|openai_batch|groq-1||unpriced|record",
+        ],
+    ),
+    (
+        "anthropic_message.jsonl",
+        &[
+            "anthropic|5000|2000|0|anthropic_message|msg_013Zva2CMHLNnXjNJJKqJ2EF||unpriced|stream",
+            "anthropic|0|0|0|anthropic_message|||unpriced|stream",
+        ],
+    ),
+    (
+        "anthropic_batch.jsonl",
+        &[
+            "anthropic|0|0|0|anthropic_batch|my-second-request||unpriced|stream",
+            "anthropic|0|0|0|anthropic_batch|my-first-request||unpriced|stream",
+            "anthropic|0|0|0|anthropic_batch|my-third-request||unpriced|stream",
+        ],
+    ),
+    (
+        "otlp.jsonl",
+        &[
+            "openai.chat|0|0|0|otlp|eee19b7ec3c1b175||unpriced|record",
+            "|0|0|0|otlp|a1|user-9|unpriced|record",
+            "|0|0|0|otlp|a2||unpriced|record",
+        ],
+    ),
+    (
+        "litellm.jsonl",
+        &[
+            "openai|0|0|0|litellm|chatcmpl-2299b6a2|cust-1|log|record",
+            "anthropic|0|0|0|litellm|chatcmpl-2299b6a3||log|record",
+            "anthropic|0|0|0|litellm|chatcmpl-b5c3|u-42|log|record",
+        ],
+    ),
+    (
+        "langfuse.jsonl",
+        &[
+            "|1024|0|64|langfuse|obs-1|user-3|log|record",
+            "|0|0|0|langfuse|obs-3||log|record",
+        ],
+    ),
+    (
+        "helicone.jsonl",
+        &[
+            "openai|0|0|0|helicone|4a2f0b1e-1|user-7|log|record",
+            "openai|0|0|0|helicone|4a2f0b1e-2||log|record",
+        ],
+    ),
+    (
+        "claude_code.jsonl",
+        &[
+            "anthropic|12000|1500|0|claude_code|req_1||unpriced|record",
+            "anthropic|13500|300|0|claude_code|req_2||unpriced|record",
+        ],
+    ),
+    (
+        "ollama.jsonl",
+        &[
+            "ollama|0|0|0|ollama|||log|record",
+            "ollama|0|0|0|ollama|||log|record",
+            "ollama|0|0|0|ollama|||log|stream",
+        ],
+    ),
+];
+
+/// The new columns of every row of `store`, as `NEW_COLUMNS` writes them, sorted.
+fn new_columns(store: &EventStore) -> Vec<String> {
+    let e = store
+        .sql(
+            "SELECT provider, toString(cache_read_tokens), toString(cache_write_tokens), \
+             toString(reasoning_tokens), source_format, request_id, user_id, cost_source, \
+             time_source FROM llm_events",
+            &Params::new(),
+        )
+        .expect("sql");
+    let mut out: Vec<String> = e
+        .data
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| match v {
+                    Value::Str(s) => s.clone(),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_columns_after_the_seed_ones_hold_what_each_fixture_says() {
+    assert_eq!(NEW_COLUMNS.len(), CASES.len());
+    for (file, want) in NEW_COLUMNS {
+        let mut store = EventStore::new();
+        load(&mut store, file, &fixture(file), None);
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(new_columns(&store), want, "{file}");
+    }
+    // Canonical lines leave them at their defaults, unless they give them.
+    let mut store = EventStore::new();
+    load(
+        &mut store,
+        "canon.ndjson",
+        b"{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\"}\n\
+{\"event_time\":\"2024-05-01 10:00:00\",\"model_name\":\"m\",\"provider\":\"openai\",\"cache_read_tokens\":5,\"user_id\":\"u\",\"cost_source\":\"log\"}\n",
+        None,
+    );
+    assert_eq!(
+        new_columns(&store),
+        vec!["openai|5|0|0|||u|log|", "|0|0|0|||||"]
+    );
+}

@@ -204,7 +204,7 @@ fn long_lines_are_quarantined_without_buffering() {
 #[test]
 fn store_full_is_an_error_that_keeps_the_store_consistent() {
     let ds = llm_metrics::Datasource::llm_events();
-    let budget = (llm_metrics::BLOCK_ROWS * 33 + 4096) as u64;
+    let budget = (llm_metrics::BLOCK_ROWS * 51 + 4096) as u64;
     let mut store = EventStore::with_datasource(
         ds,
         llm_metrics::Options {
@@ -293,7 +293,7 @@ fn the_llm_response_shape_stores_every_line() {
 
 /// A store of one block's budget, and the bytes of `BLOCK_ROWS + 1` generated lines.
 fn one_block_store() -> (EventStore, Vec<u8>) {
-    let budget = (llm_metrics::BLOCK_ROWS * 33 + 4096) as u64;
+    let budget = (llm_metrics::BLOCK_ROWS * 51 + 4096) as u64;
     let store = EventStore::with_datasource(
         llm_metrics::Datasource::llm_events(),
         llm_metrics::Options {
@@ -370,8 +370,9 @@ fn distinct_huge_strings_fill_the_store_within_its_budget() {
         assert!(store.store().bytes() <= budget, "{}", store.store().bytes());
     }
     let (i, msg) = failed.expect("the budget holds 7 such names, not 100");
-    // Each name takes 8 MiB + 3 bytes; one block of llm_events takes 33 bytes a row.
-    let block = (llm_metrics::BLOCK_ROWS * 33) as u64;
+    // Each name takes 8 MiB + 3 bytes; one block of llm_events takes 45 bytes a row: 4 for each
+    // of its 9 columns of 32 bits, 1 for each of the 9 others (a UInt8 and string codes).
+    let block = (llm_metrics::BLOCK_ROWS * 45) as u64;
     let fit = (budget - block) / ((8 << 20) + 3);
     assert!(
         u64::from(i) <= fit && u64::from(i) + 1 >= fit,

@@ -190,6 +190,12 @@ export declare class MetricsStore extends EventTarget {
   /** `CREATE TABLE IF NOT EXISTS database.<datasource>` for ClickHouse. */
   createTableSql(database: string): Promise<string>;
   /**
+   * Recomputes the stored rows' costs under a price table (the text of a `genai-prices.json`;
+   * by default the one loads are costed with): rows whose `cost_source` is neither `log` nor
+   * empty get the table's cost (`cost_source` `genai-prices <version>`), or 0 and `unpriced`.
+   */
+  reprice(prices?: string | null): Promise<{ repriced: number; unpriced: number; kept_from_log: number; source: string }>;
+  /**
    * A server answering the same calls (`pipe`, `sql`, `dimensions`, `stats`; `quarantine` on
    * Tinybird), with this store rendering ClickHouse's pipes; `push(store)` sends this store's
    * rows there. Credentials stay in the returned object and go only into request headers.

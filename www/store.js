@@ -332,6 +332,16 @@ export class MetricsStore extends EventTarget {
   }
 
   /**
+   * Recomputes the stored rows' costs under a price table (the text of a `genai-prices.json`;
+   * by default the one the store costs loads with): rows whose `cost_source` is neither `log`
+   * nor empty get the table's cost, or 0 and `unpriced`. Resolves with
+   * `{ repriced, unpriced, kept_from_log, source }`.
+   */
+  reprice(prices = null) {
+    return this._request({ op: 'reprice', prices });
+  }
+
+  /**
    * A backend on a server that answers the same calls as this store (`pipe`, `sql`,
    * `dimensions`, `stats`, and `quarantine` on Tinybird) and pushes this store's rows there:
    * `{ kind: 'clickhouse', url, user?, password?, database? }` or `{ kind: 'tinybird', host,

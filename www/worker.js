@@ -543,6 +543,10 @@ class GuardedStore {
     return engine(this.id, () => this.inner.createTableSql(database));
   }
 
+  reprice(text) {
+    return engine(this.id, () => this.inner.reprice(text));
+  }
+
   free() {
     return engine(this.id, () => this.inner.free());
   }
@@ -636,6 +640,15 @@ function runQuery(msg) {
       case 'createTableSql':
         reply(msg.id, calls.createTableSql(String(msg.database)));
         break;
+      case 'reprice': {
+        // The table given, else the one the store costs loads with (www/vendor/).
+        const text = msg.prices ?? priceText;
+        if (text === null) throw new Error('No price table: pass the text of a genai-prices.json.');
+        const done = calls.reprice(String(text));
+        reply(msg.id, done);
+        if (done.repriced + done.unpriced > 0) announceChange(true);
+        break;
+      }
       case 'stats':
         reply(msg.id, statsOf(calls));
         break;

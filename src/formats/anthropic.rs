@@ -6,7 +6,7 @@
 //! tokens, so the prompt is `input_tokens + cache_creation_input_tokens +
 //! cache_read_input_tokens`.
 
-use super::{count_at, error_text, text, Item, Record, Time};
+use super::{count_at, error_text, id_at, text, Item, Record, Time};
 use serde_json::{Map, Value};
 
 const INPUT: &[&[&str]] = &[&["usage", "input_tokens"]];
@@ -37,6 +37,7 @@ pub(super) fn message(o: &Map<String, Value>, time: Time) -> Result<Record, Stri
     let mut r = Record::new(time);
     r.provider = Some("anthropic".into());
     r.model = text(o.get("model")).unwrap_or_default();
+    r.request_id = id_at(o, &[&["id"], &["request_id"]]);
     if kind(o) == "error" {
         r.success = false;
         r.error = o.get("error").map(error_text).unwrap_or_default();
@@ -64,10 +65,18 @@ pub(super) fn map_batch(o: &Map<String, Value>) -> Item {
         return Item::Bad("batch result without a result object".into());
     };
     let kind = result.get("type").and_then(Value::as_str).unwrap_or("");
+    let custom = id_at(o, &[&["custom_id"]]);
     match (kind, result.get("message").and_then(Value::as_object)) {
-        ("succeeded", Some(m)) => message(m, Time::FromStream).into(),
+        ("succeeded", Some(m)) => match message(m, Time::FromStream) {
+            Ok(mut r) => {
+                r.request_id = custom;
+                Item::Row(Box::new(r))
+            }
+            Err(e) => Item::Bad(e),
+        },
         _ => {
             let mut r = Record::new(Time::FromStream);
+            r.request_id = custom;
             r.provider = Some("anthropic".into());
             r.success = false;
             r.error = match result.get("error").filter(|e| !e.is_null()) {

@@ -4,7 +4,7 @@
 //! message is written over several lines that share `message.id` and `requestId`, each with one
 //! content block and the usage so far: the last line of a message is the one that counts, once.
 
-use super::{anthropic, get, key_of, time_secs, Item, Record, Skip, Time, Unit};
+use super::{anthropic, get, id_at, key_of, time_secs, Item, Record, Skip, Time, Unit};
 use serde_json::{Map, Value};
 
 /// A Claude Code session log entry.
@@ -33,6 +33,10 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         Ok(r) => r,
         Err(e) => return Item::Bad(e),
     };
+    let request = id_at(o, &[&["requestId"]]);
+    if !request.is_empty() {
+        rec.request_id = request;
+    }
     if o.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true) {
         rec.success = false;
         rec.error = get(m, &["content"])

@@ -3,7 +3,7 @@
 //! `prompt_tokens`, `completion_tokens`, `total_tokens`, `prompt_cache_read_tokens`,
 //! `prompt_cache_write_tokens`, `cost`.
 
-use super::{count_at, first, number, text, time_secs, Item, Record, Time, Unit};
+use super::{count_at, first, id_at, number, text, time_secs, Item, Record, Time, Unit};
 use serde_json::{Map, Value};
 
 const MODEL: &[&[&str]] = &[&["request_model"], &["response_model"], &["model"]];
@@ -26,6 +26,8 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         r.provider = text(o.get("provider"))
             .map(|p| p.to_ascii_lowercase())
             .filter(|p| !p.is_empty());
+        r.request_id = id_at(o, &[&["request_id"], &["id"]]);
+        r.user_id = id_at(o, &[&["request_user_id"], &["user_id"], &["user"]]);
         r.prompt_tokens = count_at(o, &[&["prompt_tokens"]])?.unwrap_or(0);
         r.completion_tokens = count_at(o, &[&["completion_tokens"]])?.unwrap_or(0);
         r.total_tokens = count_at(o, &[&["total_tokens"]])?;

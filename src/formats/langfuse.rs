@@ -6,8 +6,8 @@
 //! `output*` key.
 
 use super::{
-    count, count_at, first, number, seconds_between, text, time_secs, Item, Record, Skip, Time,
-    Unit,
+    count, count_at, first, id_at, number, seconds_between, text, time_secs, Item, Record, Skip,
+    Time, Unit,
 };
 use serde_json::{Map, Value};
 
@@ -49,6 +49,8 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         r.model = first(o, MODEL)
             .and_then(|v| text(Some(v)))
             .unwrap_or_default();
+        r.request_id = id_at(o, &[&["id"]]);
+        r.user_id = id_at(o, &[&["userId"], &["user_id"]]);
         match o.get("usageDetails").and_then(Value::as_object) {
             Some(details) => {
                 for (k, v) in details {

@@ -3,7 +3,9 @@
 //! `error_str`, token counts at the top level) and rows of its spend logs (`request_id`,
 //! `call_type`, `spend`, `startTime` as `2025-01-24 09:20:46.847371` or ISO 8601).
 
-use super::{count_at, first, number, seconds_between, text, time_secs, Item, Record, Time, Unit};
+use super::{
+    count_at, first, id_at, number, seconds_between, text, time_secs, Item, Record, Time, Unit,
+};
 use serde_json::{Map, Value};
 
 const COST: &[&[&str]] = &[&["response_cost"], &["spend"]];
@@ -19,6 +21,14 @@ const CACHED: &[&[&str]] = &[
 const CACHE_WRITE: &[&[&str]] = &[
     &["metadata", "usage_object", "cache_creation_input_tokens"],
     &["cache_creation_input_tokens"],
+];
+const ID: &[&[&str]] = &[&["id"], &["request_id"]];
+/// The end user the call was made for, else the user of the key that made it.
+const USER: &[&[&str]] = &[
+    &["end_user"],
+    &["user"],
+    &["metadata", "user_api_key_end_user_id"],
+    &["metadata", "user_api_key_user_id"],
 ];
 const ERROR: &[&[&str]] = &[
     &["error_str"],
@@ -40,6 +50,8 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         let mut r = Record::new(Time::At(time_secs(start, Unit::Seconds)?));
         r.model = text(o.get("model")).unwrap_or_default();
         r.provider = text(o.get("custom_llm_provider")).filter(|p| !p.is_empty());
+        r.request_id = id_at(o, ID);
+        r.user_id = id_at(o, USER);
         r.prompt_tokens = count_at(o, &[&["prompt_tokens"]])?.unwrap_or(0);
         r.completion_tokens = count_at(o, &[&["completion_tokens"]])?.unwrap_or(0);
         r.total_tokens = count_at(o, &[&["total_tokens"]])?;

@@ -177,9 +177,35 @@ pub struct Record {
     pub success: bool,
     /// The error's message, for failed calls.
     pub error: String,
+    /// The source's id of the request or response (empty when it has none).
+    pub request_id: String,
+    /// The user or end user the source names (empty when it names none).
+    pub user_id: String,
     /// For sources that repeat one call over several lines: a key naming the call, whose last
     /// line is the one that counts.
     pub key: Option<u64>,
+}
+
+/// Where a stored row's cost came from, as the `cost_source` column says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostSource<'a> {
+    /// The source's own cost.
+    Log,
+    /// Computed from the price table with this `cost_source` text (`genai-prices <version>`).
+    Table(&'a str),
+    /// No price known: the cost is 0.
+    Unpriced,
+}
+
+impl CostSource<'_> {
+    /// The text of the `cost_source` column.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CostSource::Log => "log",
+            CostSource::Table(s) => s,
+            CostSource::Unpriced => "unpriced",
+        }
+    }
 }
 
 impl Record {
@@ -199,18 +225,27 @@ impl Record {
             latency: None,
             success: true,
             error: String::new(),
+            request_id: String::new(),
+            user_id: String::new(),
             key: None,
         }
     }
 
     /// Writes the record as one canonical `llm_events` JSON object (no newline) into `out`;
     /// `stream_time` (seconds) stands for a time the record does not have, and `cost` for a cost
-    /// it does not have.
-    pub fn write_canonical(&self, stream_time: i64, cost: Option<f64>, out: &mut String) {
+    /// it does not have, which came from `cost_source`. `format` is the source format's name.
+    pub fn write_canonical(
+        &self,
+        stream_time: i64,
+        cost: Option<f64>,
+        cost_source: CostSource,
+        format: &str,
+        out: &mut String,
+    ) {
         use std::fmt::Write;
-        let secs = match self.time {
-            Time::At(s) => s,
-            Time::FromStream => stream_time,
+        let (secs, time_source) = match self.time {
+            Time::At(s) => (s, "record"),
+            Time::FromStream => (stream_time, "stream"),
         };
         let total = self
             .total_tokens
@@ -242,7 +277,28 @@ impl Record {
             out.push_str(",\"error_message\":");
             push_json_string(out, &self.error);
         }
-        out.push('}');
+        if let Some(p) = self.provider.as_deref().filter(|p| !p.is_empty()) {
+            out.push_str(",\"provider\":");
+            push_json_string(out, p);
+        }
+        let _ = write!(
+            out,
+            ",\"cache_read_tokens\":{},\"cache_write_tokens\":{},\"reasoning_tokens\":{}",
+            self.cache_read_tokens, self.cache_write_tokens, self.reasoning_tokens
+        );
+        out.push_str(",\"source_format\":");
+        push_json_string(out, format);
+        if !self.request_id.is_empty() {
+            out.push_str(",\"request_id\":");
+            push_json_string(out, &self.request_id);
+        }
+        if !self.user_id.is_empty() {
+            out.push_str(",\"user_id\":");
+            push_json_string(out, &self.user_id);
+        }
+        out.push_str(",\"cost_source\":");
+        push_json_string(out, cost_source.as_str());
+        let _ = write!(out, ",\"time_source\":\"{time_source}\"}}");
     }
 }
 
@@ -364,6 +420,14 @@ pub(crate) fn count(v: Option<&Value>) -> Result<Option<u64>, String> {
 /// The first of `paths` under `o` that holds a token count.
 pub(crate) fn count_at(o: &Map<String, Value>, paths: &[&[&str]]) -> Result<Option<u64>, String> {
     count(first(o, paths))
+}
+
+/// The text of the first of `paths` under `o` that holds a non-empty string or a number.
+pub(crate) fn id_at(o: &Map<String, Value>, paths: &[&[&str]]) -> String {
+    paths
+        .iter()
+        .find_map(|p| text(get(o, p)).filter(|s| !s.is_empty()))
+        .unwrap_or_default()
 }
 
 /// A number (or a number in a string).

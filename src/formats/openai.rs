@@ -5,7 +5,8 @@
 //! providers (Groq) write too, adding `queue_time` and `total_time` (seconds) to `usage`.
 
 use super::{
-    count_at, error_text, first, get, number, text, time_secs, Item, Record, Skip, Time, Unit,
+    count_at, error_text, first, get, id_at, number, text, time_secs, Item, Record, Skip, Time,
+    Unit,
 };
 use serde_json::{Map, Value};
 
@@ -69,6 +70,7 @@ fn chat(o: &Map<String, Value>) -> Result<Record, String> {
     };
     let mut r = Record::new(time);
     r.model = text(o.get("model")).unwrap_or_default();
+    r.request_id = id_at(o, &[&["id"]]);
     r.prompt_tokens = count_at(o, PROMPT)?.unwrap_or(0);
     r.completion_tokens = count_at(o, COMPLETION)?.unwrap_or(0);
     r.total_tokens = count_at(o, TOTAL)?;
@@ -101,6 +103,7 @@ fn responses(o: &Map<String, Value>) -> Result<Record, String> {
     };
     let mut r = Record::new(time);
     r.model = text(o.get("model")).unwrap_or_default();
+    r.request_id = id_at(o, &[&["id"]]);
     r.prompt_tokens = count_at(o, PROMPT)?.unwrap_or(0);
     r.completion_tokens = count_at(o, COMPLETION)?.unwrap_or(0);
     r.total_tokens = count_at(o, TOTAL)?;
@@ -140,6 +143,11 @@ pub(super) fn map_batch(o: &Map<String, Value>) -> Item {
         }
     };
     if let Item::Row(r) = &mut item {
+        // The caller's own id of the request, which joins the output to the input file.
+        let custom = id_at(o, &[&["custom_id"], &["id"]]);
+        if !custom.is_empty() {
+            r.request_id = custom;
+        }
         if let Some(code) = status.filter(|c| !(200..300).contains(c)) {
             r.success = false;
             if r.error.is_empty() {

@@ -61,6 +61,7 @@ const REASONING: &[&str] = &[
     "llm.token_count.completion_details.reasoning",
 ];
 const ERROR_TYPE: &[&str] = &["error.type", "exception.message"];
+const USER: &[&str] = &["user.id", "enduser.id"];
 
 /// An OTLP/JSON trace export.
 pub(super) fn detect(o: &Map<String, Value>) -> bool {
@@ -172,6 +173,8 @@ fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
     let mut r = Record::new(Time::At(ms.div_euclid(1000)));
     r.model = a.text(MODEL).unwrap_or_default();
     r.provider = a.text(PROVIDER);
+    r.request_id = super::text(span.get("spanId")).unwrap_or_default();
+    r.user_id = a.text(USER).unwrap_or_default();
     r.prompt_tokens = count(a.get(INPUT))?.unwrap_or(0);
     r.completion_tokens = count(a.get(OUTPUT))?.unwrap_or(0);
     r.total_tokens = count(a.get(TOTAL))?;

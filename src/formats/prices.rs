@@ -175,13 +175,19 @@ enum Constraint {
     TimeOfDay(i64, i64),
 }
 
+/// A model of the table, with its prices over time.
 #[derive(Debug, Clone)]
-struct Model {
+pub(crate) struct Model {
     matcher: Match,
     prices: Vec<(Constraint, Prices)>,
 }
 
 impl Model {
+    /// The cost in USD of `r`'s tokens at `secs`, or `None` when no price is in force.
+    pub(crate) fn cost_at(&self, r: &Record, secs: i64) -> Option<f64> {
+        Some(self.prices_at(secs)?.cost(r))
+    }
+
     /// The prices in force at `secs`: the last conditional price whose condition holds, else
     /// the first.
     fn prices_at(&self, secs: i64) -> Option<&Prices> {
@@ -220,6 +226,8 @@ struct Provider {
 pub struct PriceTable {
     /// The package and version the data came from, as `@pydantic/genai-prices 0.1.8`.
     pub source: String,
+    /// What the `cost_source` column says of costs from this table: `genai-prices <version>`.
+    pub cost_source: String,
     providers: Vec<Provider>,
 }
 
@@ -237,6 +245,12 @@ impl PriceTable {
     pub fn from_json(text: &str) -> Result<PriceTable, String> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| format!("price table is not JSON: {e}"))?;
+        let version = v
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
+        let cost_source = format!("genai-prices {version}").trim().to_string();
         let (source, list) = match &v {
             Value::Array(_) => ("genai-prices".to_string(), &v),
             Value::Object(o) => (
@@ -320,7 +334,11 @@ impl PriceTable {
                 models,
             });
         }
-        Ok(PriceTable { source, providers })
+        Ok(PriceTable {
+            source,
+            cost_source,
+            providers,
+        })
     }
 
     /// Models priced, over all providers.
@@ -380,16 +398,21 @@ impl PriceTable {
             Time::At(s) => s,
             Time::FromStream => stream_secs,
         };
+        self.find(r.provider.as_deref().unwrap_or(""), &r.model)?
+            .cost_at(r, secs)
+    }
+
+    /// The priced model that `model` of `provider` (empty when unknown) is, if any.
+    pub(crate) fn find(&self, provider: &str, model: &str) -> Option<&Model> {
         // The package reads the model name in lowercase and trimmed, regular expressions too.
-        let model = r.model.trim().to_lowercase();
-        let provider = self.provider(r.provider.as_deref().unwrap_or(""), &model, &model)?;
-        let found = self.model_in(provider, &model, &model, true).or_else(|| {
+        let model = model.trim().to_lowercase();
+        let provider = self.provider(provider, &model, &model)?;
+        self.model_in(provider, &model, &model, true).or_else(|| {
             let dashed = dashed_dates(&model);
             (dashed != model)
                 .then(|| self.model_in(provider, &dashed, &dashed, true))
                 .flatten()
-        })?;
-        Some(found.prices_at(secs)?.cost(r))
+        })
     }
 }
 

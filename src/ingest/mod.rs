@@ -14,7 +14,7 @@ pub mod value;
 pub use quarantine::{Quarantine, QuarantineRow};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::formats::{Format, Item, Record, Skip};
+use crate::formats::{CostSource, Format, Item, Record, Skip};
 use crate::schema::{ColumnType, Datasource, DefaultValue};
 use crate::store::{Cell, Full, Store};
 use json::{Found, PathTrie};
@@ -136,7 +136,7 @@ struct Formats {
     canonical: String,
     /// A record repeated over lines (Claude Code): the latest line of it, stored when a line of
     /// another call comes or the stream ends.
-    held: Option<(u64, Box<Record>, u64)>,
+    held: Option<(u64, Box<Record>, u64, &'static str)>,
     /// Keys of repeated records already stored.
     seen: HashSet<u64>,
 }
@@ -633,7 +633,7 @@ impl Decoder {
         for item in items.drain(..) {
             self.count_record(format.name());
             match item {
-                Item::Row(rec) => self.emit(rec, line_no, store, q)?,
+                Item::Row(rec) => self.emit(rec, format.name(), line_no, store, q)?,
                 Item::Skip(why) => self.skip(why),
                 Item::Bad(msg) => {
                     let error = format!("{} record: {msg}", format.name());
@@ -651,6 +651,7 @@ impl Decoder {
     fn emit(
         &mut self,
         rec: Box<Record>,
+        format: &'static str,
         line_no: u64,
         store: &mut Store,
         q: &mut Quarantine,
@@ -659,13 +660,13 @@ impl Decoder {
             return Ok(());
         };
         let Some(key) = rec.key else {
-            return self.store_record(&rec, line_no, true, store, q);
+            return self.store_record(&rec, format, line_no, true, store, q);
         };
         if f.seen.contains(&key) {
             self.skip(Skip::RepeatedMessage);
             return Ok(());
         }
-        if let Some((k, held, at)) = &mut f.held {
+        if let Some((k, held, at, _)) = &mut f.held {
             if *k == key {
                 // A later line of the same call: it replaces the one held, which is skipped.
                 *held = rec;
@@ -674,10 +675,10 @@ impl Decoder {
                 return Ok(());
             }
         }
-        let previous = f.held.replace((key, rec, line_no));
-        if let Some((k, held, at)) = previous {
+        let previous = f.held.replace((key, rec, line_no, format));
+        if let Some((k, held, at, held_format)) = previous {
             f.seen.insert(k);
-            self.store_record(&held, at, false, store, q)?;
+            self.store_record(&held, held_format, at, false, store, q)?;
         }
         Ok(())
     }
@@ -687,9 +688,9 @@ impl Decoder {
         let Some(f) = self.formats.as_mut() else {
             return Ok(());
         };
-        if let Some((k, held, at)) = f.held.take() {
+        if let Some((k, held, at, format)) = f.held.take() {
             f.seen.insert(k);
-            self.store_record(&held, at, false, store, q)?;
+            self.store_record(&held, format, at, false, store, q)?;
         }
         Ok(())
     }
@@ -698,6 +699,7 @@ impl Decoder {
     fn store_record(
         &mut self,
         rec: &Record,
+        format: &str,
         line_no: u64,
         whole_line: bool,
         store: &mut Store,
@@ -708,38 +710,38 @@ impl Decoder {
             return Ok(());
         };
         let stream_time = f.stream_time.unwrap_or(now);
-        let cost = match (&f.prices, rec.cost) {
+        let (cost, cost_source) = match (&f.prices, rec.cost) {
             (_, Some(_)) => {
                 self.report.cost_from_log += 1;
-                None
+                (None, CostSource::Log)
             }
-            (Some(table), None) => {
-                let c = table.cost(rec, stream_time);
-                match c {
-                    Some(_) => self.report.cost_from_table += 1,
-                    None => {
-                        let name = if rec.model.is_empty() {
-                            "(none)"
-                        } else {
-                            rec.model.as_str()
-                        };
-                        match self.report.unpriced.get_mut(name) {
-                            Some(n) => *n += 1,
-                            None => {
-                                if self.report.unpriced.len() < REPORT_UNPRICED {
-                                    self.report.unpriced.insert(name.to_string(), 1);
-                                }
+            (Some(table), None) => match table.cost(rec, stream_time) {
+                Some(c) => {
+                    self.report.cost_from_table += 1;
+                    (Some(c), CostSource::Table(table.cost_source.as_str()))
+                }
+                None => {
+                    let name = if rec.model.is_empty() {
+                        "(none)"
+                    } else {
+                        rec.model.as_str()
+                    };
+                    match self.report.unpriced.get_mut(name) {
+                        Some(n) => *n += 1,
+                        None => {
+                            if self.report.unpriced.len() < REPORT_UNPRICED {
+                                self.report.unpriced.insert(name.to_string(), 1);
                             }
                         }
                     }
+                    (None, CostSource::Unpriced)
                 }
-                c
-            }
-            (None, None) => None,
+            },
+            (None, None) => (None, CostSource::Unpriced),
         };
         let mut canonical = std::mem::take(&mut f.canonical);
         canonical.clear();
-        rec.write_canonical(stream_time, cost, &mut canonical);
+        rec.write_canonical(stream_time, cost, cost_source, format, &mut canonical);
         if rec.time == crate::formats::Time::FromStream {
             self.report.time_from_stream += 1;
         }

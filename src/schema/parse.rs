@@ -383,7 +383,10 @@ mod tests {
     #[test]
     fn shipped_datasource_parses() {
         let ds = parse_datasource("llm_events", crate::schema::LLM_EVENTS).unwrap();
-        assert_eq!(ds.columns.len(), 9);
+        assert_eq!(ds.columns.len(), 18);
+        assert_eq!(ds.columns[8].name, "error_message");
+        assert_eq!(ds.columns[9].ty, ColumnType::LowCardinalityString);
+        assert_eq!(ds.columns[17].name, "time_source");
         assert_eq!(ds.description, "LLM usage and performance metrics");
         assert_eq!(ds.columns[5].ty, ColumnType::Float32);
         assert_eq!(ds.columns[7].path, vec!["success"]);

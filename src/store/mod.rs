@@ -8,12 +8,14 @@
 
 mod dict;
 mod file;
+mod reprice;
 
 pub use dict::{Dictionary, FxHashMap, FxHasher};
 pub use file::{
     crc32, Crc32, StoreFileReader, MAX_ADDED_PIPES, MAX_SECTION_BYTES, STORE_FILE_MAGIC,
     STORE_FILE_VERSION,
 };
+pub use reprice::Repriced;
 
 use crate::schema::{ColumnType, Datasource, PartitionKey};
 use crate::time;
@@ -751,6 +753,17 @@ mod tests {
             Cell::F32(1.25),
             Cell::U(1),
             Cell::Str(0, 0),
+            // provider, cache read, cache write, reasoning, source format, request id, user
+            // id, cost source, time source.
+            Cell::Str(0, 0),
+            Cell::U(0),
+            Cell::U(0),
+            Cell::U(0),
+            Cell::Str(0, 0),
+            Cell::Str(0, 0),
+            Cell::Str(0, 0),
+            Cell::Str(0, 0),
+            Cell::Str(0, 0),
         ]
     }
 
@@ -806,7 +819,7 @@ mod tests {
             .flat_map(|b| b.columns())
             .map(|c| c.heap_bytes() as u64)
             .sum();
-        let dictionaries: u64 = (0..9)
+        let dictionaries: u64 = (0..s.datasource().columns.len())
             .filter_map(|i| s.dictionary(i))
             .map(|d| d.heap_bytes() as u64)
             .sum();
@@ -816,7 +829,8 @@ mod tests {
     #[test]
     fn blocks_split_and_budget_is_enforced() {
         let ds = Datasource::llm_events();
-        let one_block = (BLOCK_ROWS * 33) as u64;
+        // A block's columns, and a little room for the dictionaries.
+        let one_block = (BLOCK_ROWS * (Store::new(ds.clone(), 0).row_width() + 6)) as u64;
         let mut s = Store::new(ds, one_block + 1000);
         for i in 0..BLOCK_ROWS as u64 {
             s.push_row(&row(1_706_745_600 + i, (0, 1), i), "x").unwrap();

@@ -590,8 +590,18 @@ def main() -> int:
         subprocess.run([str(CLI), *gen_args, "--out", str(generated)], check=True, timeout=600)
         print(f"--   generated {args.rows} rows in {time.perf_counter() - start:.2f}s")
 
+        # The vendor-format fixtures, converted to canonical rows by the CLI, fill the columns
+        # the generator leaves at their defaults (cache writes, reasoning, source format,
+        # request and user ids, cost and time sources).
+        converted = workdir / "formats-converted.ndjson"
+        vendor = sorted((FIXTURES / "formats").glob("*.jsonl"))
+        with open(converted, "wb") as out:
+            subprocess.run([str(CLI), "convert", "--time", "1733486400000", *map(str, vendor)],
+                           check=True, timeout=600, stdout=out, stderr=subprocess.DEVNULL)
+
         edge = FIXTURES / "edge_cases.ndjson"
         check_dataset(suite, f"generated {args.rows} rows", [generated], pipes)
+        check_dataset(suite, "vendor formats converted + generated", [converted, generated], pipes)
         check_dataset(suite, "edge_cases.ndjson", [edge], pipes)
         check_dataset(suite, "generated + edge_cases", [generated, edge], pipes)
         check_rejected(suite, FIXTURES / "rejected.ndjson", workdir)

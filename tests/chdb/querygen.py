@@ -36,6 +36,15 @@ COLUMNS: list[tuple[str, str]] = [
     ("latency", "f"),
     ("success", "i"),
     ("error_message", "s"),
+    ("provider", "s"),
+    ("cache_read_tokens", "i"),
+    ("cache_write_tokens", "i"),
+    ("reasoning_tokens", "i"),
+    ("source_format", "s"),
+    ("request_id", "s"),
+    ("user_id", "s"),
+    ("cost_source", "s"),
+    ("time_source", "s"),
 ]
 
 INT_EDGES = [
@@ -54,6 +63,7 @@ STR_EDGES = [
     "'gemini-1.5-flash'", "'mistral-large'", "'llama-3.1-70b'", "'é'", "'模型-ü'",
     "'caf\u00e9 \U0001F600'", "'a\\\\b'", "'it\\'s'", "'tab\\there'", "'nl\\n'", "'x'",
     "'rate limit exceeded'", "'%'", "'Timeout'", "'GPT-4O'", "' '", "'\\0'",
+    "'openai'", "'anthropic'", "'log'", "'unpriced'", "'stream'", "'claude_code'",
 ]
 LIKE_PATTERNS = [
     "'gpt%'", "'%mini%'", "'GPT%'", "'%'", "''", "'_'", "'%e%'", "'gemini-1._-flash'",

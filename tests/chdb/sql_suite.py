@@ -57,6 +57,24 @@ def q(label: str, sql: str, ordered: bool | None = None, tiers=("small", "large"
 QUERIES: list[Case] = [
     # Aggregates without GROUP BY.
     q("count", f"SELECT count() FROM {T}"),
+    # The columns after the nine seed ones.
+    q(
+        "provider and cached tokens",
+        f"SELECT provider, count(), sum(cache_read_tokens), "
+        f"max(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens), "
+        f"countIf(cache_read_tokens > 0) FROM {T} GROUP BY provider ORDER BY provider",
+    ),
+    q(
+        "share of cached prompt tokens per model",
+        f"SELECT model_name, provider, round(sum(cache_read_tokens) / sum(prompt_tokens), 6) AS r "
+        f"FROM {T} WHERE provider IN ('openai', 'anthropic') GROUP BY model_name, provider "
+        f"ORDER BY model_name",
+    ),
+    q(
+        "sources of formats, ids, costs and times",
+        f"SELECT source_format, cost_source, time_source, uniqExact(request_id), "
+        f"uniqExact(user_id), count() FROM {T} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    ),
     q(
         "sums and averages",
         f"SELECT count() AS n, sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), "

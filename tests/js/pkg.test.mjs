@@ -405,6 +405,34 @@ test('setPrices costs vendor records that carry no cost, as the package calculat
   store.free();
 });
 
+test('reprice recomputes the costs the log did not give, as the package calculates', () => {
+  const text = readFileSync(fileURLToPath(new URL('../../www/vendor/genai-prices.json', import.meta.url)), 'utf8');
+  const store = new EventStore();
+  // Loaded without a price table: the body's row is unpriced (cost 0); the canonical line keeps
+  // its own cost.
+  const body = {
+    object: 'chat.completion', created: 1733500800, model: 'gpt-4o-mini-2024-07-18',
+    usage: { prompt_tokens: 1200, completion_tokens: 300, total_tokens: 1500,
+      prompt_tokens_details: { cached_tokens: 1024 } },
+  };
+  const canonical = { event_time: '2024-12-06 12:00:00', model_name: 'gpt-4o-mini', prompt_tokens: 5, cost: 3 };
+  store.begin('two.jsonl');
+  store.write(new TextEncoder().encode(`${JSON.stringify(body)}\n${JSON.stringify(canonical)}\n`));
+  store.end();
+  const before = store.sql("SELECT cost, cost_source FROM llm_events WHERE source_format = 'openai_chat'").data[0];
+  assert.deepEqual(before, { cost: 0, cost_source: 'unpriced' });
+  const done = store.reprice(text);
+  assert.match(done.source, /^genai-prices \d+\.\d+\.\d+$/);
+  assert.deepEqual({ ...done, source: undefined },
+    { repriced: 1, unpriced: 0, kept_from_log: 1, source: undefined });
+  // As in the setPrices test: 176 uncached input tokens at $0.15/M, 1,024 cached at $0.075/M,
+  // 300 output at $0.60/M: $0.0002832.
+  const rows = store.sql('SELECT cost, cost_source FROM llm_events ORDER BY cost').data;
+  assert.deepEqual(rows, [{ cost: 0.0002832, cost_source: done.source }, { cost: 3, cost_source: '' }]);
+  assert.throws(() => store.reprice('{"providers": 3}'), /providers is not an array/);
+  store.free();
+});
+
 test('fromProject loads every file it can and lists the others with their lines', () => {
   const enc = new TextEncoder();
   const store = EventStore.fromProject({
