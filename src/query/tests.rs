@@ -1066,7 +1066,11 @@ fn a_join_reads_per_model_totals_back_onto_rows() {
     let names: Vec<&str> = e.meta.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["model_name", "cost", "total"]);
     // By hand: claude's one row costs 0.125; gpt-4o's two cost 0.25 and 0.5, 0.75 in all.
-    let col = |name: &str| (0..e.rows()).map(|i| e.get(i, name).cloned()).collect::<Vec<_>>();
+    let col = |name: &str| {
+        (0..e.rows())
+            .map(|i| e.get(i, name).cloned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         col("total"),
         [0.125, 0.75, 0.75].map(|x| Some(Value::Float64(x)))
