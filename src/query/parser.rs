@@ -54,6 +54,9 @@ const MAX_TREE_DEPTH: usize = 256;
 /// has the same bound, with pipe nodes that read each other counting too.
 pub const MAX_QUERY_NESTING: usize = 32;
 
+/// How many tokens of a first `SELECT` with `WITH` the parts of its `UNION` may copy in all.
+const MAX_WITH_COPIES: usize = 1 << 20;
+
 /// How many joins one `FROM` may chain.
 pub const MAX_JOINS: usize = 32;
 
@@ -270,7 +273,10 @@ impl<'t> Parser<'t> {
     /// `WITH` items, as ClickHouse's `enable_global_with_statement` has it; a chain of any
     /// length is read in a loop, and parts in parentheses count as subqueries.
     fn query(&mut self) -> Result<Query> {
+        let start = self.i;
         let mut head = self.union_part()?;
+        let head_tokens = self.i - start;
+        let mut copied = 0usize;
         while self.eat_kw("UNION") {
             let mode = if self.eat_kw("ALL") {
                 UnionMode::All
@@ -284,6 +290,17 @@ impl<'t> Parser<'t> {
                 )));
             };
             let mut part = self.union_part()?;
+            if !head.with.is_empty() {
+                // Each part gets a copy of the first one's `WITH`: bounded in all.
+                copied = copied.saturating_add(head_tokens);
+                if copied > MAX_WITH_COPIES {
+                    return Err(Error::query(format!(
+                        "line {}: a WITH clause is copied into too many UNION parts (more than \
+                         {MAX_WITH_COPIES} tokens in all)",
+                        self.line()
+                    )));
+                }
+            }
             for w in head.with.iter().rev() {
                 let name = match w {
                     With::Alias(n, _) | With::Table(n, _) => n,

@@ -1143,6 +1143,11 @@ fn long_union_chains_and_deep_nesting_end_cleanly() {
         .unwrap()
         .unwrap();
     assert_eq!(n, Some(Value::UInt(20_000)));
+    // The first part's `WITH` reaches every part: its copies are bounded.
+    let with = format!("WITH [{}] AS big ", vec!["1"; 5_000].join(", "));
+    let copies = format!("{with}SELECT big{}", " UNION ALL SELECT big".repeat(1_000));
+    let e = sql(&copies).unwrap_err().to_string();
+    assert!(e.contains("too many UNION parts"), "{e}");
     // Parts in parentheses nest as subqueries do, within the same bound.
     let nested = format!(
         "{}SELECT 1{}",

@@ -70,6 +70,9 @@ pub(super) fn join<'s, 'a>(
         let groups = grouper.groups();
         (rids, groups, ids(&mut grouper, &lcols, lt.rows)?)
     };
+    // The keys are no longer needed once each row has its group.
+    drop(lcols);
+    drop(rcols);
     // The right rows of each group, in order: `order[start[g]..start[g + 1]]`.
     let mut start = vec![0usize; groups + 1];
     for &g in &rids {
