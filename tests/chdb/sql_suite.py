@@ -692,13 +692,19 @@ QUERIES += [
         f"ON a.model_name = b.model_name ORDER BY model_name",
     ),
     q(
-        "join: three tables, WHERE and GROUP BY over the joined rows (names aliased: ClickHouse "
-        "qualifies names repeated anywhere in a tree of three tables, which is not followed)",
-        f"SELECT e.model_name AS m, s.success AS ok, count() AS c, round(sum(e.cost * t.n), 4) "
-        f"AS w FROM {T} AS e "
+        "join: three tables, WHERE and GROUP BY over the joined rows; names more than one "
+        "table has are qualified",
+        f"SELECT e.model_name, s.success, count(), round(sum(e.cost * t.n), 4) FROM {T} AS e "
         f"JOIN {PER_MODEL} AS t USING model_name "
         f"LEFT JOIN (SELECT toUInt8(1) AS success, 'ok' AS label) AS s ON e.success = s.success "
-        f"WHERE e.latency > 5 AND label != '' GROUP BY m, ok",
+        f"WHERE e.latency > 5 AND label != '' GROUP BY e.model_name, s.success",
+    ),
+    q(
+        "join: * over three tables qualifies every name more than one table has",
+        f"SELECT * FROM (SELECT model_name, count() AS n FROM {T} GROUP BY model_name) AS a "
+        f"JOIN (SELECT model_name, sum(prompt_tokens) AS n, 1 AS k FROM {T} GROUP BY model_name) "
+        f"AS b ON a.model_name = b.model_name JOIN (SELECT model_name, max(latency) AS top "
+        f"FROM {T} GROUP BY model_name) AS c ON c.model_name = b.model_name ORDER BY a.model_name",
     ),
 ]
 

@@ -50,6 +50,8 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub qualified: Vec<(String, usize)>,
     /// Whether an unknown `t.column` reads `column` (one table: its qualifier is not checked).
     pub strip: bool,
+    /// Slots whose qualified names keep their qualifier in result column names.
+    pub keep: Vec<usize>,
     /// Aliases from `WITH` and the select list, with their expressions.
     pub aliases: Vec<(String, &'q Expr)>,
     /// The `GROUP BY` keys, aliases substituted: slots `0..keys.len()` after grouping.
@@ -154,6 +156,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     pub(super) fn column_names(&self, e: &Expr) -> Expr {
         match e {
             Expr::Ident(n) if !self.aliases.iter().any(|(a, _)| a == n) => match self.column(n) {
+                Some(i) if self.keep.contains(&i) && n.contains('.') => e.clone(),
                 Some(i) => Expr::Ident(self.columns[i].0.clone()),
                 None => e.clone(),
             },

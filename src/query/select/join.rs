@@ -32,6 +32,7 @@ pub(super) fn join<'s, 'a>(
     scope: &Scope<'s, 'a>,
     env: &Env<'a>,
     used: Option<&[String]>,
+    top: bool,
 ) -> Result<(Source<'a>, Naming)> {
     for f in [&j.left, &j.right] {
         if let From::Subquery(_, None) = f {
@@ -233,7 +234,22 @@ pub(super) fn join<'s, 'a>(
             None => (0..lt.names.len()).collect(),
         }),
         strip: false,
+        origin: if left.naming.origin.is_empty() {
+            lt.names
+                .iter()
+                .map(|n| (lq.map(str::to_string), n.clone()))
+                .collect()
+        } else {
+            left.naming.origin.clone()
+        },
+        merged: left.naming.merged.clone(),
+        keep: Vec::new(),
     };
+    for (c, k) in using_left.iter().enumerate() {
+        if k.is_some() {
+            naming.merged.push(c);
+        }
+    }
     // `USING` merges its columns of both sides into one, which the plain name reads; in a
     // `RIGHT` or `FULL` join a qualified name reads the left side's own column (the default in
     // rows only the right side has), named as the plain name is.
@@ -288,10 +304,18 @@ pub(super) fn join<'s, 'a>(
         }
         names.push((name, ty.clone()));
         cols.push(pick(&rt.cols[c], ty, rt.rows, &ri));
+        naming.origin.push(match right.naming.origin.get(c) {
+            Some(o) => o.clone(),
+            None => (rq.map(str::to_string), n.clone()),
+        });
     }
     for (n, ty, col) in hidden {
+        naming.origin.push((lq.map(str::to_string), n.clone()));
         names.push((n, ty));
         cols.push(col);
+    }
+    if top && tables(&j.left) + tables(&j.right) >= 3 {
+        rename_many(&mut names, &mut naming);
     }
     let table = Table {
         names: names.iter().map(|(n, _)| n.clone()).collect(),
@@ -302,6 +326,50 @@ pub(super) fn join<'s, 'a>(
     Ok((Source::Table(Rc::new(table)), naming))
 }
 
+/// How many tables and subqueries a join tree holds; the parser bounds its depth.
+fn tables(f: &From) -> usize {
+    match f {
+        From::Join(j) => tables(&j.left) + tables(&j.right),
+        _ => 1,
+    }
+}
+
+/// Names the columns of a join of three or more tables as ClickHouse does: a column whose name
+/// more than one table has is named `table.column` (a `USING` column, merged, keeps its plain
+/// name, and a qualified name of it keeps its qualifier); a plain name then reads the first
+/// column of that name.
+fn rename_many(names: &mut [(String, DataType)], naming: &mut Naming) {
+    let origin = naming.origin.clone();
+    for (i, (name, _)) in names.iter_mut().enumerate() {
+        let Some((q, short)) = origin.get(i) else {
+            continue;
+        };
+        if naming.merged.contains(&i) {
+            *name = short.clone();
+            naming.keep.push(i);
+            continue;
+        }
+        let mut owners: Vec<&Option<String>> = origin
+            .iter()
+            .filter(|(_, s)| s == short)
+            .map(|(q, _)| q)
+            .collect();
+        owners.sort();
+        owners.dedup();
+        *name = match q {
+            Some(q) if owners.len() > 1 => format!("{q}.{short}"),
+            _ => short.clone(),
+        };
+    }
+    for (i, (_, short)) in origin.iter().enumerate() {
+        let taken = names.iter().any(|(n, _)| n == short)
+            || naming.qualified.iter().any(|(n, _)| n == short);
+        if !taken {
+            naming.qualified.push((short.clone(), i));
+        }
+    }
+}
+
 /// A source of a join read whole: a table or subquery, or a join itself.
 fn side<'s, 'a>(
     f: &From,
@@ -310,7 +378,7 @@ fn side<'s, 'a>(
     used: Option<&[String]>,
 ) -> Result<Side<'a>> {
     let (source, naming) = match f {
-        From::Join(j) => join(j, scope, env, used)?,
+        From::Join(j) => join(j, scope, env, used, false)?,
         other => super::scope::from_source(Some(other), scope, env, used)?,
     };
     let table = materialize(env, source, used)?;
@@ -409,6 +477,7 @@ fn binder<'e, 's, 'a>(
             .collect(),
         qualified,
         strip: false,
+        keep: Vec::new(),
         aliases: Vec::new(),
         keys: Vec::new(),
         key_types: Vec::new(),

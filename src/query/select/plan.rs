@@ -106,6 +106,7 @@ pub(super) fn plan<'s, 'a>(
         columns: columns.clone(),
         qualified: naming.qualified,
         strip: naming.strip,
+        keep: naming.keep,
         aliases: aliases(q)?,
         keys: Vec::new(),
         key_types: Vec::new(),

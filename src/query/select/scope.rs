@@ -171,6 +171,12 @@ pub(super) struct Naming {
     pub star: Option<Vec<usize>>,
     /// Whether an unknown `t.column` reads `column` (one table: qualifiers are not checked).
     pub strip: bool,
+    /// Per slot of a join: the qualifier of the table it comes from and its name there.
+    pub origin: Vec<(Option<String>, String)>,
+    /// Slots of a join that `USING` merged.
+    pub merged: Vec<usize>,
+    /// Slots whose qualified names keep their qualifier in result column names.
+    pub keep: Vec<usize>,
 }
 
 impl Naming {
@@ -180,6 +186,9 @@ impl Naming {
             qualified: Vec::new(),
             star: None,
             strip: true,
+            origin: Vec::new(),
+            merged: Vec::new(),
+            keep: Vec::new(),
         }
     }
 
@@ -341,6 +350,6 @@ pub(super) fn from_source<'s, 'a>(
             Source::Table(Rc::new(run_select(sub, env, scope)?)),
             Naming::single(),
         ),
-        Some(From::Join(j)) => super::join::join(j, scope, env, used)?,
+        Some(From::Join(j)) => super::join::join(j, scope, env, used, true)?,
     })
 }
