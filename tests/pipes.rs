@@ -302,12 +302,16 @@ fn unsupported_sql_is_named() {
     let s = store();
     for (sql, what) in [
         (
-            "SELECT * FROM llm_events a JOIN llm_events b ON a.cost = b.cost",
-            "JOIN",
+            "SELECT * FROM llm_events a ASOF JOIN llm_events b ON a.cost = b.cost",
+            "ASOF JOIN",
         ),
         (
-            "SELECT model_name FROM llm_events UNION ALL SELECT model_name FROM llm_events",
-            "UNION",
+            "SELECT * FROM llm_events a JOIN llm_events b ON a.cost < b.cost",
+            "JOIN ON other than equalities",
+        ),
+        (
+            "SELECT model_name FROM llm_events INTERSECT SELECT model_name FROM llm_events",
+            "INTERSECT",
         ),
         (
             "SELECT sum(cost) OVER (PARTITION BY model_name) FROM llm_events",
@@ -403,9 +407,9 @@ fn malformed_pipe_files_name_the_line() {
             "syntax error",
         ),
         (
-            "NODE a\nSQL >\n    SELECT 1 FROM t JOIN u ON t.a = u.a\n",
+            "NODE a\nSQL >\n    SELECT 1 FROM t ASOF JOIN u ON t.a = u.a\n",
             3,
-            "JOIN",
+            "ASOF JOIN",
         ),
         (
             "NODE a\nSQL >\n    %\n    SELECT 1\n    {% if defined(x) %}\n",

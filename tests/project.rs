@@ -156,6 +156,37 @@ fn streams_and_queries_reach_each_datasource() {
         )
         .unwrap();
     assert_eq!(sql.get(0, "n"), Some(&Value::UInt(2)));
+    // Two datasources joined: no call names a model, so each is 'unknown' and matches no price;
+    // each price's model comes from the right side, its team is the default ''.
+    let joined = store
+        .sql(
+            "SELECT model, g.team, p.input_usd FROM gateway_flat AS g FULL JOIN model_prices AS p \
+             USING model ORDER BY model, team",
+            &Params::new(),
+        )
+        .unwrap();
+    let names: Vec<&str> = joined.meta.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["model", "team", "input_usd"]);
+    assert_eq!(
+        col(&joined, "model"),
+        ["big", "mini", "o1", "unknown", "unknown", "unknown", "unknown"].map(s)
+    );
+    assert_eq!(
+        col(&joined, "team"),
+        ["", "", "", "", "ads", "search", "search"].map(s)
+    );
+    assert_eq!(
+        col(&joined, "input_usd"),
+        [2.5, 0.15, 15.0, 0.0, 0.0, 0.0, 0.0].map(Value::Float64)
+    );
+    let both = store
+        .sql(
+            "SELECT count() AS n FROM (SELECT model FROM model_prices UNION ALL \
+             SELECT model FROM gateway_flat)",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(both.get(0, "n"), Some(&Value::UInt(7)));
     let e = store
         .pipe("per_stage", &Params::new())
         .unwrap_err()

@@ -97,6 +97,69 @@ pub enum From {
     Table(String, Option<String>),
     /// A subquery with an optional alias.
     Subquery(Rc<Query>, Option<String>),
+    /// Two sources joined.
+    Join(Box<Join>),
+}
+
+impl From {
+    /// The name columns of this source may be qualified with: its alias, else a table's name.
+    pub fn qualifier(&self) -> Option<&str> {
+        match self {
+            From::Table(name, alias) => Some(alias.as_deref().unwrap_or(name)),
+            From::Subquery(_, alias) => alias.as_deref(),
+            From::Join(_) => None,
+        }
+    }
+}
+
+/// Which rows a join keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `[INNER] JOIN`: rows with a match on both sides.
+    Inner,
+    /// `LEFT [OUTER] JOIN`: every left row.
+    Left,
+    /// `RIGHT [OUTER] JOIN`: every right row.
+    Right,
+    /// `FULL [OUTER] JOIN`: every row of both sides.
+    Full,
+    /// `CROSS JOIN` or a comma: every pair of rows.
+    Cross,
+}
+
+/// How many matches a row is joined with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// `ALL` (the default): every match.
+    All,
+    /// `ANY`: one match.
+    Any,
+}
+
+/// `left JOIN right ON … | USING (…)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// The left side (itself a join when joins are chained).
+    pub left: From,
+    /// The right side: a table or a subquery.
+    pub right: From,
+    /// Which rows are kept.
+    pub kind: JoinKind,
+    /// `ANY` or `ALL`.
+    pub strictness: Strictness,
+    /// `ON` condition: a conjunction of equalities.
+    pub on: Option<Expr>,
+    /// `USING` columns.
+    pub using: Vec<String>,
+}
+
+/// How a `UNION` combines the rows so far with the next query's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnionMode {
+    /// `UNION ALL`: every row.
+    All,
+    /// `UNION DISTINCT`: the rows so far and the next query's, without repeats.
+    Distinct,
 }
 
 /// One `ORDER BY` key.
@@ -146,6 +209,8 @@ pub struct Query {
     pub limit: Option<Expr>,
     /// `OFFSET m`.
     pub offset: Option<Expr>,
+    /// The queries `UNION`ed after this one, in order: each combines with all the rows before it.
+    pub union: Vec<(UnionMode, Rc<Query>)>,
 }
 
 /// Numbers the subqueries of a statement in the order ClickHouse's analyzer meets them, which
@@ -191,23 +256,8 @@ impl<'q> Numbering<'q> {
             }
         }
         self.frames.push((aliases, tables));
-        match &q.from {
-            Some(From::Subquery(sub, _)) => {
-                self.next += 1;
-                self.query(sub);
-            }
-            Some(From::Table(name, _)) => {
-                let table = self
-                    .frames
-                    .iter()
-                    .rev()
-                    .find_map(|(_, t)| t.iter().find(|(n, _)| n == name).map(|(_, t)| *t));
-                if let Some(t) = table {
-                    self.next += 1;
-                    self.query(t);
-                }
-            }
-            None => {}
+        if let Some(f) = &q.from {
+            self.from(f);
         }
         for item in &q.select {
             self.alias_body(&item.expr);
@@ -229,6 +279,37 @@ impl<'q> Numbering<'q> {
             self.expr(e);
         }
         self.frames.pop();
+        for (_, part) in &q.union {
+            self.query(part);
+        }
+    }
+
+    /// A `FROM` source; the parser bounds how many joins a query chains.
+    fn from(&mut self, f: &'q From) {
+        match f {
+            From::Subquery(sub, _) => {
+                self.next += 1;
+                self.query(sub);
+            }
+            From::Table(name, _) => {
+                let table = self
+                    .frames
+                    .iter()
+                    .rev()
+                    .find_map(|(_, t)| t.iter().find(|(n, _)| n == name).map(|(_, t)| *t));
+                if let Some(t) = table {
+                    self.next += 1;
+                    self.query(t);
+                }
+            }
+            From::Join(j) => {
+                self.from(&j.left);
+                self.from(&j.right);
+                if let Some(on) = &j.on {
+                    self.expr(on);
+                }
+            }
+        }
     }
 
     /// Walks an expression that an alias may name, once.
@@ -389,7 +470,15 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Lit(l) => write!(f, "{l}"),
-            Expr::Ident(n) => f.write_str(&quote_ident(n)),
+            // A qualified name, `t.column`, prints as written.
+            Expr::Ident(n) => {
+                let parts: Vec<&str> = n.split('.').collect();
+                if parts.len() > 1 && parts.iter().all(|p| quote_ident(p) == *p) {
+                    f.write_str(n)
+                } else {
+                    f.write_str(&quote_ident(n))
+                }
+            }
             Expr::Star => f.write_str("*"),
             Expr::Func(c) => {
                 write!(f, "{}(", c.name)?;

@@ -5,7 +5,10 @@
 //! `GROUP BY` keys follow ClickHouse. Constructs outside the subset fail with
 //! "not supported: …" naming them.
 
-use super::ast::{Call, Expr, LimitBy, Lit, OrderItem, Query, SelectItem, With};
+use super::ast::{
+    Call, Expr, Join, JoinKind, LimitBy, Lit, OrderItem, Query, SelectItem, Strictness, UnionMode,
+    With,
+};
 use super::lexer::{Tok, Token};
 use super::types::{DataType, Unit};
 use super::Value;
@@ -50,6 +53,12 @@ const MAX_TREE_DEPTH: usize = 256;
 /// How deeply queries may nest (subqueries in `FROM`, `WITH` or expressions); running a query
 /// has the same bound, with pipe nodes that read each other counting too.
 pub const MAX_QUERY_NESTING: usize = 32;
+
+/// How many tokens of a first `SELECT` with `WITH` the parts of its `UNION` may copy in all.
+const MAX_WITH_COPIES: usize = 1 << 20;
+
+/// How many joins one `FROM` may chain.
+pub const MAX_JOINS: usize = 32;
 
 /// Keywords that end an expression or select item (so they are never implicit aliases).
 const RESERVED: &[&str] = &[
@@ -119,9 +128,10 @@ const RESERVED: &[&str] = &[
 /// Keywords of constructs outside the subset, with the name the error uses.
 fn unsupported_keyword(word: &str) -> Option<&'static str> {
     Some(match word.to_ascii_uppercase().as_str() {
-        "JOIN" | "INNER" | "LEFT" | "RIGHT" | "FULL" | "CROSS" | "ASOF" | "SEMI" | "ANTI"
-        | "PASTE" | "OUTER" | "GLOBAL" | "USING" | "ON" => "JOIN",
-        "UNION" => "UNION",
+        "ASOF" => "ASOF JOIN",
+        "SEMI" | "ANTI" => "SEMI and ANTI JOIN",
+        "PASTE" => "PASTE JOIN",
+        "GLOBAL" => "GLOBAL JOIN",
         "EXCEPT" => "EXCEPT",
         "INTERSECT" => "INTERSECT",
         "ARRAY" => "ARRAY JOIN",
@@ -259,7 +269,67 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// A query: one `SELECT`, or several combined by `UNION`. Later parts see the first one's
+    /// `WITH` items, as ClickHouse's `enable_global_with_statement` has it; a chain of any
+    /// length is read in a loop, and parts in parentheses count as subqueries.
     fn query(&mut self) -> Result<Query> {
+        let start = self.i;
+        let mut head = self.union_part()?;
+        let head_tokens = self.i - start;
+        let mut copied = 0usize;
+        while self.eat_kw("UNION") {
+            let mode = if self.eat_kw("ALL") {
+                UnionMode::All
+            } else if self.eat_kw("DISTINCT") {
+                UnionMode::Distinct
+            } else {
+                return Err(Error::query(format!(
+                    "line {}: EXPECTED_ALL_OR_DISTINCT: write UNION ALL to keep repeated rows or \
+                     UNION DISTINCT to drop them (ClickHouse's union_default_mode is empty)",
+                    self.line()
+                )));
+            };
+            let mut part = self.union_part()?;
+            if !head.with.is_empty() {
+                // Each part gets a copy of the first one's `WITH`: bounded in all.
+                copied = copied.saturating_add(head_tokens);
+                if copied > MAX_WITH_COPIES {
+                    return Err(Error::query(format!(
+                        "line {}: a WITH clause is copied into too many UNION parts (more than \
+                         {MAX_WITH_COPIES} tokens in all)",
+                        self.line()
+                    )));
+                }
+            }
+            for w in head.with.iter().rev() {
+                let name = match w {
+                    With::Alias(n, _) | With::Table(n, _) => n,
+                };
+                let own = part.with.iter().any(|x| match x {
+                    With::Alias(n, _) | With::Table(n, _) => n == name,
+                });
+                if !own {
+                    part.with.insert(0, w.clone());
+                }
+            }
+            head.union.push((mode, Rc::new(part)));
+        }
+        Ok(head)
+    }
+
+    /// One part of a `UNION`: a `SELECT`, or a query in parentheses.
+    fn union_part(&mut self) -> Result<Query> {
+        if self.is_sym("(") && (self.is_kw_at(1, "SELECT") || self.is_kw_at(1, "WITH")) {
+            self.i += 1;
+            let q = self.subquery()?;
+            self.expect_sym(")")?;
+            return Ok(q);
+        }
+        self.select()
+    }
+
+    /// One `SELECT` with its clauses.
+    fn select(&mut self) -> Result<Query> {
         let mut q = Query::default();
         if self.eat_kw("WITH") {
             loop {
@@ -450,8 +520,120 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// A `FROM` clause: a source, then any joins, left to right.
     fn from(&mut self) -> Result<super::ast::From> {
-        let from = if self.eat_sym("(") {
+        let mut from = self.source()?;
+        let mut joins = 0;
+        while let Some((kind, strictness)) = self.join_operator()? {
+            joins += 1;
+            if joins > MAX_JOINS {
+                return Err(Error::query(format!(
+                    "line {}: too many JOINs (more than {MAX_JOINS})",
+                    self.line()
+                )));
+            }
+            let right = self.source()?;
+            let mut on = None;
+            let mut using = Vec::new();
+            if kind != JoinKind::Cross {
+                if self.eat_kw("ON") {
+                    on = Some(self.expr()?);
+                } else if self.eat_kw("USING") {
+                    let paren = self.eat_sym("(");
+                    loop {
+                        using.push(self.ident()?);
+                        if !paren || !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                    if paren {
+                        self.expect_sym(")")?;
+                    }
+                } else {
+                    return Err(self.unexpected("ON or USING"));
+                }
+            }
+            from = super::ast::From::Join(Box::new(Join {
+                left: from,
+                right,
+                kind,
+                strictness,
+                on,
+                using,
+            }));
+        }
+        Ok(from)
+    }
+
+    /// The words before `JOIN` (or a comma), if a join comes next: `[INNER | LEFT | RIGHT |
+    /// FULL | CROSS] [OUTER] [ANY | ALL]`, strictness before or after the kind.
+    fn join_operator(&mut self) -> Result<Option<(JoinKind, Strictness)>> {
+        if self.eat_sym(",") {
+            return Ok(Some((JoinKind::Cross, Strictness::All)));
+        }
+        let start = self.i;
+        let mut kind = None;
+        let mut strictness = None;
+        let mut outer = false;
+        while let Some(Tok::Word(w)) = self.peek() {
+            let w = w.to_ascii_uppercase();
+            let k = match w.as_str() {
+                "INNER" => Some(JoinKind::Inner),
+                "LEFT" => Some(JoinKind::Left),
+                "RIGHT" => Some(JoinKind::Right),
+                "FULL" => Some(JoinKind::Full),
+                "CROSS" => Some(JoinKind::Cross),
+                _ => None,
+            };
+            let st = match w.as_str() {
+                "ANY" => Some(Strictness::Any),
+                "ALL" => Some(Strictness::All),
+                _ => None,
+            };
+            if let Some(k) = k {
+                if kind.is_some() {
+                    return Err(self.unexpected("JOIN"));
+                }
+                kind = Some(k);
+            } else if let Some(st) = st {
+                if strictness.is_some() {
+                    return Err(self.unexpected("JOIN"));
+                }
+                strictness = Some(st);
+            } else if w == "OUTER" {
+                outer = true;
+            } else if w == "JOIN" {
+                self.i += 1;
+                let kind = kind.unwrap_or(JoinKind::Inner);
+                if outer && matches!(kind, JoinKind::Inner | JoinKind::Cross) {
+                    return Err(Error::query("OUTER goes with LEFT, RIGHT or FULL JOIN"));
+                }
+                let strictness = strictness.unwrap_or(Strictness::All);
+                if kind == JoinKind::Cross && strictness == Strictness::Any {
+                    return Err(Error::query("CROSS JOIN takes no ANY"));
+                }
+                if kind == JoinKind::Full && strictness == Strictness::Any {
+                    return Err(Error::query(
+                        "NOT_IMPLEMENTED: ANY FULL JOINs are not implemented (as in ClickHouse)",
+                    ));
+                }
+                return Ok(Some((kind, strictness)));
+            } else if let Some(what) = unsupported_keyword(&w) {
+                return Err(Error::unsupported(what));
+            } else {
+                break;
+            }
+            self.i += 1;
+        }
+        if self.i != start {
+            return Err(self.unexpected("JOIN"));
+        }
+        Ok(None)
+    }
+
+    /// One source of a `FROM`: a table or a subquery, with an optional alias.
+    fn source(&mut self) -> Result<super::ast::From> {
+        Ok(if self.eat_sym("(") {
             if !(self.is_kw("SELECT") || self.is_kw("WITH")) {
                 return Err(self.unexpected("a subquery"));
             }
@@ -470,11 +652,7 @@ impl<'t> Parser<'t> {
             }
             let alias = self.alias()?;
             super::ast::From::Table(name, alias)
-        };
-        if self.is_sym(",") {
-            return Err(Error::unsupported("JOIN"));
-        }
-        Ok(from)
+        })
     }
 
     /// Any expression.
@@ -901,14 +1079,14 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// `name` or `table.name` (the qualifier is dropped: queries read one table).
+    /// `name` or `table.name` (kept as one name, `table.name`, that the binder resolves).
     fn qualified(&mut self, name: String) -> Result<Expr> {
         if self.is_sym(".") {
             match self.peek_at(1) {
                 Some(Tok::Word(_) | Tok::Quoted(_)) => {
                     self.i += 1;
                     let col = self.ident()?;
-                    return Ok(Expr::Ident(col));
+                    return Ok(Expr::Ident(format!("{name}.{col}")));
                 }
                 Some(Tok::Sym("*")) => {
                     self.i += 2;
@@ -1212,10 +1390,10 @@ mod tests {
     #[test]
     fn unsupported_constructs_are_named() {
         for (sql, what) in [
-            ("SELECT a FROM t JOIN u ON t.a = u.a", "JOIN"),
-            ("SELECT a FROM t LEFT JOIN u USING a", "JOIN"),
-            ("SELECT a FROM t, u", "JOIN"),
-            ("SELECT a FROM t UNION ALL SELECT b FROM u", "UNION"),
+            ("SELECT a FROM t ASOF JOIN u ON t.a = u.a", "ASOF JOIN"),
+            ("SELECT a FROM t LEFT SEMI JOIN u USING a", "SEMI"),
+            ("SELECT a FROM t GLOBAL JOIN u USING a", "GLOBAL"),
+            ("SELECT a FROM t EXCEPT SELECT b FROM u", "EXCEPT"),
             ("SELECT a FROM t ARRAY JOIN b", "ARRAY JOIN"),
             (
                 "SELECT sum(a) OVER (PARTITION BY b) FROM t",

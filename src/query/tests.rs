@@ -1054,3 +1054,114 @@ fn nullable_columns_store_missing_keys_and_null_as_null() {
         assert!(err.contains(line) && err.contains("Nullable"), "{err}");
     }
 }
+
+#[test]
+fn a_join_reads_per_model_totals_back_onto_rows() {
+    let e = sql(
+        "SELECT e.model_name, e.cost, t.total FROM llm_events AS e JOIN (SELECT model_name, \
+         sum(cost) AS total FROM llm_events GROUP BY model_name) AS t USING model_name \
+         ORDER BY e.cost",
+    )
+    .unwrap();
+    let names: Vec<&str> = e.meta.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["model_name", "cost", "total"]);
+    // By hand: claude's one row costs 0.125; gpt-4o's two cost 0.25 and 0.5, 0.75 in all.
+    let col = |name: &str| {
+        (0..e.rows())
+            .map(|i| e.get(i, name).cloned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        col("total"),
+        [0.125, 0.75, 0.75].map(|x| Some(Value::Float64(x)))
+    );
+    assert_eq!(
+        col("model_name"),
+        ["claude", "gpt-4o", "gpt-4o"].map(|x| Some(Value::Str(x.into())))
+    );
+}
+
+#[test]
+fn unions_and_joins_refuse_what_clickhouse_refuses() {
+    for (q, what) in [
+        ("SELECT 1 UNION SELECT 2", "EXPECTED_ALL_OR_DISTINCT"),
+        (
+            "SELECT 1 AS a, 2 UNION ALL SELECT 3",
+            "UNION_ALL_RESULT_STRUCTURES_MISMATCH",
+        ),
+        ("SELECT 1 AS a UNION ALL SELECT 'x'", "Variant"),
+        (
+            "SELECT * FROM llm_events AS a ANY FULL JOIN llm_events AS b USING model_name",
+            "NOT_IMPLEMENTED",
+        ),
+        (
+            "SELECT * FROM llm_events AS a JOIN (SELECT 1 AS x) ON a.success = x",
+            "ALIAS_REQUIRED",
+        ),
+        (
+            "SELECT * FROM llm_events AS a JOIN llm_events AS b ON a.cost < b.cost",
+            "equalities",
+        ),
+    ] {
+        let e = sql(q).unwrap_err().to_string();
+        assert!(e.contains(what), "{q}: {e}");
+    }
+}
+
+#[test]
+fn a_join_past_max_bytes_is_an_error_naming_it() {
+    let used = store().store().bytes();
+    let s = store_with(crate::Options {
+        max_bytes: used + 20_000,
+        ..crate::Options::default()
+    });
+    // 3 rows joined to themselves: 9 rows, well within the budget.
+    let small = "SELECT count() FROM llm_events AS a, llm_events AS b";
+    let e = s.sql(small, &Params::new()).unwrap();
+    assert_eq!(e.get(0, "count()"), Some(&Value::UInt(9)));
+    // Eight times over: 3^8 = 6,561 rows of 18 columns do not fit in 20 kB.
+    let big = format!(
+        "SELECT count() FROM llm_events AS t0{}",
+        (1..8)
+            .map(|i| format!(" CROSS JOIN llm_events AS t{i}"))
+            .collect::<String>()
+    );
+    let err = s.sql(&big, &Params::new()).unwrap_err().to_string();
+    assert!(err.contains("maxBytes"), "{err}");
+}
+
+#[test]
+fn long_union_chains_and_deep_nesting_end_cleanly() {
+    // A flat chain is read and run in loops: 20,000 parts on a 1 MiB stack, as in wasm.
+    let chain = vec!["SELECT 1 AS x"; 20_000].join(" UNION ALL ");
+    let q = format!("SELECT count() FROM ({chain})");
+    let n = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || sql(&q).map(|e| e.get(0, "count()").cloned()))
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, Some(Value::UInt(20_000)));
+    // The first part's `WITH` reaches every part: its copies are bounded.
+    let with = format!("WITH [{}] AS big ", vec!["1"; 5_000].join(", "));
+    let copies = format!("{with}SELECT big{}", " UNION ALL SELECT big".repeat(1_000));
+    let e = sql(&copies).unwrap_err().to_string();
+    assert!(e.contains("too many UNION parts"), "{e}");
+    // Parts in parentheses nest as subqueries do, within the same bound.
+    let nested = format!(
+        "{}SELECT 1{}",
+        "SELECT 1 UNION ALL (".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    let e = sql(&nested).unwrap_err().to_string();
+    assert!(e.contains("nest too deeply"), "{e}");
+    let joins = format!(
+        "SELECT count() FROM llm_events AS t0{}",
+        (1..40)
+            .map(|i| format!(" JOIN llm_events AS t{i} USING model_name"))
+            .collect::<String>()
+    );
+    let e = sql(&joins).unwrap_err().to_string();
+    assert!(e.contains("too many JOINs"), "{e}");
+}

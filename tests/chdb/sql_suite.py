@@ -602,6 +602,130 @@ QUERIES: list[Case] = [
     ),
 ]
 
+# UNION and JOIN: self-joins of the table against subqueries that aggregate it.
+PER_MODEL = f"(SELECT model_name, sum(cost) AS total, count() AS n FROM {T} GROUP BY model_name)"
+QUERIES += [
+    q(
+        "union: ALL of aggregates, UInt64 with UInt32 is UInt64",
+        f"SELECT model_name, count() AS n FROM {T} GROUP BY model_name "
+        f"UNION ALL SELECT 'all', toUInt32(count()) FROM {T}",
+    ),
+    q(
+        "union: signed with unsigned is the signed supertype",
+        f"SELECT toUInt8(success) AS x, prompt_tokens AS p FROM {T} WHERE latency > 20 "
+        f"UNION ALL SELECT toInt8(-1), toInt32(completion_tokens) FROM {T} WHERE latency < 1",
+    ),
+    q(
+        "union: in a FROM subquery, Float32 with Float64, then grouped",
+        f"SELECT k, count(), round(sum(v), 6) FROM (SELECT model_name AS k, cost AS v FROM {T} "
+        f"UNION ALL SELECT error_message, latency FROM {T}) GROUP BY k",
+    ),
+    q(
+        "union: ORDER BY and LIMIT bind to each SELECT",
+        f"SELECT model_name, event_time FROM {T} ORDER BY event_time, model_name LIMIT 3 "
+        f"UNION ALL SELECT model_name, event_time FROM {T} ORDER BY event_time DESC, model_name "
+        f"LIMIT 2",
+        ordered=False,
+    ),
+    q(
+        "union: DISTINCT after ALL drops repeats of everything before it",
+        f"SELECT model_name FROM {T} WHERE success = 0 UNION ALL SELECT model_name FROM {T} "
+        f"UNION DISTINCT SELECT 'none'",
+    ),
+    q(
+        "union: in an IN subquery",
+        f"SELECT count() FROM {T} WHERE model_name IN (SELECT 'gpt-4o' UNION ALL "
+        f"SELECT 'claude-3-5-sonnet' UNION ALL SELECT model_name FROM {T} WHERE latency > 25)",
+    ),
+    q(
+        "union: NULL makes the column Nullable; WITH reaches every part",
+        f"WITH 2 AS k SELECT count() * k AS c FROM {T} UNION ALL SELECT NULL "
+        f"UNION ALL SELECT count() + k FROM {T} WHERE success = 0",
+    ),
+    q(
+        "join: per-model totals joined back to rows",
+        f"SELECT e.model_name, count(), round(sum(e.cost / t.total), 6) AS share, any(t.n) "
+        f"FROM {T} AS e INNER JOIN {PER_MODEL} AS t ON e.model_name = t.model_name "
+        f"GROUP BY e.model_name",
+    ),
+    q(
+        "join: LEFT USING, unmatched rows take the default",
+        f"SELECT model_name, count() AS n, sum(t.errs), min(t.errs) FROM {T} LEFT JOIN "
+        f"(SELECT model_name, countIf(success = 0) AS errs FROM {T} WHERE model_name LIKE 'gpt%' "
+        f"GROUP BY model_name) AS t USING model_name GROUP BY model_name",
+    ),
+    q(
+        "join: RIGHT OUTER, rows only the right side has",
+        f"SELECT t.model_name, count(), countIf(e.cost > 0), sum(e.prompt_tokens) FROM "
+        f"(SELECT * FROM {T} WHERE success = 0 AND model_name LIKE 'gpt%') AS e RIGHT OUTER JOIN "
+        f"(SELECT DISTINCT model_name FROM {T}) AS t ON e.model_name = t.model_name "
+        f"GROUP BY t.model_name",
+    ),
+    q(
+        "join: FULL USING, the key from whichever side has it",
+        f"SELECT h, a.n, b.m FROM (SELECT toStartOfHour(event_time) AS h, count() AS n FROM {T} "
+        f"WHERE model_name = 'gpt-4o' AND latency > 10 GROUP BY h) AS a FULL OUTER JOIN "
+        f"(SELECT toStartOfHour(event_time) AS h, count() AS m FROM {T} "
+        f"WHERE model_name = 'claude-3-5-sonnet' AND latency > 10 GROUP BY h) AS b USING h "
+        f"ORDER BY h",
+    ),
+    q(
+        "join: FULL ON, unmatched columns of both sides take defaults",
+        f"SELECT a.d, b.d, a.n, b.n FROM (SELECT toDate(event_time) AS d, count() AS n FROM {T} "
+        f"WHERE success = 0 GROUP BY d) AS a FULL JOIN (SELECT toDate(event_time) AS d, "
+        f"count() AS n FROM {T} WHERE latency > 28 GROUP BY d) AS b ON a.d = b.d "
+        f"ORDER BY a.d, b.d",
+    ),
+    q(
+        "join: ANY INNER keeps one row per key, ANY LEFT one per left row",
+        f"SELECT (SELECT count() FROM {T} AS e ANY INNER JOIN {PER_MODEL} AS t USING model_name), "
+        f"(SELECT count() FROM {T} AS e ANY LEFT JOIN {PER_MODEL} AS t USING model_name), "
+        f"(SELECT sum(t.n) FROM {T} AS e ANY LEFT JOIN {PER_MODEL} AS t USING model_name)",
+    ),
+    q(
+        "join: ALL multiplies matches; two keys, one an expression",
+        f"SELECT count(), sum(a.n * b.c) FROM (SELECT toDate(event_time) AS d, model_name, "
+        f"count() AS n FROM {T} GROUP BY d, model_name) AS a JOIN (SELECT toDate(event_time) AS d, "
+        f"model_name, success, count() AS c FROM {T} GROUP BY d, model_name, success) AS b "
+        f"ON a.d = b.d AND b.model_name = a.model_name",
+    ),
+    q(
+        "join: CROSS and comma",
+        f"SELECT count(), sum(a.n + b.m) FROM (SELECT model_name, count() AS n FROM {T} "
+        f"GROUP BY model_name) AS a CROSS JOIN (SELECT success, count() AS m FROM {T} "
+        f"GROUP BY success) AS b",
+    ),
+    q(
+        "join: FULL USING, a qualified USING column reads its own side, named plainly",
+        f"SELECT a.h, h, b.h, a.n, b.m FROM (SELECT toStartOfHour(event_time) AS h, count() AS n "
+        f"FROM {T} WHERE model_name = 'gpt-4o' AND latency > 10 GROUP BY h) AS a FULL JOIN "
+        f"(SELECT toStartOfHour(event_time) AS h, count() AS m FROM {T} "
+        f"WHERE model_name = 'claude-3-5-sonnet' AND latency > 10 GROUP BY h) AS b USING h "
+        f"ORDER BY h",
+    ),
+    q(
+        "join: * names the right side's clashing columns table.column",
+        f"SELECT * FROM (SELECT model_name, count() AS n FROM {T} GROUP BY model_name) AS a "
+        f"JOIN (SELECT model_name, sum(prompt_tokens) AS n FROM {T} GROUP BY model_name) AS b "
+        f"ON a.model_name = b.model_name ORDER BY model_name",
+    ),
+    q(
+        "join: three tables, WHERE and GROUP BY over the joined rows; names more than one "
+        "table has are qualified",
+        f"SELECT e.model_name, s.success, count(), round(sum(e.cost * t.n), 4) FROM {T} AS e "
+        f"JOIN {PER_MODEL} AS t USING model_name "
+        f"LEFT JOIN (SELECT toUInt8(1) AS success, 'ok' AS label) AS s ON e.success = s.success "
+        f"WHERE e.latency > 5 AND label != '' GROUP BY e.model_name, s.success",
+    ),
+    q(
+        "join: * over three tables qualifies every name more than one table has",
+        f"SELECT * FROM (SELECT model_name, count() AS n FROM {T} GROUP BY model_name) AS a "
+        f"JOIN (SELECT model_name, sum(prompt_tokens) AS n, 1 AS k FROM {T} GROUP BY model_name) "
+        f"AS b ON a.model_name = b.model_name JOIN (SELECT model_name, max(latency) AS top "
+        f"FROM {T} GROUP BY model_name) AS c ON c.model_name = b.model_name ORDER BY a.model_name",
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

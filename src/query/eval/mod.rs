@@ -32,7 +32,7 @@ mod strings;
 
 pub use arith::Arith;
 pub use calendar::{Part, Trunc};
-pub use cast::parse_value;
+pub use cast::{cast, parse_value};
 pub use compare::{float_key, Cmp, InSet};
 pub use like::Like;
 pub use round::Rounding;

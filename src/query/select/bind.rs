@@ -46,6 +46,12 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub scope: &'e Scope<'s, 'a>,
     /// The source's columns, by slot.
     pub columns: Vec<(String, DataType)>,
+    /// More names of the source's columns: `table.column` forms, with their slot.
+    pub qualified: Vec<(String, usize)>,
+    /// Whether an unknown `t.column` reads `column` (one table: its qualifier is not checked).
+    pub strip: bool,
+    /// Slots whose qualified names keep their qualifier in result column names.
+    pub keep: Vec<usize>,
     /// Aliases from `WITH` and the select list, with their expressions.
     pub aliases: Vec<(String, &'q Expr)>,
     /// The `GROUP BY` keys, aliases substituted: slots `0..keys.len()` after grouping.
@@ -106,7 +112,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                         return r;
                     }
                 }
-                Expr::Ident(n.clone())
+                // A qualified name reads the column its plain name reads.
+                match self.column(n) {
+                    Some(i) => Expr::Ident(self.columns[i].0.clone()),
+                    None => Expr::Ident(n.clone()),
+                }
             }
             Expr::Func(c) => Expr::Func(Box::new(Call {
                 name: c.name.clone(),
@@ -125,6 +135,46 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         })
     }
 
+    /// The slot of the column `n` names: a column's name, a qualified name, or with one table,
+    /// a name whose qualifier is dropped.
+    pub(super) fn column(&self, n: &str) -> Option<usize> {
+        if let Some(i) = self.columns.iter().position(|(c, _)| c == n) {
+            return Some(i);
+        }
+        if let Some((_, i)) = self.qualified.iter().find(|(c, _)| c == n) {
+            return Some(*i);
+        }
+        if self.strip {
+            let (_, col) = n.split_once('.')?;
+            return self.columns.iter().position(|(c, _)| c == col);
+        }
+        None
+    }
+
+    /// `e` with each name of a column that is not an alias written as the column's own name
+    /// (`t.a` as `a`), as ClickHouse names result columns. The parser bounds the depth.
+    pub(super) fn column_names(&self, e: &Expr) -> Expr {
+        match e {
+            Expr::Ident(n) if !self.aliases.iter().any(|(a, _)| a == n) => match self.column(n) {
+                Some(i) if self.keep.contains(&i) && n.contains('.') => e.clone(),
+                Some(i) => Expr::Ident(self.columns[i].0.clone()),
+                None => e.clone(),
+            },
+            Expr::Func(c) => Expr::Func(Box::new(Call {
+                name: c.name.clone(),
+                params: c
+                    .params
+                    .as_ref()
+                    .map(|p| p.iter().map(|x| self.column_names(x)).collect()),
+                args: c.args.iter().map(|x| self.column_names(x)).collect(),
+            })),
+            Expr::Interval(x, u) => Expr::Interval(Box::new(self.column_names(x)), *u),
+            Expr::Array(items) => Expr::Array(items.iter().map(|x| self.column_names(x)).collect()),
+            Expr::Tuple(items) => Expr::Tuple(items.iter().map(|x| self.column_names(x)).collect()),
+            _ => e.clone(),
+        }
+    }
+
     pub(super) fn full(&self, e: &Expr) -> Result<Expr> {
         self.expand(e, &mut Vec::new())
     }
@@ -141,7 +191,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         match e {
             Expr::Lit(l) => Ok(BExpr::constant(l.value.clone(), l.ty.clone())),
             Expr::Ident(n) => match mode {
-                Mode::Row => match self.columns.iter().position(|(c, _)| c == n) {
+                Mode::Row => match self.column(n) {
                     Some(i) => Ok(BExpr {
                         kind: BKind::Slot(i),
                         ty: self.columns[i].1.clone(),
@@ -156,7 +206,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     ))),
                 },
                 Mode::Post => {
-                    if self.columns.iter().any(|(c, _)| c == n) {
+                    if self.column(n).is_some() {
                         Err(Error::query(format!(
                             "column '{n}' is not under an aggregate function and not in GROUP BY"
                         )))

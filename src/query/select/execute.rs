@@ -197,7 +197,7 @@ fn infallible(e: &BExpr) -> bool {
 }
 
 /// Evaluates `exprs` over the filtered rows into materialized columns.
-fn project<'a>(
+pub(super) fn project<'a>(
     env: &Env<'a>,
     source: &Source<'a>,
     filter: Option<&BExpr>,

@@ -17,9 +17,11 @@
 mod bind;
 mod execute;
 mod finish;
+mod join;
 mod plan;
 mod scan;
 mod scope;
+mod union;
 
 pub use scope::{Env, NodeSql, Scope};
 
@@ -43,8 +45,76 @@ pub fn run_select<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) -> R
 }
 
 fn run_select_inner<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) -> Result<Table<'a>> {
+    if q.union.is_empty() {
+        return run_one(q, env, parent);
+    }
+    let mut parts = Vec::with_capacity(q.union.len() + 1);
+    parts.push(run_one(q, env, parent)?);
+    for (_, part) in &q.union {
+        parts.push(run_select(part, env, parent)?);
+    }
+    let modes: Vec<_> = q.union.iter().map(|(m, _)| *m).collect();
+    union::combine(parts, &modes)
+}
+
+/// Runs one `SELECT`, without the queries `UNION`ed after it.
+fn run_one<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) -> Result<Table<'a>> {
     let scope = Scope::of_query(q, parent);
-    let source = scope::from_source(q.from.as_ref(), &scope, env)?;
-    let plan = plan::plan(q, env, &scope, source)?;
+    let used = used_names(q);
+    let (source, naming) = scope::from_source(q.from.as_ref(), &scope, env, used.as_deref())?;
+    let plan = plan::plan(q, env, &scope, source, naming)?;
     execute::execute(env, plan)
+}
+
+/// The column names a query reads, a qualified name counting as its column's name; `None`
+/// when it reads every column (`*`).
+fn used_names(q: &Query) -> Option<Vec<String>> {
+    use super::ast::{Expr, From, With};
+    if !matches!(q.from, Some(From::Join(_))) {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut stack: Vec<&Expr> = Vec::new();
+    for item in &q.select {
+        if item.expr == Expr::Star {
+            return None;
+        }
+        stack.push(&item.expr);
+    }
+    for w in &q.with {
+        if let With::Alias(_, e) = w {
+            stack.push(e);
+        }
+    }
+    stack.extend(q.filter.iter());
+    stack.extend(q.group_by.iter());
+    stack.extend(q.having.iter());
+    stack.extend(q.order_by.iter().map(|o| &o.expr));
+    if let Some(lb) = &q.limit_by {
+        stack.extend(lb.by.iter());
+    }
+    let mut joins = vec![q.from.as_ref()];
+    while let Some(Some(From::Join(j))) = joins.pop() {
+        stack.extend(j.on.iter());
+        out.extend(j.using.iter().cloned());
+        joins.push(Some(&j.left));
+    }
+    // The walk keeps its own stack: expressions are as deep as the parser allows.
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Ident(n) => {
+                let col = n.rsplit_once('.').map_or(n.as_str(), |(_, c)| c);
+                out.push(col.to_string());
+                out.push(n.clone());
+            }
+            Expr::Func(c) => {
+                stack.extend(c.args.iter());
+                stack.extend(c.params.iter().flatten());
+            }
+            Expr::Interval(x, _) => stack.push(x),
+            Expr::Array(items) | Expr::Tuple(items) => stack.extend(items.iter()),
+            Expr::Lit(_) | Expr::Star | Expr::Subquery(..) => {}
+        }
+    }
+    Some(out)
 }

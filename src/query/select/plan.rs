@@ -11,7 +11,7 @@ use super::super::types::DataType;
 use super::bind::{
     add_alias, contains_aggregate, limit_value, positional, without_true, Binder, Mode,
 };
-use super::scope::{Env, Scope, Source};
+use super::scope::{Env, Naming, Scope, Source};
 use crate::error::{Error, Result};
 
 /// A query bound and ready to run.
@@ -90,19 +90,30 @@ pub(super) fn plan<'s, 'a>(
     env: &Env<'a>,
     scope: &Scope<'s, 'a>,
     source: Source<'a>,
+    naming: Naming,
 ) -> Result<Plan<'a>> {
     let columns = source.columns();
+    let star: Vec<(String, DataType)> = match &naming.star {
+        Some(slots) => slots
+            .iter()
+            .filter_map(|s| columns.get(*s).cloned())
+            .collect(),
+        None => columns.clone(),
+    };
     let mut b = Binder {
         env,
         scope,
         columns: columns.clone(),
+        qualified: naming.qualified,
+        strip: naming.strip,
+        keep: naming.keep,
         aliases: aliases(q)?,
         keys: Vec::new(),
         key_types: Vec::new(),
         aggs: Vec::new(),
         clause: "WHERE",
     };
-    let items = select_items(q, &b, &columns)?;
+    let items = select_items(q, &b, &star)?;
     let filter = match &q.filter {
         Some(f) => bind_filter(&mut b, f)?,
         None => None,
@@ -155,7 +166,10 @@ fn select_items(
             }
             continue;
         }
-        let name = item.alias.clone().unwrap_or_else(|| item.expr.to_string());
+        let name = match &item.alias {
+            Some(a) => a.clone(),
+            None => b.column_names(&item.expr).to_string(),
+        };
         // An alias is not expanded inside its own expression: in `sum(x) AS x` the inner `x` is
         // the column.
         let mut stack: Vec<String> = item.alias.iter().cloned().collect();

@@ -162,6 +162,90 @@ impl<'s, 'a> Scope<'s, 'a> {
     }
 }
 
+/// The names a source's columns answer to besides their own.
+#[derive(Debug, Clone)]
+pub(super) struct Naming {
+    /// Qualified names (`t.column`), with their slot.
+    pub qualified: Vec<(String, usize)>,
+    /// The slots `*` reads, in order; `None`: every column.
+    pub star: Option<Vec<usize>>,
+    /// Whether an unknown `t.column` reads `column` (one table: qualifiers are not checked).
+    pub strip: bool,
+    /// Per slot of a join: the qualifier of the table it comes from and its name there.
+    pub origin: Vec<(Option<String>, String)>,
+    /// Slots of a join that `USING` merged.
+    pub merged: Vec<usize>,
+    /// Slots whose qualified names keep their qualifier in result column names.
+    pub keep: Vec<usize>,
+}
+
+impl Naming {
+    /// The naming of one table or subquery.
+    pub(super) fn single() -> Naming {
+        Naming {
+            qualified: Vec::new(),
+            star: None,
+            strip: true,
+            origin: Vec::new(),
+            merged: Vec::new(),
+            keep: Vec::new(),
+        }
+    }
+
+    /// The slot of `t`'s column `name` (its own name or a qualified one).
+    pub(super) fn slot(&self, t: &Table<'_>, name: &str) -> Option<usize> {
+        t.names.iter().position(|n| n == name).or_else(|| {
+            self.qualified
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, s)| *s)
+        })
+    }
+}
+
+/// A source read whole into a table; with `used`, only the columns whose names it holds are
+/// read from a store, the others kept as their type's default.
+pub(super) fn materialize<'a>(
+    env: &Env<'a>,
+    source: Source<'a>,
+    used: Option<&[String]>,
+) -> Result<Rc<Table<'a>>> {
+    let store = match source {
+        Source::Table(t) => return Ok(t),
+        Source::Store(s) => s,
+    };
+    let columns = Source::Store(store).columns();
+    let wanted: Vec<usize> = (0..columns.len())
+        .filter(|i| used.map_or(true, |u| u.iter().any(|n| *n == columns[*i].0)))
+        .collect();
+    let exprs: Vec<super::super::eval::BExpr> = wanted
+        .iter()
+        .map(|i| super::super::eval::BExpr {
+            kind: super::super::eval::BKind::Slot(*i),
+            ty: columns[*i].1.clone(),
+        })
+        .collect();
+    let batch = super::execute::project(env, &Source::Store(store), None, &exprs, None)?;
+    let mut read = batch.cols.into_iter();
+    let mut cols = Vec::with_capacity(columns.len());
+    for (i, (_, ty)) in columns.iter().enumerate() {
+        if wanted.contains(&i) {
+            cols.push(
+                read.next()
+                    .ok_or_else(|| Error::query("internal: a column read"))?,
+            );
+        } else {
+            cols.push(Col::Const(super::super::column::default_value(ty)));
+        }
+    }
+    Ok(Rc::new(Table {
+        names: columns.iter().map(|(n, _)| n.clone()).collect(),
+        types: columns.into_iter().map(|(_, t)| t).collect(),
+        cols,
+        rows: batch.n,
+    }))
+}
+
 /// Where rows come from.
 pub(super) enum Source<'a> {
     Store(&'a Store),
@@ -250,15 +334,22 @@ fn resolve<'s, 'a>(name: &str, scope: &Scope<'s, 'a>, env: &Env<'a>) -> Result<S
     Err(Error::query(format!("unknown table '{name}'")))
 }
 
-/// The source a query's `FROM` names, resolved in `scope`; without `FROM`, one row of `dummy`.
+/// The source a query's `FROM` names, resolved in `scope`, with the names of its columns;
+/// without `FROM`, one row of `dummy`. `used` lists the column names the query reads (`None`:
+/// all), which a join reads its sources for.
 pub(super) fn from_source<'s, 'a>(
     from: Option<&From>,
     scope: &Scope<'s, 'a>,
     env: &Env<'a>,
-) -> Result<Source<'a>> {
+    used: Option<&[String]>,
+) -> Result<(Source<'a>, Naming)> {
     Ok(match from {
-        None => Source::Table(Rc::new(one_row())),
-        Some(From::Table(name, _)) => resolve(name, scope, env)?,
-        Some(From::Subquery(sub, _)) => Source::Table(Rc::new(run_select(sub, env, scope)?)),
+        None => (Source::Table(Rc::new(one_row())), Naming::single()),
+        Some(From::Table(name, _)) => (resolve(name, scope, env)?, Naming::single()),
+        Some(From::Subquery(sub, _)) => (
+            Source::Table(Rc::new(run_select(sub, env, scope)?)),
+            Naming::single(),
+        ),
+        Some(From::Join(j)) => super::join::join(j, scope, env, used, true)?,
     })
 }
