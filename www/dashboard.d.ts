@@ -68,8 +68,8 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   readonly bucket: 'minute' | 'hour' | 'day';
   /**
    * Store files (`.llmstore`, or starting with `LLMSTORE`) replace the data with their own.
-   * `format` names the files' log format (from `store.formatNames()`); default: the Format
-   * menu's choice, else each line's format is detected.
+   * `format` names the files' log format (from `store.formatNames()`), '' detects each line's;
+   * default: the Format menu's choice.
    */
   loadFiles(files: Iterable<File>, options?: { format?: string }): Promise<LoadResult[]>;
   /** Replaces the data with a store file's. */

@@ -462,19 +462,23 @@ export class LlmMetricsDashboard extends HTMLElement {
 
   /**
    * Loads files (File objects) one after another; a store file (`.llmstore`, or starting with
-   * its LLMSTORE magic) replaces the data with its own.
+   * its LLMSTORE magic) replaces the data with its own. `format` names the files' log format;
+   * '' detects each line's; default: the Format menu's choice.
    */
   loadFiles(files, { format = this.#chosenFormat() } = {}) {
+    // Recorded as loaded ('' for detection), so that a reload after a crash reads them the same way.
+    const chosen = format || '';
     return Promise.all([...files].map(async (file) => {
       if (await isStoreFile(file)) return this.openStoreFile(file);
-      return this.#track(file.name, file.size, (options) => this.#store.loadFile(file, { ...options, format }),
-        { kind: 'file', file, format });
+      return this.#track(file.name, file.size,
+        (options) => this.#store.loadFile(file, { ...options, format: chosen || undefined }),
+        { kind: 'file', file, format: chosen });
     }));
   }
 
-  /** The format chosen in the Format menu, or undefined to detect each line's. */
+  /** The format chosen in the Format menu, or '' to detect each line's. */
   #chosenFormat() {
-    return this.#ui.inputs?.format?.value || undefined;
+    return this.#ui.inputs?.format?.value ?? '';
   }
 
   /** Replaces the data with a store file's (from Export, here or in another browser). */
@@ -561,6 +565,7 @@ export class LlmMetricsDashboard extends HTMLElement {
 
   /** Loads a URL; `token` is sent only as an Authorization: Bearer header. */
   load(url, { token, format = this.#chosenFormat() } = {}) {
+    const chosen = format || '';
     let absolute;
     try {
       absolute = new URL(url, document.baseURI).href;
@@ -569,8 +574,8 @@ export class LlmMetricsDashboard extends HTMLElement {
       return Promise.resolve(null);
     }
     return this.#track(absolute, null,
-      (options) => this.#store.loadUrl(absolute, { token, name: absolute, format, ...options }),
-      { kind: 'url', url: absolute, token: Boolean(token), format });
+      (options) => this.#store.loadUrl(absolute, { token, name: absolute, format: chosen || undefined, ...options }),
+      { kind: 'url', url: absolute, token: Boolean(token), format: chosen });
   }
 
   /** Loads `rows` generated sample events. */
