@@ -3,13 +3,14 @@
 //! functions and aggregates bound, constants folded.
 
 use super::super::agg::{AggKind, AggSpec};
-use super::super::ast::{Call, Expr};
+use super::super::ast::{Call, Expr, Lit};
 use super::super::eval::{eval_const, BExpr, BKind, F};
 use super::super::types::{common_type, DataType};
 use super::super::{funcs, Value};
 use super::run_select;
 use super::scope::{Env, Scope};
 use crate::error::{Error, Result};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
@@ -56,6 +57,10 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub aggs: Vec<(Expr, AggSpec)>,
     /// Where the expression being bound sits, for error messages.
     pub clause: &'static str,
+    /// Aliases whose expression is a constant, folded once to a literal: a chain of aliases
+    /// that use each other (`a1 = a0 + a0`, `a2 = a1 + a1`, …) is bound in linear time, as
+    /// ClickHouse binds each alias once.
+    pub folded: RefCell<Vec<(String, Expr)>>,
 }
 
 pub(super) fn contains_aggregate(e: &Expr) -> bool {
@@ -100,10 +105,22 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Ident(n) => {
                 if let Some((_, a)) = self.aliases.iter().find(|(name, _)| name == n) {
                     if !stack.contains(n) {
+                        if let Some((_, lit)) =
+                            self.folded.borrow().iter().find(|(name, _)| name == n)
+                        {
+                            return Ok(lit.clone());
+                        }
                         stack.push(n.clone());
                         let r = self.expand_within(a, stack, x);
                         stack.pop();
-                        return r;
+                        let r = r?;
+                        return Ok(match self.fold_alias(&r) {
+                            Some(lit) => {
+                                self.folded.borrow_mut().push((n.clone(), lit.clone()));
+                                lit
+                            }
+                            None => r,
+                        });
                     }
                 }
                 Expr::Ident(n.clone())
@@ -123,6 +140,33 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Tuple(items) => Expr::Tuple(all(items, stack, x)?),
             other => other.clone(),
         })
+    }
+
+    /// The literal an alias's expanded expression folds to, when it reads no column, no
+    /// aggregate and no subquery (`None` otherwise, or when folding fails: the error then
+    /// comes where the expression is bound).
+    fn fold_alias(&self, e: &Expr) -> Option<Expr> {
+        if !is_constant_expr(e) || matches!(e, Expr::Lit(_)) {
+            return None;
+        }
+        let mut b = Binder {
+            env: self.env,
+            scope: self.scope,
+            columns: Vec::new(),
+            aliases: Vec::new(),
+            keys: Vec::new(),
+            key_types: Vec::new(),
+            aggs: Vec::new(),
+            clause: "WITH",
+            folded: RefCell::new(Vec::new()),
+        };
+        let bound = b.bind(e, Mode::Const).ok()?;
+        let value = bound.as_const()?.clone();
+        Some(Expr::Lit(Lit {
+            value,
+            ty: bound.ty,
+            typed: false,
+        }))
     }
 
     pub(super) fn full(&self, e: &Expr) -> Result<Expr> {
@@ -469,6 +513,21 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             kind: BKind::Slot(nkeys + self.aggs.len() - 1),
             ty,
         })
+    }
+}
+
+/// Whether `e` is built of literals by functions that are not aggregates: a constant.
+fn is_constant_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) => true,
+        Expr::Interval(x, _) => is_constant_expr(x),
+        Expr::Array(items) => items.iter().all(is_constant_expr),
+        Expr::Func(c) => {
+            funcs::aggregate(&funcs::canonical(&c.name)).is_none()
+                && c.params.is_none()
+                && c.args.iter().all(is_constant_expr)
+        }
+        Expr::Ident(_) | Expr::Star | Expr::Tuple(_) | Expr::Subquery(..) => false,
     }
 }
 

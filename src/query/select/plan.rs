@@ -101,6 +101,7 @@ pub(super) fn plan<'s, 'a>(
         key_types: Vec::new(),
         aggs: Vec::new(),
         clause: "WHERE",
+        folded: Default::default(),
     };
     let items = select_items(q, &b, &columns)?;
     let filter = match &q.filter {
