@@ -582,6 +582,19 @@ QUERIES: list[Case] = [
         f"ORDER BY cost LIMIT 1 BY cost, latency LIMIT 100000)) AS partly",
         tiers=("small",),
     ),
+    q(
+        "exact: function names match GROUP BY keys and aggregates in any case",
+        f"SELECT length(model_name) AS k, LENGTH(model_name), Avg(total_tokens), "
+        f"avg(total_tokens), count() FROM {T} GROUP BY LENGTH(model_name), Round(total_tokens, -3) "
+        f"ORDER BY length(model_name), round(total_tokens, -3) LIMIT 20",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a chain of constant aliases",
+        "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
+        "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}

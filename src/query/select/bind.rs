@@ -125,8 +125,10 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 }
                 Expr::Ident(n.clone())
             }
+            // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
+            // expression matches a `GROUP BY` key or an aggregate however it is spelled.
             Expr::Func(c) => Expr::Func(Box::new(Call {
-                name: c.name.clone(),
+                name: funcs::canonical(&c.name),
                 params: match &c.params {
                     Some(p) => Some(all(p, stack, x)?),
                     None => None,
