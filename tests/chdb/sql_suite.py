@@ -590,6 +590,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: intDiv of unsigned and signed integers divides as signed",
+        f"SELECT intDiv(completion_tokens, -3) AS k, intDiv(toUInt16(prompt_tokens), -7) AS m, "
+        f"intDiv(toInt8(-100), toUInt8(success + 199)) AS s, intDiv(65535, -3) AS c, "
+        f"intDiv(toInt8(-100), toUInt32(200)) AS w, count() FROM {T} "
+        f"GROUP BY k, m, s, c, w ORDER BY k, m, s LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
         "exact: a chain of constant aliases",
         "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
         "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",

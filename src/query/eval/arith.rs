@@ -83,6 +83,32 @@ pub(super) fn arith<'a>(
     let x = a.i64s(n);
     let y = b.i64s(n);
     let mut v = Vec::with_capacity(n);
+    if op == Arith::IntDiv {
+        // ClickHouse divides as signed integers: the dividend reinterpreted as the signed type
+        // of its width (`intDiv(toUInt16(65535), -3)` is `-1 / -3`, 0), an unsigned divisor
+        // at least as wide reinterpreted as the signed type of its own width; the quotient
+        // wraps to the result's width.
+        let (wa, wb) = (ta.int_bits(), tb.int_bits());
+        let b_unsigned = !tb.base().is_signed();
+        for (p, q) in x.iter().zip(y.iter()) {
+            let p = sign_extend(*p, wa);
+            let q = if b_unsigned && wb >= wa {
+                sign_extend(*q, wb)
+            } else {
+                *q
+            };
+            if q == 0 {
+                return Err(zero_divisor());
+            }
+            if p == i64::MIN && q == -1 {
+                return Err(Error::query(
+                    "division of the minimal signed number by minus one",
+                ));
+            }
+            v.push(sign_extend(p.wrapping_div(q), ty.int_bits()));
+        }
+        return Ok(Col::I(Cow::Owned(v)));
+    }
     for (p, q) in x.iter().zip(y.iter()) {
         v.push(match op {
             Arith::Plus => p.wrapping_add(*q),
@@ -100,6 +126,16 @@ pub(super) fn arith<'a>(
         });
     }
     Ok(Col::I(Cow::Owned(v)))
+}
+
+/// The low `bits` bits of `x` read as a signed integer of that width.
+fn sign_extend(x: i64, bits: u32) -> i64 {
+    if bits >= 64 {
+        x
+    } else {
+        let shift = 64 - bits;
+        (x << shift) >> shift
+    }
 }
 
 /// `negate`: floats change sign, integers wrap (the negation of the minimal `Int64` is itself).
