@@ -598,6 +598,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: a signed number modulo a UInt64 above 2^63 is itself",
+        f"SELECT toInt64(prompt_tokens) - 1000 AS a, a % 18446744073709551615 AS m, "
+        f"a % toUInt64(9223372036854775808) AS h, toInt8(-1) % 18446744073709551615 AS c, "
+        f"toInt16(-300) % toUInt64(18446744073709551615) AS d, count() FROM {T} "
+        f"GROUP BY a, m, h, c, d ORDER BY a LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
         "exact: a chain of constant aliases",
         "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
         "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",

@@ -100,7 +100,7 @@ pub(super) fn arith<'a>(
             if q == 0 {
                 return Err(zero_divisor());
             }
-            if p == i64::MIN && q == -1 {
+            if q == -1 && p == sign_extend(1 << (wa - 1), wa) {
                 return Err(Error::query(
                     "division of the minimal signed number by minus one",
                 ));
@@ -109,11 +109,19 @@ pub(super) fn arith<'a>(
         }
         return Ok(Col::I(Cow::Owned(v)));
     }
+    let unsigned_divisor = !tb.base().is_signed();
     for (p, q) in x.iter().zip(y.iter()) {
         v.push(match op {
             Arith::Plus => p.wrapping_add(*q),
             Arith::Minus => p.wrapping_sub(*q),
             Arith::Mul => p.wrapping_mul(*q),
+            // A signed dividend and a `UInt64` divisor of 2^63 or more, larger than any
+            // dividend: the remainder is the dividend (`-5 % 18446744073709551615` is -5, not
+            // the 0 of reading the divisor as -1).
+            Arith::Mod if unsigned_divisor && *q < 0 => sign_extend(
+                (i128::from(*p) % i128::from(*q as u64)) as i64,
+                ty.int_bits(),
+            ),
             Arith::Mod | Arith::IntDiv if *q == 0 => return Err(zero_divisor()),
             Arith::Mod | Arith::IntDiv if *p == i64::MIN && *q == -1 => {
                 return Err(Error::query(
