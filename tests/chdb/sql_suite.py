@@ -515,6 +515,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: arithmetic with a constant expression moves out of min and max",
+        f"SELECT max(event_time - toDateTime('2024-09-10 00:00:00')) AS a, "
+        f"min(event_time - toDateTime('2024-09-10 00:00:00')), "
+        f"max(event_time + INTERVAL length('ab') DAY), min(toInt8(prompt_tokens) * (1 - 2)), "
+        f"max(toInt32(prompt_tokens) * toInt8('-3')) FROM {T} HAVING a < 100",
+        tiers=("small",),
+    ),
+    q(
         "exact: min and max of arithmetic over no rows",
         f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
         tiers=("small",),

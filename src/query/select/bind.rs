@@ -378,7 +378,13 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
-        if let Some(moved) = arithmetic_out_of_extreme(c, base, is_if) {
+        let fold = |e: &Expr| {
+            self.fold_alias(e).and_then(|l| match l {
+                Expr::Lit(l) => Some(l.value),
+                _ => None,
+            })
+        };
+        if let Some(moved) = arithmetic_out_of_extreme(c, base, is_if, &fold) {
             return self.bind(&moved, Mode::Post);
         }
         let nkeys = self.keys.len();
@@ -537,8 +543,14 @@ fn is_constant_expr(e: &Expr) -> bool {
 /// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
 /// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
 /// negative factor or divisor swaps `min` and `max`. Without combinators only, and only where
-/// `x` reads a column: a constant argument is folded whole first.
-fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> {
+/// `x` reads a column: a constant argument is folded whole first. The constant may be any
+/// constant expression (`toDateTime('…')`), which `fold` evaluates.
+fn arithmetic_out_of_extreme(
+    c: &Call,
+    base: &str,
+    is_if: bool,
+    fold: &dyn Fn(&Expr) -> Option<Value>,
+) -> Option<Expr> {
     if is_if || !(base == "min" || base == "max") || c.params.is_some() || c.args.len() != 1 {
         return None;
     }
@@ -551,10 +563,11 @@ fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> 
     let op = funcs::canonical(&inner.name);
     let constant = |e: &Expr| match e {
         Expr::Lit(l) => Some(l.value.clone()),
-        Expr::Interval(x, _) => match &**x {
+        Expr::Interval(x, _) if matches!(&**x, Expr::Lit(_)) => match &**x {
             Expr::Lit(l) => Some(l.value.clone()),
             _ => None,
         },
+        e if is_constant_expr(e) => fold(e),
         _ => None,
     };
     let (a, b) = (&inner.args[0], &inner.args[1]);
