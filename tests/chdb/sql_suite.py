@@ -614,6 +614,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: and/or of Nullable(Bool) are UInt8 unless a plain Bool takes part",
+        f"SELECT (toNullable(success > 0) AND false) AND (prompt_tokens > 1) AS a, "
+        f"toNullable(true) OR 0 AS b, (toNullable(success) AND false) AS c, "
+        f"(toNullable(success > 0) OR (latency > 1)) AS d, toString(d) AS e, count() FROM {T} "
+        f"GROUP BY a, b, c, d ORDER BY a, b, c, d",
+        tiers=("small",),
+    ),
+    q(
         "exact: a chain of constant aliases",
         "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
         "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",
