@@ -622,6 +622,12 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: DISTINCT over every GROUP BY key keeps the -0 and 0 groups",
+        f"SELECT count(), uniqExact(toString(r)) FROM (SELECT DISTINCT round(cost) AS r FROM {T} "
+        f"GROUP BY r ORDER BY r LIMIT 100000) WHERE r = 0",
+        tiers=("small",),
+    ),
+    q(
         "exact: a chain of constant aliases",
         "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
         "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",
