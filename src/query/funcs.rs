@@ -481,8 +481,12 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 return Err(illegal(n, &args));
             }
             let f = if n == "and" { F::And } else { F::Or };
-            // Bool when any argument is Bool, as ClickHouse types `1 AND true`.
-            let ty = logical_type(args.iter().any(|a| *a.ty.base() == DataType::Bool));
+            // Bool when any argument is Bool, as ClickHouse types `1 AND true`; a
+            // `Nullable(Bool)` argument does not count (ClickHouse looks at the type's name).
+            let ty = logical_type(
+                args.iter()
+                    .any(|a| a.ty.clone().without_low_cardinality() == DataType::Bool),
+            );
             mk(f, args, ty.nullable_if(nullable))
         }
         "not" => {

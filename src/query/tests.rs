@@ -575,19 +575,46 @@ fn five_thousand_nested_with_tables_are_an_error() {
 #[test]
 fn aliases_doubling_each_other_are_bounded() {
     on_small_stack(|| {
-        let mut aliases = String::from("WITH 1 AS a0");
-        for i in 1..60 {
-            aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
-        }
-        let err = sql(&format!("{aliases} SELECT a59"))
-            .unwrap_err()
-            .to_string();
+        let chain = |first: &str, n: usize| {
+            let mut aliases = format!("WITH {first} AS a0");
+            for i in 1..n {
+                aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
+            }
+            aliases
+        };
+        // Constant aliases fold once each: 60 of them answer at once (2^59, hand-derived; the
+        // type widens UInt8 -> UInt16 -> UInt32 -> UInt64 as ClickHouse's plus does).
+        let e = sql(&format!(
+            "{} SELECT a59, a3 + 1, a2 FROM llm_events LIMIT 1",
+            chain("1", 60)
+        ))
+        .unwrap();
+        assert_eq!(
+            e.data,
+            vec![vec![Value::UInt(1 << 59), Value::UInt(9), Value::UInt(4)]]
+        );
+        assert_eq!(e.meta[1].name, "plus(a3, 1)");
+        assert_eq!(e.meta[1].ty, "UInt64");
+        assert_eq!(e.meta[2].ty, "UInt32");
+        // Aliases over a column still expand, and stop with an error once too large.
+        let err = sql(&format!(
+            "{} SELECT a59 FROM llm_events",
+            chain("prompt_tokens", 60)
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("too large"), "{err}");
-        let mut aliases = String::from("WITH 1 AS a0");
-        for i in 1..12 {
-            aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
-        }
-        assert_eq!(one(&format!("{aliases} SELECT a11")), Value::UInt(2048));
+        assert_eq!(
+            one(&format!("{} SELECT a11", chain("1", 12))),
+            Value::UInt(2048)
+        );
+        let e = sql(&format!(
+            "{} SELECT sum(a3) FROM llm_events",
+            chain("prompt_tokens", 4)
+        ))
+        .unwrap();
+        // 8 × (100 + 50 + 10).
+        assert_eq!(e.data, vec![vec![Value::UInt(1280)]]);
     });
 }
 

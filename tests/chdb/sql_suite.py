@@ -533,6 +533,14 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: arithmetic with a constant expression moves out of min and max",
+        f"SELECT max(event_time - toDateTime('2024-09-10 00:00:00')) AS a, "
+        f"min(event_time - toDateTime('2024-09-10 00:00:00')), "
+        f"max(event_time + INTERVAL length('ab') DAY), min(toInt8(prompt_tokens) * (1 - 2)), "
+        f"max(toInt32(prompt_tokens) * toInt8('-3')) FROM {T} HAVING a < 100",
+        tiers=("small",),
+    ),
+    q(
         "exact: min and max of arithmetic over no rows",
         f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
         tiers=("small",),
@@ -598,6 +606,49 @@ QUERIES: list[Case] = [
         f"SELECT (SELECT count() FROM (SELECT cost FROM {T} ORDER BY cost LIMIT 1 BY cost "
         f"LIMIT 100000)) AS sorted, (SELECT count() FROM (SELECT cost, latency FROM {T} "
         f"ORDER BY cost LIMIT 1 BY cost, latency LIMIT 100000)) AS partly",
+        tiers=("small",),
+    ),
+    q(
+        "exact: function names match GROUP BY keys and aggregates in any case",
+        f"SELECT length(model_name) AS k, LENGTH(model_name), Avg(total_tokens), "
+        f"avg(total_tokens), count() FROM {T} GROUP BY LENGTH(model_name), Round(total_tokens, -3) "
+        f"ORDER BY length(model_name), round(total_tokens, -3) LIMIT 20",
+        tiers=("small",),
+    ),
+    q(
+        "exact: intDiv of unsigned and signed integers divides as signed",
+        f"SELECT intDiv(completion_tokens, -3) AS k, intDiv(toUInt16(prompt_tokens), -7) AS m, "
+        f"intDiv(toInt8(-100), toUInt8(success + 199)) AS s, intDiv(65535, -3) AS c, "
+        f"intDiv(toInt8(-100), toUInt32(200)) AS w, count() FROM {T} "
+        f"GROUP BY k, m, s, c, w ORDER BY k, m, s LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a signed number modulo a UInt64 above 2^63 is itself",
+        f"SELECT toInt64(prompt_tokens) - 1000 AS a, a % 18446744073709551615 AS m, "
+        f"a % toUInt64(9223372036854775808) AS h, toInt8(-1) % 18446744073709551615 AS c, "
+        f"toInt16(-300) % toUInt64(18446744073709551615) AS d, count() FROM {T} "
+        f"GROUP BY a, m, h, c, d ORDER BY a LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
+        "exact: and/or of Nullable(Bool) are UInt8 unless a plain Bool takes part",
+        f"SELECT (toNullable(success > 0) AND false) AND (prompt_tokens > 1) AS a, "
+        f"toNullable(true) OR 0 AS b, (toNullable(success) AND false) AS c, "
+        f"(toNullable(success > 0) OR (latency > 1)) AS d, toString(d) AS e, count() FROM {T} "
+        f"GROUP BY a, b, c, d ORDER BY a, b, c, d",
+        tiers=("small",),
+    ),
+    q(
+        "exact: DISTINCT over every GROUP BY key keeps the -0 and 0 groups",
+        f"SELECT count(), uniqExact(toString(r)) FROM (SELECT DISTINCT round(cost) AS r FROM {T} "
+        f"GROUP BY r ORDER BY r LIMIT 100000) WHERE r = 0",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a chain of constant aliases",
+        "WITH 1 AS a0, a0 + a0 AS a1, a1 + a1 AS a2, a2 + a2 AS a3, a3 * a3 AS a4, "
+        "-a4 AS a5 SELECT a5, a4 + 1, toString(a3) FROM llm_events LIMIT 1",
         tiers=("small",),
     ),
 ]

@@ -83,11 +83,45 @@ pub(super) fn arith<'a>(
     let x = a.i64s(n);
     let y = b.i64s(n);
     let mut v = Vec::with_capacity(n);
+    if op == Arith::IntDiv {
+        // ClickHouse divides as signed integers: the dividend reinterpreted as the signed type
+        // of its width (`intDiv(toUInt16(65535), -3)` is `-1 / -3`, 0), an unsigned divisor
+        // at least as wide reinterpreted as the signed type of its own width; the quotient
+        // wraps to the result's width.
+        let (wa, wb) = (ta.int_bits(), tb.int_bits());
+        let b_unsigned = !tb.base().is_signed();
+        for (p, q) in x.iter().zip(y.iter()) {
+            let p = sign_extend(*p, wa);
+            let q = if b_unsigned && wb >= wa {
+                sign_extend(*q, wb)
+            } else {
+                *q
+            };
+            if q == 0 {
+                return Err(zero_divisor());
+            }
+            if q == -1 && p == sign_extend(1 << (wa - 1), wa) {
+                return Err(Error::query(
+                    "division of the minimal signed number by minus one",
+                ));
+            }
+            v.push(sign_extend(p.wrapping_div(q), ty.int_bits()));
+        }
+        return Ok(Col::I(Cow::Owned(v)));
+    }
+    let unsigned_divisor = !tb.base().is_signed();
     for (p, q) in x.iter().zip(y.iter()) {
         v.push(match op {
             Arith::Plus => p.wrapping_add(*q),
             Arith::Minus => p.wrapping_sub(*q),
             Arith::Mul => p.wrapping_mul(*q),
+            // A signed dividend and a `UInt64` divisor of 2^63 or more, larger than any
+            // dividend: the remainder is the dividend (`-5 % 18446744073709551615` is -5, not
+            // the 0 of reading the divisor as -1).
+            Arith::Mod if unsigned_divisor && *q < 0 => sign_extend(
+                (i128::from(*p) % i128::from(*q as u64)) as i64,
+                ty.int_bits(),
+            ),
             Arith::Mod | Arith::IntDiv if *q == 0 => return Err(zero_divisor()),
             Arith::Mod | Arith::IntDiv if *p == i64::MIN && *q == -1 => {
                 return Err(Error::query(
@@ -100,6 +134,16 @@ pub(super) fn arith<'a>(
         });
     }
     Ok(Col::I(Cow::Owned(v)))
+}
+
+/// The low `bits` bits of `x` read as a signed integer of that width.
+fn sign_extend(x: i64, bits: u32) -> i64 {
+    if bits >= 64 {
+        x
+    } else {
+        let shift = 64 - bits;
+        (x << shift) >> shift
+    }
 }
 
 /// `negate`: floats change sign, integers wrap (the negation of the minimal `Int64` is itself).

@@ -3,13 +3,14 @@
 //! functions and aggregates bound, constants folded.
 
 use super::super::agg::{AggKind, AggSpec};
-use super::super::ast::{Call, Expr};
+use super::super::ast::{Call, Expr, Lit};
 use super::super::eval::{eval_const, BExpr, BKind, F};
 use super::super::types::{common_type, DataType};
 use super::super::{funcs, Value};
 use super::run_select;
 use super::scope::{Env, Scope};
 use crate::error::{Error, Result};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
@@ -62,6 +63,10 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub aggs: Vec<(Expr, AggSpec)>,
     /// Where the expression being bound sits, for error messages.
     pub clause: &'static str,
+    /// Aliases whose expression is a constant, folded once to a literal: a chain of aliases
+    /// that use each other (`a1 = a0 + a0`, `a2 = a1 + a1`, …) is bound in linear time, as
+    /// ClickHouse binds each alias once.
+    pub folded: RefCell<Vec<(String, Expr)>>,
 }
 
 pub(super) fn contains_aggregate(e: &Expr) -> bool {
@@ -106,10 +111,22 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Ident(n) => {
                 if let Some((_, a)) = self.aliases.iter().find(|(name, _)| name == n) {
                     if !stack.contains(n) {
+                        if let Some((_, lit)) =
+                            self.folded.borrow().iter().find(|(name, _)| name == n)
+                        {
+                            return Ok(lit.clone());
+                        }
                         stack.push(n.clone());
                         let r = self.expand_within(a, stack, x);
                         stack.pop();
-                        return r;
+                        let r = r?;
+                        return Ok(match self.fold_alias(&r) {
+                            Some(lit) => {
+                                self.folded.borrow_mut().push((n.clone(), lit.clone()));
+                                lit
+                            }
+                            None => r,
+                        });
                     }
                 }
                 // A qualified name reads the column its plain name reads.
@@ -118,8 +135,10 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     None => Expr::Ident(n.clone()),
                 }
             }
+            // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
+            // expression matches a `GROUP BY` key or an aggregate however it is spelled.
             Expr::Func(c) => Expr::Func(Box::new(Call {
-                name: c.name.clone(),
+                name: funcs::canonical(&c.name),
                 params: match &c.params {
                     Some(p) => Some(all(p, stack, x)?),
                     None => None,
@@ -173,6 +192,36 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Tuple(items) => Expr::Tuple(items.iter().map(|x| self.column_names(x)).collect()),
             _ => e.clone(),
         }
+    }
+
+    /// The literal an alias's expanded expression folds to, when it reads no column, no
+    /// aggregate and no subquery (`None` otherwise, or when folding fails: the error then
+    /// comes where the expression is bound).
+    fn fold_alias(&self, e: &Expr) -> Option<Expr> {
+        if !is_constant_expr(e) || matches!(e, Expr::Lit(_)) {
+            return None;
+        }
+        let mut b = Binder {
+            env: self.env,
+            scope: self.scope,
+            columns: Vec::new(),
+            qualified: Vec::new(),
+            strip: false,
+            keep: Vec::new(),
+            aliases: Vec::new(),
+            keys: Vec::new(),
+            key_types: Vec::new(),
+            aggs: Vec::new(),
+            clause: "WITH",
+            folded: RefCell::new(Vec::new()),
+        };
+        let bound = b.bind(e, Mode::Const).ok()?;
+        let value = bound.as_const()?.clone();
+        Some(Expr::Lit(Lit {
+            value,
+            ty: bound.ty,
+            typed: false,
+        }))
     }
 
     pub(super) fn full(&self, e: &Expr) -> Result<Expr> {
@@ -382,7 +431,13 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
-        if let Some(moved) = arithmetic_out_of_extreme(c, base, is_if) {
+        let fold = |e: &Expr| {
+            self.fold_alias(e).and_then(|l| match l {
+                Expr::Lit(l) => Some(l.value),
+                _ => None,
+            })
+        };
+        if let Some(moved) = arithmetic_out_of_extreme(c, base, is_if, &fold) {
             return self.bind(&moved, Mode::Post);
         }
         let nkeys = self.keys.len();
@@ -522,12 +577,33 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 }
 
+/// Whether `e` is built of literals by functions that are not aggregates: a constant.
+fn is_constant_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) => true,
+        Expr::Interval(x, _) => is_constant_expr(x),
+        Expr::Array(items) => items.iter().all(is_constant_expr),
+        Expr::Func(c) => {
+            funcs::aggregate(&funcs::canonical(&c.name)).is_none()
+                && c.params.is_none()
+                && c.args.iter().all(is_constant_expr)
+        }
+        Expr::Ident(_) | Expr::Star | Expr::Tuple(_) | Expr::Subquery(..) => false,
+    }
+}
+
 /// `min(x + c)` as `min(x) + c`: ClickHouse moves arithmetic with a constant out of `min` and
 /// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
 /// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
 /// negative factor or divisor swaps `min` and `max`. Without combinators only, and only where
-/// `x` reads a column: a constant argument is folded whole first.
-fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> {
+/// `x` reads a column: a constant argument is folded whole first. The constant may be any
+/// constant expression (`toDateTime('…')`), which `fold` evaluates.
+fn arithmetic_out_of_extreme(
+    c: &Call,
+    base: &str,
+    is_if: bool,
+    fold: &dyn Fn(&Expr) -> Option<Value>,
+) -> Option<Expr> {
     if is_if || !(base == "min" || base == "max") || c.params.is_some() || c.args.len() != 1 {
         return None;
     }
@@ -540,10 +616,11 @@ fn arithmetic_out_of_extreme(c: &Call, base: &str, is_if: bool) -> Option<Expr> 
     let op = funcs::canonical(&inner.name);
     let constant = |e: &Expr| match e {
         Expr::Lit(l) => Some(l.value.clone()),
-        Expr::Interval(x, _) => match &**x {
+        Expr::Interval(x, _) if matches!(&**x, Expr::Lit(_)) => match &**x {
             Expr::Lit(l) => Some(l.value.clone()),
             _ => None,
         },
+        e if is_constant_expr(e) => fold(e),
         _ => None,
     };
     let (a, b) = (&inner.args[0], &inner.args[1]);

@@ -483,6 +483,7 @@ fn binder<'e, 's, 'a>(
         key_types: Vec::new(),
         aggs: Vec::new(),
         clause: "JOIN ON",
+        folded: Default::default(),
     }
 }
 

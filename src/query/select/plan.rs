@@ -112,6 +112,7 @@ pub(super) fn plan<'s, 'a>(
         key_types: Vec::new(),
         aggs: Vec::new(),
         clause: "WHERE",
+        folded: Default::default(),
     };
     let items = select_items(q, &b, &star)?;
     let filter = match &q.filter {
@@ -313,13 +314,21 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
         None => None,
     };
     let aggs: Vec<AggSpec> = b.aggs.iter().map(|(_, s)| s.clone()).collect();
+    // `DISTINCT` over every `GROUP BY` key is redundant (the groups are distinct already, by
+    // their keys' bits) and ClickHouse drops it: `-0` and `0` groups both stay.
+    let keys_all_output = !b.keys.is_empty()
+        && (0..b.keys.len()).all(|k| {
+            outputs
+                .iter()
+                .any(|(_, e)| matches!(e.kind, BKind::Slot(s) if s == k))
+        });
     Ok((
         Rows::Aggregate { keys, aggs },
         Shape {
             having,
             outputs,
             order,
-            distinct: q.distinct,
+            distinct: q.distinct && !keys_all_output,
             limit_by,
             limit: c.limit,
             offset: c.offset,
