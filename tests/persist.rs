@@ -646,6 +646,17 @@ fn a_store_of_the_former_llm_events_reopens_with_todays_columns() {
         )
         .unwrap();
     assert_eq!(data(&defaults), serde_json::json!([{"n": 3}]));
+    // Repricing, refused for the nine columns, runs; old rows have no cost source and keep
+    // their cost.
+    let table = llm_metrics::formats::prices::PriceTable::from_json(
+        r#"{"version": "1.0", "providers": [{"id": "openai", "models": [
+            {"id": "gpt-4o", "match": {"equals": "gpt-4o"}, "prices": {"input_mtok": 2, "output_mtok": 8}}]}]}"#,
+    )
+    .unwrap();
+    assert!(nine_column_store("llm_events").reprice(&table).is_err());
+    let mut repriced = reopen(&file, Options::default());
+    repriced.reprice(&table).unwrap();
+    assert_eq!(figures(&repriced, "llm_events"), before);
     // Saved again, the store reopens as it is now.
     let again = reopen(&reopened.to_store_file().unwrap(), Options::default());
     assert!(again.store().same_contents(reopened.store()));
