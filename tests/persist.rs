@@ -4,8 +4,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use llm_metrics::{
-    crc32, generate_ndjson, read_project_dir, ErrorKind, EventStore, Options, Params,
-    StoreFileReader,
+    crc32, generate_ndjson, parse_datasource, read_project_dir, Datasource, ErrorKind, EventStore,
+    Options, Params, StoreFileReader,
 };
 use std::path::Path;
 
@@ -549,4 +549,189 @@ fn a_store_file_read_beside_a_store_shares_its_budget() {
     let mut small = StoreFileReader::new(budget).held_beside(need / 4);
     small.write(&file).unwrap();
     assert_eq!(small.finish().unwrap().store().bytes(), need);
+}
+
+/// The `llm_events.datasource` shipped before the columns after `error_message` were added.
+const NINE_COLUMNS: &str = include_str!("fixtures/upgrade/llm_events_nine_columns.datasource");
+
+/// Three events in two months and a line that is not JSON, in a store of `name` with the
+/// nine-column schema, with an added pipe.
+fn nine_column_store(name: &str) -> EventStore {
+    let ds = parse_datasource(name, NINE_COLUMNS).unwrap();
+    assert_eq!(ds.columns.len(), 9);
+    let mut s = fixed(EventStore::with_datasource(ds, Options::default()));
+    let lines = concat!(
+        r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.5,"latency":1.5,"success":1,"error_message":""}"#,
+        "\n",
+        r#"{"event_time":"2024-05-02 11:00:00","model_name":"claude","prompt_tokens":20,"completion_tokens":10,"total_tokens":30,"cost":0.25,"latency":0.5,"success":0,"error_message":"timeout"}"#,
+        "\n",
+        "not json\n",
+        r#"{"event_time":"2024-06-03 12:00:00","model_name":"gpt-4o","prompt_tokens":100,"completion_tokens":50,"total_tokens":150,"cost":2,"latency":2.5,"success":1,"error_message":""}"#,
+        "\n",
+    );
+    load(&mut s, "old.ndjson", lines.as_bytes());
+    let pipe = "NODE tokens_by_model\nSQL >\n    SELECT model_name, sum(total_tokens) AS t, count() AS n FROM TABLE GROUP BY model_name ORDER BY model_name\n"
+        .replace("TABLE", name);
+    s.add_pipe(&pipe).unwrap();
+    s
+}
+
+/// The rows of a result, as its endpoint JSON gives them.
+fn data(e: &llm_metrics::Endpoint) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+    v["data"].clone()
+}
+
+/// Every figure of a store: its pipes, totals and quarantine.
+fn figures(s: &EventStore, table: &str) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .pipe_names()
+        .iter()
+        .map(|p| match s.pipe(p, &Params::new()) {
+            Ok(r) => r.to_json(),
+            Err(e) => format!("error: {e}"),
+        })
+        .collect();
+    let q = format!(
+        "SELECT count() AS n, sum(total_tokens) AS t, sum(cost) AS c, countIf(success = 0) AS e, \
+         uniqExact(toYYYYMM(event_time)) AS months FROM {table}"
+    );
+    out.push(s.sql(&q, &Params::new()).unwrap().to_json());
+    let q = format!(
+        "SELECT count() AS n, any(c__raw) AS raw, max(c__line) AS line FROM {table}_quarantine"
+    );
+    out.push(s.sql(&q, &Params::new()).unwrap().to_json());
+    out
+}
+
+#[test]
+fn a_store_of_the_former_llm_events_reopens_with_todays_columns() {
+    let old = nine_column_store("llm_events");
+    let before = figures(&old, "llm_events");
+    let file = old.to_store_file().unwrap();
+    let reopened = reopen(&file, Options::default());
+    assert_eq!(reopened.store().datasource(), &Datasource::llm_events());
+    assert_eq!(reopened.store().datasource().columns.len(), 18);
+    assert_eq!(reopened.row_count(), 3);
+    assert_eq!(reopened.quarantine().len(), 1);
+    assert_eq!(reopened.quarantine().rows(), old.quarantine().rows());
+    assert_eq!(reopened.pipe_names(), old.pipe_names());
+    assert_eq!(figures(&reopened, "llm_events"), before);
+    // By hand: 15 + 30 + 150 tokens, 0.5 + 0.25 + 2 cost, one failure, in May and June.
+    let totals = reopened
+        .sql(
+            "SELECT count() AS n, sum(total_tokens) AS t, sum(cost) AS c, countIf(success = 0) AS e FROM llm_events",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        data(&totals),
+        serde_json::json!([{"n": 3, "t": 195, "c": 2.75, "e": 1}])
+    );
+    let by_model = reopened.pipe("tokens_by_model", &Params::new()).unwrap();
+    assert_eq!(
+        data(&by_model),
+        serde_json::json!([
+            {"model_name": "claude", "t": 30, "n": 1},
+            {"model_name": "gpt-4o", "t": 165, "n": 2},
+        ])
+    );
+    // The added columns hold their defaults in every old row.
+    let defaults = reopened
+        .sql(
+            "SELECT count() AS n FROM llm_events WHERE provider = '' AND cache_read_tokens = 0 \
+             AND cache_write_tokens = 0 AND reasoning_tokens = 0 AND source_format = '' \
+             AND request_id = '' AND user_id = '' AND cost_source = '' AND time_source = ''",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(data(&defaults), serde_json::json!([{"n": 3}]));
+    // Repricing, refused for the nine columns, runs; old rows have no cost source and keep
+    // their cost.
+    let table = llm_metrics::formats::prices::PriceTable::from_json(
+        r#"{"version": "1.0", "providers": [{"id": "openai", "models": [
+            {"id": "gpt-4o", "match": {"equals": "gpt-4o"}, "prices": {"input_mtok": 2, "output_mtok": 8}}]}]}"#,
+    )
+    .unwrap();
+    assert!(nine_column_store("llm_events").reprice(&table).is_err());
+    let mut repriced = reopen(&file, Options::default());
+    repriced.reprice(&table).unwrap();
+    assert_eq!(figures(&repriced, "llm_events"), before);
+    // Saved again, the store reopens as it is now.
+    let again = reopen(&reopened.to_store_file().unwrap(), Options::default());
+    assert!(again.store().same_contents(reopened.store()));
+    assert_eq!(again.store().bytes(), reopened.store().bytes());
+}
+
+#[test]
+fn vendor_logs_are_read_by_a_reopened_former_llm_events() {
+    let ollama = std::fs::read("tests/fixtures/formats/ollama.jsonl").unwrap();
+    // The nine-column store reads no vendor format: the ollama lines are no rows of it.
+    let mut old = nine_column_store("llm_events");
+    let file = old.to_store_file().unwrap();
+    old.begin("ollama.jsonl").unwrap();
+    old.write(&ollama).unwrap();
+    old.end().unwrap();
+    let old_rows = old
+        .sql(
+            "SELECT count() AS n FROM llm_events WHERE model_name IN ('llama3.2', 'qwen2.5:7b')",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(data(&old_rows), serde_json::json!([{"n": 0}]));
+    let mut reopened = reopen(&file, Options::default());
+    load(&mut reopened, "ollama.jsonl", &ollama);
+    assert_eq!(reopened.row_count(), 3 + 3);
+    let rows = reopened
+        .sql(
+            "SELECT count() AS n, any(provider) AS p FROM llm_events WHERE source_format = 'ollama'",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(data(&rows), serde_json::json!([{"n": 3, "p": "ollama"}]));
+}
+
+#[test]
+fn widening_a_former_llm_events_is_charged_to_the_budget() {
+    let old = nine_column_store("llm_events");
+    let file = old.to_store_file().unwrap();
+    let old_bytes = old.store().bytes();
+    let reopened = reopen(&file, Options::default());
+    let need = reopened.store().bytes();
+    // Two blocks (May, June), each with room for 8192 rows of the nine added columns: three
+    // UInt32 (4 bytes) and six strings (1-byte codes while a dictionary holds '' alone).
+    let widened = 2 * 8192 * (3 * 4 + 6);
+    assert!(
+        need >= old_bytes + widened,
+        "{need} < {old_bytes} + {widened}"
+    );
+    let exact = Options {
+        max_bytes: need,
+        ..Options::default()
+    };
+    assert_eq!(reopen(&file, exact).store().bytes(), need);
+    for max_bytes in [need - 1, old_bytes] {
+        let short = Options {
+            max_bytes,
+            ..Options::default()
+        };
+        let e = store_file_error(&file, short);
+        assert!(e.contains("maxBytes"), "{e}");
+    }
+}
+
+#[test]
+fn nine_columns_under_another_name_reopen_as_they_are() {
+    let old = nine_column_store("events");
+    let before = figures(&old, "events");
+    let file = old.to_store_file().unwrap();
+    let reopened = reopen(&file, Options::default());
+    assert_eq!(reopened.store().datasource(), old.store().datasource());
+    assert_eq!(reopened.store().datasource().columns.len(), 9);
+    assert!(reopened.store().same_contents(old.store()));
+    assert_eq!(figures(&reopened, "events"), before);
+    assert_eq!(
+        reopened.quarantine_page(0, 100).to_json(),
+        old.quarantine_page(0, 100).to_json()
+    );
 }

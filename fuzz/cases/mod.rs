@@ -699,6 +699,15 @@ const SQL_DATASOURCE: &str = "SCHEMA >
     `latency` Float32 `json:$.latency`,
     `success` UInt8 `json:$.success`,
     `error_message` String `json:$.error_message`,
+    `provider` LowCardinality(String) `json:$.provider`,
+    `cache_read_tokens` UInt32 `json:$.cache_read_tokens`,
+    `cache_write_tokens` UInt32 `json:$.cache_write_tokens`,
+    `reasoning_tokens` UInt32 `json:$.reasoning_tokens`,
+    `source_format` LowCardinality(String) `json:$.source_format`,
+    `request_id` String `json:$.request_id`,
+    `user_id` String `json:$.user_id`,
+    `cost_source` LowCardinality(String) `json:$.cost_source`,
+    `time_source` LowCardinality(String) `json:$.time_source`,
     `user` Nullable(String) `json:$.meta.user`,
     `cached` Nullable(UInt32) `json:$.usage.cached`,
     `score` Nullable(Float64) `json:$.score`,
@@ -708,10 +717,10 @@ const SQL_DATASOURCE: &str = "SCHEMA >
 ";
 
 /// A few rows with edge values and NULLs, and two lines for the quarantine table.
-const SQL_ROWS: &str = r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.5,"latency":1.25,"success":1,"error_message":"","meta":{"user":"ann","at":"2024-05-01 10:00:01"},"usage":{"cached":3},"score":0.5,"delta":-7,"ok":true}
+const SQL_ROWS: &str = r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"cost":0.5,"latency":1.25,"success":1,"error_message":"","provider":"openai","cache_read_tokens":3,"cache_write_tokens":0,"reasoning_tokens":2,"source_format":"openai","request_id":"req_1","user_id":"ann","cost_source":"log","time_source":"record","meta":{"user":"ann","at":"2024-05-01 10:00:01"},"usage":{"cached":3},"score":0.5,"delta":-7,"ok":true}
 {"event_time":"2024-05-01 10:59:59","model_name":"gpt-4o","prompt_tokens":0,"completion_tokens":0,"total_tokens":0,"cost":0,"latency":0,"success":0,"error_message":"rate limit","meta":{"user":null},"usage":{"cached":null},"score":null,"delta":9223372036854775807,"ok":null}
-{"event_time":"1970-01-01 00:00:00","model_name":"","prompt_tokens":4294967295,"completion_tokens":4294967295,"total_tokens":4294967295,"cost":-1e30,"latency":3.4e38,"success":255,"error_message":"é😀\\_%","meta":{"user":"","at":"1970-01-01 00:00:00"},"usage":{"cached":0},"score":-0.0,"delta":-9223372036854775808,"ok":false}
-{"event_time":"2106-02-07 06:28:15","model_name":"claude-3-5-sonnet","prompt_tokens":7,"completion_tokens":1,"total_tokens":8,"cost":1e-7,"latency":0.001,"success":1,"error_message":"a'b","meta":{"user":"é😀","at":"2106-02-07 06:28:15"},"usage":{"cached":4294967295},"score":1e308,"delta":0,"ok":true}
+{"event_time":"1970-01-01 00:00:00","model_name":"","prompt_tokens":4294967295,"completion_tokens":4294967295,"total_tokens":4294967295,"cost":-1e30,"latency":3.4e38,"success":255,"error_message":"é😀\\_%","provider":"","cache_read_tokens":4294967295,"cache_write_tokens":4294967295,"reasoning_tokens":4294967295,"source_format":"","request_id":"é😀\\_%","user_id":"","cost_source":"","time_source":"","meta":{"user":"","at":"1970-01-01 00:00:00"},"usage":{"cached":0},"score":-0.0,"delta":-9223372036854775808,"ok":false}
+{"event_time":"2106-02-07 06:28:15","model_name":"claude-3-5-sonnet","prompt_tokens":7,"completion_tokens":1,"total_tokens":8,"cost":1e-7,"latency":0.001,"success":1,"error_message":"a'b","provider":"anthropic","cache_read_tokens":0,"cache_write_tokens":7,"reasoning_tokens":0,"source_format":"claude_code","request_id":"a'b","user_id":"bob","cost_source":"unpriced","time_source":"stream","meta":{"user":"é😀","at":"2106-02-07 06:28:15"},"usage":{"cached":4294967295},"score":1e308,"delta":0,"ok":true}
 {"event_time":"2024-12-31 23:59:59","model_name":"claude-3-5-sonnet","prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"cost":123456792,"latency":2,"success":1,"error_message":"","meta":{},"usage":{},"delta":1}
 {"event_time":"2024-02-29 12:00:00","model_name":"llama","prompt_tokens":255,"completion_tokens":256,"total_tokens":511,"cost":0.1,"latency":0.2,"success":1,"error_message":"x","meta":{"user":"bob","at":null},"score":-1e-300,"delta":-1,"ok":false}
 not json
@@ -756,6 +765,15 @@ const SQL_COLUMNS: &[&str] = &[
     "latency",
     "success",
     "error_message",
+    "provider",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "source_format",
+    "request_id",
+    "user_id",
+    "cost_source",
+    "time_source",
     "user",
     "cached",
     "score",

@@ -16,8 +16,12 @@
 //! Every length is checked against the bytes that remain and every allocation against the
 //! reopened store's byte budget before it is made, so a damaged, truncated or hostile file gives
 //! an [`ErrorKind::StoreFile`] error naming the byte where reading stopped, never a panic.
+//!
+//! A store saved with the former shipped `llm_events` (its first nine columns only, without a
+//! project) reopens with today's shipped `llm_events`: every row is kept, and the columns added
+//! since hold their defaults (`''` and 0), charged to the budget like any other block.
 
-use super::{Block, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
+use super::{Block, Cell, ColumnData, Dictionary, Partition, Store, BLOCK_ROWS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ingest::{Quarantine, QuarantineRow};
 use crate::schema::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey};
@@ -842,9 +846,40 @@ fn tag_fits(ty: ColumnType, tag: u8) -> bool {
     tag == expected
 }
 
+/// Text of the `llm_events.datasource` shipped before the columns after `error_message` were
+/// added.
+const FORMER_LLM_EVENTS: &str = include_str!("llm_events_nine_columns.datasource");
+
+/// True when `ds` is the former shipped `llm_events`: same name, columns (names, types, JSON
+/// paths, defaults) and engine keys.
+fn is_former_llm_events(ds: &Datasource) -> bool {
+    let Ok(former) = crate::schema::parse_datasource("llm_events", FORMER_LLM_EVENTS) else {
+        return false;
+    };
+    ds.name == former.name
+        && ds.columns == former.columns
+        && ds.engine == former.engine
+        && ds.partition == former.partition
+        && ds.sorting_key == former.sorting_key
+        && ds.time_column == former.time_column
+}
+
+/// A column of `rows` default values (`''` as dictionary code 0, 0 for numbers), with room for a
+/// whole block as a block built by pushing rows has.
+fn default_column(ty: ColumnType, rows: usize) -> ColumnData {
+    let mut c = ColumnData::with_capacity(ty, BLOCK_ROWS);
+    for _ in 0..rows {
+        c.push(Cell::Null, 0);
+    }
+    c
+}
+
 /// The reopened store being filled.
 struct Reopening {
     es: EventStore,
+    /// Columns the file holds per row of the first table when it is the former shipped
+    /// `llm_events` reopened with today's (the store's columns after them take defaults).
+    file_columns: Option<usize>,
     /// Index of the table being read, `None` before the first `TABLE`.
     table: Option<usize>,
     /// The table's string columns whose dictionaries are still to come, in column order.
@@ -1164,6 +1199,7 @@ impl StoreFileReader {
             }
             (Stage::Tables(meta), TAG_TABLE) => {
                 let ds = get_schema(r)?;
+                let mut file_columns = None;
                 let mut es = match &meta.project {
                     Some(files) => {
                         let es = EventStore::from_project(files, self.options);
@@ -1180,7 +1216,12 @@ impl StoreFileReader {
                         if meta.tables != 1 {
                             return Err(r.err("a store without a project has one datasource"));
                         }
-                        EventStore::with_datasource(ds.clone(), self.options)
+                        if is_former_llm_events(&ds) {
+                            file_columns = Some(ds.columns.len());
+                            EventStore::with_datasource(Datasource::llm_events(), self.options)
+                        } else {
+                            EventStore::with_datasource(ds.clone(), self.options)
+                        }
                     }
                 };
                 es.project_files = meta.project;
@@ -1193,6 +1234,7 @@ impl StoreFileReader {
                 }
                 let mut re = Box::new(Reopening {
                     es,
+                    file_columns,
                     table: None,
                     dicts_due: Vec::new(),
                     rows_due: 0,
@@ -1316,18 +1358,22 @@ fn start_table(re: &mut Reopening, i: usize, ds: Datasource, r: &mut In<'_>) -> 
     for _ in 0..n {
         seen.push(r.u64()?);
     }
-    if store.datasource() != &ds {
+    let upgraded = i == 0 && re.file_columns == Some(ds.columns.len());
+    if store.datasource() != &ds && !upgraded {
         return Err(r.err(format!(
             "the schema of datasource '{}' does not match the project's files",
             ds.name
         )));
     }
     decoder.restore_state(streams, seen);
+    // The dictionaries of columns the file does not hold stay as they are: `''` alone.
+    let file_columns = ds.columns.len();
     re.dicts_due = store
         .dicts
         .iter()
         .enumerate()
         .filter_map(|(c, d)| d.as_ref().map(|_| c))
+        .filter(|&c| c < file_columns)
         .collect();
     re.dicts_due.reverse();
     re.table = Some(i);
@@ -1422,6 +1468,10 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
     if !re.dicts_due.is_empty() || re.quarantined {
         return Err(r.err("a block is not expected here"));
     }
+    let former = match (re.table, re.file_columns) {
+        (Some(0), Some(n)) => Some(n),
+        _ => None,
+    };
     let Some(store) = table_store(re) else {
         return Err(r.err("a block comes before its datasource"));
     };
@@ -1434,6 +1484,12 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         ));
     }
     let ncols = store.datasource.columns.len();
+    // Columns the file holds: all of them, but for a former `llm_events` reopened with today's,
+    // whose later columns take their defaults.
+    let held = match former {
+        Some(n) => n.min(ncols),
+        None => ncols,
+    };
     // What the block reserves, as a block built by pushing rows does; checked before allocating.
     let mut add = 0u64;
     {
@@ -1442,7 +1498,7 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
             pos: r.pos,
             base: r.base,
         };
-        for c in &store.datasource.columns {
+        for c in &store.datasource.columns[..held] {
             let tag_at = probe.at();
             let tag = probe.u8()?;
             let width = tag_width(tag)
@@ -1460,6 +1516,10 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
             probe.take(rows * width)?;
             add += (BLOCK_ROWS * width) as u64;
         }
+        add += store.datasource.columns[held..]
+            .iter()
+            .map(|c| (BLOCK_ROWS * ColumnData::with_capacity(c.ty, 0).width()) as u64)
+            .sum::<u64>();
         add += store
             .datasource
             .columns
@@ -1472,7 +1532,7 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         return Err(over_budget(store, add, at));
     }
     let mut columns = Vec::with_capacity(ncols);
-    for (i, c) in store.datasource.columns.iter().enumerate() {
+    for (i, c) in store.datasource.columns[..held].iter().enumerate() {
         let tag = r.u8()?;
         let col_at = r.at();
         let data = get_column(r, tag, rows)?;
@@ -1496,8 +1556,13 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         }
         columns.push(data);
     }
+    columns.extend(
+        store.datasource.columns[held..]
+            .iter()
+            .map(|c| default_column(c.ty, rows)),
+    );
     let mut nulls = Vec::with_capacity(ncols);
-    for c in &store.datasource.columns {
+    for c in &store.datasource.columns[..held] {
         let m_at = r.at();
         let has = r.flag()?;
         if has != c.nullable {
@@ -1523,6 +1588,14 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         } else {
             nulls.push(None);
         }
+    }
+    // Columns the file does not hold: a `Nullable` one is `NULL`, as ClickHouse fills it.
+    for c in &store.datasource.columns[held..] {
+        nulls.push(c.nullable.then(|| {
+            let mut m = Vec::with_capacity(BLOCK_ROWS);
+            m.resize(rows, true);
+            m
+        }));
     }
     let (min_time, max_time) = match store.datasource.time_column.map(|t| &columns[t]) {
         Some(ColumnData::U32(v)) => (
@@ -1632,6 +1705,28 @@ fn get_quarantine(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_former_llm_events_is_todays_first_columns_and_engine() {
+        let former = crate::schema::parse_datasource("llm_events", FORMER_LLM_EVENTS).unwrap();
+        let today = Datasource::llm_events();
+        assert_eq!(former.columns.len(), 9);
+        assert!(is_former_llm_events(&former));
+        assert!(!is_former_llm_events(&today));
+        // Old rows keep their meaning: the same columns first, the same partitions and time.
+        assert_eq!(today.columns[..9], former.columns[..]);
+        assert_eq!(
+            (&today.partition, &today.sorting_key, today.time_column),
+            (&former.partition, &former.sorting_key, former.time_column)
+        );
+        // The added columns take '' and 0 in old rows: no DEFAULT, no NULL.
+        assert!(today.columns[9..]
+            .iter()
+            .all(|c| c.default.is_none() && !c.nullable));
+        let mut renamed = former.clone();
+        renamed.name = "events".into();
+        assert!(!is_former_llm_events(&renamed));
+    }
 
     #[test]
     fn crc32_matches_the_standard_check_value() {
