@@ -81,6 +81,14 @@ export declare class LlmMetricsDashboard extends HTMLElement {
   /** `token` is sent only as an Authorization: Bearer header; null when `url` is not a URL. */
   load(url: string, options?: { token?: string; format?: string }): Promise<LoadResult | null>;
   loadSample(rows?: number, seed?: number): Promise<LoadResult>;
+  /**
+   * Recomputes the stored costs not taken from the logs under a price table (the text of a
+   * genai-prices.json; default: the shipped one) and shows the cost per model before and after.
+   */
+  reprice(prices?: string | null): Promise<{
+    repriced: number; unpriced: number; kept_from_log: number; source: string;
+    comparison: { meta: { name: string; type: string }[]; data: { model_name: string; cost_before: number; cost_after: number }[]; rows: number };
+  }>;
   refresh(options?: { views?: View[]; data?: boolean }): Promise<void>;
   /** The data source in use, without credentials. */
   readonly backend: BackendInfo;

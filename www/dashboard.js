@@ -578,6 +578,43 @@ export class LlmMetricsDashboard extends HTMLElement {
       { kind: 'url', url: absolute, token: Boolean(token), format: chosen });
   }
 
+  /**
+   * Recomputes the stored costs that did not come from the logs under a price table (the text of
+   * a genai-prices.json; default: the shipped one), and shows the cost per model before and
+   * after. Resolves with `{ repriced, unpriced, kept_from_log, source, comparison }`, where
+   * `comparison` is an endpoint of model_name, cost_before, cost_after.
+   */
+  async reprice(prices = null) {
+    await this.#ready;
+    const ui = this.#ui.inputs;
+    const costs = async () => {
+      const r = await this.#store.sql('SELECT model_name, sum(cost) AS cost FROM llm_events GROUP BY model_name');
+      return new Map(r.data.map((row) => [row.model_name, row.cost]));
+    };
+    try {
+      const before = await costs();
+      const result = await this.#store.reprice(prices);
+      const after = await costs();
+      const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+      const comparison = {
+        meta: [
+          { name: 'model_name', type: 'String' }, { name: 'cost_before', type: 'Float64' },
+          { name: 'cost_after', type: 'Float64' },
+        ],
+        data: names.map((name) => ({ model_name: name, cost_before: before.get(name) ?? 0, cost_after: after.get(name) ?? 0 })),
+        rows: names.length,
+      };
+      ui.repriceTable.element.hidden = false;
+      ui.repriceTable.render(comparison);
+      ui.repriceText.textContent = `Repriced ${plural(result.repriced, 'row')} under ${result.source}; ` +
+        `${formatCount(result.unpriced)} without a price (cost 0), ${formatCount(result.kept_from_log)} kept from the logs.`;
+      return { ...result, comparison };
+    } catch (err) {
+      ui.repriceText.textContent = `The costs could not be recomputed: ${err.message}`;
+      throw err;
+    }
+  }
+
   /** Loads `rows` generated sample events. */
   loadSample(rows = DEFAULT_SAMPLE_ROWS, seed = SAMPLE_SEED) {
     const name = `sample (${formatCount(rows)} events, seed ${seed})`;
@@ -845,17 +882,44 @@ export class LlmMetricsDashboard extends HTMLElement {
     ui.forget.className = 'secondary';
     ui.persist = el('p', { className: 'persist', hidden: true }, ui.persistText, ' ', ui.export, ' ', ui.forget);
 
+    // What the stored calls would have cost under another price table.
+    const pricesId = `${this.#uid}-prices`;
+    ui.pricesFile = el('input', {
+      id: pricesId, type: 'file', accept: '.json,application/json', className: 'visually-hidden', tabIndex: -1,
+    });
+    ui.pricesFile.addEventListener('change', async () => {
+      const file = ui.pricesFile.files?.[0];
+      ui.pricesFile.value = '';
+      if (file) this.reprice(await file.text()).catch(() => {});
+    });
+    ui.reprice = button('Reprice with a price table…',
+      'Recompute the costs not taken from the logs under another genai-prices.json', () => ui.pricesFile.click());
+    ui.reprice.className = 'secondary';
+    ui.repriceShipped = button('Shipped prices', 'Recompute those costs under the shipped price table', () => {
+      this.reprice().catch(() => {});
+    });
+    ui.repriceShipped.className = 'secondary';
+    ui.repriceText = el('span', { className: 'reprice-text', role: 'status', 'aria-live': 'polite' });
+    ui.repriceTable = new DataTable({ label: 'Cost by model before and after repricing', exportName: 'reprice' });
+    ui.repriceTable.element.hidden = true;
+    ui.prices = el('div', { className: 'prices' },
+      el('p', { className: 'prices-row' },
+        el('span', { className: 'hint', text: 'What would it have cost? ' }), ui.reprice, ' ', ui.repriceShipped, ' ',
+        el('label', { className: 'visually-hidden', for: pricesId, text: 'Price table (genai-prices.json)' }),
+        ui.pricesFile, ui.repriceText),
+      ui.repriceTable.element);
+
     ui.status = el('p', { className: 'status', role: 'status', 'aria-live': 'polite', text: 'Starting the engine…' });
     ui.summary = el('p', { className: 'store-summary', text: 'No events loaded yet.' });
     ui.loads = el('ul', { className: 'loads', 'aria-label': 'Loads' });
 
     section.append(
       el('div', { className: 'input-grid' },
-        el('div', { className: 'input-files' }, ui.drop, fileLabel, ui.files, formatRow),
-        el('div', { className: 'input-other' }, ui.urlForm,
+        el('div', { className: 'input-files' }, ui.drop, fileLabel, ui.files),
+        el('div', { className: 'input-other' }, formatRow, ui.urlForm,
           el('div', { className: 'sample-row' }, ui.sample,
             el('span', { className: 'hint', text: 'Generated events, made in this tab.' })))),
-      ui.status, ui.summary, ui.persist, ui.loads);
+      ui.status, ui.summary, ui.persist, ui.prices, ui.loads);
     return section;
   }
 
@@ -1015,7 +1079,9 @@ export class LlmMetricsDashboard extends HTMLElement {
 
   #setInputsEnabled(enabled) {
     const ui = this.#ui.inputs;
-    for (const control of [ui.files, ui.url, ui.token, ui.urlButton, ui.sample, ui.format]) control.disabled = !enabled;
+    for (const control of [ui.files, ui.url, ui.token, ui.urlButton, ui.sample, ui.format, ui.reprice, ui.repriceShipped]) {
+      control.disabled = !enabled;
+    }
     ui.drop.setAttribute('aria-disabled', String(!enabled));
   }
 

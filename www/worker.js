@@ -108,6 +108,7 @@ self.onmessage = (event) => {
     case 'openStoreFile':
     case 'save':
     case 'forget':
+    case 'reprice':
       enqueueLoad(msg);
       break;
     case 'cancel':
@@ -640,15 +641,6 @@ function runQuery(msg) {
       case 'createTableSql':
         reply(msg.id, calls.createTableSql(String(msg.database)));
         break;
-      case 'reprice': {
-        // The table given, else the one the store costs loads with (www/vendor/).
-        const text = msg.prices ?? priceText;
-        if (text === null) throw new Error('No price table: pass the text of a genai-prices.json.');
-        const done = calls.reprice(String(text));
-        reply(msg.id, done);
-        if (done.repriced + done.unpriced > 0) announceChange(true);
-        break;
-      }
       case 'stats':
         reply(msg.id, statsOf(calls));
         break;
@@ -737,6 +729,19 @@ async function runStoreOp(msg) {
         self.postMessage({ event: 'saved', persistence });
         reply(msg.id, persistence);
         break;
+      case 'reprice': {
+        // The table given, else the one the store costs loads with (www/vendor/). Run in turn
+        // with the loads, and saved after them like a load.
+        const text = msg.prices ?? priceText;
+        if (text === null) throw new Error('No price table: pass the text of a genai-prices.json.');
+        const done = store.for(msg.id).reprice(String(text));
+        if (done.repriced + done.unpriced > 0) {
+          unsaved = true;
+          announceChange(loadQueue.length === 0);
+        }
+        reply(msg.id, done);
+        break;
+      }
       case 'forget': {
         const value = await forget(msg.id);
         announceChange(loadQueue.length === 0);

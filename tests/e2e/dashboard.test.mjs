@@ -381,7 +381,7 @@ test('the drop zone and the controls work from the keyboard and have labels', as
     await zone.focus();
     // Enter (and Space) on the drop zone opens the file input's chooser.
     await page.evaluate(() => {
-      const input = document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('input[type=file]');
+      const input = document.querySelector('llm-metrics-dashboard').shadowRoot.querySelector('input[type=file][multiple]');
       window.__pickerClicks = 0;
       input.addEventListener('click', () => { window.__pickerClicks += 1; });
     });

@@ -130,7 +130,7 @@ async function checkPage(name, url) {
       null, { timeout: 30_000 });
 
     // The dashboard element: its file input, then its KPI cards against the page's own pipe().
-    await page.setInputFiles('llm-metrics-dashboard input[type=file]', FILE);
+    await page.setInputFiles('llm-metrics-dashboard input[type=file][multiple]', FILE);
     await page.waitForFunction(() => {
       const dash = document.querySelector('llm-metrics-dashboard');
       const requests = dash.shadowRoot.querySelector('.kpi[data-kpi=requests] .kpi-value');

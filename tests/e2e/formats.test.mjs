@@ -120,6 +120,79 @@ test('the Format menu chooses the format of the next files instead of detecting 
   }
 });
 
+/** The price table with every price doubled (tier thresholds and dates kept), as another version. */
+function doubledPrices(text) {
+  const table = JSON.parse(text);
+  const double = (v) => {
+    if (typeof v === 'number') return v * 2;
+    if (Array.isArray(v)) return v.map(double);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'start' ? x : double(x)]));
+    }
+    return v;
+  };
+  const walk = (v) => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'prices' ? double(x) : walk(x)]));
+    }
+    return v;
+  };
+  return JSON.stringify({ ...walk(table), version: `${table.version}-doubled` });
+}
+
+test('repricing under another price table shows the cost per model before and after', async () => {
+  const shipped = readFileSync(`${repo}www/vendor/genai-prices.json`, 'utf8');
+  const doubled = doubledPrices(shipped);
+  // openai_chat: costs from the price table; litellm: costs from the log (tests/formats_cases).
+  const files = ['openai_chat.jsonl', 'litellm.jsonl'].map((name) => ({
+    name, bytes: readFileSync(`${repo}tests/fixtures/formats/${name}`),
+  }));
+  const { page, problems } = await openDashboard(harness);
+  try {
+    await andRefresh(page, () => dropFiles(page, files));
+    const fromLog = await page.evaluate(async () => {
+      const store = document.querySelector('llm-metrics-dashboard').store;
+      const r = await store.sql("SELECT DISTINCT model_name FROM llm_events WHERE cost_source = 'log'");
+      return r.data.map((row) => row.model_name);
+    });
+    assert.ok(fromLog.length > 0);
+    await andRefresh(page, () => page.evaluate((text) =>
+      document.querySelector('llm-metrics-dashboard').reprice(text), doubled));
+    const shown = await page.evaluate(() => {
+      const root = document.querySelector('llm-metrics-dashboard').shadowRoot;
+      return [...root.querySelectorAll('.prices tbody tr')].map((tr) => [...tr.querySelectorAll('td')]
+        .map((td) => td.dataset.value ?? td.textContent));
+    });
+    assert.ok(shown.length >= 2, JSON.stringify(shown));
+    let doubledModels = 0;
+    for (const [model, before, after] of shown) {
+      if (fromLog.includes(model)) {
+        assert.equal(Number(after), Number(before), `${model}: a cost from the log is kept`);
+      } else {
+        // Every price doubled: a cost from the table doubles exactly (also in Float32).
+        assert.equal(Number(after), 2 * Number(before), `${model}: ${before} -> ${after}`);
+        if (Number(before) > 0) doubledModels += 1;
+      }
+    }
+    assert.ok(doubledModels > 0);
+    await screenshot(page, 'formats-reprice.png');
+    assert.match(await page.locator('llm-metrics-dashboard .reprice-text').textContent(),
+      /^Repriced \d+ rows? under genai-prices 0\.1\.8-doubled; \d+ without a price \(cost 0\), \d+ kept from the logs\.$/);
+
+    // The cost card follows; the shipped table gives back the costs of the load.
+    const again = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').reprice());
+    for (const row of again.comparison.data) {
+      const [, before, after] = shown.find(([m]) => m === row.model_name);
+      assert.equal(row.cost_before, Number(after));
+      assert.equal(row.cost_after, Number(before));
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 test('ingest figures per log format in Chromium (printed, not asserted)', async () => {
   const MB = 8;
   for (const name of Object.keys(FIXTURES)) {

@@ -115,7 +115,7 @@ test('a gzipped file and a plain one, picked together, are appended as two strea
   const compressed = gzipSync(a);
   const { page, problems } = await openDashboard(harness);
   try {
-    await andRefresh(page, () => page.locator('llm-metrics-dashboard input[type=file]').setInputFiles([
+    await andRefresh(page, () => page.locator('llm-metrics-dashboard input[type=file][multiple]').setInputFiles([
       { name: 'a.ndjson.gz', mimeType: 'application/gzip', buffer: compressed },
       { name: 'b.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(b) },
     ]));

@@ -55,7 +55,7 @@ test('a 1M-row file: frames keep coming during ingest, and filters refresh every
       requestAnimationFrame(frame);
     });
     const started = Date.now();
-    await andRefresh(page, () => page.locator('llm-metrics-dashboard input[type=file]').setInputFiles(file), 180_000);
+    await andRefresh(page, () => page.locator('llm-metrics-dashboard input[type=file][multiple]').setInputFiles(file), 180_000);
     const wall = (Date.now() - started) / 1000;
     const probe = await page.evaluate(() => {
       const p = window.__probe;
