@@ -157,6 +157,9 @@ test('repricing under another price table shows the cost per model before and af
       return r.data.map((row) => row.model_name);
     });
     assert.ok(fromLog.length > 0);
+    const savedAt = () => page.evaluate(() => document.querySelector('llm-metrics-dashboard').store.persistence.saved?.savedAt);
+    const firstSave = await savedAt();
+    assert.ok(firstSave > 0, 'the loads were saved in this browser');
     await andRefresh(page, () => page.evaluate((text) =>
       document.querySelector('llm-metrics-dashboard').reprice(text), doubled));
     const shown = await page.evaluate(() => {
@@ -180,7 +183,21 @@ test('repricing under another price table shows the cost per model before and af
     assert.match(await page.locator('llm-metrics-dashboard .reprice-text').textContent(),
       /^Repriced \d+ rows? under genai-prices 0\.1\.8-doubled; \d+ without a price \(cost 0\), \d+ kept from the logs\.$/);
 
-    // The cost card follows; the shipped table gives back the costs of the load.
+    // The repriced store is saved like a load: a reload reopens the new costs.
+    for (let waited = 0; (await savedAt()) === firstSave && waited < 30_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.notEqual(await savedAt(), firstSave, 'saved after the reprice');
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector('llm-metrics-dashboard')?.dataset.state === 'ready', null, { timeout: 60_000 });
+    const reopened = await page.evaluate(async () => {
+      const r = await document.querySelector('llm-metrics-dashboard').store
+        .sql('SELECT model_name, sum(cost) AS cost FROM llm_events GROUP BY model_name');
+      return Object.fromEntries(r.data.map((row) => [row.model_name, row.cost]));
+    });
+    for (const [model, , after] of shown) assert.equal(reopened[model], Number(after), `${model} after a reload`);
+
+    // The shipped table gives back the costs of the load.
     const again = await page.evaluate(() => document.querySelector('llm-metrics-dashboard').reprice());
     for (const row of again.comparison.data) {
       const [, before, after] = shown.find(([m]) => m === row.model_name);
