@@ -215,19 +215,6 @@ fn json_documents_are_read_element_by_element() {
     assert_eq!(report.rows, 0, "{report:?}");
 }
 
-/// The price table, written from the pinned npm package by `scripts/prices.mjs` (Node.js and
-/// `npm ci` are needed, as for the page).
-fn price_table_text() -> String {
-    let out = format!("{}/genai-prices.json", env!("CARGO_TARGET_TMPDIR"));
-    let status = std::process::Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/prices.mjs"))
-        .arg(&out)
-        .status()
-        .expect("node runs scripts/prices.mjs");
-    assert!(status.success(), "scripts/prices.mjs failed (run npm ci)");
-    std::fs::read_to_string(&out).expect("price table")
-}
-
 /// Costs from the package's own calculator (`tests/prices/oracle.mjs`) for `records`.
 fn oracle_costs(records: &[(llm_metrics::formats::Record, i64)]) -> Vec<Option<f64>> {
     use llm_metrics::formats::Time;

@@ -9,17 +9,9 @@ use formats_cases::*;
 use llm_metrics::formats::prices::PriceTable;
 use llm_metrics::{EventStore, Params, Value};
 
-/// The price table, written from the pinned npm package by `scripts/prices.mjs` (Node.js and
-/// `npm ci` are needed, as for the page).
+/// The price table of the pinned npm package.
 fn price_table() -> PriceTable {
-    let out = format!("{}/genai-prices-reprice.json", env!("CARGO_TARGET_TMPDIR"));
-    let status = std::process::Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/prices.mjs"))
-        .arg(&out)
-        .status()
-        .expect("node runs scripts/prices.mjs");
-    assert!(status.success(), "scripts/prices.mjs failed (run npm ci)");
-    PriceTable::from_json(&std::fs::read_to_string(&out).expect("price table")).expect("table")
+    PriceTable::from_json(&price_table_text()).expect("table")
 }
 
 /// The Python of the test environment (`.venv`, with `genai-prices` from tests/requirements.txt).

@@ -699,3 +699,23 @@ pub fn check_many_spans() {
     // 0 + 1 + ... + (n - 1).
     assert_eq!(e.get(0, "s"), Some(&Value::UInt((n * (n - 1) / 2) as u64)));
 }
+
+/// The price table, written from the pinned npm package by `scripts/prices.mjs` (Node.js and
+/// `npm ci` are needed, as for the page).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn price_table_text() -> String {
+    // One file per process and thread: tests running at once never read each other's writes.
+    let out = format!(
+        "{}/genai-prices-{}-{:?}.json",
+        env!("CARGO_TARGET_TMPDIR"),
+        std::process::id(),
+        std::thread::current().id()
+    );
+    let status = std::process::Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/prices.mjs"))
+        .arg(&out)
+        .status()
+        .expect("node runs scripts/prices.mjs");
+    assert!(status.success(), "scripts/prices.mjs failed (run npm ci)");
+    std::fs::read_to_string(&out).expect("price table")
+}
