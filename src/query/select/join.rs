@@ -34,6 +34,29 @@ pub(super) fn join<'s, 'a>(
     used: Option<&[String]>,
     top: bool,
 ) -> Result<(Source<'a>, Naming)> {
+    // Each join of a chain runs one level deeper, as a subquery does: joins and nested queries
+    // share one bound, so chains of joins in nested subqueries cannot exhaust the stack.
+    let joins = env.joins.get();
+    if env.depth.get() + joins >= super::MAX_STACKED {
+        return Err(Error::query(format!(
+            "TOO_DEEP_SUBQUERIES: joins and subqueries nest too deeply (more than {} levels, \
+             each join of a chain counting as one)",
+            super::MAX_STACKED
+        )));
+    }
+    env.joins.set(joins + 1);
+    let r = join_inner(j, scope, env, used, top);
+    env.joins.set(joins);
+    r
+}
+
+fn join_inner<'s, 'a>(
+    j: &Join,
+    scope: &Scope<'s, 'a>,
+    env: &Env<'a>,
+    used: Option<&[String]>,
+    top: bool,
+) -> Result<(Source<'a>, Naming)> {
     for f in [&j.left, &j.right] {
         if let From::Subquery(_, None) = f {
             return Err(Error::query(

@@ -32,10 +32,15 @@ use crate::error::{Error, Result};
 /// How deep queries may nest (subqueries, nodes, `WITH` tables).
 const MAX_DEPTH: usize = super::parser::MAX_QUERY_NESTING;
 
+/// How deep nested queries and the joins being run inside one another may be together: a
+/// statement of queries nested [`MAX_DEPTH`] deep, or one `FROM` of the most joins a parser
+/// accepts with subqueries on its sides, fits.
+const MAX_STACKED: usize = MAX_DEPTH + super::parser::MAX_JOINS;
+
 /// Runs a query.
 pub fn run_select<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) -> Result<Table<'a>> {
     let depth = env.depth.get();
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_DEPTH || depth + env.joins.get() >= MAX_STACKED {
         return Err(Error::query("queries nest too deeply"));
     }
     env.depth.set(depth + 1);
