@@ -275,7 +275,8 @@ fn join_inner<'s, 'a>(
     }
     // `USING` merges its columns of both sides into one, which the plain name reads; in a
     // `RIGHT` or `FULL` join a qualified name reads the left side's own column (the default in
-    // rows only the right side has), named as the plain name is.
+    // rows only the right side has), named as the plain name is in a `FULL` join and by the
+    // qualified name in a `RIGHT` one, as ClickHouse names them.
     let mut hidden: Vec<(String, DataType, Col<'a>)> = Vec::new();
     for (c, k) in using_left.iter().enumerate() {
         if k.is_none() {
@@ -287,6 +288,9 @@ fn join_inner<'s, 'a>(
             naming
                 .qualified
                 .insert(0, (format!("{q}.{}", lt.names[c]), slot));
+            if j.kind == JoinKind::Right {
+                naming.keep.push(slot);
+            }
             let ty = lt.types[c].clone();
             let col = pick(&lt.cols[c], &ty, lt.rows, &li);
             hidden.push((lt.names[c].clone(), ty, col));
