@@ -81,7 +81,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     let mut stack: Vec<&Expr> = Vec::new();
     for item in &q.select {
-        if item.expr == Expr::Star {
+        if matches!(item.expr, Expr::Star | Expr::QualifiedStar(_)) {
             return None;
         }
         stack.push(&item.expr);
@@ -118,7 +118,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
             }
             Expr::Interval(x, _) => stack.push(x),
             Expr::Array(items) | Expr::Tuple(items) => stack.extend(items.iter()),
-            Expr::Lit(_) | Expr::Star | Expr::Subquery(..) => {}
+            Expr::Lit(_) | Expr::Star | Expr::QualifiedStar(_) | Expr::Subquery(..) => {}
         }
     }
     Some(out)
