@@ -81,7 +81,10 @@ fn join_inner<'s, 'a>(
         types.push(t);
     }
     let budget = env.store.max_bytes().saturating_sub(env.store.bytes());
-    let build = table_bytes(rt).saturating_add(rt.rows as u64 * 16);
+    // Both sides are held whole while the join runs.
+    let build = table_bytes(rt)
+        .saturating_add(table_bytes(lt))
+        .saturating_add(rt.rows as u64 * 16);
     charge(build, budget)?;
     let lcols = key_columns(lt, &lk, &types)?;
     let rcols = key_columns(rt, &rk, &types)?;
@@ -571,14 +574,20 @@ fn pick<'a>(c: &Col<'a>, ty: &DataType, rows: usize, sel: &[u32]) -> Col<'a> {
 }
 
 fn row_bytes(t: &Table<'_>) -> u64 {
-    t.cols
-        .iter()
-        .zip(&t.types)
-        .map(|(c, ty)| match c {
-            Col::Const(_) => 0,
-            _ => ty.width().max(4) as u64,
-        })
-        .sum()
+    t.cols.iter().map(col_row_bytes).sum()
+}
+
+/// The bytes one row of a column takes as the join holds it.
+fn col_row_bytes(c: &Col<'_>) -> u64 {
+    match c {
+        Col::Const(_) => 0,
+        Col::Native(d) => d.width() as u64,
+        Col::U(_) | Col::I(_) | Col::F(_) => 8,
+        // A dictionary code per row.
+        Col::S(_) => 4,
+        Col::V(_) => std::mem::size_of::<Value>() as u64,
+        Col::N(inner, _) => col_row_bytes(inner) + 1,
+    }
 }
 
 fn table_bytes(t: &Table<'_>) -> u64 {
