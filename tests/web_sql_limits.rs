@@ -1,6 +1,6 @@
 //! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
 //! every loaded row: 100,000-term `+`, `*` and `||` chains (`||` is flat: 50,000 terms answer), 5,000 nested `FROM (SELECT …)` and
-//! `WITH` tables, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
+//! `WITH` tables, 31 nested subqueries of 32 joins each, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
 //! subquery of 200,000 distinct strings. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
 //! afterwards. Elapsed times are printed. The `sql` and `pipe` fuzz targets' largest and slowest
@@ -105,6 +105,25 @@ fn hostile_sql_ends_cleanly_and_the_store_still_answers() {
     }
     let data = timed(&store, "31 nested FROM", &from).expect("answer");
     assert_eq!(data, json!([{ "c": 3 }]));
+
+    // Joins and subqueries share one bound: 31 levels of 32 joins each are refused, 31 levels
+    // of one join and one level of 32 joins answer.
+    let nested_joins = |levels: usize, joins: usize| {
+        let mut q = String::from("SELECT 1 AS c");
+        for _ in 0..levels {
+            let chain: String = (1..=joins)
+                .map(|i| format!(" CROSS JOIN (SELECT 1 AS z{i}) AS s{i}"))
+                .collect();
+            q = format!("SELECT 1 AS c FROM ({q}) AS s0{chain}");
+        }
+        q
+    };
+    let err = timed(&store, "31 x 32 nested JOIN", &nested_joins(31, 32)).expect_err("too deep");
+    assert!(err.contains("nest too deeply"), "{err}");
+    for (levels, joins) in [(31, 1), (1, 32)] {
+        let data = timed(&store, "nested JOIN", &nested_joins(levels, joins)).expect("answer");
+        assert_eq!(data, json!([{ "c": 1 }]));
+    }
 
     let mut with = String::from("SELECT 1 AS x");
     for i in 0..5_000 {

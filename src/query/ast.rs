@@ -29,6 +29,8 @@ pub enum Expr {
     Ident(String),
     /// `*` in a select list or `count(*)`.
     Star,
+    /// `t.*` in a select list: the columns of table `t` in a join.
+    QualifiedStar(String),
     /// A function call, operators included (`a + b` is `plus(a, b)`).
     Func(Box<Call>),
     /// `INTERVAL n unit`.
@@ -355,7 +357,7 @@ impl<'q> Numbering<'q> {
                     self.expr(x);
                 }
             }
-            Expr::Lit(_) | Expr::Star => {}
+            Expr::Lit(_) | Expr::Star | Expr::QualifiedStar(_) => {}
         }
     }
 }
@@ -480,6 +482,7 @@ impl fmt::Display for Expr {
                 }
             }
             Expr::Star => f.write_str("*"),
+            Expr::QualifiedStar(q) => write!(f, "{}.*", quote_ident(q)),
             Expr::Func(c) => {
                 write!(f, "{}(", c.name)?;
                 if let Some(p) = &c.params {

@@ -1090,7 +1090,7 @@ impl<'t> Parser<'t> {
                 }
                 Some(Tok::Sym("*")) => {
                     self.i += 2;
-                    return Ok(Expr::Star);
+                    return Ok(Expr::QualifiedStar(name));
                 }
                 _ => {}
             }
@@ -1107,7 +1107,9 @@ impl<'t> Parser<'t> {
                 return Ok(Expr::Func(Box::new(inner)));
             }
         }
-        if name.eq_ignore_ascii_case("count") && args == [Expr::Star] {
+        if name.eq_ignore_ascii_case("count")
+            && matches!(args.as_slice(), [Expr::Star | Expr::QualifiedStar(_)])
+        {
             args.clear();
         }
         let mut params = None;

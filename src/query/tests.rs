@@ -1192,3 +1192,40 @@ fn long_union_chains_and_deep_nesting_end_cleanly() {
     let e = sql(&joins).unwrap_err().to_string();
     assert!(e.contains("too many JOINs"), "{e}");
 }
+
+/// `levels` subqueries, one inside another, each the left side of `joins` cross joins.
+fn nested_join_chains(levels: usize, joins: usize) -> String {
+    let mut q = "SELECT 1 AS c".to_string();
+    for _ in 0..levels {
+        let chain: String = (1..=joins)
+            .map(|i| format!(" CROSS JOIN (SELECT 1 AS z{i}) AS s{i}"))
+            .collect();
+        q = format!("SELECT 1 AS c FROM ({q}) AS s0{chain}");
+    }
+    q
+}
+
+#[test]
+fn join_chains_in_nested_subqueries_end_cleanly() {
+    // Joins and subqueries share one bound: on a 1 MiB stack, as in wasm, the deepest
+    // statements allowed answer and deeper ones are refused, never a stack overflow.
+    let on_small_stack = |q: String| {
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || sql(&q).map(|e| e.get(0, "c").cloned()))
+            .unwrap()
+            .join()
+            .unwrap()
+    };
+    for (levels, joins) in [(1, 32), (31, 1), (3, 15)] {
+        let c = on_small_stack(nested_join_chains(levels, joins));
+        assert_eq!(c.unwrap(), Some(Value::UInt(1)), "{levels} x {joins}");
+    }
+    for (levels, joins) in [(31, 32), (2, 32), (15, 32)] {
+        let e = on_small_stack(nested_join_chains(levels, joins)).unwrap_err();
+        assert!(
+            e.to_string().contains("nest too deeply"),
+            "{levels} x {joins}: {e}"
+        );
+    }
+}

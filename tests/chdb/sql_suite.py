@@ -775,6 +775,29 @@ QUERIES += [
         f"AS b ON a.model_name = b.model_name JOIN (SELECT model_name, max(latency) AS top "
         f"FROM {T} GROUP BY model_name) AS c ON c.model_name = b.model_name ORDER BY a.model_name",
     ),
+    q(
+        "join: in a FULL join USING, a qualified key reads its own side (the default where "
+        "only the other side has the row)",
+        "SELECT t1.a AS l, t2.a AS r, a, t1.a FROM (SELECT 1 AS a, 10 AS x UNION ALL SELECT 2, 12) t1 "
+        "FULL JOIN (SELECT 1 AS a, 3 AS c UNION ALL SELECT 5, 6) t2 USING a ORDER BY x, c",
+    ),
+    q(
+        "join: in a RIGHT join USING, the left side's qualified key is named table.column",
+        f"SELECT a, t1.a, t2.a FROM (SELECT model_name AS a, count() AS n FROM {T} "
+        f"WHERE latency > 10 GROUP BY a) AS t1 RIGHT JOIN (SELECT model_name AS a, "
+        f"max(latency) AS m FROM {T} GROUP BY a) AS t2 USING a ORDER BY a",
+    ),
+    q(
+        "join: t.* selects one table's columns",
+        f"SELECT t.*, e.latency FROM {T} AS e JOIN (SELECT model_name, count() AS n "
+        f"FROM {T} GROUP BY model_name) AS t ON e.model_name = t.model_name "
+        f"ORDER BY e.latency, t.n, t.model_name LIMIT 20",
+    ),
+    q(
+        "join: t.* of each side of a RIGHT join USING",
+        "SELECT t1.*, t2.* FROM (SELECT 1 AS a, 5 AS z UNION ALL SELECT 3, 4) AS t1 "
+        "RIGHT JOIN (SELECT 2 AS a, 7 AS y UNION ALL SELECT 3, 8) AS t2 USING a ORDER BY y",
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}

@@ -129,10 +129,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                         });
                     }
                 }
-                // A qualified name reads the column its plain name reads.
+                // A qualified name reads the column its plain name reads, unless the plain name
+                // reads another column (`t.a` of a `RIGHT` or `FULL` join `USING a`).
                 match self.column(n) {
-                    Some(i) => Expr::Ident(self.columns[i].0.clone()),
-                    None => Expr::Ident(n.clone()),
+                    Some(i) if self.plain_reads(i) => Expr::Ident(self.columns[i].0.clone()),
+                    _ => Expr::Ident(n.clone()),
                 }
             }
             // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
@@ -168,6 +169,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             return self.columns.iter().position(|(c, _)| c == col);
         }
         None
+    }
+
+    /// Whether the name of column `i` reads column `i` itself.
+    fn plain_reads(&self, i: usize) -> bool {
+        self.column(&self.columns[i].0) == Some(i)
     }
 
     /// `e` with each name of a column that is not an alias written as the column's own name
@@ -268,7 +274,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     self.clause
                 ))),
             },
-            Expr::Star => Err(Error::query(
+            Expr::Star | Expr::QualifiedStar(_) => Err(Error::query(
                 "'*' is only allowed in the select list and count(*)",
             )),
             Expr::Interval(x, u) => {
@@ -661,7 +667,7 @@ fn arithmetic_out_of_extreme(
 /// evaluates first, as a constant).
 fn reads_a_name(e: &Expr) -> bool {
     match e {
-        Expr::Ident(_) | Expr::Star => true,
+        Expr::Ident(_) | Expr::Star | Expr::QualifiedStar(_) => true,
         Expr::Func(c) => c.args.iter().any(reads_a_name),
         Expr::Interval(x, _) => reads_a_name(x),
         Expr::Array(v) | Expr::Tuple(v) => v.iter().any(reads_a_name),

@@ -34,6 +34,29 @@ pub(super) fn join<'s, 'a>(
     used: Option<&[String]>,
     top: bool,
 ) -> Result<(Source<'a>, Naming)> {
+    // Each join of a chain runs one level deeper, as a subquery does: joins and nested queries
+    // share one bound, so chains of joins in nested subqueries cannot exhaust the stack.
+    let joins = env.joins.get();
+    if env.depth.get() + joins >= super::MAX_STACKED {
+        return Err(Error::query(format!(
+            "TOO_DEEP_SUBQUERIES: joins and subqueries nest too deeply (more than {} levels, \
+             each join of a chain counting as one)",
+            super::MAX_STACKED
+        )));
+    }
+    env.joins.set(joins + 1);
+    let r = join_inner(j, scope, env, used, top);
+    env.joins.set(joins);
+    r
+}
+
+fn join_inner<'s, 'a>(
+    j: &Join,
+    scope: &Scope<'s, 'a>,
+    env: &Env<'a>,
+    used: Option<&[String]>,
+    top: bool,
+) -> Result<(Source<'a>, Naming)> {
     for f in [&j.left, &j.right] {
         if let From::Subquery(_, None) = f {
             return Err(Error::query(
@@ -58,7 +81,10 @@ pub(super) fn join<'s, 'a>(
         types.push(t);
     }
     let budget = env.store.max_bytes().saturating_sub(env.store.bytes());
-    let build = table_bytes(rt).saturating_add(rt.rows as u64 * 16);
+    // Both sides are held whole while the join runs.
+    let build = table_bytes(rt)
+        .saturating_add(table_bytes(lt))
+        .saturating_add(rt.rows as u64 * 16);
     charge(build, budget)?;
     let lcols = key_columns(lt, &lk, &types)?;
     let rcols = key_columns(rt, &rk, &types)?;
@@ -252,7 +278,8 @@ pub(super) fn join<'s, 'a>(
     }
     // `USING` merges its columns of both sides into one, which the plain name reads; in a
     // `RIGHT` or `FULL` join a qualified name reads the left side's own column (the default in
-    // rows only the right side has), named as the plain name is.
+    // rows only the right side has), named as the plain name is in a `FULL` join and by the
+    // qualified name in a `RIGHT` one, as ClickHouse names them.
     let mut hidden: Vec<(String, DataType, Col<'a>)> = Vec::new();
     for (c, k) in using_left.iter().enumerate() {
         if k.is_none() {
@@ -264,6 +291,9 @@ pub(super) fn join<'s, 'a>(
             naming
                 .qualified
                 .insert(0, (format!("{q}.{}", lt.names[c]), slot));
+            if j.kind == JoinKind::Right {
+                naming.keep.push(slot);
+            }
             let ty = lt.types[c].clone();
             let col = pick(&lt.cols[c], &ty, lt.rows, &li);
             hidden.push((lt.names[c].clone(), ty, col));
@@ -545,14 +575,20 @@ fn pick<'a>(c: &Col<'a>, ty: &DataType, rows: usize, sel: &[u32]) -> Col<'a> {
 }
 
 fn row_bytes(t: &Table<'_>) -> u64 {
-    t.cols
-        .iter()
-        .zip(&t.types)
-        .map(|(c, ty)| match c {
-            Col::Const(_) => 0,
-            _ => ty.width().max(4) as u64,
-        })
-        .sum()
+    t.cols.iter().map(col_row_bytes).sum()
+}
+
+/// The bytes one row of a column takes as the join holds it.
+fn col_row_bytes(c: &Col<'_>) -> u64 {
+    match c {
+        Col::Const(_) => 0,
+        Col::Native(d) => d.width() as u64,
+        Col::U(_) | Col::I(_) | Col::F(_) => 8,
+        // A dictionary code per row.
+        Col::S(_) => 4,
+        Col::V(_) => std::mem::size_of::<Value>() as u64,
+        Col::N(inner, _) => col_row_bytes(inner) + 1,
+    }
 }
 
 fn table_bytes(t: &Table<'_>) -> u64 {

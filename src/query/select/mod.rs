@@ -32,10 +32,15 @@ use crate::error::{Error, Result};
 /// How deep queries may nest (subqueries, nodes, `WITH` tables).
 const MAX_DEPTH: usize = super::parser::MAX_QUERY_NESTING;
 
+/// How deep nested queries and the joins being run inside one another may be together: a
+/// statement of queries nested [`MAX_DEPTH`] deep, or one `FROM` of the most joins a parser
+/// accepts with subqueries on its sides, fits.
+const MAX_STACKED: usize = MAX_DEPTH + super::parser::MAX_JOINS;
+
 /// Runs a query.
 pub fn run_select<'s, 'a>(q: &Query, env: &Env<'a>, parent: &Scope<'s, 'a>) -> Result<Table<'a>> {
     let depth = env.depth.get();
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_DEPTH || depth + env.joins.get() >= MAX_STACKED {
         return Err(Error::query("queries nest too deeply"));
     }
     env.depth.set(depth + 1);
@@ -76,7 +81,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     let mut stack: Vec<&Expr> = Vec::new();
     for item in &q.select {
-        if item.expr == Expr::Star {
+        if matches!(item.expr, Expr::Star | Expr::QualifiedStar(_)) {
             return None;
         }
         stack.push(&item.expr);
@@ -113,7 +118,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
             }
             Expr::Interval(x, _) => stack.push(x),
             Expr::Array(items) | Expr::Tuple(items) => stack.extend(items.iter()),
-            Expr::Lit(_) | Expr::Star | Expr::Subquery(..) => {}
+            Expr::Lit(_) | Expr::Star | Expr::QualifiedStar(_) | Expr::Subquery(..) => {}
         }
     }
     Some(out)

@@ -93,6 +93,7 @@ pub(super) fn plan<'s, 'a>(
     naming: Naming,
 ) -> Result<Plan<'a>> {
     let columns = source.columns();
+    let origin = naming.origin.clone();
     let star: Vec<(String, DataType)> = match &naming.star {
         Some(slots) => slots
             .iter()
@@ -114,7 +115,7 @@ pub(super) fn plan<'s, 'a>(
         clause: "WHERE",
         folded: Default::default(),
     };
-    let items = select_items(q, &b, &star)?;
+    let items = select_items(q, &b, &star, &origin)?;
     let filter = match &q.filter {
         Some(f) => bind_filter(&mut b, f)?,
         None => None,
@@ -158,12 +159,44 @@ fn select_items(
     q: &Query,
     b: &Binder<'_, '_, '_, '_>,
     columns: &[(String, DataType)],
+    origin: &[(Option<String>, String)],
 ) -> Result<Vec<(String, Expr)>> {
     let mut items: Vec<(String, Expr)> = Vec::new();
     for item in &q.select {
-        if item.expr == Expr::Star {
+        let all = match &item.expr {
+            Expr::Star => true,
+            // One table: `t.*` is `*`.
+            Expr::QualifiedStar(_) => origin.is_empty(),
+            _ => false,
+        };
+        if all {
             for (c, _) in columns {
                 items.push((c.clone(), Expr::Ident(c.clone())));
+            }
+            continue;
+        }
+        // `t.*` of a join: table `t`'s columns, each read as `t.column` reads it and named
+        // as `*` names the column it reads.
+        if let Expr::QualifiedStar(t) = &item.expr {
+            let before = items.len();
+            let mut seen: Vec<&str> = Vec::new();
+            for (q, c) in origin {
+                if q.as_deref() != Some(t.as_str()) || seen.contains(&c.as_str()) {
+                    continue;
+                }
+                seen.push(c);
+                let qualified = format!("{t}.{c}");
+                let name = match b.column(&qualified) {
+                    Some(i) => b.columns[i].0.clone(),
+                    None => qualified.clone(),
+                };
+                let e = Expr::Ident(qualified);
+                items.push((name, b.expand(&e, &mut Vec::new())?));
+            }
+            if items.len() == before {
+                return Err(Error::query(format!(
+                    "UNKNOWN_IDENTIFIER: no table '{t}' in the join for '{t}.*'"
+                )));
             }
             continue;
         }

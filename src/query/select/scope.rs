@@ -46,6 +46,8 @@ pub struct Env<'a> {
     /// What was read.
     pub stats: Cell<Statistics>,
     pub(super) depth: Cell<usize>,
+    /// How many joins are being run, one inside another.
+    pub(super) joins: Cell<usize>,
     /// Scalar subqueries already run (an alias can repeat one), kept alive with their result.
     pub(super) scalars: RefCell<Vec<(Rc<Query>, Value, DataType)>>,
 }
@@ -65,6 +67,7 @@ impl<'a> Env<'a> {
             done: RefCell::new(Vec::new()),
             stats: Cell::new(Statistics::default()),
             depth: Cell::new(0),
+            joins: Cell::new(0),
             scalars: RefCell::new(Vec::new()),
         }
     }
