@@ -594,7 +594,11 @@ fn is_constant_expr(e: &Expr) -> bool {
                 && c.params.is_none()
                 && c.args.iter().all(is_constant_expr)
         }
-        Expr::Ident(_) | Expr::Star | Expr::Tuple(_) | Expr::Subquery(..) => false,
+        Expr::Ident(_)
+        | Expr::Star
+        | Expr::QualifiedStar(_)
+        | Expr::Tuple(_)
+        | Expr::Subquery(..) => false,
     }
 }
 
