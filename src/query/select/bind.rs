@@ -81,6 +81,31 @@ pub(super) fn contains_aggregate(e: &Expr) -> bool {
 }
 
 impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
+    /// A binder over `columns` (with more names for them in `qualified`) in `clause`, with no
+    /// aliases, keys or aggregates yet.
+    pub(super) fn over(
+        env: &'e Env<'a>,
+        scope: &'e Scope<'s, 'a>,
+        columns: Vec<(String, DataType)>,
+        qualified: Vec<(String, usize)>,
+        clause: &'static str,
+    ) -> Self {
+        Binder {
+            env,
+            scope,
+            columns,
+            qualified,
+            strip: false,
+            keep: Vec::new(),
+            aliases: Vec::new(),
+            keys: Vec::new(),
+            key_types: Vec::new(),
+            aggs: Vec::new(),
+            clause,
+            folded: RefCell::new(Vec::new()),
+        }
+    }
+
     /// Replaces alias names by their expressions (an alias is not expanded inside itself).
     pub(super) fn expand(&self, e: &Expr, stack: &mut Vec<String>) -> Result<Expr> {
         self.expand_within(e, stack, &mut Expansion::default())
@@ -207,20 +232,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         if !is_constant_expr(e) || matches!(e, Expr::Lit(_)) {
             return None;
         }
-        let mut b = Binder {
-            env: self.env,
-            scope: self.scope,
-            columns: Vec::new(),
-            qualified: Vec::new(),
-            strip: false,
-            keep: Vec::new(),
-            aliases: Vec::new(),
-            keys: Vec::new(),
-            key_types: Vec::new(),
-            aggs: Vec::new(),
-            clause: "WITH",
-            folded: RefCell::new(Vec::new()),
-        };
+        let mut b = Binder::over(self.env, self.scope, Vec::new(), Vec::new(), "WITH");
         let bound = b.bind(e, Mode::Const).ok()?;
         let value = bound.as_const()?.clone();
         Some(Expr::Lit(Lit {

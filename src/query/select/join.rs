@@ -496,25 +496,8 @@ fn binder<'e, 's, 'a>(
             qualified.push((format!("{q}.{n}"), c));
         }
     }
-    Binder {
-        env,
-        scope,
-        columns: t
-            .names
-            .iter()
-            .cloned()
-            .zip(t.types.iter().cloned())
-            .collect(),
-        qualified,
-        strip: false,
-        keep: Vec::new(),
-        aliases: Vec::new(),
-        keys: Vec::new(),
-        key_types: Vec::new(),
-        aggs: Vec::new(),
-        clause: "JOIN ON",
-        folded: Default::default(),
-    }
+    let columns = t.names.iter().cloned().zip(t.types.iter().cloned());
+    Binder::over(env, scope, columns.collect(), qualified, "JOIN ON")
 }
 
 /// The keys of a side's rows, converted to the types they are compared in.

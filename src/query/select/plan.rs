@@ -102,18 +102,10 @@ pub(super) fn plan<'s, 'a>(
         None => columns.clone(),
     };
     let mut b = Binder {
-        env,
-        scope,
-        columns: columns.clone(),
-        qualified: naming.qualified,
         strip: naming.strip,
         keep: naming.keep,
         aliases: aliases(q)?,
-        keys: Vec::new(),
-        key_types: Vec::new(),
-        aggs: Vec::new(),
-        clause: "WHERE",
-        folded: Default::default(),
+        ..Binder::over(env, scope, columns.clone(), naming.qualified, "WHERE")
     };
     let items = select_items(q, &b, &star, &origin)?;
     let filter = match &q.filter {
