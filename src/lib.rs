@@ -664,8 +664,8 @@ impl EventStore {
         Ok(result)
     }
 
-    /// Runs one SQL query (ClickHouse dialect, one table per query; templated with `params` when
-    /// it starts with `%`) and answers in endpoint shape. The datasource, its quarantine table
+    /// Runs one SQL query (ClickHouse dialect, JOIN and UNION included; templated with `params`
+    /// when it starts with `%`) and answers in endpoint shape. The datasource, its quarantine table
     /// (`<datasource>_quarantine`, as [`EventStore::quarantine_page`] shows it) and `WITH` tables
     /// can be read.
     ///
@@ -675,7 +675,9 @@ impl EventStore {
     /// store.end()?;
     /// let r = store.sql("SELECT model_name, sum(total_tokens) AS t FROM llm_events GROUP BY model_name", &Default::default())?;
     /// assert_eq!(r.get(0, "t"), Some(&llm_metrics::Value::UInt(7)));
-    /// assert!(store.sql("SELECT * FROM llm_events a JOIN llm_events b ON a.cost = b.cost", &Default::default()).is_err());
+    /// let j = store.sql("SELECT count() AS n FROM llm_events a JOIN llm_events b USING model_name", &Default::default())?;
+    /// assert_eq!(j.get(0, "n"), Some(&llm_metrics::Value::UInt(1)));
+    /// assert!(store.sql("SELECT * FROM llm_events a ASOF JOIN llm_events b ON a.cost = b.cost", &Default::default()).is_err());
     /// store.write(b"not json\n")?;
     /// store.end()?;
     /// let q = store.sql("SELECT count() AS n, any(c__raw) AS raw FROM llm_events_quarantine", &Default::default())?;
@@ -713,7 +715,7 @@ impl EventStore {
     ///
     /// ```
     /// let runs = llm_metrics::EventStore::warm_up(2, llm_metrics::EventStore::new)?;
-    /// assert_eq!(runs, 2 * 2 * 7);
+    /// assert_eq!(runs, 2 * 2 * llm_metrics::SHIPPED_PIPES.len() as u64);
     /// # Ok::<(), llm_metrics::Error>(())
     /// ```
     pub fn warm_up(rounds: u32, make: impl Fn() -> EventStore) -> Result<u64> {
