@@ -136,8 +136,9 @@ fn hostile_sql_ends_cleanly_and_the_store_still_answers() {
     for i in 1..60 {
         aliases.push_str(&format!(", a{} + a{} AS a{i}", i - 1, i - 1));
     }
-    let err = timed(&store, "60-alias chain", &format!("{aliases} SELECT a59")).expect_err("bound");
-    assert!(err.contains("too large"), "{err}");
+    // Constant aliases are folded once: the chain doubles 1 fifty-nine times.
+    let data = timed(&store, "60-alias chain", &format!("{aliases} SELECT a59")).expect("answer");
+    assert_eq!(data, json!([{ "a59": 1u64 << 59 }]));
 }
 
 #[wasm_bindgen_test]
