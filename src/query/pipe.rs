@@ -433,9 +433,10 @@ mod tests {
         let p = parse_pipe(None, &text).unwrap();
         let elapsed = started.elapsed();
         println!("{n} nodes parsed in {elapsed:?}");
-        // Linear: about a second in a debug build (checking names against every earlier node
-        // took minutes).
-        assert!(elapsed.as_secs() < 10, "{elapsed:?}");
+        // A guard against quadratic work, not a speed target: linear parsing takes about a second
+        // in a debug build, checking names against every earlier node took minutes, and the
+        // bound leaves room for a loaded machine.
+        assert!(elapsed.as_secs() < 90, "{elapsed:?}");
         assert_eq!(p.nodes.len(), n);
         assert_eq!(p.endpoint_node().sql, format!("SELECT {}", n - 1));
         let e = parse_pipe(None, &format!("{text}NODE n7\nSQL >\n    SELECT 1\n")).unwrap_err();

@@ -798,6 +798,13 @@ QUERIES += [
         "SELECT t1.*, t2.* FROM (SELECT 1 AS a, 5 AS z UNION ALL SELECT 3, 4) AS t1 "
         "RIGHT JOIN (SELECT 2 AS a, 7 AS y UNION ALL SELECT 3, 8) AS t2 USING a ORDER BY y",
     ),
+    q(
+        "join: a table or WITH table given an alias still answers to its own name",
+        f"WITH stats AS (SELECT model_name, avg(latency) AS average FROM {T} GROUP BY model_name) "
+        f"SELECT i.model_name, i.latency - stats.average AS d, {T}.latency, s.average "
+        f"FROM {T} i JOIN stats s ON s.model_name = i.model_name AND stats.model_name = "
+        f"{T}.model_name ORDER BY i.event_time, i.model_name, d LIMIT 20",
+    ),
 ]
 
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}

@@ -137,10 +137,11 @@ mod tests {
         assert!(Like::new("%É%", true).matches("café é"));
         assert!(!Like::new("a%b", false).matches("ab\u{e9}c"));
         assert!(Like::new("%%b_", false).matches("xxbé"));
-        // Many wildcards against a long text: linear backtracking, not exponential.
+        // Many wildcards against a long text: linear backtracking, not exponential (which would
+        // not end at all); the bound is a guard with room for a loaded machine, not a target.
         let long = "a".repeat(20_000);
         let start = std::time::Instant::now();
         assert!(!Like::new("%a%a%a%a%a%a%a%a%a%a%a%a%b", false).matches(&long));
-        assert!(start.elapsed().as_secs() < 5);
+        assert!(start.elapsed().as_secs() < 60);
     }
 }

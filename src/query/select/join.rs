@@ -344,6 +344,18 @@ fn join_inner<'s, 'a>(
         names.push((n, ty));
         cols.push(col);
     }
+    // A table given an alias still answers to its own name (`FROM t a JOIN s b` reads `t.x`), after
+    // every alias, and the first table of that name wins, as in ClickHouse.
+    if let Some(n) = aliased_name(&j.left) {
+        for (c, col) in lt.names.iter().enumerate() {
+            naming.qualified.push((format!("{n}.{col}"), c));
+        }
+    }
+    if let Some(n) = aliased_name(&j.right) {
+        for (c, col) in rt.names.iter().enumerate() {
+            naming.qualified.push((format!("{n}.{col}"), base + c));
+        }
+    }
     if top && tables(&j.left) + tables(&j.right) >= 3 {
         rename_many(&mut names, &mut naming);
     }
@@ -354,6 +366,14 @@ fn join_inner<'s, 'a>(
         rows: li.len(),
     };
     Ok((Source::Table(Rc::new(table)), naming))
+}
+
+/// The name of a table (or WITH table) that has an alias other than its name.
+fn aliased_name(f: &From) -> Option<&str> {
+    match f {
+        From::Table(name, Some(alias)) if name != alias => Some(name),
+        _ => None,
+    }
 }
 
 /// How many tables and subqueries a join tree holds; the parser bounds its depth.
@@ -423,8 +443,14 @@ fn keys<'s, 'a>(
     scope: &Scope<'s, 'a>,
     env: &Env<'a>,
 ) -> Result<(Vec<BExpr>, Vec<BExpr>)> {
-    let mut lb = binder(left, scope, env, j.left.qualifier());
-    let mut rb = binder(right, scope, env, j.right.qualifier());
+    let mut lb = binder(left, scope, env, j.left.qualifier(), aliased_name(&j.left));
+    let mut rb = binder(
+        right,
+        scope,
+        env,
+        j.right.qualifier(),
+        aliased_name(&j.right),
+    );
     let mut lk = Vec::new();
     let mut rk = Vec::new();
     for u in &j.using {
@@ -488,10 +514,11 @@ fn binder<'e, 's, 'a>(
     scope: &'e Scope<'s, 'a>,
     env: &'e Env<'a>,
     qualifier: Option<&str>,
+    also: Option<&str>,
 ) -> Binder<'static, 'e, 's, 'a> {
     let t = &side.table;
     let mut qualified = side.naming.qualified.clone();
-    if let Some(q) = qualifier {
+    for q in qualifier.into_iter().chain(also) {
         for (c, n) in t.names.iter().enumerate() {
             qualified.push((format!("{q}.{n}"), c));
         }
