@@ -1,5 +1,5 @@
 //! Ingest throughput per log format, native build:
-//! `cargo run --release --example bench_formats [megabytes]`.
+//! `cargo run --release --example bench_formats [megabytes] [name filter]`.
 //!
 //! Each fixture of `tests/fixtures/formats/` is repeated to about `megabytes` MB (default 32;
 //! Claude Code message ids are renumbered per copy, so repeats are new messages), then ingested
@@ -52,9 +52,13 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(32.0);
+    // Only the fixtures whose file name contains this text (all when absent).
+    let filter = std::env::args().nth(2).unwrap_or_default();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
-    let canonical = generate_ndjson((target_mb * 1e6 / 190.0) as u64, 42);
-    run("llm_events (generated)", &canonical);
+    if filter.is_empty() || "llm_events".contains(&filter) {
+        let canonical = generate_ndjson((target_mb * 1e6 / 190.0) as u64, 42);
+        run("llm_events (generated)", &canonical);
+    }
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -68,6 +72,9 @@ fn main() {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if !name.contains(&filter) {
+            continue;
+        }
         let copies = ((target_mb * 1e6) / text.len() as f64).ceil() as usize;
         let mut data = String::with_capacity(copies * text.len());
         for i in 0..copies {

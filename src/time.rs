@@ -61,6 +61,33 @@ pub fn format_datetime(secs: i64) -> String {
     )
 }
 
+/// Appends `secs` as [`format_datetime`] writes it, without formatting machinery; years outside
+/// 0..=9999 are written by [`format_datetime`].
+pub fn push_datetime(out: &mut String, secs: i64) {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    if !(0..=9999).contains(&y) {
+        out.push_str(&format_datetime(secs));
+        return;
+    }
+    let s = secs.rem_euclid(86_400);
+    let two = |out: &mut String, v: i64| {
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    };
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push('-');
+    two(out, i64::from(m));
+    out.push('-');
+    two(out, i64::from(d));
+    out.push(' ');
+    two(out, s / 3600);
+    out.push(':');
+    two(out, s / 60 % 60);
+    out.push(':');
+    two(out, s % 60);
+}
+
 /// Formats milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
 pub fn format_datetime64(ms: i64) -> String {
     format!(
@@ -275,6 +302,25 @@ fn ymd_ms(y: i64, m: u32, d: u32, hh: i64, mm: i64, ss: i64, ms: i64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_datetime_writes_what_format_datetime_writes() {
+        // 1970-01-01, a leap day, the end of 2106 (DateTime's last second), and year 10000.
+        for secs in [
+            0i64,
+            951_782_400,
+            1_733_486_399,
+            4_294_967_295,
+            253_402_300_800,
+        ] {
+            let mut out = String::from("x");
+            push_datetime(&mut out, secs);
+            assert_eq!(out, format!("x{}", format_datetime(secs)), "{secs}");
+        }
+        let mut out = String::new();
+        push_datetime(&mut out, 951_782_400);
+        assert_eq!(out, "2000-02-29 00:00:00");
+    }
 
     #[test]
     fn civil_round_trip() {

@@ -44,13 +44,29 @@ pub(super) fn message(o: &Map<String, Value>, time: Time) -> Result<Record, Stri
         return Ok(r);
     }
     let input = count_at(o, INPUT)?.unwrap_or(0);
-    r.cache_write_tokens = count_at(o, CACHE_WRITE)?.unwrap_or(0);
+    r.cache_write_tokens = match count_at(o, CACHE_WRITE)? {
+        Some(n) => n,
+        // Only the breakdown by cache lifetime (`cache_creation.ephemeral_5m_input_tokens`, ...).
+        None => cache_creation_sum(o)?,
+    };
     r.cache_read_tokens = count_at(o, CACHE_READ)?.unwrap_or(0);
     r.prompt_tokens = input
         .saturating_add(r.cache_write_tokens)
         .saturating_add(r.cache_read_tokens);
     r.completion_tokens = count_at(o, OUTPUT)?.unwrap_or(0);
     Ok(r)
+}
+
+/// The sum of the counts in `usage.cache_creation` (tokens written to the cache, by lifetime).
+fn cache_creation_sum(o: &Map<String, Value>) -> Result<u64, String> {
+    let Some(parts) = super::get(o, &["usage", "cache_creation"]).and_then(Value::as_object) else {
+        return Ok(0);
+    };
+    let mut sum = 0u64;
+    for v in parts.values() {
+        sum = sum.saturating_add(super::count(Some(v))?.unwrap_or(0));
+    }
+    Ok(sum)
 }
 
 /// Maps a Messages API body.

@@ -3,15 +3,32 @@
 //! (RFC 3339). Only assistant entries carry usage, in `message` (an Anthropic message). One
 //! message is written over several lines that share `message.id` and `requestId`, each with one
 //! content block and the usage so far: the last line of a message is the one that counts, once.
+//!
+//! Entries of other kinds are read and skipped as not model calls: `summary` (`leafUuid`),
+//! `custom-title`, `file-history-snapshot` (`messageId`, `snapshot`, no `sessionId`),
+//! `queue-operation`, `system`, and `user` entries holding tool results. The same shapes come from
+//! `claude -p --output-format stream-json` (`session_id`, no `timestamp`), whose closing
+//! `result` entry repeats the session's totals and is skipped too.
 
 use super::{anthropic, get, id_at, key_of, time_secs, Item, Record, Skip, Time, Unit};
 use serde_json::{Map, Value};
 
 /// A Claude Code session log entry.
 pub(super) fn detect(o: &Map<String, Value>) -> bool {
-    let typed = o.get("type").is_some_and(Value::is_string);
-    (typed && o.contains_key("sessionId") && (o.contains_key("uuid") || o.contains_key("message")))
-        || (o.get("type").and_then(Value::as_str) == Some("summary") && o.contains_key("leafUuid"))
+    let Some(kind) = o.get("type").and_then(Value::as_str) else {
+        return false;
+    };
+    match kind {
+        "summary" => o.contains_key("leafUuid"),
+        "file-history-snapshot" => o.contains_key("snapshot") || o.contains_key("messageId"),
+        // Langfuse observations (`traceId`) and LiteLLM payloads (`call_type`) may name a
+        // session too.
+        _ => {
+            (o.contains_key("sessionId") || o.contains_key("session_id"))
+                && !o.contains_key("traceId")
+                && !o.contains_key("call_type")
+        }
+    }
 }
 
 /// Maps one entry: assistant messages become records keyed by message and request.

@@ -51,18 +51,25 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
             .unwrap_or_default();
         r.request_id = id_at(o, &[&["id"]]);
         r.user_id = id_at(o, &[&["userId"], &["user_id"]]);
-        match o.get("usageDetails").and_then(Value::as_object) {
+        // Observations made before usage details existed have `{}` there and the old
+        // `usage: {input, output, total, unit}`.
+        match o
+            .get("usageDetails")
+            .and_then(Value::as_object)
+            .filter(|d| !d.is_empty())
+        {
             Some(details) => {
                 for (k, v) in details {
                     let n = count(Some(v))?.unwrap_or(0);
-                    if k.starts_with("input") {
+                    // OpenAI's names, where the caller passed its usage as it came.
+                    if k.starts_with("input") || k == "prompt_tokens" {
                         r.prompt_tokens = r.prompt_tokens.saturating_add(n);
                         if k.contains("cache_read") || k.contains("cached") {
                             r.cache_read_tokens = r.cache_read_tokens.saturating_add(n);
                         } else if k.contains("cache_creation") || k.contains("cache_write") {
                             r.cache_write_tokens = r.cache_write_tokens.saturating_add(n);
                         }
-                    } else if k.starts_with("output") {
+                    } else if k.starts_with("output") || k == "completion_tokens" {
                         r.completion_tokens = r.completion_tokens.saturating_add(n);
                         if k.contains("reasoning") {
                             r.reasoning_tokens = r.reasoning_tokens.saturating_add(n);

@@ -253,7 +253,7 @@ impl Record {
         out.push_str("{\"event_time\":");
         if (0..=crate::time::DATETIME_MAX).contains(&secs) {
             out.push('"');
-            out.push_str(&crate::time::format_datetime(secs));
+            crate::time::push_datetime(out, secs);
             out.push('"');
         } else {
             // Out of DateTime's range: written as a number, which the decoder refuses by name.
@@ -353,23 +353,30 @@ impl From<Result<Record, String>> for Item {
     }
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal: runs of characters that need no escape are copied
+/// whole.
 fn push_json_string(out: &mut String, s: &str) {
     use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c => {
+                let _ = write!(out, "\\u{:04x}", c);
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -567,4 +574,27 @@ pub(crate) fn key_of(parts: &[&str]) -> u64 {
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_string;
+
+    #[test]
+    fn json_strings_read_back_as_written() {
+        for s in [
+            "",
+            "plain",
+            "quote \" and \\ back",
+            "line\nfeed\r\ttab \u{1}\u{1f} bell\u{7}",
+            "é😀\"end",
+            "\\",
+        ] {
+            let mut out = String::from("[");
+            push_json_string(&mut out, s);
+            out.push(']');
+            let back: Vec<String> = serde_json::from_str(&out).expect("valid JSON");
+            assert_eq!(back, vec![s.to_string()], "{out}");
+        }
+    }
 }

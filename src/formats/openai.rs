@@ -3,6 +3,15 @@
 //! error bodies (`{"error": {...}}`), and the Batch API's output and error files
 //! (`{id, custom_id, response: {status_code, request_id, body}, error}`), which OpenAI-compatible
 //! providers (Groq) write too, adding `queue_time` and `total_time` (seconds) to `usage`.
+//!
+//! Streamed Chat Completions chunks are calls only where they carry usage: OpenAI's last chunk
+//! (with `stream_options.include_usage`), Groq's last chunk (in `x_groq.usage`), or every chunk
+//! of providers that repeat the usage so far (xAI); the chunks of one response share its `id`,
+//! and its last chunk with usage is the one that counts. Azure OpenAI's content-filter chunks
+//! (`"id": ""`, `"created": 0`, `prompt_filter_results` or `content_filter_offsets`) are not
+//! calls. Responses API streaming events (`{"type": "response.*", "sequence_number", ...}`) are
+//! calls at their terminal event (`response.completed`, `response.incomplete`,
+//! `response.failed`), which holds the whole response.
 
 use super::{
     count_at, error_text, first, get, id_at, number, text, time_secs, Item, Record, Skip, Time,
@@ -10,20 +19,30 @@ use super::{
 };
 use serde_json::{Map, Value};
 
-/// Chat Completions, Completions and Embeddings: `usage` paths.
-const PROMPT: &[&[&str]] = &[&["usage", "prompt_tokens"], &["usage", "input_tokens"]];
-const COMPLETION: &[&[&str]] = &[&["usage", "completion_tokens"], &["usage", "output_tokens"]];
-const TOTAL: &[&[&str]] = &[&["usage", "total_tokens"]];
+/// Chat Completions, Completions, Embeddings and Responses: paths under `usage`.
+const PROMPT: &[&[&str]] = &[&["prompt_tokens"], &["input_tokens"]];
+const COMPLETION: &[&[&str]] = &[&["completion_tokens"], &["output_tokens"]];
+const TOTAL: &[&[&str]] = &[&["total_tokens"]];
 const CACHED: &[&[&str]] = &[
-    &["usage", "prompt_tokens_details", "cached_tokens"],
-    &["usage", "input_tokens_details", "cached_tokens"],
+    &["prompt_tokens_details", "cached_tokens"],
+    &["input_tokens_details", "cached_tokens"],
 ];
 const REASONING: &[&[&str]] = &[
-    &["usage", "completion_tokens_details", "reasoning_tokens"],
-    &["usage", "output_tokens_details", "reasoning_tokens"],
+    &["completion_tokens_details", "reasoning_tokens"],
+    &["output_tokens_details", "reasoning_tokens"],
 ];
 /// Groq's total time of the request, in seconds.
-const LATENCY: &[&[&str]] = &[&["usage", "total_time"]];
+const LATENCY: &[&[&str]] = &[&["total_time"]];
+
+/// Token counts read from a `usage` object into `r`.
+fn read_usage(u: &Map<String, Value>, r: &mut Record) -> Result<(), String> {
+    r.prompt_tokens = count_at(u, PROMPT)?.unwrap_or(0);
+    r.completion_tokens = count_at(u, COMPLETION)?.unwrap_or(0);
+    r.total_tokens = count_at(u, TOTAL)?;
+    r.cache_read_tokens = count_at(u, CACHED)?.unwrap_or(0);
+    r.reasoning_tokens = count_at(u, REASONING)?.unwrap_or(0);
+    Ok(())
+}
 
 fn object(o: &Map<String, Value>) -> &str {
     o.get("object").and_then(Value::as_str).unwrap_or("")
@@ -42,9 +61,29 @@ pub(super) fn is_chat(o: &Map<String, Value>) -> bool {
     }
 }
 
-/// A Responses API object.
+/// A Responses API object, or an event of a streamed Responses API call.
 pub(super) fn is_response(o: &Map<String, Value>) -> bool {
-    object(o) == "response"
+    object(o) == "response" || is_response_event(o)
+}
+
+/// An event of a streamed Responses API call: `response.*` with its sequence number.
+fn is_response_event(o: &Map<String, Value>) -> bool {
+    o.get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.starts_with("response."))
+        && (o.contains_key("sequence_number") || o.get("response").is_some_and(Value::is_object))
+}
+
+/// The usage of a streamed chunk: its own, else Groq's in `x_groq`.
+fn chunk_usage(o: &Map<String, Value>) -> Option<&Value> {
+    first(o, &[&["usage"], &["x_groq", "usage"]]).filter(|u| u.is_object())
+}
+
+/// An Azure OpenAI content-filter chunk: no id, no time, no model.
+fn is_filter_chunk(o: &Map<String, Value>) -> bool {
+    id_at(o, &[&["id"]]).is_empty()
+        && number(o.get("created")) == Some(0.0)
+        && text(o.get("model")).unwrap_or_default().is_empty()
 }
 
 /// A line of a Batch API output or error file.
@@ -54,16 +93,48 @@ pub(super) fn is_batch(o: &Map<String, Value>) -> bool {
 
 /// Maps any response body (chat, completion, embedding, responses, error).
 pub(super) fn map_body(o: &Map<String, Value>) -> Item {
+    if is_response_event(o) {
+        let terminal = matches!(
+            o.get("type").and_then(Value::as_str),
+            Some("response.completed" | "response.incomplete" | "response.failed")
+        );
+        return match o.get("response").and_then(Value::as_object) {
+            Some(r) if terminal => map_response(r),
+            _ => Item::Skip(Skip::StreamingChunk),
+        };
+    }
     if is_response(o) {
         return map_response(o);
     }
-    if object(o) == "chat.completion.chunk" && first(o, &[&["usage"]]).is_none() {
+    if object(o).is_empty() && o.contains_key("choices") && is_filter_chunk(o) {
         return Item::Skip(Skip::StreamingChunk);
+    }
+    if object(o) == "chat.completion.chunk" {
+        let Some(usage) = chunk_usage(o) else {
+            return Item::Skip(Skip::StreamingChunk);
+        };
+        let mut item: Item = chat_with(o, usage).into();
+        if let Item::Row(r) = &mut item {
+            if !r.request_id.is_empty() {
+                // A later chunk of the same response, with the usage so far, replaces it.
+                r.key = Some(super::key_of(&["chat.completion.chunk", &r.request_id]));
+            }
+        }
+        return item;
     }
     chat(o).into()
 }
 
 fn chat(o: &Map<String, Value>) -> Result<Record, String> {
+    match o.get("usage").filter(|u| u.is_object()) {
+        Some(u) => chat_with(o, u),
+        None => chat_with(o, &Value::Null),
+    }
+}
+
+/// A chat body whose usage is `usage` (an object, or null when it has none).
+fn chat_with(o: &Map<String, Value>, usage: &Value) -> Result<Record, String> {
+    let u = usage.as_object();
     let time = match first(o, &[&["created"]]) {
         Some(v) => Time::At(time_secs(v, Unit::Seconds)?),
         None => Time::FromStream,
@@ -71,14 +142,12 @@ fn chat(o: &Map<String, Value>) -> Result<Record, String> {
     let mut r = Record::new(time);
     r.model = text(o.get("model")).unwrap_or_default();
     r.request_id = id_at(o, &[&["id"]]);
-    r.prompt_tokens = count_at(o, PROMPT)?.unwrap_or(0);
-    r.completion_tokens = count_at(o, COMPLETION)?.unwrap_or(0);
-    r.total_tokens = count_at(o, TOTAL)?;
-    r.cache_read_tokens = count_at(o, CACHED)?.unwrap_or(0);
-    r.reasoning_tokens = count_at(o, REASONING)?.unwrap_or(0);
-    r.latency = number(first(o, LATENCY));
+    if let Some(u) = u {
+        read_usage(u, &mut r)?;
+        r.latency = number(first(u, LATENCY));
+    }
     // Groq's bodies carry `x_groq` and time the request in `usage`; the price is Groq's.
-    if o.contains_key("x_groq") || get(o, &["usage", "queue_time"]).is_some() {
+    if o.contains_key("x_groq") || u.is_some_and(|u| u.contains_key("queue_time")) {
         r.provider = Some("groq".into());
     }
     if let Some(e) = first(o, &[&["error"]]) {
@@ -104,11 +173,9 @@ fn responses(o: &Map<String, Value>) -> Result<Record, String> {
     let mut r = Record::new(time);
     r.model = text(o.get("model")).unwrap_or_default();
     r.request_id = id_at(o, &[&["id"]]);
-    r.prompt_tokens = count_at(o, PROMPT)?.unwrap_or(0);
-    r.completion_tokens = count_at(o, COMPLETION)?.unwrap_or(0);
-    r.total_tokens = count_at(o, TOTAL)?;
-    r.cache_read_tokens = count_at(o, CACHED)?.unwrap_or(0);
-    r.reasoning_tokens = count_at(o, REASONING)?.unwrap_or(0);
+    if let Some(u) = o.get("usage").and_then(Value::as_object) {
+        read_usage(u, &mut r)?;
+    }
     r.latency = super::seconds_between(created, o.get("completed_at"), Unit::Seconds);
     if let Some(e) = first(o, &[&["error"]]) {
         r.success = false;

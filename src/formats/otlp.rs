@@ -43,6 +43,7 @@ const OUTPUT: &[&str] = &[
 ];
 const TOTAL: &[&str] = &[
     "gen_ai.usage.total_tokens",
+    "llm.usage.total_tokens",
     "llm.token_count.total",
     "ai.usage.totalTokens",
 ];

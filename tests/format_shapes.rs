@@ -1,0 +1,339 @@
+//! Vendor log formats in the shapes real tools write beyond the main fixtures: Azure OpenAI's
+//! content-filter chunks, usage repeated in every streamed chunk (xAI) or in `x_groq` (Groq),
+//! Responses API streaming events, every kind of Claude Code entry (and `claude -p
+//! --output-format stream-json`), Anthropic usage sub-objects and batch results, OTLP attribute
+//! variants, and Langfuse's old and new usage. Each file of `tests/fixtures/formats/shapes/`
+//! loads into the rows worked out by hand below, detected and chosen alike.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod formats_cases;
+
+use formats_cases::{expected, load, rows, Row, STREAM};
+use llm_metrics::formats::Format;
+use llm_metrics::{EventStore, Params, Value};
+
+struct Shape {
+    file: &'static str,
+    format: &'static str,
+    records: u64,
+    skipped: &'static [(&'static str, u64)],
+    from_stream: u64,
+    rows: &'static [Row],
+    /// Sums of cache_read_tokens, cache_write_tokens and reasoning_tokens.
+    extra: (u64, u64, u64),
+}
+
+const CHUNK: &str = "a streaming chunk";
+const NOT_GEN: &str = "not a generation";
+const REPEATED: &str = "a repeated message";
+
+const SHAPES: &[Shape] = &[
+    // Azure: the prompt-filter chunk and the content-filter chunk (id "", created 0) are not
+    // calls; the last chunk holds the usage; an error body from the content filter.
+    Shape {
+        file: "azure_openai_stream.jsonl",
+        format: "openai_chat",
+        records: 7,
+        skipped: &[(CHUNK, 4)],
+        from_stream: 1,
+        rows: &[
+            ("2025-01-09 07:31:35", "gpt-4o-mini-2024-07-18", 25, 12, 37, 0.0, 0.0, 1, ""),
+            ("2025-01-09 07:33:20", "gpt-4o-2024-08-06", 18, 5, 23, 0.0, 0.0, 1, ""),
+            (
+                STREAM,
+                "",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+            ),
+        ],
+        extra: (0, 0, 0),
+    },
+    // xAI repeats the usage so far in every chunk: the last chunk counts, once. Groq gives it
+    // in the last chunk's `x_groq.usage`, with `total_time` in seconds.
+    Shape {
+        file: "openai_stream_usage.jsonl",
+        format: "openai_chat",
+        records: 6,
+        skipped: &[(REPEATED, 2), (CHUNK, 2)],
+        from_stream: 0,
+        rows: &[
+            ("2024-11-25 16:26:28", "grok-beta", 38, 3, 41, 0.0, 0.0, 1, ""),
+            ("2024-11-30 20:53:20", "llama-3.1-8b-instant", 40, 10, 50, 0.0, 0.013, 1, ""),
+        ],
+        extra: (0, 0, 0),
+    },
+    // Responses API events: only the terminal ones are calls; an incomplete response was billed.
+    Shape {
+        file: "openai_responses_stream.jsonl",
+        format: "openai_responses",
+        records: 6,
+        skipped: &[(CHUNK, 2)],
+        from_stream: 0,
+        rows: &[
+            ("2025-03-08 23:29:02", "gpt-4.1-2025-04-14", 36, 87, 123, 0.0, 0.0, 1, ""),
+            ("2025-03-08 23:30:00", "o4-mini-2025-04-16", 20, 64, 84, 0.0, 0.0, 1, ""),
+            (
+                "2025-03-08 23:31:40",
+                "gpt-4.1-2025-04-14",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "The server had an error while processing your request.",
+            ),
+            ("2025-03-08 23:33:20", "gpt-4.1-2025-04-14", 10, 16, 26, 0.0, 0.0, 1, ""),
+        ],
+        extra: (4, 0, 64),
+    },
+    // Every kind of entry: snapshots, queue operations, users, tool results, system, titles and
+    // summaries are read and skipped; a sidechain's message counts; 3 + 0 + 1200 and
+    // 10 + 500 + 0 input tokens.
+    Shape {
+        file: "claude_code_entries.jsonl",
+        format: "claude_code",
+        records: 10,
+        skipped: &[(NOT_GEN, 7)],
+        from_stream: 0,
+        rows: &[
+            ("2025-11-20 09:00:05", "claude-haiku-4-5-20251001", 1203, 40, 1243, 0.0, 0.0, 1, ""),
+            ("2025-11-20 09:01:00", "claude-sonnet-4-5-20250929", 510, 20, 530, 0.0, 0.0, 1, ""),
+            (
+                "2025-11-20 09:02:00",
+                "<synthetic>",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "API Error: 529 Overloaded",
+            ),
+        ],
+        extra: (1200, 500, 0),
+    },
+    // `claude -p --output-format stream-json`: no timestamps; the closing result repeats the
+    // totals and is skipped. 3 + 2000 + 10000 input tokens.
+    Shape {
+        file: "claude_code_stream_json.jsonl",
+        format: "claude_code",
+        records: 3,
+        skipped: &[(NOT_GEN, 2)],
+        from_stream: 1,
+        rows: &[(STREAM, "claude-sonnet-4-5-20250929", 12003, 8, 12011, 0.0, 0.0, 1, "")],
+        extra: (10000, 2000, 0),
+    },
+    // `cache_creation` and `server_tool_use` sub-objects repeat what the flat counts say.
+    Shape {
+        file: "anthropic_usage_detail.jsonl",
+        format: "anthropic_message",
+        records: 2,
+        skipped: &[],
+        from_stream: 2,
+        rows: &[
+            (STREAM, "claude-sonnet-4-5-20250929", 350, 100, 450, 0.0, 0.0, 1, ""),
+            (
+                STREAM,
+                "",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "Number of request tokens has exceeded your per-minute rate limit",
+            ),
+        ],
+        extra: (0, 300, 0),
+    },
+    Shape {
+        file: "anthropic_batch_results.jsonl",
+        format: "anthropic_batch",
+        records: 3,
+        skipped: &[],
+        from_stream: 3,
+        rows: &[
+            (STREAM, "claude-3-5-haiku-20241022", 111, 36, 147, 0.0, 0.0, 1, ""),
+            (
+                STREAM,
+                "",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "messages: at least one message is required",
+            ),
+            (STREAM, "", 0, 0, 0, 0.0, 0.0, 0, "canceled"),
+        ],
+        extra: (100, 0, 0),
+    },
+    // Two resourceSpans on one line; intValue as a number and as a string; times as strings and
+    // numbers; status codes as enum names and numbers; an HTTP span skipped.
+    Shape {
+        file: "otlp_variants.jsonl",
+        format: "otlp",
+        records: 3,
+        skipped: &[(NOT_GEN, 1)],
+        from_stream: 0,
+        rows: &[
+            ("2024-06-03 16:00:00", "gpt-4o-mini-2024-07-18", 120, 30, 150, 0.0, 1.25, 1, ""),
+            ("2024-06-03 16:01:00", "claude-3-5-haiku-20241022", 64, 0, 64, 0.0, 0.5, 0, "overloaded"),
+        ],
+        extra: (0, 0, 0),
+    },
+    // An empty `usageDetails` beside the old `usage: {input, output, total, unit}`; disjoint
+    // usage details (80 + 20 cached in, 30 + 10 reasoning out).
+    Shape {
+        file: "langfuse_usage_shapes.jsonl",
+        format: "langfuse",
+        records: 3,
+        skipped: &[(NOT_GEN, 1)],
+        from_stream: 0,
+        rows: &[
+            ("2024-08-01 10:00:00", "gpt-4o", 100, 20, 120, 0.0, 1.5, 1, ""),
+            ("2024-08-01 10:01:00", "o3-mini", 100, 40, 140, 0.0012, 2.0, 1, ""),
+        ],
+        extra: (20, 0, 10),
+    },
+];
+
+fn data(file: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/formats/shapes/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn extra(store: &EventStore) -> (u64, u64, u64) {
+    let e = store
+        .sql(
+            "SELECT sum(cache_read_tokens) AS r, sum(cache_write_tokens) AS w, \
+             sum(reasoning_tokens) AS z FROM llm_events",
+            &Params::new(),
+        )
+        .expect("sql");
+    let n = |c: &str| match e.get(0, c) {
+        Some(Value::UInt(u)) => *u,
+        other => panic!("{c}: {other:?}"),
+    };
+    (n("r"), n("w"), n("z"))
+}
+
+fn check(shape: &Shape, forced: Option<Format>) {
+    let mut store = EventStore::new();
+    let report = load(&mut store, shape.file, &data(shape.file), forced);
+    let f = shape.file;
+    assert_eq!(report.format, shape.format, "{f}: {report:?}");
+    assert_eq!(report.records, shape.records, "{f}: {report:?}");
+    assert_eq!(report.rows, shape.rows.len() as u64, "{f}: {report:?}");
+    assert_eq!(report.quarantined, 0, "{f}: {report:?}");
+    let by: Vec<(&str, u64)> = report
+        .skipped_by
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    let mut want = shape.skipped.to_vec();
+    want.sort();
+    assert_eq!(by, want, "{f}");
+    assert_eq!(
+        report.records,
+        report.rows + report.quarantined + report.skipped,
+        "{f}"
+    );
+    assert_eq!(report.time_from_stream, shape.from_stream, "{f}");
+    assert_eq!(rows(&store), expected(shape.rows), "{f}");
+    assert_eq!(extra(&store), shape.extra, "{f}");
+}
+
+#[test]
+fn every_shape_loads_into_the_rows_worked_out_by_hand_when_detected() {
+    for shape in SHAPES {
+        check(shape, None);
+    }
+}
+
+#[test]
+fn every_shape_loads_the_same_when_its_format_is_chosen() {
+    for shape in SHAPES {
+        check(shape, Format::from_name(shape.format));
+    }
+}
+
+#[test]
+fn every_shape_file_is_a_case() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats/shapes");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("shapes folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut cases: Vec<String> = SHAPES.iter().map(|s| s.file.to_string()).collect();
+    cases.sort();
+    assert_eq!(files, cases);
+}
+
+/// The "loads here" table of the formats' acceptance: every fixture, main and shapes, loaded
+/// under auto-detection, with the format detected and whether its rows are the ones worked
+/// out by hand. Run with `--nocapture` to see it.
+#[test]
+fn the_loads_here_table_is_all_yes() {
+    use formats_cases::{check_report, fixture, CASES};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let mut lines = vec![
+        "| fixture | format | detected | records | loads here |".to_string(),
+        "|---|---|---|---|---|".to_string(),
+    ];
+    let mut detected_right = 0;
+    let mut all = 0;
+    let mut failed = Vec::new();
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut row = |file: &str, format: &str, data: Vec<u8>, ok: &dyn Fn(&EventStore, &_)| {
+        let mut store = EventStore::new();
+        let report = load(&mut store, file, &data, None);
+        let pass = catch_unwind(AssertUnwindSafe(|| ok(&store, &report))).is_ok();
+        all += 1;
+        if report.format == format && report.formats.len() == 1 {
+            detected_right += 1;
+        }
+        if !pass {
+            failed.push(file.to_string());
+        }
+        lines.push(format!(
+            "| {file} | {format} | {} | {} | {} |",
+            report.format,
+            report.records,
+            if pass { "yes" } else { "NO" }
+        ));
+    };
+    for case in CASES {
+        row(
+            case.file,
+            case.format,
+            fixture(case.file),
+            &|store, report| {
+                check_report(case, report);
+                assert_eq!(rows(store), expected(case.rows));
+            },
+        );
+    }
+    for shape in SHAPES {
+        row(shape.file, shape.format, data(shape.file), &|_, _| {
+            check(shape, None);
+        });
+    }
+    std::panic::set_hook(quiet);
+    println!("{}", lines.join("\n"));
+    println!("detection: {detected_right}/{all} fixtures detected as their own format");
+    assert_eq!(detected_right, all);
+    assert!(failed.is_empty(), "{failed:?}");
+}
