@@ -662,11 +662,12 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "concat" => {
             for a in &args {
-                if a.ty.is_nullable() || matches!(a.ty.base(), DataType::Array(_)) {
+                if matches!(a.ty.base(), DataType::Array(_)) {
                     return Err(Error::unsupported(format!("concat of {} arguments", a.ty)));
                 }
             }
-            mk(F::Concat, args, DataType::String)
+            // NULL in any argument makes the row NULL.
+            mk(F::Concat, args, DataType::String.nullable_if(nullable))
         }
         "length" | "empty" | "notEmpty" => {
             arity(n, &args, 1, 1)?;
