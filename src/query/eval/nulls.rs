@@ -42,6 +42,9 @@ pub(super) fn call<'a>(
             | F::NullIf
             | F::AssumeNotNull
             | F::ToNullable
+            // A conversion skips NULL rows itself: the value under a NULL (an empty group's
+            // NaN average) must not raise.
+            | F::Cast
     );
     if null_aware {
         return call_values(fc, args, ty, n);
