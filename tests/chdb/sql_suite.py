@@ -738,6 +738,20 @@ QUERIES += [
         f"SELECT model_name AS m FROM {T} ORDER BY m LIMIT 1 BY m LIMIT 3 OFFSET 1",
         tiers=("small",),
     ),
+    q(
+        "exact: concat and || of Nullable and LowCardinality strings are NULL where an argument is",
+        f"SELECT concat(provider, if(success = 1, '+', NULL)) AS a, "
+        f"model_name || CASE WHEN latency > 1 THEN error_message END AS b, count() FROM {T} "
+        f"GROUP BY a, b ORDER BY a, b LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
+        "exact: an integer conversion skips the NaN under a NULL average",
+        f"SELECT toInt64(avgIf(CASE WHEN cost > 0 THEN latency END, success = 7)) AS a, "
+        f"toUInt32(avg(if(success = 1, latency, NULL))) AS b, count() FROM {T} "
+        f"WHERE latency < 1e300 GROUP BY success ORDER BY success",
+        tiers=("small",),
+    ),
     err("ch refuses: sum of a Variant (if of Float64 and UInt64 branches)",
         f"SELECT sum(if(success = 1, cost, toUInt64(prompt_tokens))) FROM {T}",
         "ILLEGAL_TYPE_OF_ARGUMENT", "not supported: Variant"),
