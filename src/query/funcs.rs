@@ -243,7 +243,7 @@ fn coerce_time_literal(e: BExpr, target: &DataType) -> Result<BExpr> {
     if e.ty.is_string() {
         return match &e.kind {
             BKind::Const(Value::Str(s)) => {
-                let v = parse_value(s, target.base())?;
+                let v = parse_compared(s, target.base())?;
                 Ok(BExpr::constant(v, target.base().clone()))
             }
             _ => Err(Error::unsupported(format!(
@@ -252,6 +252,34 @@ fn coerce_time_literal(e: BExpr, target: &DataType) -> Result<BExpr> {
         };
     }
     Ok(e)
+}
+
+/// A string constant compared with (or looked up in IN for) a time of type `ty`: ClickHouse
+/// reads it as that type and takes nothing more, so a `Date` refuses a time of day
+/// (`toDate(t) = '2024-01-01 00:00:00'` raises "Cannot convert string").
+fn parse_compared(s: &str, ty: &DataType) -> Result<Value> {
+    if *ty.base() == DataType::Date
+        && s.contains(|c: char| c.is_whitespace() || c == 'T' || c == ':')
+    {
+        return Err(Error::query(format!(
+            "cannot convert string '{s}' to type Date"
+        )));
+    }
+    parse_value(s, ty)
+}
+
+/// ClickHouse types the branches of `if`, `multiIf` and `coalesce` that mix a float with a
+/// 64-bit integer as a `Variant` (no float holds every such integer); that type is outside the
+/// subset.
+fn refuse_variant(name: &str, types: &[&DataType]) -> Result<()> {
+    let float = types.iter().any(|t| t.is_float());
+    let wide = types.iter().any(|t| t.is_int() && t.int_bits() == 64);
+    if float && wide {
+        return Err(Error::unsupported(format!(
+            "Variant (the common type of float and 64-bit integer arguments of {name})"
+        )));
+    }
+    Ok(())
 }
 
 fn comparable(a: &DataType, b: &DataType) -> bool {
@@ -280,6 +308,24 @@ fn logical_type(has_bool: bool) -> DataType {
 
 pub fn is_condition(ty: &DataType) -> bool {
     ty.is_number() || *ty.base() == DataType::Nothing
+}
+
+/// Whether values of `ty` can be the condition of `if`, `multiIf` or an `-If` aggregate:
+/// ClickHouse takes `UInt8` (and `Bool`), maybe `Nullable` or `LowCardinality`, and `NULL`,
+/// where `WHERE` takes any number.
+pub fn is_uint8_condition(ty: &DataType) -> bool {
+    matches!(
+        ty.base(),
+        DataType::UInt8 | DataType::Bool | DataType::Nothing
+    )
+}
+
+/// The error ClickHouse raises (ILLEGAL_TYPE_OF_ARGUMENT) for a condition of `if`, `multiIf`
+/// or an `-If` aggregate that is not `UInt8`.
+pub fn illegal_condition(name: &str, ty: &DataType) -> Error {
+    Error::query(format!(
+        "illegal type {ty} of the condition of {name} (must be UInt8)"
+    ))
 }
 
 /// Functions that look at `NULL` arguments themselves; every other function gives `NULL` in a
@@ -513,9 +559,10 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "if" => {
             arity(n, &args, 3, 3)?;
-            if !is_condition(&args[0].ty) {
-                return Err(illegal(n, &args));
+            if !is_uint8_condition(&args[0].ty) {
+                return Err(illegal_condition(n, &args[0].ty));
             }
+            refuse_variant(n, &[&args[1].ty, &args[2].ty])?;
             let ty = common_type(&[&args[1].ty, &args[2].ty]).ok_or_else(|| illegal(n, &args))?;
             multi_if(prune_branches(args), ty)
         }
@@ -526,13 +573,14 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 ));
             }
             let k = args.len() / 2;
-            if (0..k).any(|i| !is_condition(&args[2 * i].ty)) {
-                return Err(illegal(n, &args));
+            if let Some(i) = (0..k).find(|i| !is_uint8_condition(&args[2 * i].ty)) {
+                return Err(illegal_condition(n, &args[2 * i].ty));
             }
             let vals: Vec<&DataType> = (0..k)
                 .map(|i| &args[2 * i + 1].ty)
                 .chain([&args[2 * k].ty])
                 .collect();
+            refuse_variant(n, &vals)?;
             let ty = common_type(&vals).ok_or_else(|| illegal(n, &args))?;
             multi_if(prune_branches(args), ty)
         }
@@ -540,6 +588,7 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if args.is_empty() {
                 return Err(Error::query("coalesce() needs arguments"));
             }
+            refuse_variant(n, &args.iter().map(|a| &a.ty).collect::<Vec<_>>())?;
             // Arguments after the first that cannot be NULL are never reached.
             if let Some(first) = args
                 .iter()
@@ -613,11 +662,12 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "concat" => {
             for a in &args {
-                if a.ty.is_nullable() || matches!(a.ty.base(), DataType::Array(_)) {
+                if matches!(a.ty.base(), DataType::Array(_)) {
                     return Err(Error::unsupported(format!("concat of {} arguments", a.ty)));
                 }
             }
-            mk(F::Concat, args, DataType::String)
+            // NULL in any argument makes the row NULL.
+            mk(F::Concat, args, DataType::String.nullable_if(nullable))
         }
         "length" | "empty" | "notEmpty" => {
             arity(n, &args, 1, 1)?;
@@ -936,7 +986,7 @@ pub fn in_set(left: &DataType, values: &[(Value, DataType)]) -> Result<InSet> {
         for (v, t) in values {
             let v = match v {
                 Value::Null => continue,
-                Value::Str(s) => parse_value(s, base)?,
+                Value::Str(s) => parse_compared(s, base)?,
                 other if t.is_time() || t.is_number() => {
                     let other = typed_value(t, other.clone());
                     // Rescale other time units to the left side's unit.

@@ -461,7 +461,9 @@ impl<'t> Parser<'t> {
                 break;
             }
         }
-        if q.limit.is_none() && self.eat_kw("OFFSET") {
+        // A lone `OFFSET` goes with no LIMIT at all: after `LIMIT n BY …` ClickHouse's grammar
+        // has no place for it.
+        if q.limit.is_none() && q.limit_by.is_none() && self.eat_kw("OFFSET") {
             q.offset = Some(self.expr()?);
             if self.eat_kw("ROW") || self.eat_kw("ROWS") {}
         }

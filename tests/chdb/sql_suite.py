@@ -46,12 +46,21 @@ class Case:
     pipe: str = ""
     params: dict = field(default_factory=dict)
     tiers: tuple[str, ...] = ("small", "large")
+    # For a query ClickHouse refuses: the name of its error (ILLEGAL_DIVISION, …), and text
+    # llm-metrics' error must hold.
+    raises: str = ""
+    says: str = ""
 
 
 def q(label: str, sql: str, ordered: bool | None = None, tiers=("small", "large")) -> Case:
     if ordered is None:
         ordered = "ORDER BY" in sql
     return Case(label=label, sql=" ".join(sql.split()), ordered=ordered, tiers=tiers)
+
+
+def err(label: str, sql: str, raises: str, says: str) -> Case:
+    """A query ClickHouse refuses with the error `raises`; llm-metrics must refuse it too."""
+    return Case(label=label, sql=" ".join(sql.split()), tiers=("small",), raises=raises, says=says)
 
 
 QUERIES: list[Case] = [
@@ -653,6 +662,101 @@ QUERIES: list[Case] = [
     ),
 ]
 
+# Queries ClickHouse refuses, refused here too; next to each, the neighbouring query it answers.
+QUERIES += [
+    err("ch refuses: if of a UInt32 condition", f"SELECT if(prompt_tokens, 1, 2) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type UInt32 of the condition of if"),
+    err("ch refuses: if of an Int8 literal condition", f"SELECT if(-1, 1, 2) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type Int8"),
+    err("ch refuses: CASE of a UInt16 condition",
+        f"SELECT CASE WHEN success = 1 THEN 'a' WHEN 1000 THEN 'b' END FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type UInt16 of the condition of multiIf"),
+    err("ch refuses: an -If aggregate of a Float32 condition", f"SELECT countIf(cost) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type Float32 of the condition of countIf"),
+    err("ch refuses: an -If aggregate of a UInt16 constant condition",
+        f"SELECT sumIf(prompt_tokens, 256) FROM {T}", "ILLEGAL_TYPE_OF_ARGUMENT",
+        "illegal type UInt16"),
+    q(
+        "exact: UInt8, Bool, Nullable(UInt8) and NULL conditions",
+        f"SELECT if(success, 1, 2) AS a, multiIf(toNullable(success), 'x', NULL, 'y', 'z') AS b, "
+        f"if(prompt_tokens > 100 AND true, 1, 0) AS c, countIf(success) AS d, "
+        f"sumIf(prompt_tokens, latency > 1) AS e, countIf(NULL) AS f, count() FROM {T} "
+        f"GROUP BY a, b, c ORDER BY a, b, c",
+        tiers=("small",),
+    ),
+    err("ch refuses: a Date compared with a date-time string",
+        f"SELECT count() FROM {T} WHERE toDate(event_time) <= '2024-09-01 00:00:00'",
+        "TYPE_MISMATCH", "cannot convert string '2024-09-01 00:00:00' to type Date"),
+    err("ch refuses: a Date in a list of date-time strings",
+        f"SELECT count() FROM {T} WHERE toDate(event_time) IN ('2024-09-01', '2024-09-02 00:00:00')",
+        "TYPE_MISMATCH", "to type Date"),
+    q(
+        "exact: a Date compared with a date string, a DateTime with a date",
+        f"SELECT count(), countIf(toDate(event_time) = '2024-09-02'), "
+        f"countIf(toDate(event_time) IN ('2024-09-01', '2024-09-03')), "
+        f"countIf(event_time < '2024-09-03') FROM {T}",
+        tiers=("small",),
+    ),
+    err("ch refuses: intDiv by a constant zero, with no row to divide",
+        f"SELECT intDiv(prompt_tokens, 0) FROM {T} WHERE model_name = 'no such model'",
+        "ILLEGAL_DIVISION", "division by zero"),
+    err("ch refuses: modulo by a constant zero inside an aggregate over no rows",
+        f"SELECT avg(total_tokens % 0) FROM {T} WHERE latency < -1",
+        "ILLEGAL_DIVISION", "division by zero"),
+    err("ch refuses: a zero divisor under a NULL dividend",
+        f"SELECT sum(intDiv(if(success = 1, NULL, 7), cache_read_tokens)) FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    q(
+        "exact: a zero divisor in a branch a constant rules out, or under a NULL divisor",
+        f"SELECT if(0, intDiv(prompt_tokens, 0), 1) AS a, "
+        f"sum(intDiv(7, if(cache_read_tokens = 0, NULL, cache_read_tokens))) AS b, count() "
+        f"FROM {T} GROUP BY a",
+        tiers=("small",),
+    ),
+    err("ch refuses: NaN or an infinity converted to an integer",
+        f"SELECT toInt64(cost) FROM {T}", "CANNOT_CONVERT_TYPE", "cannot convert inf or nan"),
+    err("ch refuses: a NaN constant converted to an integer, with no rows",
+        f"SELECT toUInt32(nan) FROM {T} WHERE latency < -1", "CANNOT_CONVERT_TYPE",
+        "cannot convert inf or nan"),
+    q(
+        "exact: finite floats converted to integers",
+        f"SELECT toInt64(cost * 1000) AS a, toUInt16(latency) AS b, count() FROM {T} "
+        f"WHERE cost > -1e300 AND cost < 1e300 AND latency < 1e300 GROUP BY a, b "
+        f"ORDER BY a, b LIMIT 20",
+        tiers=("small",),
+    ),
+    err("ch refuses: OFFSET after LIMIT BY without a LIMIT",
+        f"SELECT model_name FROM {T} ORDER BY model_name LIMIT 1 BY model_name OFFSET 1",
+        "SYNTAX_ERROR", "OFFSET"),
+    q(
+        "exact: OFFSET alone",
+        f"SELECT count(), max(m) FROM (SELECT model_name AS m FROM {T} ORDER BY m OFFSET 5)",
+        tiers=("small",),
+    ),
+    q(
+        "exact: OFFSET with LIMIT after LIMIT BY",
+        f"SELECT model_name AS m FROM {T} ORDER BY m LIMIT 1 BY m LIMIT 3 OFFSET 1",
+        tiers=("small",),
+    ),
+    q(
+        "exact: concat and || of Nullable and LowCardinality strings are NULL where an argument is",
+        f"SELECT concat(provider, if(success = 1, '+', NULL)) AS a, "
+        f"model_name || CASE WHEN latency > 1 THEN error_message END AS b, count() FROM {T} "
+        f"GROUP BY a, b ORDER BY a, b LIMIT 30",
+        tiers=("small",),
+    ),
+    q(
+        "exact: an integer conversion skips the NaN under a NULL average",
+        f"SELECT toInt64(avgIf(CASE WHEN cost > 0 THEN latency END, success = 7)) AS a, "
+        f"toUInt32(avg(if(success = 1, latency, NULL))) AS b, count() FROM {T} "
+        f"WHERE latency < 1e300 GROUP BY success ORDER BY success",
+        tiers=("small",),
+    ),
+    err("ch refuses: sum of a Variant (if of Float64 and UInt64 branches)",
+        f"SELECT sum(if(success = 1, cost, toUInt64(prompt_tokens))) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "not supported: Variant"),
+]
+
 # UNION and JOIN: self-joins of the table against subqueries that aggregate it.
 PER_MODEL = f"(SELECT model_name, sum(cost) AS total, count() AS n FROM {T} GROUP BY model_name)"
 QUERIES += [
@@ -885,6 +989,27 @@ def run_ours(cases: list[Case], files: list[Path], workdir: Path) -> list[dict]:
     return results
 
 
+def check_refused(suite: diff.Suite, case: Case, result: dict) -> list[str]:
+    """Both engines refuse `case`: chDB with the error it names, llm-metrics with its text."""
+    problems = []
+    try:
+        suite.engine.query(case.sql)
+        problems.append(f"chDB answered; expected {case.raises}")
+    except Exception as exc:  # noqa: BLE001 - chDB raises a plain RuntimeError
+        if f"({case.raises})" not in str(exc):
+            problems.append(f"chDB raised another error: {str(exc)[:300]}")
+    # After an error the session may hand the rows it had streamed to the next query: take them.
+    try:
+        suite.engine.query("SELECT 1")
+    except Exception:  # noqa: BLE001 - only the leftover output is wanted here
+        pass
+    if "error" not in result:
+        problems.append(f"llm-metrics answered: {json.dumps(result)[:300]}")
+    elif case.says not in result["error"]:
+        problems.append(f"llm-metrics: {result['error']} (expected {case.says!r})")
+    return problems
+
+
 def run_tier(
     suite: diff.Suite, tier: str, files: list[Path], cases: list[Case], workdir: Path
 ) -> None:
@@ -897,6 +1022,9 @@ def run_tier(
     print(f"--   {tier}: llm-metrics loaded and answered {len(chosen)} queries in "
           f"{time.perf_counter() - start:.2f}s")
     for case, result in zip(chosen, ours):
+        if case.raises:
+            suite.check(f"{tier}: {case.label}", lambda c=case, r=result: check_refused(suite, c, r))
+            continue
         if "error" in result:
             suite.record(f"{tier}: {case.label}", [f"llm-metrics: {result['error']}"])
             continue

@@ -58,6 +58,17 @@ pub(super) fn arith<'a>(
         return Ok(Col::F(Cow::Owned(v)));
     }
     let zero_divisor = || Error::query("division by zero");
+    // A constant zero divisor is an error before any row is read, as in ClickHouse (which
+    // raises ILLEGAL_DIVISION on an empty block too).
+    if matches!(op, Arith::IntDiv | Arith::Mod)
+        && matches!(
+            b,
+            Col::Const(super::super::Value::UInt(0) | super::super::Value::Int(0))
+                | Col::Const(super::super::Value::Bool(false))
+        )
+    {
+        return Err(zero_divisor());
+    }
     if ty.repr() == Repr::U {
         let signed_divisor = tb.base().is_signed();
         let x = a.u64s(n);

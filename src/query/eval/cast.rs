@@ -25,6 +25,29 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
     cast_values(c, from, to, n, None)
 }
 
+/// ClickHouse's error (CANNOT_CONVERT_TYPE) for NaN or an infinity converted to an integer
+/// type, in a row that is not `NULL` (`skip`); a constant raises without rows.
+fn check_finite(c: &Col<'_>, skip: Option<&[bool]>, to: &DataType, n: usize) -> Result<()> {
+    let bad = || Error::query(format!("cannot convert inf or nan to {to}"));
+    if let Col::Const(v) = c {
+        let x = match v {
+            Value::Float64(x) => *x,
+            Value::Float32(x) => f64::from(*x),
+            _ => return Ok(()),
+        };
+        return if x.is_finite() { Ok(()) } else { Err(bad()) };
+    }
+    let xs = c.f64s(n);
+    let hit = xs
+        .iter()
+        .enumerate()
+        .any(|(i, x)| !x.is_finite() && !skip.is_some_and(|m| m.get(i).copied().unwrap_or(false)));
+    if hit {
+        return Err(bad());
+    }
+    Ok(())
+}
+
 /// `cast` of values without `NULL`s; the rows `skip` marks are not parsed.
 fn cast_values<'a>(
     c: &Col<'a>,
@@ -114,6 +137,9 @@ fn cast_values<'a>(
             }
         }
         Repr::U | Repr::I => {
+            if fb.repr() == Repr::F && tb.is_int() {
+                check_finite(c, skip, tb, n)?;
+            }
             let raw: Vec<i64> = match fb.repr() {
                 Repr::F if tb.is_int() => c.f64s(n).iter().map(|x| float_to_int(*x, tb)).collect(),
                 Repr::F => c.f64s(n).iter().map(|x| *x as i64).collect(),

@@ -42,6 +42,9 @@ pub(super) fn call<'a>(
             | F::NullIf
             | F::AssumeNotNull
             | F::ToNullable
+            // A conversion skips NULL rows itself: the value under a NULL (an empty group's
+            // NaN average) must not raise.
+            | F::Cast
     );
     if null_aware {
         return call_values(fc, args, ty, n);
@@ -63,17 +66,24 @@ pub(super) fn call<'a>(
     };
     let values: Vec<Cow<'_, Col<'a>>> = args.iter().map(|a| Cow::Borrowed(a.values())).collect();
     let out = match &fc.f {
-        // Division by a NULL row's 0 is no error: those rows are NULL.
+        // Division by a NULL divisor's 0 is no error: those rows are NULL. A NULL dividend
+        // does not excuse a zero divisor (ClickHouse divides the values under the NULLs).
         F::Arith(Arith::IntDiv | Arith::Mod) => {
             let mut values = values;
-            let divisor = values[1].i64s(n);
-            if divisor.iter().zip(&nulls).any(|(d, null)| *d == 0 && *null) {
-                let fixed: Vec<i64> = divisor
+            if let Some(divisor_nulls) = args[1].nulls(n) {
+                let divisor = values[1].i64s(n);
+                if divisor
                     .iter()
-                    .zip(&nulls)
-                    .map(|(d, null)| if *null { 1 } else { *d })
-                    .collect();
-                values[1] = Cow::Owned(to_repr(fixed, &fc.args[1].ty));
+                    .zip(divisor_nulls.iter())
+                    .any(|(d, null)| *d == 0 && *null)
+                {
+                    let fixed: Vec<i64> = divisor
+                        .iter()
+                        .zip(divisor_nulls.iter())
+                        .map(|(d, null)| if *null { 1 } else { *d })
+                        .collect();
+                    values[1] = Cow::Owned(to_repr(fixed, &fc.args[1].ty));
+                }
             }
             call_values(fc, &values, ty.base(), n)?
         }

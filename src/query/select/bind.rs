@@ -486,11 +486,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 .pop()
                 .ok_or_else(|| Error::query(format!("{} needs a condition", c.name)))?;
             let b = self.bind(last, Mode::Row)?;
-            if !super::super::funcs::is_condition(&b.ty) {
-                return Err(Error::query(format!(
-                    "{}: the condition must be a number",
-                    c.name
-                )));
+            if !super::super::funcs::is_uint8_condition(&b.ty) {
+                return Err(super::super::funcs::illegal_condition(&c.name, &b.ty));
             }
             Some(b)
         } else {

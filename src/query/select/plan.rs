@@ -26,6 +26,46 @@ pub(super) struct Plan<'a> {
     pub shape: Shape,
 }
 
+impl Plan<'_> {
+    /// Every expression the plan evaluates: filter, keys, aggregates' arguments and
+    /// conditions, projections, `HAVING`, outputs, `ORDER BY` and `LIMIT BY` keys.
+    fn exprs(&self) -> impl Iterator<Item = &BExpr> {
+        let rows: Vec<&BExpr> = match &self.rows {
+            Rows::Aggregate { keys, aggs } => keys
+                .iter()
+                .chain(aggs.iter().flat_map(|a| a.args.iter().chain(a.cond.iter())))
+                .collect(),
+            Rows::Project { exprs, .. } => exprs.iter().collect(),
+        };
+        let sh = &self.shape;
+        self.filter
+            .iter()
+            .chain(rows)
+            .chain(sh.having.iter())
+            .chain(sh.outputs.iter().map(|(_, e)| e))
+            .chain(sh.order.iter().map(|k| &k.expr))
+            .chain(sh.limit_by.iter().flat_map(|l| l.by.iter()))
+    }
+}
+
+/// Whether `e` holds an integer `intDiv` or `%` by a constant zero: ClickHouse raises
+/// ILLEGAL_DIVISION for it before reading a row, so also when no row reaches it. (Branches a
+/// constant condition rules out are gone by now, and ClickHouse does not raise for those.)
+fn divides_by_constant_zero(e: &BExpr) -> bool {
+    use super::super::eval::{Arith, F};
+    use super::super::Value;
+    let BKind::Call(fc) = &e.kind else {
+        return false;
+    };
+    let by_zero = matches!(fc.f, F::Arith(Arith::IntDiv | Arith::Mod))
+        && !e.ty.is_float()
+        && matches!(
+            fc.args.get(1).and_then(BExpr::as_const),
+            Some(Value::UInt(0) | Value::Int(0) | Value::Bool(false))
+        );
+    by_zero || fc.args.iter().any(divides_by_constant_zero)
+}
+
 /// How filtered rows become a batch.
 pub(super) enum Rows {
     /// Grouped by `keys`, with `aggs` per group: a batch of the key columns then the aggregate
@@ -122,12 +162,16 @@ pub(super) fn plan<'s, 'a>(
     } else {
         plan_rows(&mut b, q, c)?
     };
-    Ok(Plan {
+    let plan = Plan {
         source,
         filter,
         rows,
         shape,
-    })
+    };
+    if plan.exprs().any(divides_by_constant_zero) {
+        return Err(Error::query("division by zero"));
+    }
+    Ok(plan)
 }
 
 /// The aliases `q` defines, in `WITH` and in the select list.
