@@ -22,7 +22,7 @@ fn store_with(options: crate::Options) -> EventStore {
     s
 }
 
-fn sql(q: &str) -> Result<Endpoint> {
+pub(super) fn sql(q: &str) -> Result<Endpoint> {
     run_sql_with(store().store(), q, &Params::new(), &[], 1_700_000_000)
 }
 

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod combine;
+
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
 /// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.
 const MAX_EXPANDED_NODES: usize = 100_000;
@@ -378,6 +380,16 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
             return self.bind_aggregate(whole, c, base, is_if);
         }
+        if name == "toTypeName" && c.params.is_none() {
+            // The type of the argument, as ClickHouse names it: a constant.
+            if let [a] = c.args.as_slice() {
+                let b = self.bind(a, mode)?;
+                return Ok(BExpr::constant(
+                    Value::Str(b.ty.to_string()),
+                    DataType::String,
+                ));
+            }
+        }
         if c.params.is_some() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
         }
@@ -449,6 +461,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
+        if let Some((comb, inner, state_if)) =
+            super::super::state::split_combinator(&funcs::canonical(&c.name))
+        {
+            return self.bind_combinator(whole, c, comb, &inner, state_if);
+        }
         let fold = |e: &Expr| {
             self.fold_alias(e).and_then(|l| match l {
                 Expr::Lit(l) => Some(l.value),
