@@ -3,7 +3,8 @@
 //! latency 1.5 and 0.5), claude at 11:00 (10 tokens, latency 2.5). Expected values are
 //! worked out by hand from those rows.
 
-use super::tests::sql;
+use super::tests::{sql, store_with};
+use super::Params;
 use super::Value;
 
 fn one(q: &str) -> Value {
@@ -97,4 +98,22 @@ fn raw_states_and_mismatched_merges_are_refused() {
     assert!(err.to_string().contains("illegal type"), "{err}");
     let err = sql("SELECT countSimpleState() FROM llm_events").unwrap_err();
     assert!(err.to_string().contains("SimpleState"), "{err}");
+}
+
+#[test]
+fn states_past_max_bytes_are_an_error_naming_it() {
+    let used = super::tests::store().store().bytes();
+    let s = store_with(crate::Options {
+        max_bytes: used + 60,
+        ..crate::Options::default()
+    });
+    // One count state (about 40 bytes) fits; three quantile states of one value each and
+    // three count states (about 40 bytes each) do not.
+    let q = "SELECT countMerge(c) AS n FROM (SELECT countState() AS c FROM llm_events)";
+    let e = s.sql(q, &Params::new()).unwrap();
+    assert_eq!(e.get(0, "n"), Some(&Value::UInt(3)));
+    let q = "SELECT countMerge(c) AS n FROM (SELECT countState() AS c, \
+             quantilesState(0.5)(latency) AS q FROM llm_events GROUP BY event_time)";
+    let err = s.sql(q, &Params::new()).unwrap_err().to_string();
+    assert!(err.contains("maxBytes"), "{err}");
 }
