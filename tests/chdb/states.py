@@ -95,6 +95,21 @@ for merge, state in PAIRS:
     )
 QUERIES += [
     (
+        "states of Nullable values",
+        "SELECT model_name, sumMerge(s) AS a, maxMerge(m) AS b, countMerge(c) AS n, "
+        "any(toTypeName(s)) AS t FROM (SELECT model_name, "
+        "sumState(if(success = 1, prompt_tokens, NULL)) AS s, "
+        "maxState(if(success = 1, latency, NULL)) AS m, "
+        "countState(if(success = 1, latency, NULL)) AS c FROM llm_events "
+        f"{INNER_GROUP}) GROUP BY model_name",
+    ),
+    (
+        "states of NULLs only",
+        "SELECT sumMerge(s) AS a, maxMerge(m) AS b, 1 AS one FROM (SELECT "
+        "sumState(if(success = 2, prompt_tokens, NULL)) AS s, "
+        "maxState(if(success = 2, latency, NULL)) AS m FROM llm_events GROUP BY model_name)",
+    ),
+    (
         "quantiles merged at the merge's own levels",
         "SELECT model_name, quantilesMerge(0.2, 0.7)(q) AS v FROM (SELECT model_name, "
         f"quantilesState(0.5, 0.9)(latency) AS q FROM llm_events {INNER_GROUP}) "
