@@ -96,6 +96,21 @@ fn raw_states_and_mismatched_merges_are_refused() {
     let err =
         sql("SELECT avgMerge(c) FROM (SELECT sumState(latency) AS c FROM llm_events)").unwrap_err();
     assert!(err.to_string().contains("illegal type"), "{err}");
+    // A state is read by -Merge only: not compared, converted, grouped by or sorted on.
+    let sub = "(SELECT model_name, countState() AS c FROM llm_events GROUP BY model_name)";
+    for q in [
+        format!("SELECT toString(c) AS x FROM {sub}"),
+        format!("SELECT count() FROM {sub} GROUP BY c"),
+        format!("SELECT model_name FROM {sub} ORDER BY c"),
+        format!("SELECT uniqExact(c) FROM {sub}"),
+    ] {
+        let err = sql(&q).unwrap_err().to_string();
+        assert!(err.contains("-Merge only"), "{q}: {err}");
+    }
+    assert_eq!(
+        one(&format!("SELECT countMerge(if(1, c, c)) FROM {sub}")),
+        Value::UInt(3)
+    );
     let err = sql("SELECT countSimpleState() FROM llm_events").unwrap_err();
     assert!(err.to_string().contains("SimpleState"), "{err}");
 }

@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 mod combine;
+pub(super) use combine::refuse_state;
 
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
 /// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.
@@ -416,7 +417,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         let mut args = Vec::with_capacity(c.args.len());
         for a in &c.args {
-            args.push(self.bind(a, mode)?);
+            let b = self.bind(a, mode)?;
+            if name != "if" && name != "multiIf" {
+                refuse_state(&b, &format!("an argument of {}", c.name))?;
+            }
+            args.push(b);
         }
         fold(funcs::bind(&name, args, self.env.now)?)
     }
@@ -543,6 +548,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
         }
         for a in &args {
+            refuse_state(a, &format!("an argument of {}", c.name))?;
             if matches!(a.ty.base(), DataType::Array(_)) && kind != AggKind::Any {
                 return Err(Error::unsupported(format!("{} of arrays", c.name)));
             }

@@ -38,6 +38,18 @@ fn state_name(base: &str, is_if: bool, params: &[Value]) -> String {
     name
 }
 
+/// Fails when `e` is an aggregate state (`AggregateFunction(…)`), which only `-Merge` reads:
+/// it cannot be `what` (compared, sorted, grouped by, passed to a function).
+pub(in super::super) fn refuse_state(e: &BExpr, what: &str) -> Result<()> {
+    if let DataType::AggregateFunction(..) = e.ty.base() {
+        return Err(Error::unsupported(format!(
+            "{what} of type {} (a state is read by -Merge only)",
+            e.ty
+        )));
+    }
+    Ok(())
+}
+
 impl Binder<'_, '_, '_, '_> {
     /// Binds `c`, an aggregate named `inner` with the combinator `comb`; `state_if` for a
     /// `-StateIf` (the condition applies, but is not part of the state's function).
