@@ -1004,7 +1004,7 @@ impl Agg {
             return Col::V(Cow::Owned(vec![Value::Null; ngroups]));
         };
         let arg_types = match self.spec.args.first().map(|a| a.ty.base()) {
-            Some(DataType::AggregateFunction(_, types)) => types.clone(),
+            Some(DataType::AggregateFunction(st)) => st.1.clone(),
             _ => Vec::new(),
         };
         let args = arg_types

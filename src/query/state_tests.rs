@@ -132,3 +132,10 @@ fn states_past_max_bytes_are_an_error_naming_it() {
     let err = s.sql(q, &Params::new()).unwrap_err().to_string();
     assert!(err.contains("maxBytes"), "{err}");
 }
+
+#[test]
+fn state_types_keep_data_types_small() {
+    // Every bound expression holds a type: the binder recurses once per nesting level within a
+    // 1 MiB (wasm) stack, so the state types are boxed to keep `DataType` two words wide.
+    assert!(std::mem::size_of::<super::types::DataType>() <= 16);
+}

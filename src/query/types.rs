@@ -129,10 +129,10 @@ pub enum DataType {
     LowCardinality(Box<DataType>),
     /// `AggregateFunction(f, T…)`: the state of an aggregate, as `fState` gives it; `f` is
     /// written with its parameters, as ClickHouse prints it (`quantiles(0.5, 0.9)`).
-    AggregateFunction(String, Vec<DataType>),
+    AggregateFunction(Box<(String, Vec<DataType>)>),
     /// `SimpleAggregateFunction(f, T)`: a plain `T` that `f` merges, as `fSimpleState` gives
     /// it; it reads as `T` everywhere.
-    SimpleAggregateFunction(String, Box<DataType>),
+    SimpleAggregateFunction(Box<(String, DataType)>),
 }
 
 /// How values of a type are held while a query runs.
@@ -183,15 +183,17 @@ impl fmt::Display for DataType {
             }
             DataType::LowCardinality(t) => return write!(f, "LowCardinality({t})"),
             DataType::Interval(u) => return write!(f, "Interval{}", u.name()),
-            DataType::AggregateFunction(func, args) => {
+            DataType::AggregateFunction(st) => {
+                let (func, args) = &**st;
                 write!(f, "AggregateFunction({func}")?;
                 for a in args {
                     write!(f, ", {a}")?;
                 }
                 return f.write_str(")");
             }
-            DataType::SimpleAggregateFunction(func, t) => {
-                return write!(f, "SimpleAggregateFunction({func}, {t})")
+            DataType::SimpleAggregateFunction(st) => {
+                let (func, t) = &**st;
+                return write!(f, "SimpleAggregateFunction({func}, {t})");
             }
         };
         f.write_str(s)
@@ -259,9 +261,8 @@ impl DataType {
             | DataType::Interval(_) => Repr::I,
             DataType::Float32 | DataType::Float64 => Repr::F,
             DataType::String | DataType::LcString => Repr::S,
-            DataType::Nullable(t)
-            | DataType::LowCardinality(t)
-            | DataType::SimpleAggregateFunction(_, t) => t.repr(),
+            DataType::Nullable(t) | DataType::LowCardinality(t) => t.repr(),
+            DataType::SimpleAggregateFunction(st) => st.1.repr(),
             DataType::Array(_) | DataType::Nothing | DataType::AggregateFunction(..) => Repr::V,
         }
     }
@@ -271,7 +272,7 @@ impl DataType {
         match self {
             DataType::Nullable(t) => t.base(),
             DataType::LowCardinality(t) => t,
-            DataType::SimpleAggregateFunction(_, t) => t.base(),
+            DataType::SimpleAggregateFunction(st) => st.1.base(),
             t => t,
         }
     }

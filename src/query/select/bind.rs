@@ -381,15 +381,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
             return self.bind_aggregate(whole, c, base, is_if);
         }
-        if name == "toTypeName" && c.params.is_none() {
-            // The type of the argument, as ClickHouse names it: a constant.
-            if let [a] = c.args.as_slice() {
-                let b = self.bind(a, mode)?;
-                return Ok(BExpr::constant(
-                    Value::Str(b.ty.to_string()),
-                    DataType::String,
-                ));
-            }
+        if name == "toTypeName" && c.params.is_none() && c.args.len() == 1 {
+            return self.bind_type_name(&c.args[0], mode);
         }
         if c.params.is_some() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
@@ -419,7 +412,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         for a in &c.args {
             let b = self.bind(a, mode)?;
             if name != "if" && name != "multiIf" {
-                refuse_state(&b, &format!("an argument of {}", c.name))?;
+                refuse_state(&b, "an argument of ", &c.name)?;
             }
             args.push(b);
         }
@@ -548,7 +541,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
         }
         for a in &args {
-            refuse_state(a, &format!("an argument of {}", c.name))?;
+            refuse_state(a, "an argument of ", &c.name)?;
             if matches!(a.ty.base(), DataType::Array(_)) && kind != AggKind::Any {
                 return Err(Error::unsupported(format!("{} of arrays", c.name)));
             }

@@ -39,18 +39,33 @@ fn state_name(base: &str, is_if: bool, params: &[Value]) -> String {
 }
 
 /// Fails when `e` is an aggregate state (`AggregateFunction(…)`), which only `-Merge` reads:
-/// it cannot be `what` (compared, sorted, grouped by, passed to a function).
-pub(in super::super) fn refuse_state(e: &BExpr, what: &str) -> Result<()> {
+/// it cannot be `what` `of` (an argument of a function, a key), compared, sorted or grouped by.
+pub(in super::super) fn refuse_state(e: &BExpr, what: &str, of: &str) -> Result<()> {
     if let DataType::AggregateFunction(..) = e.ty.base() {
-        return Err(Error::unsupported(format!(
-            "{what} of type {} (a state is read by -Merge only)",
-            e.ty
-        )));
+        return Err(state_error(e, what, of));
     }
     Ok(())
 }
 
+#[inline(never)]
+fn state_error(e: &BExpr, what: &str, of: &str) -> Error {
+    Error::unsupported(format!(
+        "{what}{of} of type {} (a state is read by -Merge only)",
+        e.ty
+    ))
+}
+
 impl Binder<'_, '_, '_, '_> {
+    /// `toTypeName(a)`: the type of `a` as ClickHouse names it, a constant.
+    #[inline(never)]
+    pub(super) fn bind_type_name(&mut self, a: &Expr, mode: Mode) -> Result<BExpr> {
+        let b = self.bind(a, mode)?;
+        Ok(BExpr::constant(
+            Value::Str(b.ty.to_string()),
+            DataType::String,
+        ))
+    }
+
     /// Binds `c`, an aggregate named `inner` with the combinator `comb`; `state_if` for a
     /// `-StateIf` (the condition applies, but is not part of the state's function).
     pub(super) fn bind_combinator(
@@ -89,13 +104,14 @@ impl Binder<'_, '_, '_, '_> {
                     return Err(Error::query(format!("{} takes 1 argument", c.name)));
                 };
                 let want = state_name(base, is_if, &params);
-                let DataType::AggregateFunction(func, types) = &state.ty else {
+                let DataType::AggregateFunction(st) = &state.ty else {
                     return Err(Error::query(format!(
                         "illegal type {} of argument for aggregate function {}: it needs \
                          an AggregateFunction({want}, …)",
                         state.ty, c.name
                     )));
                 };
+                let (func, types) = &**st;
                 // The levels of quantiles are the merge's own, as in ClickHouse.
                 let bare = |f: &str| f.split('(').next().unwrap_or("").to_string();
                 if bare(func) != bare(&want) {
@@ -180,11 +196,11 @@ impl Binder<'_, '_, '_, '_> {
                     let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
                     let plain = result_type(&kind, &types)?.without_low_cardinality();
                     let name = state_name(base, false, &params);
-                    let ty = DataType::SimpleAggregateFunction(name, Box::new(plain));
+                    let ty = DataType::SimpleAggregateFunction(Box::new((name, plain)));
                     (kind, ty, cond)
                 } else {
                     let name = state_name(base, is_if && !state_if, &params);
-                    let ty = DataType::AggregateFunction(name, type_args);
+                    let ty = DataType::AggregateFunction(Box::new((name, type_args)));
                     (AggKind::State(Box::new(kind)), ty, cond)
                 }
             }
