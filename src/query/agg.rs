@@ -7,6 +7,7 @@
 
 use super::column::{Col, Dict, Prim, Strs};
 use super::eval::BExpr;
+use super::state::{AggState, Key, StateVal};
 use super::types::{DataType, Repr};
 use super::Value;
 use crate::error::{Error, Result};
@@ -55,6 +56,10 @@ pub enum AggKind {
     Uniq,
     /// Quantiles at the levels; `plural` returns an array.
     Quantile(QKind, Vec<f64>, bool),
+    /// `fState`: the state of the aggregate, per group a [`Value::State`].
+    State(Box<AggKind>),
+    /// `fMerge`: merges the states its one argument holds, then finishes them.
+    Merge(Box<AggKind>),
 }
 
 /// One aggregate of a query.
@@ -81,6 +86,9 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
     // Rows with a NULL argument are skipped; a group without other rows is NULL.
     let nullable = types.iter().any(|t| t.is_nullable());
     Ok(match kind {
+        AggKind::State(_) | AggKind::Merge(_) => {
+            return Err(Error::query("internal: the type of a combinator"))
+        }
         AggKind::Count | AggKind::Uniq => DataType::UInt64,
         AggKind::Sum => {
             let t = arg()?;
@@ -178,15 +186,40 @@ impl<'g> Groups<'g> {
 
 /// A total order over values of one representation, for min/max/argMin/argMax.
 #[derive(Debug, Clone, PartialEq)]
-enum Ord3 {
+pub enum Ord3 {
+    /// An unsigned key.
     U(u64),
+    /// A signed key.
     I(i64),
+    /// A float key.
     F(f64),
+    /// A string key.
     S(Rc<str>),
 }
 
 impl Ord3 {
-    fn less(&self, o: &Ord3) -> bool {
+    /// The key as a state holds it.
+    fn to_key(&self) -> Key {
+        match self {
+            Ord3::U(x) => Key::U(*x),
+            Ord3::I(x) => Key::I(*x),
+            Ord3::F(x) => Key::F(*x),
+            Ord3::S(x) => Key::S(x.to_string()),
+        }
+    }
+
+    /// A key a state holds.
+    fn from_key(k: Key) -> Ord3 {
+        match k {
+            Key::U(x) => Ord3::U(x),
+            Key::I(x) => Ord3::I(x),
+            Key::F(x) => Ord3::F(x),
+            Key::S(x) => Ord3::S(Rc::from(x)),
+        }
+    }
+
+    /// Whether `self` orders before `o`.
+    pub fn less(&self, o: &Ord3) -> bool {
         match (self, o) {
             (Ord3::U(a), Ord3::U(b)) => a < b,
             (Ord3::I(a), Ord3::I(b)) => a < b,
@@ -197,7 +230,7 @@ impl Ord3 {
     }
 
     /// Whether the key is a NaN, which argMin and argMax pass over while other keys exist.
-    fn is_nan(&self) -> bool {
+    pub fn is_nan(&self) -> bool {
         matches!(self, Ord3::F(x) if x.is_nan())
     }
 }
@@ -227,6 +260,8 @@ enum State {
     QuantU(Vec<Vec<u64>>),
     QuantI(Vec<Vec<i64>>),
     QuantF(Vec<Vec<f64>>),
+    /// `-Merge`: per group the states merged so far.
+    Merge(Vec<Option<AggState>>),
 }
 
 /// An aggregate's state across groups.
@@ -528,9 +563,20 @@ impl Agg {
             .args
             .get(1)
             .map_or(arg_ty.clone(), |a| a.ty.base().clone());
-        let state = match &spec.kind {
+        let inner_ty;
+        let (kind, ty) = match &spec.kind {
+            AggKind::State(inner) => {
+                let types: Vec<&DataType> = spec.args.iter().map(|a| &a.ty).collect();
+                inner_ty = result_type(inner, &types).unwrap_or(DataType::UInt64);
+                (inner.as_ref(), &inner_ty)
+            }
+            k => (k, &spec.ty),
+        };
+        let state = match kind {
+            AggKind::State(_) => State::Merge(Vec::new()),
+            AggKind::Merge(_) => State::Merge(Vec::new()),
             AggKind::Count => State::Count(Vec::new()),
-            AggKind::Sum => match spec.ty.base().repr() {
+            AggKind::Sum => match ty.base().repr() {
                 Repr::F => State::SumF(Vec::new()),
                 Repr::I => State::SumI(Vec::new()),
                 _ => State::SumU(Vec::new()),
@@ -543,7 +589,7 @@ impl Agg {
                 }
             }
             AggKind::Min | AggKind::Max => {
-                let max = spec.kind == AggKind::Max;
+                let max = *kind == AggKind::Max;
                 match arg_ty.repr() {
                     Repr::U => State::MinMaxU(Vec::new(), max),
                     Repr::I => State::MinMaxI(Vec::new(), max),
@@ -556,7 +602,7 @@ impl Agg {
             AggKind::AnyLast => State::Any(Vec::new(), true),
             AggKind::ArgMin | AggKind::ArgMax => {
                 let _ = val_ty;
-                State::Arg(Vec::new(), spec.kind == AggKind::ArgMax)
+                State::Arg(Vec::new(), *kind == AggKind::ArgMax)
             }
             AggKind::Uniq => State::Uniq(Vec::new(), FxHashMap::default(), FxHashMap::default()),
             AggKind::Quantile(..) => match arg_ty.repr() {
@@ -565,7 +611,12 @@ impl Agg {
                 _ => State::QuantF(Vec::new()),
             },
         };
-        let seen = (spec.ty.is_nullable() && spec.ty.repr() != Repr::V).then(Vec::new);
+        let seen = match &spec.kind {
+            AggKind::State(_) => spec.args.iter().any(|a| a.ty.is_nullable()),
+            AggKind::Merge(_) => false,
+            _ => spec.ty.is_nullable() && spec.ty.repr() != Repr::V,
+        }
+        .then(Vec::new);
         Agg {
             spec,
             state,
@@ -769,6 +820,18 @@ impl Agg {
                 let v = args[0].i64s(n);
                 groups.each(n, |i, g| q[g].push(v[i]));
             }
+            State::Merge(m) => {
+                grow(m, ngroups, None);
+                let ty = &arg_types[0];
+                groups.each(n, |i, g| {
+                    if let Value::State(x) = args[0].value_at(i, ty) {
+                        match &mut m[g] {
+                            Some(a) => a.merge(&x),
+                            slot => *slot = Some((*x).clone()),
+                        }
+                    }
+                });
+            }
             State::QuantF(q) => {
                 grow(q, ngroups, Vec::new());
                 on_slice!(args[0].as_ref(), n, f64s, v => groups.each(n, |i, g| {
@@ -805,12 +868,18 @@ impl Agg {
             State::QuantU(v) => grow(v, ngroups, Vec::new()),
             State::QuantI(v) => grow(v, ngroups, Vec::new()),
             State::QuantF(v) => grow(v, ngroups, Vec::new()),
+            State::Merge(v) => grow(v, ngroups, None),
         }
     }
 
     /// The results for groups `0..ngroups`, as a materialized column of the result type.
     pub fn finish<'a>(mut self, ngroups: usize) -> Col<'a> {
         self.ensure(ngroups);
+        match self.spec.kind.clone() {
+            AggKind::State(_) => return self.export(ngroups),
+            AggKind::Merge(inner) => return self.finish_merge(*inner, ngroups),
+            _ => {}
+        }
         let seen = self.seen.take();
         let ty = self.spec.ty.clone();
         let out = self.finish_values(ngroups);
@@ -828,6 +897,177 @@ impl Agg {
                 }
             }
             None => out,
+        }
+    }
+
+    /// The per-group states of a `-State` aggregate, as a column of [`Value::State`]s.
+    fn export<'a>(mut self, ngroups: usize) -> Col<'a> {
+        let seen = self.seen.take();
+        let vals = self.into_state_vals(ngroups);
+        let states = vals
+            .into_iter()
+            .enumerate()
+            .map(|(g, val)| {
+                Value::State(std::sync::Arc::new(AggState {
+                    val,
+                    seen: seen
+                        .as_ref()
+                        .map_or(true, |s| s.get(g).copied().unwrap_or(false)),
+                }))
+            })
+            .collect();
+        Col::V(Cow::Owned(states))
+    }
+
+    /// Splits the state of every group off.
+    fn into_state_vals(self, ngroups: usize) -> Vec<StateVal> {
+        fn each<T, F: Fn(T) -> StateVal>(v: Vec<T>, f: F) -> Vec<StateVal> {
+            v.into_iter().map(f).collect()
+        }
+        let mut out = match self.state {
+            State::Count(c) => each(c, StateVal::Count),
+            State::SumU(c) => each(c, StateVal::SumU),
+            State::SumI(c) => each(c, StateVal::SumI),
+            State::SumF(c) => each(c, StateVal::SumF),
+            State::AvgI(s, c) => s
+                .into_iter()
+                .zip(c)
+                .map(|(s, c)| StateVal::AvgI(s, c))
+                .collect(),
+            State::AvgF(s, c) => s
+                .into_iter()
+                .zip(c)
+                .map(|(s, c)| StateVal::AvgF(s, c))
+                .collect(),
+            State::MinMaxU(m, max) => each(m, |x| StateVal::MinMaxU(x, max)),
+            State::MinMaxI(m, max) => each(m, |x| StateVal::MinMaxI(x, max)),
+            State::MinMaxF(m, max) => each(m, |x| StateVal::MinMaxF(x, max)),
+            State::MinMaxS(m, max) => each(m, |x| StateVal::MinMaxS(x.map(|s| s.to_string()), max)),
+            State::Any(a, last) => each(a, |x| StateVal::Any(x, last)),
+            State::Arg(a, max) => each(a, |x| StateVal::Arg(x.map(|(k, v)| (k.to_key(), v)), max)),
+            State::Uniq(sets, strings, tuples) => {
+                // Keys that are ids of this aggregate's own strings and tuples become hashes,
+                // the same in every state.
+                let mut by_id: Vec<u64> = vec![0; strings.len()];
+                for (s, id) in &strings {
+                    if let Some(x) = by_id.get_mut(*id as usize) {
+                        *x = hash_of(&**s);
+                    }
+                }
+                let strs = self.spec.args.iter().map(|a| a.ty.repr() == Repr::S);
+                let strs: Vec<bool> = strs.collect();
+                let portable = |k: u64, is_str: bool| {
+                    if is_str {
+                        by_id.get(k as usize).copied().unwrap_or(k)
+                    } else {
+                        k
+                    }
+                };
+                let tuple_keys: Option<Vec<u64>> = (strs.len() > 1).then(|| {
+                    let mut t = vec![0; tuples.len()];
+                    for (parts, id) in &tuples {
+                        let parts: Vec<u64> = parts
+                            .iter()
+                            .zip(&strs)
+                            .map(|(k, s)| portable(*k, *s))
+                            .collect();
+                        if let Some(x) = t.get_mut(*id as usize) {
+                            *x = hash_of(&parts);
+                        }
+                    }
+                    t
+                });
+                let first_str = strs.first().copied().unwrap_or(false);
+                each(sets, |set| {
+                    StateVal::Uniq(
+                        set.into_iter()
+                            .map(|k| match &tuple_keys {
+                                Some(t) => t.get(k as usize).copied().unwrap_or(k),
+                                None => portable(k, first_str),
+                            })
+                            .collect(),
+                    )
+                })
+            }
+            State::QuantU(q) => each(q, StateVal::QuantU),
+            State::QuantI(q) => each(q, StateVal::QuantI),
+            State::QuantF(q) => each(q, StateVal::QuantF),
+            State::Merge(_) => Vec::new(),
+        };
+        out.truncate(ngroups);
+        out
+    }
+
+    /// Finishes merged states as the aggregate `inner` over the states' argument types.
+    fn finish_merge<'a>(self, inner: AggKind, ngroups: usize) -> Col<'a> {
+        let State::Merge(merged) = self.state else {
+            return Col::V(Cow::Owned(vec![Value::Null; ngroups]));
+        };
+        let arg_types = match self.spec.args.first().map(|a| a.ty.base()) {
+            Some(DataType::AggregateFunction(st)) => st.1.clone(),
+            _ => Vec::new(),
+        };
+        let args = arg_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| BExpr {
+                kind: super::eval::BKind::Slot(i),
+                ty: t.clone(),
+            })
+            .collect();
+        let mut agg = Agg::new(AggSpec {
+            kind: inner,
+            args,
+            cond: None,
+            ty: self.spec.ty.clone(),
+        });
+        agg.ensure(ngroups);
+        if let Some(seen) = &mut agg.seen {
+            grow(seen, ngroups, false);
+        }
+        for (g, st) in merged.into_iter().enumerate().take(ngroups) {
+            let Some(st) = st else { continue };
+            if let Some(seen) = &mut agg.seen {
+                seen[g] = st.seen;
+            }
+            agg.import(g, st.val);
+        }
+        agg.finish(ngroups)
+    }
+
+    /// Sets group `g`'s state to `v` (of the same shape; another shape is passed over).
+    fn import(&mut self, g: usize, v: StateVal) {
+        fn set<T>(v: &mut [T], g: usize, x: T) {
+            if let Some(d) = v.get_mut(g) {
+                *d = x;
+            }
+        }
+        match (&mut self.state, v) {
+            (State::Count(c), StateVal::Count(x)) => set(c, g, x),
+            (State::SumU(c), StateVal::SumU(x)) => set(c, g, x),
+            (State::SumI(c), StateVal::SumI(x)) => set(c, g, x),
+            (State::SumF(c), StateVal::SumF(x)) => set(c, g, x),
+            (State::AvgI(s, c), StateVal::AvgI(x, y)) => {
+                set(s, g, x);
+                set(c, g, y);
+            }
+            (State::AvgF(s, c), StateVal::AvgF(x, y)) => {
+                set(s, g, x);
+                set(c, g, y);
+            }
+            (State::MinMaxU(m, _), StateVal::MinMaxU(x, _)) => set(m, g, x),
+            (State::MinMaxI(m, _), StateVal::MinMaxI(x, _)) => set(m, g, x),
+            (State::MinMaxF(m, _), StateVal::MinMaxF(x, _)) => set(m, g, x),
+            (State::MinMaxS(m, _), StateVal::MinMaxS(x, _)) => set(m, g, x.map(Rc::from)),
+            (State::Any(m, _), StateVal::Any(x, _)) => set(m, g, x),
+            (State::Arg(m, _), StateVal::Arg(x, _)) => {
+                set(m, g, x.map(|(k, v)| (Ord3::from_key(k), v)))
+            }
+            (State::Uniq(m, _, _), StateVal::Uniq(x)) => set(m, g, x.into_iter().collect()),
+            (State::QuantU(m), StateVal::QuantU(x)) => set(m, g, x),
+            (State::QuantI(m), StateVal::QuantI(x)) => set(m, g, x),
+            (State::QuantF(m), StateVal::QuantF(x)) => set(m, g, x),
+            _ => {}
         }
     }
 
@@ -920,6 +1160,7 @@ impl Agg {
                 |x| x as f64,
                 |t, x| super::column::make_value(t, x as u64, x, x as f64),
             ),
+            State::Merge(m) => Col::V(Cow::Owned(vec![Value::Null; m.len()])),
             State::QuantF(q) => quantiles(
                 &self.spec.kind,
                 q,
@@ -929,6 +1170,14 @@ impl Agg {
             ),
         }
     }
+}
+
+/// A 64-bit hash of `x`, the same in every run.
+fn hash_of<T: std::hash::Hash + ?Sized>(x: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    x.hash(&mut h);
+    h.finish()
 }
 
 /// Per-row orderable keys of a column.

@@ -444,6 +444,7 @@ fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
             }
             f.write_str("]")
         }
+        Value::State(_) => f.write_str("NULL"),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Value {
     DateTime64(i64),
     /// `Array(T)`.
     Array(Vec<Value>),
+    /// The state of an aggregate (`AggregateFunction(…)`), as `-State` gives it and `-Merge`
+    /// reads it. It is not written out: results holding one are refused.
+    State(std::sync::Arc<super::state::AggState>),
 }
 
 impl Value {
@@ -66,6 +69,8 @@ impl Value {
                 }
                 out.push(']');
             }
+            // Not written out (results holding states are refused); a placeholder if asked.
+            Value::State(_) => out.push_str("null"),
         }
     }
 }

@@ -89,6 +89,9 @@ pub fn aggregate(name: &str) -> Option<(&'static str, bool)> {
     if let Some(n) = NAMES.iter().find(|n| **n == canon) {
         return Some((n, false));
     }
+    if let Some((_, inner, _)) = super::state::split_combinator(&canon) {
+        return aggregate(&inner);
+    }
     let base = canon.strip_suffix("If")?;
     let base = canonical(base);
     NAMES.iter().find(|n| **n == base).map(|n| (*n, true))

@@ -18,6 +18,7 @@ pub(crate) mod lexer;
 mod parser;
 mod pipe;
 mod select;
+mod state;
 mod template;
 mod types;
 
@@ -35,6 +36,14 @@ pub type Params = serde_json::Map<String, serde_json::Value>;
 
 /// Fails when `t` passes `limits`, naming the setting, before any of its rows is built.
 fn check_limits(t: &Table<'_>, limits: ResultLimits) -> Result<()> {
+    for (name, ty) in t.names.iter().zip(&t.types) {
+        if holds_state(ty) {
+            return Err(Error::unsupported(format!(
+                "writing out the aggregate function state column {name} ({ty}): finish it \
+                 with -Merge"
+            )));
+        }
+    }
     let rows = t.rows as u64;
     if rows > limits.max_rows {
         return Err(Error::query(format!(
@@ -79,6 +88,15 @@ fn check_limits(t: &Table<'_>, limits: ResultLimits) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether values of `ty` hold aggregate states.
+fn holds_state(ty: &types::DataType) -> bool {
+    match ty {
+        types::DataType::AggregateFunction(..) => true,
+        types::DataType::Array(t) | types::DataType::Nullable(t) => holds_state(t),
+        _ => false,
+    }
 }
 
 fn to_endpoint(t: &Table<'_>, statistics: Statistics) -> Endpoint {
@@ -275,5 +293,7 @@ pub fn check_pipe(pipe: &Pipe) -> Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 mod tests;

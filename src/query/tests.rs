@@ -3,11 +3,11 @@
 use super::*;
 use crate::EventStore;
 
-fn store() -> EventStore {
+pub(super) fn store() -> EventStore {
     store_with(crate::Options::default())
 }
 
-fn store_with(options: crate::Options) -> EventStore {
+pub(super) fn store_with(options: crate::Options) -> EventStore {
     let mut s = EventStore::with_datasource(crate::Datasource::llm_events(), options);
     let lines = [
         r#"{"event_time":"2024-05-01 10:00:00","model_name":"gpt-4o","prompt_tokens":100,"completion_tokens":20,"total_tokens":120,"cost":0.5,"latency":1.5,"success":1,"error_message":""}"#,
@@ -22,7 +22,7 @@ fn store_with(options: crate::Options) -> EventStore {
     s
 }
 
-fn sql(q: &str) -> Result<Endpoint> {
+pub(super) fn sql(q: &str) -> Result<Endpoint> {
     run_sql_with(store().store(), q, &Params::new(), &[], 1_700_000_000)
 }
 

@@ -127,6 +127,12 @@ pub enum DataType {
     /// what functions of a low-cardinality column give. `Nullable` goes outside it here and
     /// prints inside it, as `LowCardinality(Nullable(T))`.
     LowCardinality(Box<DataType>),
+    /// `AggregateFunction(f, T…)`: the state of an aggregate, as `fState` gives it; `f` is
+    /// written with its parameters, as ClickHouse prints it (`quantiles(0.5, 0.9)`).
+    AggregateFunction(Box<(String, Vec<DataType>)>),
+    /// `SimpleAggregateFunction(f, T)`: a plain `T` that `f` merges, as `fSimpleState` gives
+    /// it; it reads as `T` everywhere.
+    SimpleAggregateFunction(Box<(String, DataType)>),
 }
 
 /// How values of a type are held while a query runs.
@@ -177,6 +183,18 @@ impl fmt::Display for DataType {
             }
             DataType::LowCardinality(t) => return write!(f, "LowCardinality({t})"),
             DataType::Interval(u) => return write!(f, "Interval{}", u.name()),
+            DataType::AggregateFunction(st) => {
+                let (func, args) = &**st;
+                write!(f, "AggregateFunction({func}")?;
+                for a in args {
+                    write!(f, ", {a}")?;
+                }
+                return f.write_str(")");
+            }
+            DataType::SimpleAggregateFunction(st) => {
+                let (func, t) = &**st;
+                return write!(f, "SimpleAggregateFunction({func}, {t})");
+            }
         };
         f.write_str(s)
     }
@@ -244,7 +262,8 @@ impl DataType {
             DataType::Float32 | DataType::Float64 => Repr::F,
             DataType::String | DataType::LcString => Repr::S,
             DataType::Nullable(t) | DataType::LowCardinality(t) => t.repr(),
-            DataType::Array(_) | DataType::Nothing => Repr::V,
+            DataType::SimpleAggregateFunction(st) => st.1.repr(),
+            DataType::Array(_) | DataType::Nothing | DataType::AggregateFunction(..) => Repr::V,
         }
     }
 
@@ -253,6 +272,7 @@ impl DataType {
         match self {
             DataType::Nullable(t) => t.base(),
             DataType::LowCardinality(t) => t,
+            DataType::SimpleAggregateFunction(st) => st.1.base(),
             t => t,
         }
     }

@@ -18,6 +18,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin llm-metri
 "$python" "$here/diff.py" --bin "$root/target/release/llm-metrics" "$@"
 # The SQL subset and every shipped pipe, with and without parameters, on 20k and 1M rows.
 "$python" "$here/sql_suite.py" --bin "$root/target/release/llm-metrics"
+"$python" "$here/states.py" --bin "$root/target/release/llm-metrics"
 # 2,000 random queries of a fixed seed (tests/chdb/querygen.py): every disagreement with
 # ClickHouse fails the run unless tests/chdb/known_gaps.txt names it as an open gap; a crash or a
 # timeout always fails. Prints the counts per class and queries/second.

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod combine;
+pub(super) use combine::refuse_state;
+
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
 /// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.
 const MAX_EXPANDED_NODES: usize = 100_000;
@@ -378,6 +381,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
             return self.bind_aggregate(whole, c, base, is_if);
         }
+        if name == "toTypeName" && c.params.is_none() && c.args.len() == 1 {
+            return self.bind_type_name(&c.args[0], mode);
+        }
         if c.params.is_some() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
         }
@@ -404,7 +410,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         let mut args = Vec::with_capacity(c.args.len());
         for a in &c.args {
-            args.push(self.bind(a, mode)?);
+            let b = self.bind(a, mode)?;
+            if name != "if" && name != "multiIf" {
+                refuse_state(&b, "an argument of ", &c.name)?;
+            }
+            args.push(b);
         }
         fold(funcs::bind(&name, args, self.env.now)?)
     }
@@ -449,6 +459,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_aggregate(&mut self, whole: &Expr, c: &Call, base: &str, is_if: bool) -> Result<BExpr> {
+        if let Some((comb, inner, state_if)) =
+            super::super::state::split_combinator(&funcs::canonical(&c.name))
+        {
+            return self.bind_combinator(whole, c, comb, &inner, state_if);
+        }
         let fold = |e: &Expr| {
             self.fold_alias(e).and_then(|l| match l {
                 Expr::Lit(l) => Some(l.value),
@@ -523,6 +538,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             }
         }
         for a in &args {
+            refuse_state(a, "an argument of ", &c.name)?;
             if matches!(a.ty.base(), DataType::Array(_)) && kind != AggKind::Any {
                 return Err(Error::unsupported(format!("{} of arrays", c.name)));
             }

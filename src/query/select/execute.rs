@@ -165,6 +165,7 @@ fn aggregate<'a>(
         for agg in aggs {
             cols.push(agg.finish(seen.len()).gather(&sel));
         }
+        charge_states(env, &cols)?;
         return Ok(Batch { n: sel.len(), cols });
     }
     let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
@@ -172,6 +173,7 @@ fn aggregate<'a>(
     for agg in aggs {
         cols.push(agg.finish(ngroups));
     }
+    charge_states(env, &cols)?;
     if keys.is_empty() || alive.iter().all(|a| *a) {
         return Ok(Batch { n: ngroups, cols });
     }
@@ -180,6 +182,29 @@ fn aggregate<'a>(
         n: sel.len(),
         cols: cols.iter().map(|c| c.gather(&sel)).collect(),
     })
+}
+
+/// Fails when the aggregate states of `cols` (what `-State` aggregates give) take more than
+/// the store's `maxBytes` leaves free.
+fn charge_states(env: &Env<'_>, cols: &[Col<'_>]) -> Result<()> {
+    let mut bytes: u64 = 0;
+    for c in cols {
+        if let Col::V(values) = c {
+            for v in values.iter() {
+                if let super::super::Value::State(st) = v {
+                    bytes = bytes.saturating_add(st.bytes() as u64);
+                }
+            }
+        }
+    }
+    let budget = env.store.max_bytes().saturating_sub(env.store.bytes());
+    if bytes > budget {
+        return Err(Error::query(format!(
+            "the aggregate states need about {bytes} bytes, more than the store's maxBytes \
+             leaves ({budget} bytes)"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether evaluating `e` cannot fail on any row: columns, constants, time buckets and parts

@@ -340,6 +340,7 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
     let mut keys = Vec::new();
     for e in &key_exprs {
         let k = b.bind(e, Mode::Row)?;
+        super::bind::refuse_state(&k, "a GROUP BY key", "")?;
         if matches!(k.ty.base(), DataType::Array(_)) {
             return Err(Error::unsupported("GROUP BY an array"));
         }
@@ -363,8 +364,10 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
         .order
         .iter()
         .map(|(e, d, f)| {
+            let expr = b.bind(e, Mode::Post)?;
+            super::bind::refuse_state(&expr, "an ORDER BY key", "")?;
             Ok(OrderKey {
-                expr: b.bind(e, Mode::Post)?,
+                expr,
                 desc: *d,
                 nulls_first: *f,
             })
@@ -441,6 +444,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
     let mut order = Vec::new();
     for (e, d, f) in &c.order {
         let be = b.bind(e, Mode::Row)?;
+        super::bind::refuse_state(&be, "an ORDER BY key", "")?;
         order.push(OrderKey {
             expr: slot(be, &mut row_exprs),
             desc: *d,
