@@ -56,10 +56,111 @@ pub enum AggKind {
     Uniq,
     /// Quantiles at the levels; `plural` returns an array.
     Quantile(QKind, Vec<f64>, bool),
+    /// Variance, standard deviation, covariance or correlation, from moments summed in
+    /// `Float64` as ClickHouse sums them.
+    Moments(MKind),
     /// `fState`: the state of the aggregate, per group a [`Value::State`].
     State(Box<AggKind>),
     /// `fMerge`: merges the states its one argument holds, then finishes them.
     Merge(Box<AggKind>),
+}
+
+/// What an [`AggKind::Moments`] aggregate gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MKind {
+    /// `varPop(x)`.
+    VarPop,
+    /// `varSamp(x)`.
+    VarSamp,
+    /// `stddevPop(x)`.
+    StddevPop,
+    /// `stddevSamp(x)`.
+    StddevSamp,
+    /// `covarPop(x, y)`.
+    CovarPop,
+    /// `covarSamp(x, y)`.
+    CovarSamp,
+    /// `corr(x, y)`.
+    Corr,
+}
+
+impl MKind {
+    /// How many arguments the function takes.
+    pub fn arity(self) -> usize {
+        match self {
+            MKind::CovarPop | MKind::CovarSamp | MKind::Corr => 2,
+            _ => 1,
+        }
+    }
+
+    /// The answer from the moments `[n, Σx, Σy, Σxy, Σx², Σy²]`, as ClickHouse computes it
+    /// (NaN where it is undefined; a variance that rounding makes negative is 0). With `f32`
+    /// (every argument `Float32`), ClickHouse keeps the moments and computes in `Float32`.
+    pub fn finish(self, m: &[f64; 6], f32: bool) -> f64 {
+        if f32 {
+            let m = m.map(|v| v as f32);
+            return f64::from(self.finish_in(&m));
+        }
+        self.finish_in(m)
+    }
+
+    fn finish_in<T: num_like::Float>(self, m: &[T; 6]) -> T {
+        let [n, x, y, xy, x2, y2] = *m;
+        let (zero, one) = (T::from_f64(0.0), T::from_f64(1.0));
+        let nan = T::from_f64(f64::NAN);
+        // `max` gives 0 for a NaN difference, as `std::max(0, NaN)` does.
+        let var = |d: T| ((x2 - x * x / n) / d).max(zero);
+        match self {
+            MKind::VarPop | MKind::StddevPop | MKind::CovarPop if n == zero => nan,
+            MKind::VarSamp | MKind::StddevSamp | MKind::CovarSamp if n <= one => nan,
+            MKind::VarPop => var(n),
+            MKind::VarSamp => var(n - one),
+            MKind::StddevPop => var(n).sqrt(),
+            MKind::StddevSamp => var(n - one).sqrt(),
+            MKind::CovarPop => (xy - x * y / n) / n,
+            MKind::CovarSamp => (xy - x * y / n) / (n - one),
+            MKind::Corr => (n * xy - x * y) / ((n * x2 - x * x) * (n * y2 - y * y)).sqrt(),
+        }
+    }
+}
+
+/// The two float types moments are kept in.
+mod num_like {
+    /// `f32` or `f64`.
+    pub trait Float:
+        Copy
+        + PartialOrd
+        + std::ops::Add<Output = Self>
+        + std::ops::Sub<Output = Self>
+        + std::ops::Mul<Output = Self>
+        + std::ops::Div<Output = Self>
+    {
+        fn from_f64(v: f64) -> Self;
+        fn max(self, o: Self) -> Self;
+        fn sqrt(self) -> Self;
+    }
+    impl Float for f32 {
+        fn from_f64(v: f64) -> Self {
+            v as f32
+        }
+        fn max(self, o: Self) -> Self {
+            f32::max(self, o)
+        }
+        fn sqrt(self) -> Self {
+            f32::sqrt(self)
+        }
+    }
+    impl Float for f64 {
+        fn from_f64(v: f64) -> Self {
+            v
+        }
+        fn max(self, o: Self) -> Self {
+            f64::max(self, o)
+        }
+        fn sqrt(self) -> Self {
+            f64::sqrt(self)
+        }
+    }
 }
 
 /// One aggregate of a query.
@@ -110,6 +211,24 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
                 return Err(Error::query(format!("avg() cannot average {t} values")));
             }
             DataType::Float64.nullable_if(nullable)
+        }
+        AggKind::Moments(_) => {
+            for t in types {
+                if !t.base().is_number() {
+                    return Err(Error::query(format!(
+                        "ILLEGAL_TYPE_OF_ARGUMENT: illegal type {t} of argument for a \
+                         variance, covariance or correlation"
+                    )));
+                }
+            }
+            // Float32 arguments only give a Float32 answer.
+            let f32s = types.iter().all(|t| *t.base() == DataType::Float32);
+            let r = if f32s && !types.is_empty() {
+                DataType::Float32
+            } else {
+                DataType::Float64
+            };
+            r.nullable_if(nullable)
         }
         AggKind::Min
         | AggKind::Max
@@ -260,6 +379,9 @@ enum State {
     QuantU(Vec<Vec<u64>>),
     QuantI(Vec<Vec<i64>>),
     QuantF(Vec<Vec<f64>>),
+    /// Per group `[n, Σx, Σy, Σxy, Σx², Σy²]`; kept in `Float32` precision when every
+    /// argument is `Float32`, as ClickHouse keeps them.
+    Moments(Vec<[f64; 6]>, bool),
     /// `-Merge`: per group the states merged so far.
     Merge(Vec<Option<AggState>>),
 }
@@ -605,6 +727,10 @@ impl Agg {
                 State::Arg(Vec::new(), *kind == AggKind::ArgMax)
             }
             AggKind::Uniq => State::Uniq(Vec::new(), FxHashMap::default(), FxHashMap::default()),
+            AggKind::Moments(_) => State::Moments(
+                Vec::new(),
+                spec.args.iter().all(|a| *a.ty.base() == DataType::Float32),
+            ),
             AggKind::Quantile(..) => match arg_ty.repr() {
                 Repr::U => State::QuantU(Vec::new()),
                 Repr::I => State::QuantI(Vec::new()),
@@ -841,6 +967,17 @@ impl Agg {
                     }
                 }));
             }
+            State::Moments(m, f32) => {
+                grow(m, ngroups, [0.0; 6]);
+                let xs = args[0].f64s(n);
+                let ys = args.get(1).map(|a| a.f64s(n));
+                let f32 = *f32;
+                groups.each(n, |i, g| {
+                    let x = xs[i];
+                    let y = ys.as_ref().map_or(0.0, |ys| ys[i]);
+                    add_moments(&mut m[g], [1.0, x, y, x * y, x * x, y * y], f32);
+                });
+            }
         }
     }
 
@@ -868,6 +1005,7 @@ impl Agg {
             State::QuantU(v) => grow(v, ngroups, Vec::new()),
             State::QuantI(v) => grow(v, ngroups, Vec::new()),
             State::QuantF(v) => grow(v, ngroups, Vec::new()),
+            State::Moments(v, _) => grow(v, ngroups, [0.0; 6]),
             State::Merge(v) => grow(v, ngroups, None),
         }
     }
@@ -992,6 +1130,7 @@ impl Agg {
             State::QuantU(q) => each(q, StateVal::QuantU),
             State::QuantI(q) => each(q, StateVal::QuantI),
             State::QuantF(q) => each(q, StateVal::QuantF),
+            State::Moments(m, f32) => each(m, |m| StateVal::Moments(m, f32)),
             State::Merge(_) => Vec::new(),
         };
         out.truncate(ngroups);
@@ -1067,6 +1206,7 @@ impl Agg {
             (State::QuantU(m), StateVal::QuantU(x)) => set(m, g, x),
             (State::QuantI(m), StateVal::QuantI(x)) => set(m, g, x),
             (State::QuantF(m), StateVal::QuantF(x)) => set(m, g, x),
+            (State::Moments(m, _), StateVal::Moments(x, _)) => set(m, g, x),
             _ => {}
         }
     }
@@ -1161,6 +1301,12 @@ impl Agg {
                 |t, x| super::column::make_value(t, x as u64, x, x as f64),
             ),
             State::Merge(m) => Col::V(Cow::Owned(vec![Value::Null; m.len()])),
+            State::Moments(m, f32) => {
+                let AggKind::Moments(k) = self.spec.kind else {
+                    return Col::F(Cow::Owned(vec![f64::NAN; m.len()]));
+                };
+                Col::F(Cow::Owned(m.iter().map(|m| k.finish(m, f32)).collect()))
+            }
             State::QuantF(q) => quantiles(
                 &self.spec.kind,
                 q,
@@ -1168,6 +1314,20 @@ impl Agg {
                 |x| x,
                 |t, x| super::column::make_value(t, x as u64, x as i64, x),
             ),
+        }
+    }
+}
+
+/// Adds one row's (or one state's) moments to `s`; with `f32`, each product and sum is
+/// rounded to `Float32` as ClickHouse's `Float32` moments round.
+pub(super) fn add_moments(s: &mut [f64; 6], d: [f64; 6], f32: bool) {
+    for (a, b) in s.iter_mut().zip(d) {
+        if f32 {
+            // A product of two Float32 values is exact in Float64, so rounding it once gives
+            // the Float32 product.
+            *a = f64::from(*a as f32 + b as f32);
+        } else {
+            *a += b;
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The scalar functions of the subset: names, argument checks and result types, as ClickHouse
 //! types them.
 
-use super::agg::{AggKind, QKind};
+use super::agg::{AggKind, MKind, QKind};
 use super::column::{typed_value, value_str};
 use super::eval::{parse_value, Arith, BExpr, BKind, Cmp, InSet, Like, Part, Rounding, Trunc, F};
 use super::types::{arithmetic_type, common_type, modulo_type, DataType, Unit};
@@ -84,6 +84,13 @@ pub fn aggregate(name: &str) -> Option<(&'static str, bool)> {
         "quantilesExactInclusive",
         "median",
         "medianExact",
+        "varPop",
+        "varSamp",
+        "stddevPop",
+        "stddevSamp",
+        "covarPop",
+        "covarSamp",
+        "corr",
     ];
     let canon = canonical(name);
     if let Some(n) = NAMES.iter().find(|n| **n == canon) {
@@ -103,13 +110,6 @@ pub fn unsupported_aggregate(name: &str) -> bool {
         "groupArray",
         "groupUniqArray",
         "topK",
-        "stddevPop",
-        "stddevSamp",
-        "varPop",
-        "varSamp",
-        "corr",
-        "covarPop",
-        "covarSamp",
         "uniqCombined",
         "uniqHLL12",
         "uniqTheta",
@@ -188,6 +188,13 @@ pub fn aggregate_kind(base: &str, params: &[Value]) -> Result<AggKind> {
         "argMin" => no_params(AggKind::ArgMin),
         "argMax" => no_params(AggKind::ArgMax),
         "uniq" | "uniqExact" | "countDistinct" => no_params(AggKind::Uniq),
+        "varPop" => no_params(AggKind::Moments(MKind::VarPop)),
+        "varSamp" => no_params(AggKind::Moments(MKind::VarSamp)),
+        "stddevPop" => no_params(AggKind::Moments(MKind::StddevPop)),
+        "stddevSamp" => no_params(AggKind::Moments(MKind::StddevSamp)),
+        "covarPop" => no_params(AggKind::Moments(MKind::CovarPop)),
+        "covarSamp" => no_params(AggKind::Moments(MKind::CovarSamp)),
+        "corr" => no_params(AggKind::Moments(MKind::Corr)),
         "quantile" => single(QKind::Interpolated),
         "median" => single(QKind::Interpolated),
         "quantileExact" | "medianExact" => single(QKind::Exact),

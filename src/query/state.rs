@@ -48,6 +48,9 @@ pub enum StateVal {
     QuantI(Vec<i64>),
     /// Quantiles of floats: every value but NaN.
     QuantF(Vec<f64>),
+    /// Variances, covariances and correlations: `[n, Σx, Σy, Σxy, Σx², Σy²]`, and whether
+    /// they are kept in `Float32` precision.
+    Moments([f64; 6], bool),
 }
 
 /// The key `argMin` and `argMax` order by.
@@ -121,6 +124,9 @@ impl AggState {
             (StateVal::AvgF(s, c), StateVal::AvgF(t, d)) => {
                 *s += *t;
                 *c += *d;
+            }
+            (StateVal::Moments(a, f32), StateVal::Moments(b, _)) => {
+                super::agg::add_moments(a, *b, *f32);
             }
             (StateVal::MinMaxU(a, max), StateVal::MinMaxU(b, _)) => {
                 *a = pick(*a, *b, |x, y| if *max { x.max(y) } else { x.min(y) })

@@ -1229,3 +1229,28 @@ fn join_chains_in_nested_subqueries_end_cleanly() {
         );
     }
 }
+
+#[test]
+fn aggregates_outside_the_subset_are_named_under_group_by() {
+    for (q, name) in [
+        (
+            "SELECT model_name, topK(3)(latency) FROM llm_events GROUP BY model_name",
+            "topK",
+        ),
+        (
+            "SELECT model_name, uniqCombined(latency) FROM llm_events GROUP BY model_name",
+            "uniqCombined",
+        ),
+        (
+            "SELECT model_name, sumMapIf(latency, success) FROM llm_events GROUP BY model_name",
+            "sumMap",
+        ),
+    ] {
+        let err = sql(q).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("not supported: aggregate function {name}"),
+            "{q}"
+        );
+    }
+}

@@ -903,6 +903,35 @@ QUERIES += [
         "RIGHT JOIN (SELECT 2 AS a, 7 AS y UNION ALL SELECT 3, 8) AS t2 USING a ORDER BY y",
     ),
     q(
+        "exact: variances, standard deviations, covariances and correlations per model",
+        f"SELECT model_name, varPop(toFloat64(latency)), varSamp(toFloat64(latency)), "
+        f"stddevPop(toFloat64(latency)), stddevSamp(toFloat64(cost)), varPop(prompt_tokens), "
+        f"stddevSamp(toInt64(prompt_tokens) - 500), covarPop(prompt_tokens, toFloat64(latency)), "
+        f"covarSamp(toFloat64(latency), toFloat64(cost)), corr(prompt_tokens, completion_tokens), "
+        f"corr(toFloat64(latency), cost), varSampIf(toFloat64(latency), success = 0), "
+        f"toTypeName(varPop(latency)), toTypeName(corr(latency, cost)), "
+        f"toTypeName(covarSamp(latency, prompt_tokens)) FROM {T} GROUP BY model_name "
+        f"ORDER BY model_name",
+    ),
+    q(
+        "exact: moments of one row, of no rows, of constants, of NULLs and of huge Float32s",
+        f"SELECT varSamp(x), stddevSamp(x), varPop(x), corr(x, x), covarSamp(x, x), "
+        f"covarPop(x, x), varPop(n), stddevSamp(n), corr(n, x) FROM (SELECT toFloat64(latency) "
+        f"AS x, if(success = 1, NULL, prompt_tokens) AS n FROM {T} ORDER BY event_time, "
+        f"model_name LIMIT 1) UNION ALL SELECT varSamp(x), stddevSamp(x), varPop(x), corr(x, x), "
+        f"covarSamp(x, x), covarPop(x, x), varPop(n), stddevSamp(n), corr(n, x) FROM (SELECT "
+        f"0.1 AS x, if(success = 2, 1, NULL) AS n FROM {T} LIMIT 3) UNION ALL SELECT "
+        f"varPop(f), varSamp(f), stddevPop(f), corr(f, f), covarPop(f, f), 0, 0, 0, 0 FROM "
+        f"(SELECT toFloat32(3e38) AS f FROM {T} LIMIT 2)",
+    ),
+    q(
+        "exact: moments merged from states per hour",
+        f"SELECT model_name, varPopMerge(v), corrMerge(c) FROM (SELECT model_name, "
+        f"varPopState(toFloat64(latency)) AS v, corrState(prompt_tokens, toFloat64(latency)) AS c "
+        f"FROM {T} GROUP BY model_name, toStartOfHour(event_time)) GROUP BY model_name "
+        f"ORDER BY model_name",
+    ),
+    q(
         "join: a table or WITH table given an alias still answers to its own name",
         f"WITH stats AS (SELECT model_name, avg(latency) AS average FROM {T} GROUP BY model_name) "
         f"SELECT i.model_name, i.latency - stats.average AS d, {T}.latency, s.average "

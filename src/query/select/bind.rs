@@ -384,6 +384,17 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         if name == "toTypeName" && c.params.is_none() && c.args.len() == 1 {
             return self.bind_type_name(&c.args[0], mode);
         }
+        // An aggregate outside the subset is named as such before its arguments are read (which
+        // would complain of columns not under an aggregate).
+        if funcs::unsupported_aggregate(&name)
+            || name
+                .strip_suffix("If")
+                .is_some_and(funcs::unsupported_aggregate)
+        {
+            return Err(funcs::unknown_function(
+                name.strip_suffix("If").unwrap_or(&name),
+            ));
+        }
         if c.params.is_some() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
         }
@@ -517,6 +528,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             AggKind::Count => (0, 1),
             AggKind::ArgMin | AggKind::ArgMax => (2, 2),
             AggKind::Uniq => (1, 64),
+            AggKind::Moments(m) => (m.arity(), m.arity()),
             _ => (1, 1),
         };
         if args.len() < want.0 || args.len() > want.1 {

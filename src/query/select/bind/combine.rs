@@ -150,6 +150,7 @@ impl Binder<'_, '_, '_, '_> {
                     AggKind::Count => (0, 1),
                     AggKind::ArgMin | AggKind::ArgMax => (2, 2),
                     AggKind::Uniq => (1, 64),
+                    AggKind::Moments(m) => (m.arity(), m.arity()),
                     _ => (1, 1),
                 };
                 if args.len() < want.0 || args.len() > want.1 {
