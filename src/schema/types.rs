@@ -214,6 +214,7 @@ impl TypeDesc {
             TypeDesc::LowCardinality(inner) if **inner == TypeDesc::String => {
                 ColumnType::LowCardinalityString
             }
+            TypeDesc::Date => ColumnType::Date,
             TypeDesc::DateTime(tz) if is_utc(tz) => ColumnType::DateTime,
             TypeDesc::DateTime64(3, tz) if is_utc(tz) => ColumnType::DateTime64,
             _ => return None,
