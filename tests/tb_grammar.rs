@@ -17,7 +17,7 @@ const DIR: &str = concat!(
 
 fn project() -> EventStore {
     let files = read_project_dir(Path::new(DIR)).expect("project files");
-    assert_eq!(files.len(), 5);
+    assert_eq!(files.len(), 6);
     EventStore::from_project(&files, Options::default())
 }
 
@@ -31,7 +31,7 @@ fn every_file_loads_and_connector_settings_are_noted() {
     );
     let mut pipes = store.pipe_names();
     pipes.sort();
-    assert_eq!(pipes, vec!["pages", "shop_totals_mv"]);
+    assert_eq!(pipes, vec!["pages", "shop_totals_mv", "top_page"]);
     let notes: Vec<String> = store
         .load_notes()
         .iter()
@@ -89,7 +89,7 @@ fn the_endpoint_answers_as_clickhouse() {
     assert_eq!(
         run(serde_json::json!({"since": "2023-01-01 00:00:00"})),
         (
-            meta,
+            meta.clone(),
             vec![
                 r#""/home",2024,2,"2024-03-03 10:00:00""#.to_string(),
                 r#""/cart",2024,1,"2024-03-04 10:00:00""#.to_string(),
@@ -97,6 +97,25 @@ fn the_endpoint_answers_as_clickhouse() {
             ]
         )
     );
+    // Another endpoint pipe read as a table, with the same parameters: ClickHouse's answer to
+    // `SELECT page, clicks FROM (<pages' SQL>) ORDER BY clicks DESC, page LIMIT 1`.
+    let top = |params: serde_json::Value| {
+        let p: Params = params.as_object().cloned().unwrap_or_default();
+        shape(&store.pipe("top_page", &p).unwrap())
+    };
+    assert_eq!(
+        top(serde_json::json!({})),
+        (
+            "page String, clicks UInt64".to_string(),
+            vec![r#""/home",2"#.to_string()]
+        )
+    );
+    // A parameter error of the pipe read reaches the caller.
+    let p: Params = serde_json::json!({"since": "not a time"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert!(store.pipe("top_page", &p).is_err());
 }
 
 /// The columns as `name Type, …` and each row's values as JSON, comma-separated (ClickHouse's
