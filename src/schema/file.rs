@@ -384,6 +384,15 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
     if f.schema_line == 0 {
         return Err(err(lines.len().max(1), "no SCHEMA block"));
     }
+    for c in f.columns.iter().filter(|c| c.ty == TypeDesc::Json) {
+        f.notes.push(Note {
+            line: c.line,
+            message: format!(
+                "column '{}' (JSON) is read but not stored: the table is loaded without it, and a query naming it fails",
+                c.name
+            ),
+        });
+    }
     f.kafka_line = kafka_line;
     if let Some(line) = kafka_line {
         note_kafka_columns(&mut f, line);

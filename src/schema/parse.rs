@@ -1,7 +1,7 @@
 //! Reader for Tinybird's `.datasource` text format.
 
 use super::file::{err, parse_datasource_file, DatasourceFile};
-use super::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey};
+use super::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey, TypeDesc};
 use crate::error::Result;
 
 /// Parses the text of a `.datasource` file into a [`Datasource`] named `name`: the file is read
@@ -40,7 +40,17 @@ impl Datasource {
             sorting_key: Vec::new(),
             time_column: None,
         };
-        for c in &file.columns {
+        let stored = file.columns.iter().filter(|c| c.ty != TypeDesc::Json);
+        if stored.clone().next().is_none() {
+            if let Some(c) = file.columns.first() {
+                return Err(err(
+                    c.line,
+                    format!("not supported: {} columns (column '{}')", c.ty, c.name),
+                ));
+            }
+        }
+        // `JSON` columns are left out (the file's notes say so): the other columns load.
+        for c in stored {
             let (ty, nullable) = c.ty.nullable_storage().ok_or_else(|| {
                 err(
                     c.line,
@@ -540,6 +550,30 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string().contains("unknown column '__timestamp'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_columns_are_left_out_with_a_note() {
+        let text = "SCHEMA >\n    `at` DateTime `json:$.at`,\n    `kind` String `json:$.data.type` DEFAULT 'unknown',\n    `event` JSON `json:$` DEFAULT '{}'\n";
+        let f = parse_datasource_file(text).unwrap();
+        assert_eq!(f.columns[2].ty.to_string(), "JSON");
+        assert_eq!(f.notes.len(), 1);
+        assert_eq!(f.notes[0].line, 4);
+        assert!(
+            f.notes[0].message.contains("'event' (JSON)"),
+            "{:?}",
+            f.notes
+        );
+        let ds = Datasource::from_file("j", &f).unwrap();
+        let names: Vec<&str> = ds.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["at", "kind"]);
+        // A table of JSON columns only is refused, naming the column.
+        let e = parse_datasource("j", "SCHEMA >\n    `e` JSON `json:$`\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not supported: JSON columns (column 'e')"),
             "{e}"
         );
     }
