@@ -658,8 +658,14 @@ impl EventStore {
         }
         let start = (self.clock)();
         let others: Vec<&Store> = self.others.iter().map(|t| &t.store).collect();
-        let mut result =
-            query::run_pipe_in(&self.store, &others, pipe, params, (self.wall_clock)())?;
+        let mut result = query::run_pipe_in(
+            &self.store,
+            &others,
+            pipe,
+            &self.pipes,
+            params,
+            (self.wall_clock)(),
+        )?;
         result.statistics.elapsed = ((self.clock)() - start).max(0.0) / 1000.0;
         Ok(result)
     }

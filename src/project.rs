@@ -213,6 +213,19 @@ pub fn load_project(files: &[(String, String)]) -> Project {
                 ),
             });
         }
+        for node in &pipe.nodes {
+            if let Some((key, _)) = node.settings.iter().find(|(k, _)| k.starts_with("engine")) {
+                p.notes.push(FileMessage {
+                    file: path.to_string(),
+                    line: 1,
+                    message: format!(
+                        "{} in node '{}' is read but not applied: the target datasource's own file gives its engine",
+                        key.to_ascii_uppercase(),
+                        node.name
+                    ),
+                });
+            }
+        }
         for (token, _) in &pipe.tokens {
             p.notes.push(FileMessage {
                 file: path.to_string(),

@@ -97,6 +97,35 @@ pub fn format_datetime64(ms: i64) -> String {
     )
 }
 
+/// The day number of a date written `YYYY-MM-DD` (month and day of one or two digits) or
+/// `YYYYMMDD`, as ClickHouse reads a `Date` from text; `None` for any other text or a day the
+/// month does not have.
+pub fn parse_date_bytes(b: &[u8]) -> Option<i64> {
+    let num = |s: &[u8]| -> Option<u32> {
+        if s.is_empty() || s.len() > 4 || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(s.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0')))
+    };
+    let (y, m, d) = if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+        (num(&b[..4])?, num(&b[4..6])?, num(&b[6..])?)
+    } else {
+        let mut parts = b.split(|&c| c == b'-');
+        let y = parts.next().filter(|p| p.len() == 4).and_then(num)?;
+        let m = parts.next().filter(|p| p.len() <= 2).and_then(num)?;
+        let d = parts.next().filter(|p| p.len() <= 2).and_then(num)?;
+        if parts.next().is_some() {
+            return None;
+        }
+        (y, m, d)
+    };
+    let y = i64::from(y);
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d))
+}
+
 /// Formats a day number as `YYYY-MM-DD`.
 pub fn format_date(days: i64) -> String {
     let (y, m, d) = civil_from_days(days);

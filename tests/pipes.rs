@@ -340,7 +340,7 @@ fn unsupported_sql_is_named() {
             "WITH ROLLUP",
         ),
         ("SELECT CAST(cost AS String) FROM llm_events", "CAST"),
-        ("SELECT cost::String FROM llm_events", "casts"),
+        ("SELECT cost::Array(String) FROM llm_events", "casts"),
         ("SELECT (1, 2) FROM llm_events", "tuples"),
         ("SELECT lowerUTF8(model_name) FROM llm_events", "lowerUTF8"),
         ("DELETE FROM llm_events WHERE 1", "DELETE"),

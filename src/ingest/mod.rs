@@ -784,7 +784,7 @@ impl Decoder {
                 };
                 if absent {
                     self.cells
-                        .push(default_cell(self.types[col], d, &mut self.text));
+                        .push(default_cell(self.types[col], d, self.now, &mut self.text));
                     continue;
                 }
             }
@@ -985,9 +985,17 @@ fn scan_line_end(b: &[u8]) -> (Option<usize>, bool) {
     }
 }
 
-/// The cell a column's `DEFAULT` stores; a string is appended to the row's text.
-fn default_cell(ty: ColumnType, d: &DefaultValue, text: &mut String) -> Cell {
+/// The cell a column's `DEFAULT` stores (`now` is the time of writing, in seconds since the
+/// epoch); a string is appended to the row's text.
+fn default_cell(ty: ColumnType, d: &DefaultValue, now: i64, text: &mut String) -> Cell {
     match d {
+        DefaultValue::Now => match ty {
+            ColumnType::DateTime64 => Cell::I(now.saturating_mul(1000)),
+            ColumnType::Date => {
+                Cell::U(now.div_euclid(86_400).clamp(0, i64::from(u16::MAX)) as u64)
+            }
+            _ => Cell::U(now.clamp(0, crate::time::DATETIME_MAX) as u64),
+        },
         DefaultValue::Str(s) => {
             let start = text.len() as u32;
             text.push_str(s);

@@ -104,6 +104,24 @@ pub fn convert(
             }
             Ok(Cell::U(secs as u64))
         }
+        ColumnType::Date => {
+            let days = match f.kind {
+                // A day number, or the text of a date (not of a time, which ClickHouse refuses).
+                Kind::Str if !f.escaped => {
+                    time::parse_date_bytes(content).ok_or(Reject::NotType)?
+                }
+                Kind::Num => match unsigned(f.kind, content, u64::from(u16::MAX))? {
+                    Cell::U(d) => d as i64,
+                    _ => return Err(Reject::NotType),
+                },
+                _ => return Err(Reject::NotType),
+            };
+            // ClickHouse saturates dates outside 1970-01-01 … 2149-06-06; they are refused here.
+            if !(0..=i64::from(u16::MAX)).contains(&days) {
+                return Err(Reject::OutOfRange);
+            }
+            Ok(Cell::U(days as u64))
+        }
         ColumnType::DateTime64 => {
             let ms = match f.kind {
                 Kind::Str if !f.escaped => {

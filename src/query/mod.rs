@@ -147,19 +147,46 @@ fn pipe_env<'a>(
 }
 
 /// Runs the endpoint node of `pipe` over `store` with `params`; the queries may also read
-/// the datasources of `others` by name. `now` (seconds since the epoch) is what `now()` and
-/// `today()` read.
+/// the datasources of `others` by name, and, as Tinybird allows, the endpoint or standard pipes
+/// of `pipes` by name (each run once, with the same `params`, before the pipe; a pipe read this
+/// way cannot read other pipes in turn, so there are no cycles). `now` (seconds since the epoch)
+/// is what `now()` and `today()` read.
 pub fn run_pipe_in(
     store: &Store,
     others: &[&Store],
     pipe: &Pipe,
+    pipes: &[Pipe],
     params: &Params,
     now: i64,
 ) -> Result<Endpoint> {
-    let env = pipe_env(store, others, pipe, params, now);
+    let mut env = pipe_env(store, others, pipe, params, now);
+    for other in pipes {
+        let shadowed = other.name == pipe.name
+            || env.nodes.iter().any(|n| n.name == other.name)
+            || store.datasource().name == other.name
+            || others.iter().any(|s| s.datasource().name == other.name);
+        if shadowed
+            || !matches!(other.kind, PipeKind::Endpoint | PipeKind::Standard)
+            || !pipe.nodes.iter().any(|n| names_word(&n.sql, &other.name))
+        {
+            continue;
+        }
+        let inner = pipe_env(store, others, other, params, now);
+        let t = inner.run_node(other.endpoint)?;
+        env.tables.push((other.name.clone(), t));
+    }
     let t = env.run_node(pipe.endpoint)?;
     check_limits(&t, store.result_limits())?;
     Ok(to_endpoint(&t, env.stats.get()))
+}
+
+/// True when `sql` (template marks read as spaces) has `name` as a word or quoted name.
+fn names_word(sql: &str, name: &str) -> bool {
+    let mut toks = Vec::new();
+    // A text that does not lex is reported when the node runs.
+    let _ = lexer::lex(&sql.replace(['{', '}', '%'], " "), 1, &mut toks);
+    toks.iter()
+        .any(|t| matches!(&t.tok, Tok::Word(w) | Tok::Quoted(w) if w == name))
 }
 
 /// Runs one SQL query (templated when it starts with `%`) over `store` with `params`. `tables`

@@ -57,6 +57,79 @@ pub const MAX_QUERY_NESTING: usize = 32;
 /// How many tokens of a first `SELECT` with `WITH` the parts of its `UNION` may copy in all.
 const MAX_WITH_COPIES: usize = 1 << 20;
 
+/// The conversion function a `::Type` cast runs, for the plain types it is written with.
+fn cast_function(ty: &str) -> Option<&'static str> {
+    Some(match ty {
+        "Date" => "toDate",
+        "Date32" => "toDate32",
+        "DateTime" => "toDateTime",
+        "String" => "toString",
+        "Int8" => "toInt8",
+        "Int16" => "toInt16",
+        "Int32" => "toInt32",
+        "Int64" => "toInt64",
+        "UInt8" => "toUInt8",
+        "UInt16" => "toUInt16",
+        "UInt32" => "toUInt32",
+        "UInt64" => "toUInt64",
+        "Float32" => "toFloat32",
+        "Float64" => "toFloat64",
+        _ => return None,
+    })
+}
+
+/// `addDays(t, n)`, `subtractWeeks(t, n)`, `timestampAdd(t, INTERVAL …)`, `date_add(unit, n, t)`
+/// and their kin, as the `t ± INTERVAL n unit` ClickHouse computes them as; `None` for any
+/// other call (`args` left as they are).
+fn date_arithmetic(name: &str, args: &mut Vec<Expr>) -> Option<Expr> {
+    let lower = name.to_ascii_lowercase();
+    let (op, rest) = if let Some(r) = name.strip_prefix("add") {
+        ("plus", r)
+    } else if let Some(r) = name.strip_prefix("subtract") {
+        ("minus", r)
+    } else {
+        let op = match lower.as_str() {
+            "timestampadd" | "timestamp_add" | "date_add" | "dateadd" => "plus",
+            "timestampsub" | "timestamp_sub" | "date_sub" | "datesub" => "minus",
+            _ => return None,
+        };
+        return match args.len() {
+            // (t, INTERVAL n unit)
+            2 if matches!(args[1], Expr::Interval(..)) => {
+                Some(Expr::call(op, std::mem::take(args)))
+            }
+            // (unit, n, t)
+            3 => {
+                let unit = match &args[0] {
+                    Expr::Ident(u) => Unit::parse(u)?,
+                    _ => return None,
+                };
+                let t = args.pop()?;
+                let n = args.pop()?;
+                Some(Expr::call(op, vec![t, Expr::Interval(Box::new(n), unit)]))
+            }
+            _ => None,
+        };
+    };
+    let unit = match rest {
+        "Seconds" => Unit::Second,
+        "Minutes" => Unit::Minute,
+        "Hours" => Unit::Hour,
+        "Days" => Unit::Day,
+        "Weeks" => Unit::Week,
+        "Months" => Unit::Month,
+        "Quarters" => Unit::Quarter,
+        "Years" => Unit::Year,
+        _ => return None,
+    };
+    if args.len() != 2 {
+        return None;
+    }
+    let n = args.pop()?;
+    let t = args.pop()?;
+    Some(Expr::call(op, vec![t, Expr::Interval(Box::new(n), unit)]))
+}
+
 /// How many joins one `FROM` may chain.
 pub const MAX_JOINS: usize = 32;
 
@@ -269,6 +342,19 @@ impl<'t> Parser<'t> {
         }
     }
 
+    /// The name after `AS`: any word, keywords too (`AS end`, `AS year`), as ClickHouse
+    /// reads it, or a quoted name.
+    fn alias_name(&mut self) -> Result<String> {
+        match self.peek() {
+            Some(Tok::Word(w)) => {
+                let w = w.clone();
+                self.i += 1;
+                Ok(w)
+            }
+            _ => self.ident(),
+        }
+    }
+
     /// A query: one `SELECT`, or several combined by `UNION`. Later parts see the first one's
     /// `WITH` items, as ClickHouse's `enable_global_with_statement` has it; a chain of any
     /// length is read in a loop, and parts in parentheses count as subqueries.
@@ -375,7 +461,16 @@ impl<'t> Parser<'t> {
                 return Err(Error::unsupported("GROUP BY ALL"));
             }
             loop {
-                q.group_by.push(self.expr()?);
+                let e = self.expr()?;
+                if self.eat_kw("AS") {
+                    // `GROUP BY toYear(t) AS year`: an alias usable anywhere in the query,
+                    // as one from `WITH`.
+                    let name = self.alias_name()?;
+                    q.with.push(With::Alias(name.clone(), e));
+                    q.group_by.push(Expr::Ident(name));
+                } else {
+                    q.group_by.push(e);
+                }
                 if !self.eat_sym(",") {
                     break;
                 }
@@ -511,7 +606,7 @@ impl<'t> Parser<'t> {
 
     fn alias(&mut self) -> Result<Option<String>> {
         if self.eat_kw("AS") {
-            return Ok(Some(self.ident()?));
+            return Ok(Some(self.alias_name()?));
         }
         match self.peek() {
             Some(Tok::Quoted(_)) => Ok(Some(self.ident()?)),
@@ -827,7 +922,8 @@ impl<'t> Parser<'t> {
             if !self.is_sym(")") {
                 loop {
                     items.push(self.expr()?);
-                    if !self.eat_sym(",") {
+                    // A trailing comma before `)`, as ClickHouse allows: `IN ('a', 'b',)`.
+                    if !self.eat_sym(",") || self.is_sym(")") {
                         break;
                     }
                 }
@@ -935,9 +1031,18 @@ impl<'t> Parser<'t> {
 
     fn postfix(&mut self, e: Expr) -> Result<Expr> {
         if self.is_sym("::") {
-            return Err(Error::unsupported(
-                "'::' casts (use toInt32(x), toString(x), …)",
-            ));
+            let target = match self.peek_at(1) {
+                Some(Tok::Word(w)) => cast_function(w),
+                _ => None,
+            };
+            let Some(f) = target else {
+                return Err(Error::unsupported(
+                    "'::' casts but to a plain type (Date, DateTime, String, Int32, Float64, …)",
+                ));
+            };
+            self.i += 2;
+            // `x::Date` is `CAST(x, 'Date')`, which converts as `toDate(x)` does.
+            return self.postfix(Expr::call(f, vec![e]));
         }
         if self.is_sym("[") {
             return Err(Error::unsupported("array subscripts"));
@@ -1071,7 +1176,9 @@ impl<'t> Parser<'t> {
                     self.i += 2;
                     return self.call(w);
                 }
-                if RESERVED.iter().any(|k| upper == *k) {
+                // `end` names a column or alias where an expression starts, as in ClickHouse
+                // (`… AS end`, then `end + 1`); `CASE` reads its own `END` before this.
+                if upper != "END" && RESERVED.iter().any(|k| upper == *k) {
                     return Err(self.unexpected("an expression"));
                 }
                 self.i += 1;
@@ -1122,6 +1229,11 @@ impl<'t> Parser<'t> {
         }
         if self.is_kw("OVER") {
             return Err(Error::unsupported("window functions (OVER)"));
+        }
+        if params.is_none() {
+            if let Some(e) = date_arithmetic(&name, &mut args) {
+                return Ok(e);
+            }
         }
         if self.is_kw("FILTER") {
             return Err(Error::unsupported("FILTER (use countIf, sumIf, …)"));
@@ -1406,7 +1518,7 @@ mod tests {
             ("SELECT a FROM t FINAL", "FINAL"),
             ("SELECT a FROM numbers(10)", "table function"),
             ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
-            ("SELECT a::Int32 FROM t", "casts"),
+            ("SELECT a::Array(Int32) FROM t", "casts"),
             ("SELECT arrayMap(x -> x + 1, a) FROM t", "lambda"),
             ("INSERT INTO t VALUES (1)", "INSERT"),
             ("SELECT a FROM t GROUP BY a WITH TOTALS", "WITH TOTALS"),

@@ -19,7 +19,8 @@ pub struct Node {
     pub node_type: Option<String>,
     /// The node's other settings in file order, names in lower case: `datasource` (where a
     /// materialized node writes), `target_datasource`, `copy_schedule` and `mode` (copy nodes),
-    /// `filter`, `tags`, export settings.
+    /// `filter`, `tags`, export settings, and the `engine` / `engine_*` lines a materialized
+    /// node may give for its target datasource.
     pub settings: Vec<(String, String)>,
 }
 
@@ -146,7 +147,9 @@ fn is_command(word: &str) -> bool {
                 | "include"
                 | "version"
                 | "cache"
+                | "engine"
         )
+        || w.starts_with("engine_")
 }
 
 /// Most nodes one pipe may have.

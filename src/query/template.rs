@@ -662,6 +662,10 @@ impl TParser<'_> {
                 if !self.sym(",") {
                     return Err(self.fail("',' or ']'"));
                 }
+                // A trailing comma, as Python allows: `[a, b,]`.
+                if self.sym("]") {
+                    break;
+                }
             }
         }
         Ok(TExpr::List(items))
@@ -692,6 +696,10 @@ impl TParser<'_> {
                 }
                 if !self.sym(",") {
                     return Err(self.fail("',' or ')'"));
+                }
+                // A trailing comma, as Python allows: `f(a, b=1,)`.
+                if self.sym(")") {
+                    break;
                 }
             }
         }
@@ -1525,7 +1533,8 @@ impl Ctx<'_> {
                 };
                 let (raw, default) = self.param_and_default(name, args, kw("default"), line)?;
                 if let Some(req) = kw("required") {
-                    if truthy(&self.eval(req, line)?) && raw.is_none() {
+                    // Tinybird's renderer takes the default of a required parameter left out.
+                    if truthy(&self.eval(req, line)?) && raw.is_none() && default.is_none() {
                         return Err(Error::query(format!("parameter '{p}' is required ({ty})")));
                     }
                 }
@@ -1580,8 +1589,13 @@ impl Ctx<'_> {
         let Some(TExpr::Name(p)) = args.first() else {
             return Err(err(line, format!("{fname}() takes a parameter name first")));
         };
-        let raw = match self.params.get(p) {
-            Some(v) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
+        // A `{% set %}` or `{% for %}` variable of that name is the value, as the template's
+        // Python would pass it.
+        let local = self.locals.borrow().get(p).cloned();
+        let raw = match (local, self.params.get(p)) {
+            (Some(TVal::None), _) => None,
+            (Some(v), _) => Some(v),
+            (None, Some(v)) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
                 err(
                     line,
                     format!("parameter '{p}' has an unsupported JSON value"),
@@ -2461,5 +2475,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("template line 4:"), "{e}");
+    }
+
+    #[test]
+    fn trailing_commas_and_set_variables_as_tinybird_renders_them() {
+        // Tinybird's renderer (tinybird 5.0.3, `render_sql_template`) gives the SQL in each
+        // comment; where the text differs (`toInt16('10')`), ClickHouse's answer is the same.
+        // "SELECT '2024-01-02', [1,2]"
+        let t = "%\nSELECT {{ Date(d, '2020-09-10', description=\"day\", required=True,) }}, {{ Array(xs, 'Int32', default='1,2',) }}";
+        assert_eq!(
+            sql(t, json!({"d": "2024-01-02"})).unwrap(),
+            "SELECT '2024-01-02', [toInt32(1), toInt32(2)]"
+        );
+        // As Tinybird's renderer: a required parameter left out takes its default.
+        // "SELECT '2020-09-10', [1,2]"
+        assert_eq!(
+            sql(t, json!({})).unwrap(),
+            "SELECT '2020-09-10', [toInt32(1), toInt32(2)]"
+        );
+        // "Required parameter is not defined. Check the parameters d. …"
+        let e = sql("%\nSELECT {{ Date(d, required=True,) }}", json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("parameter 'd' is required"), "{e}");
+        // "SELECT toInt16('10'), 2", with or without a request parameter `w`.
+        let t = "%\n{% set w = 10 %}SELECT {{ Int16(w) }}, {{ [1, 2,][1] }}";
+        assert_eq!(sql(t, json!({})).unwrap(), "SELECT toInt16(10), 2");
+        // A set variable wins over a request parameter of the same name.
+        assert_eq!(sql(t, json!({"w": 3})).unwrap(), "SELECT toInt16(10), 2");
     }
 }

@@ -1254,3 +1254,62 @@ fn aggregates_outside_the_subset_are_named_under_group_by() {
         );
     }
 }
+
+/// Grammar public Tinybird pipes use; expected answers from chDB (ClickHouse 26.9) over the
+/// same three rows, `session_timezone = 'UTC'`.
+#[test]
+fn tinybird_pipe_sql_forms_match_clickhouse() {
+    // A trailing comma in an IN list.
+    let e = sql("SELECT model_name, count() AS c FROM llm_events WHERE model_name IN ('claude', 'gpt-4o',) GROUP BY model_name ORDER BY model_name").unwrap();
+    assert_eq!(
+        e.data,
+        vec![
+            vec![Value::Str("claude".into()), Value::UInt(1)],
+            vec![Value::Str("gpt-4o".into()), Value::UInt(2)],
+        ]
+    );
+    let e =
+        sql("SELECT toString(model_name IN ('claude',)) AS x FROM llm_events ORDER BY event_time")
+            .unwrap();
+    let xs: Vec<Value> = e.data.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(xs, ["0", "0", "1"].map(|x| Value::Str(x.into())));
+    // An alias given in GROUP BY, used in SELECT.
+    let e = sql("SELECT toString(year), toString(count()) AS c FROM llm_events GROUP BY model_name, toYear(event_time) AS year ORDER BY c").unwrap();
+    let rows: Vec<Vec<Value>> = e.data.clone();
+    let s = |x: &str| Value::Str(x.into());
+    assert_eq!(rows, vec![vec![s("2024"), s("1")], vec![s("2024"), s("2")]]);
+    let e = sql("SELECT year FROM llm_events GROUP BY toYear(event_time) AS year").unwrap();
+    assert_eq!(e.meta[0].ty, "UInt16");
+    // A keyword as an alias after AS.
+    let e = sql("SELECT toStartOfHour(event_time) AS end, count() AS c FROM llm_events GROUP BY end ORDER BY end").unwrap();
+    assert_eq!(e.meta[0].name, "end");
+    assert_eq!(e.rows(), 2);
+    assert_eq!(e.data[0][1], Value::UInt(2));
+    // `::` casts.
+    assert_eq!(
+        text("SELECT toString(event_time::Date) FROM llm_events ORDER BY event_time LIMIT 1"),
+        "2024-05-01"
+    );
+    assert_eq!(text("SELECT toString('5'::Int32 + 1)"), "6");
+    assert_eq!(
+        text("SELECT event_time::String FROM llm_events ORDER BY event_time LIMIT 1"),
+        "2024-05-01 10:00:00"
+    );
+    // Date arithmetic functions.
+    for (q, want) in [
+        ("subtractWeeks(event_time, 3)", "2024-04-10 10:00:00"),
+        ("addMonths(event_time, 1)", "2024-06-01 10:00:00"),
+        ("subtractYears(event_time, 1)", "2023-05-01 10:00:00"),
+        (
+            "timestampAdd(event_time, INTERVAL -7 DAY)",
+            "2024-04-24 10:00:00",
+        ),
+        ("date_add(HOUR, 2, event_time)", "2024-05-01 12:00:00"),
+        ("addDays(toDate(event_time), 2)", "2024-05-03"),
+    ] {
+        let got = text(&format!(
+            "SELECT toString({q}) FROM llm_events ORDER BY event_time LIMIT 1"
+        ));
+        assert_eq!(got, want, "{q}");
+    }
+}

@@ -206,6 +206,7 @@ impl DataType {
         match ty {
             ColumnType::DateTime => DataType::DateTime,
             ColumnType::DateTime64 => DataType::DateTime64,
+            ColumnType::Date => DataType::Date,
             ColumnType::String => DataType::String,
             ColumnType::LowCardinalityString => DataType::LcString,
             ColumnType::UInt8 => DataType::UInt8,

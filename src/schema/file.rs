@@ -57,12 +57,12 @@ pub struct IndexSpec {
     pub granularity: Option<u64>,
 }
 
-/// A `TOKEN name READ|APPEND` line.
+/// A `TOKEN name READ|APPEND|CREATE` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSpec {
     /// The token's name.
     pub name: String,
-    /// `READ` or `APPEND`.
+    /// `READ`, `APPEND` or `CREATE`.
     pub permission: String,
 }
 
@@ -99,6 +99,9 @@ pub struct DatasourceFile {
     pub forward_query: Option<String>,
     /// What is read but has no effect here.
     pub notes: Vec<Note>,
+    /// The line of the first `KAFKA_*` setting: the datasource reads a Kafka topic, and has
+    /// Kafka's meta columns (`__timestamp`, `__offset`, …) besides its schema.
+    pub kafka_line: Option<usize>,
 }
 
 impl DatasourceFile {
@@ -128,6 +131,9 @@ const ENGINE_PARAMS: &[&str] = &[
     "columns",
     "sign",
     "version",
+    "join_strictness",
+    "join_type",
+    "key_columns",
 ];
 
 /// Connector and workspace commands: read, reported as notes, not run.
@@ -167,10 +173,27 @@ const BLOCKS: &[&str] = &[
     "shared_with",
 ];
 
+/// Prefixes of connector settings (`KAFKA_*`, `IMPORT_*`, `S3_*`, `GCS_*`, …): every such
+/// command is read and noted, whatever its suffix, as new connector options keep appearing.
+const IGNORED_PREFIXES: &[&str] = &["kafka_", "import_", "s3_", "gcs_", "pg_", "export_"];
+
+/// True for a connector or workspace command that is read and noted, not run.
+fn is_ignored(cmd: &str) -> bool {
+    IGNORED.contains(&cmd)
+        || IGNORED_PREFIXES
+            .iter()
+            .any(|p| cmd.len() > p.len() && cmd.starts_with(p))
+}
+
+/// True for a `--` comment line's first word.
+fn is_comment(word: &str) -> bool {
+    word.starts_with("--")
+}
+
 fn is_command(cmd: &str) -> bool {
     let c = cmd.to_ascii_lowercase();
     BLOCKS.contains(&c.as_str())
-        || IGNORED.contains(&c.as_str())
+        || is_ignored(&c)
         || matches!(
             c.as_str(),
             "token" | "engine" | "tags" | "include" | "source" | "partition_key" | "sorting_key"
@@ -315,7 +338,9 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
         tags: Vec::new(),
         forward_query: None,
         notes: Vec::new(),
+        kafka_line: None,
     };
+    let mut kafka_line = None;
     let mut i = 0;
     while i < lines.len() {
         let lineno = i + 1;
@@ -325,6 +350,14 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
             continue;
         };
         let cmd = cmd_word.to_ascii_lowercase();
+        if cmd.starts_with("kafka_") && kafka_line.is_none() {
+            kafka_line = Some(lineno);
+        }
+        if is_comment(&cmd) {
+            // A `--` comment line between commands, as in SQL.
+            i += 1;
+            continue;
+        }
         if !is_command(&cmd) {
             return Err(err(
                 lineno,
@@ -351,7 +384,49 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
     if f.schema_line == 0 {
         return Err(err(lines.len().max(1), "no SCHEMA block"));
     }
+    for c in f.columns.iter().filter(|c| c.ty == TypeDesc::Json) {
+        f.notes.push(Note {
+            line: c.line,
+            message: format!(
+                "column '{}' (JSON) is read but not stored: the table is loaded without it, and a query naming it fails",
+                c.name
+            ),
+        });
+    }
+    f.kafka_line = kafka_line;
+    if let Some(line) = kafka_line {
+        note_kafka_columns(&mut f, line);
+    }
     Ok(f)
+}
+
+/// The columns Tinybird adds to every Kafka datasource, with their types (`__headers`, a
+/// `Map(String, String)`, only with `KAFKA_STORE_HEADERS`, is not among them).
+pub(crate) const KAFKA_COLUMNS: &[(&str, &str)] = &[
+    ("__value", "String"),
+    ("__topic", "LowCardinality(String)"),
+    ("__partition", "Int16"),
+    ("__offset", "Int64"),
+    ("__timestamp", "DateTime"),
+    ("__key", "String"),
+];
+
+/// Notes, at `line`, the Kafka meta columns the schema does not declare, which the store adds.
+fn note_kafka_columns(f: &mut DatasourceFile, line: usize) {
+    let added: Vec<&str> = KAFKA_COLUMNS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !f.columns.iter().any(|c| c.name == *name))
+        .collect();
+    if !added.is_empty() {
+        f.notes.push(Note {
+            line,
+            message: format!(
+                "Kafka meta columns {} added, read from rows' fields of the same name (__timestamp defaults to the time of writing)",
+                added.join(", ")
+            ),
+        });
+    }
 }
 
 fn block(f: &mut DatasourceFile, cmd: &str, line: usize, body: &[&str]) -> Result<()> {
@@ -432,14 +507,17 @@ fn command(
             if args.len() != 2 {
                 return Err(err(
                     line,
-                    "TOKEN takes two values: the token's name and READ or APPEND",
+                    "TOKEN takes two values: the token's name and READ, APPEND or CREATE",
                 ));
             }
             let permission = args[1].to_ascii_uppercase();
-            if permission != "READ" && permission != "APPEND" {
+            if !matches!(permission.as_str(), "READ" | "APPEND" | "CREATE") {
                 return Err(err(
                     line,
-                    format!("invalid permission: {}; only READ and APPEND are", args[1]),
+                    format!(
+                        "invalid permission: {}; only READ, APPEND and CREATE are",
+                        args[1]
+                    ),
                 ));
             }
             f.tokens.push(TokenSpec {
@@ -459,7 +537,12 @@ fn command(
                 }
             }
         }
-        "include" => return Err(err(line, "INCLUDE is not supported")),
+        "include" => f.notes.push(Note {
+            line,
+            message: format!(
+                "INCLUDE {value} is read but not resolved: its settings are not applied"
+            ),
+        }),
         "source" => return Err(err(line, "SOURCE has been deprecated")),
         "schema" | "indexes" | "forward_query" | "shared_with" => {
             return Err(err(
@@ -471,7 +554,7 @@ fn command(
                 ),
             ))
         }
-        c if IGNORED.contains(&c) => f.notes.push(Note {
+        c if is_ignored(c) => f.notes.push(Note {
             line,
             message: format!(
                 "{} is read but not run in a browser",

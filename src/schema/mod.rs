@@ -45,6 +45,8 @@ pub enum ColumnType {
     Float64,
     /// `Bool`: stored as `u8` 0 or 1.
     Bool,
+    /// `Date`: days since 1970-01-01, stored as `u16` (up to 2149-06-06).
+    Date,
 }
 
 impl ColumnType {
@@ -69,6 +71,7 @@ impl ColumnType {
             "Float32" => ColumnType::Float32,
             "Float64" => ColumnType::Float64,
             "Bool" | "Boolean" => ColumnType::Bool,
+            "Date" => ColumnType::Date,
             _ => return None,
         })
     }
@@ -91,6 +94,7 @@ impl ColumnType {
             ColumnType::Float32 => "Float32",
             ColumnType::Float64 => "Float64",
             ColumnType::Bool => "Bool",
+            ColumnType::Date => "Date",
         }
     }
 
@@ -121,7 +125,7 @@ impl ColumnType {
     pub fn width(self) -> usize {
         match self {
             ColumnType::UInt8 | ColumnType::Int8 | ColumnType::Bool => 1,
-            ColumnType::UInt16 | ColumnType::Int16 => 2,
+            ColumnType::UInt16 | ColumnType::Int16 | ColumnType::Date => 2,
             ColumnType::UInt32
             | ColumnType::Int32
             | ColumnType::Float32
@@ -164,6 +168,8 @@ pub enum DefaultValue {
     Int(i64),
     /// For `Float32` and `Float64`.
     Float(f64),
+    /// `now()`, `now64()`, `today()` on a time or `Date` column: the time the row is written.
+    Now,
 }
 
 /// How rows are split into partitions.

@@ -1,7 +1,7 @@
 //! Reader for Tinybird's `.datasource` text format.
 
 use super::file::{err, parse_datasource_file, DatasourceFile};
-use super::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey};
+use super::{ColumnDef, ColumnType, Datasource, DefaultValue, PartitionKey, TypeDesc};
 use crate::error::Result;
 
 /// Parses the text of a `.datasource` file into a [`Datasource`] named `name`: the file is read
@@ -20,8 +20,9 @@ pub fn parse_datasource(name: &str, text: &str) -> Result<Datasource> {
 }
 
 /// Engines whose rows the store keeps as they arrive, as the engine itself would before merges
-/// that change nothing (`Null` keeps rows for the materialized pipes it feeds).
-const ENGINES: &[&str] = &["MergeTree", "ReplacingMergeTree", "Null"];
+/// that change nothing (`Null` keeps rows for the materialized pipes it feeds; `Join` keeps the
+/// rows a `SELECT` from the table returns).
+const ENGINES: &[&str] = &["MergeTree", "ReplacingMergeTree", "Null", "Join"];
 
 impl Datasource {
     /// The datasource `file` describes, named `name`, where the store can hold it.
@@ -39,7 +40,17 @@ impl Datasource {
             sorting_key: Vec::new(),
             time_column: None,
         };
-        for c in &file.columns {
+        let stored = file.columns.iter().filter(|c| c.ty != TypeDesc::Json);
+        if stored.clone().next().is_none() {
+            if let Some(c) = file.columns.first() {
+                return Err(err(
+                    c.line,
+                    format!("not supported: {} columns (column '{}')", c.ty, c.name),
+                ));
+            }
+        }
+        // `JSON` columns are left out (the file's notes say so): the other columns load.
+        for c in stored {
             let (ty, nullable) = c.ty.nullable_storage().ok_or_else(|| {
                 err(
                     c.line,
@@ -71,11 +82,31 @@ impl Datasource {
                 nullable,
             });
         }
+        if file.kafka_line.is_some() {
+            // Kafka's meta columns, read from a row's field of the same name where one is sent.
+            for (name, ty) in super::file::KAFKA_COLUMNS {
+                if ds.column_index(name).is_some() {
+                    continue;
+                }
+                let ty = super::TypeDesc::parse(ty)
+                    .ok()
+                    .and_then(|t| t.storage())
+                    .unwrap_or(ColumnType::String);
+                ds.columns.push(ColumnDef {
+                    name: (*name).to_string(),
+                    ty,
+                    path: vec![(*name).to_string()],
+                    // The time a message arrives: here, the time the row is written.
+                    default: (*name == "__timestamp").then_some(DefaultValue::Now),
+                    nullable: false,
+                });
+            }
+        }
         if let Some((engine, line)) = &file.engine {
             if !ENGINES.contains(&engine.as_str()) {
                 return Err(err(
                     *line,
-                    format!("not supported: engine '{engine}' (MergeTree, ReplacingMergeTree and Null are)"),
+                    format!("not supported: engine '{engine}' (MergeTree, ReplacingMergeTree, Null and Join are)"),
                 ));
             }
             ds.engine = engine.clone();
@@ -156,8 +187,21 @@ fn split_top(text: &str) -> Vec<&str> {
 }
 
 /// Reads a `DEFAULT` literal as a value of `ty`: a quoted string, a number, `true` or `false`
-/// (with the conversions ClickHouse applies to a literal default); `None` for anything else.
+/// (with the conversions ClickHouse applies to a literal default), or the insert time
+/// (`now()`, `now64()`, `today()`) on a time or `Date` column; `None` for anything else.
 pub fn default_value(ty: ColumnType, text: &str) -> Option<DefaultValue> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if matches!(
+        compact.as_str(),
+        "now()" | "now64()" | "now64(3)" | "today()" | "current_timestamp()" | "current_timestamp"
+    ) {
+        // Evaluated when the row is written, as ClickHouse evaluates a DEFAULT expression.
+        return (ty.is_time() || ty == ColumnType::Date).then_some(DefaultValue::Now);
+    }
     let lit = literal(text.trim())?;
     let int = |s: &str| -> Option<i128> {
         match &lit {
@@ -225,6 +269,16 @@ pub fn default_value(ty: ColumnType, text: &str) -> Option<DefaultValue> {
             Lit::Str(s) => Some(DefaultValue::Int(crate::time::parse_timestamp_ms(&s)?)),
             _ => None,
         },
+        ColumnType::Date => {
+            let days = match lit {
+                Lit::Str(s) => crate::time::parse_date_bytes(s.as_bytes())?,
+                Lit::Num(n) => n.parse::<i64>().ok()?,
+                Lit::Bool(_) => return None,
+            };
+            (0..=i64::from(u16::MAX))
+                .contains(&days)
+                .then_some(DefaultValue::UInt(days as u64))
+        }
     }
 }
 
@@ -298,9 +352,18 @@ fn parse_partition(ds: &Datasource, line: usize, text: &str) -> Result<Partition
         .ok_or_else(|| err(line, format!("unsupported partition key '{t}'")))?
         .trim()
         .trim_matches('`');
+    if !is_name(arg) {
+        // An expression over columns (`substring(toString(id), 1, 1)`): partitions only
+        // place rows on disk and change no answer here, so the store keeps one partition.
+        return Ok(PartitionKey::None);
+    }
     let col = ds
         .column_index(arg)
         .ok_or_else(|| err(line, format!("partition key names unknown column '{arg}'")))?;
+    if ds.columns[col].ty == ColumnType::Date {
+        // Partitions by day or month of a `Date` place rows on disk and change no answer.
+        return Ok(PartitionKey::None);
+    }
     if !ds.columns[col].ty.is_time() {
         return Err(err(
             line,
@@ -322,6 +385,13 @@ fn parse_partition(ds: &Datasource, line: usize, text: &str) -> Result<Partition
             format!("unsupported partition key '{t}' (toYYYYMM, toYear, toYYYYMMDD, toDate are)"),
         )),
     }
+}
+
+/// True for a bare column name: letters, digits and `_`, not starting with a digit.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parse_jsonpath(line: usize, name: &str, text: &str) -> Result<Vec<String>> {
@@ -425,5 +495,86 @@ mod tests {
         assert!(e.to_string().contains("no SCHEMA"), "{e}");
         let e = parse_datasource("x", "SCHEMA >\n  `a` UInt32 `json:a`\n").unwrap_err();
         assert!(e.to_string().starts_with("datasource line 2:"), "{e}");
+    }
+
+    #[test]
+    fn connector_lines_comments_and_join_engines_are_read() {
+        let text = "-- a comment line\nTOKEN app CREATE\nSCHEMA >\n    `id` Int32 `json:$.id`,\n    `v` String `json:$.v`\n\n-- engine section\nENGINE \"Join\"\nENGINE_JOIN_STRICTNESS \"ANY\"\nENGINE_JOIN_TYPE \"LEFT\"\nENGINE_KEY_COLUMNS \"id\"\nENGINE_PARTITION_KEY \"substring(toString(id), 1, 1)\"\nIMPORT_STRATEGY 'replace'\nIMPORT_SERVICE 'snowflake'\nS3_REGION 'eu-west-1'\nGCS_BUCKET 'b'\nINCLUDE \"../includes/s3.incl\"\n";
+        let f = parse_datasource_file(text).unwrap();
+        let ds = Datasource::from_file("j", &f).unwrap();
+        assert_eq!(ds.engine, "Join");
+        assert_eq!(ds.partition, PartitionKey::None);
+        let lines: Vec<usize> = f.notes.iter().map(|n| n.line).collect();
+        // TOKEN, IMPORT_STRATEGY, IMPORT_SERVICE, S3_REGION, GCS_BUCKET, INCLUDE.
+        assert_eq!(lines, vec![2, 13, 14, 15, 16, 17]);
+        assert!(f.notes[5].message.contains("INCLUDE"), "{:?}", f.notes);
+        assert_eq!(f.tokens[0].permission, "CREATE");
+        // Other unknown commands still fail, naming the line.
+        let e = parse_datasource_file("SCHEMA >\n  a Int32\n\nENGINE MergeTree\nIMPORTED x\n")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("IMPORTED is not a valid option"),
+            "{e}"
+        );
+        assert!(parse_datasource_file("TOKEN t DELETE\nSCHEMA >\n  a Int32\n").is_err());
+    }
+
+    #[test]
+    fn kafka_meta_columns_are_added_and_usable_in_keys() {
+        let text = "SCHEMA >\n    `v` String `json:$.v`\n\nENGINE \"MergeTree\"\nENGINE_PARTITION_KEY \"toYYYYMM(__timestamp)\"\nENGINE_SORTING_KEY \"__timestamp\"\n\nKAFKA_CONNECTION_NAME 'k'\nKAFKA_TOPIC 't'\nKAFKA_KEY_AVRO_DESERIALIZATION ''\n";
+        let ds = parse_datasource("k", text).unwrap();
+        let names: Vec<&str> = ds.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "v",
+                "__value",
+                "__topic",
+                "__partition",
+                "__offset",
+                "__timestamp",
+                "__key"
+            ]
+        );
+        assert_eq!(ds.partition, PartitionKey::YearMonth(5));
+        assert_eq!(ds.sorting_key, vec![5]);
+        assert_eq!(ds.columns[2].ty, ColumnType::LowCardinalityString);
+        assert_eq!(ds.columns[3].ty, ColumnType::Int16);
+        assert_eq!(ds.columns[5].path, vec!["__timestamp"]);
+        assert_eq!(ds.columns[5].default, Some(DefaultValue::Now));
+        // Without a Kafka connector the names are unknown, as in ClickHouse.
+        let e = parse_datasource(
+            "k",
+            "SCHEMA >\n  v String\n\nENGINE_SORTING_KEY __timestamp\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("unknown column '__timestamp'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_columns_are_left_out_with_a_note() {
+        let text = "SCHEMA >\n    `at` DateTime `json:$.at`,\n    `kind` String `json:$.data.type` DEFAULT 'unknown',\n    `event` JSON `json:$` DEFAULT '{}'\n";
+        let f = parse_datasource_file(text).unwrap();
+        assert_eq!(f.columns[2].ty.to_string(), "JSON");
+        assert_eq!(f.notes.len(), 1);
+        assert_eq!(f.notes[0].line, 4);
+        assert!(
+            f.notes[0].message.contains("'event' (JSON)"),
+            "{:?}",
+            f.notes
+        );
+        let ds = Datasource::from_file("j", &f).unwrap();
+        let names: Vec<&str> = ds.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["at", "kind"]);
+        // A table of JSON columns only is refused, naming the column.
+        let e = parse_datasource("j", "SCHEMA >\n    `e` JSON `json:$`\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not supported: JSON columns (column 'e')"),
+            "{e}"
+        );
     }
 }

@@ -74,6 +74,8 @@ pub enum TypeDesc {
         /// Argument types.
         args: Vec<TypeDesc>,
     },
+    /// `JSON`: a semi-structured object (read; not stored).
+    Json,
     /// `SimpleAggregateFunction(func, T)`: a value merged by `func`.
     SimpleAggregateFunction {
         /// The function's name.
@@ -113,6 +115,7 @@ impl fmt::Display for TypeDesc {
             TypeDesc::IPv6 => f.write_str("IPv6"),
             TypeDesc::Date => f.write_str("Date"),
             TypeDesc::Date32 => f.write_str("Date32"),
+            TypeDesc::Json => f.write_str("JSON"),
             TypeDesc::DateTime(None) => f.write_str("DateTime"),
             TypeDesc::DateTime(Some(tz)) => write!(f, "DateTime({})", quote(tz)),
             TypeDesc::DateTime64(p, None) => write!(f, "DateTime64({p})"),
@@ -214,6 +217,7 @@ impl TypeDesc {
             TypeDesc::LowCardinality(inner) if **inner == TypeDesc::String => {
                 ColumnType::LowCardinalityString
             }
+            TypeDesc::Date => ColumnType::Date,
             TypeDesc::DateTime(tz) if is_utc(tz) => ColumnType::DateTime,
             TypeDesc::DateTime64(3, tz) if is_utc(tz) => ColumnType::DateTime64,
             _ => return None,
@@ -461,6 +465,7 @@ impl Parser {
             "IPv6" => Some(TypeDesc::IPv6),
             "Date" => Some(TypeDesc::Date),
             "Date32" => Some(TypeDesc::Date32),
+            "JSON" => Some(TypeDesc::Json),
             _ => None,
         };
         if let Some(t) = simple {

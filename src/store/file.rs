@@ -258,6 +258,7 @@ fn put_schema(out: &mut Vec<u8>, ds: &Datasource) {
                 out.u8(4);
                 out.u64(v.to_bits());
             }
+            Some(DefaultValue::Now) => out.u8(5),
         }
     }
 }
@@ -716,11 +717,13 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
             2 => Some(DefaultValue::UInt(r.u64()?)),
             3 => Some(DefaultValue::Int(r.i64()?)),
             4 => Some(DefaultValue::Float(f64::from_bits(r.u64()?))),
+            5 => Some(DefaultValue::Now),
             k => return Err(damaged(d_at, format!("unknown DEFAULT kind {k}"))),
         };
         let fits = match &default {
             None => true,
             Some(DefaultValue::Str(_)) => ty.is_string(),
+            Some(DefaultValue::Now) => ty.is_time() || ty == ColumnType::Date,
             Some(DefaultValue::Float(_)) => ty.is_float_like(),
             Some(DefaultValue::Int(_)) => ty.is_signed() || ty == ColumnType::DateTime64,
             Some(DefaultValue::UInt(_)) => {

@@ -87,7 +87,7 @@ impl ColumnData {
     fn with_capacity(ty: ColumnType, n: usize) -> ColumnData {
         match ty {
             ColumnType::UInt8 | ColumnType::Bool => ColumnData::U8(Vec::with_capacity(n)),
-            ColumnType::UInt16 => ColumnData::U16(Vec::with_capacity(n)),
+            ColumnType::UInt16 | ColumnType::Date => ColumnData::U16(Vec::with_capacity(n)),
             ColumnType::UInt32 | ColumnType::DateTime => ColumnData::U32(Vec::with_capacity(n)),
             ColumnType::UInt64 => ColumnData::U64(Vec::with_capacity(n)),
             ColumnType::Int8 => ColumnData::I8(Vec::with_capacity(n)),
