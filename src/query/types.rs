@@ -459,6 +459,13 @@ fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {
         (DataType::Date, DataType::DateTime) | (DataType::DateTime, DataType::Date) => {
             return Some(DataType::DateTime)
         }
+        // The elements of `[]` are `Nothing`, which takes the other array's element type.
+        (DataType::Array(x), DataType::Array(y)) if **x == DataType::Nothing => {
+            return Some(DataType::Array(y.clone()))
+        }
+        (DataType::Array(x), DataType::Array(y)) if **y == DataType::Nothing => {
+            return Some(DataType::Array(x.clone()))
+        }
         (DataType::Array(x), DataType::Array(y)) => {
             return Some(DataType::Array(Box::new(common_type(&[x, y])?)))
         }

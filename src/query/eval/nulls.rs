@@ -42,6 +42,7 @@ pub(super) fn call<'a>(
             | F::NullIf
             | F::AssumeNotNull
             | F::ToNullable
+            | F::Array(_)
     );
     if null_aware {
         return call_values(fc, args, ty, n);
