@@ -444,6 +444,18 @@ fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
             }
             f.write_str("]")
         }
+        Value::Map(pairs) => {
+            f.write_str("map(")?;
+            for (i, (k, x)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write_value(f, k)?;
+                f.write_str(", ")?;
+                write_value(f, x)?;
+            }
+            f.write_str(")")
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Value {
     DateTime64(i64),
     /// `Array(T)`.
     Array(Vec<Value>),
+    /// `Map(K, V)`: its key-value pairs in order; printed as a JSON object.
+    Map(Vec<(Value, Value)>),
 }
 
 impl Value {
@@ -65,6 +67,25 @@ impl Value {
                     v.write_json_as(out, quote_denormals);
                 }
                 out.push(']');
+            }
+            Value::Map(pairs) => {
+                out.push('{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    // Keys are JSON strings, whatever their type, as ClickHouse writes them.
+                    let mut key = String::new();
+                    k.write_json_as(&mut key, quote_denormals);
+                    if key.starts_with('"') {
+                        out.push_str(&key);
+                    } else {
+                        write_json_string(out, &key);
+                    }
+                    out.push(':');
+                    v.write_json_as(out, quote_denormals);
+                }
+                out.push('}');
             }
         }
     }

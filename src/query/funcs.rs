@@ -351,7 +351,7 @@ fn bind_nullable(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
     let on_array = matches!(name, "length" | "empty" | "notEmpty")
         && args
             .first()
-            .is_some_and(|a| matches!(a.ty, DataType::Array(_)));
+            .is_some_and(|a| matches!(a.ty, DataType::Array(_) | DataType::Map(..)));
     if on_array || super::eval::is_array_function(name) {
         return super::eval::bind_array(name, args);
     }

@@ -123,6 +123,8 @@ pub enum DataType {
     Nothing,
     /// `IntervalSecond` … `IntervalYear`.
     Interval(Unit),
+    /// `Map(K, V)`.
+    Map(Box<DataType>, Box<DataType>),
     /// `LowCardinality(T)` of a type other than `String` (that is [`DataType::LcString`]):
     /// what functions of a low-cardinality column give. `Nullable` goes outside it here and
     /// prints inside it, as `LowCardinality(Nullable(T))`.
@@ -165,6 +167,7 @@ impl fmt::Display for DataType {
             DataType::DateTime64 => "DateTime64(3)",
             DataType::Nothing => "Nothing",
             DataType::Array(t) => return write!(f, "Array({t})"),
+            DataType::Map(k, v) => return write!(f, "Map({k}, {v})"),
             // ClickHouse spells a Nullable low-cardinality string this way round.
             DataType::Nullable(t) if **t == DataType::LcString => {
                 "LowCardinality(Nullable(String))"
@@ -244,7 +247,7 @@ impl DataType {
             DataType::Float32 | DataType::Float64 => Repr::F,
             DataType::String | DataType::LcString => Repr::S,
             DataType::Nullable(t) | DataType::LowCardinality(t) => t.repr(),
-            DataType::Array(_) | DataType::Nothing => Repr::V,
+            DataType::Array(_) | DataType::Map(..) | DataType::Nothing => Repr::V,
         }
     }
 
@@ -272,7 +275,9 @@ impl DataType {
         let nullable = self.is_nullable();
         let inner = match self.base() {
             DataType::String | DataType::LcString => DataType::LcString,
-            DataType::Array(_) | DataType::Nothing | DataType::Interval(_) => return self,
+            DataType::Array(_) | DataType::Map(..) | DataType::Nothing | DataType::Interval(_) => {
+                return self
+            }
             t => DataType::LowCardinality(Box::new(t.clone())),
         };
         inner.nullable_if(nullable)

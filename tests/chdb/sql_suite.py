@@ -659,7 +659,7 @@ QUERIES += [
     q(
         "arrays: literals, subscripts and their types",
         "SELECT [1, 2, 3][0], [1, 2, 3][-1], [1, 2, 3][5], ['a', 'b'][3], [NULL, 1][1], "
-        "[[1, 2], [3]][2], [1.5][2], [], [1, NULL], array(1, 2), [[1], []], [1, -1], [1, 2.5], "
+        "[[1, 2], [3]][2], [1.5][2], [NULL, 1][3], [], [1, NULL], array(1, 2), [[1], []], [1, -1], [1, 2.5], "
         "[toDate('2024-01-01')], [[1, 2], [3]][2][1], length([1, 2]), empty([]), notEmpty([1]), "
         "1 IN [1, 2], 'c' IN ['a', 'b'] FROM llm_events LIMIT 1",
         tiers=("small",),
@@ -727,6 +727,15 @@ QUERIES += [
         f"length(groupUniqArray(2)(model_name)), arraySort(groupArrayIf(success, success = 0)), "
         f"arrayMap(x -> x + count(), [1, 2]), arraySort(groupUniqArray([success])) "
         f"FROM {T} GROUP BY provider ORDER BY provider",
+    ),
+    q(
+        "arrays: maps, their lookups and functions",
+        f"SELECT map('a', 1, 'b', 2) AS m, m['a'], m['z'], mapKeys(m), mapValues(m), "
+        f"mapContains(m, 'b'), length(m), map(), map('x', 'y')['x'], map(1, 2.5), empty(map()), "
+        f"notEmpty(m), map('a', NULL, 'b', 1)['c'], map(model_name, prompt_tokens) AS p, "
+        f"p[model_name], p['none'], mapKeys(p), map('t', [success]) "
+        f"FROM {T} {ORDER} LIMIT 20",
+        tiers=("small",),
     ),
     q(
         "arrays: groupArray over ordered rows",

@@ -106,6 +106,16 @@ pub enum ArrayFn {
     Cosine,
     /// `L2Distance`.
     L2,
+    /// `map(k1, v1, …)`.
+    MakeMap,
+    /// `m[k]`: the value of key `k`, or the value type's default.
+    MapGet,
+    /// `mapKeys`.
+    MapKeys,
+    /// `mapValues`.
+    MapValues,
+    /// `mapContains(m, k)`.
+    MapContains,
     /// A function of a lambda.
     Lambda(LambdaOp, Box<Lambda>),
 }
@@ -182,6 +192,10 @@ pub fn is_array_function(name: &str) -> bool {
             | "arrayCount"
             | "cosineDistance"
             | "L2Distance"
+            | "map"
+            | "mapKeys"
+            | "mapValues"
+            | "mapContains"
     )
 }
 
@@ -201,6 +215,62 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
                 common_type(&types).ok_or_else(|| illegal(n, &args))?
             };
             mk(ArrayFn::Make, args, DataType::Array(Box::new(e)))
+        }
+        "map" => {
+            if args.len() % 2 == 1 {
+                return Err(Error::query("map() takes an even number of arguments"));
+            }
+            let pick = |start: usize| -> Result<DataType> {
+                let types: Vec<&DataType> =
+                    args.iter().skip(start).step_by(2).map(|a| &a.ty).collect();
+                if types.is_empty() {
+                    return Ok(DataType::Nothing);
+                }
+                common_type(&types).ok_or_else(|| illegal(n, &args))
+            };
+            let (k, v) = (pick(0)?, pick(1)?);
+            if k.is_nullable() || matches!(k, DataType::Array(_) | DataType::Map(..)) {
+                return Err(illegal(n, &args));
+            }
+            mk(
+                ArrayFn::MakeMap,
+                args,
+                DataType::Map(Box::new(k), Box::new(v)),
+            )
+        }
+        "arrayElement" if matches!(args.first().map(|a| &a.ty), Some(DataType::Map(..))) => {
+            arity(n, &args, 2, 2)?;
+            let Some(DataType::Map(_, v)) = args.first().map(|a| a.ty.clone()) else {
+                return Err(illegal(n, &args));
+            };
+            mk(ArrayFn::MapGet, args, *v)
+        }
+        "mapKeys" | "mapValues" | "mapContains" => {
+            arity(
+                n,
+                &args,
+                if n == "mapContains" { 2 } else { 1 },
+                if n == "mapContains" { 2 } else { 1 },
+            )?;
+            let Some(DataType::Map(k, v)) = args.first().map(|a| a.ty.clone()) else {
+                return Err(illegal(n, &args));
+            };
+            match n {
+                "mapKeys" => mk(ArrayFn::MapKeys, args, DataType::Array(k)),
+                "mapValues" => mk(ArrayFn::MapValues, args, DataType::Array(v)),
+                _ => mk(ArrayFn::MapContains, args, DataType::UInt8),
+            }
+        }
+        "length" | "empty" | "notEmpty"
+            if matches!(args.first().map(|a| &a.ty), Some(DataType::Map(..))) =>
+        {
+            arity(n, &args, 1, 1)?;
+            let (f, ty) = match n {
+                "length" => (ArrayFn::Length, DataType::UInt64),
+                "empty" => (ArrayFn::Empty, DataType::UInt8),
+                _ => (ArrayFn::NotEmpty, DataType::UInt8),
+            };
+            mk(f, args, ty)
         }
         "arrayElement" => {
             arity(n, &args, 2, 2)?;
@@ -524,6 +594,24 @@ pub fn order(a: &Value, b: &Value) -> Ordering {
 fn items(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
+        // A map's length and emptiness are its pairs'.
+        Value::Map(pairs) => pairs.into_iter().map(|(k, _)| k).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What a missing element or key reads as: `NULL` for a `Nullable` type, else its default.
+fn missing(ty: &DataType) -> Value {
+    if ty.is_nullable() {
+        Value::Null
+    } else {
+        default_value(ty)
+    }
+}
+
+fn pairs(v: Value) -> Vec<(Value, Value)> {
+    match v {
+        Value::Map(pairs) => pairs,
         _ => Vec::new(),
     }
 }
@@ -723,7 +811,7 @@ pub(super) fn call<'a>(
                 let idx = wide(&at(1, i)).unwrap_or_default();
                 match position(idx, a.len()) {
                     Some(p) => a.into_iter().nth(p).unwrap_or(Value::Null),
-                    None => default_value(ty),
+                    None => missing(ty),
                 }
             }
             ArrayFn::Length => Value::UInt(items(at(0, i)).len() as u64),
@@ -848,6 +936,41 @@ pub(super) fn call<'a>(
                 matches!(f, ArrayFn::Cosine),
                 *ty.base() == DataType::Float32,
             )?,
+            ArrayFn::MakeMap => {
+                budget.take(args.len())?;
+                let (kt, vt) = match ty {
+                    DataType::Map(k, v) => ((**k).clone(), (**v).clone()),
+                    _ => (DataType::Nothing, DataType::Nothing),
+                };
+                Value::Map(
+                    (0..args.len() / 2)
+                        .map(|j| (conform(at(2 * j, i), &kt), conform(at(2 * j + 1, i), &vt)))
+                        .collect(),
+                )
+            }
+            ArrayFn::MapGet => {
+                let key = at(1, i);
+                pairs(at(0, i))
+                    .into_iter()
+                    .find(|(k, _)| same(k, &key))
+                    .map_or_else(|| missing(ty), |(_, v)| v)
+            }
+            ArrayFn::MapKeys | ArrayFn::MapValues => {
+                let p = pairs(at(0, i));
+                budget.take(p.len())?;
+                let keys = matches!(f, ArrayFn::MapKeys);
+                Value::Array(
+                    p.into_iter()
+                        .map(|(k, v)| if keys { k } else { v })
+                        .collect(),
+                )
+            }
+            ArrayFn::MapContains => {
+                let key = at(1, i);
+                Value::UInt(u64::from(
+                    pairs(at(0, i)).iter().any(|(k, _)| same(k, &key)),
+                ))
+            }
             ArrayFn::Lambda(..) => Value::Null,
         };
         out.push(v);
