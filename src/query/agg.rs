@@ -63,6 +63,9 @@ pub enum AggKind {
     State(Box<AggKind>),
     /// `fMerge`: merges the states its one argument holds, then finishes them.
     Merge(Box<AggKind>),
+    /// `groupArray` (`uniq` false) and `groupUniqArray` (true), keeping at most the given
+    /// number of values per group.
+    GroupArray(Option<u64>, bool),
 }
 
 /// What an [`AggKind::Moments`] aggregate gives.
@@ -163,6 +166,9 @@ mod num_like {
     }
 }
 
+/// The most values `groupArray` and `groupUniqArray` keep over all groups of a query.
+pub const MAX_GROUP_ARRAY_VALUES: usize = 4_000_000;
+
 /// One aggregate of a query.
 #[derive(Debug, Clone)]
 pub struct AggSpec {
@@ -236,6 +242,11 @@ pub fn result_type(kind: &AggKind, types: &[&DataType]) -> Result<DataType> {
         | AggKind::AnyLast
         | AggKind::ArgMin
         | AggKind::ArgMax => arg()?.without_low_cardinality().nullable_if(nullable),
+        // NULLs are skipped, so the elements are never Nullable; nor LowCardinality.
+        AggKind::GroupArray(..) => {
+            let t = arg()?;
+            DataType::Array(Box::new(t.base().clone().without_low_cardinality()))
+        }
         AggKind::Quantile(q, _, plural) => {
             let t = arg()?;
             let base = t.base().clone();
@@ -384,6 +395,14 @@ enum State {
     Moments(Vec<[f64; 6]>, bool),
     /// `-Merge`: per group the states merged so far.
     Merge(Vec<Option<AggState>>),
+    /// Per group the values kept, and (for `groupUniqArray`) the JSON text of each; the most
+    /// values per group; the number kept over all groups.
+    Group(
+        Vec<Vec<Value>>,
+        Option<Vec<FxSet<String>>>,
+        Option<u64>,
+        usize,
+    ),
 }
 
 /// An aggregate's state across groups.
@@ -731,6 +750,9 @@ impl Agg {
                 Vec::new(),
                 spec.args.iter().all(|a| *a.ty.base() == DataType::Float32),
             ),
+            AggKind::GroupArray(limit, uniq) => {
+                State::Group(Vec::new(), uniq.then(Vec::new), *limit, 0)
+            }
             AggKind::Quantile(..) => match arg_ty.repr() {
                 Repr::U => State::QuantU(Vec::new()),
                 Repr::I => State::QuantI(Vec::new()),
@@ -759,6 +781,29 @@ impl Agg {
     /// Adds `n` rows. `args` are the evaluated arguments; `groups` assigns rows to groups (and
     /// masks out rows failing an `-If` condition); `ngroups` is the number of groups so far.
     pub fn update(
+        &mut self,
+        args: &[Cow<'_, Col<'_>>],
+        groups: &Groups<'_>,
+        ngroups: usize,
+        n: usize,
+    ) {
+        self.update_rows(args, groups, ngroups, n);
+    }
+
+    /// The error an update met, if any (`groupArray` past [`MAX_GROUP_ARRAY_VALUES`]).
+    pub fn error(&self) -> Option<Error> {
+        match &self.state {
+            State::Group(_, _, _, total) if *total > MAX_GROUP_ARRAY_VALUES => {
+                Some(Error::query(format!(
+                    "groupArray and groupUniqArray keep at most {MAX_GROUP_ARRAY_VALUES} values \
+                     per query (use groupArray(n)(x) to keep fewer per group)"
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    fn update_rows(
         &mut self,
         args: &[Cow<'_, Col<'_>>],
         groups: &Groups<'_>,
@@ -937,6 +982,29 @@ impl Agg {
                     sets[g].insert(keys[i]);
                 });
             }
+            State::Group(v, sets, limit, total) => {
+                grow(v, ngroups, Vec::new());
+                if let Some(sets) = sets {
+                    grow(sets, ngroups, FxSet::default());
+                }
+                let ty = &arg_types[0];
+                let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+                groups.each(n, |i, g| {
+                    if v[g].len() >= limit || *total > MAX_GROUP_ARRAY_VALUES {
+                        return;
+                    }
+                    let x = args[0].value_at(i, ty);
+                    if let Some(sets) = sets {
+                        let mut key = String::new();
+                        x.write_json_as(&mut key, true);
+                        if !sets[g].insert(key) {
+                            return;
+                        }
+                    }
+                    v[g].push(x);
+                    *total += 1;
+                });
+            }
             State::QuantU(q) => {
                 grow(q, ngroups, Vec::new());
                 on_slice!(args[0].as_ref(), n, u64s, v => groups.each(n, |i, g| q[g].push(v[i].u())));
@@ -1007,6 +1075,7 @@ impl Agg {
             State::QuantF(v) => grow(v, ngroups, Vec::new()),
             State::Moments(v, _) => grow(v, ngroups, [0.0; 6]),
             State::Merge(v) => grow(v, ngroups, None),
+            State::Group(v, _, _, _) => grow(v, ngroups, Vec::new()),
         }
     }
 
@@ -1131,6 +1200,8 @@ impl Agg {
             State::QuantI(q) => each(q, StateVal::QuantI),
             State::QuantF(q) => each(q, StateVal::QuantF),
             State::Moments(m, f32) => each(m, |m| StateVal::Moments(m, f32)),
+            // The binder refuses `groupArrayState`; no state of one is ever asked for.
+            State::Group(v, ..) => vec![StateVal::Count(0); v.len()],
             State::Merge(_) => Vec::new(),
         };
         out.truncate(ngroups);
@@ -1285,6 +1356,24 @@ impl Agg {
             ),
             State::Uniq(sets, _, _) => {
                 Col::U(Cow::Owned(sets.iter().map(|s| s.len() as u64).collect()))
+            }
+            State::Group(v, _, _, _) => {
+                let e = match &ty {
+                    DataType::Array(e) => (**e).clone(),
+                    t => t.clone(),
+                };
+                Col::V(Cow::Owned(
+                    v.into_iter()
+                        .map(|items| {
+                            Value::Array(
+                                items
+                                    .into_iter()
+                                    .map(|x| super::eval::conform(x, &e))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
+                ))
             }
             State::QuantU(q) => quantiles(
                 &self.spec.kind,

@@ -445,6 +445,18 @@ fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
             f.write_str("]")
         }
         Value::State(_) => f.write_str("NULL"),
+        Value::Map(pairs) => {
+            f.write_str("map(")?;
+            for (i, (k, x)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write_value(f, k)?;
+                f.write_str(", ")?;
+                write_value(f, x)?;
+            }
+            f.write_str(")")
+        }
     }
 }
 
@@ -484,6 +496,10 @@ impl fmt::Display for Expr {
             }
             Expr::Star => f.write_str("*"),
             Expr::QualifiedStar(q) => write!(f, "{}.*", quote_ident(q)),
+            // `array(a, b)` is named as `[a, b]` is.
+            Expr::Func(c) if c.name == "array" && c.params.is_none() => {
+                write!(f, "{}", Expr::Array(c.args.clone()))
+            }
             Expr::Func(c) => {
                 write!(f, "{}(", c.name)?;
                 if let Some(p) = &c.params {
@@ -496,6 +512,34 @@ impl fmt::Display for Expr {
             Expr::Interval(n, u) => write!(f, "toInterval{}({n})", u.name()),
             Expr::Subquery(_, id) => write!(f, "_subquery_{}", id.get()),
             Expr::Array(items) => {
+                // A literal array of numbers is one literal of their common type, as ClickHouse
+                // folds it: its integers print as floats when a float is among them.
+                let float = items.iter().any(|x| {
+                    matches!(x, Expr::Lit(l) if matches!(l.value, Value::Float64(_) | Value::Float32(_)))
+                });
+                let numbers = items.iter().all(|x| {
+                    matches!(x, Expr::Lit(l) if matches!(l.value, Value::UInt(_) | Value::Int(_) | Value::Float64(_) | Value::Float32(_)))
+                });
+                if float && numbers {
+                    f.write_str("[")?;
+                    for (i, x) in items.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        match x {
+                            Expr::Lit(Lit {
+                                value: Value::UInt(u),
+                                ..
+                            }) => f.write_str(&float_name(*u as f64))?,
+                            Expr::Lit(Lit {
+                                value: Value::Int(v),
+                                ..
+                            }) => f.write_str(&float_name(*v as f64))?,
+                            x => write!(f, "{x}")?,
+                        }
+                    }
+                    return f.write_str("]");
+                }
                 f.write_str("[")?;
                 list(f, items)?;
                 f.write_str("]")

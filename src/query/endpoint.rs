@@ -31,6 +31,8 @@ pub enum Value {
     /// The state of an aggregate (`AggregateFunction(…)`), as `-State` gives it and `-Merge`
     /// reads it. It is not written out: results holding one are refused.
     State(std::sync::Arc<super::state::AggState>),
+    /// `Map(K, V)`: its key-value pairs in order; printed as a JSON object.
+    Map(Vec<(Value, Value)>),
 }
 
 impl Value {
@@ -71,6 +73,25 @@ impl Value {
             }
             // Not written out (results holding states are refused); a placeholder if asked.
             Value::State(_) => out.push_str("null"),
+            Value::Map(pairs) => {
+                out.push('{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    // Keys are JSON strings, whatever their type, as ClickHouse writes them.
+                    let mut key = String::new();
+                    k.write_json_as(&mut key, quote_denormals);
+                    if key.starts_with('"') {
+                        out.push_str(&key);
+                    } else {
+                        write_json_string(out, &key);
+                    }
+                    out.push(':');
+                    v.write_json_as(out, quote_denormals);
+                }
+                out.push('}');
+            }
         }
     }
 }

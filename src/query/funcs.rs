@@ -91,6 +91,8 @@ pub fn aggregate(name: &str) -> Option<(&'static str, bool)> {
         "covarPop",
         "covarSamp",
         "corr",
+        "groupArray",
+        "groupUniqArray",
     ];
     let canon = canonical(name);
     if let Some(n) = NAMES.iter().find(|n| **n == canon) {
@@ -107,8 +109,6 @@ pub fn aggregate(name: &str) -> Option<(&'static str, bool)> {
 /// Names of aggregate functions ClickHouse has that are outside the subset.
 pub fn unsupported_aggregate(name: &str) -> bool {
     [
-        "groupArray",
-        "groupUniqArray",
         "topK",
         "uniqCombined",
         "uniqHLL12",
@@ -202,6 +202,18 @@ pub fn aggregate_kind(base: &str, params: &[Value]) -> Result<AggKind> {
         "quantiles" => plural(QKind::Interpolated),
         "quantilesExact" => plural(QKind::Exact),
         "quantilesExactInclusive" => plural(QKind::Inclusive),
+        "groupArray" | "groupUniqArray" => {
+            let limit = match params {
+                [] => None,
+                [Value::UInt(k)] if *k > 0 => Some(*k),
+                _ => {
+                    return Err(Error::query(format!(
+                        "{base}: the parameter must be a positive integer (the most values kept)"
+                    )))
+                }
+            };
+            Ok(AggKind::GroupArray(limit, base == "groupUniqArray"))
+        }
         other => Err(Error::unsupported(format!("aggregate function {other}"))),
     }
 }
@@ -392,6 +404,13 @@ pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
 
 /// [`bind`] without the `LowCardinality` of the result.
 fn bind_nullable(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    let on_array = matches!(name, "length" | "empty" | "notEmpty")
+        && args
+            .first()
+            .is_some_and(|a| matches!(a.ty, DataType::Array(_) | DataType::Map(..)));
+    if on_array || super::eval::is_array_function(name) {
+        return super::eval::bind_array(name, args);
+    }
     if NULL_AWARE.contains(&name) {
         return bind_call(name, args, now);
     }

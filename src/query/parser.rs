@@ -1044,13 +1044,63 @@ impl<'t> Parser<'t> {
             // `x::Date` is `CAST(x, 'Date')`, which converts as `toDate(x)` does.
             return self.postfix(Expr::call(f, vec![e]));
         }
-        if self.is_sym("[") {
-            return Err(Error::unsupported("array subscripts"));
+        if self.eat_sym("[") {
+            // `a[i]` is `arrayElement(a, i)`; `a[i][j]` nests.
+            let index = self.expr()?;
+            self.expect_sym("]")?;
+            self.taller()?;
+            let r = self.postfix(Expr::call("arrayElement", vec![e, index]));
+            self.tree -= 1;
+            return r;
         }
         if self.is_sym(".") {
             return Err(Error::unsupported("tuple element access"));
         }
         Ok(e)
+    }
+
+    /// A lambda's parameters, when one starts here: `x ->` or `(x, y) ->`.
+    fn lambda_params(&self) -> Option<Vec<String>> {
+        match (self.peek(), self.peek_at(1)) {
+            (Some(Tok::Word(w) | Tok::Quoted(w)), Some(Tok::Sym("->"))) => Some(vec![w.clone()]),
+            (Some(Tok::Sym("(")), _) => {
+                let mut names = Vec::new();
+                let mut k = 1;
+                loop {
+                    match self.peek_at(k) {
+                        Some(Tok::Word(w) | Tok::Quoted(w)) => names.push(w.clone()),
+                        _ => return None,
+                    }
+                    match self.peek_at(k + 1) {
+                        Some(Tok::Sym(",")) => k += 2,
+                        Some(Tok::Sym(")")) => break,
+                        _ => return None,
+                    }
+                }
+                matches!(self.peek_at(k + 2), Some(Tok::Sym("->"))).then_some(names)
+            }
+            _ => None,
+        }
+    }
+
+    /// A function argument: a lambda `x -> body` (as ClickHouse names it, `lambda(tuple(x),
+    /// body)`) or an expression.
+    fn arg(&mut self) -> Result<Expr> {
+        let Some(names) = self.lambda_params() else {
+            return self.expr();
+        };
+        // The names, the parentheses and commas around them, and the arrow.
+        self.i += if names.len() == 1 && !self.is_sym("(") {
+            2
+        } else {
+            2 * names.len() + 2
+        };
+        let params = names.into_iter().map(Expr::Ident).collect();
+        let body = self.expr()?;
+        Ok(Expr::call(
+            "lambda",
+            vec![Expr::call("tuple", params), body],
+        ))
     }
 
     fn primary(&mut self) -> Result<Expr> {
@@ -1270,7 +1320,7 @@ impl<'t> Parser<'t> {
                 self.i += 1;
                 args.push(Expr::Star);
             } else {
-                args.push(self.expr()?);
+                args.push(self.arg()?);
             }
             if self.is_kw("AS") {
                 return Err(Error::unsupported("aliases inside expressions"));
@@ -1504,6 +1554,22 @@ mod tests {
     }
 
     #[test]
+    fn lambdas_and_subscripts_parse_as_clickhouse_names_them() {
+        assert_eq!(
+            names(
+                "SELECT arrayMap((x, y) -> x + y, a, b), arrayFilter(x -> x > 1, a), a[1][-2], \
+                 [a, 1] FROM t"
+            ),
+            [
+                "arrayMap(lambda(tuple(x, y), plus(x, y)), a, b)",
+                "arrayFilter(lambda(tuple(x), greater(x, 1)), a)",
+                "arrayElement(arrayElement(a, 1), -2)",
+                "[a, 1]",
+            ]
+        );
+    }
+
+    #[test]
     fn unsupported_constructs_are_named() {
         for (sql, what) in [
             ("SELECT a FROM t ASOF JOIN u ON t.a = u.a", "ASOF JOIN"),
@@ -1519,7 +1585,7 @@ mod tests {
             ("SELECT a FROM numbers(10)", "table function"),
             ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
             ("SELECT a::Array(Int32) FROM t", "casts"),
-            ("SELECT arrayMap(x -> x + 1, a) FROM t", "lambda"),
+            ("SELECT x -> x + 1 FROM t", "lambda"),
             ("INSERT INTO t VALUES (1)", "INSERT"),
             ("SELECT a FROM t GROUP BY a WITH TOTALS", "WITH TOTALS"),
         ] {

@@ -1313,3 +1313,43 @@ fn tinybird_pipe_sql_forms_match_clickhouse() {
         assert_eq!(got, want, "{q}");
     }
 }
+
+#[test]
+fn array_sizes_and_lambda_nesting_are_bounded() {
+    // `range` past the element bound is an error naming it, not an allocation.
+    let e = sql("SELECT range(4000001)").unwrap_err().to_string();
+    assert!(e.contains("more than 4000000 elements"), "{e}");
+    assert_eq!(one("SELECT length(range(4000000))"), Value::UInt(4_000_000));
+    // Lambdas nest 16 deep at most: the 17th is refused before any recursion it would need.
+    let nest = |k: usize| {
+        let mut body = "x0".to_string();
+        for i in (0..k).rev() {
+            body = format!("arrayMap(x{} -> {body}, [1])", i);
+        }
+        format!("SELECT {body}")
+    };
+    let ok = sql(&nest(16).replace("-> x0", "-> 1")).map(|_| ());
+    assert!(ok.is_ok(), "{ok:?}");
+    let e = sql(&nest(17).replace("-> x0", "-> 1"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("lambdas nest too deeply"), "{e}");
+}
+
+#[test]
+fn lambdas_read_outer_parameters_and_columns() {
+    let json = |q: &str| {
+        let mut s = String::new();
+        one(q).write_json(&mut s);
+        s
+    };
+    // Hand-derived: for x in [1, 2], [x + y for y in [10, 20]].
+    assert_eq!(
+        json("SELECT arrayMap(x -> arrayMap(y -> x + y, [10, 20]), [1, 2])"),
+        "[[11,21],[12,22]]"
+    );
+    assert_eq!(
+        json("SELECT arrayFilter(x -> x % 2 = 0, range(7))"),
+        "[0,2,4,6]"
+    );
+}

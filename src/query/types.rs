@@ -123,6 +123,8 @@ pub enum DataType {
     Nothing,
     /// `IntervalSecond` … `IntervalYear`.
     Interval(Unit),
+    /// `Map(K, V)`.
+    Map(Box<DataType>, Box<DataType>),
     /// `LowCardinality(T)` of a type other than `String` (that is [`DataType::LcString`]):
     /// what functions of a low-cardinality column give. `Nullable` goes outside it here and
     /// prints inside it, as `LowCardinality(Nullable(T))`.
@@ -171,6 +173,7 @@ impl fmt::Display for DataType {
             DataType::DateTime64 => "DateTime64(3)",
             DataType::Nothing => "Nothing",
             DataType::Array(t) => return write!(f, "Array({t})"),
+            DataType::Map(k, v) => return write!(f, "Map({k}, {v})"),
             // ClickHouse spells a Nullable low-cardinality string this way round.
             DataType::Nullable(t) if **t == DataType::LcString => {
                 "LowCardinality(Nullable(String))"
@@ -264,7 +267,10 @@ impl DataType {
             DataType::String | DataType::LcString => Repr::S,
             DataType::Nullable(t) | DataType::LowCardinality(t) => t.repr(),
             DataType::SimpleAggregateFunction(st) => st.1.repr(),
-            DataType::Array(_) | DataType::Nothing | DataType::AggregateFunction(..) => Repr::V,
+            DataType::Array(_)
+            | DataType::Map(..)
+            | DataType::Nothing
+            | DataType::AggregateFunction(..) => Repr::V,
         }
     }
 
@@ -293,7 +299,9 @@ impl DataType {
         let nullable = self.is_nullable();
         let inner = match self.base() {
             DataType::String | DataType::LcString => DataType::LcString,
-            DataType::Array(_) | DataType::Nothing | DataType::Interval(_) => return self,
+            DataType::Array(_) | DataType::Map(..) | DataType::Nothing | DataType::Interval(_) => {
+                return self
+            }
             t => DataType::LowCardinality(Box::new(t.clone())),
         };
         inner.nullable_if(nullable)
@@ -479,6 +487,13 @@ fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {
     match (a, b) {
         (DataType::Date, DataType::DateTime) | (DataType::DateTime, DataType::Date) => {
             return Some(DataType::DateTime)
+        }
+        // The elements of `[]` are `Nothing`, which takes the other array's element type.
+        (DataType::Array(x), DataType::Array(y)) if **x == DataType::Nothing => {
+            return Some(DataType::Array(y.clone()))
+        }
+        (DataType::Array(x), DataType::Array(y)) if **y == DataType::Nothing => {
+            return Some(DataType::Array(x.clone()))
         }
         (DataType::Array(x), DataType::Array(y)) => {
             return Some(DataType::Array(Box::new(common_type(&[x, y])?)))

@@ -757,6 +757,98 @@ QUERIES += [
         "ILLEGAL_TYPE_OF_ARGUMENT", "not supported: Variant"),
 ]
 
+# Arrays: literals, subscripts, functions, lambdas, distances, groupArray.
+ORDER = "ORDER BY event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
+QUERIES += [
+    q(
+        "arrays: literals, subscripts and their types",
+        "SELECT [1, 2, 3][0], [1, 2, 3][-1], [1, 2, 3][5], ['a', 'b'][3], [NULL, 1][1], "
+        "[[1, 2], [3]][2], [1.5][2], [NULL, 1][3], [], [1, NULL], array(1, 2), [[1], []], [1, -1], [1, 2.5], "
+        "[toDate('2024-01-01')], [[1, 2], [3]][2][1], length([1, 2]), empty([]), notEmpty([1]), "
+        "1 IN [1, 2], 'c' IN ['a', 'b'] FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: constant functions",
+        "SELECT arraySlice([1, 2, 3, 4, 5], 0), arraySlice([1, 2, 3, 4, 5], 2, 2), "
+        "arraySlice([1, 2, 3, 4, 5], -2), arraySlice([1, 2, 3, 4, 5], 2, -1), "
+        "arraySlice([1, 2, 3, 4, 5], -3, -1), arraySlice([1, 2, 3], 10), has([1, 2], 1), "
+        "has([1, 2], NULL), has([NULL, 1], NULL), hasAny([1, 2], [2, 3]), hasAll([1, 2], []), "
+        "hasAll([1, 2], [2, 5]), indexOf([1, 2, 3], 3), indexOf([1, 2], 9), has(['a'], 'a'), "
+        "arrayConcat([1, 2], [3.5]), arrayDistinct([1, 1, 2, NULL, 2]), arraySort([3, 1, nan, 2]), "
+        "arraySort(['b', 'a', 'B']), arrayReverse([1, 2, 3]), arrayStringConcat(['a', 'b'], '-'), "
+        "arrayStringConcat([1, 2]), range(5), range(toUInt32(3)), range(1, 5), "
+        "range(toInt8(-2), 3), range(0, 10, 3), range(10, 0, -3), splitByChar(',', 'a,b,,c'), "
+        "splitByString('ab', 'xabyab'), splitByString('', 'abc'), splitByChar(',', '') "
+        "FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: folds, distances and lambdas of constants",
+        "SELECT arraySum([1, 2, 3]), arraySum([toInt8(-1)]), arraySum([1.5, 2]), arrayAvg([1, 2]), "
+        "arrayMin([3, 1]), arrayMax(['a', 'b']), arraySum([toFloat32(1.5)]), "
+        "arrayMin([toFloat32(1.5)]), arraySum([toUInt8(200), 100]), arrayCount([0, 1, 2]), "
+        "cosineDistance([1, 2], [2, 3]), L2Distance([1, 2], [2, 3]), "
+        "cosineDistance([toFloat32(1), 2], [toFloat32(2), 3]), "
+        "L2Distance([toFloat32(1), 2], [toFloat32(2), 3]), cosineDistance([1.0, 2], [2, 3]), "
+        "arrayMap(x -> x * 2, [1, 2, 3]), arrayFilter(x -> x > 1, [1, 2, 3]), "
+        "arrayExists(x -> x > 2, [1, 2, 3]), arrayAll(x -> x > 0, [1, 2]), "
+        "arrayCount(x -> x > 1, [1, 2, 3]), arrayMap((x, y) -> x + y, [1, 2], [3, 4]), "
+        "arraySum(x -> x * 2, [1, 2]), arrayMin(x -> -x, [1, 2]), arraySort(x -> -x, [1, 2, 3]), "
+        "arrayFirst(x -> x > 1, [1, 2, 3]), arrayFirst(x -> x > 5, [1, 2, 3]) "
+        "FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: functions of columns",
+        f"SELECT model_name, [prompt_tokens, completion_tokens] AS a, a[1], a[-1], a[3], "
+        f"a[success + 1], length(a), has(a, 0), indexOf(a, completion_tokens), arraySum(a), "
+        f"arrayMax(a), arrayMin(a), arrayAvg(a), arraySort(a), arrayReverse(a), "
+        f"arrayConcat(a, [1.5]), arraySlice(a, 2), arrayDistinct([success, success]), "
+        f"splitByChar('-', model_name) AS parts, parts[1], parts[-1], "
+        f"arrayStringConcat(parts, '+'), length(parts), range(success + 2), "
+        f"has(parts, 'gpt'), hasAny(parts, ['4o', 'mini']), [provider, model_name], "
+        f"L2Distance([latency, cost], [1.0, 2.0]), "
+        f"cosineDistance([toFloat64(prompt_tokens), 1], [toFloat64(completion_tokens), 1]) "
+        f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: lambdas over columns, captured columns and nested lambdas",
+        f"SELECT [prompt_tokens, completion_tokens] AS a, arrayMap(x -> x * 2, a), "
+        f"arrayFilter(x -> x > 100, a), arrayExists(x -> x > prompt_tokens, a), "
+        f"arrayCount(x -> x > 0, a), arrayMap((x, y) -> x + y, a, [1, 2]), "
+        f"arrayMap(x -> arrayMap(y -> x + y + success, [1, 2]), a), "
+        f"arrayMap(x -> concat(x, model_name), splitByChar('-', model_name)), "
+        f"arraySum(x -> x * latency, a), arrayFirst(x -> x > completion_tokens, a) "
+        f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: groupArray and groupUniqArray",
+        f"SELECT provider, arraySort(groupUniqArray(model_name)), length(groupArray(model_name)), "
+        f"length(groupArray(3)(model_name)), arraySort(groupUniqArray(success)), "
+        f"length(groupUniqArray(2)(model_name)), arraySort(groupArrayIf(success, success = 0)), "
+        f"arrayMap(x -> x + count(), [1, 2]), arraySort(groupUniqArray([success])) "
+        f"FROM {T} GROUP BY provider ORDER BY provider",
+    ),
+    q(
+        "arrays: maps, their lookups and functions",
+        f"SELECT map('a', 1, 'b', 2) AS m, m['a'], m['z'], mapKeys(m), mapValues(m), "
+        f"mapContains(m, 'b'), length(m), map(), map('x', 'y')['x'], map(1, 2.5), empty(map()), "
+        f"notEmpty(m), map('a', NULL, 'b', 1)['c'], map(model_name, prompt_tokens) AS p, "
+        f"p[model_name], p['none'], mapKeys(p), map('t', [success]) "
+        f"FROM {T} {ORDER} LIMIT 20",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: groupArray over ordered rows",
+        f"SELECT groupArray(prompt_tokens), groupArray(2)(model_name) FROM (SELECT * FROM {T} "
+        f"{ORDER} LIMIT 7)",
+        tiers=("small",),
+    ),
+]
+
 # UNION and JOIN: self-joins of the table against subqueries that aggregate it.
 PER_MODEL = f"(SELECT model_name, sum(cost) AS total, count() AS n FROM {T} GROUP BY model_name)"
 QUERIES += [

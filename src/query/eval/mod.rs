@@ -15,11 +15,13 @@
 //! | `like.rs` | `LIKE` and `ILIKE` patterns |
 //! | `strings.rs` | per-dictionary string work and its cache, `concat` |
 //! | `conditional.rs` | `if`/`multiIf`: a value per row from the first true condition |
+//! | `arrays.rs` | array functions, lambdas (`arrayMap`, …) and vector distances |
 //!
 //! String functions and string predicates run once per dictionary entry, not once per row: the
 //! per-entry result is cached for the dictionary and applied to the rows' codes.
 
 mod arith;
+mod arrays;
 mod calendar;
 mod cast;
 mod compare;
@@ -31,6 +33,10 @@ mod round;
 mod strings;
 
 pub use arith::Arith;
+pub use arrays::{
+    bind as bind_array, conform, is_array_function, lambda_op, lambda_type, ArrayFn, Lambda,
+    LambdaOp,
+};
 pub use calendar::{Part, Trunc};
 pub use cast::{cast, parse_value};
 pub use compare::{float_key, Cmp, InSet};
@@ -165,6 +171,8 @@ pub enum F {
     ToString,
     /// Element `i` (0-based) of each row's array.
     ArrayElement(usize),
+    /// An array function.
+    Array(Box<ArrayFn>),
 }
 
 /// Rows for expressions to read: one column per slot.

@@ -4,7 +4,7 @@
 
 use super::super::agg::{AggKind, AggSpec};
 use super::super::ast::{Call, Expr, Lit};
-use super::super::eval::{eval_const, BExpr, BKind, F};
+use super::super::eval::{eval_const, ArrayFn, BExpr, BKind, Lambda, LambdaOp, F};
 use super::super::types::{common_type, DataType};
 use super::super::{funcs, Value};
 use super::run_select;
@@ -70,6 +70,53 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     /// that use each other (`a1 = a0 + a0`, `a2 = a1 + a1`, …) is bound in linear time, as
     /// ClickHouse binds each alias once.
     pub folded: RefCell<Vec<(String, Expr)>>,
+    /// The parameters of the lambdas being bound, innermost last.
+    pub lambdas: Vec<Vec<(String, DataType)>>,
+}
+
+/// Where the slots of lambda parameters start while a lambda body is bound: level `l`'s
+/// parameter `j` is slot `LAMBDA_SLOTS + l * MAX_LAMBDA_PARAMS + j` until the body is remapped.
+const LAMBDA_SLOTS: usize = usize::MAX / 2;
+
+/// The most parameters a lambda may have.
+const MAX_LAMBDA_PARAMS: usize = 64;
+
+/// The most lambdas that may nest inside each other.
+const MAX_LAMBDA_NESTING: usize = 16;
+
+/// A lambda body bound with parameter slots of `level`, remapped to run on its own batch:
+/// its parameters first, then each outer slot it reads (recorded in `captured`).
+fn remap_lambda(e: &mut BExpr, level: usize, captured: &mut Vec<BExpr>, params: usize) {
+    match &mut e.kind {
+        BKind::Slot(s) => {
+            let own = LAMBDA_SLOTS + level * MAX_LAMBDA_PARAMS;
+            if (own..own + MAX_LAMBDA_PARAMS).contains(s) {
+                *s -= own;
+                return;
+            }
+            let outer = BExpr {
+                kind: BKind::Slot(*s),
+                ty: e.ty.clone(),
+            };
+            let k = match captured
+                .iter()
+                .position(|c| matches!(c.kind, BKind::Slot(x) if x == *s))
+            {
+                Some(k) => k,
+                None => {
+                    captured.push(outer);
+                    captured.len() - 1
+                }
+            };
+            *s = params + k;
+        }
+        BKind::Call(c) => {
+            for a in &mut c.args {
+                remap_lambda(a, level, captured, params);
+            }
+        }
+        BKind::Const(_) => {}
+    }
 }
 
 pub(super) fn contains_aggregate(e: &Expr) -> bool {
@@ -106,6 +153,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             aggs: Vec::new(),
             clause,
             folded: RefCell::new(Vec::new()),
+            lambdas: Vec::new(),
         }
     }
 
@@ -260,6 +308,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         match e {
             Expr::Lit(l) => Ok(BExpr::constant(l.value.clone(), l.ty.clone())),
+            Expr::Ident(n) if self.lambda_param(n).is_some() => self
+                .lambda_param(n)
+                .ok_or_else(|| Error::query("internal: lambda parameter")),
             Expr::Ident(n) => match mode {
                 Mode::Row => match self.column(n) {
                     Some(i) => Ok(BExpr {
@@ -345,14 +396,18 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 let mut values = Vec::new();
                 let mut types = Vec::new();
                 for x in items {
-                    let b = self.bind(x, mode)?;
-                    let v = b
-                        .as_const()
-                        .cloned()
-                        .ok_or_else(|| Error::unsupported("arrays of non-constant values"))?;
-                    values.push(v);
-                    types.push(b.ty);
+                    types.push(self.bind(x, mode)?);
                 }
+                if types.iter().any(|b| b.as_const().is_none()) {
+                    return fold(funcs::bind("array", types, self.env.now)?);
+                }
+                let types: Vec<DataType> = types
+                    .into_iter()
+                    .map(|b| {
+                        values.push(b.as_const().cloned().unwrap_or(Value::Null));
+                        b.ty
+                    })
+                    .collect();
                 let refs: Vec<&DataType> = types.iter().collect();
                 let elem = if refs.is_empty() {
                     DataType::Nothing
@@ -360,6 +415,10 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     common_type(&refs)
                         .ok_or_else(|| Error::query("array elements have no common type"))?
                 };
+                let values = values
+                    .into_iter()
+                    .map(|v| super::super::eval::conform(v, &elem))
+                    .collect();
                 Ok(BExpr::constant(
                     Value::Array(values),
                     DataType::Array(Box::new(elem)),
@@ -419,6 +478,19 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         if name == "arrayJoin" {
             return Err(Error::unsupported("ARRAY JOIN"));
         }
+        if let Some(op) = super::super::eval::lambda_op(&name) {
+            if let Some(Expr::Func(l)) = c.args.first() {
+                if l.name == "lambda" {
+                    return self.bind_lambda(&name, op, c, mode);
+                }
+            }
+        }
+        if name == "lambda" {
+            return Err(Error::query(
+                "a lambda (x -> …) is only allowed as the first argument of arrayMap, \
+                 arrayFilter, …",
+            ));
+        }
         let mut args = Vec::with_capacity(c.args.len());
         for a in &c.args {
             let b = self.bind(a, mode)?;
@@ -428,6 +500,85 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             args.push(b);
         }
         fold(funcs::bind(&name, args, self.env.now)?)
+    }
+
+    /// The bound lambda parameter `n`, innermost lambda first.
+    fn lambda_param(&self, n: &str) -> Option<BExpr> {
+        for (level, params) in self.lambdas.iter().enumerate().rev() {
+            if let Some(j) = params.iter().position(|(p, _)| p == n) {
+                return Some(BExpr {
+                    kind: BKind::Slot(LAMBDA_SLOTS + level * MAX_LAMBDA_PARAMS + j),
+                    ty: params[j].1.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// `f(x -> body, a, …)`: the arrays bound, then the body with `x` the arrays' elements.
+    fn bind_lambda(&mut self, name: &str, op: LambdaOp, c: &Call, mode: Mode) -> Result<BExpr> {
+        let (params, body) = match c.args.first() {
+            Some(Expr::Func(l)) => match (l.args.first(), l.args.get(1)) {
+                (Some(Expr::Func(t)), Some(body)) if l.args.len() == 2 => {
+                    let mut names = Vec::new();
+                    for p in &t.args {
+                        match p {
+                            Expr::Ident(p) => names.push(p.clone()),
+                            _ => return Err(Error::query("a lambda's parameters must be names")),
+                        }
+                    }
+                    (names, body)
+                }
+                _ => return Err(Error::query("a lambda needs parameters and a body")),
+            },
+            _ => return Err(Error::query("internal: lambda expected")),
+        };
+        if params.len() > MAX_LAMBDA_PARAMS || self.lambdas.len() >= MAX_LAMBDA_NESTING {
+            return Err(Error::query(format!(
+                "lambdas nest too deeply or take too many parameters (at most \
+                 {MAX_LAMBDA_NESTING} levels of {MAX_LAMBDA_PARAMS})"
+            )));
+        }
+        let mut arrays = Vec::new();
+        for a in &c.args[1..] {
+            arrays.push(self.bind(a, mode)?);
+        }
+        if arrays.len() != params.len() {
+            return Err(Error::query(format!(
+                "{name}: the lambda takes {} parameters but {} arrays are given",
+                params.len(),
+                arrays.len()
+            )));
+        }
+        let mut typed = Vec::new();
+        for (p, a) in params.iter().zip(&arrays) {
+            match &a.ty {
+                DataType::Array(e) => typed.push((p.clone(), (**e).clone())),
+                t => {
+                    return Err(Error::query(format!(
+                        "{name}: argument {t} is not an array"
+                    )))
+                }
+            }
+        }
+        let level = self.lambdas.len();
+        self.lambdas.push(typed);
+        let bound = self.bind(body, mode);
+        self.lambdas.pop();
+        let mut body = bound?;
+        let mut captured = Vec::new();
+        remap_lambda(&mut body, level, &mut captured, params.len());
+        let ty = super::super::eval::lambda_type(name, op, &arrays, &body.ty)?;
+        let mut args = arrays;
+        args.extend(captured);
+        let f = ArrayFn::Lambda(
+            op,
+            Box::new(Lambda {
+                body,
+                params: params.len(),
+            }),
+        );
+        fold(BExpr::call(F::Array(Box::new(f)), args, ty))
     }
 
     /// The constant values on the right of `IN`.
@@ -551,7 +702,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         for a in &args {
             refuse_state(a, "an argument of ", &c.name)?;
-            if matches!(a.ty.base(), DataType::Array(_)) && kind != AggKind::Any {
+            if matches!(a.ty.base(), DataType::Array(_))
+                && !matches!(kind, AggKind::Any | AggKind::GroupArray(..))
+            {
                 return Err(Error::unsupported(format!("{} of arrays", c.name)));
             }
         }

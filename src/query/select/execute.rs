@@ -151,6 +151,9 @@ fn aggregate<'a>(
                 mask: cond.as_deref(),
             };
             agg.update(&args, &groups, ngroups, n);
+            if let Some(e) = agg.error() {
+                return Err(e);
+            }
         }
         Ok(true)
     })?;

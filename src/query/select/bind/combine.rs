@@ -93,6 +93,9 @@ impl Binder<'_, '_, '_, '_> {
             })?);
         }
         let kind = funcs::aggregate_kind(base, &params)?;
+        if matches!(kind, AggKind::GroupArray(..)) {
+            return Err(Error::unsupported(format!("aggregate function {}", c.name)));
+        }
         let saved = self.clause;
         self.clause = "aggregate function arguments (nested aggregates)";
         let bound: Result<Vec<BExpr>> = c.args.iter().map(|a| self.bind(a, Mode::Row)).collect();
