@@ -123,8 +123,9 @@ pub enum DataType {
     Nothing,
     /// `IntervalSecond` … `IntervalYear`.
     Interval(Unit),
-    /// `Map(K, V)`.
-    Map(Box<DataType>, Box<DataType>),
+    /// `Map(K, V)`: the key and value types, boxed together to keep the type small (it is
+    /// held on every level of a deep expression's recursion).
+    Map(Box<(DataType, DataType)>),
     /// `LowCardinality(T)` of a type other than `String` (that is [`DataType::LcString`]):
     /// what functions of a low-cardinality column give. `Nullable` goes outside it here and
     /// prints inside it, as `LowCardinality(Nullable(T))`.
@@ -173,7 +174,7 @@ impl fmt::Display for DataType {
             DataType::DateTime64 => "DateTime64(3)",
             DataType::Nothing => "Nothing",
             DataType::Array(t) => return write!(f, "Array({t})"),
-            DataType::Map(k, v) => return write!(f, "Map({k}, {v})"),
+            DataType::Map(kv) => return write!(f, "Map({}, {})", kv.0, kv.1),
             // ClickHouse spells a Nullable low-cardinality string this way round.
             DataType::Nullable(t) if **t == DataType::LcString => {
                 "LowCardinality(Nullable(String))"

@@ -235,15 +235,15 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
             mk(
                 ArrayFn::MakeMap,
                 args,
-                DataType::Map(Box::new(k), Box::new(v)),
+                DataType::Map(Box::new((k, v))),
             )
         }
         "arrayElement" if matches!(args.first().map(|a| &a.ty), Some(DataType::Map(..))) => {
             arity(n, &args, 2, 2)?;
-            let Some(DataType::Map(_, v)) = args.first().map(|a| a.ty.clone()) else {
+            let Some(DataType::Map(kv)) = args.first().map(|a| a.ty.clone()) else {
                 return Err(illegal(n, &args));
             };
-            mk(ArrayFn::MapGet, args, *v)
+            mk(ArrayFn::MapGet, args, kv.1)
         }
         "mapKeys" | "mapValues" | "mapContains" => {
             arity(
@@ -252,12 +252,13 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
                 if n == "mapContains" { 2 } else { 1 },
                 if n == "mapContains" { 2 } else { 1 },
             )?;
-            let Some(DataType::Map(k, v)) = args.first().map(|a| a.ty.clone()) else {
+            let Some(DataType::Map(kv)) = args.first().map(|a| a.ty.clone()) else {
                 return Err(illegal(n, &args));
             };
+            let (k, v) = *kv;
             match n {
-                "mapKeys" => mk(ArrayFn::MapKeys, args, DataType::Array(k)),
-                "mapValues" => mk(ArrayFn::MapValues, args, DataType::Array(v)),
+                "mapKeys" => mk(ArrayFn::MapKeys, args, DataType::Array(Box::new(k))),
+                "mapValues" => mk(ArrayFn::MapValues, args, DataType::Array(Box::new(v))),
                 _ => mk(ArrayFn::MapContains, args, DataType::UInt8),
             }
         }
@@ -939,7 +940,7 @@ pub(super) fn call<'a>(
             ArrayFn::MakeMap => {
                 budget.take(args.len())?;
                 let (kt, vt) = match ty {
-                    DataType::Map(k, v) => ((**k).clone(), (**v).clone()),
+                    DataType::Map(kv) => (kv.0.clone(), kv.1.clone()),
                     _ => (DataType::Nothing, DataType::Nothing),
                 };
                 Value::Map(
