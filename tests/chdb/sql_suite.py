@@ -1032,6 +1032,33 @@ QUERIES += [
     ),
 ]
 
+# Calendar grid: bucket counts by units by times at the ends of the DateTime and Date ranges.
+EDGE_TIMES = ["1970-01-01 00:00:00", "1970-01-05 13:00:00", "2000-02-29 23:59:59",
+              "2038-01-19 03:14:08", "2106-02-07 06:28:15"]
+EDGE_DATES = ["1970-01-01", "2000-02-29", "2106-02-07", "2106-02-08", "2149-06-06"]
+UNITS = ["SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]
+for _unit in UNITS:
+    _cols = [f"toStartOfInterval(toDateTime('{t}'), INTERVAL {k} {_unit})"
+             for k in (2, 3, 7, 13, 90) for t in EDGE_TIMES]
+    if _unit not in ("SECOND", "MINUTE", "HOUR"):
+        _cols += [f"toStartOfInterval(toDate('{t}'), INTERVAL {k} {_unit})"
+                  for k in (1, 2, 7, 13, 90) for t in EDGE_DATES]
+    _cols.append(f"toStartOfInterval(event_time, INTERVAL 7 {_unit}) AS b")
+    QUERIES.append(q(
+        f"exact: toStartOfInterval by {_unit} with counts above 1 at the range ends",
+        f"SELECT {', '.join(_cols)}, count() FROM {T} GROUP BY b ORDER BY b LIMIT 20",
+        tiers=("small",),
+    ))
+    _cols = [f"{kind}('{t}') {sign} INTERVAL {k} {_unit}"
+             for kind, times in (("toDateTime", EDGE_TIMES), ("toDate", EDGE_DATES))
+             for t in times for sign in "+-" for k in (90, 1000, 5000, 100000)]
+    QUERIES.append(q(
+        f"exact: time {_unit} arithmetic past the range ends wraps, months and years saturate",
+        f"SELECT {', '.join(_cols)}, max(event_time + INTERVAL 90 {_unit}), "
+        f"min(toDate(event_time) - INTERVAL 1000 {_unit}) FROM {T}",
+        tiers=("small",),
+    ))
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

@@ -133,10 +133,17 @@ pub(super) fn truncate<'a>(t: Trunc, c: &Col<'a>, ty: &DataType, n: usize) -> Co
         }
         Trunc::Days(d) => {
             let d = d.max(1);
-            Col::U(Cow::Owned(in_buckets(s.iter().copied(), s.len(), |x| {
+            let mut v = in_buckets(s.iter().copied(), s.len(), |x| {
                 let start = x.div_euclid(86_400).div_euclid(d) * d * 86_400;
                 (start, start + d * 86_400)
-            })))
+            });
+            // A `Date` bucket starting past 2106-02-07 06:28:15 saturates to that last second.
+            if *ty.base() == DataType::Date {
+                for x in &mut v {
+                    *x = (*x).min(time::DATETIME_MAX as u64);
+                }
+            }
+            Col::U(Cow::Owned(v))
         }
         _ => {
             let v: Vec<i64> = s
@@ -229,9 +236,26 @@ pub(super) fn part<'a>(p: Part, c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a>
     ))
 }
 
+/// The last day of ClickHouse's date table, 2299-12-31: month and year arithmetic on `Date` and
+/// `DateTime` lands there when it would pass it.
+const LUT_LAST_DAY: i64 = 120_529;
+
+/// `days` plus `months` calendar months as ClickHouse computes it for `Date` and `DateTime`: the
+/// day of month clamped to the new month's length, a year past 2299 saturated to 2299-12-31 and
+/// one before 1900 to 1900-01-01 (a negative day, which the callers clamp to the epoch).
+fn add_months_lut(days: i64, months: i64) -> i64 {
+    let (y, m, _) = time::civil_from_days(days);
+    let idx = (y * 12 + i64::from(m) - 1).saturating_add(months);
+    match idx.div_euclid(12) {
+        y if y > 2299 => LUT_LAST_DAY,
+        y if y < 1900 => time::days_from_civil(1900, 1, 1),
+        _ => add_months(days, months),
+    }
+}
+
 fn add_months(days: i64, months: i64) -> i64 {
     let (y, m, d) = time::civil_from_days(days);
-    let idx = y * 12 + i64::from(m) - 1 + months;
+    let idx = (y * 12 + i64::from(m) - 1).saturating_add(months);
     let (ny, nm) = (idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u32);
     let last = (1..=31u32)
         .rev()
@@ -253,28 +277,32 @@ pub(super) fn add_interval<'a>(
     let base = t.i64s(n);
     let mut out = Vec::with_capacity(n);
     for (x, c) in base.iter().zip(ks.iter()) {
-        let c = c * sign;
-        // Calendar units stop at the epoch; past the type's end, every unit wraps like the
-        // stored integers.
+        let c = c.saturating_mul(sign);
+        // Months and years stop at the epoch and at 2299-12-31 (for `Date` and `DateTime`);
+        // past the type's end, every unit wraps like the stored integers.
         let calendar = unit.months().is_some();
+        let months = unit.months().map(|m| c.saturating_mul(m));
+        let secs = unit.seconds().unwrap_or(0);
         let v = match (tt.base(), ty.base()) {
-            (DataType::Date, DataType::Date) => match unit.months() {
-                Some(m) => add_months(*x, c * m),
-                None => x + c * unit.seconds().unwrap_or(86_400) / 86_400,
+            (DataType::Date, DataType::Date) => match months {
+                Some(m) => add_months_lut(*x, m),
+                None => x.wrapping_add(c.wrapping_mul(unit.seconds().unwrap_or(86_400) / 86_400)),
             },
-            (DataType::Date, _) => x * 86_400 + c * unit.seconds().unwrap_or(0),
-            (DataType::DateTime64, _) => match unit.months() {
+            (DataType::Date, _) => (x * 86_400).wrapping_add(c.wrapping_mul(secs)),
+            (DataType::DateTime64, _) => match months {
                 Some(m) => {
                     let s = x.div_euclid(1000);
                     let ms = x.rem_euclid(1000);
-                    (add_months(s.div_euclid(86_400), c * m) * 86_400 + s.rem_euclid(86_400)) * 1000
+                    (add_months(s.div_euclid(86_400), m.clamp(-1_200_000, 1_200_000)) * 86_400
+                        + s.rem_euclid(86_400))
+                        * 1000
                         + ms
                 }
-                None => x + c * unit.seconds().unwrap_or(0) * 1000,
+                None => x.wrapping_add(c.wrapping_mul(secs).wrapping_mul(1000)),
             },
-            _ => match unit.months() {
-                Some(m) => add_months(x.div_euclid(86_400), c * m) * 86_400 + x.rem_euclid(86_400),
-                None => x + c * unit.seconds().unwrap_or(0),
+            _ => match months {
+                Some(m) => add_months_lut(x.div_euclid(86_400), m) * 86_400 + x.rem_euclid(86_400),
+                None => x.wrapping_add(c.wrapping_mul(secs)),
             },
         };
         out.push(if calendar && v < 0 {
@@ -408,6 +436,42 @@ mod tests {
         ])));
         let got = truncate(Trunc::Seconds(3_600), &stored, &DataType::DateTime, 5);
         assert_eq!(&*got.u64s(5), &[0, 3_600, 0, 7_200, 3_600]);
+    }
+
+    #[test]
+    fn month_arithmetic_saturates_at_the_date_table_ends() {
+        // chDB: toDate('2024-01-31') + INTERVAL 3311 MONTH and + INTERVAL 3312 MONTH are both
+        // 2299-12-31 (printed wrapped as 2120-07-26); + INTERVAL 3299 MONTH is 2299-01-31
+        // (printed 2119-07-27); - INTERVAL 1500 MONTH is 1970-01-01.
+        let jan31 = time::days_from_civil(2024, 1, 31);
+        assert_eq!(LUT_LAST_DAY, time::days_from_civil(2299, 12, 31));
+        assert_eq!(add_months_lut(jan31, 3311), LUT_LAST_DAY);
+        assert_eq!(add_months_lut(jan31, 3312), LUT_LAST_DAY);
+        assert_eq!(add_months_lut(jan31, i64::MAX), LUT_LAST_DAY);
+        assert_eq!(
+            add_months_lut(jan31, 3299).rem_euclid(1 << 16),
+            time::days_from_civil(2119, 7, 27)
+        );
+        assert!(add_months_lut(jan31, -1500) < 0);
+        assert!(add_months_lut(jan31, i64::MIN) < 0);
+    }
+
+    #[test]
+    fn date_day_buckets_past_2106_saturate() {
+        // chDB: toStartOfInterval(toDate('2149-06-06'), INTERVAL 7 DAY) is 2106-02-07 06:28:15,
+        // toStartOfInterval(toDate('2106-02-08'), INTERVAL 7 DAY) is 2106-02-04 00:00:00.
+        let c = Col::I(Cow::Owned(vec![
+            time::days_from_civil(2149, 6, 6),
+            time::days_from_civil(2106, 2, 8),
+        ]));
+        let got = truncate(Trunc::Days(7), &c, &DataType::Date, 2);
+        assert_eq!(
+            &*got.u64s(2),
+            &[
+                time::DATETIME_MAX as u64,
+                time::days_from_civil(2106, 2, 4) as u64 * 86_400
+            ]
+        );
     }
 
     #[test]
