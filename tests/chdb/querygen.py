@@ -712,8 +712,9 @@ class Gen:
                 return fn(name + "If", *args, cond(), tag="f")
             return fn(name, *args, tag="f")
         if self.chance(self.unsupported / 3):
-            name = self.pick(["groupArray", "uniqCombined", "argMinIf", "sumMap", "anyHeavy",
-                              "groupUniqArray"])
+            # (groupArray and groupUniqArray give rows in an order ClickHouse leaves open;
+            # sql_suite checks them sorted.)
+            name = self.pick(["uniqCombined", "argMinIf", "sumMap", "anyHeavy", "topK"])
             if name == "argMinIf":
                 return fn(name, a(tag if tag in "ifst" else "f"), a("f"), cond(), tag=tag)
             return fn(name, a(tag if tag in "ifst" else "f"), tag=tag)

@@ -232,11 +232,7 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
             if k.is_nullable() || matches!(k, DataType::Array(_) | DataType::Map(..)) {
                 return Err(illegal(n, &args));
             }
-            mk(
-                ArrayFn::MakeMap,
-                args,
-                DataType::Map(Box::new((k, v))),
-            )
+            mk(ArrayFn::MakeMap, args, DataType::Map(Box::new((k, v))))
         }
         "arrayElement" if matches!(args.first().map(|a| &a.ty), Some(DataType::Map(..))) => {
             arity(n, &args, 2, 2)?;
