@@ -68,6 +68,19 @@ pub enum AggKind {
     GroupArray(Option<u64>, bool),
 }
 
+impl AggKind {
+    /// The fewest and the most arguments the aggregate takes (its `-If` condition aside).
+    pub fn arity(&self) -> (usize, usize) {
+        match self {
+            AggKind::Count => (0, 1),
+            AggKind::ArgMin | AggKind::ArgMax => (2, 2),
+            AggKind::Uniq => (1, 64),
+            AggKind::Moments(m) => (m.arity(), m.arity()),
+            _ => (1, 1),
+        }
+    }
+}
+
 /// What an [`AggKind::Moments`] aggregate gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MKind {

@@ -675,13 +675,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             args.push(self.bind(a, Mode::Row)?);
         }
         self.clause = saved;
-        let want = match kind {
-            AggKind::Count => (0, 1),
-            AggKind::ArgMin | AggKind::ArgMax => (2, 2),
-            AggKind::Uniq => (1, 64),
-            AggKind::Moments(m) => (m.arity(), m.arity()),
-            _ => (1, 1),
-        };
+        let want = kind.arity();
         if args.len() < want.0 || args.len() > want.1 {
             return Err(Error::query(format!(
                 "{} takes {} argument{}",

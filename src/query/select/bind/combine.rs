@@ -149,13 +149,7 @@ impl Binder<'_, '_, '_, '_> {
                 } else {
                     None
                 };
-                let want = match kind {
-                    AggKind::Count => (0, 1),
-                    AggKind::ArgMin | AggKind::ArgMax => (2, 2),
-                    AggKind::Uniq => (1, 64),
-                    AggKind::Moments(m) => (m.arity(), m.arity()),
-                    _ => (1, 1),
-                };
+                let want = kind.arity();
                 if args.len() < want.0 || args.len() > want.1 {
                     return Err(Error::query(format!(
                         "{} takes {} to {} arguments, got {}",
