@@ -318,10 +318,11 @@ fn unsupported_sql_is_named() {
             "window functions",
         ),
         (
-            "SELECT groupArray(model_name) FROM llm_events",
-            "aggregate function groupArray",
+            "SELECT topK(3)(model_name) FROM llm_events",
+            "aggregate function topK",
         ),
-        ("SELECT arrayMap(x -> x, [1]) FROM llm_events", "lambda"),
+        ("SELECT arrayJoin([1, 2]) FROM llm_events", "ARRAY JOIN"),
+        ("SELECT x -> x FROM llm_events", "lambda"),
         (
             "SELECT sipHash64(model_name) FROM llm_events",
             "function sipHash64",
