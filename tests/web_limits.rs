@@ -49,7 +49,9 @@ fn hostile_pipes_end_cleanly_and_the_store_still_answers() {
             case.text.len(),
             memory >> 20
         );
-        assert!(seconds < 10.0, "{}: {seconds} s", case.name);
+        // A guard against work that grows faster than the input, not a speed target: the
+        // figures above are printed, and the bound leaves room for a loaded machine.
+        assert!(seconds < 60.0, "{}: {seconds} s", case.name);
         assert!(memory < 1 << 30, "{}: {memory} bytes", case.name);
         limits::check_usage(&store);
     }

@@ -45,7 +45,9 @@ fn timed(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
         sql.len(),
         memory >> 20
     );
-    assert!(seconds < 10.0, "{name}: {seconds} s");
+    // A guard against work that grows faster than the input, not a speed target: the figures
+    // above are printed, and the bound leaves room for a loaded machine.
+    assert!(seconds < 60.0, "{name}: {seconds} s");
     assert!(memory < 1 << 30, "{name}: {memory} bytes");
     limits::check_usage(store);
     out
@@ -167,7 +169,8 @@ fn in_over_two_hundred_thousand_distinct_strings_ends_in_time() {
     );
     let v: Value = serde_json::from_str(&e.to_json()).expect("endpoint JSON");
     assert_eq!(v["data"], json!([{ "n": 200_000 }]));
-    assert!(seconds < 10.0, "{seconds} s");
+    // A linear scan took over a minute natively; the bound leaves room for a loaded machine.
+    assert!(seconds < 60.0, "{seconds} s");
 }
 
 #[wasm_bindgen_test]

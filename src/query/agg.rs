@@ -1301,7 +1301,7 @@ impl Agg {
             match t.repr() {
                 Repr::S => Value::Str(String::new()),
                 Repr::F => super::column::make_value(t, 0, 0, 0.0),
-                Repr::V => Value::Null,
+                Repr::V => super::column::default_value(t),
                 _ => super::column::make_value(t, 0, 0, 0.0),
             }
         };

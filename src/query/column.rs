@@ -527,12 +527,16 @@ pub fn value_str(v: &Value) -> Cow<'_, str> {
     }
 }
 
-/// The value a column of type `ty` holds in a `NULL` row: 0, the empty string, or `NULL`
-/// itself for row-valued types.
+/// The value a column of type `ty` holds in a `NULL` row: 0, the empty string, an empty
+/// array or map, or `NULL` itself for other row-valued types.
 pub fn default_value(ty: &DataType) -> Value {
     match ty.base().repr() {
         Repr::S => Value::Str(String::new()),
-        Repr::V => Value::Null,
+        Repr::V => match ty.base() {
+            DataType::Array(_) => Value::Array(Vec::new()),
+            DataType::Map(_) => Value::Map(Vec::new()),
+            _ => Value::Null,
+        },
         _ => make_value(ty.base(), 0, 0, 0.0),
     }
 }

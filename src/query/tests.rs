@@ -1353,3 +1353,46 @@ fn lambdas_read_outer_parameters_and_columns() {
         "[0,2,4,6]"
     );
 }
+
+#[test]
+fn maps_and_arrays_where_they_are_not_compared_are_refused() {
+    for (q, what) in [
+        (
+            "SELECT map('a', success) AS m, count() FROM llm_events GROUP BY m",
+            "GROUP BY an array or a map",
+        ),
+        (
+            "SELECT uniqExact(map('a', prompt_tokens)) FROM llm_events",
+            "uniqExact of arrays or maps",
+        ),
+        (
+            "SELECT min(map('a', success)) FROM llm_events",
+            "min of arrays or maps",
+        ),
+        (
+            "SELECT model_name FROM llm_events ORDER BY map('a', prompt_tokens) DESC",
+            "ORDER BY a map",
+        ),
+        (
+            "SELECT count() FROM (SELECT [prompt_tokens] AS k FROM llm_events) AS a \
+             JOIN (SELECT [prompt_tokens] AS k FROM llm_events) AS b USING k",
+            "JOIN keys of type Array(UInt32)",
+        ),
+        (
+            "SELECT count() FROM (SELECT map('a', success) AS k FROM llm_events) AS a \
+             JOIN (SELECT map('a', success) AS k FROM llm_events) AS b ON a.k = b.k",
+            "JOIN keys of type Map(String, UInt8)",
+        ),
+    ] {
+        let e = sql(q).unwrap_err().to_string();
+        assert_eq!(e, format!("not supported: {what}"), "{q}");
+    }
+    // Text joined from many elements counts against the array budget by its size.
+    let e = sql(&format!(
+        "SELECT length(arrayStringConcat(range(3000000), '{}'))",
+        "x".repeat(100)
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("more than 4000000 elements"), "{e}");
+}

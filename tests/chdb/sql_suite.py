@@ -842,6 +842,13 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "arrays: a missing element, an empty group and an unmatched join row give [] and {}",
+        "SELECT any(range(2)), groupArray(1), any(map('a', 1)), arrayFirst(x -> x > 1, "
+        "[toNullable(1)]), [[1]][2], map('a', [1])['b'], [map('a', 1)][3] "
+        f"FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
         "arrays: groupArray over ordered rows",
         f"SELECT groupArray(prompt_tokens), groupArray(2)(model_name) FROM (SELECT * FROM {T} "
         f"{ORDER} LIMIT 7)",

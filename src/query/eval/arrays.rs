@@ -881,6 +881,9 @@ pub(super) fn call<'a>(
                     .iter()
                     .map(|x| value_str(x).into_owned())
                     .collect();
+                // The text counts against the budget as elements of its size.
+                let bytes = parts.iter().map(|p| p.len() + sep.len()).sum::<usize>();
+                budget.take(bytes / std::mem::size_of::<Value>())?;
                 Value::Str(parts.join(&sep))
             }
             ArrayFn::Range => {
@@ -1059,7 +1062,7 @@ fn call_lambda<'a>(
                         .into_iter()
                         .zip(&m[range])
                         .find(|(_, keep)| **keep)
-                        .map_or_else(|| default_value(ty), |(v, _)| v),
+                        .map_or_else(|| missing(ty), |(v, _)| v),
                     _ => {
                         let keys = &results[range];
                         let mut idx: Vec<usize> = (0..a.len()).collect();

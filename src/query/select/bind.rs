@@ -696,10 +696,10 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         for a in &args {
             refuse_state(a, "an argument of ", &c.name)?;
-            if matches!(a.ty.base(), DataType::Array(_))
+            if matches!(a.ty.base(), DataType::Array(_) | DataType::Map(..))
                 && !matches!(kind, AggKind::Any | AggKind::GroupArray(..))
             {
-                return Err(Error::unsupported(format!("{} of arrays", c.name)));
+                return Err(Error::unsupported(format!("{} of arrays or maps", c.name)));
             }
         }
         let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();

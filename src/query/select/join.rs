@@ -494,6 +494,14 @@ fn keys<'s, 'a>(
             rk.push(pair.1);
         }
     }
+    for k in lk.iter().chain(&rk) {
+        if matches!(
+            k.ty.base(),
+            DataType::Array(_) | DataType::Map(..) | DataType::AggregateFunction(..)
+        ) {
+            return Err(Error::unsupported(format!("JOIN keys of type {}", k.ty)));
+        }
+    }
     Ok((lk, rk))
 }
 

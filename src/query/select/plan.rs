@@ -341,8 +341,8 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
     for e in &key_exprs {
         let k = b.bind(e, Mode::Row)?;
         super::bind::refuse_state(&k, "a GROUP BY key", "")?;
-        if matches!(k.ty.base(), DataType::Array(_)) {
-            return Err(Error::unsupported("GROUP BY an array"));
+        if matches!(k.ty.base(), DataType::Array(_) | DataType::Map(..)) {
+            return Err(Error::unsupported("GROUP BY an array or a map"));
         }
         keys.push(k);
     }
@@ -366,6 +366,7 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
         .map(|(e, d, f)| {
             let expr = b.bind(e, Mode::Post)?;
             super::bind::refuse_state(&expr, "an ORDER BY key", "")?;
+            refuse_map_order(&expr)?;
             Ok(OrderKey {
                 expr,
                 desc: *d,
@@ -445,6 +446,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
     for (e, d, f) in &c.order {
         let be = b.bind(e, Mode::Row)?;
         super::bind::refuse_state(&be, "an ORDER BY key", "")?;
+        refuse_map_order(&be)?;
         order.push(OrderKey {
             expr: slot(be, &mut row_exprs),
             desc: *d,
@@ -487,4 +489,12 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
             offset: c.offset,
         },
     ))
+}
+
+/// Maps are not ordered here (ClickHouse orders them by their pairs).
+fn refuse_map_order(e: &BExpr) -> Result<()> {
+    if matches!(e.ty.base(), DataType::Map(..)) {
+        return Err(Error::unsupported("ORDER BY a map"));
+    }
+    Ok(())
 }

@@ -162,7 +162,7 @@ impl Binder<'_, '_, '_, '_> {
                 for a in &args {
                     if matches!(
                         a.ty.base(),
-                        DataType::Array(_) | DataType::AggregateFunction(..)
+                        DataType::Array(_) | DataType::Map(..) | DataType::AggregateFunction(..)
                     ) {
                         return Err(Error::unsupported(format!("{} of {}", c.name, a.ty)));
                     }
