@@ -1014,14 +1014,14 @@ QUERIES += [
     ),
     q(
         "exact: moments of one row, of no rows, of constants, of NULLs and of huge Float32s",
-        f"SELECT varSamp(x), stddevSamp(x), varPop(x), corr(x, x), covarSamp(x, x), "
-        f"covarPop(x, x), varPop(n), stddevSamp(n), corr(n, x) FROM (SELECT toFloat64(latency) "
-        f"AS x, if(success = 1, NULL, prompt_tokens) AS n FROM {T} ORDER BY event_time, "
-        f"model_name LIMIT 1) UNION ALL SELECT varSamp(x), stddevSamp(x), varPop(x), corr(x, x), "
+        f"SELECT * FROM (SELECT 1 AS part, varSamp(x), stddevSamp(x), varPop(x), corr(x, x), "
         f"covarSamp(x, x), covarPop(x, x), varPop(n), stddevSamp(n), corr(n, x) FROM (SELECT "
-        f"0.1 AS x, if(success = 2, 1, NULL) AS n FROM {T} LIMIT 3) UNION ALL SELECT "
-        f"varPop(f), varSamp(f), stddevPop(f), corr(f, f), covarPop(f, f), 0, 0, 0, 0 FROM "
-        f"(SELECT toFloat32(3e38) AS f FROM {T} LIMIT 2)",
+        f"toFloat64(latency) AS x, if(success = 1, NULL, prompt_tokens) AS n FROM {T} ORDER BY "
+        f"event_time, model_name LIMIT 1) UNION ALL SELECT 2, varSamp(x), stddevSamp(x), "
+        f"varPop(x), corr(x, x), covarSamp(x, x), covarPop(x, x), varPop(n), stddevSamp(n), "
+        f"corr(n, x) FROM (SELECT 0.1 AS x, if(success = 2, 1, NULL) AS n FROM {T} LIMIT 3) "
+        f"UNION ALL SELECT 3, varPop(f), varSamp(f), stddevPop(f), corr(f, f), covarPop(f, f), "
+        f"0, 0, 0, 0 FROM (SELECT toFloat32(3e38) AS f FROM {T} LIMIT 2)) ORDER BY part",
     ),
     q(
         "exact: moments merged from states per hour",
