@@ -751,19 +751,25 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 ty,
             ));
         }
-        self.aggs.push((
-            whole.clone(),
+        Ok(self.push_aggregate(
+            whole,
             AggSpec {
                 kind,
                 args,
                 cond,
-                ty: ty.clone(),
+                ty,
             },
-        ));
-        Ok(BExpr {
-            kind: BKind::Slot(nkeys + self.aggs.len() - 1),
+        ))
+    }
+
+    /// Adds the aggregate `whole` bound as `spec`, and gives the expression reading its result.
+    pub(super) fn push_aggregate(&mut self, whole: &Expr, spec: AggSpec) -> BExpr {
+        let ty = spec.ty.clone();
+        self.aggs.push((whole.clone(), spec));
+        BExpr {
+            kind: BKind::Slot(self.keys.len() + self.aggs.len() - 1),
             ty,
-        })
+        }
     }
 }
 

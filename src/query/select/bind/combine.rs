@@ -203,18 +203,14 @@ impl Binder<'_, '_, '_, '_> {
                 }
             }
         };
-        self.aggs.push((
-            whole.clone(),
+        Ok(self.push_aggregate(
+            whole,
             AggSpec {
                 kind: spec_kind,
                 args,
                 cond,
-                ty: ty.clone(),
+                ty,
             },
-        ));
-        Ok(BExpr {
-            kind: BKind::Slot(nkeys + self.aggs.len() - 1),
-            ty,
-        })
+        ))
     }
 }
