@@ -98,12 +98,14 @@ step "copy the page's vendor files (scripts/vendor.sh)" bash scripts/vendor.sh
 # As users run them: tests/web*.rs in Node.js, their twins tests/web*_browser.rs in headless
 # Chromium (Debian's chromedriver, found on PATH; webdriver.json gives Chromium its flags). The
 # native-only test files are empty on wasm32. The doc tests run in the Node.js step only: in the
-# Chromium step they would run in Node.js again.
+# Chromium step they would run in Node.js again. The browser runner waits 20 s for a test file to
+# finish unless WASM_BINDGEN_TEST_TIMEOUT says otherwise; the hostile-input files of an
+# unoptimised build take longer, and their own bounds are per case.
 step "wasm-pack test --node" wasm_tests "$LOGS/wasm-node.log" 'running [0-9]+ tests' \
     wasm-pack test --node
 step "wasm-pack test --headless --chrome" wasm_tests "$LOGS/wasm-chrome.log" \
     'Running headless tests in Chrome' \
-    wasm-pack test --headless --chrome --test '*'
+    env WASM_BINDGEN_TEST_TIMEOUT=600 wasm-pack test --headless --chrome --test '*'
 step "npm package (scripts/package.sh --no-build)" bash scripts/package.sh --no-build
 step "JS tests of pkg/ (node --test tests/js/)" node --test tests/js/
 step "page tests in Chromium (node --test tests/e2e/)" node --test tests/e2e/
