@@ -57,7 +57,9 @@ mod wasm;
 
 pub use error::{Error, ErrorKind, Result};
 pub use gen::{generate_ndjson, write_to, Event, GenConfig, Generator};
-pub use ingest::{stream_name, Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES};
+pub use ingest::{
+    stream_name, Decoder, Quarantine, QuarantineRow, Report, DEFAULT_MAX_LINE_BYTES, OPEN_CALLS,
+};
 pub use project::{
     file_stem, load_project, read_project_dir, FileMessage, Project, MAX_PROJECT_FILES,
 };

@@ -1,8 +1,8 @@
 //! Vendor log formats in the shapes real tools write beyond the main fixtures: Azure OpenAI's
-//! content-filter chunks, usage repeated in every streamed chunk (xAI) or in `x_groq` (Groq),
-//! Responses API streaming events, every kind of Claude Code entry (and `claude -p
-//! --output-format stream-json`), Anthropic usage sub-objects and batch results, OTLP attribute
-//! variants, and Langfuse's old and new usage. Each file of `tests/fixtures/formats/shapes/`
+//! content-filter chunks, usage repeated in every streamed chunk (xAI, interleaved streams too) or
+//! in `x_groq` (Groq), Responses API streaming events, every kind of Claude Code entry (and
+//! `claude -p --output-format stream-json`), Anthropic usage sub-objects and batch results, OTLP
+//! attribute variants, and Langfuse's old and new usage. Each file of `tests/fixtures/formats/shapes/`
 //! loads into the rows worked out by hand below, detected and chosen alike.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -64,6 +64,21 @@ const SHAPES: &[Shape] = &[
         rows: &[
             ("2024-11-25 16:26:28", "grok-beta", 38, 3, 41, 0.0, 0.0, 1, ""),
             ("2024-11-30 20:53:20", "llama-3.1-8b-instant", 40, 10, 50, 0.0, 0.013, 1, ""),
+        ],
+        extra: (0, 0, 0),
+    },
+    // Three xAI streams whose chunks interleave in one file (concurrent requests logged as
+    // they arrive): each call's last chunk counts, once.
+    Shape {
+        file: "xai_interleaved_streams.jsonl",
+        format: "openai_chat",
+        records: 9,
+        skipped: &[(REPEATED, 6)],
+        from_stream: 0,
+        rows: &[
+            ("2024-11-25 16:26:40", "grok-2-1212", 12, 4, 16, 0.0, 0.0, 1, ""),
+            ("2024-11-25 16:26:41", "grok-2-1212", 30, 2, 32, 0.0, 0.0, 1, ""),
+            ("2024-11-25 16:26:42", "grok-beta", 7, 3, 10, 0.0, 0.0, 1, ""),
         ],
         extra: (0, 0, 0),
     },
@@ -336,4 +351,34 @@ fn the_loads_here_table_is_all_yes() {
     println!("detection: {detected_right}/{all} fixtures detected as their own format");
     assert_eq!(detected_right, all);
     assert!(failed.is_empty(), "{failed:?}");
+}
+
+/// `OPEN_CALLS` streams whose chunks interleave round-robin, usage growing in every chunk: every
+/// call counts its last chunk, once (the output tokens below are summed by hand: each call's
+/// last chunk says 3).
+#[test]
+fn as_many_interleaved_streams_as_may_be_open_each_count_their_last_chunk() {
+    let calls = llm_metrics::OPEN_CALLS;
+    let mut data = String::new();
+    for n in 1..=3 {
+        for c in 0..calls {
+            data.push_str(&format!(
+                "{{\"id\":\"call-{c}\",\"object\":\"chat.completion.chunk\",\"created\":1732552000,\
+                 \"model\":\"grok-beta\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w\"}}}}],\
+                 \"usage\":{{\"prompt_tokens\":10,\"completion_tokens\":{n},\"total_tokens\":{}}}}}\n",
+                10 + n
+            ));
+        }
+    }
+    let mut store = EventStore::new();
+    let report = load(&mut store, "interleaved.jsonl", data.as_bytes(), None);
+    assert_eq!(report.rows, calls as u64, "{report:?}");
+    assert_eq!(report.skipped, 2 * calls as u64, "{report:?}");
+    let e = store
+        .sql(
+            "SELECT sum(completion_tokens) AS c FROM llm_events",
+            &Params::new(),
+        )
+        .expect("sql");
+    assert_eq!(e.get(0, "c"), Some(&Value::UInt(3 * calls as u64)));
 }

@@ -19,7 +19,7 @@ use crate::schema::{ColumnType, Datasource, DefaultValue};
 use crate::store::{Cell, Full, Store};
 use json::{Found, PathTrie};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use value::Reject;
 
 /// Default longest line accepted: 8 MiB.
@@ -123,6 +123,11 @@ enum Document {
     Csv(Box<container::CsvDocument>),
 }
 
+/// Calls repeated over lines that may be open at once: a stream interleaving the chunks of more
+/// calls than this stores the least recently updated ones first, and a later line of a stored call
+/// is skipped as a repeat.
+pub const OPEN_CALLS: usize = 64;
+
 /// The decoder's state for vendor formats.
 #[derive(Debug, Clone, Default)]
 struct Formats {
@@ -134,9 +139,11 @@ struct Formats {
     prices: Option<std::sync::Arc<crate::formats::prices::PriceTable>>,
     items: Vec<Item>,
     canonical: String,
-    /// A record repeated over lines (Claude Code): the latest line of it, stored when a line of
-    /// another call comes or the stream ends.
-    held: Option<(u64, Box<Record>, u64, &'static str)>,
+    /// Records repeated over lines (Claude Code messages, streamed chunks), least recently
+    /// updated first: the latest line of each call still open, with its line number and format.
+    /// A call is stored when [`OPEN_CALLS`] later calls have been updated since, or when the
+    /// stream ends, so the lines of up to that many calls may interleave.
+    held: VecDeque<(u64, Box<Record>, u64, &'static str)>,
     /// Keys of repeated records already stored.
     seen: HashSet<u64>,
 }
@@ -392,7 +399,7 @@ impl Decoder {
             result = self.flush_held(store, q);
         }
         if let Some(f) = &mut self.formats {
-            f.held = None;
+            f.held.clear();
             f.forced = None;
             f.stream_time = None;
         }
@@ -666,33 +673,39 @@ impl Decoder {
             self.skip(Skip::RepeatedMessage);
             return Ok(());
         }
-        if let Some((k, held, at, _)) = &mut f.held {
-            if *k == key {
-                // A later line of the same call: it replaces the one held, which is skipped.
-                *held = rec;
-                *at = line_no;
-                self.skip(Skip::RepeatedMessage);
-                return Ok(());
+        if let Some(i) = f.held.iter().position(|(k, ..)| *k == key) {
+            // A later line of an open call: it replaces the one held, which is skipped, and the
+            // call becomes the most recently updated.
+            if let Some(mut open) = f.held.remove(i) {
+                open.1 = rec;
+                open.2 = line_no;
+                f.held.push_back(open);
             }
+            self.skip(Skip::RepeatedMessage);
+            return Ok(());
         }
-        let previous = f.held.replace((key, rec, line_no, format));
-        if let Some((k, held, at, held_format)) = previous {
-            f.seen.insert(k);
-            self.store_record(&held, held_format, at, false, store, q)?;
+        f.held.push_back((key, rec, line_no, format));
+        if f.held.len() > OPEN_CALLS {
+            if let Some((k, held, at, held_format)) = f.held.pop_front() {
+                f.seen.insert(k);
+                self.store_record(&held, held_format, at, false, store, q)?;
+            }
         }
         Ok(())
     }
 
-    /// Stores the record held back, if any.
+    /// Stores the records held back, least recently updated first.
     fn flush_held(&mut self, store: &mut Store, q: &mut Quarantine) -> Result<()> {
-        let Some(f) = self.formats.as_mut() else {
-            return Ok(());
-        };
-        if let Some((k, held, at, format)) = f.held.take() {
+        loop {
+            let Some(f) = self.formats.as_mut() else {
+                return Ok(());
+            };
+            let Some((k, held, at, format)) = f.held.pop_front() else {
+                return Ok(());
+            };
             f.seen.insert(k);
             self.store_record(&held, format, at, false, store, q)?;
         }
-        Ok(())
     }
 
     /// Writes a record in the canonical shape and stores it as a canonical line.
