@@ -11,6 +11,7 @@ use super::super::column::{from_values, value_str, Col};
 use super::super::endpoint::float_text;
 use super::super::types::DataType;
 use super::super::Value;
+use super::arrays::MAX_ARRAY_ELEMENTS;
 use super::strings::{per_entry, recode};
 use super::{BExpr, FCall, F};
 use crate::error::{Error, Result};
@@ -19,6 +20,9 @@ use std::collections::HashMap;
 
 /// The deepest nesting of arrays and objects a document may have (simdjson's default).
 pub const MAX_DEPTH: usize = 1024;
+
+/// The most nested `Array(`/`Nullable(` levels the type of `JSONExtract` may have.
+const MAX_TYPE_NESTING: usize = 16;
 
 /// One step of a path into a document: an object key, or a 1-based index (negative from the
 /// end) into an array or an object's members.
@@ -174,7 +178,10 @@ pub fn bind(name: &str, mut args: Vec<BExpr>) -> Result<BExpr> {
                 )))
             }
         };
-        let ty = DataType::from_name(&t)
+        // The type's nesting is bounded before it is read (its reader recurses).
+        let ty = (t.matches('(').count() <= MAX_TYPE_NESTING)
+            .then(|| DataType::from_name(&t))
+            .flatten()
             .filter(typed_ok)
             .ok_or_else(|| Error::unsupported(format!("{name} to type {t}")))?;
         op = JsonOp::Typed(ty);
@@ -269,17 +276,34 @@ pub(super) fn call<'a>(fc: &FCall, j: &JsonFn, c: &Col<'a>, n: usize) -> Result<
             }
             let s = c.strs(n);
             let mut seen: HashMap<u32, Value> = HashMap::new();
-            let values = s
-                .codes
-                .iter()
-                .map(|code| {
-                    seen.entry(*code)
-                        .or_insert_with(|| compute(j, s.dict.str(*code)))
-                        .clone()
-                })
-                .collect();
+            // Arrays count against the array functions' bound, as each row holds its own.
+            let mut elements = 0usize;
+            let mut values = Vec::with_capacity(s.codes.len());
+            for code in s.codes.iter() {
+                let v = seen
+                    .entry(*code)
+                    .or_insert_with(|| compute(j, s.dict.str(*code)));
+                elements = elements.saturating_add(count_elements(v));
+                if elements > MAX_ARRAY_ELEMENTS {
+                    return Err(Error::query(format!(
+                        "a JSON function would build more than {MAX_ARRAY_ELEMENTS} array \
+                         elements in one block of rows"
+                    )));
+                }
+                values.push(v.clone());
+            }
             Ok(from_values(values, &ty))
         }
+    }
+}
+
+/// The array elements in `v`, nested ones included.
+fn count_elements(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .fold(items.len(), |k, x| k.saturating_add(count_elements(x))),
+        _ => 0,
     }
 }
 
@@ -1213,6 +1237,38 @@ mod tests {
             s(vec![Step::Index(-2), Step::Index(2), key("b")]),
             Value::Str("y".into())
         );
+    }
+
+    #[test]
+    fn typed_arrays_are_bounded() {
+        // 2,000 elements a row: 2,000 distinct rows pass the 4,000,000-element bound.
+        let text = |i: usize| format!("[{}{i}]", "1,".repeat(1_999));
+        let mut d = crate::store::Dictionary::new();
+        let codes: Vec<u32> = (0..2_001).map(|i| d.intern(&text(i))).collect();
+        let col = Col::S(super::super::super::column::Strs {
+            codes: Cow::Owned(codes),
+            dict: super::super::super::column::Dict::Own(std::rc::Rc::new(d)),
+        });
+        let doc = BExpr {
+            kind: super::super::BKind::Slot(0),
+            ty: DataType::String,
+        };
+        let e = bind("JSONExtractArrayRaw", vec![doc]).unwrap();
+        let super::super::BKind::Call(fc) = &e.kind else {
+            panic!("not a call")
+        };
+        let F::Json(j) = &fc.f else {
+            panic!("not JSON")
+        };
+        let err = call(fc, j, &col, 2_001).unwrap_err().to_string();
+        assert!(err.contains("4000000 array elements"), "{err}");
+        let ok = call(fc, j, &col.gather(&(0..2_000).collect::<Vec<u32>>()), 2_000);
+        assert!(ok.is_ok());
+        let deep = format!("{}Int8{}", "Array(".repeat(17), ")".repeat(17));
+        let lit = BExpr::constant(Value::Str(deep), DataType::String);
+        let doc = BExpr::constant(Value::Str("[]".into()), DataType::String);
+        let err = bind("JSONExtract", vec![doc, lit]).unwrap_err().to_string();
+        assert!(err.contains("not supported"), "{err}");
     }
 
     #[test]
