@@ -888,6 +888,23 @@ QUERIES += [
         "ILLEGAL_TYPE_OF_ARGUMENT", "should be a string specifying key"),
 ]
 
+# Elements of tuples written out (tuple values themselves are outside the subset).
+QUERIES += [
+    q(
+        "tuple: elements of tuple literals and aliases",
+        "WITH (1, 'a') AS t SELECT t.2, t.1 + 1, tupleElement((1, 'a', 2.5), 2), (1, 'a').1, "
+        "tuple(1, 'x').2, tupleElement((1, 2), -1), tupleElement((1, 2), 3, 'dflt'), "
+        "((1, 2), 3).1.2 AS nested, tuple(1, tuple(2, 3)).2.1",
+    ),
+    q(
+        "tuple: elements of tuples of columns",
+        f"SELECT (model_name, prompt_tokens).2 AS p, tuple(model_name, provider).1 AS m, "
+        f"count() FROM {T} GROUP BY p, m ORDER BY p, m LIMIT 20",
+    ),
+    err("ch refuses: a tuple element out of range", "SELECT (1, 2).3",
+        "ARGUMENT_OUT_OF_BOUND", "doesn't have element with index '3'"),
+]
+
 # Arrays: literals, subscripts, functions, lambdas, distances, groupArray.
 ORDER = "ORDER BY event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
 QUERIES += [
