@@ -161,6 +161,14 @@ pub fn bind(name: &str, mut args: Vec<BExpr>) -> Result<BExpr> {
         return Err(illegal(&args));
     }
     let simple = name.starts_with("simpleJSON") || name.starts_with("visitParam");
+    // ClickHouse refuses a `LowCardinality(Nullable(String))` column here (when it runs).
+    let t = &args[0].ty;
+    if !simple && t.is_nullable() && t.is_low_cardinality() && args[0].as_const().is_none() {
+        return Err(Error::query(format!(
+            "the first argument of function {name} should be a string containing JSON, illegal \
+             type: Nullable(String) (ILLEGAL_TYPE_OF_ARGUMENT)"
+        )));
+    }
     if simple && args.len() != 2 {
         return Err(Error::query(format!(
             "{name}() takes 2 arguments, got {}",
@@ -1269,6 +1277,23 @@ mod tests {
         let doc = BExpr::constant(Value::Str("[]".into()), DataType::String);
         let err = bind("JSONExtract", vec![doc, lit]).unwrap_err().to_string();
         assert!(err.contains("not supported"), "{err}");
+    }
+
+    #[test]
+    fn low_cardinality_nullable_columns_are_refused_as_in_clickhouse() {
+        let col = |ty: DataType| BExpr {
+            kind: super::super::BKind::Slot(0),
+            ty,
+        };
+        let lc_null = DataType::Nullable(Box::new(DataType::LcString));
+        let err = bind("JSONExtractString", vec![col(lc_null.clone())]).unwrap_err();
+        assert!(
+            err.to_string().contains("ILLEGAL_TYPE_OF_ARGUMENT"),
+            "{err}"
+        );
+        let key = BExpr::constant(Value::Str("a".into()), DataType::String);
+        assert!(bind("visitParamHas", vec![col(lc_null), key]).is_ok());
+        assert!(bind("JSONHas", vec![col(DataType::LcString)]).is_ok());
     }
 
     #[test]
