@@ -1,7 +1,7 @@
 //! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
 //! every loaded row: 100,000-term `+`, `*` and `||` chains (`||` is flat: 50,000 terms answer), 5,000 nested `FROM (SELECT …)` and
 //! `WITH` tables, 31 nested subqueries of 32 joins each, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
-//! subquery of 200,000 distinct strings. Each must end within 10 s with an answer or an error,
+//! subquery of 200,000 distinct strings, and JSON functions over 500,000 open arrays. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
 //! afterwards. Elapsed times are printed. The `sql` and `pipe` fuzz targets' largest and slowest
 //! saved inputs (`fuzz/worst/`) are replayed through their checks here too.
@@ -133,6 +133,29 @@ fn hostile_sql_ends_cleanly_and_the_store_still_answers() {
     }
     let err = timed(&store, "5,000 nested WITH", &with).expect_err("too deep");
     assert!(err.contains("nest too deeply"), "{err}");
+
+    // JSON nested far past simdjson's 1,024 levels is not JSON (the functions' defaults, as
+    // ClickHouse answers), and 1,024 levels are written out again: neither the parser nor the
+    // writer recurses.
+    let open = "[".repeat(500_000);
+    let data = timed(
+        &store,
+        "500,000 open JSON arrays",
+        &format!(
+            "SELECT JSONLength('{open}') AS n, JSONExtractRaw('{open}') AS r, \
+             visitParamExtractRaw('{open}', 'a') AS v"
+        ),
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "n": 0, "r": "", "v": "" }]));
+    let nested = format!("{}{}", "[".repeat(1024), "]".repeat(1024));
+    let data = timed(
+        &store,
+        "1,024 nested JSON arrays",
+        &format!("SELECT length(JSONExtractRaw('{nested}')) AS n, JSONHas('{nested}', 1) AS h"),
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "n": 2048, "h": 1 }]));
 
     let mut aliases = String::from("WITH 1 AS a0");
     for i in 1..60 {

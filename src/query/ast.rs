@@ -500,6 +500,27 @@ impl fmt::Display for Expr {
             Expr::Func(c) if c.name == "array" && c.params.is_none() => {
                 write!(f, "{}", Expr::Array(c.args.clone()))
             }
+            // `tuple(a, b)` is named as `(a, b)` is; a lambda's parameters keep `tuple(…)`.
+            Expr::Func(c) if c.name == "tuple" && c.params.is_none() => {
+                write!(f, "{}", Expr::Tuple(c.args.clone()))
+            }
+            Expr::Func(c) if c.name == "lambda" && c.params.is_none() => {
+                f.write_str("lambda(")?;
+                for (i, a) in c.args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match a {
+                        Expr::Func(t) if i == 0 && t.name == "tuple" => {
+                            f.write_str("tuple(")?;
+                            list(f, &t.args)?;
+                            f.write_str(")")?;
+                        }
+                        a => write!(f, "{a}")?,
+                    }
+                }
+                f.write_str(")")
+            }
             Expr::Func(c) => {
                 write!(f, "{}(", c.name)?;
                 if let Some(p) = &c.params {

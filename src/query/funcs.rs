@@ -382,6 +382,11 @@ const OWN_LOW_CARDINALITY: &[&str] = &[
 
 /// Binds a scalar function call whose arguments are bound.
 pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
+    if super::eval::is_json_function(name) && super::eval::json_drops_low_cardinality(name) {
+        let mut e = bind_nullable(name, args, now)?;
+        e.ty = e.ty.without_low_cardinality();
+        return Ok(e);
+    }
     if OWN_LOW_CARDINALITY.contains(&name) {
         return bind_nullable(name, args, now);
     }
@@ -933,6 +938,7 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             }
             mk(F::Cast, args, ty.nullable_if(nullable))
         }
+        n if super::eval::is_json_function(n) => super::eval::bind_json(n, args),
         _ => Err(unknown_function(name)),
     }
 }

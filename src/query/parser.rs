@@ -1053,8 +1053,25 @@ impl<'t> Parser<'t> {
             self.tree -= 1;
             return r;
         }
+        // `t.2` lexes as `t` and the number `.2`: element 2 of the tuple `t`.
+        let index = match self.peek() {
+            Some(Tok::Num(n)) => n
+                .strip_prefix('.')
+                .filter(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+                .map(str::to_string),
+            _ => None,
+        };
+        if let Some(digits) = index {
+            let line = self.line();
+            self.i += 1;
+            let index = number(&digits, false, line)?;
+            self.taller()?;
+            let r = self.postfix(Expr::call("tupleElement", vec![e, index]));
+            self.tree -= 1;
+            return r;
+        }
         if self.is_sym(".") {
-            return Err(Error::unsupported("tuple element access"));
+            return Err(Error::unsupported("tuple element access by name"));
         }
         Ok(e)
     }

@@ -757,6 +757,154 @@ QUERIES += [
         "ILLEGAL_TYPE_OF_ARGUMENT", "not supported: Variant"),
 ]
 
+# JSON functions of strings. The documents are built from the columns (so that malformed ones
+# come from the edge cases' odd strings) or are literals probing one rule each.
+JDOC = (
+    "concat('{\"m\":\"', model_name, '\",\"p\":', toString(prompt_tokens), ',\"l\":', "
+    "toString(latency), ',\"e\":\"', error_message, '\",\"a\":[', toString(success), "
+    "',{\"c\":', toString(cost), '}],\"n\":null}')"
+)
+QUERIES += [
+    q(
+        "json: extracts of documents built from the columns",
+        f"SELECT JSONExtractString(d, 'm') AS m, JSONExtractString(d, 'e') AS e, "
+        f"sum(JSONExtractUInt(d, 'p')) AS p, sum(JSONExtractInt(d, 'a', 1)) AS s, "
+        f"round(sum(JSONExtractFloat(d, 'a', -1, 'c')), 3) AS c, "
+        f"max(JSONExtractFloat(d, 'l')) AS l, min(JSONLength(d)) AS len, "
+        f"min(JSONHas(d, 'n')) AS has, max(JSONExtractRaw(d, 'a')) AS raw, "
+        f"max(JSONExtractBool(d, 'a', 1)) AS b, count() "
+        f"FROM (SELECT {JDOC} AS d FROM {T}) GROUP BY m, e ORDER BY m, e LIMIT 40",
+        tiers=("small",),
+    ),
+    q(
+        "json: keys, array raw, typed extracts and visitParam over the columns",
+        f"SELECT JSONExtractKeys(d) AS k, JSONExtractArrayRaw(d, 'a') AS r, "
+        f"JSONExtract(d, 'a', 'Array(Nullable(Int64))') AS t, "
+        f"JSONExtract(d, 'p', 'Nullable(UInt16)') AS p16, JSONExtract(d, 'm', 'String') AS ms, "
+        f"visitParamExtractString(d, 'm') AS vm, visitParamExtractUInt(d, 'p') AS vp, "
+        f"simpleJSONExtractRaw(d, 'a') AS va, visitParamHas(d, 'e') AS vh "
+        f"FROM (SELECT {JDOC} AS d, request_id FROM {T}) ORDER BY request_id, d LIMIT 40",
+        tiers=("small",),
+    ),
+    q(
+        "json: JSONExtractString of a Nullable and a LowCardinality column",
+        f"SELECT JSONExtractString(if(success = 1, concat('{{\"x\":\"', model_name, '\"}}'), "
+        f"NULL), 'x') AS a, JSONExtractRaw(provider) AS b, JSONHas(source_format, 1) AS c, "
+        f"visitParamExtractRaw(provider, 'x') AS d, count() FROM {T} "
+        f"GROUP BY a, b, c, d ORDER BY a, b, c, d",
+        tiers=("small",),
+    ),
+    q(
+        "json: strings, escapes and malformed documents",
+        r"""SELECT JSONExtractString('{"a":"x\u00e9\ud83d\ude00"}', 'a') AS s1,
+        JSONExtractString('{"a":"\\ud800"}', 'a') AS s2, JSONExtractString('{"a":"\\x"}', 'a') AS s3,
+        JSONExtractString('{"a":"tab\\there"}', 'a') AS s4, JSONExtractString(' {"a":"x"} ', 'a') AS s5,
+        JSONExtractString('{"a":"x"} x', 'a') AS s6, JSONExtractString('', 'a') AS s7,
+        JSONExtractString('{"a":"x"}') AS s8, JSONExtractString('"top"') AS s9,
+        JSONExtractString('{"a":"x",}', 'a') AS s10, JSONExtractString('{"a":01}', 'a') AS s11,
+        JSONExtractString('{"a":1.}', 'a') AS s12, JSONExtractString('{"a":NaN}', 'a') AS s13,
+        JSONExtractString('{"a":"x","a":"y"}', 'a') AS s14, JSONExtractString('{"\\u0061":"e"}', 'a') AS s15,
+        JSONExtractString('{"a\\"b":"q"}', 'a"b') AS s16, JSONExtractString('{"a":1.50}', 'a') AS s17,
+        JSONExtractString('{"a":[1, 2]}', 'a') AS s18, JSONExtractString('{"a":null}', 'a') AS s19,
+        JSONExtractString('{"a":true}', 'a') AS s20, JSONExtractString('{"a":12345678901234567890123}', 'a') AS s21,
+        JSONExtractString('{"a":tru}', 'a') AS s22, JSONExtractString('[1,]', 1) AS s23,
+        JSONExtractString('{"a":"\\u0000z"}', 'a') AS s24""",
+    ),
+    q(
+        "json: numbers in range and out, from numbers, strings and booleans",
+        r"""SELECT JSONExtractInt('{"a":1.9}', 'a') AS i1, JSONExtractInt('{"a":"12"}', 'a') AS i2,
+        JSONExtractInt('{"a":-1e3}', 'a') AS i3, JSONExtractInt('{"a":9223372036854775808}', 'a') AS i4,
+        JSONExtractInt('{"a":true}', 'a') AS i5, JSONExtractInt('{"a":"1.5"}', 'a') AS i6,
+        JSONExtractInt('{"a":" 12"}', 'a') AS i7, JSONExtractInt('{"a":"+5"}', 'a') AS i8,
+        JSONExtractInt('{"a":"1e2"}', 'a') AS i9, JSONExtractInt('{"a":"1x"}', 'a') AS i10,
+        JSONExtractInt('{"a":1e19}', 'a') AS i11, JSONExtractInt('{"a":-9223372036854775809}', 'a') AS i12,
+        JSONExtractInt('{"a":"9223372036854775808"}', 'a') AS i13, JSONExtractInt('{"a":-1.9}', 'a') AS i14,
+        JSONExtractUInt('{"a":-1}', 'a') AS u1, JSONExtractUInt('{"a":18446744073709551615}', 'a') AS u2,
+        JSONExtractUInt('{"a":18446744073709551616}', 'a') AS u3, JSONExtractUInt('{"a":1.9}', 'a') AS u4,
+        JSONExtractUInt('{"a":"5"}', 'a') AS u5, JSONExtractUInt('{"a":"-1"}', 'a') AS u6,
+        JSONExtractUInt('{"a":1.8446744073709552e19}', 'a') AS u7,
+        JSONExtractFloat('{"a":"1.5"}', 'a') AS f1, JSONExtractFloat('{"a":1e400}', 'a') AS f2,
+        JSONExtractFloat('{"a":18446744073709551615}', 'a') AS f3, JSONExtractFloat('{"a":true}', 'a') AS f4,
+        JSONExtractFloat('{"a":"1e3"}', 'a') AS f5, JSONExtractFloat('{"a":"x"}', 'a') AS f6,
+        JSONExtractFloat('{"a":".5"}', 'a') AS f7, JSONExtractFloat('{"a":-12345678901234567890123}', 'a') AS f8,
+        JSONExtractBool('{"a":1}', 'a') AS b1, JSONExtractBool('{"a":"true"}', 'a') AS b2,
+        JSONExtractBool('{"a":true}', 'a') AS b3, JSONExtractBool('{"a":1.5}', 'a') AS b4,
+        JSONExtractBool('{"a":-1}', 'a') AS b5, JSONExtractBool('{"a":0}', 'a') AS b6""",
+    ),
+    q(
+        "json: raw text, paths, lengths, keys and typed extracts",
+        r"""SELECT JSONExtractRaw('{"a": [1, 2.50, {"b" : "\\u0041"}], "c": 1.0e2}', 'a') AS r1,
+        JSONExtractRaw('{"c": 1.0e2}', 'c') AS r2, JSONExtractRaw('{"c": -0}', 'c') AS r3,
+        JSONExtractRaw('{"c": "x\\/y"}', 'c') AS r4, JSONExtractRaw('[1,2,3]', -1) AS r5,
+        JSONExtractRaw('[1,2,3]', 0) AS r6, JSONExtractRaw('{"a":1,"b":2}', 2) AS r7,
+        JSONExtractRaw('{"a":1,"b":2}', -2) AS r8, JSONExtractRaw('{"a":1.5e300}', 'a') AS r9,
+        JSONExtractRaw('{"a":123456789012345678901}', 'a') AS r10, JSONExtractRaw('{"a":1e21}', 'a') AS r11,
+        JSONExtractRaw('{"a":1e20}', 'a') AS r12, JSONExtractRaw('{"a":-0.0}', 'a') AS r13,
+        JSONExtractRaw('{"a":"\\u00e9\\n\\u0001\\u001f\\"\\\\\\/\\b\\f\\r\\t\\u2028"}', 'a') AS r14,
+        JSONExtractRaw(' { "a" : 1 } ') AS r15, JSONExtractRaw('{"a":true, "b":null, "c":{}, "d":[]}') AS r16,
+        JSONHas('{"a":{"b":[1,2]}}', 'a', 'b', 2) AS h1, JSONHas('{"a":{"b":[1,2]}}', 'a', 'b', 3) AS h2,
+        JSONHas('[1]', 0) AS h3, JSONHas('bad') AS h4, JSONLength('{"a":{"b":[1,2]}}', 'a', 'b') AS l1,
+        JSONLength('"abc"') AS l2, JSONLength('{"a":1,"a":2}') AS l3,
+        JSONExtractKeys('{"a":1,"a":2,"\\u0062":3}') AS k1, JSONExtractKeys('[1]') AS k2,
+        JSONExtractArrayRaw('[1e2, -0, "\\u0041", {"x" : 1}, [ ]]') AS a1, JSONExtractArrayRaw('{"a":1}') AS a2,
+        JSONExtractInt('[1,[2,3]]', 2, -1) AS p1, JSONExtractInt('[1,2]', 9223372036854775807) AS p2,
+        JSONExtractInt('[1,2,3]', 4294967298) AS p4, JSONExtractInt('[1,2,3]', 2147483648) AS p5,
+        JSONExtractInt('[1,2,3]', toUInt8(255)) AS p6,
+        JSONExtractString('{"a":{"b":{"c":"deep"}}}', 'a', 'b', 'c') AS p3,
+        JSONExtract('{"a":[1,"x",null,2.5,true]}', 'a', 'Array(Int64)') AS t1,
+        JSONExtract('[1,"x",null,2.5,true]', 'Array(Nullable(Int64))') AS t2,
+        JSONExtract('{"a":null}', 'a', 'Nullable(Int64)') AS t3, JSONExtract('{"a":300}', 'a', 'UInt8') AS t4,
+        JSONExtract('{"a":true}', 'a', 'Int64') AS t5, JSONExtract('{"a":2.5}', 'a', 'Bool') AS t6,
+        JSONExtract('{"a":"7"}', 'a', 'UInt16') AS t7, JSONExtract('{"a":[1]}', 'a', 'Nullable(String)') AS t8,
+        JSONExtract('[[1,2],[3]]', 'Array(Array(Int64))') AS t9, JSONExtract('{"a":-129}', 'a', 'Int8') AS t10,
+        JSONExtract('{"a":1.5}', 'a', 'Float32') AS t11, JSONExtract('bad', 'Array(String)') AS t12""",
+    ),
+    q(
+        "json: simpleJSON and visitParam read the text after the first key",
+        r"""SELECT visitParamExtractString('{"a":"x\\ty","b":{"a":"inner"}}', 'a') AS v1,
+        visitParamExtractString('{"b":{"a":"inner"},"a":"outer"}', 'a') AS v2,
+        visitParamExtractInt('{"a":-12.7}', 'a') AS v3, visitParamExtractUInt('{"a":-12}', 'a') AS v4,
+        visitParamExtractFloat('{"a":"3"}', 'a') AS v5, visitParamExtractFloat('{"a":1.5e2x}', 'a') AS v6,
+        visitParamExtractBool('{"a":true}', 'a') AS v7, visitParamExtractBool('{"a":1}', 'a') AS v8,
+        visitParamExtractRaw('{"a": [1, {"b":"]"}] ,"c":1}', 'a') AS v9, visitParamHas('{"a" :1}', 'a') AS v10,
+        simpleJSONExtractInt('{"a":"12"}', 'a') AS s1, simpleJSONExtractInt('{"a":12abc}', 'a') AS s2,
+        simpleJSONExtractUInt('{"a":1e3}', 'a') AS s3, simpleJSONExtractInt('{"a":99999999999999999999}', 'a') AS s4,
+        simpleJSONExtractFloat('{"a":-1.5e1,}', 'a') AS s5, simpleJSONExtractRaw('{"a":"str\\"ing"}', 'a') AS s6,
+        simpleJSONExtractRaw('{"a":  12 ,"b":1}', 'a') AS s7, simpleJSONExtractRaw('{"a":tr', 'a') AS s8,
+        simpleJSONExtractString('{"a":12}', 'a') AS s9, simpleJSONExtractString('{"a":"\\ud83d\\ude00"}', 'a') AS s10,
+        simpleJSONExtractString('{"a":"x\\qy"}', 'a') AS s11, simpleJSONExtractRaw('{"a":[1,"]",2]}', 'a') AS s12,
+        simpleJSONHas('a "a":', 'a') AS s13, simpleJSONExtractFloat('{"b":1}', 'a') AS s14""",
+    ),
+    q(
+        "json: nesting up to simdjson's 1024 levels, and beyond",
+        "SELECT JSONHas('" + "[" * 1024 + "]" * 1024 + "', 1) AS a, "
+        "JSONHas('" + "[" * 1025 + "]" * 1025 + "', 1) AS b, "
+        "JSONLength('" + '{"a":' * 5000 + "1" + "}" * 5000 + "') AS c, "
+        "length(JSONExtractRaw('" + "[" * 1024 + "]" * 1024 + "')) AS d, "
+        "JSONExtractRaw('" + "[" * 1024 + "]" * 1024 + "', " + ", ".join(["1"] * 1022) + ") AS e",
+    ),
+    err("ch refuses: JSONExtractString with a float path argument",
+        "SELECT JSONExtractString('{\"a\":\"x\"}', 'a', 1.5)",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "should be a string specifying key"),
+]
+
+# Elements of tuples written out (tuple values themselves are outside the subset).
+QUERIES += [
+    q(
+        "tuple: elements of tuple literals and aliases",
+        "WITH (1, 'a') AS t SELECT t.2, t.1 + 1, tupleElement((1, 'a', 2.5), 2), (1, 'a').1, "
+        "tuple(1, 'x').2, tupleElement((1, 2), -1), tupleElement((1, 2), 3, 'dflt'), "
+        "((1, 2), 3).1.2 AS nested, tuple(1, tuple(2, 3)).2.1",
+    ),
+    q(
+        "tuple: elements of tuples of columns",
+        f"SELECT (model_name, prompt_tokens).2 AS p, tuple(model_name, provider).1 AS m, "
+        f"count() FROM {T} GROUP BY p, m ORDER BY p, m LIMIT 20",
+    ),
+    err("ch refuses: a tuple element out of range", "SELECT (1, 2).3",
+        "ARGUMENT_OUT_OF_BOUND", "doesn't have element with index '3'"),
+]
+
 # Arrays: literals, subscripts, functions, lambdas, distances, groupArray.
 ORDER = "ORDER BY event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
 QUERIES += [

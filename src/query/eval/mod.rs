@@ -15,6 +15,7 @@
 //! | `like.rs` | `LIKE` and `ILIKE` patterns |
 //! | `strings.rs` | per-dictionary string work and its cache, `concat` |
 //! | `conditional.rs` | `if`/`multiIf`: a value per row from the first true condition |
+//! | `json.rs` | `JSONExtract*`, `JSONHas`, `JSONLength`, `simpleJSON*`/`visitParam*` |
 //! | `arrays.rs` | array functions, lambdas (`arrayMap`, …) and vector distances |
 //!
 //! String functions and string predicates run once per dictionary entry, not once per row: the
@@ -27,6 +28,7 @@ mod cast;
 mod compare;
 mod conditional;
 mod dispatch;
+mod json;
 mod like;
 mod nulls;
 mod round;
@@ -40,6 +42,7 @@ pub use arrays::{
 pub use calendar::{Part, Trunc};
 pub use cast::{cast, parse_value};
 pub use compare::{float_key, Cmp, InSet};
+pub use json::{bind as bind_json, is_json_function, json_drops_low_cardinality, JsonFn};
 pub use like::Like;
 pub use round::Rounding;
 
@@ -173,6 +176,8 @@ pub enum F {
     ArrayElement(usize),
     /// An array function.
     Array(Box<ArrayFn>),
+    /// A JSON function of the document in its one argument.
+    Json(Box<JsonFn>),
 }
 
 /// Rows for expressions to read: one column per slot.

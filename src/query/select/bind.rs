@@ -429,6 +429,49 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
     }
 
+    /// `tupleElement(t, n[, default])` and `t.n` of a tuple written out (`(a, b)`,
+    /// `tuple(a, b)`, or an alias of one): element `n`, 1-based, negative from the end; out of
+    /// range, the default, else an error as in ClickHouse. Tuple values are outside the subset.
+    fn bind_tuple_element(&mut self, c: &Call, mode: Mode) -> Result<BExpr> {
+        if !(2..=3).contains(&c.args.len()) {
+            return Err(Error::query(format!(
+                "tupleElement() takes 2 or 3 arguments, got {}",
+                c.args.len()
+            )));
+        }
+        let items = tuple_items(self.full(&c.args[0])?).ok_or_else(|| {
+            Error::unsupported(
+                "tuple element access but of a tuple written out ((a, b).1, tuple(a, b).1)",
+            )
+        })?;
+        let index = self.bind(&c.args[1], mode)?;
+        let k = match index.as_const() {
+            Some(Value::UInt(u)) => i64::try_from(*u).unwrap_or(i64::MAX),
+            Some(Value::Int(i)) => *i,
+            Some(Value::Str(_)) => {
+                return Err(Error::unsupported("tuple element access by name"));
+            }
+            _ => {
+                return Err(Error::query(
+                    "tupleElement() needs a constant integer index",
+                ))
+            }
+        };
+        let len = items.len() as i64;
+        let at = match k {
+            k if k > 0 && k <= len => Some(k - 1),
+            k if k < 0 && k >= -len => Some(len + k),
+            _ => None,
+        };
+        match (at, c.args.get(2)) {
+            (Some(i), _) => self.bind(&items[i as usize], mode),
+            (None, Some(d)) => self.bind(d, mode),
+            (None, None) => Err(Error::query(format!(
+                "tuple doesn't have element with index '{k}' (ARGUMENT_OUT_OF_BOUND)"
+            ))),
+        }
+    }
+
     fn bind_call(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
         let name = funcs::canonical(&c.name);
         if let Some((base, is_if)) = funcs::aggregate(&name) {
@@ -477,6 +520,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         if name == "arrayJoin" {
             return Err(Error::unsupported("ARRAY JOIN"));
+        }
+        if name == "tupleElement" {
+            return self.bind_tuple_element(c, mode);
         }
         if let Some(op) = super::super::eval::lambda_op(&name) {
             if let Some(Expr::Func(l)) = c.args.first() {
@@ -870,6 +916,37 @@ fn reads_a_name(e: &Expr) -> bool {
 }
 
 /// Folds a call whose arguments are all constants into a constant.
+/// The elements of a tuple written out: `(a, b)`, `tuple(a, b)`, or a literal element of one
+/// (`((a, b), c).1`; nested no deeper than the parser allows an expression).
+fn tuple_items(mut e: Expr) -> Option<Vec<Expr>> {
+    loop {
+        match e {
+            Expr::Tuple(items) => return Some(items),
+            Expr::Func(f) if f.name == "tuple" && f.params.is_none() => return Some(f.args),
+            Expr::Func(f) if f.name == "tupleElement" && f.args.len() == 2 => {
+                let k = match &f.args[1] {
+                    Expr::Lit(l) => match l.value {
+                        Value::UInt(u) => i64::try_from(u).ok()?,
+                        Value::Int(i) => i,
+                        _ => return None,
+                    },
+                    _ => return None,
+                };
+                let mut args = f.args;
+                let inner = tuple_items(args.swap_remove(0))?;
+                let len = inner.len() as i64;
+                let at = match k {
+                    k if k > 0 && k <= len => k - 1,
+                    k if k < 0 && k >= -len => len + k,
+                    _ => return None,
+                };
+                e = inner.into_iter().nth(at as usize)?;
+            }
+            _ => return None,
+        }
+    }
+}
+
 fn fold(e: BExpr) -> Result<BExpr> {
     if let BKind::Call(c) = &e.kind {
         if c.args.iter().all(|a| a.as_const().is_some()) {
