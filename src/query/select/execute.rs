@@ -166,7 +166,7 @@ fn aggregate<'a>(
             dict: Dict::Store(dict),
         })];
         for agg in aggs {
-            cols.push(agg.finish(seen.len()).gather(&sel));
+            cols.push(agg.finish(seen.len())?.gather(&sel));
         }
         charge_states(env, &cols)?;
         return Ok(Batch { n: sel.len(), cols });
@@ -174,7 +174,7 @@ fn aggregate<'a>(
     let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
     let mut cols = grouper.key_columns();
     for agg in aggs {
-        cols.push(agg.finish(ngroups));
+        cols.push(agg.finish(ngroups)?);
     }
     charge_states(env, &cols)?;
     if keys.is_empty() || alive.iter().all(|a| *a) {
