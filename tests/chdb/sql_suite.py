@@ -725,6 +725,9 @@ QUERIES += [
         f"ORDER BY a, b LIMIT 20",
         tiers=("small",),
     ),
+    err("ch refuses: an arraySlice length of the least Int64",
+        f"SELECT arraySlice([1, 2, 3], 2, -9223372036854775808) FROM {T}",
+        "ARGUMENT_OUT_OF_BOUND", "overflow in length argument"),
     err("ch refuses: OFFSET after LIMIT BY without a LIMIT",
         f"SELECT model_name FROM {T} ORDER BY model_name LIMIT 1 BY model_name OFFSET 1",
         "SYNTAX_ERROR", "OFFSET"),
@@ -781,6 +784,45 @@ QUERIES += [
         "range(toInt8(-2), 3), range(0, 10, 3), range(10, 0, -3), splitByChar(',', 'a,b,,c'), "
         "splitByString('ab', 'xabyab'), splitByString('', 'abc'), splitByChar(',', '') "
         "FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: NaN elements in folds, distinct, sort and search",
+        "SELECT arrayMax([1., nan, 3.]) AS a, arrayMax([nan, nan, 2.]) AS b, "
+        "arrayMin([2., nan, nan]) AS c, arrayMin([NULL, nan]) AS d, arrayMax([nan]) AS e, "
+        "arrayMax([toFloat32(1), nan]) AS f, arrayMax([-inf, nan]) AS g, "
+        "arrayMax(x -> x, [1., nan]) AS h, arrayDistinct([nan, 1., NULL, nan, -nan, 1.]) AS i, "
+        "arrayDistinct([0., -0.]) AS j, arraySort([3., nan, 1., -inf, NULL, inf]) AS k, "
+        "arraySort(x -> -x, [nan, 1., 2.]) AS l, has([1., nan], nan) AS m, "
+        "indexOf([NULL, nan, 1.], 1) AS n, indexOf([nan], nan) AS o, hasAny([nan], [nan]) AS p, "
+        "arrayMax(arrayMap(x -> x / 0, [0., 1.])) AS r FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: slice offsets and lengths past either end",
+        "SELECT arraySlice([1, 2, 3, 4, 5], -7, 3) AS a, arraySlice([1, 2, 3, 4, 5], -6, 1) AS b, "
+        "arraySlice([1, 2, 3, 4, 5], -7, -3) AS c, arraySlice([1, 2, 3, 4, 5], -6, -5) AS d, "
+        "arraySlice([1, 2, 3, 4, 5], -9223372036854775808, 2) AS e, "
+        "arraySlice([1, 2, 3, 4, 5], toInt8(-128), 127) AS f, "
+        "arraySlice([1, 2, 3, 4, 5], 2, 9223372036854775807) AS g, "
+        "arraySlice([1, 2, 3, 4, 5], 2, 18446744073709551615) AS h, "
+        "arraySlice([1, 2, 3, 4, 5], 18446744073709551615, 1) AS i, "
+        "arraySlice([1, 2, 3, 4, 5], NULL) AS j, arraySlice([1, 2, 3, 4, 5], NULL, 2) AS k, "
+        "arraySlice([1, 2, 3, 4, 5], -3, NULL) AS l, arraySlice([1, 2, 3, 4, 5], 5, -1) AS m, "
+        "arraySlice([], -1, 1) AS n, arraySlice([1, 2, 3, 4, 5], 0, 3) AS o, "
+        "arraySlice(splitByChar('-', model_name), -9, 8) AS p, "
+        "arraySlice([prompt_tokens, completion_tokens], success - 3, 2) AS r "
+        f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: arrayStringConcat of NULL, NaN and infinite elements",
+        "SELECT arrayStringConcat(['a', NULL, 'b'], ',') AS a, arrayStringConcat([NULL, NULL], ',') AS b, "
+        "arrayStringConcat(['a', NULL, 'b']) AS c, arrayStringConcat([1, NULL, 3], '-') AS d, "
+        "arrayStringConcat([inf, -inf, nan, -0., 1.5], ',') AS e, "
+        "arrayStringConcat([NULL, model_name, NULL, provider], '/') AS f, "
+        "arrayStringConcat([latency / 0, cost], ';') AS g "
+        f"FROM {T} {ORDER} LIMIT 50",
         tiers=("small",),
     ),
     q(

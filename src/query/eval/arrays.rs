@@ -330,7 +330,11 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
         "arraySlice" => {
             arity(n, &args, 2, 3)?;
             elem_of(n, &args, 0)?;
-            if args[1..].iter().any(|a| !a.ty.is_int()) {
+            // A NULL offset or length (`Nullable(Nothing)`) is allowed, as in ClickHouse.
+            if args[1..]
+                .iter()
+                .any(|a| !a.ty.is_int() && *a.ty.base() != DataType::Nothing)
+            {
                 return Err(illegal(n, &args));
             }
             let ty = args[0].ty.clone();
@@ -645,10 +649,20 @@ fn sum_values(values: &[Value], ty: &DataType) -> Value {
     }
 }
 
+/// `arrayMin`/`arrayMax`: `NULL`s are passed over, and NaNs too unless every other value is
+/// `NULL` (then the answer is NaN), as in ClickHouse.
 fn extreme(values: Vec<Value>, ty: &DataType, max: bool) -> Value {
+    let mut nan = None;
     let best = values
         .into_iter()
         .filter(|v| *v != Value::Null)
+        .filter(|v| {
+            if is_nan(v) {
+                nan.get_or_insert_with(|| v.clone());
+                return false;
+            }
+            true
+        })
         .reduce(|a, b| {
             let o = order(&b, &a);
             let better = if max {
@@ -662,9 +676,48 @@ fn extreme(values: Vec<Value>, ty: &DataType, max: bool) -> Value {
                 a
             }
         });
-    match best {
+    match best.or(nan) {
         Some(v) => conform(v, ty),
         None => default_value(ty),
+    }
+}
+
+/// Whether `v` is a float NaN.
+fn is_nan(v: &Value) -> bool {
+    match v {
+        Value::Float64(x) => x.is_nan(),
+        Value::Float32(x) => x.is_nan(),
+        _ => false,
+    }
+}
+
+/// Whether `arrayDistinct` keeps `a` and `b` as one value: floats by their bits (`0` and `-0`
+/// are two values) with every NaN one value, as ClickHouse's hash set keys them; other values
+/// as `has` compares them.
+fn distinct_same(a: &Value, b: &Value) -> bool {
+    let float = |v: &Value| match v {
+        Value::Float64(x) => Some(*x),
+        Value::Float32(x) => Some(f64::from(*x)),
+        _ => None,
+    };
+    match (float(a), float(b)) {
+        (Some(x), Some(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
+        _ => same(a, b),
+    }
+}
+
+/// The text `arrayStringConcat` writes for an element, as ClickHouse's `toString`: NaN and
+/// the infinities as `nan`, `inf` and `-inf`.
+fn element_text(v: &Value) -> Cow<'_, str> {
+    let float = match v {
+        Value::Float64(x) => Some(*x),
+        Value::Float32(x) => Some(f64::from(*x)),
+        _ => None,
+    };
+    match float {
+        Some(x) if x.is_nan() => Cow::Borrowed("nan"),
+        Some(x) if x.is_infinite() => Cow::Borrowed(if x > 0.0 { "inf" } else { "-inf" }),
+        _ => value_str(v),
     }
 }
 
@@ -686,27 +739,50 @@ fn position(i: i128, len: usize) -> Option<usize> {
     (0..len).contains(&p).then_some(p as usize)
 }
 
-fn slice(v: Vec<Value>, offset: i128, length: Option<i128>) -> Vec<Value> {
+/// `arraySlice(v, offset, length)` as ClickHouse computes it: the offset counts from 1 (from
+/// the end when negative; 0 gives an empty array); a negative offset past the start places the
+/// slice before the first element, so a positive `length` is counted from there; a negative
+/// `length` ends the slice that many elements before the end. Offsets and lengths are read as
+/// `Int64` (a `UInt64` past it wraps, as in ClickHouse).
+fn slice(v: Vec<Value>, offset: i64, length: Option<i64>) -> Result<Vec<Value>> {
+    if length == Some(i64::MIN) {
+        return Err(Error::query(format!(
+            "arraySlice: overflow in length argument: {}",
+            i64::MIN
+        )));
+    }
     let len = v.len() as i128;
+    let offset = i128::from(offset);
     let start = if offset > 0 {
         offset - 1
     } else if offset < 0 {
-        (len + offset).max(0)
+        len + offset
     } else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    if start >= len {
-        return Vec::new();
-    }
     let end = match length {
         None => len,
-        Some(l) if l >= 0 => (start + l).min(len),
-        Some(l) => (len + l).max(start),
+        Some(l) if l >= 0 => start + i128::from(l),
+        Some(l) => len + i128::from(l),
     };
-    v.into_iter()
+    let (start, end) = (start.max(0), end.min(len));
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    Ok(v.into_iter()
         .skip(start as usize)
         .take((end - start) as usize)
-        .collect()
+        .collect())
+}
+
+/// An offset or length of `arraySlice` as `Int64`; `None` for `NULL`.
+fn int64(v: &Value) -> Option<i64> {
+    match v {
+        Value::UInt(x) => Some(*x as i64),
+        Value::Int(x) => Some(*x),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
 }
 
 fn range(args: &[Value], budget: &mut Budget) -> Result<Vec<i128>> {
@@ -843,16 +919,21 @@ pub(super) fn call<'a>(
                 Value::Array(all)
             }
             ArrayFn::Slice => {
-                let offset = wide(&at(1, i)).unwrap_or_default();
-                let length = (args.len() > 2).then(|| wide(&at(2, i)).unwrap_or_default());
-                let r = slice(items(at(0, i)), offset, length);
+                // A NULL offset is 1 and a NULL length the rest of the array, as in ClickHouse.
+                let offset = int64(&at(1, i)).unwrap_or(1);
+                let length = if args.len() > 2 {
+                    int64(&at(2, i))
+                } else {
+                    None
+                };
+                let r = slice(items(at(0, i)), offset, length)?;
                 budget.take(r.len())?;
                 Value::Array(r)
             }
             ArrayFn::Distinct => {
                 let mut seen: Vec<Value> = Vec::new();
                 for x in items(at(0, i)) {
-                    if x != Value::Null && !seen.iter().any(|s| same(s, &x)) {
+                    if x != Value::Null && !seen.iter().any(|s| distinct_same(s, &x)) {
                         seen.push(x);
                     }
                 }
@@ -877,9 +958,11 @@ pub(super) fn call<'a>(
                 } else {
                     String::new()
                 };
+                // NULL elements are left out, separators with them, as in ClickHouse.
                 let parts: Vec<String> = items(at(0, i))
                     .iter()
-                    .map(|x| value_str(x).into_owned())
+                    .filter(|x| **x != Value::Null)
+                    .map(|x| element_text(x).into_owned())
                     .collect();
                 // The text counts against the budget as elements of its size.
                 let bytes = parts.iter().map(|p| p.len() + sep.len()).sum::<usize>();
@@ -1115,9 +1198,19 @@ mod tests {
         assert_eq!(position(-4, 3), None);
         let v = |xs: &[u64]| xs.iter().map(|x| Value::UInt(*x)).collect::<Vec<_>>();
         // Hand-derived from ClickHouse's documentation of arraySlice.
-        assert_eq!(slice(v(&[1, 2, 3, 4, 5]), 2, Some(-1)), v(&[2, 3, 4]));
-        assert_eq!(slice(v(&[1, 2, 3, 4, 5]), -3, Some(-1)), v(&[3, 4]));
-        assert_eq!(slice(v(&[1, 2, 3]), 0, None), v(&[]));
+        let s = |xs: &[u64], o: i64, l: Option<i64>| slice(v(xs), o, l).unwrap();
+        assert_eq!(s(&[1, 2, 3, 4, 5], 2, Some(-1)), v(&[2, 3, 4]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -3, Some(-1)), v(&[3, 4]));
+        assert_eq!(s(&[1, 2, 3], 0, None), v(&[]));
+        // ClickHouse 26.9 (chDB): a negative offset past the start counts the length from
+        // before the first element.
+        assert_eq!(s(&[1, 2, 3, 4, 5], -7, Some(3)), v(&[1]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -6, Some(1)), v(&[]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -7, Some(-3)), v(&[1, 2]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], i64::MIN, Some(2)), v(&[]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -128, Some(127)), v(&[1, 2, 3, 4]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], 2, Some(i64::MAX)), v(&[2, 3, 4, 5]));
+        assert!(slice(v(&[1, 2]), 1, Some(i64::MIN)).is_err());
         let mut b = Budget(0);
         assert_eq!(
             range(&[Value::UInt(0), Value::UInt(10), Value::UInt(3)], &mut b).unwrap(),
