@@ -728,6 +728,9 @@ QUERIES += [
     err("ch refuses: an arraySlice length of the least Int64",
         f"SELECT arraySlice([1, 2, 3], 2, -9223372036854775808) FROM {T}",
         "ARGUMENT_OUT_OF_BOUND", "overflow in length argument"),
+    err("ch refuses: an aggregate inside a lambda reading the lambda's parameter",
+        f"SELECT arrayMap(x -> sum(x), [1, 2]) FROM {T}",
+        "NOT_FOUND_COLUMN_IN_BLOCK", "reads the lambda's parameter x"),
     err("ch refuses: OFFSET after LIMIT BY without a LIMIT",
         f"SELECT model_name FROM {T} ORDER BY model_name LIMIT 1 BY model_name OFFSET 1",
         "SYNTAX_ERROR", "OFFSET"),
@@ -823,6 +826,15 @@ QUERIES += [
         "arrayStringConcat([NULL, model_name, NULL, provider], '/') AS f, "
         "arrayStringConcat([latency / 0, cost], ';') AS g "
         f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: lambda parameters named like an alias or a column",
+        f"SELECT 5 AS x, arrayMap(x -> x + 1, [1, 2]) AS r, total_tokens * 2 AS t, "
+        f"arrayMap(t -> t + 1, [1, 2]) AS s, arrayMap(total_tokens -> total_tokens * 2, "
+        f"[prompt_tokens]) AS u, arrayFilter(x -> x > t, [1, 100000]) AS v, "
+        f"arrayMap(x -> x + sum_tokens, [1]) AS w, prompt_tokens AS sum_tokens "
+        f"FROM {T} {ORDER} LIMIT 20",
         tiers=("small",),
     ),
     q(

@@ -212,6 +212,26 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     _ => Expr::Ident(n.clone()),
                 }
             }
+            // A lambda's parameters are not aliases, and in its body they hide the aliases of
+            // their names (`SELECT 5 AS x, arrayMap(x -> x + 1, a)`), as in ClickHouse.
+            Expr::Func(c) if c.name == "lambda" => {
+                let (Some(Expr::Func(t)), Some(body)) = (c.args.first(), c.args.get(1)) else {
+                    return Ok(e.clone());
+                };
+                let names = t.args.iter().filter_map(|p| match p {
+                    Expr::Ident(p) => Some(p.clone()),
+                    _ => None,
+                });
+                let depth = stack.len();
+                stack.extend(names);
+                let body = self.expand_within(body, stack, x);
+                stack.truncate(depth);
+                Expr::Func(Box::new(Call {
+                    name: c.name.clone(),
+                    params: c.params.clone(),
+                    args: vec![c.args[0].clone(), body?],
+                }))
+            }
             // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
             // expression matches a `GROUP BY` key or an aggregate however it is spelled.
             Expr::Func(c) => Expr::Func(Box::new(Call {
@@ -515,6 +535,45 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         None
     }
 
+    /// Fails when an argument of the aggregate `c` reads a parameter of a lambda around it
+    /// (`arrayMap(x -> sum(x), a)`): an aggregate runs over the table's rows, before any
+    /// lambda has elements to give.
+    pub(super) fn refuse_lambda_params(&self, c: &Call) -> Result<()> {
+        if self.lambdas.is_empty() {
+            return Ok(());
+        }
+        fn find<'e>(e: &'e Expr, params: &[&str]) -> Option<&'e str> {
+            match e {
+                Expr::Ident(n) if params.contains(&n.as_str()) => Some(n),
+                Expr::Func(c) => c
+                    .args
+                    .iter()
+                    .chain(c.params.iter().flatten())
+                    .find_map(|a| find(a, params)),
+                Expr::Interval(x, _) => find(x, params),
+                Expr::Array(items) | Expr::Tuple(items) => {
+                    items.iter().find_map(|a| find(a, params))
+                }
+                _ => None,
+            }
+        }
+        let params: Vec<&str> = self
+            .lambdas
+            .iter()
+            .flatten()
+            .map(|(p, _)| p.as_str())
+            .collect();
+        match c.args.iter().find_map(|a| find(a, &params)) {
+            Some(p) => Err(Error::query(format!(
+                "the aggregate function {} inside a lambda reads the lambda's parameter {p}: \
+                 an aggregate reads the table's rows, not a lambda's elements (aggregate the \
+                 lambda's result instead, or use arraySum, arrayMax, … on the array)",
+                c.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// `f(x -> body, a, …)`: the arrays bound, then the body with `x` the arrays' elements.
     fn bind_lambda(&mut self, name: &str, op: LambdaOp, c: &Call, mode: Mode) -> Result<BExpr> {
         let (params, body) = match c.args.first() {
@@ -649,6 +708,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 Error::query(format!("{}: parameters must be constants", c.name))
             })?);
         }
+        self.refuse_lambda_params(c)?;
         let mut arg_exprs: Vec<&Expr> = c.args.iter().collect();
         let kind = funcs::aggregate_kind(base, &params)?;
         let saved = self.clause;
