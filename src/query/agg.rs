@@ -5,6 +5,7 @@
 //! with ours on groups of up to 8192 rows); `quantileExact` picks the element at
 //! `floor(level * n)` and `quantileExactInclusive` interpolates linearly, as ClickHouse does.
 
+use super::budget;
 use super::column::{Col, Dict, Prim, Strs};
 use super::eval::BExpr;
 use super::state::{AggState, Key, StateVal};
@@ -803,7 +804,8 @@ impl Agg {
         self.update_rows(args, groups, ngroups, n);
     }
 
-    /// The error an update met, if any (`groupArray` past [`MAX_GROUP_ARRAY_VALUES`]).
+    /// The error an update met, if any (`groupArray` past [`MAX_GROUP_ARRAY_VALUES`], or
+    /// its values past the bytes the store's `maxBytes` leaves free).
     pub fn error(&self) -> Option<Error> {
         match &self.state {
             State::Group(_, _, _, total) if *total > MAX_GROUP_ARRAY_VALUES => {
@@ -812,6 +814,7 @@ impl Agg {
                      per query (use groupArray(n)(x) to keep fewer per group)"
                 )))
             }
+            State::Group(..) => budget::check().err(),
             _ => None,
         }
     }
@@ -1002,20 +1005,26 @@ impl Agg {
                 }
                 let ty = &arg_types[0];
                 let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+                // The values kept (and groupUniqArray's text of each) are charged by their bytes
+                // to the query's budget; past it, no more are kept and `error` reports it.
+                let mut over = false;
                 groups.each(n, |i, g| {
-                    if v[g].len() >= limit || *total > MAX_GROUP_ARRAY_VALUES {
+                    if over || v[g].len() >= limit || *total > MAX_GROUP_ARRAY_VALUES {
                         return;
                     }
                     let x = args[0].value_at(i, ty);
+                    let mut bytes = budget::value_bytes(&x);
                     if let Some(sets) = sets {
                         let mut key = String::new();
                         x.write_json_as(&mut key, true);
+                        bytes = bytes.saturating_add(key.len() as u64 + 24);
                         if !sets[g].insert(key) {
                             return;
                         }
                     }
                     v[g].push(x);
                     *total += 1;
+                    over = budget::keep(bytes).is_err();
                 });
             }
             State::QuantU(q) => {

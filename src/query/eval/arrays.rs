@@ -4,8 +4,11 @@
 //! functions whose first argument is a lambda (`arrayMap(x -> …, a)`, `arrayFilter`, …).
 //!
 //! Arrays are held as one [`Value::Array`] per row. Every call builds at most
-//! [`MAX_ARRAY_ELEMENTS`] elements over one batch, so that no query can build unbounded arrays.
+//! [`MAX_ARRAY_ELEMENTS`] elements over one batch (checked before `range` allocates), and the
+//! bytes of the arrays and strings built are charged to the query's budget (`budget`), which
+//! the bytes the store's `maxBytes` leaves free bound.
 
+use super::super::budget;
 use super::super::column::{default_value, from_values, typed_value, value_f, value_str, Col};
 use super::super::types::{common_type, DataType, Repr};
 use super::super::Value;
@@ -785,7 +788,7 @@ fn int64(v: &Value) -> Option<i64> {
     }
 }
 
-fn range(args: &[Value], budget: &mut Budget) -> Result<Vec<i128>> {
+fn range(args: &[Value], cap: &mut Budget) -> Result<Vec<i128>> {
     let w: Vec<i128> = args.iter().map(|v| wide(v).unwrap_or_default()).collect();
     let (start, end, step) = match w.as_slice() {
         [e] => (0, *e, 1),
@@ -801,7 +804,7 @@ fn range(args: &[Value], budget: &mut Budget) -> Result<Vec<i128>> {
     }
     let count = ((end - start).abs() + step.abs() - 1) / step.abs();
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    budget.take(count)?;
+    cap.take(count)?;
     Ok((0..count).map(|k| start + step * k as i128).collect())
 }
 
@@ -867,12 +870,14 @@ pub(super) fn call<'a>(
     }
     let at = |k: usize, i: usize| args[k].value_at(i, &fc.args[k].ty);
     let out_elem = elem(ty).cloned().unwrap_or(DataType::Nothing);
-    let mut budget = Budget(0);
+    // Arrays, maps and strings built are charged by their bytes to the query's budget.
+    let charged = matches!(ty.base().repr(), Repr::V | Repr::S);
+    let mut cap = Budget(0);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let v = match f {
             ArrayFn::Make => {
-                budget.take(args.len())?;
+                cap.take(args.len())?;
                 Value::Array(
                     (0..args.len())
                         .map(|k| conform(at(k, i), &out_elem))
@@ -913,7 +918,7 @@ pub(super) fn call<'a>(
                 let mut all = Vec::new();
                 for k in 0..args.len() {
                     let part = items(at(k, i));
-                    budget.take(part.len())?;
+                    cap.take(part.len())?;
                     all.extend(part.into_iter().map(|x| conform(x, &out_elem)));
                 }
                 Value::Array(all)
@@ -927,7 +932,7 @@ pub(super) fn call<'a>(
                     None
                 };
                 let r = slice(items(at(0, i)), offset, length)?;
-                budget.take(r.len())?;
+                cap.take(r.len())?;
                 Value::Array(r)
             }
             ArrayFn::Distinct => {
@@ -937,18 +942,18 @@ pub(super) fn call<'a>(
                         seen.push(x);
                     }
                 }
-                budget.take(seen.len())?;
+                cap.take(seen.len())?;
                 Value::Array(seen)
             }
             ArrayFn::Sort => {
                 let mut a = items(at(0, i));
-                budget.take(a.len())?;
+                cap.take(a.len())?;
                 a.sort_by(order);
                 Value::Array(a)
             }
             ArrayFn::Reverse => {
                 let mut a = items(at(0, i));
-                budget.take(a.len())?;
+                cap.take(a.len())?;
                 a.reverse();
                 Value::Array(a)
             }
@@ -966,12 +971,12 @@ pub(super) fn call<'a>(
                     .collect();
                 // The text counts against the budget as elements of its size.
                 let bytes = parts.iter().map(|p| p.len() + sep.len()).sum::<usize>();
-                budget.take(bytes / std::mem::size_of::<Value>())?;
+                cap.take(bytes / std::mem::size_of::<Value>())?;
                 Value::Str(parts.join(&sep))
             }
             ArrayFn::Range => {
                 let vals: Vec<Value> = (0..args.len()).map(|k| at(k, i)).collect();
-                let r = range(&vals, &mut budget)?;
+                let r = range(&vals, &mut cap)?;
                 let signed = out_elem.is_signed();
                 Value::Array(
                     r.into_iter()
@@ -989,7 +994,7 @@ pub(super) fn call<'a>(
                 let sep = value_str(&at(0, i)).into_owned();
                 let s = value_str(&at(1, i)).into_owned();
                 let r = split(&sep, &s);
-                budget.take(r.len())?;
+                cap.take(r.len())?;
                 Value::Array(r)
             }
             ArrayFn::Sum => {
@@ -1020,7 +1025,7 @@ pub(super) fn call<'a>(
                 *ty.base() == DataType::Float32,
             )?,
             ArrayFn::MakeMap => {
-                budget.take(args.len())?;
+                cap.take(args.len())?;
                 let (kt, vt) = match ty {
                     DataType::Map(kv) => (kv.0.clone(), kv.1.clone()),
                     _ => (DataType::Nothing, DataType::Nothing),
@@ -1040,7 +1045,7 @@ pub(super) fn call<'a>(
             }
             ArrayFn::MapKeys | ArrayFn::MapValues => {
                 let p = pairs(at(0, i));
-                budget.take(p.len())?;
+                cap.take(p.len())?;
                 let keys = matches!(f, ArrayFn::MapKeys);
                 Value::Array(
                     p.into_iter()
@@ -1056,6 +1061,9 @@ pub(super) fn call<'a>(
             }
             ArrayFn::Lambda(..) => Value::Null,
         };
+        if charged {
+            budget::live(budget::value_bytes(&v))?;
+        }
         out.push(v);
     }
     Ok(from_values(out, ty))
@@ -1076,7 +1084,7 @@ fn call_lambda<'a>(
     let mut starts: Vec<usize> = Vec::with_capacity(n + 1);
     let mut flat: Vec<Vec<Value>> = vec![Vec::new(); k];
     let mut firsts: Vec<Vec<Value>> = Vec::with_capacity(n);
-    let mut budget = Budget(0);
+    let mut cap = Budget(0);
     for i in 0..n {
         starts.push(rows.len());
         let mut len = None;
@@ -1091,13 +1099,19 @@ fn call_lambda<'a>(
                 }
                 _ => {}
             }
+            // The elements are copied into the lambda's columns (and the first array's kept).
+            let bytes = a
+                .iter()
+                .map(budget::value_bytes)
+                .fold(0, u64::saturating_add);
+            budget::live(bytes.saturating_mul(if j == 0 { 2 } else { 1 }))?;
             if j == 0 {
                 firsts.push(a.clone());
             }
             list.extend(a);
         }
         let len = len.unwrap_or(0);
-        budget.take(len)?;
+        cap.take(len)?;
         rows.extend(std::iter::repeat(i as u32).take(len));
     }
     starts.push(rows.len());
@@ -1115,18 +1129,24 @@ fn call_lambda<'a>(
     let body = eval(&lambda.body, &batch)?;
     let bty = &lambda.body.ty;
     let results: Vec<Value> = (0..total).map(|e| body.value_at(e, bty)).collect();
+    if matches!(bty.base().repr(), Repr::V | Repr::S) {
+        let bytes = results.iter().map(budget::value_bytes);
+        budget::live(bytes.fold(0, u64::saturating_add))?;
+    }
     let truth = || to_mask(&body, total);
     let out_elem = elem(ty).cloned().unwrap_or(DataType::Nothing);
     let mut out = Vec::with_capacity(n);
     match op {
         LambdaOp::Map => {
             for i in 0..n {
-                out.push(Value::Array(
+                let v = Value::Array(
                     results[starts[i]..starts[i + 1]]
                         .iter()
                         .map(|v| conform(v.clone(), &out_elem))
                         .collect(),
-                ));
+                );
+                budget::live(budget::value_bytes(&v))?;
+                out.push(v);
             }
         }
         LambdaOp::Filter | LambdaOp::First | LambdaOp::Sort => {
