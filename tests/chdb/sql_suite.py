@@ -838,6 +838,24 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "aggregates of a NULL literal are NULL, count and uniq of it 0",
+        f"SELECT sum(NULL) AS a, avg(NULL) AS b, quantile(NULL) AS c, groupArray(NULL) AS d, "
+        f"sumIf(NULL, success = 1) AS e, varPop(NULL) AS f, covarPop(latency, NULL) AS g, "
+        f"count(NULL) AS h, uniq(NULL) AS i, toTypeName(sum(NULL)) AS t FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "aggregates of a NULL literal per group",
+        f"SELECT model_name, sum(NULL) AS a, median(NULL) AS b, count() AS n FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+        tiers=("small",),
+    ),
+    q(
+        "aggregates of a NULL literal over no rows",
+        f"SELECT sum(NULL) AS a, avg(NULL) AS b, count(NULL) AS c FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
         "arrays: folds, distances and lambdas of constants",
         "SELECT arraySum([1, 2, 3]), arraySum([toInt8(-1)]), arraySum([1.5, 2]), arrayAvg([1, 2]), "
         "arrayMin([3, 1]), arrayMax(['a', 'b']), arraySum([toFloat32(1.5)]), "

@@ -710,7 +710,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         self.refuse_lambda_params(c)?;
         let mut arg_exprs: Vec<&Expr> = c.args.iter().collect();
-        let kind = funcs::aggregate_kind(base, &params)?;
+        let mut kind = funcs::aggregate_kind(base, &params)?;
         let saved = self.clause;
         self.clause = "aggregate function arguments (nested aggregates)";
         let cond_expr = if is_if {
@@ -760,6 +760,15 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 && !matches!(kind, AggKind::Any | AggKind::GroupArray(..))
             {
                 return Err(Error::unsupported(format!("{} of arrays or maps", c.name)));
+            }
+        }
+        // An aggregate of a `NULL` literal (`Nullable(Nothing)`) is `NULL`, as in ClickHouse
+        // (`sum(NULL)`, `avg(NULL)`, `groupArray(NULL)`, …); `count` and `uniq` count nothing.
+        let only_null = |t: &DataType| t.is_nullable() && *t.base() == DataType::Nothing;
+        if !matches!(kind, AggKind::Count | AggKind::Uniq) {
+            if let Some(i) = args.iter().position(|a| only_null(&a.ty)) {
+                kind = AggKind::Any;
+                args = vec![args.swap_remove(i)];
             }
         }
         let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
