@@ -856,6 +856,12 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "arrays: an aggregate inside a lambda with a lambda of the same parameter name inside it",
+        f"SELECT model_name, arrayMap(x -> x + max(arraySum(x -> x * 2, [prompt_tokens])), [1]) AS y "
+        f"FROM {T} GROUP BY model_name ORDER BY model_name",
+        tiers=("small",),
+    ),
+    q(
         "arrays: folds, distances and lambdas of constants",
         "SELECT arraySum([1, 2, 3]), arraySum([toInt8(-1)]), arraySum([1.5, 2]), arrayAvg([1, 2]), "
         "arrayMin([3, 1]), arrayMax(['a', 'b']), arraySum([toFloat32(1.5)]), "

@@ -545,6 +545,26 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         fn find<'e>(e: &'e Expr, params: &[&str]) -> Option<&'e str> {
             match e {
                 Expr::Ident(n) if params.contains(&n.as_str()) => Some(n),
+                // A lambda inside the aggregate hides the names of its own parameters.
+                Expr::Func(c) if c.name == "lambda" => {
+                    let own: Vec<&str> = match c.args.first() {
+                        Some(Expr::Func(t)) => t
+                            .args
+                            .iter()
+                            .filter_map(|p| match p {
+                                Expr::Ident(p) => Some(p.as_str()),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let outer: Vec<&str> = params
+                        .iter()
+                        .copied()
+                        .filter(|p| !own.contains(p))
+                        .collect();
+                    c.args.get(1).and_then(|body| find(body, &outer))
+                }
                 Expr::Func(c) => c
                     .args
                     .iter()
