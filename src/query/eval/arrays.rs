@@ -872,6 +872,7 @@ pub(super) fn call<'a>(
     let out_elem = elem(ty).cloned().unwrap_or(DataType::Nothing);
     // Arrays, maps and strings built are charged by their bytes to the query's budget.
     let charged = matches!(ty.base().repr(), Repr::V | Repr::S);
+    let mut bytes: u64 = 0;
     let mut cap = Budget(0);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -1062,10 +1063,12 @@ pub(super) fn call<'a>(
             ArrayFn::Lambda(..) => Value::Null,
         };
         if charged {
-            budget::live(budget::value_bytes(&v))?;
+            bytes = bytes.saturating_add(budget::value_bytes(&v));
         }
         out.push(v);
     }
+    // Charged once per call: the element bound above keeps one call's work bounded.
+    budget::live(bytes)?;
     Ok(from_values(out, ty))
 }
 
@@ -1085,6 +1088,7 @@ fn call_lambda<'a>(
     let mut flat: Vec<Vec<Value>> = vec![Vec::new(); k];
     let mut firsts: Vec<Vec<Value>> = Vec::with_capacity(n);
     let mut cap = Budget(0);
+    let mut bytes: u64 = 0;
     for i in 0..n {
         starts.push(rows.len());
         let mut len = None;
@@ -1100,11 +1104,11 @@ fn call_lambda<'a>(
                 _ => {}
             }
             // The elements are copied into the lambda's columns (and the first array's kept).
-            let bytes = a
+            let b = a
                 .iter()
                 .map(budget::value_bytes)
                 .fold(0, u64::saturating_add);
-            budget::live(bytes.saturating_mul(if j == 0 { 2 } else { 1 }))?;
+            bytes = bytes.saturating_add(b.saturating_mul(if j == 0 { 2 } else { 1 }));
             if j == 0 {
                 firsts.push(a.clone());
             }
@@ -1115,6 +1119,7 @@ fn call_lambda<'a>(
         rows.extend(std::iter::repeat(i as u32).take(len));
     }
     starts.push(rows.len());
+    budget::live(bytes)?;
     let total = rows.len();
     let mut cols: Vec<Col<'a>> = Vec::with_capacity(args.len());
     for (j, list) in flat.into_iter().enumerate() {
@@ -1138,6 +1143,7 @@ fn call_lambda<'a>(
     let mut out = Vec::with_capacity(n);
     match op {
         LambdaOp::Map => {
+            let mut bytes: u64 = 0;
             for i in 0..n {
                 let v = Value::Array(
                     results[starts[i]..starts[i + 1]]
@@ -1145,9 +1151,10 @@ fn call_lambda<'a>(
                         .map(|v| conform(v.clone(), &out_elem))
                         .collect(),
                 );
-                budget::live(budget::value_bytes(&v))?;
+                bytes = bytes.saturating_add(budget::value_bytes(&v));
                 out.push(v);
             }
+            budget::live(bytes)?;
         }
         LambdaOp::Filter | LambdaOp::First | LambdaOp::Sort => {
             let m = truth();
