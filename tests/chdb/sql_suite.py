@@ -550,6 +550,20 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: a constant minus a column moves out of min and max, which swap",
+        f"SELECT max(toInt64(-9223372036854775807) - toInt64(prompt_tokens)) AS a, "
+        f"min(toInt64(9223372036854775807) - toInt64(prompt_tokens) * 2) AS b, "
+        f"max(toDateTime('2024-09-10 00:00:00') - event_time) AS c, "
+        f"min(toDateTime('2024-09-10 00:00:00') - event_time) AS d, max(1000 - latency) AS e FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a constant minus a column out of min and max over no rows",
+        f"SELECT max(toInt64(-9223372036854775807) - toInt64(prompt_tokens)) AS a, "
+        f"min(toDateTime('2024-09-10 00:00:00') - event_time) AS b FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
         "exact: min and max of arithmetic over no rows",
         f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
         tiers=("small",),

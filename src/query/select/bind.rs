@@ -884,7 +884,8 @@ fn is_constant_expr(e: &Expr) -> bool {
 /// `min(x + c)` as `min(x) + c`: ClickHouse moves arithmetic with a constant out of `min` and
 /// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
 /// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
-/// negative factor or divisor swaps `min` and `max`. Without combinators only, and only where
+/// negative factor or divisor swaps `min` and `max`, and so does a constant minus `x`
+/// (`max(c - x)` is `c - min(x)`). Without combinators only, and only where
 /// `x` reads a column: a constant argument is folded whole first. The constant may be any
 /// constant expression (`toDateTime('…')`), which `fold` evaluates.
 fn arithmetic_out_of_extreme(
@@ -915,7 +916,7 @@ fn arithmetic_out_of_extreme(
     let (a, b) = (&inner.args[0], &inner.args[1]);
     let (x, k, k_first) = match (constant(a), constant(b)) {
         (None, Some(k)) => (a, k, false),
-        (Some(k), None) if op == "plus" || op == "multiply" => (b, k, true),
+        (Some(k), None) if op == "plus" || op == "multiply" || op == "minus" => (b, k, true),
         _ => return None,
     };
     if !reads_a_name(x) {
@@ -932,7 +933,7 @@ fn arithmetic_out_of_extreme(
         _ if op == "plus" || op == "minus" => false,
         _ => return None,
     };
-    let swap = negative && (op == "multiply" || op == "divide");
+    let swap = (negative && (op == "multiply" || op == "divide")) || (k_first && op == "minus");
     let agg = match (base == "min", swap) {
         (true, false) | (false, true) => "min",
         _ => "max",
