@@ -635,6 +635,12 @@ fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
         .expect("every case ends cleanly");
 }
 
+/// Arrays and groupArray values past what `maxBytes` leaves free are errors naming it.
+#[test]
+fn arrays_past_max_bytes_are_errors_naming_it() {
+    limits::check_array_budget();
+}
+
 /// The hostile `.datasource` files of `tests/limits` on a thread with wasm's 1 MiB stack.
 #[test]
 fn hostile_datasources_end_cleanly_on_a_one_mebibyte_stack() {

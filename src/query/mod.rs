@@ -9,6 +9,7 @@
 
 mod agg;
 mod ast;
+mod budget;
 mod column;
 mod endpoint;
 mod eval;
@@ -159,6 +160,7 @@ pub fn run_pipe_in(
     params: &Params,
     now: i64,
 ) -> Result<Endpoint> {
+    let _budget = budget::enter(store.max_bytes().saturating_sub(store.bytes()));
     let mut env = pipe_env(store, others, pipe, params, now);
     for other in pipes {
         let shadowed = other.name == pipe.name
@@ -213,6 +215,7 @@ pub fn run_sql_in(
     tables: &[(&str, &dyn Fn() -> Endpoint)],
     now: i64,
 ) -> Result<Endpoint> {
+    let _budget = budget::enter(store.max_bytes().saturating_sub(store.bytes()));
     let mut env = Env::new(store, params, now);
     env.others = others.to_vec();
     env.lazy = tables.iter().map(|(n, f)| (n.to_string(), *f)).collect();

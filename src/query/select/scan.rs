@@ -113,6 +113,8 @@ pub(super) fn scan<'a: 'b, 'b>(
     }
     // Apply the filter to a batch, then hand on only the rows that pass.
     let mut run = |batch: Batch<'b>| -> Result<bool> {
+        // The arrays built for the last block are gone.
+        super::super::budget::next_block();
         let Some(flt) = filter else {
             return f(&batch, None);
         };
