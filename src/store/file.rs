@@ -234,7 +234,10 @@ fn put_schema(out: &mut Vec<u8>, ds: &Datasource) {
     Put::count(out, ds.columns.len());
     for c in &ds.columns {
         out.str(&c.name);
-        out.str(c.ty.name());
+        match &c.declared {
+            Some(d) => out.str(&d.to_string()),
+            None => out.str(c.ty.name()),
+        }
         out.u8(u8::from(c.nullable));
         Put::count(out, c.path.len());
         for p in &c.path {
@@ -421,6 +424,21 @@ impl EventStore {
         end: usize,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<u64> {
+        let tables = std::iter::once(&self.store).chain(self.others.iter().map(|t| &t.store));
+        for store in tables {
+            let ds = store.datasource();
+            if let Some(c) = ds.columns.iter().find(|c| c.ty == ColumnType::Values) {
+                return Err(Error::new(ErrorKind::StoreFile {
+                    offset: 0,
+                    message: format!(
+                        "not supported: saving the {} column '{}' of datasource '{}'; the store cannot be saved",
+                        c.type_name(),
+                        c.name,
+                        ds.name
+                    ),
+                }));
+            }
+        }
         let items = self.store_file_items();
         let end = end.min(items.len());
         let mut written = 0u64;
@@ -699,8 +717,17 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
         let name = r.string()?;
         let ty_at = r.at();
         let ty_name = r.str()?;
-        let ty = ColumnType::from_name(ty_name)
-            .ok_or_else(|| damaged(ty_at, format!("unknown column type '{ty_name}'")))?;
+        // A scalar's stored name, or the declared type of a `SimpleAggregateFunction` column.
+        let (ty, declared) = match ColumnType::from_name(ty_name) {
+            Some(ty) => (ty, None),
+            None => match crate::schema::TypeDesc::parse(ty_name)
+                .ok()
+                .and_then(|t| t.column_storage())
+            {
+                Some((ty, _, Some(d))) if ty != ColumnType::Values => (ty, Some(d)),
+                _ => return Err(damaged(ty_at, format!("unknown column type '{ty_name}'"))),
+            },
+        };
         let nullable = r.flag()?;
         let np = r.count(8)?;
         if np == 0 {
@@ -745,6 +772,7 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
             path,
             default,
             nullable,
+            declared,
         });
     }
     let time_col = |c: u64, at: u64| -> Result<usize> {
@@ -1618,6 +1646,7 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         ));
     }
     let block = Block {
+        values: vec![None; columns.len()],
         columns,
         nulls,
         rows,

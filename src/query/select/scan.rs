@@ -17,6 +17,9 @@ fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batc
             if !needed.contains(&i) {
                 return Col::Const(Value::Null);
             }
+            if let Some(v) = block.values(i) {
+                return Col::V(Cow::Borrowed(v));
+            }
             let values = match (block.column(i).codes(), store.dictionary(i)) {
                 (Some(codes), Some(d)) => Col::S(Strs {
                     codes,

@@ -263,10 +263,7 @@ impl<'a> Source<'a> {
                 .datasource()
                 .columns
                 .iter()
-                .map(|c| {
-                    let ty = DataType::of_column(c.ty).nullable_if(c.nullable);
-                    (c.name.clone(), ty)
-                })
+                .map(|c| (c.name.clone(), DataType::of_def(c)))
                 .collect(),
             Source::Table(t) => t
                 .names
