@@ -180,8 +180,24 @@ pub fn run_pipe_in(
     Ok(to_endpoint(&t, env.stats.get()))
 }
 
+/// Runs the endpoint node of the materialized `pipe` over `store` (the rows just written to
+/// the datasource it reads), as a ClickHouse materialized view runs its `SELECT` over an
+/// inserted block: no parameters, and aggregate states kept as values for the target table.
+/// The queries may read the datasources of `others` by name.
+pub fn run_materialized(
+    store: &Store,
+    others: &[&Store],
+    pipe: &Pipe,
+    now: i64,
+) -> Result<Endpoint> {
+    let params = Params::new();
+    let env = pipe_env(store, others, pipe, &params, now);
+    let t = env.run_node(pipe.endpoint)?;
+    Ok(to_endpoint(&t, env.stats.get()))
+}
+
 /// True when `sql` (template marks read as spaces) has `name` as a word or quoted name.
-fn names_word(sql: &str, name: &str) -> bool {
+pub(crate) fn names_word(sql: &str, name: &str) -> bool {
     let mut toks = Vec::new();
     // A text that does not lex is reported when the node runs.
     let _ = lexer::lex(&sql.replace(['{', '}', '%'], " "), 1, &mut toks);

@@ -6,6 +6,7 @@
 //! of its time column so time-range queries can skip it. String columns share one [`Dictionary`]
 //! per column across all blocks, so grouping by a string is grouping by a `u32` code.
 
+mod append;
 mod dict;
 mod file;
 mod reprice;
