@@ -157,3 +157,35 @@ fn a_view_giving_a_column_its_target_lacks_fails_the_write_as_clickhouse_does() 
     assert_eq!(store.datasource_rows("a"), Some(1));
     assert_eq!(store.datasource_rows("b"), Some(0));
 }
+
+#[test]
+fn final_merges_the_states_of_each_group() {
+    let store = loaded();
+    let expected: J =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("expected.json")).unwrap())
+            .unwrap();
+    let want = expected["hourly"].as_array().unwrap();
+    let merged = store
+        .sql(
+            "SELECT hour, model, countMerge(calls) AS calls, uniqMerge(users) AS users, \
+             sumMerge(tokens) AS tokens, quantilesMerge(0.5, 0.9)(latency_q) AS latency_q, \
+             max(max_latency) AS max_latency FROM calls_by_hour FINAL GROUP BY hour, model \
+             ORDER BY hour, model",
+            &Params::new(),
+        )
+        .unwrap();
+    let got: J = serde_json::from_str(&merged.to_json()).unwrap();
+    assert!(same(&got["data"], &expected["hourly"]), "{}", got["data"]);
+    // One row per group, its simple aggregate already merged.
+    let rows = store
+        .sql(
+            "SELECT hour, model, max_latency FROM calls_by_hour FINAL ORDER BY hour, model",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(rows.rows(), want.len());
+    let got: J = serde_json::from_str(&rows.to_json()).unwrap();
+    for (g, w) in got["data"].as_array().unwrap().iter().zip(want) {
+        assert!(same(&g["max_latency"], &w["max_latency"]), "{g} {w}");
+    }
+}

@@ -190,3 +190,64 @@ fn saving_a_store_with_array_columns_is_refused_naming_the_column() {
         "{e}"
     );
 }
+
+#[test]
+fn final_merges_rows_as_the_engines_do() {
+    let files = vec![
+        (
+            "r.datasource".to_string(),
+            "SCHEMA >\n    `k` UInt8,\n    `v` UInt8,\n    `ver` UInt8\n\nENGINE \"ReplacingMergeTree\"\nENGINE_SORTING_KEY \"k\"\nENGINE_VER \"ver\"\n".to_string(),
+        ),
+        (
+            "sm.datasource".to_string(),
+            "SCHEMA >\n    `k` UInt8,\n    `name` String,\n    `a` UInt8,\n    `b` Float64\n\nENGINE \"SummingMergeTree\"\nENGINE_SORTING_KEY \"k\"\n".to_string(),
+        ),
+        (
+            "m.datasource".to_string(),
+            "SCHEMA >\n    `k` UInt8\n\nENGINE \"MergeTree\"\nENGINE_SORTING_KEY \"k\"\n"
+                .to_string(),
+        ),
+    ];
+    let mut s = EventStore::from_project(&files, Options::default());
+    assert_eq!(s.load_errors(), &[]);
+    for (t, line) in [
+        ("r", r#"{"k":1,"v":1,"ver":5}"#),
+        ("r", r#"{"k":2,"v":1,"ver":1}"#),
+        ("r", r#"{"k":1,"v":2,"ver":3}"#),
+        ("r", r#"{"k":2,"v":2,"ver":1}"#),
+        ("sm", r#"{"k":1,"name":"x","a":1,"b":0.5}"#),
+        ("sm", r#"{"k":2,"name":"y","a":0,"b":0}"#),
+        ("sm", r#"{"k":1,"name":"z","a":255,"b":0.25}"#),
+        ("sm", r#"{"k":3,"name":"w","a":1,"b":-1}"#),
+        ("sm", r#"{"k":3,"name":"w","a":255,"b":1}"#),
+    ] {
+        s.begin_into("x.ndjson", t).unwrap();
+        s.write(format!("{line}\n").as_bytes()).unwrap();
+        s.end().unwrap();
+    }
+    // The highest version per key; the last inserted among equal versions.
+    assert_eq!(
+        json_rows(&s, "SELECT * FROM r FINAL ORDER BY k"),
+        ["[1, 1, 5]", "[2, 2, 1]"]
+    );
+    // Sums wrap to UInt8; keys whose sums are all 0 are dropped; `name` is the first row's.
+    assert_eq!(
+        json_rows(&s, "SELECT * FROM sm FINAL ORDER BY k"),
+        [r#"[1, "x", 0, 0.75]"#]
+    );
+    let e = s.sql("SELECT * FROM m FINAL", &Params::new()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("Storage MergeTree doesn't support FINAL"),
+        "{e}"
+    );
+    // Without FINAL, every row as it arrived.
+    assert_eq!(json_rows(&s, "SELECT count() AS n FROM sm"), ["[5]"]);
+    // A store file keeps the version column.
+    let file = s.to_store_file().unwrap();
+    let reopened = EventStore::open_store_file(&file, Options::default()).unwrap();
+    assert_eq!(
+        json_rows(&reopened, "SELECT * FROM r FINAL ORDER BY k"),
+        ["[1, 1, 5]", "[2, 2, 1]"]
+    );
+}

@@ -225,6 +225,9 @@ pub struct Datasource {
     pub partition: PartitionKey,
     /// Sorting key columns (indexes into `columns`).
     pub sorting_key: Vec<usize>,
+    /// `ReplacingMergeTree`'s version column (`ENGINE_VER`), which `FINAL` keeps the highest
+    /// of per sorting key.
+    pub version_column: Option<usize>,
     /// The column whose min/max each block records: the partition key's time column, else the
     /// first time column of the sorting key, else the first time column.
     pub time_column: Option<usize>,

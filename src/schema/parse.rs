@@ -48,6 +48,7 @@ impl Datasource {
             partition: PartitionKey::None,
             sorting_key: Vec::new(),
             time_column: None,
+            version_column: None,
         };
         let stored = file.columns.iter().filter(|c| c.ty != TypeDesc::Json);
         if stored.clone().next().is_none() {
@@ -153,6 +154,14 @@ impl Datasource {
                     ));
                 }
                 ds.sorting_key.push(idx);
+            }
+        }
+        if let Some(s) = file.engine_setting("ver") {
+            let name = s.value.trim().trim_matches('`');
+            if !name.is_empty() {
+                ds.version_column = Some(ds.column_index(name).ok_or_else(|| {
+                    err(s.line, format!("version column '{name}' is not a column"))
+                })?);
             }
         }
         if let Some(s) = file.engine_setting("primary_key") {

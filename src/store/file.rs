@@ -208,7 +208,11 @@ impl Put for Vec<u8> {
 fn put_schema(out: &mut Vec<u8>, ds: &Datasource) {
     out.str(&ds.name);
     out.str(&ds.description);
-    out.str(&ds.engine);
+    // `ReplacingMergeTree(ver)` names the version column.
+    match ds.version_column.and_then(|v| ds.columns.get(v)) {
+        Some(v) => out.str(&format!("{}({})", ds.engine, v.name)),
+        None => out.str(&ds.engine),
+    }
     let (kind, col) = match ds.partition {
         PartitionKey::None => (0, 0),
         PartitionKey::YearMonth(c) => (1, c),
@@ -696,7 +700,15 @@ impl<'a> In<'a> {
 fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
     let name = r.string()?;
     let description = r.string()?;
-    let engine = r.string()?;
+    let engine_text = r.string()?;
+    // `ReplacingMergeTree(ver)`: the engine and its version column's name.
+    let (engine, version_name) = match engine_text
+        .strip_suffix(')')
+        .and_then(|t| t.split_once('('))
+    {
+        Some((e, v)) => (e.to_string(), Some(v.to_string())),
+        None => (engine_text, None),
+    };
     let pk_at = r.at();
     let pk_kind = r.u8()?;
     let pk_col = r.u64()?;
@@ -811,6 +823,15 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
             }
         })
         .collect::<Result<Vec<usize>>>()?;
+    let version_column = match version_name {
+        Some(v) => Some(
+            columns
+                .iter()
+                .position(|c| c.name == v)
+                .ok_or_else(|| r.err(format!("version column '{v}' is not a column")))?,
+        ),
+        None => None,
+    };
     Ok(Datasource {
         name,
         description,
@@ -819,6 +840,7 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
         partition,
         sorting_key,
         time_column,
+        version_column,
     })
 }
 

@@ -49,3 +49,31 @@ for q in [
     print(q)
     for row in sorted(str(s.query(q + SETTINGS, fmt)).splitlines()):
         print("  " + row)
+
+# FINAL (tests/store_types.rs `final_merges_rows_as_the_engines_do`): one INSERT per line.
+s.query("DROP TABLE IF EXISTS d.r")
+s.query("DROP TABLE IF EXISTS d.sm")
+s.query("DROP TABLE IF EXISTS d.m")
+s.query("CREATE TABLE d.r (k UInt8, v UInt8, ver UInt8) ENGINE = ReplacingMergeTree(ver) ORDER BY k")
+s.query("CREATE TABLE d.sm (k UInt8, name String, a UInt8, b Float64) ENGINE = SummingMergeTree ORDER BY k")
+s.query("CREATE TABLE d.m (k UInt8) ENGINE = MergeTree ORDER BY k")
+for t, line in [
+    ("r", '{"k":1,"v":1,"ver":5}'),
+    ("r", '{"k":2,"v":1,"ver":1}'),
+    ("r", '{"k":1,"v":2,"ver":3}'),
+    ("r", '{"k":2,"v":2,"ver":1}'),
+    ("sm", '{"k":1,"name":"x","a":1,"b":0.5}'),
+    ("sm", '{"k":2,"name":"y","a":0,"b":0}'),
+    ("sm", '{"k":1,"name":"z","a":255,"b":0.25}'),
+    ("sm", '{"k":3,"name":"w","a":1,"b":-1}'),
+    ("sm", '{"k":3,"name":"w","a":255,"b":1}'),
+]:
+    s.query(f"INSERT INTO d.{t} FORMAT JSONEachRow {line}")
+for q in ["SELECT * FROM d.r FINAL ORDER BY k", "SELECT * FROM d.sm FINAL ORDER BY k"]:
+    print(q)
+    for row in str(s.query(q + SETTINGS, fmt)).splitlines():
+        print("  " + row)
+try:
+    s.query("SELECT * FROM d.m FINAL")
+except Exception as e:  # noqa: BLE001
+    print("SELECT * FROM d.m FINAL:", str(e).splitlines()[0][:80])

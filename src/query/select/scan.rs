@@ -11,7 +11,7 @@ use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 
 /// The columns of a store block as batch columns (`needed` loaded, the rest placeholders).
-fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
+pub(super) fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
     let cols = (0..block.columns().len())
         .map(|i| {
             if !needed.contains(&i) {
