@@ -362,6 +362,14 @@ impl EventStore {
             .map(Store::rows)
     }
 
+    /// Bytes of memory the datasource named `name` holds (its columns, dictionaries and
+    /// quarantine; see [`Store::bytes`]), or `None` without such a datasource.
+    pub fn datasource_bytes(&self, name: &str) -> Option<u64> {
+        self.table_index(name)
+            .and_then(|i| self.table_store(i))
+            .map(Store::bytes)
+    }
+
     /// Starts a stream named `name` into the datasource named `datasource`; a stream still
     /// open, into any datasource, is ended first and its report returned.
     pub fn begin_into(&mut self, name: &str, datasource: &str) -> Result<Option<Report>> {
