@@ -489,8 +489,9 @@ impl EventStore {
     }
 
     /// Indexes into `pipes` of the materialized pipes that run on rows written to table
-    /// `table` (0 for the first datasource, `i + 1` for `others[i]`): those whose SQL reads it
-    /// and whose target is another table of the store.
+    /// `table` (0 for the first datasource, `i + 1` for `others[i]`): those whose first
+    /// `FROM` names it, as a ClickHouse view is triggered by the first table it reads, and
+    /// whose target is another table of the store.
     fn views_of(&self, table: usize) -> Vec<usize> {
         let Some(source) = self.table_store(table).map(|s| s.datasource().name.clone()) else {
             return Vec::new();
@@ -502,7 +503,8 @@ impl EventStore {
                 PipeKind::Materialized { datasource } => {
                     *datasource != source
                         && self.table_index(datasource).is_some()
-                        && p.nodes.iter().any(|n| query::names_word(&n.sql, &source))
+                        && query::trigger_table(p, |t| self.table_index(t).is_some()).as_deref()
+                            == Some(source.as_str())
                 }
                 _ => false,
             })

@@ -189,3 +189,61 @@ fn final_merges_the_states_of_each_group() {
         assert!(same(&g["max_latency"], &w["max_latency"]), "{g} {w}");
     }
 }
+
+#[test]
+fn a_view_runs_on_writes_to_the_first_table_it_reads_not_to_a_joined_one() {
+    let files = vec![
+        (
+            "calls.datasource".to_string(),
+            "SCHEMA >\n    `t` DateTime `json:$.t`,\n    `team_id` UInt8 `json:$.team_id`,\n    `n` UInt32 `json:$.n`\n".to_string(),
+        ),
+        (
+            "teams.datasource".to_string(),
+            "SCHEMA >\n    `team_id` UInt8 `json:$.team_id`,\n    `team` String `json:$.team`\n"
+                .to_string(),
+        ),
+        (
+            "per_team.datasource".to_string(),
+            "SCHEMA >\n    `team` String,\n    `n` UInt64\n\nENGINE \"SummingMergeTree\"\nENGINE_SORTING_KEY \"team\"\n".to_string(),
+        ),
+        (
+            "v.pipe".to_string(),
+            "NODE v\nSQL >\n    SELECT teams.team AS team, sum(calls.n) AS n\n    FROM calls JOIN teams USING team_id\n    GROUP BY team\n\nTYPE materialized\nDATASOURCE per_team\n".to_string(),
+        ),
+    ];
+    let mut store = EventStore::from_project(&files, Options::default());
+    assert_eq!(store.load_errors(), &[]);
+    store.begin_into("teams.ndjson", "teams").unwrap();
+    store
+        .write(b"{\"team_id\":1,\"team\":\"search\"}\n{\"team_id\":2,\"team\":\"ads\"}\n")
+        .unwrap();
+    store.end().unwrap();
+    // Rows written to the joined table trigger nothing.
+    assert_eq!(store.datasource_rows("per_team"), Some(0));
+    store.begin_into("calls.ndjson", "calls").unwrap();
+    store
+        .write(b"{\"t\":\"2024-01-01 00:00:00\",\"team_id\":1,\"n\":5}\n{\"t\":\"2024-01-01 00:00:01\",\"team_id\":2,\"n\":7}\n")
+        .unwrap();
+    store
+        .write(b"{\"t\":\"2024-01-01 00:00:02\",\"team_id\":1,\"n\":1}\n")
+        .unwrap();
+    store.end().unwrap();
+    // Two writes: two rows for search (5, then 1), one for ads (7).
+    assert_eq!(store.datasource_rows("per_team"), Some(3));
+    // A later team row still triggers nothing, though it joins stored calls.
+    store.begin_into("teams.ndjson", "teams").unwrap();
+    store.write(b"{\"team_id\":1,\"team\":\"web\"}\n").unwrap();
+    store.end().unwrap();
+    assert_eq!(store.datasource_rows("per_team"), Some(3));
+    let r = store
+        .sql(
+            "SELECT team, n FROM per_team FINAL ORDER BY team",
+            &Params::new(),
+        )
+        .unwrap();
+    let got: J = serde_json::from_str(&r.to_json()).unwrap();
+    assert_eq!(
+        got["data"],
+        serde_json::json!([{"team": "ads", "n": 7}, {"team": "search", "n": 6}])
+    );
+}
