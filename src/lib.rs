@@ -798,8 +798,14 @@ impl EventStore {
             .find(|p| p.name == name)
             .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
         if !matches!(pipe.kind, PipeKind::Endpoint | PipeKind::Standard) {
+            let how = match pipe.kind {
+                PipeKind::Materialized { .. } => {
+                    "it runs on writes, when its DATASOURCE is a datasource of the store"
+                }
+                _ => "it is read, not run",
+            };
             return Err(Error::unsupported(format!(
-                "running the {} pipe '{name}' as an endpoint (it is read, not run)",
+                "running the {} pipe '{name}' as an endpoint ({how})",
                 pipe.kind.name()
             )));
         }
