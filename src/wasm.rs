@@ -460,7 +460,7 @@ impl WasmEventStore {
     }
 
     /// The whole store as the bytes of a store file (see `openStoreFile`). Fails, naming the
-    /// column, for a store with `Array` or `AggregateFunction` columns.
+    /// column, for a store with `AggregateFunction` columns.
     #[wasm_bindgen(js_name = toStoreFile)]
     pub fn to_store_file(&self) -> Result<Vec<u8>, JsError> {
         Self::alive()?;

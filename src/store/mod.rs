@@ -305,6 +305,22 @@ pub fn value_heap_bytes(v: &Value) -> usize {
     }
 }
 
+/// True when both hold the same values, NaNs equal to themselves (compared by their JSON text).
+fn same_values(a: &Option<Vec<Value>>, b: &Option<Vec<Value>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            let text = |v: &Value| {
+                let mut s = String::new();
+                v.write_json_as(&mut s, true);
+                s
+            };
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || text(x) == text(y))
+        }
+        _ => false,
+    }
+}
+
 /// The value a [`ColumnType::Values`] column of type `declared` takes when a row gives none:
 /// the empty array, or the empty state (`NULL`, which `-Merge` passes over).
 pub fn empty_value(declared: &Option<crate::schema::TypeDesc>) -> Value {
@@ -689,7 +705,17 @@ impl Store {
             Some(b) => b,
             None => return Err(Full),
         };
-        for ((col, cell), &code) in block.columns.iter_mut().zip(cells).zip(codes.iter()) {
+        for (((col, cell), &code), held) in block
+            .columns
+            .iter_mut()
+            .zip(cells)
+            .zip(codes.iter())
+            .zip(&block.values)
+        {
+            if held.is_some() {
+                // Held in `values` below; the column stays empty.
+                continue;
+            }
             if code > u32::from(u8::MAX) {
                 let before = col.heap_bytes();
                 col.widen_for(code);
@@ -731,7 +757,11 @@ impl Store {
                     .zip(&b.columns)
                     .all(|(x, y)| x.same_bits(y))
                 && a.nulls == b.nulls
-                && a.values == b.values
+                && a.values.len() == b.values.len()
+                && a.values
+                    .iter()
+                    .zip(&b.values)
+                    .all(|(x, y)| same_values(x, y))
         };
         self.rows == other.rows
             && self.partitions.len() == other.partitions.len()
