@@ -800,9 +800,13 @@ impl Decoder {
         self.text.clear();
         self.values.clear();
         let mut errors: Vec<(usize, Reject)> = Vec::new();
-        // What the row's values may hold: the store's room.
-        let room =
-            usize::try_from(store.max_bytes().saturating_sub(store.bytes())).unwrap_or(usize::MAX);
+        // What the row's values may hold: the store's room (asked for only where there are
+        // such columns: `bytes` visits every dictionary).
+        let room = if self.declared.iter().any(Option::is_some) {
+            usize::try_from(store.max_bytes().saturating_sub(store.bytes())).unwrap_or(usize::MAX)
+        } else {
+            0
+        };
         for col in 0..self.types.len() {
             if let Some(declared) = &self.declared[col] {
                 self.cells.push(Cell::Null);
