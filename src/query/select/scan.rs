@@ -11,11 +11,14 @@ use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 
 /// The columns of a store block as batch columns (`needed` loaded, the rest placeholders).
-fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
+pub(super) fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
     let cols = (0..block.columns().len())
         .map(|i| {
             if !needed.contains(&i) {
                 return Col::Const(Value::Null);
+            }
+            if let Some(v) = block.values(i) {
+                return Col::V(Cow::Borrowed(v));
             }
             let values = match (block.column(i).codes(), store.dictionary(i)) {
                 (Some(codes), Some(d)) => Col::S(Strs {
