@@ -96,7 +96,7 @@ fn hostile_maps_end_in_quarantine_within_max_bytes() {
             "{{\"m\":{{{}\"k\":\"v\"}}}}\n",
             "\"k\":\"v\",".repeat(1_000_000)
         ),
-        format!("{{\"am\":[{{\"x\":[[1]]}}]}}\n"),
+        "{\"am\":[{\"x\":[[1]]}]}\n".to_string(),
         format!("{{\"am\":[{{\"x\":{deep}}}]}}\n"),
     ];
     for (i, line) in cases.iter().enumerate() {
