@@ -13,7 +13,7 @@ fn project() -> EventStore {
         "/tests/fixtures/tinybird/project"
     ));
     let files = read_project_dir(dir).expect("project files");
-    assert_eq!(files.len(), 8);
+    assert_eq!(files.len(), 10);
     EventStore::from_project(&files, Options::default())
 }
 
@@ -32,9 +32,9 @@ fn every_problem_is_listed_and_every_other_file_loads() {
         store.load_errors(),
         &[
             msg(
-                "datasources/gateway_calls.datasource",
-                19,
-                "not supported: Array(Map(String, String)) columns (column 'turns')"
+                "datasources/call_pairs.datasource",
+                6,
+                "not supported: Tuple(String, String) columns (column 'pair')"
             ),
             msg(
                 "endpoints/broken.pipe",
@@ -42,19 +42,22 @@ fn every_problem_is_listed_and_every_other_file_loads() {
                 "node 'a': template line 5: {% if %} is not closed with {% end %}"
             ),
             msg(
-                "endpoints/conversations.pipe",
+                "endpoints/graded.pipe",
                 3,
-                "depends on datasource 'gateway_calls', which failed to load (datasources/gateway_calls.datasource)"
+                "depends on datasource 'call_pairs', which failed to load (datasources/call_pairs.datasource)"
             ),
         ]
     );
     assert_eq!(
         store.datasource_names(),
-        vec!["gateway_flat", "model_prices"]
+        vec!["gateway_calls", "gateway_flat", "model_prices"]
     );
     let mut pipes = store.pipe_names();
     pipes.sort();
-    assert_eq!(pipes, vec!["dear_models", "per_stage", "spend_by_team"]);
+    assert_eq!(
+        pipes,
+        vec!["conversations", "dear_models", "per_stage", "spend_by_team"]
+    );
     let notes: Vec<String> = store
         .load_notes()
         .iter()
@@ -192,4 +195,39 @@ fn streams_and_queries_reach_each_datasource() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("materialized pipe 'per_stage'"), "{e}");
+    // Arrays of maps: each call's turns, counted by hand from the lines written.
+    store.begin_into("turns.ndjson", "gateway_calls").unwrap();
+    store
+        .write(
+            concat!(
+                r#"{"started_at":"2024-03-01 10:00:00","finished_at":"2024-03-01 10:00:02","call_id":"c1","turns":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}"#,
+                "\n",
+                r#"{"started_at":"2024-03-01 10:05:00","finished_at":"2024-03-01 10:05:01","call_id":"c2"}"#,
+                "\n",
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(store.end().unwrap().rows, 2);
+    let turns = store.pipe("conversations", &Params::new()).unwrap();
+    let mut pairs: Vec<(Value, Value)> = (0..turns.rows())
+        .map(|i| {
+            (
+                turns.get(i, "call_id").cloned().unwrap_or(Value::Null),
+                turns.get(i, "turns").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    pairs.sort_by_key(|(c, _)| format!("{c:?}"));
+    assert_eq!(
+        pairs,
+        vec![(s("c1"), Value::UInt(2)), (s("c2"), Value::UInt(0))]
+    );
+    let roles = store
+        .sql(
+            "SELECT turns[2]['role'] AS r FROM gateway_calls WHERE call_id = 'c1'",
+            &Params::new(),
+        )
+        .unwrap();
+    assert_eq!(roles.get(0, "r"), Some(&s("assistant")));
 }
