@@ -72,6 +72,10 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub folded: RefCell<Vec<(String, Expr)>>,
     /// The parameters of the lambdas being bound, innermost last.
     pub lambdas: Vec<Vec<(String, DataType)>>,
+    /// The `arrayJoin(E)` calls bound so far (the call with aliases substituted, and `E` over
+    /// source rows), each read from slot `columns.len() + k`; `None` where `arrayJoin` is not
+    /// allowed (`JOIN ON`, constants).
+    pub array_joins: Option<Vec<(Expr, BExpr)>>,
 }
 
 /// Where the slots of lambda parameters start while a lambda body is bound: level `l`'s
@@ -154,6 +158,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             clause,
             folded: RefCell::new(Vec::new()),
             lambdas: Vec::new(),
+            array_joins: None,
         }
     }
 
@@ -519,7 +524,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             return Err(Error::query("count(DISTINCT …) is an aggregate"));
         }
         if name == "arrayJoin" {
-            return Err(Error::unsupported("ARRAY JOIN"));
+            return self.bind_array_join(whole, c, mode);
         }
         if name == "tupleElement" {
             return self.bind_tuple_element(c, mode);
@@ -546,6 +551,77 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             args.push(b);
         }
         fold(funcs::bind(&name, args, self.env.now)?)
+    }
+
+    /// `arrayJoin(E)` over source rows: the slot its elements are read from, one row per
+    /// element (the scan repeats each row once per element of `E`). The same call shares one
+    /// slot; different calls multiply the rows, in the order they are bound.
+    fn bind_array_join(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
+        let base = self.columns.len();
+        if let Some(k) = self
+            .array_joins
+            .as_ref()
+            .and_then(|j| j.iter().position(|(x, _)| x == whole))
+        {
+            if mode == Mode::Row && self.lambdas.is_empty() {
+                let ty = self.array_joins.as_ref().map(|j| element_type(&j[k].1.ty));
+                return Ok(BExpr {
+                    kind: BKind::Slot(base + k),
+                    ty: ty.unwrap_or(DataType::Nothing),
+                });
+            }
+        }
+        match mode {
+            Mode::Row if self.lambdas.is_empty() && self.array_joins.is_some() => {}
+            Mode::Post => {
+                return Err(Error::unsupported(
+                    "arrayJoin after GROUP BY or over aggregates (arrayJoin(groupArray(x)))",
+                ))
+            }
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "arrayJoin in {} (it is allowed in the select list, WHERE, GROUP BY, \
+                     ORDER BY and aggregate arguments)",
+                    if self.lambdas.is_empty() {
+                        self.clause
+                    } else {
+                        "a lambda"
+                    }
+                )))
+            }
+        }
+        if c.args.len() != 1 {
+            return Err(Error::query(format!(
+                "NUMBER_OF_ARGUMENTS_DOESNT_MATCH: arrayJoin takes 1 argument, got {}",
+                c.args.len()
+            )));
+        }
+        let arg = self.bind(&c.args[0], mode)?;
+        refuse_state(&arg, "an argument of ", "arrayJoin")?;
+        let elem = match arg.ty.base() {
+            DataType::Array(e) => (**e).clone(),
+            DataType::Map(..) => return Err(Error::unsupported("arrayJoin of a map")),
+            t => {
+                return Err(Error::query(format!(
+                    "ILLEGAL_TYPE_OF_ARGUMENT: Argument for function arrayJoin must be Array, \
+                     not {t}"
+                )))
+            }
+        };
+        if elem == DataType::Nothing {
+            return Err(Error::query(
+                "ILLEGAL_TYPE_OF_ARGUMENT: arrayJoin of an array of Nothing ([]) has no type",
+            ));
+        }
+        let joins = self
+            .array_joins
+            .as_mut()
+            .ok_or_else(|| Error::query("internal: arrayJoin"))?;
+        joins.push((whole.clone(), arg));
+        Ok(BExpr {
+            kind: BKind::Slot(base + joins.len() - 1),
+            ty: elem,
+        })
     }
 
     /// The bound lambda parameter `n`, innermost lambda first.
@@ -816,6 +892,14 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             kind: BKind::Slot(self.keys.len() + self.aggs.len() - 1),
             ty,
         }
+    }
+}
+
+/// The elements' type of an array type (`Nothing` for any other type).
+fn element_type(ty: &DataType) -> DataType {
+    match ty.base() {
+        DataType::Array(e) => (**e).clone(),
+        _ => DataType::Nothing,
     }
 }
 

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 pub(super) struct Plan<'a> {
     /// Where rows come from.
     pub source: Source<'a>,
+    /// The `arrayJoin` arguments, over source rows: the scan repeats each row once per
+    /// element of each (in order), the elements read from the slots after the source's.
+    pub array_joins: Vec<BExpr>,
     /// The `WHERE` condition, without its constant-true conjuncts.
     pub filter: Option<BExpr>,
     /// How the rows that pass the filter become the batch the result is built from.
@@ -38,8 +41,9 @@ impl Plan<'_> {
             Rows::Project { exprs, .. } => exprs.iter().collect(),
         };
         let sh = &self.shape;
-        self.filter
+        self.array_joins
             .iter()
+            .chain(self.filter.iter())
             .chain(rows)
             .chain(sh.having.iter())
             .chain(sh.outputs.iter().map(|(_, e)| e))
@@ -145,6 +149,7 @@ pub(super) fn plan<'s, 'a>(
         strip: naming.strip,
         keep: naming.keep,
         aliases: aliases(q)?,
+        array_joins: Some(Vec::new()),
         ..Binder::over(env, scope, columns.clone(), naming.qualified, "WHERE")
     };
     let items = select_items(q, &b, &star, &origin)?;
@@ -162,8 +167,16 @@ pub(super) fn plan<'s, 'a>(
     } else {
         plan_rows(&mut b, q, c)?
     };
+    let array_joins = b
+        .array_joins
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
     let plan = Plan {
         source,
+        array_joins,
         filter,
         rows,
         shape,

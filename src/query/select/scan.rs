@@ -1,12 +1,13 @@
 //! Scanning a source: store blocks (skipping those outside the `WHERE` time range) or a table
 //! in slices, filtered, batch by batch.
 
-use super::super::column::{Col, Dict, Strs};
-use super::super::eval::{eval_mask, BExpr, BKind, Batch, Cmp, InSet, F};
+use super::super::column::{from_values, Col, Dict, Strs};
+use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, Cmp, InSet, F, MAX_ARRAY_ELEMENTS};
 use super::super::types::DataType;
 use super::super::Value;
+use super::execute::Read;
 use super::scope::{Env, Source};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 
@@ -89,21 +90,78 @@ fn time_bounds(filter: &BExpr, slot: usize, ty: &DataType) -> (i64, i64) {
     (lo, hi)
 }
 
+/// `batch` with each row repeated once per element of each of `joins` in turn (a row whose
+/// array is empty is dropped), each join's elements appended as a column: the slots after the
+/// source's. At most [`MAX_ARRAY_ELEMENTS`] rows come
+/// of one batch.
+fn array_join<'b>(mut batch: Batch<'b>, joins: &[BExpr]) -> Result<Batch<'b>> {
+    for j in joins {
+        let elem = match j.ty.base() {
+            DataType::Array(e) => (**e).clone(),
+            _ => return Err(Error::query("internal: arrayJoin of a non-array")),
+        };
+        let col = eval(j, &batch)?;
+        let too_many = || {
+            Error::query(format!(
+                "arrayJoin would make more than {MAX_ARRAY_ELEMENTS} rows of one block of rows"
+            ))
+        };
+        let mut sel: Vec<u32> = Vec::new();
+        let elems = if let Col::Const(v) = col.as_ref() {
+            // One array for every row: its elements made a column once, then gathered.
+            let items = match v {
+                Value::Array(items) => items.as_slice(),
+                _ => &[],
+            };
+            if batch.n.saturating_mul(items.len()) > MAX_ARRAY_ELEMENTS {
+                return Err(too_many());
+            }
+            let mut at: Vec<u32> = Vec::with_capacity(batch.n * items.len());
+            for i in 0..batch.n {
+                sel.extend(std::iter::repeat(i as u32).take(items.len()));
+                at.extend(0..items.len() as u32);
+            }
+            from_values(items.to_vec(), &elem).gather(&at)
+        } else {
+            let mut elems: Vec<Value> = Vec::new();
+            for i in 0..batch.n {
+                if let Value::Array(items) = col.value_at(i, &j.ty) {
+                    if sel.len() + items.len() > MAX_ARRAY_ELEMENTS {
+                        return Err(too_many());
+                    }
+                    sel.extend(std::iter::repeat(i as u32).take(items.len()));
+                    elems.extend(items);
+                }
+            }
+            from_values(elems, &elem)
+        };
+        // Columns not loaded are constant placeholders, which gather as themselves.
+        let mut cols: Vec<Col<'b>> = batch.cols.iter().map(|c| c.gather(&sel)).collect();
+        drop(col);
+        cols.push(elems);
+        batch = Batch { n: sel.len(), cols };
+    }
+    Ok(batch)
+}
+
 /// Scans the source: per batch of rows passing the filter, with the `needed` slots loaded.
 ///
 /// With `masks`, a batch most of whose rows pass comes whole, with the filter's mask beside
 /// it, instead of as a copy of the passing rows; otherwise the mask is always `None`.
 pub(super) fn scan<'a: 'b, 'b>(
     env: &Env<'a>,
-    source: &'b Source<'a>,
-    filter: Option<&BExpr>,
+    read: &Read<'b, 'a>,
     needed: &[usize],
     masks: bool,
     mut f: impl FnMut(&Batch<'b>, Option<&[bool]>) -> Result<bool>,
 ) -> Result<()> {
+    let (source, filter, joins) = (read.source, read.filter, read.array_joins);
     let mut filter_slots = Vec::new();
     if let Some(flt) = filter {
         flt.slots(&mut filter_slots);
+    }
+    for j in joins {
+        j.slots(&mut filter_slots);
     }
     let mut all = needed.to_vec();
     for s in &filter_slots {
@@ -111,8 +169,13 @@ pub(super) fn scan<'a: 'b, 'b>(
             all.push(*s);
         }
     }
-    // Apply the filter to a batch, then hand on only the rows that pass.
+    // Repeat rows per `arrayJoin` element, apply the filter to a batch, then hand on only the
+    // rows that pass.
     let mut run = |batch: Batch<'b>| -> Result<bool> {
+        let batch = array_join(batch, joins)?;
+        if batch.n == 0 {
+            return Ok(true);
+        }
         let Some(flt) = filter else {
             return f(&batch, None);
         };
