@@ -326,7 +326,7 @@ fn unsupported_sql_is_named() {
             "arrayJoin after GROUP BY",
         ),
         (
-            "SELECT 1 FROM llm_events ARRAY JOIN [1, 2] AS x",
+            "SELECT 1 FROM llm_events ARRAY JOIN [1] AS x ARRAY JOIN [2] AS y",
             "ARRAY JOIN",
         ),
         ("SELECT x -> x FROM llm_events", "lambda"),

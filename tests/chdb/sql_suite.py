@@ -1007,6 +1007,27 @@ QUERIES += [
         "SELECT arrayJoin(range(5)) AS x, x * 2, toTypeName(x) ORDER BY x DESC LIMIT 3",
         tiers=("small",),
     ),
+    q(
+        "ARRAY JOIN: parts of a string by alias, filtered and grouped",
+        f"SELECT p, count(), sum(prompt_tokens), toTypeName(p) FROM {T} "
+        f"ARRAY JOIN splitByChar('-', model_name) AS p WHERE p != 'gpt' GROUP BY p ORDER BY p",
+    ),
+    q(
+        "ARRAY JOIN: LEFT keeps a row of empty arrays with defaults, arrays zipped",
+        f"SELECT r, s, count(), sum(success) FROM {T} LEFT ARRAY JOIN range(prompt_tokens % 3) "
+        f"AS r, arrayMap(x -> toString(x), range(prompt_tokens % 3)) AS s "
+        f"GROUP BY r, s ORDER BY r, s",
+    ),
+    q(
+        "ARRAY JOIN: an array column read under its own name, then arrayJoin",
+        f"SELECT model_name, parts, arrayJoin([1, 2]) AS n, length(parts) FROM "
+        f"(SELECT model_name, splitByChar('-', model_name) AS parts FROM {T} WHERE {WINDOW}) "
+        f"ARRAY JOIN parts",
+        tiers=("small",),
+    ),
+    err("ch refuses: ARRAY JOIN of arrays of different sizes",
+        f"SELECT x, y FROM {T} ARRAY JOIN [1, 2] AS x, [1] AS y",
+        "SIZES_OF_ARRAYS_DONT_MATCH", "do not match"),
     err("ch refuses: arrayJoin of a number", f"SELECT arrayJoin(success) FROM {T}",
         "ILLEGAL_TYPE_OF_ARGUMENT", "must be Array"),
     q(

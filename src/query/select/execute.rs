@@ -6,6 +6,7 @@ use super::super::column::{empty_col, Col, Dict, Strs, Table};
 use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, F};
 use super::super::group::Grouper;
 use super::super::types::{DataType, Repr};
+use super::bind::ArrayJoin;
 use super::finish::finish;
 use super::plan::{Plan, Rows};
 use super::scan::scan;
@@ -38,8 +39,8 @@ pub(super) fn execute<'a>(env: &Env<'a>, plan: Plan<'a>) -> Result<Table<'a>> {
 pub(super) struct Read<'p, 'a> {
     /// Where rows come from.
     pub source: &'p Source<'a>,
-    /// The `arrayJoin` arguments (see [`Plan::array_joins`]).
-    pub array_joins: &'p [BExpr],
+    /// The repetitions of rows (see [`super::plan::Plan::array_joins`]).
+    pub array_joins: &'p [ArrayJoin],
     /// The `WHERE` condition.
     pub filter: Option<&'p BExpr>,
 }

@@ -1,10 +1,11 @@
 //! Scanning a source: store blocks (skipping those outside the `WHERE` time range) or a table
 //! in slices, filtered, batch by batch.
 
-use super::super::column::{from_values, Col, Dict, Strs};
+use super::super::column::{default_value, from_values, Col, Dict, Strs};
 use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, Cmp, InSet, F, MAX_ARRAY_ELEMENTS};
 use super::super::types::DataType;
 use super::super::Value;
+use super::bind::ArrayJoin;
 use super::execute::Read;
 use super::scope::{Env, Source};
 use crate::error::{Error, Result};
@@ -91,55 +92,99 @@ fn time_bounds(filter: &BExpr, slot: usize, ty: &DataType) -> (i64, i64) {
 }
 
 /// `batch` with each row repeated once per element of each of `joins` in turn (a row whose
-/// array is empty is dropped), each join's elements appended as a column: the slots after the
-/// source's. At most [`MAX_ARRAY_ELEMENTS`] rows come
-/// of one batch.
-fn array_join<'b>(mut batch: Batch<'b>, joins: &[BExpr]) -> Result<Batch<'b>> {
+/// arrays are empty is dropped, or kept once with the elements' defaults by `LEFT ARRAY
+/// JOIN`), each join's elements appended as columns: the slots after the source's. The arrays
+/// of one `ARRAY JOIN` are zipped and must be of one length per row. At most
+/// [`MAX_ARRAY_ELEMENTS`] rows, times the arrays zipped, come of one batch.
+fn array_join<'b>(mut batch: Batch<'b>, joins: &[ArrayJoin]) -> Result<Batch<'b>> {
+    let too_many = || {
+        Error::query(format!(
+            "arrayJoin or ARRAY JOIN would make more than {MAX_ARRAY_ELEMENTS} rows (times \
+             the arrays an ARRAY JOIN zips) of one block of rows"
+        ))
+    };
     for j in joins {
-        let elem = match j.ty.base() {
-            DataType::Array(e) => (**e).clone(),
-            _ => return Err(Error::query("internal: arrayJoin of a non-array")),
-        };
-        let col = eval(j, &batch)?;
-        let too_many = || {
-            Error::query(format!(
-                "arrayJoin would make more than {MAX_ARRAY_ELEMENTS} rows of one block of rows"
-            ))
-        };
+        let mut elem_types = Vec::with_capacity(j.arrays.len());
+        for a in &j.arrays {
+            match a.ty.base() {
+                DataType::Array(e) => elem_types.push((**e).clone()),
+                _ => return Err(Error::query("internal: arrayJoin of a non-array")),
+            }
+        }
+        let cols = j
+            .arrays
+            .iter()
+            .map(|a| eval(a, &batch))
+            .collect::<Result<Vec<_>>>()?;
         let mut sel: Vec<u32> = Vec::new();
-        let elems = if let Col::Const(v) = col.as_ref() {
-            // One array for every row: its elements made a column once, then gathered.
-            let items = match v {
-                Value::Array(items) => items.as_slice(),
-                _ => &[],
-            };
-            if batch.n.saturating_mul(items.len()) > MAX_ARRAY_ELEMENTS {
-                return Err(too_many());
+        let elems: Vec<Col<'b>> = match (cols.as_slice(), j.left) {
+            ([c], false) if matches!(c.as_ref(), Col::Const(_)) => {
+                // One array for every row: its elements made a column once, then gathered.
+                let items = match c.as_ref() {
+                    Col::Const(Value::Array(items)) => items.as_slice(),
+                    _ => &[],
+                };
+                if batch.n.saturating_mul(items.len()) > MAX_ARRAY_ELEMENTS {
+                    return Err(too_many());
+                }
+                let mut at: Vec<u32> = Vec::with_capacity(batch.n * items.len());
+                for i in 0..batch.n {
+                    sel.extend(std::iter::repeat(i as u32).take(items.len()));
+                    at.extend(0..items.len() as u32);
+                }
+                vec![from_values(items.to_vec(), &elem_types[0]).gather(&at)]
             }
-            let mut at: Vec<u32> = Vec::with_capacity(batch.n * items.len());
-            for i in 0..batch.n {
-                sel.extend(std::iter::repeat(i as u32).take(items.len()));
-                at.extend(0..items.len() as u32);
-            }
-            from_values(items.to_vec(), &elem).gather(&at)
-        } else {
-            let mut elems: Vec<Value> = Vec::new();
-            for i in 0..batch.n {
-                if let Value::Array(items) = col.value_at(i, &j.ty) {
-                    if sel.len() + items.len() > MAX_ARRAY_ELEMENTS {
+            _ => {
+                let mut values: Vec<Vec<Value>> = vec![Vec::new(); cols.len()];
+                for i in 0..batch.n {
+                    let rows: Vec<Vec<Value>> = cols
+                        .iter()
+                        .zip(&j.arrays)
+                        .map(|(c, a)| match c.value_at(i, &a.ty) {
+                            Value::Array(items) => items,
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    let len = rows.first().map_or(0, Vec::len);
+                    if rows.iter().any(|r| r.len() != len) {
+                        return Err(Error::query(
+                            "SIZES_OF_ARRAYS_DONT_MATCH: Sizes of ARRAY-JOIN-ed arrays do not \
+                             match",
+                        ));
+                    }
+                    let repeat = if len == 0 && j.left { 1 } else { len };
+                    // Every zipped array adds a column of that many elements.
+                    if (sel.len() + repeat).saturating_mul(cols.len()) > MAX_ARRAY_ELEMENTS {
                         return Err(too_many());
                     }
-                    sel.extend(std::iter::repeat(i as u32).take(items.len()));
-                    elems.extend(items);
+                    sel.extend(std::iter::repeat(i as u32).take(repeat));
+                    for ((out, items), ty) in values.iter_mut().zip(rows).zip(&elem_types) {
+                        if len == 0 && j.left {
+                            out.push(if ty.is_nullable() {
+                                Value::Null
+                            } else {
+                                default_value(ty)
+                            });
+                        } else {
+                            out.extend(items);
+                        }
+                    }
                 }
+                values
+                    .into_iter()
+                    .zip(&elem_types)
+                    .map(|(v, ty)| from_values(v, ty))
+                    .collect()
             }
-            from_values(elems, &elem)
         };
         // Columns not loaded are constant placeholders, which gather as themselves.
-        let mut cols: Vec<Col<'b>> = batch.cols.iter().map(|c| c.gather(&sel)).collect();
-        drop(col);
-        cols.push(elems);
-        batch = Batch { n: sel.len(), cols };
+        let mut out: Vec<Col<'b>> = batch.cols.iter().map(|c| c.gather(&sel)).collect();
+        drop(cols);
+        out.extend(elems);
+        batch = Batch {
+            n: sel.len(),
+            cols: out,
+        };
     }
     Ok(batch)
 }
@@ -160,8 +205,8 @@ pub(super) fn scan<'a: 'b, 'b>(
     if let Some(flt) = filter {
         flt.slots(&mut filter_slots);
     }
-    for j in joins {
-        j.slots(&mut filter_slots);
+    for a in joins.iter().flat_map(|j| j.arrays.iter()) {
+        a.slots(&mut filter_slots);
     }
     let mut all = needed.to_vec();
     for s in &filter_slots {
