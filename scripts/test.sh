@@ -55,10 +55,16 @@ step() {
     fi
 }
 
+# The wasm test files (tests/web*.rs), each with a browser twin tests/web*_browser.rs.
+wasm_test_files() {
+    ls tests/web*.rs | grep -v '_browser\.rs$'
+}
+
 # wasm_tests LOG PATTERN COMMAND...: runs `wasm-pack test`, keeps its output in LOG, and fails
 # unless it exits 0, its output matches PATTERN (the host it was meant to run on), every wasm test
 # of tests/web*.rs passed there (the runner skips a suite meant for another host and still exits
-# 0, so the count is checked), and the only suites skipped were the other host's twins.
+# 0, so the count is checked), the only suites skipped were the other host's twins, and every
+# wasm test file has its twin.
 wasm_tests() {
     local log="$1" pattern="$2"
     shift 2
@@ -70,11 +76,18 @@ wasm_tests() {
         return 1
     fi
     local want ran skipped twins
-    want=$(cat tests/web.rs tests/web_ingest.rs tests/web_limits.rs tests/web_sql_limits.rs tests/web_formats.rs tests/web_persist.rs | grep -c '#\[wasm_bindgen_test')
+    want=$(cat $(wasm_test_files) | grep -c '#\[wasm_bindgen_test')
     # wasm-bindgen-test's summaries; doc tests' summaries also name "measured".
     ran=$(grep -E 'test result: ok\. [0-9]+ passed' "$log" | grep -v measured | awk '{ n += $4 } END { print n + 0 }')
     skipped=$(grep -c 'so skipping' "$log")
     twins=$(ls tests/web*_browser.rs | wc -l)
+    local f
+    for f in $(wasm_test_files); do
+        if [ ! -f "${f%.rs}_browser.rs" ]; then
+            echo "$f has no browser twin ${f%.rs}_browser.rs" >&2
+            return 1
+        fi
+    done
     if [ "$ran" -ne "$want" ] || [ "$skipped" -ne "$twins" ]; then
         echo "wasm tests: $ran passed of $want, $skipped suites skipped (expected $twins, the other host's)" >&2
         return 1
@@ -83,10 +96,9 @@ wasm_tests() {
 }
 
 step "setup (--test)" bash scripts/setup.sh --test
-# The wasm test files: the engine's API, hostile pipes and hostile SQL, each on wasm32's 1 MiB stack.
-WASM_TESTS="--test web --test web_limits --test web_sql_limits --test web_ingest --test web_formats --test web_persist"
-# The same files configured for a browser (tests/web*_browser.rs).
-WASM_TESTS="$WASM_TESTS --test web_browser --test web_limits_browser --test web_sql_limits_browser --test web_ingest_browser --test web_formats_browser --test web_persist_browser"
+# The wasm test files (the engine's API, hostile pipes, SQL, arrays and inputs, each on wasm32's
+# 1 MiB stack) and their browser twins.
+WASM_TESTS=$(ls tests/web*.rs | sed -E 's|tests/(.*)\.rs|--test \1|' | tr '\n' ' ')
 step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native, all targets)" cargo clippy --all-targets --locked -- -D warnings
 step "clippy (wasm32 lib + tests/web.rs)" \

@@ -364,6 +364,14 @@ impl EventStore {
             .map(Store::rows)
     }
 
+    /// Bytes of memory the datasource named `name` holds (its columns, dictionaries and
+    /// quarantine; see [`Store::bytes`]), or `None` without such a datasource.
+    pub fn datasource_bytes(&self, name: &str) -> Option<u64> {
+        self.table_index(name)
+            .and_then(|i| self.table_store(i))
+            .map(Store::bytes)
+    }
+
     /// Starts a stream named `name` into the datasource named `datasource`; a stream still
     /// open, into any datasource, is ended first and its report returned.
     pub fn begin_into(&mut self, name: &str, datasource: &str) -> Result<Option<Report>> {
@@ -386,8 +394,7 @@ impl EventStore {
             }
             self.target = target;
         }
-        let (decoder, store, quarantine) = self.parts();
-        let ended = decoder.begin(Some(name), store, quarantine)?;
+        let ended = self.begin(name)?;
         Ok(report.or(ended))
     }
 
@@ -417,8 +424,7 @@ impl EventStore {
     /// Starts a stream named `name`; its report and quarantined lines carry the name. Ending a
     /// stream that is still open first, whose report is then returned.
     pub fn begin(&mut self, name: &str) -> Result<Option<Report>> {
-        let (decoder, store, quarantine) = self.parts();
-        decoder.begin(Some(name), store, quarantine)
+        self.staged(|decoder, store, quarantine| decoder.begin(Some(name), store, quarantine))
     }
 
     /// Starts a stream named `name` as [`EventStore::begin`] does, with the format of its lines
@@ -480,16 +486,157 @@ impl EventStore {
     /// Lines may be split anywhere across chunks. Fails only when the store is full.
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
         let now = (self.wall_clock)();
+        self.parts().0.set_now(now);
+        self.staged(|decoder, store, quarantine| decoder.write(chunk, store, quarantine))
+    }
+
+    /// Indexes into `pipes` of the materialized pipes that run on rows written to table
+    /// `table` (0 for the first datasource, `i + 1` for `others[i]`): those whose first
+    /// `FROM` names it, as a ClickHouse view is triggered by the first table it reads, and
+    /// whose target is another table of the store.
+    fn views_of(&self, table: usize) -> Vec<usize> {
+        let Some(source) = self.table_store(table).map(|s| s.datasource().name.clone()) else {
+            return Vec::new();
+        };
+        self.pipes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| match &p.kind {
+                PipeKind::Materialized { datasource } => {
+                    *datasource != source
+                        && self.table_index(datasource).is_some()
+                        && query::trigger_table(p, |t| self.table_index(t).is_some()).as_deref()
+                            == Some(source.as_str())
+                }
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The store of table `i` (0 for the first datasource, `i + 1` for `others[i]`).
+    fn table_store(&self, i: usize) -> Option<&Store> {
+        match i.checked_sub(1) {
+            Some(o) => self.others.get(o).map(|t| &t.store),
+            None => Some(&self.store),
+        }
+    }
+
+    /// The index of the table named `name`.
+    fn table_index(&self, name: &str) -> Option<usize> {
+        (0..=self.others.len()).find(|&i| {
+            self.table_store(i)
+                .is_some_and(|s| s.datasource().name == name)
+        })
+    }
+
+    /// Runs `f` (a write, end or begin of the decoder of the current stream's table); where
+    /// materialized pipes read that table, the rows it writes are staged first, the pipes run
+    /// over exactly them, as a ClickHouse materialized view runs over each inserted block, and
+    /// then the rows join the table and the pipes' results their target tables.
+    fn staged<T>(
+        &mut self,
+        f: impl FnOnce(&mut Decoder, &mut Store, &mut Quarantine) -> Result<T>,
+    ) -> Result<T> {
+        let source = self.target;
+        let views = self.views_of(source);
+        if views.is_empty() {
+            let (decoder, store, quarantine) = self.parts();
+            return f(decoder, store, quarantine);
+        }
+        let now = (self.wall_clock)();
         let (decoder, store, quarantine) = self.parts();
-        decoder.set_now(now);
-        decoder.write(chunk, store, quarantine)
+        let room = store.max_bytes().saturating_sub(store.bytes());
+        let mut staging = Store::new(store.datasource().clone(), room);
+        let result = f(decoder, &mut staging, quarantine);
+        let stream = decoder.progress().stream.clone();
+        let mut outputs = Vec::new();
+        let mut failed = None;
+        if staging.rows() > 0 {
+            let readable: Vec<&Store> = (0..=self.others.len())
+                .filter(|&i| i != source)
+                .filter_map(|i| self.table_store(i))
+                .collect();
+            for &v in &views {
+                let pipe = &self.pipes[v];
+                let PipeKind::Materialized { datasource } = &pipe.kind else {
+                    continue;
+                };
+                let target = self.table_index(datasource);
+                let columns = target
+                    .and_then(|t| self.table_store(t))
+                    .map(|s| &s.datasource().columns);
+                match query::run_materialized(&staging, &readable, pipe, now) {
+                    Ok(out) => {
+                        // As ClickHouse refuses the view (THERE_IS_NO_COLUMN).
+                        let stray = out.meta.iter().find(|m| {
+                            columns.is_some_and(|cs| cs.iter().all(|c| c.name != m.name))
+                        });
+                        if let Some(m) = stray {
+                            failed = Some(Error::query(format!(
+                                "materialized pipe '{}' into '{datasource}': its SELECT gives column '{}', which is not in '{datasource}' (name it AS one of its columns)",
+                                pipe.name, m.name
+                            )));
+                            break;
+                        }
+                        outputs.push((target, out));
+                    }
+                    Err(e) => {
+                        failed = Some(Error::query(format!(
+                            "materialized pipe '{}' into '{datasource}': {e}",
+                            pipe.name
+                        )));
+                        break;
+                    }
+                }
+            }
+        }
+        let full = |s: &Store| {
+            Error::new(ErrorKind::StoreFull {
+                rows: s.rows(),
+                bytes: s.bytes(),
+                line: 0,
+                stream: stream.clone(),
+            })
+        };
+        {
+            let (_, store, _) = self.parts();
+            store.absorb(&staging).map_err(|_| full(store))?;
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for (target, out) in outputs {
+            let Some(t) = target else { continue };
+            let store = match t.checked_sub(1) {
+                Some(o) => match self.others.get_mut(o) {
+                    Some(t) => &mut t.store,
+                    None => continue,
+                },
+                None => &mut self.store,
+            };
+            let positions: Vec<Option<usize>> = store
+                .datasource()
+                .columns
+                .iter()
+                .map(|c| out.meta.iter().position(|m| m.name == c.name))
+                .collect();
+            for row in out.data {
+                let mut row: Vec<Option<Value>> = row.into_iter().map(Some).collect();
+                let values = positions
+                    .iter()
+                    .map(|p| p.and_then(|p| row.get_mut(p).and_then(Option::take)))
+                    .collect();
+                store.push_values(values, now).map_err(|_| full(store))?;
+            }
+        }
+        result
     }
 
     /// Ends the current stream: parses a final line without a newline and returns the report.
     /// The store stays open for the next stream.
     pub fn end(&mut self) -> Result<Report> {
-        let (decoder, store, quarantine) = self.parts();
-        decoder.end(store, quarantine)
+        self.staged(|decoder, store, quarantine| decoder.end(store, quarantine))
     }
 
     /// Drops the stored rows and keeps everything else: the open stream (so that the next
@@ -653,8 +800,14 @@ impl EventStore {
             .find(|p| p.name == name)
             .ok_or_else(|| Error::new(ErrorKind::UnknownPipe(name.to_string())))?;
         if !matches!(pipe.kind, PipeKind::Endpoint | PipeKind::Standard) {
+            let how = match pipe.kind {
+                PipeKind::Materialized { .. } => {
+                    "it runs on writes, when its DATASOURCE is a datasource of the store"
+                }
+                _ => "it is read, not run",
+            };
             return Err(Error::unsupported(format!(
-                "running the {} pipe '{name}' as an endpoint (it is read, not run)",
+                "running the {} pipe '{name}' as an endpoint ({how})",
                 pipe.kind.name()
             )));
         }

@@ -64,7 +64,7 @@ fn message_of(e: &Error) -> String {
 /// ```
 /// let p = llm_metrics::load_project(&[
 ///     ("datasources/calls.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `m` String\n".into()),
-///     ("datasources/turns.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `x` Array(String)\n".into()),
+///     ("datasources/turns.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `x` Map(String, UInt8)\n".into()),
 ///     ("endpoints/per_model.pipe".into(), "NODE n\nSQL >\n    SELECT m, count() AS c FROM calls GROUP BY m\n\nTYPE endpoint\n".into()),
 /// ]);
 /// assert_eq!(p.datasources.len(), 1);
@@ -202,16 +202,27 @@ pub fn load_project(files: &[(String, String)]) -> Project {
             );
             continue;
         }
-        if !matches!(pipe.kind, PipeKind::Endpoint | PipeKind::Standard) {
-            p.notes.push(FileMessage {
+        match &pipe.kind {
+            PipeKind::Endpoint | PipeKind::Standard => {}
+            // Run on every write into a datasource it reads, when its target is one.
+            PipeKind::Materialized { datasource }
+                if p.datasources.iter().any(|d| d.name == *datasource) => {}
+            PipeKind::Materialized { datasource } => p.notes.push(FileMessage {
+                file: path.to_string(),
+                line: 1,
+                message: format!(
+                    "a materialized pipe into '{datasource}', which is not a datasource of the project: read and described, not run"
+                ),
+            }),
+            kind => p.notes.push(FileMessage {
                 file: path.to_string(),
                 line: 1,
                 message: format!(
                     "a {} pipe{}: read and described, not run",
-                    pipe.kind.name(),
+                    kind.name(),
                     target.map(|t| format!(" into '{t}'")).unwrap_or_default()
                 ),
-            });
+            }),
         }
         for node in &pipe.nodes {
             if let Some((key, _)) = node.settings.iter().find(|(k, _)| k.starts_with("engine")) {

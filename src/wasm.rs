@@ -202,7 +202,11 @@ impl WasmEventStore {
     /// Each `.datasource` that loads is a table named after its file, each `.pipe` a pipe named
     /// after its file; files that fail are listed in `loadErrors` (`[{ file, line, message }]`)
     /// and every other file still loads; `loadNotes` lists what is read but not run here.
-    /// Optional `options` as for the constructor, per datasource.
+    /// Columns may be `Array(T)`, `AggregateFunction(…)` and `SimpleAggregateFunction(f, T)`;
+    /// engines `MergeTree`, `ReplacingMergeTree`, `SummingMergeTree`, `AggregatingMergeTree`
+    /// (queries may read `FROM t FINAL`). A `TYPE materialized` pipe runs on every `write` into
+    /// a datasource it reads, over the rows that call stored, and appends its result to its
+    /// `DATASOURCE`. Optional `options` as for the constructor, per datasource.
     #[wasm_bindgen(js_name = fromProject)]
     pub fn from_project(files: Object, options: Option<Object>) -> Result<WasmEventStore, JsError> {
         Self::alive()?;
@@ -455,7 +459,8 @@ impl WasmEventStore {
         Ok(self.inner.pipe_names())
     }
 
-    /// The whole store as the bytes of a store file (see `openStoreFile`).
+    /// The whole store as the bytes of a store file (see `openStoreFile`). Fails, naming the
+    /// column, for a store with `AggregateFunction` columns.
     #[wasm_bindgen(js_name = toStoreFile)]
     pub fn to_store_file(&self) -> Result<Vec<u8>, JsError> {
         Self::alive()?;

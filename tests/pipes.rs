@@ -334,7 +334,6 @@ fn unsupported_sql_is_named() {
             "SELECT sipHash64(model_name) FROM llm_events",
             "function sipHash64",
         ),
-        ("SELECT count() FROM llm_events FINAL", "FINAL"),
         (
             "SELECT count() FROM numbers(10)",
             "table function numbers()",
@@ -363,6 +362,11 @@ fn unsupported_sql_is_named() {
     for (sql, needle) in [
         ("SELECT nope FROM llm_events", "unknown column 'nope'"),
         ("SELECT count() FROM nowhere", "unknown table 'nowhere'"),
+        // As ClickHouse answers FINAL on a MergeTree.
+        (
+            "SELECT count() FROM llm_events FINAL",
+            "Storage MergeTree doesn't support FINAL",
+        ),
         (
             "SELECT model_name, count() FROM llm_events",
             "not under an aggregate function",
@@ -642,6 +646,12 @@ fn hostile_templates_end_cleanly_on_a_one_mebibyte_stack() {
         .expect("every case ends cleanly");
 }
 
+/// Arrays and groupArray values past what `maxBytes` leaves free are errors naming it.
+#[test]
+fn arrays_past_max_bytes_are_errors_naming_it() {
+    limits::check_array_budget();
+}
+
 /// The hostile `.datasource` files of `tests/limits` on a thread with wasm's 1 MiB stack.
 #[test]
 fn hostile_datasources_end_cleanly_on_a_one_mebibyte_stack() {
@@ -677,13 +687,13 @@ fn sql_at_column_zero_and_node_types() {
         .unwrap();
     assert!(all.rows() > 1);
     assert_eq!(col(&one, "model_name"), strs(&["m2"]));
-    // A materialized pipe is read and described; it is not an endpoint.
+    // A materialized pipe is not an endpoint (with no datasource `per_model`, it never runs).
     let name = s
         .add_pipe("NODE roll\nSQL >\n    SELECT model_name, count() AS n FROM llm_events GROUP BY model_name\nTYPE Materialized\nDATASOURCE per_model\n")
         .unwrap();
     let e = s.pipe(&name, &Params::new()).unwrap_err().to_string();
     assert_eq!(
         e,
-        "not supported: running the materialized pipe 'roll' as an endpoint (it is read, not run)"
+        "not supported: running the materialized pipe 'roll' as an endpoint (it runs on writes, when its DATASOURCE is a datasource of the store)"
     );
 }

@@ -69,7 +69,7 @@ fn every_problem_is_listed_and_every_other_file_loads() {
     );
     assert!(
         notes.contains(
-            &"materializations/per_stage.pipe:1: a materialized pipe into 'gateway_stages': read and described, not run"
+            &"materializations/per_stage.pipe:1: a materialized pipe into 'gateway_stages', which is not a datasource of the project: read and described, not run"
                 .to_string()
         ),
         "{notes:?}"

@@ -158,10 +158,6 @@ fn types_the_store_cannot_hold_are_a_load_error_naming_them() {
             "datasource line 19: not supported: Array(Map(String, String)) columns (column 'turns')",
         ),
         (
-            "usage_rollup.datasource",
-            "datasource line 8: not supported: AggregateFunction(count) columns (column 'calls')",
-        ),
-        (
             "traces.datasource",
             "datasource line 6: not supported: FixedString(16) columns (column 'span_id')",
         ),
@@ -172,6 +168,17 @@ fn types_the_store_cannot_hold_are_a_load_error_naming_them() {
         let e = parse_datasource(file, &text).unwrap_err();
         assert_eq!(e.to_string(), message, "{file}");
     }
+    // Aggregate states and simple aggregates load, typed as declared.
+    let rollup = parse_datasource("usage_rollup", &read("usage_rollup.datasource")).unwrap();
+    assert_eq!(rollup.engine, "AggregatingMergeTree");
+    let types: Vec<String> = rollup.columns.iter().map(|c| c.type_name()).collect();
+    assert_eq!(types[3], "AggregateFunction(count)");
+    assert_eq!(
+        types[6],
+        "AggregateFunction(quantiles(0.5, 0.95, 0.99), Float32)"
+    );
+    assert_eq!(types[8], "SimpleAggregateFunction(max, DateTime)");
+    assert_eq!(types[9], "SimpleAggregateFunction(max, UInt16)");
     let ds = parse_datasource("gateway_flat", &read("gateway_flat.datasource")).unwrap();
     assert_eq!(ds.columns.len(), 11);
     let ds = parse_datasource("cost_versions", &read("cost_versions.datasource")).unwrap();

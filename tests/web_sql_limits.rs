@@ -292,6 +292,18 @@ fn results_past_the_default_byte_bound_are_errors() {
     assert_eq!(v["data"], json!([{ "n": 200_000 }]));
 }
 
+#[wasm_bindgen_test]
+fn arrays_past_max_bytes_are_errors_naming_it() {
+    let started = now_ms();
+    limits::check_array_budget();
+    console_log!(
+        "arrays past maxBytes: {:.3} s, wasm memory {} MiB",
+        (now_ms() - started) / 1000.0,
+        memory_bytes() >> 20
+    );
+    assert!(memory_bytes() < 1 << 30);
+}
+
 #[path = "../fuzz/cases/mod.rs"]
 mod cases;
 

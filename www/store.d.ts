@@ -8,7 +8,10 @@ export type { Endpoint, Report };
 
 /**
  * Options of `new EventStore()`: the store's memory budget and longest line, in bytes, and what
- * one query may return (ClickHouse's `max_result_rows` and `max_result_bytes`).
+ * one query may return (ClickHouse's `max_result_rows` and `max_result_bytes`). What `maxBytes`
+ * leaves free beside the stored rows also bounds what one query builds (JOINs, aggregate states,
+ * arrays and `groupArray` values, counted by their bytes): a query past it is an `Error` naming
+ * `maxBytes`.
  */
 export interface StoreOptions {
   maxBytes?: number;

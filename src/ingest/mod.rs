@@ -10,6 +10,7 @@ mod container;
 pub mod json;
 mod quarantine;
 pub mod value;
+pub mod values;
 
 pub use quarantine::{Quarantine, QuarantineRow};
 
@@ -85,6 +86,12 @@ pub struct Report {
 pub struct Decoder {
     trie: PathTrie,
     types: Vec<ColumnType>,
+    /// Per column, the type named in messages: the stored type's name, or the declared one.
+    type_names: Vec<String>,
+    /// Per column, the declared type of [`ColumnType::Values`] columns.
+    declared: Vec<Option<crate::schema::TypeDesc>>,
+    /// The values of the row's [`ColumnType::Values`] columns.
+    values: Vec<crate::query::Value>,
     /// Per column, whether it is `Nullable` (a missing key or `null` is stored as `NULL`).
     nullable: Vec<bool>,
     names: Vec<String>,
@@ -154,6 +161,24 @@ impl Decoder {
         Decoder {
             trie: PathTrie::new(ds.columns.iter().map(|c| c.path.as_slice())),
             types: ds.columns.iter().map(|c| c.ty).collect(),
+            type_names: ds
+                .columns
+                .iter()
+                .map(|c| match &c.declared {
+                    Some(d) => d.to_string(),
+                    None => c.ty.name().to_string(),
+                })
+                .collect(),
+            declared: ds
+                .columns
+                .iter()
+                .map(|c| {
+                    (c.ty == ColumnType::Values)
+                        .then(|| c.declared.clone())
+                        .flatten()
+                })
+                .collect(),
+            values: Vec::new(),
             nullable: ds.columns.iter().map(|c| c.nullable).collect(),
             defaults: ds.columns.iter().map(|c| c.default.clone()).collect(),
             names: ds.columns.iter().map(|c| c.name.clone()).collect(),
@@ -786,8 +811,26 @@ impl Decoder {
     ) -> Result<()> {
         self.cells.clear();
         self.text.clear();
+        self.values.clear();
         let mut errors: Vec<(usize, Reject)> = Vec::new();
+        // What the row's values may hold: the store's room (asked for only where there are
+        // such columns: `bytes` visits every dictionary).
+        let room = if self.declared.iter().any(Option::is_some) {
+            usize::try_from(store.max_bytes().saturating_sub(store.bytes())).unwrap_or(usize::MAX)
+        } else {
+            0
+        };
         for col in 0..self.types.len() {
+            if let Some(declared) = &self.declared[col] {
+                self.cells.push(Cell::Null);
+                let v = values::read(declared, self.found[col], l, room, &mut self.unescape)
+                    .unwrap_or_else(|r| {
+                        errors.push((col, r));
+                        crate::query::Value::Null
+                    });
+                self.values.push(v);
+                continue;
+            }
             if let Some(d) = &self.defaults[col] {
                 // A JSON null in a Nullable column stays NULL; only a missing key takes the
                 // DEFAULT there, as in ClickHouse.
@@ -827,7 +870,7 @@ impl Decoder {
             self.quarantine(store, q, |d| d.rejected_row(line_no, l, &errors));
             return Ok(());
         }
-        match store.push_row(&self.cells, &self.text) {
+        match store.push_row_values(&self.cells, &self.text, &mut self.values) {
             Ok(()) => {
                 self.report.rows += 1;
                 Ok(())
@@ -883,7 +926,7 @@ impl Decoder {
         let mut messages = Vec::new();
         for (col, r) in errors {
             let name = &self.names[*col];
-            let ty = self.types[*col].name();
+            let ty = self.type_names[*col].as_str();
             let shown = shorten(values.get(*col).map_or("", String::as_str), 120);
             let m = match r {
                 Reject::NotType => format!("value '{shown}' on column '{name}' is not {ty}"),
@@ -904,6 +947,9 @@ impl Decoder {
                     }
                 }
                 Reject::Duplicate => format!("key for column '{name}' appears more than once"),
+                Reject::TooLarge => format!(
+                    "value on column '{name}' holds more than the store has room for ({ty})"
+                ),
             };
             error_columns.push(name.clone());
             messages.push(m);

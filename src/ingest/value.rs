@@ -25,6 +25,8 @@ pub enum Reject {
     MissingTime,
     /// The key appears twice in its object.
     Duplicate,
+    /// An array holds more than the store has room for.
+    TooLarge,
 }
 
 /// Converts the value found for a column of type `ty` (or its absence) into a [`Cell`].
@@ -135,6 +137,8 @@ pub fn convert(
             }
             Ok(Cell::I(ms))
         }
+        // Read by `super::values`, never as a cell.
+        ColumnType::Values => Err(Reject::NotType),
     }
 }
 

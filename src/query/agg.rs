@@ -5,6 +5,7 @@
 //! with ours on groups of up to 8192 rows); `quantileExact` picks the element at
 //! `floor(level * n)` and `quantileExactInclusive` interpolates linearly, as ClickHouse does.
 
+use super::budget;
 use super::column::{Col, Dict, Prim, Strs};
 use super::eval::BExpr;
 use super::state::{AggState, Key, StateVal};
@@ -803,7 +804,8 @@ impl Agg {
         self.update_rows(args, groups, ngroups, n);
     }
 
-    /// The error an update met, if any (`groupArray` past [`MAX_GROUP_ARRAY_VALUES`]).
+    /// The error an update met, if any (`groupArray` past [`MAX_GROUP_ARRAY_VALUES`], or
+    /// its values past the bytes the store's `maxBytes` leaves free).
     pub fn error(&self) -> Option<Error> {
         match &self.state {
             State::Group(_, _, _, total) if *total > MAX_GROUP_ARRAY_VALUES => {
@@ -812,6 +814,7 @@ impl Agg {
                      per query (use groupArray(n)(x) to keep fewer per group)"
                 )))
             }
+            State::Group(..) => budget::check().err(),
             _ => None,
         }
     }
@@ -1002,20 +1005,26 @@ impl Agg {
                 }
                 let ty = &arg_types[0];
                 let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+                // The values kept (and groupUniqArray's text of each) are charged by their bytes
+                // to the query's budget; past it, no more are kept and `error` reports it.
+                let mut over = false;
                 groups.each(n, |i, g| {
-                    if v[g].len() >= limit || *total > MAX_GROUP_ARRAY_VALUES {
+                    if over || v[g].len() >= limit || *total > MAX_GROUP_ARRAY_VALUES {
                         return;
                     }
                     let x = args[0].value_at(i, ty);
+                    let mut bytes = budget::value_bytes(&x);
                     if let Some(sets) = sets {
                         let mut key = String::new();
                         x.write_json_as(&mut key, true);
+                        bytes = bytes.saturating_add(key.len() as u64 + 24);
                         if !sets[g].insert(key) {
                             return;
                         }
                     }
                     v[g].push(x);
                     *total += 1;
+                    over = budget::keep(bytes).is_err();
                 });
             }
             State::QuantU(q) => {
@@ -1093,7 +1102,7 @@ impl Agg {
     }
 
     /// The results for groups `0..ngroups`, as a materialized column of the result type.
-    pub fn finish<'a>(mut self, ngroups: usize) -> Col<'a> {
+    pub fn finish<'a>(mut self, ngroups: usize) -> Result<Col<'a>> {
         self.ensure(ngroups);
         match self.spec.kind.clone() {
             AggKind::State(_) => return self.export(ngroups),
@@ -1103,7 +1112,7 @@ impl Agg {
         let seen = self.seen.take();
         let ty = self.spec.ty.clone();
         let out = self.finish_values(ngroups);
-        match seen {
+        Ok(match seen {
             Some(mut seen) => {
                 grow(&mut seen, ngroups, false);
                 let nulls: Vec<bool> = seen.iter().map(|s| !s).collect();
@@ -1117,13 +1126,13 @@ impl Agg {
                 }
             }
             None => out,
-        }
+        })
     }
 
     /// The per-group states of a `-State` aggregate, as a column of [`Value::State`]s.
-    fn export<'a>(mut self, ngroups: usize) -> Col<'a> {
+    fn export<'a>(mut self, ngroups: usize) -> Result<Col<'a>> {
         let seen = self.seen.take();
-        let vals = self.into_state_vals(ngroups);
+        let vals = self.into_state_vals(ngroups)?;
         let states = vals
             .into_iter()
             .enumerate()
@@ -1136,11 +1145,13 @@ impl Agg {
                 }))
             })
             .collect();
-        Col::V(Cow::Owned(states))
+        Ok(Col::V(Cow::Owned(states)))
     }
 
-    /// Splits the state of every group off.
-    fn into_state_vals(self, ngroups: usize) -> Vec<StateVal> {
+    /// Splits the state of every group off. The binder refuses states of `groupArray` and of
+    /// states (`-MergeState`), which have no [`StateVal`]: asked for one, this fails rather
+    /// than make one up.
+    fn into_state_vals(self, ngroups: usize) -> Result<Vec<StateVal>> {
         fn each<T, F: Fn(T) -> StateVal>(v: Vec<T>, f: F) -> Vec<StateVal> {
             v.into_iter().map(f).collect()
         }
@@ -1213,18 +1224,30 @@ impl Agg {
             State::QuantI(q) => each(q, StateVal::QuantI),
             State::QuantF(q) => each(q, StateVal::QuantF),
             State::Moments(m, f32) => each(m, |m| StateVal::Moments(m, f32)),
-            // The binder refuses `groupArrayState`; no state of one is ever asked for.
-            State::Group(v, ..) => vec![StateVal::Count(0); v.len()],
-            State::Merge(_) => Vec::new(),
+            State::Group(_, uniq, ..) => {
+                let f = if uniq.is_some() {
+                    "groupUniqArray"
+                } else {
+                    "groupArray"
+                };
+                return Err(Error::unsupported(format!("{f}State (the state of {f})")));
+            }
+            State::Merge(_) => {
+                return Err(Error::unsupported(
+                    "the state of a -Merge or -State aggregate",
+                ))
+            }
         };
         out.truncate(ngroups);
-        out
+        Ok(out)
     }
 
     /// Finishes merged states as the aggregate `inner` over the states' argument types.
-    fn finish_merge<'a>(self, inner: AggKind, ngroups: usize) -> Col<'a> {
+    fn finish_merge<'a>(self, inner: AggKind, ngroups: usize) -> Result<Col<'a>> {
         let State::Merge(merged) = self.state else {
-            return Col::V(Cow::Owned(vec![Value::Null; ngroups]));
+            return Err(Error::query(
+                "internal: a -Merge aggregate without merged states",
+            ));
         };
         let arg_types = match self.spec.args.first().map(|a| a.ty.base()) {
             Some(DataType::AggregateFunction(st)) => st.1.clone(),
@@ -1625,7 +1648,7 @@ mod tests {
         let n = values.len();
         let col = Col::U(Cow::Owned(values));
         a.update(&[Cow::Borrowed(&col)], &Groups::SINGLE, 1, n);
-        a.finish(1).value_at(0, &ty)
+        a.finish(1).expect("finish").value_at(0, &ty)
     }
 
     #[test]
@@ -1684,7 +1707,7 @@ mod tests {
             mask: Some(&mask),
         };
         a.update(&[Cow::Borrowed(&col)], &groups, 2, 4);
-        assert_eq!(&*a.finish(2).f64s(2), &[1.0, 2.0]);
+        assert_eq!(&*a.finish(2).expect("finish").f64s(2), &[1.0, 2.0]);
     }
 
     #[test]
@@ -1692,7 +1715,7 @@ mod tests {
         let mut a = Agg::new(spec(AggKind::Sum, DataType::UInt64, DataType::UInt32));
         let col = Col::U(Cow::Owned(vec![1, 2, 3, 4]));
         a.update(&[Cow::Borrowed(&col)], &Groups::ids(&[0, 1, 0, 2]), 3, 4);
-        assert_eq!(&*a.finish(3).u64s(3), &[4, 2, 4]);
+        assert_eq!(&*a.finish(3).expect("finish").u64s(3), &[4, 2, 4]);
         assert_eq!(
             result_type(
                 &AggKind::Quantile(QKind::Interpolated, vec![0.5], true),
@@ -1701,5 +1724,26 @@ mod tests {
             .unwrap(),
             DataType::Array(Box::new(DataType::Float64))
         );
+    }
+
+    #[test]
+    fn a_state_of_group_array_is_refused_not_made_up() {
+        // The binder refuses `groupArrayState`; an aggregate built past it fails when its
+        // states are asked for instead of giving a count of 0 per group.
+        for uniq in [false, true] {
+            let kind = AggKind::State(Box::new(AggKind::GroupArray(None, uniq)));
+            let ty = DataType::AggregateFunction(Box::new((
+                "groupArray".to_string(),
+                vec![DataType::UInt32],
+            )));
+            let mut a = Agg::new(spec(kind, ty, DataType::UInt32));
+            let col = Col::U(Cow::Owned(vec![1, 2, 3]));
+            a.update(&[Cow::Borrowed(&col)], &Groups::SINGLE, 1, 3);
+            let err = a.finish(1).expect_err("no state of groupArray").to_string();
+            assert!(
+                err.contains("groupArrayState") || err.contains("groupUniqArrayState"),
+                "{err}"
+            );
+        }
     }
 }

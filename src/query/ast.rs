@@ -109,6 +109,8 @@ pub enum From {
     Table(String, Option<String>),
     /// A subquery with an optional alias.
     Subquery(Rc<Query>, Option<String>),
+    /// `t [AS alias] FINAL`: a datasource's rows as its engine's merges leave them.
+    Final(String, Option<String>),
     /// Two sources joined.
     Join(Box<Join>),
 }
@@ -117,7 +119,9 @@ impl From {
     /// The name columns of this source may be qualified with: its alias, else a table's name.
     pub fn qualifier(&self) -> Option<&str> {
         match self {
-            From::Table(name, alias) => Some(alias.as_deref().unwrap_or(name)),
+            From::Table(name, alias) | From::Final(name, alias) => {
+                Some(alias.as_deref().unwrap_or(name))
+            }
             From::Subquery(_, alias) => alias.as_deref(),
             From::Join(_) => None,
         }
@@ -316,6 +320,7 @@ impl<'q> Numbering<'q> {
                     self.query(t);
                 }
             }
+            From::Final(..) => {}
             From::Join(j) => {
                 self.from(&j.left);
                 self.from(&j.right);

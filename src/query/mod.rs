@@ -9,6 +9,7 @@
 
 mod agg;
 mod ast;
+mod budget;
 mod column;
 mod endpoint;
 mod eval;
@@ -159,6 +160,7 @@ pub fn run_pipe_in(
     params: &Params,
     now: i64,
 ) -> Result<Endpoint> {
+    let _budget = budget::enter(store.max_bytes().saturating_sub(store.bytes()));
     let mut env = pipe_env(store, others, pipe, params, now);
     for other in pipes {
         let shadowed = other.name == pipe.name
@@ -178,6 +180,41 @@ pub fn run_pipe_in(
     let t = env.run_node(pipe.endpoint)?;
     check_limits(&t, store.result_limits())?;
     Ok(to_endpoint(&t, env.stats.get()))
+}
+
+/// Runs the endpoint node of the materialized `pipe` over `store` (the rows just written to
+/// the datasource it reads), as a ClickHouse materialized view runs its `SELECT` over an
+/// inserted block: no parameters, and aggregate states kept as values for the target table.
+/// The queries may read the datasources of `others` by name.
+pub fn run_materialized(
+    store: &Store,
+    others: &[&Store],
+    pipe: &Pipe,
+    now: i64,
+) -> Result<Endpoint> {
+    let params = Params::new();
+    let env = pipe_env(store, others, pipe, &params, now);
+    let t = env.run_node(pipe.endpoint)?;
+    Ok(to_endpoint(&t, env.stats.get()))
+}
+
+/// The table a materialized pipe is triggered by, as ClickHouse triggers a materialized view by
+/// the first table its `SELECT` reads: the first name after a `FROM` in its nodes, in order,
+/// that `is_table` accepts (a table joined to it, or read in a subquery after it, is not).
+pub(crate) fn trigger_table(pipe: &Pipe, is_table: impl Fn(&str) -> bool) -> Option<String> {
+    for node in &pipe.nodes {
+        let mut toks = Vec::new();
+        // A text that does not lex is reported when the node runs.
+        let _ = lexer::lex(&node.sql.replace(['{', '}', '%'], " "), 1, &mut toks);
+        for w in toks.windows(2) {
+            if let (Tok::Word(f), Tok::Word(t) | Tok::Quoted(t)) = (&w[0].tok, &w[1].tok) {
+                if f.eq_ignore_ascii_case("FROM") && is_table(t) {
+                    return Some(t.clone());
+                }
+            }
+        }
+    }
+    None
 }
 
 /// True when `sql` (template marks read as spaces) has `name` as a word or quoted name.
@@ -213,6 +250,7 @@ pub fn run_sql_in(
     tables: &[(&str, &dyn Fn() -> Endpoint)],
     now: i64,
 ) -> Result<Endpoint> {
+    let _budget = budget::enter(store.max_bytes().saturating_sub(store.bytes()));
     let mut env = Env::new(store, params, now);
     env.others = others.to_vec();
     env.lazy = tables.iter().map(|(n, f)| (n.to_string(), *f)).collect();

@@ -771,6 +771,9 @@ impl<'t> Parser<'t> {
                 return Err(Error::unsupported(format!("table function {name}()")));
             }
             let alias = self.alias()?;
+            if self.eat_kw("FINAL") {
+                return Ok(super::ast::From::Final(name, alias));
+            }
             super::ast::From::Table(name, alias)
         })
     }
@@ -1621,7 +1624,7 @@ mod tests {
                 "SELECT sum(a) OVER (PARTITION BY b) FROM t",
                 "window functions",
             ),
-            ("SELECT a FROM t FINAL", "FINAL"),
+            ("SELECT a FROM (SELECT 1 AS a) FINAL", "FINAL"),
             ("SELECT a FROM numbers(10)", "table function"),
             ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
             ("SELECT a::Array(Int32) FROM t", "casts"),

@@ -211,10 +211,16 @@ pub enum Combinator {
 
 /// Splits a combinator off an aggregate's name: `sumState` is `(State, "sum")`,
 /// `sumIfMerge` is `(Merge, "sumIf")`, `sumStateIf` is `(State, "sumIf")` with the state
-/// that of `sum` (the third field is then true).
+/// that of `sum` (the third field is then true), and `sumMergeIf` is `(Merge, "sum")` merging
+/// the states of the rows its last argument keeps (the third field true).
 pub fn split_combinator(name: &str) -> Option<(Combinator, String, bool)> {
     if let Some(b) = name.strip_suffix("StateIf") {
         return Some((Combinator::State, format!("{b}If"), true));
+    }
+    if let Some(b) = name.strip_suffix("MergeIf") {
+        if !b.is_empty() {
+            return Some((Combinator::Merge, b.to_string(), true));
+        }
     }
     for (suffix, c) in [
         ("SimpleState", Combinator::SimpleState),

@@ -1478,8 +1478,13 @@ impl Ctx<'_> {
                     Some(e) => Some(self.eval(e, line)?),
                     None => None,
                 };
-                let raw = match self.params.get(p) {
-                    Some(v) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
+                // A `{% set %}` or `{% for %}` variable of that name is the value, as the
+                // template's Python would pass it (a list, or text split at commas).
+                let local = self.locals.borrow().get(p).cloned();
+                let raw = match (local, self.params.get(p)) {
+                    (Some(TVal::None), _) => None,
+                    (Some(v), _) => Some(v),
+                    (None, Some(v)) if !v.is_null() => Some(from_json(v, 0).ok_or_else(|| {
                         err(
                             line,
                             format!("parameter '{p}' has an unsupported JSON value"),
@@ -1502,6 +1507,11 @@ impl Ctx<'_> {
                 let items: Vec<TVal> = match value {
                     TVal::List(items) => items,
                     TVal::Str(s) => s.split(',').map(|x| TVal::Str(x.to_string())).collect(),
+                    // A variable set to another `Array()`: its elements.
+                    TVal::Typed(DataType::Array(e), Value::Array(values)) => values
+                        .into_iter()
+                        .map(|v| TVal::Typed((*e).clone(), v))
+                        .collect(),
                     other => vec![other],
                 };
                 let mut values = Vec::with_capacity(items.len());
@@ -2503,5 +2513,10 @@ mod tests {
         assert_eq!(sql(t, json!({})).unwrap(), "SELECT toInt16(10), 2");
         // A set variable wins over a request parameter of the same name.
         assert_eq!(sql(t, json!({"w": 3})).unwrap(), "SELECT toInt16(10), 2");
+        // So it does for Array(): a list, text split at commas, another Array().
+        let t = "%\n{% set xs = [1, 2] %}{% set s = 'a,b' %}{% set ys = Array(p, 'Int32', default='7') %}SELECT {{ Array(xs, 'Int32') }}, {{ Array(s) }}, {{ Array(ys, 'Int32') }}";
+        let want = "SELECT [toInt32(1), toInt32(2)], ['a', 'b'], [toInt32(7)]";
+        assert_eq!(sql(t, json!({})).unwrap(), want);
+        assert_eq!(sql(t, json!({"xs": "5"})).unwrap(), want);
     }
 }

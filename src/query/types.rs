@@ -224,7 +224,45 @@ impl DataType {
             ColumnType::Float32 => DataType::Float32,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Bool => DataType::Bool,
+            // Its type is the column's declared one ([`DataType::of_def`]).
+            ColumnType::Values => DataType::Nothing,
         }
+    }
+
+    /// The type of a stored column, as its schema declares it.
+    pub fn of_def(c: &crate::schema::ColumnDef) -> DataType {
+        match c.declared.as_ref().and_then(DataType::of_desc) {
+            Some(t) => t,
+            None => DataType::of_column(c.ty).nullable_if(c.nullable),
+        }
+    }
+
+    /// The type a schema's type text describes, where the query engine has it.
+    pub fn of_desc(t: &crate::schema::TypeDesc) -> Option<DataType> {
+        use crate::schema::TypeDesc as T;
+        Some(match t {
+            T::Nullable(inner) => DataType::Nullable(Box::new(DataType::of_desc(inner)?)),
+            T::LowCardinality(inner) => match &**inner {
+                T::String => DataType::LcString,
+                T::Nullable(s) if **s == T::String => {
+                    DataType::Nullable(Box::new(DataType::LcString))
+                }
+                other => DataType::LowCardinality(Box::new(DataType::of_desc(other)?)),
+            },
+            T::Array(inner) => DataType::Array(Box::new(DataType::of_desc(inner)?)),
+            T::Map(k, v) => DataType::Map(Box::new((DataType::of_desc(k)?, DataType::of_desc(v)?))),
+            T::AggregateFunction { function, args } => {
+                let args = args
+                    .iter()
+                    .map(DataType::of_desc)
+                    .collect::<Option<Vec<_>>>()?;
+                DataType::AggregateFunction(Box::new((function.clone(), args)))
+            }
+            T::SimpleAggregateFunction { function, arg } => DataType::SimpleAggregateFunction(
+                Box::new((function.clone(), DataType::of_desc(arg)?)),
+            ),
+            other => DataType::of_column(other.storage()?),
+        })
     }
 
     /// Parses a type name as used in template `Array(name, 'Type')` and `CAST`.

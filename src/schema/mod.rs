@@ -47,6 +47,9 @@ pub enum ColumnType {
     Bool,
     /// `Date`: days since 1970-01-01, stored as `u16` (up to 2149-06-06).
     Date,
+    /// A column held row by row as query values: `Array(…)` and `AggregateFunction(…)`. Its
+    /// type is the column's [`ColumnDef::declared`] type.
+    Values,
 }
 
 impl ColumnType {
@@ -95,6 +98,7 @@ impl ColumnType {
             ColumnType::Float64 => "Float64",
             ColumnType::Bool => "Bool",
             ColumnType::Date => "Date",
+            ColumnType::Values => "Values",
         }
     }
 
@@ -136,6 +140,8 @@ impl ColumnType {
             | ColumnType::Int64
             | ColumnType::Float64
             | ColumnType::DateTime64 => 8,
+            // Charged per value as it is stored.
+            ColumnType::Values => 0,
         }
     }
 }
@@ -155,6 +161,25 @@ pub struct ColumnDef {
     /// `Nullable(T)`: a missing key or JSON `null` is stored as `NULL` (unless a `DEFAULT` is
     /// given).
     pub nullable: bool,
+    /// The type the schema declares, where it is not `ty` itself (with `nullable`):
+    /// `SimpleAggregateFunction(f, T)` (stored as `T`), and the types stored as
+    /// [`ColumnType::Values`] (`Array(…)`, `AggregateFunction(…)`).
+    pub declared: Option<TypeDesc>,
+}
+
+impl ColumnDef {
+    /// The column's type name as ClickHouse reports it (`Nullable(Int32)`,
+    /// `SimpleAggregateFunction(sum, Int64)`, `Array(LowCardinality(String))`).
+    pub fn type_name(&self) -> String {
+        match &self.declared {
+            Some(t) => t.to_string(),
+            None if self.nullable && self.ty == ColumnType::LowCardinalityString => {
+                "LowCardinality(Nullable(String))".to_string()
+            }
+            None if self.nullable => format!("Nullable({})", self.ty.name()),
+            None => self.ty.name().to_string(),
+        }
+    }
 }
 
 /// A column's `DEFAULT`, read as a value of the column's type.
@@ -200,6 +225,9 @@ pub struct Datasource {
     pub partition: PartitionKey,
     /// Sorting key columns (indexes into `columns`).
     pub sorting_key: Vec<usize>,
+    /// `ReplacingMergeTree`'s version column (`ENGINE_VER`), which `FINAL` keeps the highest
+    /// of per sorting key.
+    pub version_column: Option<usize>,
     /// The column whose min/max each block records: the partition key's time column, else the
     /// first time column of the sorting key, else the first time column.
     pub time_column: Option<usize>,

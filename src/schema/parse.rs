@@ -22,7 +22,16 @@ pub fn parse_datasource(name: &str, text: &str) -> Result<Datasource> {
 /// Engines whose rows the store keeps as they arrive, as the engine itself would before merges
 /// that change nothing (`Null` keeps rows for the materialized pipes it feeds; `Join` keeps the
 /// rows a `SELECT` from the table returns).
-const ENGINES: &[&str] = &["MergeTree", "ReplacingMergeTree", "Null", "Join"];
+/// `SummingMergeTree` and `AggregatingMergeTree` keep rows as they arrive too: queries that
+/// sum or merge by `GROUP BY` give the answers the merged table gives.
+const ENGINES: &[&str] = &[
+    "MergeTree",
+    "ReplacingMergeTree",
+    "SummingMergeTree",
+    "AggregatingMergeTree",
+    "Null",
+    "Join",
+];
 
 impl Datasource {
     /// The datasource `file` describes, named `name`, where the store can hold it.
@@ -39,6 +48,7 @@ impl Datasource {
             partition: PartitionKey::None,
             sorting_key: Vec::new(),
             time_column: None,
+            version_column: None,
         };
         let stored = file.columns.iter().filter(|c| c.ty != TypeDesc::Json);
         if stored.clone().next().is_none() {
@@ -51,7 +61,7 @@ impl Datasource {
         }
         // `JSON` columns are left out (the file's notes say so): the other columns load.
         for c in stored {
-            let (ty, nullable) = c.ty.nullable_storage().ok_or_else(|| {
+            let (ty, nullable, declared) = c.ty.column_storage().ok_or_else(|| {
                 err(
                     c.line,
                     format!("not supported: {} columns (column '{}')", c.ty, c.name),
@@ -62,6 +72,8 @@ impl Datasource {
                 None => vec![c.name.clone()],
             };
             let default = match &c.default {
+                // The empty array is an array column's default already.
+                Some(text) if ty == ColumnType::Values && empty_array_literal(text) => None,
                 Some(text) => Some(default_value(ty, text).ok_or_else(|| {
                     err(
                         c.line,
@@ -80,6 +92,7 @@ impl Datasource {
                 path,
                 default,
                 nullable,
+                declared,
             });
         }
         if file.kafka_line.is_some() {
@@ -99,6 +112,7 @@ impl Datasource {
                     // The time a message arrives: here, the time the row is written.
                     default: (*name == "__timestamp").then_some(DefaultValue::Now),
                     nullable: false,
+                    declared: None,
                 });
             }
         }
@@ -106,7 +120,7 @@ impl Datasource {
             if !ENGINES.contains(&engine.as_str()) {
                 return Err(err(
                     *line,
-                    format!("not supported: engine '{engine}' (MergeTree, ReplacingMergeTree, Null and Join are)"),
+                    format!("not supported: engine '{engine}' (MergeTree, ReplacingMergeTree, SummingMergeTree, AggregatingMergeTree, Null and Join are)"),
                 ));
             }
             ds.engine = engine.clone();
@@ -121,6 +135,17 @@ impl Datasource {
                 let idx = ds.column_index(part).ok_or_else(|| {
                     err(s.line, format!("sorting key names unknown column '{part}'"))
                 })?;
+                if let Some(d) = ds.columns[idx]
+                    .declared
+                    .as_ref()
+                    .filter(|d| d.is_aggregate())
+                {
+                    // As ClickHouse refuses it (DATA_TYPE_CANNOT_BE_USED_IN_KEY).
+                    return Err(err(
+                        s.line,
+                        format!("sorting key contains the {d} column '{part}'"),
+                    ));
+                }
                 if ds.columns[idx].nullable {
                     // As ClickHouse refuses it (allow_nullable_key is off by default).
                     return Err(err(
@@ -129,6 +154,14 @@ impl Datasource {
                     ));
                 }
                 ds.sorting_key.push(idx);
+            }
+        }
+        if let Some(s) = file.engine_setting("ver") {
+            let name = s.value.trim().trim_matches('`');
+            if !name.is_empty() {
+                ds.version_column = Some(ds.column_index(name).ok_or_else(|| {
+                    err(s.line, format!("version column '{name}' is not a column"))
+                })?);
             }
         }
         if let Some(s) = file.engine_setting("primary_key") {
@@ -160,6 +193,12 @@ impl Datasource {
         };
         Ok(ds)
     }
+}
+
+/// True for `[]` and `array()`, the empty array written as a `DEFAULT`.
+fn empty_array_literal(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    compact == "[]" || compact.eq_ignore_ascii_case("array()")
 }
 
 /// Splits `text` at commas outside parentheses and quotes.
@@ -279,6 +318,7 @@ pub fn default_value(ty: ColumnType, text: &str) -> Option<DefaultValue> {
                 .contains(&days)
                 .then_some(DefaultValue::UInt(days as u64))
         }
+        ColumnType::Values => None,
     }
 }
 
@@ -396,6 +436,8 @@ fn is_name(s: &str) -> bool {
 
 fn parse_jsonpath(line: usize, name: &str, text: &str) -> Result<Vec<String>> {
     let p = text.strip_prefix("json:").unwrap_or(text).trim();
+    // `$.a[:]` names every element of the array at `$.a`: that array, for an array column.
+    let p = p.strip_suffix("[:]").unwrap_or(p);
     if p.contains("[:]") {
         return Err(err(
             line,

@@ -199,6 +199,39 @@ impl TypeDesc {
         }
     }
 
+    /// How the store holds a column of this type: the stored type, whether it is `Nullable`,
+    /// and the declared type where it is not the stored one (`SimpleAggregateFunction(f, T)`
+    /// is stored as `T`; `Array(T)` of a stored scalar `T` or of such arrays, and
+    /// `AggregateFunction(…)`, are stored as [`ColumnType::Values`]). `None` where the store
+    /// cannot hold it yet.
+    pub fn column_storage(&self) -> Option<(ColumnType, bool, Option<TypeDesc>)> {
+        if let Some((ty, nullable)) = self.nullable_storage() {
+            return Some((ty, nullable, None));
+        }
+        match self {
+            TypeDesc::SimpleAggregateFunction { arg, .. } => {
+                let (ty, nullable) = arg.nullable_storage()?;
+                Some((ty, nullable, Some(self.clone())))
+            }
+            TypeDesc::Array(inner) if inner.is_array_element() => {
+                Some((ColumnType::Values, false, Some(self.clone())))
+            }
+            TypeDesc::AggregateFunction { .. } => {
+                Some((ColumnType::Values, false, Some(self.clone())))
+            }
+            _ => None,
+        }
+    }
+
+    /// True for the types a stored `Array` may hold: stored scalars (`Nullable` and
+    /// `LowCardinality` too) and arrays of them.
+    pub fn is_array_element(&self) -> bool {
+        match self {
+            TypeDesc::Array(inner) => inner.is_array_element(),
+            t => t.nullable_storage().is_some(),
+        }
+    }
+
     /// The stored type, for the types the store holds (not `Nullable`).
     pub fn storage(&self) -> Option<ColumnType> {
         Some(match self {

@@ -9,10 +9,12 @@
 //! 2. for each datasource: `TABLE` (its schema, row count and stream counter), a `DICT` per
 //!    string column (the column's distinct strings in code order), a `BLOCK` per block of rows
 //!    (partition key, then every column's values as little-endian bytes in its storage width,
-//!    then the `NULL` masks) in partition order, and `QUARANTINE` (its rows and counts);
+//!    an `Array` column's as each row's JSON text, then the `NULL` masks) in partition order,
+//!    and `QUARANTINE` (its rows and counts);
 //! 3. `END`: the number of sections before it and the rows in all.
 //!
-//! Reopening copies each column out of its section in one pass: no row is decoded on its own.
+//! Reopening copies each column out of its section in one pass: no row is decoded on its own
+//! but an `Array` column's, read as the decoder reads a JSON array.
 //! Every length is checked against the bytes that remain and every allocation against the
 //! reopened store's byte budget before it is made, so a damaged, truncated or hostile file gives
 //! an [`ErrorKind::StoreFile`] error naming the byte where reading stopped, never a panic.
@@ -208,7 +210,11 @@ impl Put for Vec<u8> {
 fn put_schema(out: &mut Vec<u8>, ds: &Datasource) {
     out.str(&ds.name);
     out.str(&ds.description);
-    out.str(&ds.engine);
+    // `ReplacingMergeTree(ver)` names the version column.
+    match ds.version_column.and_then(|v| ds.columns.get(v)) {
+        Some(v) => out.str(&format!("{}({})", ds.engine, v.name)),
+        None => out.str(&ds.engine),
+    }
     let (kind, col) = match ds.partition {
         PartitionKey::None => (0, 0),
         PartitionKey::YearMonth(c) => (1, c),
@@ -234,7 +240,10 @@ fn put_schema(out: &mut Vec<u8>, ds: &Datasource) {
     Put::count(out, ds.columns.len());
     for c in &ds.columns {
         out.str(&c.name);
-        out.str(c.ty.name());
+        match &c.declared {
+            Some(d) => out.str(&d.to_string()),
+            None => out.str(c.ty.name()),
+        }
         out.u8(u8::from(c.nullable));
         Put::count(out, c.path.len());
         for p in &c.path {
@@ -305,10 +314,24 @@ fn put_values(out: &mut Vec<u8>, c: &ColumnData) {
     }
 }
 
+/// Encoding of a column of values (arrays) in a block section: each row's JSON text.
+const VALUES_TAG: u8 = 13;
+
 fn put_block(out: &mut Vec<u8>, key: i64, b: &Block) {
     out.i64(key);
     out.u32(b.rows as u32);
-    for c in &b.columns {
+    for (i, c) in b.columns.iter().enumerate() {
+        if let Some(values) = b.values(i) {
+            out.u8(VALUES_TAG);
+            let mut text = String::new();
+            for v in values {
+                text.clear();
+                // NaN and infinities as strings, which read back as themselves.
+                v.write_json_as(&mut text, true);
+                out.str(&text);
+            }
+            continue;
+        }
         out.u8(variant_tag(c));
         put_values(out, c);
     }
@@ -421,6 +444,27 @@ impl EventStore {
         end: usize,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<u64> {
+        let tables = std::iter::once(&self.store).chain(self.others.iter().map(|t| &t.store));
+        for store in tables {
+            let ds = store.datasource();
+            let state = |c: &&crate::schema::ColumnDef| {
+                matches!(
+                    c.declared,
+                    Some(crate::schema::TypeDesc::AggregateFunction { .. })
+                )
+            };
+            if let Some(c) = ds.columns.iter().find(state) {
+                return Err(Error::new(ErrorKind::StoreFile {
+                    offset: 0,
+                    message: format!(
+                        "not supported: saving the {} column '{}' of datasource '{}'; the store cannot be saved",
+                        c.type_name(),
+                        c.name,
+                        ds.name
+                    ),
+                }));
+            }
+        }
         let items = self.store_file_items();
         let end = end.min(items.len());
         let mut written = 0u64;
@@ -678,7 +722,15 @@ impl<'a> In<'a> {
 fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
     let name = r.string()?;
     let description = r.string()?;
-    let engine = r.string()?;
+    let engine_text = r.string()?;
+    // `ReplacingMergeTree(ver)`: the engine and its version column's name.
+    let (engine, version_name) = match engine_text
+        .strip_suffix(')')
+        .and_then(|t| t.split_once('('))
+    {
+        Some((e, v)) => (e.to_string(), Some(v.to_string())),
+        None => (engine_text, None),
+    };
     let pk_at = r.at();
     let pk_kind = r.u8()?;
     let pk_col = r.u64()?;
@@ -699,8 +751,21 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
         let name = r.string()?;
         let ty_at = r.at();
         let ty_name = r.str()?;
-        let ty = ColumnType::from_name(ty_name)
-            .ok_or_else(|| damaged(ty_at, format!("unknown column type '{ty_name}'")))?;
+        // A scalar's stored name, or the declared type of a `SimpleAggregateFunction` column.
+        let (ty, declared) = match ColumnType::from_name(ty_name) {
+            Some(ty) => (ty, None),
+            None => match crate::schema::TypeDesc::parse(ty_name)
+                .ok()
+                .and_then(|t| t.column_storage())
+            {
+                Some((ty, _, Some(d)))
+                    if !matches!(d, crate::schema::TypeDesc::AggregateFunction { .. }) =>
+                {
+                    (ty, Some(d))
+                }
+                _ => return Err(damaged(ty_at, format!("unknown column type '{ty_name}'"))),
+            },
+        };
         let nullable = r.flag()?;
         let np = r.count(8)?;
         if np == 0 {
@@ -745,6 +810,7 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
             path,
             default,
             nullable,
+            declared,
         });
     }
     let time_col = |c: u64, at: u64| -> Result<usize> {
@@ -783,6 +849,15 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
             }
         })
         .collect::<Result<Vec<usize>>>()?;
+    let version_column = match version_name {
+        Some(v) => Some(
+            columns
+                .iter()
+                .position(|c| c.name == v)
+                .ok_or_else(|| r.err(format!("version column '{v}' is not a column")))?,
+        ),
+        None => None,
+    };
     Ok(Datasource {
         name,
         description,
@@ -791,6 +866,7 @@ fn get_schema(r: &mut In<'_>) -> Result<Datasource> {
         partition,
         sorting_key,
         time_column,
+        version_column,
     })
 }
 
@@ -1495,6 +1571,8 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
     };
     // What the block reserves, as a block built by pushing rows does; checked before allocating.
     let mut add = 0u64;
+    // Bytes of the values columns' texts: a bound checked before they are read.
+    let mut texts = 0u64;
     {
         let mut probe = In {
             b: r.b,
@@ -1504,6 +1582,20 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         for c in &store.datasource.columns[..held] {
             let tag_at = probe.at();
             let tag = probe.u8()?;
+            if tag == VALUES_TAG || c.ty == ColumnType::Values {
+                if tag != VALUES_TAG || c.ty != ColumnType::Values {
+                    return Err(damaged(
+                        tag_at,
+                        format!("column '{}' stored with encoding {tag}", c.name),
+                    ));
+                }
+                for _ in 0..rows {
+                    // Charged in full once read; its text bounds it here.
+                    texts +=
+                        (probe.str()?.len() + std::mem::size_of::<crate::query::Value>()) as u64;
+                }
+                continue;
+            }
             let width = tag_width(tag)
                 .ok_or_else(|| damaged(tag_at, format!("unknown column encoding {tag}")))?;
             if !tag_fits(c.ty, tag) {
@@ -1531,13 +1623,51 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
             .count() as u64
             * BLOCK_ROWS as u64;
     }
-    if store.bytes().saturating_add(add) > store.max_bytes {
-        return Err(over_budget(store, add, at));
+    if store.bytes().saturating_add(add).saturating_add(texts) > store.max_bytes {
+        return Err(over_budget(store, add.saturating_add(texts), at));
     }
     let mut columns = Vec::with_capacity(ncols);
+    let mut values: Vec<Option<Vec<crate::query::Value>>> = vec![None; ncols];
     for (i, c) in store.datasource.columns[..held].iter().enumerate() {
         let tag = r.u8()?;
         let col_at = r.at();
+        if let (VALUES_TAG, Some(declared)) = (tag, &c.declared) {
+            let mut vals = Vec::with_capacity(rows);
+            let mut unescape = Vec::new();
+            let room = usize::try_from(store.max_bytes.saturating_sub(store.bytes()))
+                .unwrap_or(usize::MAX);
+            for _ in 0..rows {
+                let at = r.at();
+                let text = r.str()?.as_bytes();
+                let found = crate::ingest::json::Found {
+                    kind: crate::ingest::json::Kind::Arr,
+                    start: 0,
+                    end: u32::try_from(text.len()).unwrap_or(u32::MAX),
+                    escaped: false,
+                    duplicate: false,
+                    mantissa: 0,
+                    decimals: u8::MAX,
+                };
+                let v =
+                    crate::ingest::values::read(declared, Some(found), text, room, &mut unescape)
+                        .map_err(|_| {
+                        damaged(
+                            at,
+                            format!("column '{}' holds a value that is not {declared}", c.name),
+                        )
+                    })?;
+                let bytes =
+                    std::mem::size_of::<crate::query::Value>() + super::value_heap_bytes(&v);
+                add = add.saturating_add(bytes as u64);
+                vals.push(v);
+            }
+            if store.bytes().saturating_add(add) > store.max_bytes {
+                return Err(over_budget(store, add, at));
+            }
+            values[i] = Some(vals);
+            columns.push(ColumnData::with_capacity(c.ty, 0));
+            continue;
+        }
         let data = get_column(r, tag, rows)?;
         if let Some(Some(d)) = store.dicts.get(i) {
             let len = d.len() as u64;
@@ -1618,6 +1748,7 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
         ));
     }
     let block = Block {
+        values,
         columns,
         nulls,
         rows,

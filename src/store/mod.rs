@@ -6,6 +6,7 @@
 //! of its time column so time-range queries can skip it. String columns share one [`Dictionary`]
 //! per column across all blocks, so grouping by a string is grouping by a `u32` code.
 
+mod append;
 mod dict;
 mod file;
 mod reprice;
@@ -17,6 +18,7 @@ pub use file::{
 };
 pub use reprice::Repriced;
 
+use crate::query::Value;
 use crate::schema::{ColumnType, Datasource, PartitionKey};
 use crate::time;
 
@@ -97,6 +99,8 @@ impl ColumnData {
             ColumnType::Float32 => ColumnData::F32(Vec::with_capacity(n)),
             ColumnType::Float64 => ColumnData::F64(Vec::with_capacity(n)),
             ColumnType::String | ColumnType::LowCardinalityString => str_column(0, n),
+            // The values are held beside the column (see [`Block::values`]).
+            ColumnType::Values => ColumnData::U8(Vec::new()),
         }
     }
 
@@ -282,12 +286,59 @@ impl ColumnData {
     }
 }
 
+/// Heap bytes a stored value holds beyond its own slot: text, elements, a state's contents.
+pub fn value_heap_bytes(v: &Value) -> usize {
+    match v {
+        Value::Str(s) => s.len(),
+        Value::Array(items) => items
+            .iter()
+            .map(|x| std::mem::size_of::<Value>() + value_heap_bytes(x))
+            .sum(),
+        Value::Map(items) => items
+            .iter()
+            .map(|(k, x)| {
+                2 * std::mem::size_of::<Value>() + value_heap_bytes(k) + value_heap_bytes(x)
+            })
+            .sum(),
+        Value::State(s) => s.bytes(),
+        _ => 0,
+    }
+}
+
+/// True when both hold the same values, NaNs equal to themselves (compared by their JSON text).
+fn same_values(a: &Option<Vec<Value>>, b: &Option<Vec<Value>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            let text = |v: &Value| {
+                let mut s = String::new();
+                v.write_json_as(&mut s, true);
+                s
+            };
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || text(x) == text(y))
+        }
+        _ => false,
+    }
+}
+
+/// The value a [`ColumnType::Values`] column of type `declared` takes when a row gives none:
+/// the empty array, or the empty state (`NULL`, which `-Merge` passes over).
+pub fn empty_value(declared: &Option<crate::schema::TypeDesc>) -> Value {
+    match declared {
+        Some(crate::schema::TypeDesc::Array(_)) => Value::Array(Vec::new()),
+        _ => Value::Null,
+    }
+}
+
 /// Up to [`BLOCK_ROWS`] rows of one partition, one [`ColumnData`] per schema column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
     columns: Vec<ColumnData>,
     /// Per column, for `Nullable` columns: `true` for each row that is `NULL`.
     nulls: Vec<Option<Vec<bool>>>,
+    /// Per column, for [`ColumnType::Values`] columns: the value of each row (the column in
+    /// `columns` is then empty).
+    values: Vec<Option<Vec<Value>>>,
     rows: usize,
     min_time: i64,
     max_time: i64,
@@ -312,6 +363,12 @@ impl Block {
     /// For a `Nullable` column `i`, which rows are `NULL`; `None` for other columns.
     pub fn nulls(&self, i: usize) -> Option<&[bool]> {
         self.nulls.get(i).and_then(Option::as_deref)
+    }
+
+    /// For a [`ColumnType::Values`] column `i` (arrays, aggregate states), the value of each
+    /// row; `None` for other columns.
+    pub fn values(&self, i: usize) -> Option<&[Value]> {
+        self.values.get(i).and_then(Option::as_deref)
     }
 
     /// Smallest value of the time column (seconds for `DateTime`, ms for `DateTime64(3)`); 0 without one.
@@ -489,6 +546,19 @@ impl Store {
     /// Fails without storing anything when the row does not fit in the byte budget: a new block,
     /// new dictionary strings, or wider string codes it needs.
     pub fn push_row(&mut self, cells: &[Cell], text: &str) -> Result<(), Full> {
+        self.push_row_values(cells, text, &mut [])
+    }
+
+    /// [`Store::push_row`] for a datasource with [`ColumnType::Values`] columns: `values` holds
+    /// their values in column order (their cells are ignored; a column without a value takes
+    /// its default, the empty array or the empty state). The values are taken, and each is
+    /// charged to the budget with its bytes.
+    pub fn push_row_values(
+        &mut self,
+        cells: &[Cell],
+        text: &str,
+        values: &mut [Value],
+    ) -> Result<(), Full> {
         let time = match self.datasource.time_column {
             Some(c) => match cells.get(c) {
                 Some(Cell::U(s)) => *s as i64,
@@ -541,7 +611,12 @@ impl Store {
             .filter(|b| b.rows < BLOCK_ROWS)
             .is_some();
         let mut new_block = None;
-        let mut add = 0u64;
+        // The row's values: each held in a slot of the block's vector, and its heap bytes.
+        let held_bytes = values
+            .iter()
+            .map(|v| (std::mem::size_of::<Value>() + value_heap_bytes(v)) as u64)
+            .sum::<u64>();
+        let mut add = held_bytes;
         if open {
             // Wider string codes in the open block.
             if let Some(block) = self.partitions[pi].blocks.last() {
@@ -575,13 +650,19 @@ impl Store {
                 .iter()
                 .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
                 .collect();
-            add = columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
+            let held: Vec<Option<Vec<Value>>> = self
+                .datasource
+                .columns
+                .iter()
+                .map(|c| (c.ty == ColumnType::Values).then(Vec::new))
+                .collect();
+            add += columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
                 + nulls
                     .iter()
                     .flatten()
                     .map(|m| m.capacity() as u64)
                     .sum::<u64>();
-            new_block = Some((columns, nulls));
+            new_block = Some((columns, nulls, held));
         }
         if (add > 0 || !self.added.is_empty()) && self.bytes().saturating_add(add) > self.max_bytes
         {
@@ -599,27 +680,42 @@ impl Store {
             }
             return Err(Full);
         }
-        if let Some((columns, nulls)) = new_block {
+        if let Some((columns, nulls, held)) = new_block {
             self.partitions[pi].blocks.push(Block {
                 columns,
                 nulls,
+                values: held,
                 rows: 0,
                 min_time: time,
                 max_time: time,
             });
             self.block_bytes += add;
+        } else {
+            // Wider string codes are counted as the columns widen, below.
+            self.block_bytes += held_bytes;
         }
         let Store {
             partitions,
             block_bytes,
             codes,
+            datasource,
             ..
         } = self;
         let block = match partitions[pi].blocks.last_mut() {
             Some(b) => b,
             None => return Err(Full),
         };
-        for ((col, cell), &code) in block.columns.iter_mut().zip(cells).zip(codes.iter()) {
+        for (((col, cell), &code), held) in block
+            .columns
+            .iter_mut()
+            .zip(cells)
+            .zip(codes.iter())
+            .zip(&block.values)
+        {
+            if held.is_some() {
+                // Held in `values` below; the column stays empty.
+                continue;
+            }
             if code > u32::from(u8::MAX) {
                 let before = col.heap_bytes();
                 col.widen_for(code);
@@ -630,6 +726,15 @@ impl Store {
         for (mask, cell) in block.nulls.iter_mut().zip(cells) {
             if let Some(m) = mask {
                 m.push(matches!(cell, Cell::Null));
+            }
+        }
+        let mut given = values.iter_mut();
+        for (held, c) in block.values.iter_mut().zip(&datasource.columns) {
+            if let Some(h) = held {
+                h.push(match given.next() {
+                    Some(v) => std::mem::replace(v, Value::Null),
+                    None => empty_value(&c.declared),
+                });
             }
         }
         block.rows += 1;
@@ -652,6 +757,11 @@ impl Store {
                     .zip(&b.columns)
                     .all(|(x, y)| x.same_bits(y))
                 && a.nulls == b.nulls
+                && a.values.len() == b.values.len()
+                && a.values
+                    .iter()
+                    .zip(&b.values)
+                    .all(|(x, y)| same_values(x, y))
         };
         self.rows == other.rows
             && self.partitions.len() == other.partitions.len()

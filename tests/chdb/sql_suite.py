@@ -550,6 +550,20 @@ QUERIES: list[Case] = [
         tiers=("small",),
     ),
     q(
+        "exact: a constant minus a column moves out of min and max, which swap",
+        f"SELECT max(toInt64(-9223372036854775807) - toInt64(prompt_tokens)) AS a, "
+        f"min(toInt64(9223372036854775807) - toInt64(prompt_tokens) * 2) AS b, "
+        f"max(toDateTime('2024-09-10 00:00:00') - event_time) AS c, "
+        f"min(toDateTime('2024-09-10 00:00:00') - event_time) AS d, max(1000 - latency) AS e FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: a constant minus a column out of min and max over no rows",
+        f"SELECT max(toInt64(-9223372036854775807) - toInt64(prompt_tokens)) AS a, "
+        f"min(toDateTime('2024-09-10 00:00:00') - event_time) AS b FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
         "exact: min and max of arithmetic over no rows",
         f"SELECT max(prompt_tokens + 1), min(event_time - INTERVAL 1 DAY) FROM {T} WHERE 0",
         tiers=("small",),
@@ -725,6 +739,12 @@ QUERIES += [
         f"ORDER BY a, b LIMIT 20",
         tiers=("small",),
     ),
+    err("ch refuses: an arraySlice length of the least Int64",
+        f"SELECT arraySlice([1, 2, 3], 2, -9223372036854775808) FROM {T}",
+        "ARGUMENT_OUT_OF_BOUND", "overflow in length argument"),
+    err("ch refuses: an aggregate inside a lambda reading the lambda's parameter",
+        f"SELECT arrayMap(x -> sum(x), [1, 2]) FROM {T}",
+        "NOT_FOUND_COLUMN_IN_BLOCK", "reads the lambda's parameter x"),
     err("ch refuses: OFFSET after LIMIT BY without a LIMIT",
         f"SELECT model_name FROM {T} ORDER BY model_name LIMIT 1 BY model_name OFFSET 1",
         "SYNTAX_ERROR", "OFFSET"),
@@ -929,6 +949,78 @@ QUERIES += [
         "range(toInt8(-2), 3), range(0, 10, 3), range(10, 0, -3), splitByChar(',', 'a,b,,c'), "
         "splitByString('ab', 'xabyab'), splitByString('', 'abc'), splitByChar(',', '') "
         "FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: NaN elements in folds, distinct, sort and search",
+        "SELECT arrayMax([1., nan, 3.]) AS a, arrayMax([nan, nan, 2.]) AS b, "
+        "arrayMin([2., nan, nan]) AS c, arrayMin([NULL, nan]) AS d, arrayMax([nan]) AS e, "
+        "arrayMax([toFloat32(1), nan]) AS f, arrayMax([-inf, nan]) AS g, "
+        "arrayMax(x -> x, [1., nan]) AS h, arrayDistinct([nan, 1., NULL, nan, -nan, 1.]) AS i, "
+        "arrayDistinct([0., -0.]) AS j, arraySort([3., nan, 1., -inf, NULL, inf]) AS k, "
+        "arraySort(x -> -x, [nan, 1., 2.]) AS l, has([1., nan], nan) AS m, "
+        "indexOf([NULL, nan, 1.], 1) AS n, indexOf([nan], nan) AS o, hasAny([nan], [nan]) AS p, "
+        "arrayMax(arrayMap(x -> x / 0, [0., 1.])) AS r FROM llm_events LIMIT 1",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: slice offsets and lengths past either end",
+        "SELECT arraySlice([1, 2, 3, 4, 5], -7, 3) AS a, arraySlice([1, 2, 3, 4, 5], -6, 1) AS b, "
+        "arraySlice([1, 2, 3, 4, 5], -7, -3) AS c, arraySlice([1, 2, 3, 4, 5], -6, -5) AS d, "
+        "arraySlice([1, 2, 3, 4, 5], -9223372036854775808, 2) AS e, "
+        "arraySlice([1, 2, 3, 4, 5], toInt8(-128), 127) AS f, "
+        "arraySlice([1, 2, 3, 4, 5], 2, 9223372036854775807) AS g, "
+        "arraySlice([1, 2, 3, 4, 5], 2, 18446744073709551615) AS h, "
+        "arraySlice([1, 2, 3, 4, 5], 18446744073709551615, 1) AS i, "
+        "arraySlice([1, 2, 3, 4, 5], NULL) AS j, arraySlice([1, 2, 3, 4, 5], NULL, 2) AS k, "
+        "arraySlice([1, 2, 3, 4, 5], -3, NULL) AS l, arraySlice([1, 2, 3, 4, 5], 5, -1) AS m, "
+        "arraySlice([], -1, 1) AS n, arraySlice([1, 2, 3, 4, 5], 0, 3) AS o, "
+        "arraySlice(splitByChar('-', model_name), -9, 8) AS p, "
+        "arraySlice([prompt_tokens, completion_tokens], success - 3, 2) AS r "
+        f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: arrayStringConcat of NULL, NaN and infinite elements",
+        "SELECT arrayStringConcat(['a', NULL, 'b'], ',') AS a, arrayStringConcat([NULL, NULL], ',') AS b, "
+        "arrayStringConcat(['a', NULL, 'b']) AS c, arrayStringConcat([1, NULL, 3], '-') AS d, "
+        "arrayStringConcat([inf, -inf, nan, -0., 1.5], ',') AS e, "
+        "arrayStringConcat([NULL, model_name, NULL, provider], '/') AS f, "
+        "arrayStringConcat([latency / 0, cost], ';') AS g "
+        f"FROM {T} {ORDER} LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: lambda parameters named like an alias or a column",
+        f"SELECT 5 AS x, arrayMap(x -> x + 1, [1, 2]) AS r, total_tokens * 2 AS t, "
+        f"arrayMap(t -> t + 1, [1, 2]) AS s, arrayMap(total_tokens -> total_tokens * 2, "
+        f"[prompt_tokens]) AS u, arrayFilter(x -> x > t, [1, 100000]) AS v, "
+        f"arrayMap(x -> x + sum_tokens, [1]) AS w, prompt_tokens AS sum_tokens "
+        f"FROM {T} {ORDER} LIMIT 20",
+        tiers=("small",),
+    ),
+    q(
+        "aggregates of a NULL literal are NULL, count and uniq of it 0",
+        f"SELECT sum(NULL) AS a, avg(NULL) AS b, quantile(NULL) AS c, groupArray(NULL) AS d, "
+        f"sumIf(NULL, success = 1) AS e, varPop(NULL) AS f, covarPop(latency, NULL) AS g, "
+        f"count(NULL) AS h, uniq(NULL) AS i, toTypeName(sum(NULL)) AS t FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "aggregates of a NULL literal per group",
+        f"SELECT model_name, sum(NULL) AS a, median(NULL) AS b, count() AS n FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+        tiers=("small",),
+    ),
+    q(
+        "aggregates of a NULL literal over no rows",
+        f"SELECT sum(NULL) AS a, avg(NULL) AS b, count(NULL) AS c FROM {T} WHERE 0",
+        tiers=("small",),
+    ),
+    q(
+        "arrays: an aggregate inside a lambda with a lambda of the same parameter name inside it",
+        f"SELECT model_name, arrayMap(x -> x + max(arraySum(x -> x * 2, [prompt_tokens])), [1]) AS y "
+        f"FROM {T} GROUP BY model_name ORDER BY model_name",
         tiers=("small",),
     ),
     q(

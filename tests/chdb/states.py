@@ -134,6 +134,14 @@ QUERIES += [
         f"countState() AS c FROM llm_events {INNER_GROUP}, success) WHERE success = 1 "
         "GROUP BY model_name HAVING n > 10",
     ),
+    (
+        "-MergeIf: the states of the rows the condition keeps",
+        "SELECT model_name, sumMergeIf(s, h % 2 = 0) AS a, countMergeIf(c, h > 3) AS n, "
+        "avgMergeIf(v, 0) AS z, quantilesMergeIf(0.5)(q, h % 3 = 1) AS qs FROM (SELECT "
+        "model_name, toHour(event_time) AS h, sumState(prompt_tokens) AS s, countState() AS c, "
+        "avgState(latency) AS v, quantilesState(0.5)(latency) AS q FROM llm_events "
+        "GROUP BY model_name, h) GROUP BY model_name",
+    ),
 ]
 
 #: Queries both engines refuse (llm-metrics' error must contain the text).

@@ -440,7 +440,7 @@ test('fromProject loads every file it can and lists the others with their lines'
       'SCHEMA >\n    `t` DateTime `json:$.t`,\n    `team` String `json:$.team` DEFAULT \'none\'\n',
     'datasources/prices.datasource':
       'SCHEMA >\n    `model` String `json:$.model`,\n    `usd` Float64 `json:$.usd`\n',
-    'datasources/turns.datasource': 'SCHEMA >\n    `t` DateTime,\n    `x` Array(String)\n',
+    'datasources/turns.datasource': 'SCHEMA >\n    `t` DateTime,\n    `x` Map(String, UInt8)\n',
     'endpoints/per_team.pipe':
       "NODE n\nSQL >\n%\nSELECT team, count() AS calls FROM calls\n{% if defined(teams) and teams != [''] %}WHERE team IN {{ Array(teams, 'String', default='') }}{% end %}\nGROUP BY team ORDER BY team\n\nTYPE endpoint\n",
     'endpoints/dear.pipe': 'TOKEN reader READ\nNODE n\nSQL >\n    SELECT model FROM prices WHERE usd > 1\n',
@@ -449,7 +449,7 @@ test('fromProject loads every file it can and lists the others with their lines'
     {
       file: 'datasources/turns.datasource',
       line: 3,
-      message: "not supported: Array(String) columns (column 'x')",
+      message: "not supported: Map(String, UInt8) columns (column 'x')",
     },
   ]);
   assert.deepEqual(store.loadNotes, [

@@ -4,8 +4,11 @@
 //! functions whose first argument is a lambda (`arrayMap(x -> …, a)`, `arrayFilter`, …).
 //!
 //! Arrays are held as one [`Value::Array`] per row. Every call builds at most
-//! [`MAX_ARRAY_ELEMENTS`] elements over one batch, so that no query can build unbounded arrays.
+//! [`MAX_ARRAY_ELEMENTS`] elements over one batch (checked before `range` allocates), and the
+//! bytes of the arrays and strings built are charged to the query's budget (`budget`), which
+//! the bytes the store's `maxBytes` leaves free bound.
 
+use super::super::budget;
 use super::super::column::{default_value, from_values, typed_value, value_f, value_str, Col};
 use super::super::types::{common_type, DataType, Repr};
 use super::super::Value;
@@ -330,7 +333,11 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
         "arraySlice" => {
             arity(n, &args, 2, 3)?;
             elem_of(n, &args, 0)?;
-            if args[1..].iter().any(|a| !a.ty.is_int()) {
+            // A NULL offset or length (`Nullable(Nothing)`) is allowed, as in ClickHouse.
+            if args[1..]
+                .iter()
+                .any(|a| !a.ty.is_int() && *a.ty.base() != DataType::Nothing)
+            {
                 return Err(illegal(n, &args));
             }
             let ty = args[0].ty.clone();
@@ -645,10 +652,20 @@ fn sum_values(values: &[Value], ty: &DataType) -> Value {
     }
 }
 
+/// `arrayMin`/`arrayMax`: `NULL`s are passed over, and NaNs too unless every other value is
+/// `NULL` (then the answer is NaN), as in ClickHouse.
 fn extreme(values: Vec<Value>, ty: &DataType, max: bool) -> Value {
+    let mut nan = None;
     let best = values
         .into_iter()
         .filter(|v| *v != Value::Null)
+        .filter(|v| {
+            if is_nan(v) {
+                nan.get_or_insert_with(|| v.clone());
+                return false;
+            }
+            true
+        })
         .reduce(|a, b| {
             let o = order(&b, &a);
             let better = if max {
@@ -662,9 +679,48 @@ fn extreme(values: Vec<Value>, ty: &DataType, max: bool) -> Value {
                 a
             }
         });
-    match best {
+    match best.or(nan) {
         Some(v) => conform(v, ty),
         None => default_value(ty),
+    }
+}
+
+/// Whether `v` is a float NaN.
+fn is_nan(v: &Value) -> bool {
+    match v {
+        Value::Float64(x) => x.is_nan(),
+        Value::Float32(x) => x.is_nan(),
+        _ => false,
+    }
+}
+
+/// Whether `arrayDistinct` keeps `a` and `b` as one value: floats by their bits (`0` and `-0`
+/// are two values) with every NaN one value, as ClickHouse's hash set keys them; other values
+/// as `has` compares them.
+fn distinct_same(a: &Value, b: &Value) -> bool {
+    let float = |v: &Value| match v {
+        Value::Float64(x) => Some(*x),
+        Value::Float32(x) => Some(f64::from(*x)),
+        _ => None,
+    };
+    match (float(a), float(b)) {
+        (Some(x), Some(y)) => (x.is_nan() && y.is_nan()) || x.to_bits() == y.to_bits(),
+        _ => same(a, b),
+    }
+}
+
+/// The text `arrayStringConcat` writes for an element, as ClickHouse's `toString`: NaN and
+/// the infinities as `nan`, `inf` and `-inf`.
+fn element_text(v: &Value) -> Cow<'_, str> {
+    let float = match v {
+        Value::Float64(x) => Some(*x),
+        Value::Float32(x) => Some(f64::from(*x)),
+        _ => None,
+    };
+    match float {
+        Some(x) if x.is_nan() => Cow::Borrowed("nan"),
+        Some(x) if x.is_infinite() => Cow::Borrowed(if x > 0.0 { "inf" } else { "-inf" }),
+        _ => value_str(v),
     }
 }
 
@@ -686,30 +742,53 @@ fn position(i: i128, len: usize) -> Option<usize> {
     (0..len).contains(&p).then_some(p as usize)
 }
 
-fn slice(v: Vec<Value>, offset: i128, length: Option<i128>) -> Vec<Value> {
+/// `arraySlice(v, offset, length)` as ClickHouse computes it: the offset counts from 1 (from
+/// the end when negative; 0 gives an empty array); a negative offset past the start places the
+/// slice before the first element, so a positive `length` is counted from there; a negative
+/// `length` ends the slice that many elements before the end. Offsets and lengths are read as
+/// `Int64` (a `UInt64` past it wraps, as in ClickHouse).
+fn slice(v: Vec<Value>, offset: i64, length: Option<i64>) -> Result<Vec<Value>> {
+    if length == Some(i64::MIN) {
+        return Err(Error::query(format!(
+            "arraySlice: overflow in length argument: {}",
+            i64::MIN
+        )));
+    }
     let len = v.len() as i128;
+    let offset = i128::from(offset);
     let start = if offset > 0 {
         offset - 1
     } else if offset < 0 {
-        (len + offset).max(0)
+        len + offset
     } else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    if start >= len {
-        return Vec::new();
-    }
     let end = match length {
         None => len,
-        Some(l) if l >= 0 => (start + l).min(len),
-        Some(l) => (len + l).max(start),
+        Some(l) if l >= 0 => start + i128::from(l),
+        Some(l) => len + i128::from(l),
     };
-    v.into_iter()
+    let (start, end) = (start.max(0), end.min(len));
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    Ok(v.into_iter()
         .skip(start as usize)
         .take((end - start) as usize)
-        .collect()
+        .collect())
 }
 
-fn range(args: &[Value], budget: &mut Budget) -> Result<Vec<i128>> {
+/// An offset or length of `arraySlice` as `Int64`; `None` for `NULL`.
+fn int64(v: &Value) -> Option<i64> {
+    match v {
+        Value::UInt(x) => Some(*x as i64),
+        Value::Int(x) => Some(*x),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn range(args: &[Value], cap: &mut Budget) -> Result<Vec<i128>> {
     let w: Vec<i128> = args.iter().map(|v| wide(v).unwrap_or_default()).collect();
     let (start, end, step) = match w.as_slice() {
         [e] => (0, *e, 1),
@@ -725,7 +804,7 @@ fn range(args: &[Value], budget: &mut Budget) -> Result<Vec<i128>> {
     }
     let count = ((end - start).abs() + step.abs() - 1) / step.abs();
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    budget.take(count)?;
+    cap.take(count)?;
     Ok((0..count).map(|k| start + step * k as i128).collect())
 }
 
@@ -791,12 +870,15 @@ pub(super) fn call<'a>(
     }
     let at = |k: usize, i: usize| args[k].value_at(i, &fc.args[k].ty);
     let out_elem = elem(ty).cloned().unwrap_or(DataType::Nothing);
-    let mut budget = Budget(0);
+    // Arrays, maps and strings built are charged by their bytes to the query's budget.
+    let charged = matches!(ty.base().repr(), Repr::V | Repr::S);
+    let mut bytes: u64 = 0;
+    let mut cap = Budget(0);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let v = match f {
             ArrayFn::Make => {
-                budget.take(args.len())?;
+                cap.take(args.len())?;
                 Value::Array(
                     (0..args.len())
                         .map(|k| conform(at(k, i), &out_elem))
@@ -837,37 +919,42 @@ pub(super) fn call<'a>(
                 let mut all = Vec::new();
                 for k in 0..args.len() {
                     let part = items(at(k, i));
-                    budget.take(part.len())?;
+                    cap.take(part.len())?;
                     all.extend(part.into_iter().map(|x| conform(x, &out_elem)));
                 }
                 Value::Array(all)
             }
             ArrayFn::Slice => {
-                let offset = wide(&at(1, i)).unwrap_or_default();
-                let length = (args.len() > 2).then(|| wide(&at(2, i)).unwrap_or_default());
-                let r = slice(items(at(0, i)), offset, length);
-                budget.take(r.len())?;
+                // A NULL offset is 1 and a NULL length the rest of the array, as in ClickHouse.
+                let offset = int64(&at(1, i)).unwrap_or(1);
+                let length = if args.len() > 2 {
+                    int64(&at(2, i))
+                } else {
+                    None
+                };
+                let r = slice(items(at(0, i)), offset, length)?;
+                cap.take(r.len())?;
                 Value::Array(r)
             }
             ArrayFn::Distinct => {
                 let mut seen: Vec<Value> = Vec::new();
                 for x in items(at(0, i)) {
-                    if x != Value::Null && !seen.iter().any(|s| same(s, &x)) {
+                    if x != Value::Null && !seen.iter().any(|s| distinct_same(s, &x)) {
                         seen.push(x);
                     }
                 }
-                budget.take(seen.len())?;
+                cap.take(seen.len())?;
                 Value::Array(seen)
             }
             ArrayFn::Sort => {
                 let mut a = items(at(0, i));
-                budget.take(a.len())?;
+                cap.take(a.len())?;
                 a.sort_by(order);
                 Value::Array(a)
             }
             ArrayFn::Reverse => {
                 let mut a = items(at(0, i));
-                budget.take(a.len())?;
+                cap.take(a.len())?;
                 a.reverse();
                 Value::Array(a)
             }
@@ -877,18 +964,20 @@ pub(super) fn call<'a>(
                 } else {
                     String::new()
                 };
+                // NULL elements are left out, separators with them, as in ClickHouse.
                 let parts: Vec<String> = items(at(0, i))
                     .iter()
-                    .map(|x| value_str(x).into_owned())
+                    .filter(|x| **x != Value::Null)
+                    .map(|x| element_text(x).into_owned())
                     .collect();
                 // The text counts against the budget as elements of its size.
                 let bytes = parts.iter().map(|p| p.len() + sep.len()).sum::<usize>();
-                budget.take(bytes / std::mem::size_of::<Value>())?;
+                cap.take(bytes / std::mem::size_of::<Value>())?;
                 Value::Str(parts.join(&sep))
             }
             ArrayFn::Range => {
                 let vals: Vec<Value> = (0..args.len()).map(|k| at(k, i)).collect();
-                let r = range(&vals, &mut budget)?;
+                let r = range(&vals, &mut cap)?;
                 let signed = out_elem.is_signed();
                 Value::Array(
                     r.into_iter()
@@ -906,7 +995,7 @@ pub(super) fn call<'a>(
                 let sep = value_str(&at(0, i)).into_owned();
                 let s = value_str(&at(1, i)).into_owned();
                 let r = split(&sep, &s);
-                budget.take(r.len())?;
+                cap.take(r.len())?;
                 Value::Array(r)
             }
             ArrayFn::Sum => {
@@ -937,7 +1026,7 @@ pub(super) fn call<'a>(
                 *ty.base() == DataType::Float32,
             )?,
             ArrayFn::MakeMap => {
-                budget.take(args.len())?;
+                cap.take(args.len())?;
                 let (kt, vt) = match ty {
                     DataType::Map(kv) => (kv.0.clone(), kv.1.clone()),
                     _ => (DataType::Nothing, DataType::Nothing),
@@ -957,7 +1046,7 @@ pub(super) fn call<'a>(
             }
             ArrayFn::MapKeys | ArrayFn::MapValues => {
                 let p = pairs(at(0, i));
-                budget.take(p.len())?;
+                cap.take(p.len())?;
                 let keys = matches!(f, ArrayFn::MapKeys);
                 Value::Array(
                     p.into_iter()
@@ -973,8 +1062,13 @@ pub(super) fn call<'a>(
             }
             ArrayFn::Lambda(..) => Value::Null,
         };
+        if charged {
+            bytes = bytes.saturating_add(budget::value_bytes(&v));
+        }
         out.push(v);
     }
+    // Charged once per call: the element bound above keeps one call's work bounded.
+    budget::live(bytes)?;
     Ok(from_values(out, ty))
 }
 
@@ -993,7 +1087,8 @@ fn call_lambda<'a>(
     let mut starts: Vec<usize> = Vec::with_capacity(n + 1);
     let mut flat: Vec<Vec<Value>> = vec![Vec::new(); k];
     let mut firsts: Vec<Vec<Value>> = Vec::with_capacity(n);
-    let mut budget = Budget(0);
+    let mut cap = Budget(0);
+    let mut bytes: u64 = 0;
     for i in 0..n {
         starts.push(rows.len());
         let mut len = None;
@@ -1008,16 +1103,23 @@ fn call_lambda<'a>(
                 }
                 _ => {}
             }
+            // The elements are copied into the lambda's columns (and the first array's kept).
+            let b = a
+                .iter()
+                .map(budget::value_bytes)
+                .fold(0, u64::saturating_add);
+            bytes = bytes.saturating_add(b.saturating_mul(if j == 0 { 2 } else { 1 }));
             if j == 0 {
                 firsts.push(a.clone());
             }
             list.extend(a);
         }
         let len = len.unwrap_or(0);
-        budget.take(len)?;
+        cap.take(len)?;
         rows.extend(std::iter::repeat(i as u32).take(len));
     }
     starts.push(rows.len());
+    budget::live(bytes)?;
     let total = rows.len();
     let mut cols: Vec<Col<'a>> = Vec::with_capacity(args.len());
     for (j, list) in flat.into_iter().enumerate() {
@@ -1032,19 +1134,27 @@ fn call_lambda<'a>(
     let body = eval(&lambda.body, &batch)?;
     let bty = &lambda.body.ty;
     let results: Vec<Value> = (0..total).map(|e| body.value_at(e, bty)).collect();
+    if matches!(bty.base().repr(), Repr::V | Repr::S) {
+        let bytes = results.iter().map(budget::value_bytes);
+        budget::live(bytes.fold(0, u64::saturating_add))?;
+    }
     let truth = || to_mask(&body, total);
     let out_elem = elem(ty).cloned().unwrap_or(DataType::Nothing);
     let mut out = Vec::with_capacity(n);
     match op {
         LambdaOp::Map => {
+            let mut bytes: u64 = 0;
             for i in 0..n {
-                out.push(Value::Array(
+                let v = Value::Array(
                     results[starts[i]..starts[i + 1]]
                         .iter()
                         .map(|v| conform(v.clone(), &out_elem))
                         .collect(),
-                ));
+                );
+                bytes = bytes.saturating_add(budget::value_bytes(&v));
+                out.push(v);
             }
+            budget::live(bytes)?;
         }
         LambdaOp::Filter | LambdaOp::First | LambdaOp::Sort => {
             let m = truth();
@@ -1115,9 +1225,19 @@ mod tests {
         assert_eq!(position(-4, 3), None);
         let v = |xs: &[u64]| xs.iter().map(|x| Value::UInt(*x)).collect::<Vec<_>>();
         // Hand-derived from ClickHouse's documentation of arraySlice.
-        assert_eq!(slice(v(&[1, 2, 3, 4, 5]), 2, Some(-1)), v(&[2, 3, 4]));
-        assert_eq!(slice(v(&[1, 2, 3, 4, 5]), -3, Some(-1)), v(&[3, 4]));
-        assert_eq!(slice(v(&[1, 2, 3]), 0, None), v(&[]));
+        let s = |xs: &[u64], o: i64, l: Option<i64>| slice(v(xs), o, l).unwrap();
+        assert_eq!(s(&[1, 2, 3, 4, 5], 2, Some(-1)), v(&[2, 3, 4]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -3, Some(-1)), v(&[3, 4]));
+        assert_eq!(s(&[1, 2, 3], 0, None), v(&[]));
+        // ClickHouse 26.9 (chDB): a negative offset past the start counts the length from
+        // before the first element.
+        assert_eq!(s(&[1, 2, 3, 4, 5], -7, Some(3)), v(&[1]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -6, Some(1)), v(&[]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -7, Some(-3)), v(&[1, 2]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], i64::MIN, Some(2)), v(&[]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], -128, Some(127)), v(&[1, 2, 3, 4]));
+        assert_eq!(s(&[1, 2, 3, 4, 5], 2, Some(i64::MAX)), v(&[2, 3, 4, 5]));
+        assert!(slice(v(&[1, 2]), 1, Some(i64::MIN)).is_err());
         let mut b = Budget(0);
         assert_eq!(
             range(&[Value::UInt(0), Value::UInt(10), Value::UInt(3)], &mut b).unwrap(),

@@ -232,6 +232,26 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     _ => Expr::Ident(n.clone()),
                 }
             }
+            // A lambda's parameters are not aliases, and in its body they hide the aliases of
+            // their names (`SELECT 5 AS x, arrayMap(x -> x + 1, a)`), as in ClickHouse.
+            Expr::Func(c) if c.name == "lambda" => {
+                let (Some(Expr::Func(t)), Some(body)) = (c.args.first(), c.args.get(1)) else {
+                    return Ok(e.clone());
+                };
+                let names = t.args.iter().filter_map(|p| match p {
+                    Expr::Ident(p) => Some(p.clone()),
+                    _ => None,
+                });
+                let depth = stack.len();
+                stack.extend(names);
+                let body = self.expand_within(body, stack, x);
+                stack.truncate(depth);
+                Expr::Func(Box::new(Call {
+                    name: c.name.clone(),
+                    params: c.params.clone(),
+                    args: vec![c.args[0].clone(), body?],
+                }))
+            }
             // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
             // expression matches a `GROUP BY` key or an aggregate however it is spelled.
             Expr::Func(c) => Expr::Func(Box::new(Call {
@@ -729,6 +749,65 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         None
     }
 
+    /// Fails when an argument of the aggregate `c` reads a parameter of a lambda around it
+    /// (`arrayMap(x -> sum(x), a)`): an aggregate runs over the table's rows, before any
+    /// lambda has elements to give.
+    pub(super) fn refuse_lambda_params(&self, c: &Call) -> Result<()> {
+        if self.lambdas.is_empty() {
+            return Ok(());
+        }
+        fn find<'e>(e: &'e Expr, params: &[&str]) -> Option<&'e str> {
+            match e {
+                Expr::Ident(n) if params.contains(&n.as_str()) => Some(n),
+                // A lambda inside the aggregate hides the names of its own parameters.
+                Expr::Func(c) if c.name == "lambda" => {
+                    let own: Vec<&str> = match c.args.first() {
+                        Some(Expr::Func(t)) => t
+                            .args
+                            .iter()
+                            .filter_map(|p| match p {
+                                Expr::Ident(p) => Some(p.as_str()),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let outer: Vec<&str> = params
+                        .iter()
+                        .copied()
+                        .filter(|p| !own.contains(p))
+                        .collect();
+                    c.args.get(1).and_then(|body| find(body, &outer))
+                }
+                Expr::Func(c) => c
+                    .args
+                    .iter()
+                    .chain(c.params.iter().flatten())
+                    .find_map(|a| find(a, params)),
+                Expr::Interval(x, _) => find(x, params),
+                Expr::Array(items) | Expr::Tuple(items) => {
+                    items.iter().find_map(|a| find(a, params))
+                }
+                _ => None,
+            }
+        }
+        let params: Vec<&str> = self
+            .lambdas
+            .iter()
+            .flatten()
+            .map(|(p, _)| p.as_str())
+            .collect();
+        match c.args.iter().find_map(|a| find(a, &params)) {
+            Some(p) => Err(Error::query(format!(
+                "the aggregate function {} inside a lambda reads the lambda's parameter {p}: \
+                 an aggregate reads the table's rows, not a lambda's elements (aggregate the \
+                 lambda's result instead, or use arraySum, arrayMax, … on the array)",
+                c.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// `f(x -> body, a, …)`: the arrays bound, then the body with `x` the arrays' elements.
     fn bind_lambda(&mut self, name: &str, op: LambdaOp, c: &Call, mode: Mode) -> Result<BExpr> {
         let (params, body) = match c.args.first() {
@@ -863,8 +942,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 Error::query(format!("{}: parameters must be constants", c.name))
             })?);
         }
+        self.refuse_lambda_params(c)?;
         let mut arg_exprs: Vec<&Expr> = c.args.iter().collect();
-        let kind = funcs::aggregate_kind(base, &params)?;
+        let mut kind = funcs::aggregate_kind(base, &params)?;
         let saved = self.clause;
         self.clause = "aggregate function arguments (nested aggregates)";
         let cond_expr = if is_if {
@@ -914,6 +994,15 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 && !matches!(kind, AggKind::Any | AggKind::GroupArray(..))
             {
                 return Err(Error::unsupported(format!("{} of arrays or maps", c.name)));
+            }
+        }
+        // An aggregate of a `NULL` literal (`Nullable(Nothing)`) is `NULL`, as in ClickHouse
+        // (`sum(NULL)`, `avg(NULL)`, `groupArray(NULL)`, …); `count` and `uniq` count nothing.
+        let only_null = |t: &DataType| t.is_nullable() && *t.base() == DataType::Nothing;
+        if !matches!(kind, AggKind::Count | AggKind::Uniq) {
+            if let Some(i) = args.iter().position(|a| only_null(&a.ty)) {
+                kind = AggKind::Any;
+                args = vec![args.swap_remove(i)];
             }
         }
         let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
@@ -1017,7 +1106,8 @@ fn is_constant_expr(e: &Expr) -> bool {
 /// `min(x + c)` as `min(x) + c`: ClickHouse moves arithmetic with a constant out of `min` and
 /// `max` (`optimize_arithmetic_operations_in_aggregate_functions`, on by default), which shows
 /// where the arithmetic wraps (integers, `DateTime` plus an `INTERVAL`) and over no rows. A
-/// negative factor or divisor swaps `min` and `max`. Without combinators only, and only where
+/// negative factor or divisor swaps `min` and `max`, and so does a constant minus `x`
+/// (`max(c - x)` is `c - min(x)`). Without combinators only, and only where
 /// `x` reads a column: a constant argument is folded whole first. The constant may be any
 /// constant expression (`toDateTime('…')`), which `fold` evaluates.
 fn arithmetic_out_of_extreme(
@@ -1048,7 +1138,7 @@ fn arithmetic_out_of_extreme(
     let (a, b) = (&inner.args[0], &inner.args[1]);
     let (x, k, k_first) = match (constant(a), constant(b)) {
         (None, Some(k)) => (a, k, false),
-        (Some(k), None) if op == "plus" || op == "multiply" => (b, k, true),
+        (Some(k), None) if op == "plus" || op == "multiply" || op == "minus" => (b, k, true),
         _ => return None,
     };
     if !reads_a_name(x) {
@@ -1065,7 +1155,7 @@ fn arithmetic_out_of_extreme(
         _ if op == "plus" || op == "minus" => false,
         _ => return None,
     };
-    let swap = negative && (op == "multiply" || op == "divide");
+    let swap = (negative && (op == "multiply" || op == "divide")) || (k_first && op == "minus");
     let agg = match (base == "min", swap) {
         (true, false) | (false, true) => "min",
         _ => "max",

@@ -2,6 +2,7 @@
 //! the result's shape.
 
 use super::super::agg::{Agg, AggSpec, Groups};
+use super::super::budget;
 use super::super::column::{empty_col, Col, Dict, Strs, Table};
 use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, F};
 use super::super::group::Grouper;
@@ -180,7 +181,7 @@ fn aggregate<'a>(
             dict: Dict::Store(dict),
         })];
         for agg in aggs {
-            cols.push(agg.finish(seen.len()).gather(&sel));
+            cols.push(agg.finish(seen.len())?.gather(&sel));
         }
         charge_states(env, &cols)?;
         return Ok(Batch { n: sel.len(), cols });
@@ -188,7 +189,7 @@ fn aggregate<'a>(
     let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
     let mut cols = grouper.key_columns();
     for agg in aggs {
-        cols.push(agg.finish(ngroups));
+        cols.push(agg.finish(ngroups)?);
     }
     charge_states(env, &cols)?;
     if keys.is_empty() || alive.iter().all(|a| *a) {
@@ -250,6 +251,20 @@ fn held_bytes(ty: &DataType) -> u64 {
     value + u64::from(ty.is_nullable())
 }
 
+/// Bytes the `n` values of `c`, of type `ty`, take (see [`budget::value_bytes`]).
+fn col_bytes(c: &Col<'_>, ty: &DataType, n: usize) -> u64 {
+    match c {
+        Col::V(values) => values
+            .iter()
+            .map(budget::value_bytes)
+            .fold(0, u64::saturating_add),
+        Col::Const(v) => budget::value_bytes(v).saturating_mul(n as u64),
+        c => (0..n)
+            .map(|i| budget::value_bytes(&c.value_at(i, ty)))
+            .fold(0, u64::saturating_add),
+    }
+}
+
 /// Evaluates `exprs` over the filtered rows into materialized columns.
 pub(super) fn project<'a>(
     env: &Env<'a>,
@@ -282,6 +297,10 @@ pub(super) fn project<'a>(
         }
         for (o, e) in out.iter_mut().zip(exprs) {
             let c = eval(e, batch)?;
+            // Arrays (and maps) of the rows returned last until the query ends.
+            if matches!(e.ty.base(), DataType::Array(_) | DataType::Map(..)) {
+                budget::keep(col_bytes(&c, &e.ty, batch.n))?;
+            }
             o.append(&c, &e.ty, batch.n);
         }
         rows += batch.n;

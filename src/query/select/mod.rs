@@ -16,6 +16,7 @@
 
 mod bind;
 mod execute;
+mod finals;
 mod finish;
 mod join;
 mod plan;

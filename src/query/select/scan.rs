@@ -13,11 +13,14 @@ use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 
 /// The columns of a store block as batch columns (`needed` loaded, the rest placeholders).
-fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
+pub(super) fn block_batch<'a>(store: &'a Store, block: &'a Block, needed: &[usize]) -> Batch<'a> {
     let cols = (0..block.columns().len())
         .map(|i| {
             if !needed.contains(&i) {
                 return Col::Const(Value::Null);
+            }
+            if let Some(v) = block.values(i) {
+                return Col::V(Cow::Borrowed(v));
             }
             let values = match (block.column(i).codes(), store.dictionary(i)) {
                 (Some(codes), Some(d)) => Col::S(Strs {
@@ -217,6 +220,8 @@ pub(super) fn scan<'a: 'b, 'b>(
     // Repeat rows per `arrayJoin` element, apply the filter to a batch, then hand on only the
     // rows that pass.
     let mut run = |batch: Batch<'b>| -> Result<bool> {
+        // The arrays built for the last block are gone.
+        super::super::budget::next_block();
         let batch = array_join(batch, joins)?;
         if batch.n == 0 {
             return Ok(true);

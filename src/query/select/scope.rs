@@ -269,10 +269,7 @@ impl<'a> Source<'a> {
                 .datasource()
                 .columns
                 .iter()
-                .map(|c| {
-                    let ty = DataType::of_column(c.ty).nullable_if(c.nullable);
-                    (c.name.clone(), ty)
-                })
+                .map(|c| (c.name.clone(), DataType::of_def(c)))
                 .collect(),
             Source::Table(t) => t
                 .names
@@ -355,6 +352,17 @@ pub(super) fn from_source<'s, 'a>(
     Ok(match from {
         None => (Source::Table(Rc::new(one_row())), Naming::single()),
         Some(From::Table(name, _)) => (resolve(name, scope, env)?, Naming::single()),
+        Some(From::Final(name, _)) => match resolve(name, scope, env)? {
+            Source::Store(store) => (
+                Source::Table(Rc::new(super::finals::final_table(store)?)),
+                Naming::single(),
+            ),
+            Source::Table(_) => {
+                return Err(Error::query(format!(
+                    "'{name}' is not a datasource: FINAL reads a datasource's merged rows"
+                )))
+            }
+        },
         Some(From::Subquery(sub, _)) => (
             Source::Table(Rc::new(run_select(sub, env, scope)?)),
             Naming::single(),

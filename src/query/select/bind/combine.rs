@@ -96,6 +96,7 @@ impl Binder<'_, '_, '_, '_> {
         if matches!(kind, AggKind::GroupArray(..)) {
             return Err(Error::unsupported(format!("aggregate function {}", c.name)));
         }
+        self.refuse_lambda_params(c)?;
         let saved = self.clause;
         self.clause = "aggregate function arguments (nested aggregates)";
         let bound: Result<Vec<BExpr>> = c.args.iter().map(|a| self.bind(a, Mode::Row)).collect();
@@ -103,6 +104,21 @@ impl Binder<'_, '_, '_, '_> {
         let mut args = bound?;
         let (spec_kind, ty, cond) = match comb {
             Combinator::Merge => {
+                // `-MergeIf`: the last argument keeps the rows whose states are merged.
+                let cond = if state_if {
+                    let b = args
+                        .pop()
+                        .ok_or_else(|| Error::query(format!("{} needs a condition", c.name)))?;
+                    if !funcs::is_condition(&b.ty) {
+                        return Err(Error::query(format!(
+                            "{}: the condition must be a number",
+                            c.name
+                        )));
+                    }
+                    Some(b)
+                } else {
+                    None
+                };
                 let [state] = args.as_slice() else {
                     return Err(Error::query(format!("{} takes 1 argument", c.name)));
                 };
@@ -131,7 +147,7 @@ impl Binder<'_, '_, '_, '_> {
                 } else {
                     result_type(&kind, &refs)?.without_low_cardinality()
                 };
-                (AggKind::Merge(Box::new(kind)), ty, None)
+                (AggKind::Merge(Box::new(kind)), ty, cond)
             }
             Combinator::State | Combinator::SimpleState => {
                 let with_if = is_if || state_if;
