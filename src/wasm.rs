@@ -202,7 +202,8 @@ impl WasmEventStore {
     /// Each `.datasource` that loads is a table named after its file, each `.pipe` a pipe named
     /// after its file; files that fail are listed in `loadErrors` (`[{ file, line, message }]`)
     /// and every other file still loads; `loadNotes` lists what is read but not run here.
-    /// Columns may be `Array(T)`, `AggregateFunction(…)` and `SimpleAggregateFunction(f, T)`;
+    /// Columns may be `Array(T)`, `Map(K, V)`, `AggregateFunction(…)` and
+    /// `SimpleAggregateFunction(f, T)`;
     /// engines `MergeTree`, `ReplacingMergeTree`, `SummingMergeTree`, `AggregatingMergeTree`
     /// (queries may read `FROM t FINAL`). A `TYPE materialized` pipe runs on every `write` into
     /// a datasource it reads, over the rows that call stored, and appends its result to its

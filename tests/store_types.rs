@@ -192,8 +192,8 @@ fn saving_a_store_with_state_columns_is_refused_naming_the_column() {
 }
 
 #[test]
-fn array_columns_are_saved_and_reopened() {
-    let schema = "SCHEMA >\n    `t` DateTime `json:$.t`,\n    `s` Array(String) `json:$.s[:]`,\n    `f` Array(Nullable(Float64)) `json:$.f`,\n    `d` Array(Array(Date)) `json:$.d`,\n    `x` SimpleAggregateFunction(max, UInt16) `json:$.x`\n\nENGINE \"MergeTree\"\nENGINE_PARTITION_KEY \"toYYYYMM(t)\"\n";
+fn array_and_map_columns_are_saved_and_reopened() {
+    let schema = "SCHEMA >\n    `t` DateTime `json:$.t`,\n    `s` Array(String) `json:$.s[:]`,\n    `f` Array(Nullable(Float64)) `json:$.f`,\n    `d` Array(Array(Date)) `json:$.d`,\n    `x` SimpleAggregateFunction(max, UInt16) `json:$.x`,\n    `m` Array(Map(String, Nullable(Float32))) `json:$.m[:]`\n\nENGINE \"MergeTree\"\nENGINE_PARTITION_KEY \"toYYYYMM(t)\"\n";
     let files = vec![("a.datasource".to_string(), schema.to_string())];
     let mut s = EventStore::from_project(&files, Options::default());
     assert_eq!(s.load_errors(), &[]);
@@ -201,12 +201,12 @@ fn array_columns_are_saved_and_reopened() {
     let mut text = String::new();
     for i in 0..10_000 {
         text.push_str(&format!(
-            "{{\"t\":\"2024-0{}-01 00:00:00\",\"s\":[\"q\\\"{i}\",\"\\u00e9\\n\",{i}],\"f\":[{i}.5,null,\"nan\",\"-inf\"],\"d\":[[\"2024-02-29\"],[]],\"x\":{i}}}\n",
+            "{{\"t\":\"2024-0{}-01 00:00:00\",\"s\":[\"q\\\"{i}\",\"\\u00e9\\n\",{i}],\"f\":[{i}.5,null,\"nan\",\"-inf\"],\"d\":[[\"2024-02-29\"],[]],\"x\":{i},\"m\":[{{\"k\\\"{i}\":{i}.25,\"n\":null}},{{}}]}}\n",
             1 + i % 3
         ));
     }
     s.write(text.as_bytes()).unwrap();
-    s.end().unwrap();
+    assert_eq!(s.end().unwrap().rows, 10_000);
     let file = s.to_store_file().unwrap();
     let reopened = EventStore::open_store_file(&file, Options::default()).unwrap();
     assert_eq!(
@@ -283,5 +283,67 @@ fn final_merges_rows_as_the_engines_do() {
     assert_eq!(
         json_rows(&reopened, "SELECT * FROM r FINAL ORDER BY k"),
         ["[1, 1, 5]", "[2, 2, 1]"]
+    );
+}
+
+/// `Map(K, V)` columns, alone and inside arrays, as ClickHouse's JSONEachRow reads them: values
+/// by the rules of array elements, keys read as their type reads a quoted value, a repeated key
+/// kept, objects where a map is due refused.
+#[test]
+fn maps_read_as_clickhouse_reads_json() {
+    let schema = "SCHEMA >\n    `k` String `json:$.k`,\n    `m` Map(String, String) `json:$.m`,\n    `am` Array(Map(String, String)) `json:$.am[:]`,\n    `mu` Map(String, UInt8) `json:$.mu`,\n    `ml` Map(LowCardinality(String), Nullable(Float64)) `json:$.ml`\n\nENGINE \"MergeTree\"\nENGINE_SORTING_KEY \"k\"\n";
+    let files = vec![("datasources/mp.datasource".to_string(), schema.to_string())];
+    let mut s = EventStore::from_project(&files, Options::default());
+    assert_eq!(s.load_errors(), &[]);
+    s.begin_into("mp.ndjson", "mp").unwrap();
+    let lines = [
+        r#"{"k":"a","m":{"x":"1","y":"2"},"am":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}],"mu":{"a":1,"b":"2"}}"#,
+        r#"{"k":"b","m":{"x":1,"y":true,"z":null,"w":{"q":1},"v":[1,2]},"am":[],"mu":{}}"#,
+        r#"{"k":"c","am":null,"mu":null}"#,
+        r#"{"k":"d","m":{"x":"1","x":"2"},"am":[null,{}],"mu":{"a":null},"ml":{"p":null,"q":"1.5"}}"#,
+        r#"{"k":"e","m":"str"}"#,
+        r#"{"k":"f","mu":{"a":"x"}}"#,
+        r#"{"k":"g","mu":{"a":1.5}}"#,
+        r#"{"k":"h","m":{"a\u00e9\"":"v\n"},"ml":{"p":2}}"#,
+        r#"{"k":"i","am":[{"role":1}],"ml":[]}"#,
+    ];
+    for l in lines {
+        s.write(format!("{l}\n").as_bytes()).unwrap();
+    }
+    let report = s.end().unwrap();
+    assert_eq!(report.rows, 5);
+    let refused: Vec<u64> = s.quarantine().rows().iter().map(|r| r.line).collect();
+    assert_eq!(refused, [5, 6, 7, 9]);
+    assert_eq!(
+        json_rows(&s, "SELECT k, m, am, mu, ml FROM mp"),
+        [
+            r#"["a", {"x":"1","y":"2"}, [{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}], {"a":1,"b":2}, {}]"#,
+            r#"["b", {"x":"1","y":"true","z":"","w":"{\"q\":1}","v":"[1,2]"}, [], {}, {}]"#,
+            r#"["c", {}, [], {}, {}]"#,
+            r#"["d", {"x":"1","x":"2"}, [{},{}], {"a":0}, {"p":null,"q":1.5}]"#,
+            "[\"h\", {\"a\u{e9}\\\"\":\"v\\n\"}, [], {}, {\"p\":2}]",
+        ]
+    );
+    assert_eq!(
+        json_rows(
+            &s,
+            "SELECT k, m['x'], am[1]['role'], mu['a'], ml['p'], length(am), mapKeys(m) FROM mp"
+        ),
+        [
+            r#"["a", "1", "user", 1, null, 2, ["x","y"]]"#,
+            r#"["b", "1", "", 0, null, 0, ["x","y","z","w","v"]]"#,
+            r#"["c", "", "", 0, null, 0, []]"#,
+            r#"["d", "1", "", 0, null, 2, ["x","x"]]"#,
+            "[\"h\", \"\", \"\", 0, 2, 0, [\"a\u{e9}\\\"\"]]",
+        ]
+    );
+    assert_eq!(
+        json_rows(
+            &s,
+            "SELECT toTypeName(m), toTypeName(am), toTypeName(mu), toTypeName(ml) FROM mp LIMIT 1"
+        ),
+        [
+            r#"["Map(String, String)", "Array(Map(String, String))", "Map(String, UInt8)", "Map(LowCardinality(String), Nullable(Float64))"]"#
+        ]
     );
 }

@@ -73,3 +73,47 @@ fn hostile_arrays_end_in_quarantine_within_max_bytes() {
         ])]))
     );
 }
+
+#[wasm_bindgen_test]
+fn hostile_maps_end_in_quarantine_within_max_bytes() {
+    let schema = "SCHEMA >\n    `k` String `json:$.k`,\n    `m` Map(String, String) `json:$.m`,\n    `am` Array(Map(String, Array(UInt8))) `json:$.am[:]`\n";
+    let max_bytes = 8 << 20;
+    let files = vec![("t.datasource".to_string(), schema.to_string())];
+    let mut store = EventStore::from_project(
+        &files,
+        Options {
+            max_bytes,
+            max_line_bytes: 16 << 20,
+            ..Options::default()
+        },
+    );
+    assert_eq!(store.load_errors(), &[]);
+    store.begin_into("hostile.ndjson", "t").unwrap();
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let cases = [
+        format!("{{\"m\":{{\"x\":{deep}}}}}\n"),
+        format!(
+            "{{\"m\":{{{}\"k\":\"v\"}}}}\n",
+            "\"k\":\"v\",".repeat(1_000_000)
+        ),
+        "{\"am\":[{\"x\":[[1]]}]}\n".to_string(),
+        format!("{{\"am\":[{{\"x\":{deep}}}]}}\n"),
+    ];
+    for (i, line) in cases.iter().enumerate() {
+        let result = store.write(line.as_bytes());
+        console_log!(
+            "map case {i}: {} bytes, {:?}",
+            line.len(),
+            result.as_ref().err()
+        );
+        assert!(store.store().bytes() <= max_bytes, "map case {i}");
+    }
+    let report = store.end().unwrap();
+    // Only the deep array in a String value is stored, as its JSON text; the others do not read
+    // as their type or do not fit.
+    assert_eq!((report.rows, report.quarantined), (1, 3));
+    let r = store
+        .sql("SELECT length(m['x']) AS l FROM t", &Params::new())
+        .unwrap();
+    assert_eq!(r.get(0, "l"), Some(&Value::UInt(400_000)));
+}

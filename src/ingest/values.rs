@@ -1,12 +1,14 @@
 //! Values of the columns the store holds row by row ([`ColumnType::Values`]): `Array(T)` read
-//! from a JSON array as ClickHouse's JSONEachRow reads it, and `AggregateFunction(…)`, which
-//! JSON cannot write.
+//! from a JSON array and `Map(K, V)` from a JSON object as ClickHouse's JSONEachRow reads them,
+//! and `AggregateFunction(…)`, which JSON cannot write.
 //!
 //! As in ClickHouse: a missing key or `null` is the empty array; an element `null` is `NULL` in
 //! a `Nullable` element type and the type's default otherwise; a `String` element that is not a
 //! string keeps its JSON text (`1`, `true`, `{"k":1}`); other elements are read as a column of
 //! their type reads a value (a number in quotes into a number), and a value that does not read
-//! rejects the row. An `AggregateFunction` column takes its empty state from a missing key or
+//! rejects the row. A map's values follow the same rules as elements; its keys are read from
+//! their strings as a column of the key type reads a quoted value, and a repeated key is kept
+//! as often as it is written (ClickHouse keeps it too). An `AggregateFunction` column takes its empty state from a missing key or
 //! `null`; any other value rejects the row (ClickHouse reads only its binary state there).
 //!
 //! Recursion follows the column's type (at most [`crate::schema::MAX_TYPE_DEPTH`] levels), never
@@ -46,6 +48,17 @@ pub fn read(
                 text: String::new(),
             };
             r.array(elem, f.start as usize, f.end as usize)
+        }
+        TypeDesc::Map(k, v) if f.kind == Kind::Obj => {
+            let mut used = 0usize;
+            let mut r = Reader {
+                line,
+                room,
+                used: &mut used,
+                unescape,
+                text: String::new(),
+            };
+            r.map(k, v, f.start as usize, f.end as usize)
         }
         _ => Err(Reject::NotType),
     }
@@ -90,6 +103,58 @@ impl Reader<'_> {
         Ok(Value::Array(items))
     }
 
+    /// The map whose text (braces included) is `line[start..end]`, of keys `key` and values
+    /// `value`.
+    fn map(
+        &mut self,
+        key: &TypeDesc,
+        value: &TypeDesc,
+        start: usize,
+        end: usize,
+    ) -> Result<Value, Reject> {
+        let mut pairs = Vec::new();
+        let mut i = start + 1;
+        loop {
+            i = self.ws(i, end);
+            match self.line.get(i) {
+                Some(b'}') => break,
+                Some(b'"') if i < end => {}
+                _ => return Err(Reject::NotType),
+            }
+            let (ks, ke, kescaped) = match self.element(i, end)? {
+                (Kind::Str, s, e, escaped, next) => {
+                    i = next;
+                    (s, e, escaped)
+                }
+                _ => return Err(Reject::NotType),
+            };
+            i = self.ws(i, end);
+            if self.line.get(i) != Some(&b':') {
+                return Err(Reject::NotType);
+            }
+            i = self.ws(i + 1, end);
+            let (kind, s, e, escaped, next) = self.element(i, end)?;
+            *self.used = self
+                .used
+                .saturating_add(2 * std::mem::size_of::<Value>())
+                .saturating_add(ke - ks)
+                .saturating_add(if kind == Kind::Str { e - s } else { 0 });
+            if *self.used > self.room {
+                return Err(Reject::TooLarge);
+            }
+            let k = self.item(key, Kind::Str, ks, ke, kescaped)?;
+            let v = self.item(value, kind, s, e, escaped)?;
+            pairs.push((k, v));
+            i = self.ws(next, end);
+            match self.line.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => break,
+                _ => return Err(Reject::NotType),
+            }
+        }
+        Ok(Value::Map(pairs))
+    }
+
     /// One element of type `elem`: its kind and span (a string's without the quotes).
     fn item(
         &mut self,
@@ -103,6 +168,13 @@ impl Reader<'_> {
             return match kind {
                 Kind::Arr => self.array(inner, s, e),
                 Kind::Null => Ok(Value::Array(Vec::new())),
+                _ => Err(Reject::NotType),
+            };
+        }
+        if let TypeDesc::Map(k, v) = elem {
+            return match kind {
+                Kind::Obj => self.map(k, v, s, e),
+                Kind::Null => Ok(Value::Map(Vec::new())),
                 _ => Err(Reject::NotType),
             };
         }
@@ -160,7 +232,8 @@ impl Reader<'_> {
             }
             Some(_) => {
                 let mut j = i;
-                while j < end && !matches!(b[j], b',' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                while j < end && !matches!(b[j], b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n')
+                {
                     j += 1;
                 }
                 let kind = match &b[i..j] {

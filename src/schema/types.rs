@@ -201,7 +201,7 @@ impl TypeDesc {
 
     /// How the store holds a column of this type: the stored type, whether it is `Nullable`,
     /// and the declared type where it is not the stored one (`SimpleAggregateFunction(f, T)`
-    /// is stored as `T`; `Array(T)` of a stored scalar `T` or of such arrays, and
+    /// is stored as `T`; `Array(T)` and `Map(K, V)` of stored scalars or of such arrays and maps, and
     /// `AggregateFunction(…)`, are stored as [`ColumnType::Values`]). `None` where the store
     /// cannot hold it yet.
     pub fn column_storage(&self) -> Option<(ColumnType, bool, Option<TypeDesc>)> {
@@ -213,7 +213,7 @@ impl TypeDesc {
                 let (ty, nullable) = arg.nullable_storage()?;
                 Some((ty, nullable, Some(self.clone())))
             }
-            TypeDesc::Array(inner) if inner.is_array_element() => {
+            TypeDesc::Array(_) | TypeDesc::Map(..) if self.is_array_element() => {
                 Some((ColumnType::Values, false, Some(self.clone())))
             }
             TypeDesc::AggregateFunction { .. } => {
@@ -223,11 +223,15 @@ impl TypeDesc {
         }
     }
 
-    /// True for the types a stored `Array` may hold: stored scalars (`Nullable` and
-    /// `LowCardinality` too) and arrays of them.
+    /// True for the types a stored `Array` or `Map` value may hold: stored scalars (`Nullable`
+    /// and `LowCardinality` too), and arrays and maps of them (a map's key a stored scalar that
+    /// is not `Nullable`, as ClickHouse requires).
     pub fn is_array_element(&self) -> bool {
         match self {
             TypeDesc::Array(inner) => inner.is_array_element(),
+            TypeDesc::Map(k, v) => {
+                matches!(k.nullable_storage(), Some((_, false))) && v.is_array_element()
+            }
             t => t.nullable_storage().is_some(),
         }
     }

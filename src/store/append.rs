@@ -59,7 +59,7 @@ impl Store {
         for (c, v) in self.datasource.columns.iter().zip(row) {
             if c.ty == ColumnType::Values {
                 values.push(match v {
-                    Some(v @ (Value::Array(_) | Value::State(_))) => v,
+                    Some(v @ (Value::Array(_) | Value::Map(_) | Value::State(_))) => v,
                     _ => empty_value(&c.declared),
                 });
                 cells.push(Cell::Null);

@@ -1640,7 +1640,13 @@ fn get_block(re: &mut Reopening, r: &mut In<'_>) -> Result<()> {
                 let at = r.at();
                 let text = r.str()?.as_bytes();
                 let found = crate::ingest::json::Found {
-                    kind: crate::ingest::json::Kind::Arr,
+                    // A map is written as a JSON object, an array (or a state's `null`) as
+                    // itself.
+                    kind: if text.first() == Some(&b'{') {
+                        crate::ingest::json::Kind::Obj
+                    } else {
+                        crate::ingest::json::Kind::Arr
+                    },
                     start: 0,
                     end: u32::try_from(text.len()).unwrap_or(u32::MAX),
                     escaped: false,

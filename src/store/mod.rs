@@ -326,6 +326,7 @@ fn same_values(a: &Option<Vec<Value>>, b: &Option<Vec<Value>>) -> bool {
 pub fn empty_value(declared: &Option<crate::schema::TypeDesc>) -> Value {
     match declared {
         Some(crate::schema::TypeDesc::Array(_)) => Value::Array(Vec::new()),
+        Some(crate::schema::TypeDesc::Map(..)) => Value::Map(Vec::new()),
         _ => Value::Null,
     }
 }

@@ -77,3 +77,35 @@ try:
     s.query("SELECT * FROM d.m FINAL")
 except Exception as e:  # noqa: BLE001
     print("SELECT * FROM d.m FINAL:", str(e).splitlines()[0][:80])
+
+# Maps (tests/store_types.rs `maps_read_as_clickhouse_reads_json`): one INSERT per line.
+MAP_LINES = [
+    '{"k":"a","m":{"x":"1","y":"2"},"am":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}],"mu":{"a":1,"b":"2"}}',
+    '{"k":"b","m":{"x":1,"y":true,"z":null,"w":{"q":1},"v":[1,2]},"am":[],"mu":{}}',
+    '{"k":"c","am":null,"mu":null}',
+    '{"k":"d","m":{"x":"1","x":"2"},"am":[null,{}],"mu":{"a":null},"ml":{"p":null,"q":"1.5"}}',
+    '{"k":"e","m":"str"}',
+    '{"k":"f","mu":{"a":"x"}}',
+    '{"k":"g","mu":{"a":1.5}}',
+    '{"k":"h","m":{"a\\u00e9\\"":"v\\n"},"ml":{"p":2}}',
+    '{"k":"i","am":[{"role":1}],"ml":[]}',
+]
+s.query("DROP TABLE IF EXISTS d.mp")
+s.query(
+    "CREATE TABLE d.mp (k String, m Map(String, String), am Array(Map(String, String)), "
+    "mu Map(String, UInt8), ml Map(LowCardinality(String), Nullable(Float64))) "
+    "ENGINE = MergeTree ORDER BY k"
+)
+for i, line in enumerate(MAP_LINES):
+    try:
+        s.query(f"INSERT INTO d.mp FORMAT JSONEachRow {line}")
+    except Exception as e:  # noqa: BLE001 - the refusal is what is printed
+        print(f"refused map line {i + 1}: {str(e).splitlines()[0][:100]}")
+for q in [
+    "SELECT k, m, am, mu, ml FROM d.mp ORDER BY k",
+    "SELECT k, m['x'], am[1]['role'], mu['a'], ml['p'], length(am), mapKeys(m) FROM d.mp ORDER BY k",
+    "SELECT toTypeName(m), toTypeName(am), toTypeName(mu), toTypeName(ml) FROM d.mp LIMIT 1",
+]:
+    print(q)
+    for row in str(s.query(q + SETTINGS, fmt)).splitlines():
+        print("  " + row)
