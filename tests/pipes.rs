@@ -321,7 +321,14 @@ fn unsupported_sql_is_named() {
             "SELECT topK(3)(model_name) FROM llm_events",
             "aggregate function topK",
         ),
-        ("SELECT arrayJoin([1, 2]) FROM llm_events", "ARRAY JOIN"),
+        (
+            "SELECT arrayJoin(groupArray(cost)) FROM llm_events",
+            "arrayJoin after GROUP BY",
+        ),
+        (
+            "SELECT 1 FROM llm_events ARRAY JOIN [1] AS x ARRAY JOIN [2] AS y",
+            "ARRAY JOIN",
+        ),
         ("SELECT x -> x FROM llm_events", "lambda"),
         (
             "SELECT sipHash64(model_name) FROM llm_events",

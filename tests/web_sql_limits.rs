@@ -1,7 +1,7 @@
 //! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
 //! every loaded row: 100,000-term `+`, `*` and `||` chains (`||` is flat: 50,000 terms answer), 5,000 nested `FROM (SELECT …)` and
 //! `WITH` tables, 31 nested subqueries of 32 joins each, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
-//! subquery of 200,000 distinct strings, and JSON functions over 500,000 open arrays. Each must end within 10 s with an answer or an error,
+//! subquery of 200,000 distinct strings, JSON functions over 500,000 open arrays, and `arrayJoin` of a million elements a row. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
 //! afterwards. Elapsed times are printed. The `sql` and `pipe` fuzz targets' largest and slowest
 //! saved inputs (`fuzz/worst/`) are replayed through their checks here too.
@@ -31,6 +31,13 @@ fn memory_bytes() -> usize {
 
 /// Runs `sql` on `store`, checks it ends in time and memory, and returns its data or error text.
 fn timed(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
+    let out = timed_on_any(store, name, sql);
+    limits::check_usage(store);
+    out
+}
+
+/// [`timed`] on a store of other rows than [`limits::store`]'s.
+fn timed_on_any(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
     let started = now_ms();
     let out = store
         .sql(sql, &Params::new())
@@ -49,7 +56,6 @@ fn timed(store: &EventStore, name: &str, sql: &str) -> Result<Value, String> {
     // above are printed, and the bound leaves room for a loaded machine.
     assert!(seconds < 60.0, "{name}: {seconds} s");
     assert!(memory < 1 << 30, "{name}: {memory} bytes");
-    limits::check_usage(store);
     out
 }
 
@@ -194,6 +200,67 @@ fn in_over_two_hundred_thousand_distinct_strings_ends_in_time() {
     assert_eq!(v["data"], json!([{ "n": 200_000 }]));
     // A linear scan took over a minute natively; the bound leaves room for a loaded machine.
     assert!(seconds < 60.0, "{seconds} s");
+}
+
+#[wasm_bindgen_test]
+fn array_join_of_a_million_elements_ends_within_budgets() {
+    // Three rows of a million elements each: 3,000,000 rows, under the 4,000,000 one block may
+    // make, answer. The sum is 3 * (0 + 1 + … + 999,999) = 3 * 999,999 * 1,000,000 / 2.
+    let store = limits::store();
+    let data = timed(
+        &store,
+        "arrayJoin(range(1000000)) over 3 rows",
+        "SELECT count() AS c, sum(arrayJoin(range(1000000))) AS s FROM llm_events",
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "c": 3_000_000, "s": 1_499_998_500_000u64 }]));
+
+    let mut store = limits::store();
+    let mut rows = String::new();
+    for i in 0..100_000 {
+        rows.push_str(&format!(
+            "{{\"event_time\":\"2024-05-02 10:00:00\",\"model_name\":\"m{}\"}}\n",
+            i % 7
+        ));
+    }
+    store.write(rows.as_bytes()).expect("write");
+    store.end().expect("end");
+    // A block of 8,192 rows would make 8,192,000,000: refused before any is made.
+    for sql in [
+        "SELECT count() FROM llm_events WHERE arrayJoin(range(1000000)) > 5",
+        "SELECT arrayJoin(range(1000000)) AS x FROM llm_events",
+        "SELECT count() FROM llm_events LEFT ARRAY JOIN range(1000000) AS x, range(1000000) AS y",
+        "SELECT model_name, count() FROM llm_events \
+         GROUP BY model_name, arrayJoin(range(toUInt32(1000000) + length(model_name)))",
+    ] {
+        let err = timed_on_any(&store, "arrayJoin(range(1000000)) over 100,003 rows", sql)
+            .expect_err("too many rows");
+        assert!(err.contains("more than 4000000"), "{sql}: {err}");
+    }
+    // 480 elements a row stay under the bound per block, but 48,001,440 rows of 8 bytes are
+    // more than the 256 MiB result bound: refused while they are made.
+    let err = timed_on_any(
+        &store,
+        "arrayJoin(range(480)) over 100,003 rows",
+        "SELECT arrayJoin(range(480)) AS x FROM llm_events",
+    )
+    .expect_err("too large");
+    assert!(err.contains("arrayJoin makes more rows than fit"), "{err}");
+    // Grouped, the rows are not held: 10,000,300 rows answer.
+    let data = timed_on_any(
+        &store,
+        "count of arrayJoin(range(100)) over 100,003 rows",
+        "SELECT count() AS c FROM llm_events WHERE arrayJoin(range(100)) >= 0",
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "c": 10_000_300 }]));
+    let data = timed_on_any(
+        &store,
+        "the store after arrayJoin",
+        "SELECT count() AS c FROM llm_events",
+    )
+    .expect("answer");
+    assert_eq!(data, json!([{ "c": 100_003 }]));
 }
 
 #[wasm_bindgen_test]

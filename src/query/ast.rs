@@ -92,6 +92,16 @@ pub struct SelectItem {
     pub alias: Option<String>,
 }
 
+/// `[LEFT] ARRAY JOIN a [AS x], b [AS y], …`: each row repeated once per element of the
+/// arrays, which are zipped (of one length per row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayJoinClause {
+    /// `LEFT`: a row whose arrays are empty is kept once, with the elements' defaults.
+    pub left: bool,
+    /// The arrays and their aliases; without one, a name reads the element under its own name.
+    pub items: Vec<SelectItem>,
+}
+
 /// The `FROM` clause.
 #[derive(Debug, Clone, PartialEq)]
 pub enum From {
@@ -201,6 +211,8 @@ pub struct Query {
     pub select: Vec<SelectItem>,
     /// `FROM`; `None` reads one row with no columns.
     pub from: Option<From>,
+    /// `[LEFT] ARRAY JOIN` after `FROM`.
+    pub array_join: Option<ArrayJoinClause>,
     /// `WHERE` (and `PREWHERE`).
     pub filter: Option<Expr>,
     /// `GROUP BY`.

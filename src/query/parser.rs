@@ -6,8 +6,8 @@
 //! "not supported: …" naming them.
 
 use super::ast::{
-    Call, Expr, Join, JoinKind, LimitBy, Lit, OrderItem, Query, SelectItem, Strictness, UnionMode,
-    With,
+    ArrayJoinClause, Call, Expr, Join, JoinKind, LimitBy, Lit, OrderItem, Query, SelectItem,
+    Strictness, UnionMode, With,
 };
 use super::lexer::{Tok, Token};
 use super::types::{DataType, Unit};
@@ -442,6 +442,20 @@ impl<'t> Parser<'t> {
         }
         if self.eat_kw("FROM") {
             q.from = Some(self.from()?);
+            let left = self.is_kw("LEFT") && self.is_kw_at(1, "ARRAY") && self.is_kw_at(2, "JOIN");
+            if left || (self.is_kw("ARRAY") && self.is_kw_at(1, "JOIN")) {
+                self.i += if left { 3 } else { 2 };
+                let mut items = Vec::new();
+                loop {
+                    let expr = self.expr()?;
+                    let alias = self.alias()?;
+                    items.push(SelectItem { expr, alias });
+                    if !self.eat_sym(",") {
+                        break;
+                    }
+                }
+                q.array_join = Some(ArrayJoinClause { left, items });
+            }
         }
         let mut filters = Vec::new();
         if self.eat_kw("PREWHERE") {
@@ -699,6 +713,15 @@ impl<'t> Parser<'t> {
                 strictness = Some(st);
             } else if w == "OUTER" {
                 outer = true;
+            } else if w == "ARRAY"
+                && self.is_kw_at(1, "JOIN")
+                && matches!(kind, None | Some(JoinKind::Left))
+                && strictness.is_none()
+                && !outer
+            {
+                // `[LEFT] ARRAY JOIN`: not a join of tables; the query reads it after `FROM`.
+                self.i = start;
+                return Ok(None);
             } else if w == "JOIN" {
                 self.i += 1;
                 let kind = kind.unwrap_or(JoinKind::Inner);
@@ -1596,7 +1619,7 @@ mod tests {
             ("SELECT a FROM t LEFT SEMI JOIN u USING a", "SEMI"),
             ("SELECT a FROM t GLOBAL JOIN u USING a", "GLOBAL"),
             ("SELECT a FROM t EXCEPT SELECT b FROM u", "EXCEPT"),
-            ("SELECT a FROM t ARRAY JOIN b", "ARRAY JOIN"),
+            ("SELECT a FROM t ARRAY JOIN b ARRAY JOIN c", "ARRAY JOIN"),
             (
                 "SELECT sum(a) OVER (PARTITION BY b) FROM t",
                 "window functions",

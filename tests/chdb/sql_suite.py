@@ -1065,6 +1065,64 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "arrayJoin: parts of a string grouped by their alias, filtered on it",
+        f"SELECT arrayJoin(splitByChar('-', model_name)) AS part, count(), sum(prompt_tokens), "
+        f"uniqExact(provider) FROM {T} WHERE part NOT IN ('gpt', 'claude') AND success = 1 "
+        f"GROUP BY part ORDER BY part",
+    ),
+    q(
+        "arrayJoin: GROUP BY the call itself, a time key and a calendar of days",
+        f"SELECT toDate(event_time) + arrayJoin(range(3)) AS day, "
+        f"arrayJoin(splitByChar('-', provider)) AS p, count(), max(latency) FROM {T} "
+        f"GROUP BY day, p ORDER BY day, p",
+    ),
+    q(
+        "arrayJoin: one call shared, different calls multiply, WHERE's repeats first",
+        f"SELECT arrayJoin([1, 2]) AS a, arrayJoin(['x', 'y', 'z']) AS b, arrayJoin([1, 2]) AS c, "
+        f"count(), sum(success) FROM {T} WHERE arrayJoin([5, 6, 7]) > 5 "
+        f"GROUP BY a, b, c ORDER BY a, b, c",
+    ),
+    q(
+        "arrayJoin: aggregates over repeated rows, empty arrays drop the row",
+        f"SELECT count(), sum(arrayJoin(range(prompt_tokens % 3))), countIf(success = 0), "
+        f"sum(completion_tokens), avg(arrayJoin([latency, cost])) FROM {T}",
+    ),
+    q(
+        "arrayJoin: rows repeated without grouping, nested and of Nullable elements",
+        f"SELECT model_name, arrayJoin(splitByChar('-', model_name)) AS p, toTypeName(p), "
+        f"arrayJoin(arrayJoin([[1, 2], [3]])) AS n, arrayJoin([toNullable(success), NULL]) AS m, "
+        f"toTypeName(m), prompt_tokens FROM {T} WHERE {WINDOW}",
+        tiers=("small",),
+    ),
+    q(
+        "arrayJoin: without FROM, LIMIT over repeated rows",
+        "SELECT arrayJoin(range(5)) AS x, x * 2, toTypeName(x) ORDER BY x DESC LIMIT 3",
+        tiers=("small",),
+    ),
+    q(
+        "ARRAY JOIN: parts of a string by alias, filtered and grouped",
+        f"SELECT p, count(), sum(prompt_tokens), toTypeName(p) FROM {T} "
+        f"ARRAY JOIN splitByChar('-', model_name) AS p WHERE p != 'gpt' GROUP BY p ORDER BY p",
+    ),
+    q(
+        "ARRAY JOIN: LEFT keeps a row of empty arrays with defaults, arrays zipped",
+        f"SELECT r, s, count(), sum(success) FROM {T} LEFT ARRAY JOIN range(prompt_tokens % 3) "
+        f"AS r, arrayMap(x -> toString(x), range(prompt_tokens % 3)) AS s "
+        f"GROUP BY r, s ORDER BY r, s",
+    ),
+    q(
+        "ARRAY JOIN: an array column read under its own name, then arrayJoin",
+        f"SELECT model_name, parts, arrayJoin([1, 2]) AS n, length(parts) FROM "
+        f"(SELECT model_name, splitByChar('-', model_name) AS parts FROM {T} WHERE {WINDOW}) "
+        f"ARRAY JOIN parts",
+        tiers=("small",),
+    ),
+    err("ch refuses: ARRAY JOIN of arrays of different sizes",
+        f"SELECT x, y FROM {T} ARRAY JOIN [1, 2] AS x, [1] AS y",
+        "SIZES_OF_ARRAYS_DONT_MATCH", "do not match"),
+    err("ch refuses: arrayJoin of a number", f"SELECT arrayJoin(success) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "must be Array"),
+    q(
         "arrays: groupArray and groupUniqArray",
         f"SELECT provider, arraySort(groupUniqArray(model_name)), length(groupArray(model_name)), "
         f"length(groupArray(3)(model_name)), arraySort(groupUniqArray(success)), "

@@ -37,7 +37,7 @@ mod strings;
 pub use arith::Arith;
 pub use arrays::{
     bind as bind_array, conform, is_array_function, lambda_op, lambda_type, ArrayFn, Lambda,
-    LambdaOp,
+    LambdaOp, MAX_ARRAY_ELEMENTS,
 };
 pub use calendar::{Part, Trunc};
 pub use cast::{cast, parse_value};

@@ -72,6 +72,24 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub folded: RefCell<Vec<(String, Expr)>>,
     /// The parameters of the lambdas being bound, innermost last.
     pub lambdas: Vec<Vec<(String, DataType)>>,
+    /// The repetitions of rows bound so far (`ARRAY JOIN` then the `arrayJoin` calls), their
+    /// elements read from the slots after the source's, in order; `None` where `arrayJoin` is
+    /// not allowed (`JOIN ON`, constants).
+    pub array_joins: Option<Vec<ArrayJoin>>,
+    /// The names `ARRAY JOIN` gives its elements, with the slot each reads.
+    pub array_join_names: Vec<(String, BExpr)>,
+}
+
+/// One repetition of rows: an `arrayJoin(E)` call (`key`, one array) or an `ARRAY JOIN`
+/// clause (its arrays zipped).
+#[derive(Debug, Clone)]
+pub(super) struct ArrayJoin {
+    /// The `arrayJoin` call, aliases substituted; `None` for the clause.
+    pub key: Option<Expr>,
+    /// The arrays, over source rows and the slots of earlier repetitions.
+    pub arrays: Vec<BExpr>,
+    /// `LEFT ARRAY JOIN`: a row whose arrays are empty is kept once, with the defaults.
+    pub left: bool,
 }
 
 /// Where the slots of lambda parameters start while a lambda body is bound: level `l`'s
@@ -154,6 +172,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             clause,
             folded: RefCell::new(Vec::new()),
             lambdas: Vec::new(),
+            array_joins: None,
+            array_join_names: Vec::new(),
         }
     }
 
@@ -331,6 +351,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             Expr::Ident(n) if self.lambda_param(n).is_some() => self
                 .lambda_param(n)
                 .ok_or_else(|| Error::query("internal: lambda parameter")),
+            Expr::Ident(n) if mode == Mode::Row && self.array_join_name(n).is_some() => self
+                .array_join_name(n)
+                .ok_or_else(|| Error::query("internal: ARRAY JOIN name")),
             Expr::Ident(n) => match mode {
                 Mode::Row => match self.column(n) {
                     Some(i) => Ok(BExpr {
@@ -347,7 +370,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     ))),
                 },
                 Mode::Post => {
-                    if self.column(n).is_some() {
+                    if self.column(n).is_some() || self.array_join_name(n).is_some() {
                         Err(Error::query(format!(
                             "column '{n}' is not under an aggregate function and not in GROUP BY"
                         )))
@@ -539,7 +562,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             return Err(Error::query("count(DISTINCT …) is an aggregate"));
         }
         if name == "arrayJoin" {
-            return Err(Error::unsupported("ARRAY JOIN"));
+            return self.bind_array_join(whole, c, mode);
         }
         if name == "tupleElement" {
             return self.bind_tuple_element(c, mode);
@@ -566,6 +589,151 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             args.push(b);
         }
         fold(funcs::bind(&name, args, self.env.now)?)
+    }
+
+    /// `arrayJoin(E)` over source rows: the slot its elements are read from, one row per
+    /// element (the scan repeats each row once per element of `E`). The same call shares one
+    /// slot; different calls multiply the rows, in the order they are bound.
+    fn bind_array_join(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
+        let mut slot = self.columns.len();
+        for j in self.array_joins.iter().flatten() {
+            if j.key.as_ref() == Some(whole) && mode == Mode::Row && self.lambdas.is_empty() {
+                return Ok(BExpr {
+                    kind: BKind::Slot(slot),
+                    ty: element_type(&j.arrays[0].ty),
+                });
+            }
+            slot += j.arrays.len();
+        }
+        match mode {
+            Mode::Row if self.lambdas.is_empty() && self.array_joins.is_some() => {}
+            Mode::Post => {
+                return Err(Error::unsupported(
+                    "arrayJoin after GROUP BY or over aggregates (arrayJoin(groupArray(x)))",
+                ))
+            }
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "arrayJoin in {} (it is allowed in the select list, WHERE, GROUP BY, \
+                     ORDER BY and aggregate arguments)",
+                    if self.lambdas.is_empty() {
+                        self.clause
+                    } else {
+                        "a lambda"
+                    }
+                )))
+            }
+        }
+        if c.args.len() != 1 {
+            return Err(Error::query(format!(
+                "NUMBER_OF_ARGUMENTS_DOESNT_MATCH: arrayJoin takes 1 argument, got {}",
+                c.args.len()
+            )));
+        }
+        let arg = self.bind(&c.args[0], mode)?;
+        refuse_state(&arg, "an argument of ", "arrayJoin")?;
+        let elem = match arg.ty.base() {
+            DataType::Array(e) => (**e).clone(),
+            DataType::Map(..) => return Err(Error::unsupported("arrayJoin of a map")),
+            t => {
+                return Err(Error::query(format!(
+                    "ILLEGAL_TYPE_OF_ARGUMENT: Argument for function arrayJoin must be Array, \
+                     not {t}"
+                )))
+            }
+        };
+        if elem == DataType::Nothing {
+            return Err(Error::query(
+                "ILLEGAL_TYPE_OF_ARGUMENT: arrayJoin of an array of Nothing ([]) has no type",
+            ));
+        }
+        let slot = self.array_join_slots();
+        self.array_joins
+            .as_mut()
+            .ok_or_else(|| Error::query("internal: arrayJoin"))?
+            .push(ArrayJoin {
+                key: Some(whole.clone()),
+                arrays: vec![arg],
+                left: false,
+            });
+        Ok(BExpr {
+            kind: BKind::Slot(slot),
+            ty: elem,
+        })
+    }
+
+    /// The slot the next repetition's first elements go to.
+    fn array_join_slots(&self) -> usize {
+        self.columns.len()
+            + self
+                .array_joins
+                .iter()
+                .flatten()
+                .map(|j| j.arrays.len())
+                .sum::<usize>()
+    }
+
+    /// `[LEFT] ARRAY JOIN a [AS x], …` over source rows: the arrays bound, their elements named
+    /// by their aliases (or, for a name without one, by that name), ahead of any `arrayJoin`.
+    pub(super) fn bind_array_join_clause(
+        &mut self,
+        clause: &super::super::ast::ArrayJoinClause,
+    ) -> Result<()> {
+        self.clause = "ARRAY JOIN";
+        let mut arrays = Vec::new();
+        let mut names = Vec::new();
+        let slot = self.array_join_slots();
+        for item in &clause.items {
+            let e = self.full(&item.expr)?;
+            let a = self.bind(&e, Mode::Row)?;
+            let elem = match a.ty.base() {
+                DataType::Array(e) => (**e).clone(),
+                DataType::Map(..) => return Err(Error::unsupported("ARRAY JOIN of a map")),
+                t => {
+                    return Err(Error::query(format!(
+                        "TYPE_MISMATCH: ARRAY JOIN requires an array argument, not {t}"
+                    )))
+                }
+            };
+            if elem == DataType::Nothing {
+                return Err(Error::query(
+                    "ILLEGAL_TYPE_OF_ARGUMENT: ARRAY JOIN of an array of Nothing ([]) has no type",
+                ));
+            }
+            let name = match (&item.alias, &item.expr) {
+                (Some(a), _) => Some(a.clone()),
+                (None, Expr::Ident(n)) => Some(n.clone()),
+                _ => None,
+            };
+            if let Some(n) = name {
+                names.push((
+                    n,
+                    BExpr {
+                        kind: BKind::Slot(slot + arrays.len()),
+                        ty: elem,
+                    },
+                ));
+            }
+            arrays.push(a);
+        }
+        self.array_joins
+            .as_mut()
+            .ok_or_else(|| Error::query("internal: ARRAY JOIN"))?
+            .push(ArrayJoin {
+                key: None,
+                arrays,
+                left: clause.left,
+            });
+        self.array_join_names.extend(names);
+        Ok(())
+    }
+
+    /// The element `ARRAY JOIN` names `n`.
+    fn array_join_name(&self, n: &str) -> Option<BExpr> {
+        self.array_join_names
+            .iter()
+            .find(|(x, _)| x == n)
+            .map(|(_, e)| e.clone())
     }
 
     /// The bound lambda parameter `n`, innermost lambda first.
@@ -905,6 +1073,14 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             kind: BKind::Slot(self.keys.len() + self.aggs.len() - 1),
             ty,
         }
+    }
+}
+
+/// The elements' type of an array type (`Nothing` for any other type).
+fn element_type(ty: &DataType) -> DataType {
+    match ty.base() {
+        DataType::Array(e) => (**e).clone(),
+        _ => DataType::Nothing,
     }
 }
 

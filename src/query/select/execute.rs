@@ -6,7 +6,8 @@ use super::super::budget;
 use super::super::column::{empty_col, Col, Dict, Strs, Table};
 use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, F};
 use super::super::group::Grouper;
-use super::super::types::DataType;
+use super::super::types::{DataType, Repr};
+use super::bind::ArrayJoin;
 use super::finish::finish;
 use super::plan::{Plan, Rows};
 use super::scan::scan;
@@ -23,21 +24,32 @@ const CODE_KEYS_MAX: usize = 256;
 
 /// Runs `plan`: its rows into a batch, then the batch into the result.
 pub(super) fn execute<'a>(env: &Env<'a>, plan: Plan<'a>) -> Result<Table<'a>> {
-    let filter = plan.filter.as_ref();
+    let read = Read {
+        source: &plan.source,
+        array_joins: &plan.array_joins,
+        filter: plan.filter.as_ref(),
+    };
     let batch = match plan.rows {
-        Rows::Aggregate { keys, aggs } => aggregate(env, &plan.source, filter, &keys, aggs)?,
-        Rows::Project { exprs, stop_after } => {
-            project(env, &plan.source, filter, &exprs, stop_after)?
-        }
+        Rows::Aggregate { keys, aggs } => aggregate(env, &read, &keys, aggs)?,
+        Rows::Project { exprs, stop_after } => project(env, &read, &exprs, stop_after)?,
     };
     finish(batch, plan.shape)
+}
+
+/// What a plan reads: its source, its rows repeated per `arrayJoin` element, filtered.
+pub(super) struct Read<'p, 'a> {
+    /// Where rows come from.
+    pub source: &'p Source<'a>,
+    /// The repetitions of rows (see [`super::plan::Plan::array_joins`]).
+    pub array_joins: &'p [ArrayJoin],
+    /// The `WHERE` condition.
+    pub filter: Option<&'p BExpr>,
 }
 
 /// Groups and aggregates: returns a batch of the key columns then the aggregate columns.
 fn aggregate<'a>(
     env: &Env<'a>,
-    source: &Source<'a>,
-    filter: Option<&BExpr>,
+    read: &Read<'_, 'a>,
     keys: &[BExpr],
     specs: Vec<AggSpec>,
 ) -> Result<Batch<'a>> {
@@ -52,7 +64,7 @@ fn aggregate<'a>(
     }
     // One key that is a string column of the store: its dictionary codes are the group ids,
     // so rows are grouped without any work per row. Groups without rows are dropped at the end.
-    let code_key = match (keys, source) {
+    let code_key = match (keys, read.source) {
         ([k], Source::Store(store)) if !k.ty.is_nullable() => match k.kind {
             BKind::Slot(slot) => store
                 .dictionary(slot)
@@ -62,6 +74,7 @@ fn aggregate<'a>(
         _ => None,
     };
     let mut seen = vec![false; code_key.map_or(0, |d| d.len())];
+    let source = read.source;
     let mut grouper = Grouper::new(keys.iter().map(|k| k.ty.clone()).collect());
     if let (Source::Store(store), None) = (source, code_key) {
         // String keys that are small store columns are read as their codes.
@@ -88,7 +101,7 @@ fn aggregate<'a>(
                 .all(infallible)
         });
     let mut alive: Vec<bool> = Vec::new();
-    scan(env, source, filter, &needed, masks, |batch, row_mask| {
+    scan(env, read, &needed, masks, |batch, row_mask| {
         let n = batch.n;
         let key_col;
         let assigned;
@@ -226,6 +239,18 @@ fn infallible(e: &BExpr) -> bool {
     }
 }
 
+/// About how many bytes a value of `ty` takes in a materialized column: 8 for a number, 4
+/// for a string's code, a `Value` with a small allocation for other types (arrays, maps), one
+/// more for a `NULL` flag.
+fn held_bytes(ty: &DataType) -> u64 {
+    let value = match ty.repr() {
+        Repr::V => 48,
+        Repr::S => 4,
+        _ => 8,
+    };
+    value + u64::from(ty.is_nullable())
+}
+
 /// Bytes the `n` values of `c`, of type `ty`, take (see [`budget::value_bytes`]).
 fn col_bytes(c: &Col<'_>, ty: &DataType, n: usize) -> u64 {
     match c {
@@ -243,8 +268,7 @@ fn col_bytes(c: &Col<'_>, ty: &DataType, n: usize) -> u64 {
 /// Evaluates `exprs` over the filtered rows into materialized columns.
 pub(super) fn project<'a>(
     env: &Env<'a>,
-    source: &Source<'a>,
-    filter: Option<&BExpr>,
+    read: &Read<'_, 'a>,
     exprs: &[BExpr],
     stop_after: Option<u64>,
 ) -> Result<Batch<'a>> {
@@ -257,7 +281,20 @@ pub(super) fn project<'a>(
     if stop_after == Some(0) {
         return Ok(Batch { n: 0, cols: out });
     }
-    scan(env, source, filter, &needed, false, |batch, _| {
+    // Rows `arrayJoin` repeats are new data, held until the result is shaped: what they take
+    // is charged to what the store's maxBytes leaves, and to the result's byte bound.
+    let row_bytes: u64 = exprs.iter().map(|e| held_bytes(&e.ty)).sum();
+    let left = env.store.max_bytes().saturating_sub(env.store.bytes());
+    let budget = left.min(env.store.result_limits().max_bytes);
+    scan(env, read, &needed, false, |batch, _| {
+        let held = ((rows + batch.n) as u64).saturating_mul(row_bytes);
+        if !read.array_joins.is_empty() && held > budget {
+            return Err(Error::query(format!(
+                "arrayJoin makes more rows than fit: about {held} bytes for {} rows, more than \
+                 {budget} bytes (what the store's maxBytes leaves, at most maxResultBytes)",
+                rows + batch.n
+            )));
+        }
         for (o, e) in out.iter_mut().zip(exprs) {
             let c = eval(e, batch)?;
             // Arrays (and maps) of the rows returned last until the query ends.

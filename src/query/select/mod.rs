@@ -92,6 +92,11 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
             stack.push(e);
         }
     }
+    stack.extend(
+        q.array_join
+            .iter()
+            .flat_map(|a| a.items.iter().map(|i| &i.expr)),
+    );
     stack.extend(q.filter.iter());
     stack.extend(q.group_by.iter());
     stack.extend(q.having.iter());

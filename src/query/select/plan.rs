@@ -9,7 +9,7 @@ use super::super::ast::{Expr, Query, With};
 use super::super::eval::{BExpr, BKind};
 use super::super::types::DataType;
 use super::bind::{
-    add_alias, contains_aggregate, limit_value, positional, without_true, Binder, Mode,
+    add_alias, contains_aggregate, limit_value, positional, without_true, ArrayJoin, Binder, Mode,
 };
 use super::scope::{Env, Naming, Scope, Source};
 use crate::error::{Error, Result};
@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 pub(super) struct Plan<'a> {
     /// Where rows come from.
     pub source: Source<'a>,
+    /// The repetitions of rows (`ARRAY JOIN`, `arrayJoin`): the scan repeats each row once per
+    /// element of each in order, the elements read from the slots after the source's.
+    pub array_joins: Vec<ArrayJoin>,
     /// The `WHERE` condition, without its constant-true conjuncts.
     pub filter: Option<BExpr>,
     /// How the rows that pass the filter become the batch the result is built from.
@@ -38,8 +41,10 @@ impl Plan<'_> {
             Rows::Project { exprs, .. } => exprs.iter().collect(),
         };
         let sh = &self.shape;
-        self.filter
+        self.array_joins
             .iter()
+            .flat_map(|j| j.arrays.iter())
+            .chain(self.filter.iter())
             .chain(rows)
             .chain(sh.having.iter())
             .chain(sh.outputs.iter().map(|(_, e)| e))
@@ -145,8 +150,12 @@ pub(super) fn plan<'s, 'a>(
         strip: naming.strip,
         keep: naming.keep,
         aliases: aliases(q)?,
+        array_joins: Some(Vec::new()),
         ..Binder::over(env, scope, columns.clone(), naming.qualified, "WHERE")
     };
+    if let Some(aj) = &q.array_join {
+        b.bind_array_join_clause(aj)?;
+    }
     let items = select_items(q, &b, &star, &origin)?;
     let filter = match &q.filter {
         Some(f) => bind_filter(&mut b, f)?,
@@ -162,8 +171,10 @@ pub(super) fn plan<'s, 'a>(
     } else {
         plan_rows(&mut b, q, c)?
     };
+    let array_joins = b.array_joins.take().unwrap_or_default();
     let plan = Plan {
         source,
+        array_joins,
         filter,
         rows,
         shape,

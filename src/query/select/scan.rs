@@ -1,12 +1,14 @@
 //! Scanning a source: store blocks (skipping those outside the `WHERE` time range) or a table
 //! in slices, filtered, batch by batch.
 
-use super::super::column::{Col, Dict, Strs};
-use super::super::eval::{eval_mask, BExpr, BKind, Batch, Cmp, InSet, F};
+use super::super::column::{default_value, from_values, Col, Dict, Strs};
+use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, Cmp, InSet, F, MAX_ARRAY_ELEMENTS};
 use super::super::types::DataType;
 use super::super::Value;
+use super::bind::ArrayJoin;
+use super::execute::Read;
 use super::scope::{Env, Source};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{Block, Store, BLOCK_ROWS};
 use std::borrow::Cow;
 
@@ -92,21 +94,122 @@ fn time_bounds(filter: &BExpr, slot: usize, ty: &DataType) -> (i64, i64) {
     (lo, hi)
 }
 
+/// `batch` with each row repeated once per element of each of `joins` in turn (a row whose
+/// arrays are empty is dropped, or kept once with the elements' defaults by `LEFT ARRAY
+/// JOIN`), each join's elements appended as columns: the slots after the source's. The arrays
+/// of one `ARRAY JOIN` are zipped and must be of one length per row. At most
+/// [`MAX_ARRAY_ELEMENTS`] rows, times the arrays zipped, come of one batch.
+fn array_join<'b>(mut batch: Batch<'b>, joins: &[ArrayJoin]) -> Result<Batch<'b>> {
+    let too_many = || {
+        Error::query(format!(
+            "arrayJoin or ARRAY JOIN would make more than {MAX_ARRAY_ELEMENTS} rows (times \
+             the arrays an ARRAY JOIN zips) of one block of rows"
+        ))
+    };
+    for j in joins {
+        let mut elem_types = Vec::with_capacity(j.arrays.len());
+        for a in &j.arrays {
+            match a.ty.base() {
+                DataType::Array(e) => elem_types.push((**e).clone()),
+                _ => return Err(Error::query("internal: arrayJoin of a non-array")),
+            }
+        }
+        let cols = j
+            .arrays
+            .iter()
+            .map(|a| eval(a, &batch))
+            .collect::<Result<Vec<_>>>()?;
+        let mut sel: Vec<u32> = Vec::new();
+        let elems: Vec<Col<'b>> = match (cols.as_slice(), j.left) {
+            ([c], false) if matches!(c.as_ref(), Col::Const(_)) => {
+                // One array for every row: its elements made a column once, then gathered.
+                let items = match c.as_ref() {
+                    Col::Const(Value::Array(items)) => items.as_slice(),
+                    _ => &[],
+                };
+                if batch.n.saturating_mul(items.len()) > MAX_ARRAY_ELEMENTS {
+                    return Err(too_many());
+                }
+                let mut at: Vec<u32> = Vec::with_capacity(batch.n * items.len());
+                for i in 0..batch.n {
+                    sel.extend(std::iter::repeat(i as u32).take(items.len()));
+                    at.extend(0..items.len() as u32);
+                }
+                vec![from_values(items.to_vec(), &elem_types[0]).gather(&at)]
+            }
+            _ => {
+                let mut values: Vec<Vec<Value>> = vec![Vec::new(); cols.len()];
+                for i in 0..batch.n {
+                    let rows: Vec<Vec<Value>> = cols
+                        .iter()
+                        .zip(&j.arrays)
+                        .map(|(c, a)| match c.value_at(i, &a.ty) {
+                            Value::Array(items) => items,
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    let len = rows.first().map_or(0, Vec::len);
+                    if rows.iter().any(|r| r.len() != len) {
+                        return Err(Error::query(
+                            "SIZES_OF_ARRAYS_DONT_MATCH: Sizes of ARRAY-JOIN-ed arrays do not \
+                             match",
+                        ));
+                    }
+                    let repeat = if len == 0 && j.left { 1 } else { len };
+                    // Every zipped array adds a column of that many elements.
+                    if (sel.len() + repeat).saturating_mul(cols.len()) > MAX_ARRAY_ELEMENTS {
+                        return Err(too_many());
+                    }
+                    sel.extend(std::iter::repeat(i as u32).take(repeat));
+                    for ((out, items), ty) in values.iter_mut().zip(rows).zip(&elem_types) {
+                        if len == 0 && j.left {
+                            out.push(if ty.is_nullable() {
+                                Value::Null
+                            } else {
+                                default_value(ty)
+                            });
+                        } else {
+                            out.extend(items);
+                        }
+                    }
+                }
+                values
+                    .into_iter()
+                    .zip(&elem_types)
+                    .map(|(v, ty)| from_values(v, ty))
+                    .collect()
+            }
+        };
+        // Columns not loaded are constant placeholders, which gather as themselves.
+        let mut out: Vec<Col<'b>> = batch.cols.iter().map(|c| c.gather(&sel)).collect();
+        drop(cols);
+        out.extend(elems);
+        batch = Batch {
+            n: sel.len(),
+            cols: out,
+        };
+    }
+    Ok(batch)
+}
+
 /// Scans the source: per batch of rows passing the filter, with the `needed` slots loaded.
 ///
 /// With `masks`, a batch most of whose rows pass comes whole, with the filter's mask beside
 /// it, instead of as a copy of the passing rows; otherwise the mask is always `None`.
 pub(super) fn scan<'a: 'b, 'b>(
     env: &Env<'a>,
-    source: &'b Source<'a>,
-    filter: Option<&BExpr>,
+    read: &Read<'b, 'a>,
     needed: &[usize],
     masks: bool,
     mut f: impl FnMut(&Batch<'b>, Option<&[bool]>) -> Result<bool>,
 ) -> Result<()> {
+    let (source, filter, joins) = (read.source, read.filter, read.array_joins);
     let mut filter_slots = Vec::new();
     if let Some(flt) = filter {
         flt.slots(&mut filter_slots);
+    }
+    for a in joins.iter().flat_map(|j| j.arrays.iter()) {
+        a.slots(&mut filter_slots);
     }
     let mut all = needed.to_vec();
     for s in &filter_slots {
@@ -114,10 +217,15 @@ pub(super) fn scan<'a: 'b, 'b>(
             all.push(*s);
         }
     }
-    // Apply the filter to a batch, then hand on only the rows that pass.
+    // Repeat rows per `arrayJoin` element, apply the filter to a batch, then hand on only the
+    // rows that pass.
     let mut run = |batch: Batch<'b>| -> Result<bool> {
         // The arrays built for the last block are gone.
         super::super::budget::next_block();
+        let batch = array_join(batch, joins)?;
+        if batch.n == 0 {
+            return Ok(true);
+        }
         let Some(flt) = filter else {
             return f(&batch, None);
         };

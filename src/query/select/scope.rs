@@ -228,7 +228,13 @@ pub(super) fn materialize<'a>(
             ty: columns[*i].1.clone(),
         })
         .collect();
-    let batch = super::execute::project(env, &Source::Store(store), None, &exprs, None)?;
+    let source = Source::Store(store);
+    let read = super::execute::Read {
+        source: &source,
+        array_joins: &[],
+        filter: None,
+    };
+    let batch = super::execute::project(env, &read, &exprs, None)?;
     let mut read = batch.cols.into_iter();
     let mut cols = Vec::with_capacity(columns.len());
     for (i, (_, ty)) in columns.iter().enumerate() {
