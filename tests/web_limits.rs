@@ -13,6 +13,8 @@
 
 #[path = "limits/mod.rs"]
 mod limits;
+#[path = "wasm_host/mod.rs"]
+mod wasm_host;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::JsCast;
@@ -29,26 +31,6 @@ fn performance_now() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
-/// Gives the host's event loop a turn (a `setTimeout` of 0 ms): a browser page stays
-/// responsive to its test runner between cases, as a page would between a user's queries.
-async fn yield_to_host() {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let timer = Reflect::get(&global, &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        match timer {
-            Some(set_timeout) => {
-                let _ = set_timeout.call2(&global, &resolve, &0.into());
-            }
-            None => {
-                let _ = resolve.call0(&wasm_bindgen::JsValue::UNDEFINED);
-            }
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 /// Bytes of linear memory the module holds now.
 fn memory_bytes() -> usize {
     core::arch::wasm32::memory_size(0) * 65_536
@@ -59,7 +41,7 @@ async fn hostile_pipes_end_cleanly_and_the_store_still_answers() {
     let mut store = limits::store();
     limits::check_usage(&store);
     for case in limits::cases() {
-        yield_to_host().await;
+        wasm_host::yield_to_host().await;
         let started = performance_now();
         limits::run(&mut store, &case);
         let seconds = (performance_now() - started) / 1000.0;
@@ -81,7 +63,7 @@ async fn hostile_pipes_end_cleanly_and_the_store_still_answers() {
 #[wasm_bindgen_test]
 async fn hostile_datasources_end_cleanly() {
     for (name, text, expect) in limits::datasource_cases() {
-        yield_to_host().await;
+        wasm_host::yield_to_host().await;
         let started = performance_now();
         limits::run_datasource(name, &text, expect);
         let seconds = (performance_now() - started) / 1000.0;
