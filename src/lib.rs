@@ -280,7 +280,7 @@ impl EventStore {
     /// let mut store = EventStore::from_project(&[
     ///     ("calls.datasource".into(), "SCHEMA >\n    `t` DateTime `json:$.t`,\n    `m` String `json:$.m`\n".into()),
     ///     ("prices.datasource".into(), "SCHEMA >\n    `m` String `json:$.m`,\n    `usd` Float64 `json:$.usd`\n".into()),
-    ///     ("broken.datasource".into(), "SCHEMA >\n    `m` Map(String, String)\n".into()),
+    ///     ("broken.datasource".into(), "SCHEMA >\n    `m` Tuple(String, String)\n".into()),
     ///     ("dear.pipe".into(), "NODE n\nSQL >\n    SELECT m FROM prices WHERE usd > 1\n".into()),
     /// ], Options::default());
     /// assert_eq!(store.load_errors()[0].file, "broken.datasource");

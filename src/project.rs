@@ -64,7 +64,7 @@ fn message_of(e: &Error) -> String {
 /// ```
 /// let p = llm_metrics::load_project(&[
 ///     ("datasources/calls.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `m` String\n".into()),
-///     ("datasources/turns.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `x` Map(String, UInt8)\n".into()),
+///     ("datasources/turns.datasource".into(), "SCHEMA >\n    `t` DateTime,\n    `x` Tuple(String, UInt8)\n".into()),
 ///     ("endpoints/per_model.pipe".into(), "NODE n\nSQL >\n    SELECT m, count() AS c FROM calls GROUP BY m\n\nTYPE endpoint\n".into()),
 /// ]);
 /// assert_eq!(p.datasources.len(), 1);

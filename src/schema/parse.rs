@@ -522,8 +522,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_line() {
-        let e = parse_datasource("x", "SCHEMA >\n  `a` UInt32,\n  `b` Map(String, String)\n")
-            .unwrap_err();
+        let e = parse_datasource(
+            "x",
+            "SCHEMA >\n  `a` UInt32,\n  `b` Tuple(String, String)\n",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("datasource line 3:"), "{e}");
         let e = parse_datasource("x", "SCHEMA >\n  `a` UInt32\nWHATEVER 1\n").unwrap_err();
         assert!(e.to_string().starts_with("datasource line 3:"), "{e}");
