@@ -492,6 +492,14 @@ QUERIES: list[Case] = [
     ),
     # Cases the random-query differential found, one per class of wrong answer.
     q(
+        "exact: negate wraps in its type's width",
+        f"SELECT -(-128) AS a, -toInt16(-32768) AS b, -toInt32(-2147483648) AS c, "
+        f"-toInt64(-9223372036854775808) AS d, -toInt8(5) AS e, -toUInt8(200) AS f, "
+        f"min(-toInt8(-128 + toInt8(prompt_tokens % 2))) AS g, "
+        f"max(-toInt8(-128 + toInt8(prompt_tokens % 2))) AS h FROM {T}",
+        tiers=("small",),
+    ),
+    q(
         "exact: and/or/not of Bool are Bool",
         f"SELECT 1 AND 2 AND true AS a, NOT true AS b, NULL OR false AS c, (success > 0) AND true "
         f"AS d, true OR 0 OR NULL AS e, false AND NULL AS f, toString(d) AS g, NOT (success > 0) "

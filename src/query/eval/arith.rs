@@ -165,8 +165,14 @@ pub(super) fn negate<'a>(c: &Col<'a>, ty: &DataType, n: usize) -> Col<'a> {
             Col::F(Cow::Owned(v.iter().map(|x| -x).collect()))
         }
         _ => {
+            // Wraps in the result's width, as ClickHouse does: `-(-128)` of an Int8 is -128.
+            let shift = 64 - ty.int_bits().clamp(1, 64);
             let v = c.i64s(n);
-            Col::I(Cow::Owned(v.iter().map(|x| x.wrapping_neg()).collect()))
+            Col::I(Cow::Owned(
+                v.iter()
+                    .map(|x| (x.wrapping_neg() << shift) >> shift)
+                    .collect(),
+            ))
         }
     }
 }
