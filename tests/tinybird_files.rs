@@ -152,12 +152,10 @@ fn types_the_store_cannot_hold_are_a_load_error_naming_them() {
     let dir = fixtures().join("datasources");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     // Each file parses; loading names the first column the store cannot hold, by its line.
-    let cases = [
-        (
-            "traces.datasource",
-            "datasource line 6: not supported: FixedString(16) columns (column 'span_id')",
-        ),
-    ];
+    let cases = [(
+        "traces.datasource",
+        "datasource line 6: not supported: FixedString(16) columns (column 'span_id')",
+    )];
     for (file, message) in cases {
         let text = read(file);
         parse_datasource_file(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
