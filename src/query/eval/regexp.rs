@@ -1,11 +1,12 @@
 //! Regular-expression functions: `match`, `extract`, `extractAll`, `replaceRegexpOne`,
 //! `replaceRegexpAll`.
 //!
-//! ClickHouse compiles these patterns with RE2; the `regex` crate reads the same syntax and, like
-//! RE2, matches in time linear in the text (no backtracking blow-up). The pattern is compiled
-//! once, when the query is bound, with RE2's settings for these functions: `.` matches a newline,
-//! `^`/`$` anchor the whole text, and `\d`, `\s`, `\w`, `\b` are ASCII classes (the pattern is
-//! rewritten so, since the crate's own are Unicode). The compiled program is bounded by
+//! ClickHouse compiles these patterns with RE2; the `regex-lite` crate reads the same syntax and,
+//! like RE2, matches in time linear in the text (no backtracking blow-up). The pattern is
+//! compiled once, when the query is bound, with RE2's settings for these functions: `.` matches
+//! a newline, `^`/`$` anchor the whole text, and `\d`, `\s`, `\w`, `\b` are ASCII classes. What
+//! the crate lacks is refused: `\p{…}` classes, and `(?i)` in a pattern with non-ASCII
+//! characters (it folds ASCII letters only). The compiled program is bounded by
 //! [`SIZE_LIMIT`], so a hostile pattern is refused rather than filling memory. The functions run
 //! once per dictionary entry of a `String` column, cached per dictionary.
 
@@ -15,7 +16,7 @@ use super::super::Value;
 use super::strings::{per_entry, recode};
 use super::FCall;
 use crate::error::{Error, Result};
-use regex::{Regex, RegexBuilder};
+use regex_lite::{Regex, RegexBuilder};
 use std::collections::HashMap;
 
 /// The most bytes a compiled pattern may take (the `regex` crate's `size_limit`).
@@ -69,30 +70,49 @@ pub fn is_regexp_function(name: &str) -> bool {
     )
 }
 
-/// Rewrites RE2's ASCII Perl classes (`\d`, `\s`, `\w`, their negations, `\b`, `\B`) into
-/// explicit ASCII forms, since the `regex` crate's are Unicode-aware.
+/// Rewrites `\s` and `\S` into RE2's ASCII set (regex-lite's also holds `\v`, RE2's does not);
+/// `\d` and `\w` are ASCII in both. Inside a bracket class, where regex-lite takes no nested
+/// class, `\s` becomes the set's members and `\S` is left as it is.
 fn ascii_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars();
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
     while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
+        match c {
+            '\\' => {}
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                // A `]` first in a class is a member, not its end.
+                if chars.peek() == Some(&']') {
+                    out.push(']');
+                    chars.next();
+                }
+                continue;
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+                continue;
+            }
+            _ => {
+                out.push(c);
+                continue;
+            }
         }
         let Some(next) = chars.next() else {
             out.push(c);
             break;
         };
-        match next {
-            'd' => out.push_str("[0-9]"),
-            'D' => out.push_str("[^0-9]"),
-            's' => out.push_str("[\\t\\n\\x0C\\r ]"),
-            'S' => out.push_str("[^\\t\\n\\x0C\\r ]"),
-            'w' => out.push_str("[0-9A-Za-z_]"),
-            'W' => out.push_str("[^0-9A-Za-z_]"),
-            'b' => out.push_str("(?-u:\\b)"),
-            'B' => out.push_str("(?-u:\\B)"),
-            other => {
+        match (next, in_class) {
+            ('s', false) => out.push_str("[\\t\\n\\x0C\\r ]"),
+            ('S', false) => out.push_str("[^\\t\\n\\x0C\\r ]"),
+            ('s', true) => out.push_str("\\t\\n\\x0C\\r "),
+            (other, _) => {
                 out.push('\\');
                 out.push(other);
             }
@@ -101,8 +121,25 @@ fn ascii_classes(pattern: &str) -> String {
     out
 }
 
+/// Whether `pattern` turns on case-insensitive matching (`(?i)`, `(?i:…)`, `(?mi)`, …).
+fn case_insensitive(pattern: &str) -> bool {
+    pattern.match_indices("(?").any(|(i, _)| {
+        pattern[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .take_while(|c| *c != '-')
+            .any(|c| c == 'i')
+    })
+}
+
 /// Compiles `pattern` as ClickHouse's RE2 settings read it, bounded in size.
 fn compile(pattern: &str) -> Result<Regex> {
+    if !pattern.is_ascii() && case_insensitive(pattern) {
+        return Err(Error::unsupported(
+            "case-insensitive regular expressions with non-ASCII characters (only ASCII \
+             letters fold case here)",
+        ));
+    }
     RegexBuilder::new(&ascii_classes(pattern))
         .dot_matches_new_line(true)
         .size_limit(SIZE_LIMIT)
@@ -335,8 +372,14 @@ mod tests {
         assert!(!m("^\\w$", "é"));
         assert!(!m("\\d", "٣"));
         assert!(m("a.b", "a\nb"));
-        assert!(m("(?i)é", "É"));
+        assert!(m("(?i)ABC", "abc"));
+        assert!(RegexpFn::new("match", "(?i)é", None).is_err());
+        assert!(RegexpFn::new("match", "(?mi:x)é", None).is_err());
+        assert!(m("(?-i)é", "é"));
         assert!(m("[\\d\\s]x", " x"));
+        assert!(!m("[\\d\\s]x", "\u{b}x"));
+        assert!(!m("\\s", "\u{b}"));
+        assert!(m("[]a]", "]"));
     }
 
     #[test]
