@@ -1,7 +1,9 @@
 //! Hostile SQL in wasm32, where the stack is 1 MiB and an overflow aborts the module and loses
 //! every loaded row: 100,000-term `+`, `*` and `||` chains (`||` is flat: 50,000 terms answer), 5,000 nested `FROM (SELECT …)` and
 //! `WITH` tables, 31 nested subqueries of 32 joins each, a 60-alias `WITH` chain whose substitution doubles per alias, and `IN` over a
-//! subquery of 200,000 distinct strings, JSON functions over 500,000 open arrays, and `arrayJoin` of a million elements a row. Each must end within 10 s with an answer or an error,
+//! subquery of 200,000 distinct strings, JSON functions over 500,000 open arrays, `arrayJoin` of a
+//! million elements a row, and regular expressions that backtrack exponentially elsewhere, compile
+//! past the size bound or nest 100,000 groups. Each must end within 10 s with an answer or an error,
 //! wasm memory must stay under 1 GiB, and the same store must answer `llm_usage_by_model`
 //! afterwards. Elapsed times are printed. The `sql` and `pipe` fuzz targets' largest and slowest
 //! saved inputs (`fuzz/worst/`) are replayed through their checks here too.
@@ -389,4 +391,50 @@ async fn saved_query_fuzz_inputs_pass_every_check_in_wasm() {
             (now_ms() - started) / 1000.0
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn hostile_regular_expressions_end_cleanly() {
+    let store = limits::store();
+    // Patterns that backtracking engines take exponential time over: matched in linear time.
+    // No 'b' and no 'y' in the texts, so neither matches (chDB answers 0, 0 too).
+    let a = "a".repeat(100_000);
+    let x = "x".repeat(100_000);
+    let data = timed(
+        &store,
+        "(a*)*b and (x+x+)+y over 100,000 characters",
+        &format!("SELECT match('{a}', '(a*)*b') AS m, match('{x}', '(x+x+)+y') AS n"),
+    )
+    .await
+    .expect("answer");
+    assert_eq!(data, json!([{ "m": 0, "n": 0 }]));
+    // A program past the size bound is refused when the query is bound, before any row.
+    let err = timed(
+        &store,
+        "((a{100}){100}){100}",
+        "SELECT match(model_name, '((a{100}){100}){100}') FROM llm_events",
+    )
+    .await
+    .expect_err("too large");
+    assert!(err.contains("cannot compile re2"), "{err}");
+    assert!(err.contains("size limit"), "{err}");
+    // Groups nested 100,000 deep: refused, not a stack overflow.
+    let deep = format!("{}{}", "(".repeat(100_000), ")".repeat(100_000));
+    let err = timed(
+        &store,
+        "100,000 nested groups",
+        &format!("SELECT match(model_name, '{deep}') FROM llm_events"),
+    )
+    .await
+    .expect_err("too deep");
+    assert!(err.contains("cannot compile re2"), "{err}");
+    let data = timed(
+        &store,
+        "match after hostile patterns",
+        "SELECT countIf(match(model_name, '1$')) AS c FROM llm_events",
+    )
+    .await
+    .expect("answer");
+    // Two of the three rows are model m1.
+    assert_eq!(data, json!([{ "c": 2 }]));
 }

@@ -382,7 +382,9 @@ const OWN_LOW_CARDINALITY: &[&str] = &[
 
 /// Binds a scalar function call whose arguments are bound.
 pub fn bind(name: &str, args: Vec<BExpr>, now: i64) -> Result<BExpr> {
-    if super::eval::is_json_function(name) && super::eval::json_drops_low_cardinality(name) {
+    let drops_low = name == "extractAll"
+        || (super::eval::is_json_function(name) && super::eval::json_drops_low_cardinality(name));
+    if drops_low {
         let mut e = bind_nullable(name, args, now)?;
         e.ty = e.ty.without_low_cardinality();
         return Ok(e);
@@ -939,8 +941,44 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             mk(F::Cast, args, ty.nullable_if(nullable))
         }
         n if super::eval::is_json_function(n) => super::eval::bind_json(n, args),
+        n if super::eval::is_regexp_function(n) => bind_regexp(n, args, nullable),
         _ => Err(unknown_function(name)),
     }
+}
+
+/// Binds `match`, `extract`, `extractAll`, `replaceRegexpOne`, `replaceRegexpAll`: a text, a
+/// constant pattern (and a constant replacement), compiled here once for the query.
+fn bind_regexp(n: &str, mut args: Vec<BExpr>, nullable: bool) -> Result<BExpr> {
+    use super::eval::{RegexpFn, RegexpOp};
+    let replace = n.starts_with("replaceRegexp");
+    let k = if replace { 3 } else { 2 };
+    arity(n, &args, k, k)?;
+    if args.iter().any(|a| !a.ty.is_string()) {
+        return Err(illegal(n, &args));
+    }
+    let constant = |e: &BExpr| match e.as_const() {
+        Some(Value::Str(s)) => Ok(s.clone()),
+        _ => Err(Error::unsupported(format!(
+            "function {n} with a pattern or replacement that is not a constant string"
+        ))),
+    };
+    let pattern = constant(&args[1])?;
+    let replacement = if replace {
+        Some(constant(&args[2])?)
+    } else {
+        None
+    };
+    let r = RegexpFn::new(n, &pattern, replacement.as_deref())?;
+    if nullable && matches!(r.op, RegexpOp::ExtractAll) {
+        return Err(Error::unsupported("function extractAll of a Nullable text"));
+    }
+    let ty = match r.op {
+        RegexpOp::Match => DataType::UInt8.nullable_if(nullable),
+        RegexpOp::ExtractAll => DataType::Array(Box::new(DataType::String)),
+        _ => DataType::String.nullable_if(nullable),
+    };
+    args.truncate(1);
+    Ok(BExpr::call(F::Regexp(Box::new(r)), args, ty))
 }
 
 /// `multiIf` of pruned branches: just the value when one is left and already of the type.

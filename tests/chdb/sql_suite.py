@@ -933,6 +933,48 @@ QUERIES += [
         "ARGUMENT_OUT_OF_BOUND", "doesn't have element with index '3'"),
 ]
 
+# Regular expressions (RE2 syntax): match, extract, extractAll, replaceRegexpOne/All.
+QUERIES += [
+    q(
+        "regexp: match, extract and replaceRegexp over the columns",
+        rf"""SELECT match(model_name, '^gpt-4') AS a, match(model_name, '(?i)CLAUDE|llama') AS b,
+        match(error_message, '\\d{{3}}') AS c, match(model_name, '') AS d,
+        extract(model_name, '-(\\w+)') AS e, extract(error_message, '[a-z]+') AS f,
+        replaceRegexpOne(model_name, '([a-z]+)-(.*)', '\\2/\\1') AS g,
+        replaceRegexpAll(model_name, '[aeiou]', '_') AS h, arrayStringConcat(extractAll(model_name, '\\d+'), ',') AS i,
+        match(provider, 'a') AS j, extract(provider, '^.') AS k, count() FROM {T}
+        GROUP BY a, b, c, d, e, f, g, h, i, j, k ORDER BY e, f, g, h, j, k, c LIMIT 60""",
+        tiers=("small",),
+    ),
+    q(
+        "regexp: a Nullable text",
+        f"SELECT match(if(success = 1, model_name, NULL), 'o') AS a, "
+        f"replaceRegexpAll(if(success = 1, model_name, NULL), 'o', 'O') AS b, count() FROM {T} "
+        f"GROUP BY a, b ORDER BY a, b",
+        tiers=("small",),
+    ),
+    q(
+        "regexp: literals probing one rule each",
+        r"""SELECT match('a\nb', 'a.b') AS m1, match('x\ny', '^y') AS m2, match('é', '^\\w$') AS m3,
+        match('ABC', '(?i)abc') AS m4, match('٣', '\\d') AS m5, match('abc', '') AS m6,
+        match('a b', 'a\\sb') AS m7, match('ab', '\\bb') AS m8, match('x', '[\\d\\s]') AS m9,
+        extract('abc123', '\\d+') AS e1, extract('abc123', '([a-z])(\\d)') AS e2,
+        extract('abc', '(x)?b') AS e3, extract('abc', 'z') AS e4, extract('héllo', 'h.l') AS e5,
+        replaceRegexpOne('abc abc', '(b)(c)', '[\\2\\1\\0\\\\]') AS r1,
+        replaceRegexpAll('abc', '', '-') AS r2, replaceRegexpAll('abc', '^', '-') AS r3,
+        replaceRegexpAll('aaa', 'a*', '-') AS r4, replaceRegexpAll('héllo', '.', 'x') AS r5,
+        replaceRegexpAll('abc', 'b*', '-') AS r6, replaceRegexpAll('abab', 'b|', '-') AS r7,
+        replaceRegexpOne('abc', 'b', 'x\\ny\\') AS r8, extractAll('a1b22c333', '\\d+') AS x1,
+        extractAll('a1b22', '([a-z])\\d') AS x2, extractAll('abc', 'b*') AS x3,
+        extractAll('aXbX', '(X)|b') AS x4, replaceRegexpOne('abc', '', '-') AS r9""",
+    ),
+    err("ch refuses: regexp: a pattern that does not compile", "SELECT match('a', '(')",
+        "CANNOT_COMPILE_REGEXP", "cannot compile re2: (, error:"),
+    err("ch refuses: regexp: a replacement naming a group the pattern lacks",
+        r"SELECT replaceRegexpAll('abc', '(b)', '\\2')",
+        "BAD_ARGUMENTS", "Substitution '\\2' in replacement argument is invalid, regexp has only 1"),
+]
+
 # Arrays: literals, subscripts, functions, lambdas, distances, groupArray.
 ORDER = "ORDER BY event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
 QUERIES += [

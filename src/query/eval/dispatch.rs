@@ -88,6 +88,7 @@ pub(super) fn call_values<'a>(
         }
         F::Array(f) => super::arrays::call(fc, f, args, ty, n)?,
         F::Json(j) => super::json::call(fc, j, &args[0], n)?,
+        F::Regexp(r) => super::regexp::call(fc, r, &args[0], n)?,
         F::AddInterval(unit, sign) => add_interval(&args[0], at(0), &args[1], *unit, *sign, ty, n)?,
         F::AddInt(sign) => add_int(&args[0], &args[1], *sign, ty, n),
         F::TimeDiff => time_diff(&args[0], &args[1], n),

@@ -16,6 +16,7 @@
 //! | `strings.rs` | per-dictionary string work and its cache, `concat` |
 //! | `conditional.rs` | `if`/`multiIf`: a value per row from the first true condition |
 //! | `json.rs` | `JSONExtract*`, `JSONHas`, `JSONLength`, `simpleJSON*`/`visitParam*` |
+//! | `regexp.rs` | `match`, `extract`, `extractAll`, `replaceRegexpOne`, `replaceRegexpAll` |
 //! | `arrays.rs` | array functions, lambdas (`arrayMap`, …) and vector distances |
 //!
 //! String functions and string predicates run once per dictionary entry, not once per row: the
@@ -31,6 +32,7 @@ mod dispatch;
 mod json;
 mod like;
 mod nulls;
+mod regexp;
 mod round;
 mod strings;
 
@@ -44,6 +46,7 @@ pub use cast::{cast, parse_value};
 pub use compare::{float_key, Cmp, InSet};
 pub use json::{bind as bind_json, is_json_function, json_drops_low_cardinality, JsonFn};
 pub use like::Like;
+pub use regexp::{is_regexp_function, RegexpFn, RegexpOp};
 pub use round::Rounding;
 
 use super::column::{native_map, value_f, value_i, value_u, Col, Prim};
@@ -178,6 +181,8 @@ pub enum F {
     Array(Box<ArrayFn>),
     /// A JSON function of the document in its one argument.
     Json(Box<JsonFn>),
+    /// A regular-expression function of the text in its one argument.
+    Regexp(Box<RegexpFn>),
 }
 
 /// Rows for expressions to read: one column per slot.
