@@ -1046,7 +1046,7 @@ fn scan_line_end(b: &[u8]) -> (Option<usize>, bool) {
 
 /// The cell a column's `DEFAULT` stores (`now` is the time of writing, in seconds since the
 /// epoch); a string is appended to the row's text.
-fn default_cell(ty: ColumnType, d: &DefaultValue, now: i64, text: &mut String) -> Cell {
+pub(crate) fn default_cell(ty: ColumnType, d: &DefaultValue, now: i64, text: &mut String) -> Cell {
     match d {
         DefaultValue::Now => match ty {
             ColumnType::DateTime64 => Cell::I(now.saturating_mul(1000)),

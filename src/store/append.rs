@@ -5,7 +5,7 @@
 
 use super::{empty_value, Cell, Full, Store};
 use crate::query::Value;
-use crate::schema::{ColumnType, DefaultValue};
+use crate::schema::ColumnType;
 
 impl Store {
     /// Appends every row of `staged`, a store of the same datasource, partition by partition
@@ -69,7 +69,7 @@ impl Store {
                 Some(Value::Null) if c.nullable => Cell::Null,
                 Some(v) if !matches!(v, Value::Null) => value_cell(c.ty, &v, &mut text),
                 _ => match &c.default {
-                    Some(d) => default_cell(c.ty, d, now, &mut text),
+                    Some(d) => crate::ingest::default_cell(c.ty, d, now, &mut text),
                     None if c.nullable => Cell::Null,
                     None => value_cell(c.ty, &Value::Null, &mut text),
                 },
@@ -77,30 +77,6 @@ impl Store {
             cells.push(cell);
         }
         self.push_row_values(&cells, &text, &mut values)
-    }
-}
-
-/// A column's `DEFAULT` as a cell.
-fn default_cell(ty: ColumnType, d: &DefaultValue, now: i64, text: &mut String) -> Cell {
-    match d {
-        DefaultValue::Now => match ty {
-            ColumnType::DateTime64 => Cell::I(now.saturating_mul(1000)),
-            ColumnType::Date => {
-                Cell::U(now.div_euclid(86_400).clamp(0, i64::from(u16::MAX)) as u64)
-            }
-            _ => Cell::U(now.clamp(0, crate::time::DATETIME_MAX) as u64),
-        },
-        DefaultValue::Str(s) => {
-            let start = text.len() as u32;
-            text.push_str(s);
-            Cell::Str(start, s.len() as u32)
-        }
-        DefaultValue::UInt(v) => Cell::U(*v),
-        DefaultValue::Int(v) => Cell::I(*v),
-        DefaultValue::Float(v) => match ty {
-            ColumnType::Float32 => Cell::F32(*v as f32),
-            _ => Cell::F64(*v),
-        },
     }
 }
 

@@ -880,26 +880,7 @@ fn string(b: &[u8], pos: &mut usize) -> Option<String> {
                     b'n' => '\n',
                     b'r' => '\r',
                     b't' => '\t',
-                    b'u' => {
-                        let hi = hex4(b, i)?;
-                        i += 4;
-                        let code = if (0xD800..0xDC00).contains(&hi) {
-                            if b.get(i) != Some(&b'\\') || b.get(i + 1) != Some(&b'u') {
-                                return None;
-                            }
-                            let lo = hex4(b, i + 2)?;
-                            if !(0xDC00..0xE000).contains(&lo) {
-                                return None;
-                            }
-                            i += 6;
-                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                        } else if (0xDC00..0xE000).contains(&hi) {
-                            return None;
-                        } else {
-                            hi
-                        };
-                        char::from_u32(code)?
-                    }
+                    b'u' => unicode_escape(b, &mut i)?,
                     _ => return None,
                 };
                 let mut buf = [0u8; 4];
@@ -912,6 +893,28 @@ fn string(b: &[u8], pos: &mut usize) -> Option<String> {
     }
     *pos = i + 1;
     String::from_utf8(out).ok()
+}
+
+/// The character of a `\uXXXX` escape whose hex digits start at `*i` (a surrogate pair taking
+/// the `\uXXXX` after it too), moving `*i` past it; `None` for a lone or reversed surrogate.
+fn unicode_escape(b: &[u8], i: &mut usize) -> Option<char> {
+    let hi = hex4(b, *i)?;
+    *i += 4;
+    let code = if (0xD800..0xDC00).contains(&hi) {
+        if b.get(*i) != Some(&b'\\') || b.get(*i + 1) != Some(&b'u') {
+            return None;
+        }
+        let lo = hex4(b, *i + 2)?;
+        if !(0xDC00..0xE000).contains(&lo) {
+            return None;
+        }
+        *i += 6;
+        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+    } else {
+        // A lone low surrogate is no character: `from_u32` refuses it.
+        hi
+    };
+    char::from_u32(code)
 }
 
 fn hex4(b: &[u8], i: usize) -> Option<u32> {
@@ -1103,24 +1106,7 @@ fn simple_string(r: &[u8]) -> Option<String> {
                     b'r' => '\r',
                     b't' => '\t',
                     b'0' => '\0',
-                    b'u' => {
-                        let hi = hex4(r, i)?;
-                        i += 4;
-                        let code = if (0xD800..0xDC00).contains(&hi) {
-                            if r.get(i) != Some(&b'\\') || r.get(i + 1) != Some(&b'u') {
-                                return None;
-                            }
-                            let lo = hex4(r, i + 2)?;
-                            if !(0xDC00..0xE000).contains(&lo) {
-                                return None;
-                            }
-                            i += 6;
-                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                        } else {
-                            hi
-                        };
-                        char::from_u32(code)?
-                    }
+                    b'u' => unicode_escape(r, &mut i)?,
                     other if other.is_ascii() => char::from(other),
                     _ => {
                         // A multi-byte character after `\`: kept as it is.
