@@ -12,11 +12,10 @@ use super::super::endpoint::float_text;
 use super::super::types::DataType;
 use super::super::Value;
 use super::arrays::MAX_ARRAY_ELEMENTS;
-use super::strings::{per_entry, recode};
+use super::strings::{per_entry, per_entry_values, recode};
 use super::{BExpr, FCall, F};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// The deepest nesting of arrays and objects a document may have (simdjson's default).
 pub const MAX_DEPTH: usize = 1024;
@@ -282,24 +281,15 @@ pub(super) fn call<'a>(fc: &FCall, j: &JsonFn, c: &Col<'a>, n: usize) -> Result<
             if let Col::Const(v) = c {
                 return Ok(Col::Const(compute(j, &value_str(v))));
             }
-            let s = c.strs(n);
-            let mut seen: HashMap<u32, Value> = HashMap::new();
             // Arrays count against the array functions' bound, as each row holds its own.
-            let mut elements = 0usize;
-            let mut values = Vec::with_capacity(s.codes.len());
-            for code in s.codes.iter() {
-                let v = seen
-                    .entry(*code)
-                    .or_insert_with(|| compute(j, s.dict.str(*code)));
-                elements = elements.saturating_add(count_elements(v));
-                if elements > MAX_ARRAY_ELEMENTS {
-                    return Err(Error::query(format!(
-                        "a JSON function would build more than {MAX_ARRAY_ELEMENTS} array \
-                         elements in one block of rows"
-                    )));
-                }
-                values.push(v.clone());
-            }
+            let values = per_entry_values(
+                &c.strs(n),
+                MAX_ARRAY_ELEMENTS,
+                "a JSON function",
+                "array elements",
+                |s| compute(j, s),
+                count_elements,
+            )?;
             Ok(from_values(values, &ty))
         }
     }

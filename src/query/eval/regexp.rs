@@ -13,11 +13,10 @@
 use super::super::column::{from_values, value_str, Col};
 use super::super::types::DataType;
 use super::super::Value;
-use super::strings::{per_entry, recode};
+use super::strings::{per_entry, per_entry_values, recode};
 use super::FCall;
 use crate::error::{Error, Result};
 use regex_lite::{Regex, RegexBuilder};
-use std::collections::HashMap;
 
 /// The most bytes a compiled pattern may take (the `regex` crate's `size_limit`).
 pub const SIZE_LIMIT: usize = 1 << 20;
@@ -306,25 +305,17 @@ pub(super) fn call<'a>(fc: &FCall, r: &RegexpFn, c: &Col<'a>, n: usize) -> Resul
             if let Col::Const(v) = c {
                 return Ok(Col::Const(array(r.extract_all(&value_str(v)))));
             }
-            let s = c.strs(n);
-            let mut seen: HashMap<u32, Value> = HashMap::new();
-            let mut elements = 0usize;
-            let mut values = Vec::with_capacity(s.codes.len());
-            for code in s.codes.iter() {
-                let v = seen
-                    .entry(*code)
-                    .or_insert_with(|| array(r.extract_all(s.dict.str(*code))));
-                if let Value::Array(items) = v {
-                    elements = elements.saturating_add(items.len());
-                }
-                if elements > MAX_EXTRACTED {
-                    return Err(Error::query(format!(
-                        "extractAll would build more than {MAX_EXTRACTED} strings in one block \
-                         of rows"
-                    )));
-                }
-                values.push(v.clone());
-            }
+            let values = per_entry_values(
+                &c.strs(n),
+                MAX_EXTRACTED,
+                "extractAll",
+                "strings",
+                |s| array(r.extract_all(s)),
+                |v| match v {
+                    Value::Array(items) => items.len(),
+                    _ => 0,
+                },
+            )?;
             Ok(from_values(
                 values,
                 &DataType::Array(Box::new(DataType::String)),

@@ -8,6 +8,7 @@ use super::{BExpr, CacheEntry, Cached, FCall};
 use crate::error::{Error, Result};
 use crate::store::{ColumnData, Dictionary};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 pub(super) fn cached<'d>(
@@ -71,6 +72,35 @@ pub(super) fn per_entry<'a>(
             s.codes.iter().map(|c| at(c) as u8).collect(),
         )))
     })
+}
+
+/// One value per row of a string column, computed once per dictionary entry the rows use;
+/// `count` gives the elements a value holds, and more than `limit` elements over the rows is
+/// an error naming `what` and the `unit` it counts.
+pub(super) fn per_entry_values(
+    s: &Strs<'_>,
+    limit: usize,
+    what: &str,
+    unit: &str,
+    compute: impl Fn(&str) -> Value,
+    count: impl Fn(&Value) -> usize,
+) -> Result<Vec<Value>> {
+    let mut seen: HashMap<u32, Value> = HashMap::new();
+    let mut elements = 0usize;
+    let mut values = Vec::with_capacity(s.codes.len());
+    for code in s.codes.iter() {
+        let v = seen
+            .entry(*code)
+            .or_insert_with(|| compute(s.dict.str(*code)));
+        elements = elements.saturating_add(count(v));
+        if elements > limit {
+            return Err(Error::query(format!(
+                "{what} would build more than {limit} {unit} in one block of rows"
+            )));
+        }
+        values.push(v.clone());
+    }
+    Ok(values)
 }
 
 /// Strings mapped entry by entry into a new dictionary, cached per dictionary.
