@@ -659,8 +659,9 @@ impl EventStore {
     pub fn clear_rows(&mut self) {
         let mut fresh = Store::new(self.store.datasource().clone(), self.store.max_bytes());
         fresh.set_result_limits(self.store.result_limits());
-        // The quarantine's rows stay, and so does their share of the budget.
-        let _ = fresh.charge(self.quarantine.bytes());
+        // The quarantine's rows stay, and so do the records held back by an open stream, with
+        // their share of the budget.
+        let _ = fresh.charge(self.quarantine.bytes() + self.decoder.held_bytes());
         self.store = fresh;
     }
 

@@ -382,3 +382,49 @@ fn as_many_interleaved_streams_as_may_be_open_each_count_their_last_chunk() {
         .expect("sql");
     assert_eq!(e.get(0, "c"), Some(&Value::UInt(3 * calls as u64)));
 }
+
+/// Records held back while later chunks may repeat them count against `maxBytes`: 64 open calls
+/// each holding a 400 KB model name take 25.6 MB, which a store of 8 MiB cannot hold even though
+/// the one name it would store fits; a store with room holds them while the stream is open and
+/// gives their bytes back when it ends.
+#[test]
+fn records_held_back_are_charged_to_the_budget() {
+    let calls = llm_metrics::OPEN_CALLS;
+    let model = "m".repeat(400_000);
+    let mut data = String::new();
+    for c in 0..calls {
+        data.push_str(&format!(
+            "{{\"id\":\"call-{c}\",\"object\":\"chat.completion.chunk\",\"created\":1732552000,\
+             \"model\":\"{model}\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w\"}}}}],\
+             \"usage\":{{\"prompt_tokens\":10,\"completion_tokens\":1,\"total_tokens\":11}}}}\n"
+        ));
+    }
+    let held = (calls * model.len()) as u64;
+
+    let options = |max_bytes| llm_metrics::Options {
+        max_bytes,
+        ..llm_metrics::Options::default()
+    };
+    let mut roomy =
+        EventStore::with_datasource(llm_metrics::Datasource::llm_events(), options(1 << 30));
+    roomy.begin("held.jsonl").expect("begin");
+    roomy.write(data.as_bytes()).expect("write");
+    assert_eq!(roomy.row_count(), 0);
+    let open = roomy.store().bytes();
+    assert!(open >= held, "{open} bytes charged while {held} are held");
+    let report = roomy.end().expect("end");
+    assert_eq!(report.rows, calls as u64, "{report:?}");
+    let after = roomy.store().bytes();
+    assert!(
+        after < open - held + 2 * model.len() as u64,
+        "{after} after, {open} open"
+    );
+
+    let mut small =
+        EventStore::with_datasource(llm_metrics::Datasource::llm_events(), options(8 << 20));
+    small.begin("held.jsonl").expect("begin");
+    let err = small
+        .write(data.as_bytes())
+        .expect_err("more held than the budget");
+    assert!(err.to_string().contains("full"), "{err}");
+}

@@ -209,6 +209,16 @@ impl CostSource<'_> {
 }
 
 impl Record {
+    /// Bytes the record holds in memory: the struct and its strings' buffers.
+    pub fn heap_bytes(&self) -> u64 {
+        let strings = self.model.capacity()
+            + self.provider.as_ref().map_or(0, String::capacity)
+            + self.error.capacity()
+            + self.request_id.capacity()
+            + self.user_id.capacity();
+        (std::mem::size_of::<Record>() + strings) as u64
+    }
+
     /// A successful call at `time` with nothing else known.
     pub fn new(time: Time) -> Record {
         Record {

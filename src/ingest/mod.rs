@@ -153,6 +153,8 @@ struct Formats {
     held: VecDeque<(u64, Box<Record>, u64, &'static str)>,
     /// Keys of repeated records already stored.
     seen: HashSet<u64>,
+    /// Bytes charged to the store for `held`.
+    charged: u64,
 }
 
 impl Decoder {
@@ -299,6 +301,11 @@ impl Decoder {
         }
     }
 
+    /// Bytes charged to the store for records held back while later lines may repeat them.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.formats.as_ref().map_or(0, |f| f.charged)
+    }
+
     /// True while a stream is open.
     pub fn is_open(&self) -> bool {
         self.open
@@ -425,6 +432,8 @@ impl Decoder {
         }
         if let Some(f) = &mut self.formats {
             f.held.clear();
+            store.release(f.charged);
+            f.charged = 0;
             f.forced = None;
             f.stream_time = None;
         }
@@ -707,16 +716,44 @@ impl Decoder {
                 f.held.push_back(open);
             }
             self.skip(Skip::RepeatedMessage);
-            return Ok(());
+            return self.charge_held(line_no, store);
         }
         f.held.push_back((key, rec, line_no, format));
         if f.held.len() > OPEN_CALLS {
             if let Some((k, held, at, held_format)) = f.held.pop_front() {
                 f.seen.insert(k);
+                let b = held.heap_bytes().min(f.charged);
+                f.charged -= b;
+                store.release(b);
                 self.store_record(&held, held_format, at, false, store, q)?;
             }
         }
-        Ok(())
+        self.charge_held(line_no, store)
+    }
+
+    /// Brings the bytes charged to the store for the records held back up to date. More than
+    /// the budget allows is the store-full error of the line that asked for it.
+    fn charge_held(&mut self, line_no: u64, store: &mut Store) -> Result<()> {
+        let Some(f) = self.formats.as_mut() else {
+            return Ok(());
+        };
+        let now = f.held.iter().map(|(_, r, ..)| r.heap_bytes()).sum::<u64>();
+        let before = f.charged;
+        store.release(before);
+        if store.charge(now).is_ok() {
+            f.charged = now;
+            return Ok(());
+        }
+        // What was charged before still fits: it was charged.
+        let _ = store.charge(before);
+        let e = Error::new(ErrorKind::StoreFull {
+            rows: store.rows(),
+            bytes: store.bytes(),
+            line: line_no,
+            stream: self.report.stream.clone(),
+        });
+        self.full = Some(e.clone());
+        Err(e)
     }
 
     /// Stores the records held back, least recently updated first.
@@ -729,6 +766,9 @@ impl Decoder {
                 return Ok(());
             };
             f.seen.insert(k);
+            let b = held.heap_bytes().min(f.charged);
+            f.charged -= b;
+            store.release(b);
             self.store_record(&held, format, at, false, store, q)?;
         }
     }

@@ -542,6 +542,11 @@ impl Store {
         Ok(())
     }
 
+    /// Gives back bytes charged with [`Store::charge`] that are no longer held.
+    pub fn release(&mut self, bytes: u64) {
+        self.charged = self.charged.saturating_sub(bytes);
+    }
+
     /// Appends one row. `cells` follows schema order; string cells index into `text`.
     ///
     /// Fails without storing anything when the row does not fit in the byte budget: a new block,
