@@ -81,7 +81,7 @@ fn cast_function(ty: &str) -> Option<&'static str> {
 /// `addDays(t, n)`, `subtractWeeks(t, n)`, `timestampAdd(t, INTERVAL …)`, `date_add(unit, n, t)`
 /// and their kin, as the `t ± INTERVAL n unit` ClickHouse computes them as; `None` for any
 /// other call (`args` left as they are).
-fn date_arithmetic(name: &str, args: &mut Vec<Expr>) -> Option<Expr> {
+pub(crate) fn date_arithmetic(name: &str, args: &mut Vec<Expr>) -> Option<Expr> {
     let lower = name.to_ascii_lowercase();
     let (op, rest) = if let Some(r) = name.strip_prefix("add") {
         ("plus", r)
@@ -599,7 +599,7 @@ impl<'t> Parser<'t> {
         }
         let e = self.expr()?;
         self.expect_kw("AS")?;
-        let name = self.ident()?;
+        let name = self.alias_name()?;
         Ok(With::Alias(name, e))
     }
 
@@ -1323,7 +1323,9 @@ impl<'t> Parser<'t> {
         if self.is_kw("OVER") {
             return Err(Error::unsupported("window functions (OVER)"));
         }
-        if params.is_none() {
+        // `date_add`, `timestampAdd` and their kin are `plus` and `minus` as ClickHouse names
+        // them; `addDays` and `subtractDays` keep their names (the binder reads them).
+        if params.is_none() && !name.starts_with("add") && !name.starts_with("subtract") {
             if let Some(e) = date_arithmetic(&name, &mut args) {
                 return Ok(e);
             }

@@ -1414,6 +1414,27 @@ for _unit in UNITS:
         tiers=("small",),
     ))
 
+QUERIES += [
+    q(
+        "interval counts per row, named as ClickHouse names addDays and date_add",
+        f"WITH toStartOfDay(min(event_time)) AS end SELECT model_name, "
+        f"end + INTERVAL count() % 40 DAY AS d, addMinutes(end, toInt32(sum(success)) - 500), "
+        f"subtractMonths(toDate(end), count() % 30) AS m, addHours(toDate(end), count() % 7), "
+        f"date_add(DAY, count() % 3, toDate(end)), INTERVAL count() % 5 WEEK + end AS w "
+        f"FROM {T} GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "interval counts from a subquery's column",
+        "WITH (toDateTime('2024-09-10 00:00:00') - INTERVAL 30 MINUTE) AS start "
+        "SELECT addMinutes(toStartOfMinute(start), number) AS t, "
+        "toDate('2024-01-31') + INTERVAL n MONTH AS mo, "
+        "toDateTime('2024-01-31 10:00:00') - INTERVAL n YEAR AS y "
+        "FROM (SELECT arrayJoin(range(1, 31)) AS number, "
+        "if(number % 4 = 0, NULL, toInt64(number) - 15) AS n) ORDER BY t",
+        tiers=("small",),
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

@@ -387,11 +387,18 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 "'*' is only allowed in the select list and count(*)",
             )),
             Expr::Interval(x, u) => {
-                let n = self.bind(x, Mode::Const)?;
-                let v = n
-                    .as_const()
-                    .cloned()
-                    .ok_or_else(|| Error::query("INTERVAL needs a constant"))?;
+                let n = self.bind(x, mode)?;
+                let Some(v) = n.as_const().cloned() else {
+                    // A count per row (`t + INTERVAL number MINUTE`, `addMinutes(t, n)`): its
+                    // integers, typed as the interval.
+                    if !n.ty.base().is_int() {
+                        return Err(Error::unsupported(format!("INTERVAL of a {} count", n.ty)));
+                    }
+                    let nullable = n.ty.is_nullable();
+                    let mut k = funcs::bind("toInt64", vec![n], self.env.now)?;
+                    k.ty = DataType::Interval(*u).nullable_if(nullable);
+                    return Ok(k);
+                };
                 let k = match v {
                     Value::UInt(u) => i64::try_from(u).unwrap_or(i64::MAX),
                     Value::Int(i) => i,
@@ -542,6 +549,12 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
         if c.params.is_some() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
+        }
+        // `addDays(t, n)` and `subtractDays(t, n)` and their kin are `t ± INTERVAL n DAY`,
+        // under their own names.
+        let mut args = c.args.clone();
+        if let Some(e) = super::super::parser::date_arithmetic(&c.name, &mut args) {
+            return self.bind(&e, mode);
         }
         if name == "in" || name == "notIn" || name == "globalIn" || name == "globalNotIn" {
             if c.args.len() != 2 {
