@@ -54,6 +54,8 @@ pub fn canonical(name: &str) -> String {
     }
     match name {
         "DATE_DIFF" | "date_diff" => "dateDiff".into(),
+        _ if name.eq_ignore_ascii_case("DATE_FORMAT") => "formatDateTime".into(),
+        _ if name.eq_ignore_ascii_case("DATE_TRUNC") => "dateTrunc".into(),
         "ceiling" => "ceil".into(),
         "toStartOfFiveMinute" => "toStartOfFiveMinutes".into(),
         "lowerUTF8" | "upperUTF8" => name.into(),
@@ -247,6 +249,17 @@ fn const_int(name: &str, e: &BExpr) -> Result<i64> {
         Some(Value::Int(i)) => Ok(*i),
         _ => Err(Error::query(format!(
             "{name}() needs a constant integer here"
+        ))),
+    }
+}
+
+/// A time zone argument: only `'UTC'`, the zone every time here is in.
+fn utc_only(name: &str, zone: Option<&BExpr>) -> Result<()> {
+    match zone.map(|z| z.as_const()) {
+        None => Ok(()),
+        Some(Some(Value::Str(z))) if z == "UTC" => Ok(()),
+        Some(_) => Err(Error::unsupported(format!(
+            "function {name} with a time zone other than 'UTC'"
         ))),
     }
 }
@@ -848,6 +861,21 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 _ => (Part::Unix, DataType::UInt32),
             };
             mk(F::Part(p), args, ty.nullable_if(nullable))
+        }
+        "formatDateTime" => {
+            arity(n, &args, 2, 3)?;
+            if !args[0].ty.base().is_time() || !args[1].ty.is_string() {
+                return Err(illegal(n, &args));
+            }
+            let format = const_string(n, &args[1])?;
+            utc_only(n, args.get(2))?;
+            let f = super::eval::TimeFormat::parse(&format, args[0].ty.base())?;
+            args.truncate(1);
+            mk(
+                F::FormatTime(Box::new(f)),
+                args,
+                DataType::String.nullable_if(nullable),
+            )
         }
         "now" => {
             arity(n, &args, 0, 0)?;

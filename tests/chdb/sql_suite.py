@@ -1435,6 +1435,42 @@ QUERIES += [
     ),
 ]
 
+_FMT = "%a %b %c %C %d %D %e %f %F %g %G %h %H %i %I %j %k %l %m %M %n %p %Q %r %R %s %S %t %T %u %V %w %W %y %Y %% x"
+QUERIES += [
+    q(
+        "formatDateTime of times and dates with every specifier",
+        f"SELECT formatDateTime(event_time, '{_FMT} %z') AS a, "
+        f"DATE_FORMAT(toDate(event_time), '{_FMT}') AS b, "
+        f"formatDateTime(toStartOfMonth(event_time), '%Y-%m') AS ym, "
+        f"formatDateTime(event_time + toIntervalSecond(1), '%F %T.%f', 'UTC') AS c, "
+        f"formatDateTime(toStartOfWeek(event_time), '%m-%d') AS md, count() FROM {T} "
+        f"GROUP BY a, b, ym, c, md ORDER BY a LIMIT 300",
+        tiers=("small",),
+    ),
+    q(
+        "formatDateTime at the range ends, of NULL, and unaliased",
+        "SELECT formatDateTime(toDateTime('1970-01-01 00:00:00'), '%F %T %j %V %G %u'), "
+        "formatDateTime(toDateTime('2106-02-07 06:28:15'), '%F %T %j %V %G %u %r'), "
+        "formatDateTime(toDate('2149-06-06'), '%F %j %V %G %g'), "
+        "formatDateTime(toDate('2021-01-03'), '%V %G %g %u'), "
+        "formatDateTime(if(1 = 1, NULL, now()), '%Y'), "
+        "formatDateTime(toDateTime('2024-02-29 12:00:00'), '')",
+        tiers=("small",),
+    ),
+    q(
+        "dateTrunc by every unit, toInterval functions",
+        f"SELECT date_trunc('minute', event_time) AS mi, dateTrunc('hour', event_time) AS h, "
+        f"DATE_TRUNC('day', event_time) AS d, date_trunc('day', toDate(event_time)) AS dd, "
+        f"date_trunc('week', event_time) AS w, date_trunc('month', toDate(event_time)) AS mo, "
+        f"date_trunc('quarter', event_time) AS qu, dateTrunc('year', event_time, 'UTC') AS y, "
+        f"date_trunc('second', event_time) AS s, "
+        f"toIntervalDay(2) + toDate(event_time) AS two, "
+        f"event_time - toIntervalHour(toUInt8(success)) AS back, count() FROM {T} "
+        f"GROUP BY mi, h, d, dd, w, mo, qu, y, s, two, back ORDER BY s, back LIMIT 200",
+        tiers=("small",),
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

@@ -29,6 +29,7 @@ mod cast;
 mod compare;
 mod conditional;
 mod dispatch;
+mod format_time;
 mod json;
 mod like;
 mod nulls;
@@ -44,6 +45,7 @@ pub use arrays::{
 pub use calendar::{Part, Trunc};
 pub use cast::{cast, parse_value};
 pub use compare::{float_key, Cmp, InSet};
+pub use format_time::TimeFormat;
 pub use json::{bind as bind_json, is_json_function, json_drops_low_cardinality, JsonFn};
 pub use like::Like;
 pub use regexp::{is_regexp_function, RegexpFn, RegexpOp};
@@ -159,6 +161,8 @@ pub enum F {
     Part(Part),
     /// `toDateTime`.
     ToDateTime,
+    /// `formatDateTime(t, format)`.
+    FormatTime(Box<TimeFormat>),
     /// Time ± interval; the sign is ±1.
     AddInterval(Unit, i64),
     /// Time ± integer (seconds for times, days for dates); the sign is ±1.

@@ -5,7 +5,7 @@
 use super::super::agg::{AggKind, AggSpec};
 use super::super::ast::{Call, Expr, Lit};
 use super::super::eval::{eval_const, ArrayFn, BExpr, BKind, Lambda, LambdaOp, F};
-use super::super::types::{common_type, DataType};
+use super::super::types::{common_type, DataType, Unit};
 use super::super::{funcs, Value};
 use super::run_select;
 use super::scope::{Env, Scope};
@@ -522,6 +522,61 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         }
     }
 
+    /// `dateTrunc(unit, t[, 'UTC'])`: the `toStartOf…` function of the unit, typed as
+    /// ClickHouse types it (`DateTime` up to a day, `Date` from a week; hours and less of a
+    /// `Date` refused).
+    fn bind_date_trunc(&mut self, c: &Call, mode: Mode) -> Result<BExpr> {
+        if !(2..=3).contains(&c.args.len()) {
+            return Err(Error::query(
+                "dateTrunc takes a unit, a time and a time zone",
+            ));
+        }
+        let unit = match &c.args[0] {
+            Expr::Lit(l) => match &l.value {
+                Value::Str(u) => Unit::parse(u).filter(|_| !u.ends_with(['s', 'S'])),
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or_else(|| Error::query("dateTrunc needs a constant unit: 'second' … 'year'"))?;
+        if let Some(z) = c.args.get(2) {
+            let zone = self.bind(z, Mode::Const)?;
+            if !matches!(zone.as_const(), Some(Value::Str(z)) if z == "UTC") {
+                return Err(Error::unsupported(
+                    "function dateTrunc with a time zone other than 'UTC'",
+                ));
+            }
+        }
+        let t = self.bind(&c.args[1], mode)?;
+        let illegal = |t: &BExpr| {
+            Error::query(format!(
+                "illegal type {} of argument of function dateTrunc",
+                t.ty
+            ))
+        };
+        match t.ty.base() {
+            DataType::Date | DataType::DateTime => {}
+            DataType::DateTime64 => {
+                return Err(Error::unsupported("function dateTrunc of a DateTime64"))
+            }
+            _ => return Err(illegal(&t)),
+        }
+        let date = *t.ty.base() == DataType::Date;
+        let f = match unit {
+            Unit::Second | Unit::Minute | Unit::Hour if date => return Err(illegal(&t)),
+            Unit::Second => return Ok(t),
+            Unit::Minute => "toStartOfMinute",
+            Unit::Hour => "toStartOfHour",
+            Unit::Day if date => "toDateTime",
+            Unit::Day => "toStartOfDay",
+            Unit::Week => "toMonday",
+            Unit::Month => "toStartOfMonth",
+            Unit::Quarter => "toStartOfQuarter",
+            Unit::Year => "toStartOfYear",
+        };
+        funcs::bind(f, vec![t], self.env.now)
+    }
+
     fn bind_call(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
         let name = funcs::canonical(&c.name);
         if let Some((base, is_if)) = funcs::aggregate(&name) {
@@ -555,6 +610,19 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
         let mut args = c.args.clone();
         if let Some(e) = super::super::parser::date_arithmetic(&c.name, &mut args) {
             return self.bind(&e, mode);
+        }
+        // `toIntervalDay(n)` is `INTERVAL n DAY`.
+        if let Some(unit) = name
+            .strip_prefix("toInterval")
+            .and_then(|u| Unit::parse(u).filter(|p| p.name() == u))
+        {
+            let [n] = c.args.as_slice() else {
+                return Err(Error::query(format!("{name} takes one argument")));
+            };
+            return self.bind(&Expr::Interval(Box::new(n.clone()), unit), mode);
+        }
+        if name == "dateTrunc" {
+            return self.bind_date_trunc(c, mode);
         }
         if name == "in" || name == "notIn" || name == "globalIn" || name == "globalNotIn" {
             if c.args.len() != 2 {
