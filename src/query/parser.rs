@@ -6,8 +6,8 @@
 //! "not supported: …" naming them.
 
 use super::ast::{
-    ArrayJoinClause, Call, Expr, Join, JoinKind, LimitBy, Lit, OrderItem, Query, SelectItem,
-    Strictness, UnionMode, With,
+    ArrayJoinClause, Call, Expr, Frame, FrameBound, Join, JoinKind, LimitBy, Lit, OrderItem, Over,
+    Query, SelectItem, Strictness, UnionMode, WindowOrder, With,
 };
 use super::lexer::{Tok, Token};
 use super::types::{DataType, Unit};
@@ -208,7 +208,6 @@ fn unsupported_keyword(word: &str) -> Option<&'static str> {
         "EXCEPT" => "EXCEPT",
         "INTERSECT" => "INTERSECT",
         "ARRAY" => "ARRAY JOIN",
-        "WINDOW" | "OVER" => "window functions",
         "SETTINGS" => "SETTINGS",
         "FORMAT" => "FORMAT",
         "FINAL" => "FINAL",
@@ -499,6 +498,18 @@ impl<'t> Parser<'t> {
         }
         if self.eat_kw("HAVING") {
             q.having = Some(self.expr()?);
+        }
+        if self.eat_kw("WINDOW") {
+            loop {
+                let name = self.ident()?;
+                self.expect_kw("AS")?;
+                self.expect_sym("(")?;
+                let w = self.window()?;
+                q.windows.push((name, w));
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
         }
         if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
             self.i += 2;
@@ -1320,10 +1331,19 @@ impl<'t> Parser<'t> {
             params = Some(std::mem::take(&mut args));
             args = self.args(&name)?;
         }
-        if self.is_kw("OVER") {
-            return Err(Error::unsupported("window functions (OVER)"));
+        let mut over = None;
+        if self.eat_kw("OVER") {
+            over = Some(Box::new(if self.eat_sym("(") {
+                self.window()?
+            } else {
+                Over {
+                    name: Some(self.ident()?),
+                    bare: true,
+                    ..Over::default()
+                }
+            }));
         }
-        if params.is_none() {
+        if params.is_none() && over.is_none() {
             if let Some(e) = date_arithmetic(&name, &mut args) {
                 return Ok(e);
             }
@@ -1331,7 +1351,122 @@ impl<'t> Parser<'t> {
         if self.is_kw("FILTER") {
             return Err(Error::unsupported("FILTER (use countIf, sumIf, …)"));
         }
-        Ok(Expr::Func(Box::new(Call { name, params, args })))
+        Ok(Expr::Func(Box::new(Call {
+            name,
+            params,
+            args,
+            over,
+        })))
+    }
+
+    /// A window after its opening parenthesis, through the closing one: `[name] [PARTITION BY
+    /// …] [ORDER BY …] [ROWS|RANGE frame]`.
+    fn window(&mut self) -> Result<Over> {
+        let mut w = Over::default();
+        if matches!(self.peek(), Some(Tok::Word(_) | Tok::Quoted(_)))
+            && !self.is_kw("PARTITION")
+            && !self.is_kw("ORDER")
+            && !self.is_kw("ROWS")
+            && !self.is_kw("RANGE")
+            && !self.is_kw("GROUPS")
+        {
+            w.name = Some(self.ident()?);
+        }
+        if self.is_kw("PARTITION") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            loop {
+                w.partition_by.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            loop {
+                let expr = self.expr()?;
+                let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
+                    true
+                } else {
+                    if !self.eat_kw("ASC") {
+                        self.eat_kw("ASCENDING");
+                    }
+                    false
+                };
+                let mut nulls = None;
+                if self.eat_kw("NULLS") {
+                    if self.eat_kw("FIRST") {
+                        nulls = Some(true);
+                    } else if self.eat_kw("LAST") {
+                        nulls = Some(false);
+                    } else {
+                        return Err(self.unexpected("FIRST or LAST"));
+                    }
+                }
+                w.order_by.push(WindowOrder { expr, desc, nulls });
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        if self.is_kw("GROUPS") {
+            return Err(Error::unsupported("GROUPS frames"));
+        }
+        let rows = self.eat_kw("ROWS");
+        if rows || self.eat_kw("RANGE") {
+            let (start, end) = if self.eat_kw("BETWEEN") {
+                let start = self.frame_bound()?;
+                self.expect_kw("AND")?;
+                (start, self.frame_bound()?)
+            } else {
+                (self.frame_bound()?, FrameBound::CurrentRow)
+            };
+            if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding {
+                return Err(Error::query(format!(
+                    "line {}: a window frame cannot start at UNBOUNDED FOLLOWING or end at \
+                     UNBOUNDED PRECEDING",
+                    self.line()
+                )));
+            }
+            w.frame = Some(Frame { rows, start, end });
+        }
+        self.expect_sym(")")?;
+        Ok(w)
+    }
+
+    /// One end of a window frame.
+    fn frame_bound(&mut self) -> Result<FrameBound> {
+        if self.eat_kw("UNBOUNDED") {
+            if self.eat_kw("PRECEDING") {
+                return Ok(FrameBound::UnboundedPreceding);
+            }
+            self.expect_kw("FOLLOWING")?;
+            return Ok(FrameBound::UnboundedFollowing);
+        }
+        if self.eat_kw("CURRENT") {
+            self.expect_kw("ROW")?;
+            return Ok(FrameBound::CurrentRow);
+        }
+        let n = match self.peek() {
+            Some(Tok::Num(n)) => match n.parse::<u64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    return Err(Error::unsupported(format!(
+                        "window frame offsets but non-negative integers ({n})"
+                    )))
+                }
+            },
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("INTERVAL") => {
+                return Err(Error::unsupported("INTERVAL offsets in window frames"));
+            }
+            _ => return Err(self.unexpected("a window frame bound")),
+        };
+        self.i += 1;
+        if self.eat_kw("PRECEDING") {
+            return Ok(FrameBound::Preceding(n));
+        }
+        self.expect_kw("FOLLOWING")?;
+        Ok(FrameBound::Following(n))
     }
 
     /// Arguments after an opening parenthesis, through the closing one.
@@ -1356,6 +1491,7 @@ impl<'t> Parser<'t> {
                 name: "countDistinct".into(),
                 params: None,
                 args: inner,
+                over: None,
             }))]);
         }
         loop {
@@ -1621,8 +1757,9 @@ mod tests {
             ("SELECT a FROM t EXCEPT SELECT b FROM u", "EXCEPT"),
             ("SELECT a FROM t ARRAY JOIN b ARRAY JOIN c", "ARRAY JOIN"),
             (
-                "SELECT sum(a) OVER (PARTITION BY b) FROM t",
-                "window functions",
+                "SELECT sum(a) OVER (PARTITION BY b ROWS BETWEEN INTERVAL 1 DAY PRECEDING AND \
+                 CURRENT ROW) FROM t",
+                "INTERVAL offsets",
             ),
             ("SELECT a FROM (SELECT 1 AS a) FINAL", "FINAL"),
             ("SELECT a FROM numbers(10)", "table function"),
