@@ -1316,7 +1316,8 @@ impl<'t> Parser<'t> {
         // `count(DISTINCT x)` is `countDistinct(x)`; `count(*)` is `count()`.
         if let [Expr::Func(inner)] = args.as_slice() {
             if inner.name == "countDistinct" && name.eq_ignore_ascii_case("count") {
-                let inner = (**inner).clone();
+                let mut inner = (**inner).clone();
+                inner.over = self.over()?;
                 return Ok(Expr::Func(Box::new(inner)));
             }
         }
@@ -1331,18 +1332,7 @@ impl<'t> Parser<'t> {
             params = Some(std::mem::take(&mut args));
             args = self.args(&name)?;
         }
-        let mut over = None;
-        if self.eat_kw("OVER") {
-            over = Some(Box::new(if self.eat_sym("(") {
-                self.window()?
-            } else {
-                Over {
-                    name: Some(self.ident()?),
-                    bare: true,
-                    ..Over::default()
-                }
-            }));
-        }
+        let over = self.over()?;
         if params.is_none() && over.is_none() {
             if let Some(e) = date_arithmetic(&name, &mut args) {
                 return Ok(e);
@@ -1356,6 +1346,22 @@ impl<'t> Parser<'t> {
             params,
             args,
             over,
+        })))
+    }
+
+    /// `OVER (…)` or `OVER name` after a call, if there.
+    fn over(&mut self) -> Result<Option<Box<Over>>> {
+        if !self.eat_kw("OVER") {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(if self.eat_sym("(") {
+            self.window()?
+        } else {
+            Over {
+                name: Some(self.ident()?),
+                bare: true,
+                ..Over::default()
+            }
         })))
     }
 
@@ -1746,6 +1752,54 @@ mod tests {
                 "[a, 1]",
             ]
         );
+    }
+
+    #[test]
+    fn window_functions_are_named_as_clickhouse_names_them() {
+        // The names chDB (ClickHouse 26.9) prints for these columns.
+        assert_eq!(
+            names(
+                "SELECT row_number() OVER (ORDER BY x), rank() over (partition by x%2 order by x \
+                 desc), sum(x) OVER (), avg(x) over (order by x rows between 1 preceding and \
+                 current row), first_value(x) over w, sum(x) over (order by x rows unbounded \
+                 preceding), sum(x) over (order by x desc nulls last rows between current row \
+                 and unbounded following), max(x) OVER (ORDER BY x RANGE CURRENT ROW), \
+                 count(DISTINCT x % 2) OVER (), sum(x) over (partition by x, x+1 order by x, \
+                 x+1 desc rows 2 preceding) FROM t WINDOW w AS (ORDER BY x DESC)"
+            ),
+            [
+                "row_number() OVER (ORDER BY x ASC)",
+                "rank() OVER (PARTITION BY modulo(x, 2) ORDER BY x DESC)",
+                "sum(x) OVER ()",
+                "avg(x) OVER (ORDER BY x ASC ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)",
+                "first_value(x) OVER w",
+                "sum(x) OVER (ORDER BY x ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
+                "sum(x) OVER (ORDER BY x DESC NULLS LAST ROWS BETWEEN CURRENT ROW AND UNBOUNDED \
+                 FOLLOWING)",
+                "max(x) OVER (ORDER BY x ASC RANGE BETWEEN CURRENT ROW AND CURRENT ROW)",
+                "countDistinct(modulo(x, 2)) OVER ()",
+                "sum(x) OVER (PARTITION BY x, plus(x, 1) ORDER BY x ASC, plus(x, 1) DESC ROWS \
+                 BETWEEN 2 PRECEDING AND CURRENT ROW)",
+            ]
+        );
+        for (sql, what) in [
+            (
+                "SELECT sum(a) OVER (ORDER BY b RANGE BETWEEN UNBOUNDED FOLLOWING AND CURRENT \
+                 ROW) FROM t",
+                "cannot start at UNBOUNDED FOLLOWING",
+            ),
+            (
+                "SELECT sum(a) OVER (ORDER BY b GROUPS 1 PRECEDING) FROM t",
+                "GROUPS",
+            ),
+            (
+                "SELECT sum(a) OVER (ROWS 1.5 PRECEDING) FROM t",
+                "non-negative integers",
+            ),
+        ] {
+            let e = parse(sql).unwrap_err().to_string();
+            assert!(e.contains(what), "{sql}: {e}");
+        }
     }
 
     #[test]

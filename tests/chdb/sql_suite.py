@@ -1109,7 +1109,8 @@ QUERIES += [
         f"sumIf(n, n > 100) OVER (ORDER BY h) AS a, uniqExact(n % 7) OVER (ORDER BY h) AS b, "
         f"argMax(h, p) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) AS c, "
         f"groupArray(n) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS d, "
-        f"varPop(n) OVER (ORDER BY h ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS e "
+        f"varPop(n) OVER (ORDER BY h ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS e, "
+        f"count(DISTINCT n % 3) OVER (ORDER BY h), avgIf(p, n > 50) OVER (ORDER BY h ROWS 1 PRECEDING) "
         f"FROM {T} GROUP BY h ORDER BY h",
     ),
     err("ch refuses: window: a window function in WHERE",
@@ -1118,6 +1119,8 @@ QUERIES += [
     err("ch refuses: window: a frame that starts after it ends",
         f"SELECT sum(prompt_tokens) OVER (ORDER BY latency ROWS BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM {T}",
         "BAD_ARGUMENTS", "does not precede the frame end"),
+    err("ch refuses: window: a window the WINDOW clause does not name",
+        f"SELECT sum(prompt_tokens) OVER w FROM {T}", "BAD_ARGUMENTS", "Window 'w' does not exist"),
     err("ch refuses: window: a default of another type",
         f"SELECT lagInFrame(prompt_tokens, 1, 'a') OVER (ORDER BY latency) FROM {T}",
         "BAD_ARGUMENTS", "is not the argument's type"),

@@ -160,18 +160,20 @@ impl Binder<'_, '_, '_, '_> {
         // Each step follows one name of the `WINDOW` clause: at most as many steps as names.
         let mut steps = 0;
         while let Some(name) = w.name.take() {
+            let base = self
+                .named_windows
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, o)| o.clone())
+                .ok_or_else(|| {
+                    Error::query(format!("Window '{name}' does not exist (BAD_ARGUMENTS)"))
+                })?;
             steps += 1;
             if steps > self.named_windows.len() {
                 return Err(Error::query(format!(
                     "window '{name}' is defined in terms of itself"
                 )));
             }
-            let base = self
-                .named_windows
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, o)| o.clone())
-                .ok_or_else(|| Error::query(format!("no window named '{name}' (WINDOW clause)")))?;
             if !w.partition_by.is_empty() {
                 return Err(Error::query(format!(
                     "a window based on '{name}' cannot have its own PARTITION BY"
@@ -833,5 +835,45 @@ impl<'a> Frames<'a> {
             last = Some(((s, e), v));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(start: FrameBound, end: FrameBound) -> Frame {
+        Frame {
+            rows: true,
+            start,
+            end,
+        }
+    }
+
+    #[test]
+    fn frames_are_clipped_to_the_partition() {
+        use FrameBound::*;
+        // A partition of rows 10..20; row 12 with peers 11..14.
+        let p = (10, 20);
+        let peers = (11, 14);
+        let f = |fr: Frame| frame_of(&fr, 12, p, peers);
+        assert_eq!(f(rows(Preceding(1), CurrentRow)), (11, 13));
+        assert_eq!(f(rows(Preceding(5), Following(100))), (10, 20));
+        assert_eq!(f(rows(Preceding(3), Preceding(2))), (10, 11));
+        assert_eq!(f(rows(Preceding(1), Preceding(1))), (11, 12));
+        // Past the partition's start: an empty frame.
+        assert_eq!(f(rows(UnboundedPreceding, Preceding(3))), (10, 10));
+        assert_eq!(f(rows(Following(1), Following(3))), (13, 16));
+        assert_eq!(f(rows(Following(9), UnboundedFollowing)), (20, 20));
+        assert_eq!(f(rows(Preceding(u64::MAX), Following(u64::MAX))), (10, 20));
+        // RANGE: the current row's peers.
+        let range = |start, end| Frame {
+            rows: false,
+            start,
+            end,
+        };
+        assert_eq!(f(range(UnboundedPreceding, CurrentRow)), (10, 14));
+        assert_eq!(f(range(CurrentRow, CurrentRow)), (11, 14));
+        assert_eq!(f(range(CurrentRow, UnboundedFollowing)), (11, 20));
     }
 }
