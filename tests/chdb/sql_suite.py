@@ -1113,6 +1113,28 @@ QUERIES += [
         f"count(DISTINCT n % 3) OVER (ORDER BY h), avgIf(p, n > 50) OVER (ORDER BY h ROWS 1 PRECEDING) "
         f"FROM {T} GROUP BY h ORDER BY h",
     ),
+    q(
+        "window: RANGE frames with offsets over integers and times",
+        f"SELECT toStartOfHour(event_time) AS h, toUInt8(toHour(h) % 5) AS k, count() AS n, "
+        f"count() OVER (ORDER BY h RANGE BETWEEN 7200 PRECEDING AND CURRENT ROW) AS a, "
+        f"sum(n) OVER (ORDER BY h DESC RANGE BETWEEN 3600 PRECEDING AND 3600 FOLLOWING) AS b, "
+        f"sum(n) OVER (PARTITION BY k ORDER BY toDate(h) RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS c, "
+        f"max(n) OVER (ORDER BY k RANGE BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS d, "
+        f"count() OVER (ORDER BY k DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING) AS e, "
+        f"min(n) OVER (ORDER BY toInt64(k) - 2 RANGE BETWEEN 1 PRECEDING AND UNBOUNDED FOLLOWING) AS f, "
+        f"lagInFrame(n) OVER (ORDER BY h RANGE BETWEEN 3600 PRECEDING AND CURRENT ROW) AS g, "
+        f"sum(n) OVER (ORDER BY k RANGE 1 PRECEDING) "
+        f"FROM {T} GROUP BY h ORDER BY h",
+    ),
+    err("ch refuses: window: RANGE offsets over two ORDER BY keys",
+        f"SELECT count() OVER (ORDER BY success, model_name RANGE 1 PRECEDING) FROM {T}",
+        "BAD_ARGUMENTS", "requires exactly one ORDER BY column"),
+    q(
+        "limits: LIMIT and OFFSET read aliases of constants and scalar subqueries",
+        f"WITH (SELECT count() FROM {T} WHERE success = 2) AS p, 3 AS n "
+        f"SELECT model_name, count() AS c FROM {T} GROUP BY model_name "
+        f"ORDER BY c DESC, model_name LIMIT n OFFSET 1 * n - assumeNotNull(p)",
+    ),
     err("ch refuses: window: a window function in WHERE",
         f"SELECT prompt_tokens FROM {T} WHERE row_number() OVER (ORDER BY prompt_tokens) < 3",
         "ILLEGAL_AGGREGATION", "is not allowed in WHERE"),

@@ -1290,7 +1290,9 @@ pub(super) fn limit_value(
     what: &'static str,
 ) -> Result<u64> {
     b.clause = what;
-    let v = b.bind(e, Mode::Const)?;
+    // Aliases are read, as ClickHouse reads them: `WITH (SELECT …) AS n … LIMIT n`.
+    let e = b.full(e)?;
+    let v = b.bind(&e, Mode::Const)?;
     match v.as_const() {
         Some(Value::UInt(u)) => Ok(*u),
         Some(Value::Int(i)) if *i >= 0 => Ok(*i as u64),

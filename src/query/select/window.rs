@@ -272,14 +272,32 @@ impl Binder<'_, '_, '_, '_> {
                 frame.start, frame.end
             )));
         }
-        if !frame.rows
-            && [frame.start, frame.end]
-                .iter()
-                .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
-        {
-            return Err(Error::unsupported(
-                "RANGE frames with offsets (use ROWS, or RANGE with UNBOUNDED and CURRENT ROW)",
-            ));
+        if range_offsets(&frame) {
+            if order.len() != 1 {
+                return Err(Error::query(format!(
+                    "The RANGE OFFSET window frame requires exactly one ORDER BY column, {} \
+                     given (BAD_ARGUMENTS)",
+                    order.len()
+                )));
+            }
+            let ty = &order[0].expr.ty;
+            let integer = ty.is_int() || matches!(ty.base(), DataType::Date | DataType::DateTime);
+            if ty.is_nullable() || !integer {
+                return Err(Error::unsupported(format!(
+                    "RANGE offsets over an ORDER BY key of type {ty} (integers, Date and \
+                     DateTime only)"
+                )));
+            }
+            for b in [frame.start, frame.end] {
+                if let FrameBound::Preceding(k) | FrameBound::Following(k) = b {
+                    if k > u64::from(u32::MAX) {
+                        return Err(Error::query(format!(
+                            "Frame offset for 'RANGE' frame must be a nonnegative 32-bit \
+                             integer, '{k}' given (BAD_ARGUMENTS)"
+                        )));
+                    }
+                }
+            }
         }
         if c.params.is_some() && funcs::aggregate(&funcs::canonical(&c.name)).is_none() {
             return Err(Error::query(format!("{} takes no parameters", c.name)));
@@ -517,10 +535,67 @@ fn missing(ty: &DataType) -> Value {
     }
 }
 
+/// Whether `fr` is a `RANGE` frame with an offset (`RANGE BETWEEN 1 PRECEDING …`).
+fn range_offsets(fr: &Frame) -> bool {
+    !fr.rows
+        && [fr.start, fr.end]
+            .iter()
+            .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
+}
+
+/// The order key of a `RANGE` frame with offsets, as an integer (days of a `Date`, seconds of
+/// a `DateTime`), negated for `DESC`: ascending in sorted order either way.
+fn range_key(v: &Value, desc: bool) -> i128 {
+    let k = match v {
+        Value::UInt(u) => i128::from(*u),
+        Value::Int(i) => i128::from(*i),
+        Value::Bool(b) => i128::from(*b),
+        Value::Date(d) => i128::from(*d),
+        Value::DateTime(s) => i128::from(*s),
+        _ => 0,
+    };
+    if desc {
+        -k
+    } else {
+        k
+    }
+}
+
 /// `[start, end)` of row `i`'s frame, in sorted positions; `p0..p1` is its partition and
-/// `ps..pe` its peers (the rows with its order keys).
-fn frame_of(fr: &Frame, i: usize, p: (usize, usize), peers: (usize, usize)) -> (usize, usize) {
+/// `ps..pe` its peers (the rows with its order keys). `keys`, for a `RANGE` frame with
+/// offsets, holds each sorted row's [`range_key`].
+fn frame_of(
+    fr: &Frame,
+    i: usize,
+    p: (usize, usize),
+    peers: (usize, usize),
+    keys: Option<&[i128]>,
+) -> (usize, usize) {
     let (p0, p1) = p;
+    if let (false, Some(keys)) = (fr.rows, keys) {
+        // The first row of the partition whose key is at least (or past) `v ± k`.
+        let part = &keys[p0..p1];
+        let v = keys[i];
+        let at = |b: FrameBound, past: bool| -> usize {
+            let bound = match b {
+                FrameBound::Preceding(k) => v - i128::from(k),
+                FrameBound::Following(k) => v + i128::from(k),
+                _ => v,
+            };
+            p0 + part.partition_point(|x| if past { *x <= bound } else { *x < bound })
+        };
+        let start = match fr.start {
+            FrameBound::UnboundedPreceding => p0,
+            FrameBound::CurrentRow => peers.0,
+            b => at(b, false),
+        };
+        let end = match fr.end {
+            FrameBound::UnboundedFollowing => p1,
+            FrameBound::CurrentRow => peers.1,
+            b => at(b, true),
+        };
+        return (start, end.max(start));
+    }
     let back = |k: u64| usize::try_from(k).map_or(p0, |k| i.saturating_sub(k).max(p0));
     let fwd = |k: u64| usize::try_from(k).map_or(p1, |k| i.saturating_add(k).min(p1));
     let start = match fr.start {
@@ -601,6 +676,17 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
         WFunc::Agg(spec) => Some(Frames::new(spec, batch, &perm)?),
         _ => None,
     };
+    let range_keys: Option<Vec<i128>> = match (range_offsets(&w.frame), w.order.first()) {
+        (true, Some(k)) => {
+            let c = eval(&k.expr, batch)?;
+            Some(
+                perm.iter()
+                    .map(|&r| range_key(&c.value_at(r as usize, &k.expr.ty), k.desc))
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     let mut out: Vec<Value> = vec![Value::Null; n];
     let mut p0 = 0;
     let mut peer_start = vec![0usize; 0];
@@ -628,7 +714,13 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
         let size = p1 - p0;
         let mut dense = 0u64;
         if let Some(frames) = &mut agg {
-            frames.partition(w, (p0, p1), &peer_start, &peer_end, &perm, &mut out)?;
+            let ctx = Partition {
+                p: (p0, p1),
+                peer_start: &peer_start,
+                peer_end: &peer_end,
+                range_keys: range_keys.as_deref(),
+            };
+            frames.partition(w, &ctx, &perm, &mut out)?;
         }
         for i in p0..p1 {
             let peers = (peer_start[i - p0], peer_end[i - p0]);
@@ -652,7 +744,7 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
                     frame,
                 } => {
                     let (s, e) = if *frame {
-                        frame_of(&w.frame, i, (p0, p1), peers)
+                        frame_of(&w.frame, i, (p0, p1), peers, range_keys.as_deref())
                     } else {
                         (p0, p1)
                     };
@@ -672,7 +764,7 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
                     }
                 }
                 WFunc::Nth(k) => {
-                    let (s, e) = frame_of(&w.frame, i, (p0, p1), peers);
+                    let (s, e) = frame_of(&w.frame, i, (p0, p1), peers, range_keys.as_deref());
                     match usize::try_from(*k - 1).ok().and_then(|k| s.checked_add(k)) {
                         Some(t) if t < e => args[0].value_at(perm[t] as usize, &w.ty),
                         _ => missing(&w.ty),
@@ -690,6 +782,15 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
         .fold(0u64, u64::saturating_add);
     budget::keep(bytes)?;
     Ok(from_values(out, &w.ty))
+}
+
+/// One partition, in sorted positions: its rows, each row's first peer and the row after its
+/// last, and the keys of a `RANGE` frame with offsets.
+struct Partition<'p> {
+    p: (usize, usize),
+    peer_start: &'p [usize],
+    peer_end: &'p [usize],
+    range_keys: Option<&'p [i128]>,
 }
 
 /// An aggregate over frames: its arguments and condition in sorted order, and a fresh state.
@@ -761,16 +862,22 @@ impl<'a> Frames<'a> {
     fn partition(
         &mut self,
         w: &WindowSpec,
-        (p0, p1): (usize, usize),
-        peer_start: &[usize],
-        peer_end: &[usize],
+        ctx: &Partition<'_>,
         perm: &[u32],
         out: &mut [Value],
     ) -> Result<()> {
+        let (p0, p1) = ctx.p;
+        let (peer_start, peer_end, range_keys) = (ctx.peer_start, ctx.peer_end, ctx.range_keys);
         let frames: Vec<(usize, usize)> = (p0..p1)
             .map(|i| {
                 let k = i - p0;
-                frame_of(&w.frame, i, (p0, p1), (peer_start[k], peer_end[k]))
+                frame_of(
+                    &w.frame,
+                    i,
+                    (p0, p1),
+                    (peer_start[k], peer_end[k]),
+                    range_keys,
+                )
             })
             .collect();
         let ty = &w.ty;
@@ -856,7 +963,7 @@ mod tests {
         // A partition of rows 10..20; row 12 with peers 11..14.
         let p = (10, 20);
         let peers = (11, 14);
-        let f = |fr: Frame| frame_of(&fr, 12, p, peers);
+        let f = |fr: Frame| frame_of(&fr, 12, p, peers, None);
         assert_eq!(f(rows(Preceding(1), CurrentRow)), (11, 13));
         assert_eq!(f(rows(Preceding(5), Following(100))), (10, 20));
         assert_eq!(f(rows(Preceding(3), Preceding(2))), (10, 11));
@@ -875,5 +982,14 @@ mod tests {
         assert_eq!(f(range(UnboundedPreceding, CurrentRow)), (10, 14));
         assert_eq!(f(range(CurrentRow, CurrentRow)), (11, 14));
         assert_eq!(f(range(CurrentRow, UnboundedFollowing)), (11, 20));
+        // RANGE with offsets: keys 0, 2, 4, 6, 8 (or, for DESC, their negations); row 2 (4).
+        let keys = [0, 2, 4, 6, 8];
+        let g = |fr: Frame, keys: &[i128]| frame_of(&fr, 2, (0, 5), (2, 3), Some(keys));
+        assert_eq!(g(range(Preceding(2), Following(1)), &keys), (1, 3));
+        assert_eq!(g(range(Following(1), Following(4)), &keys), (3, 5));
+        assert_eq!(g(range(UnboundedPreceding, Preceding(3)), &keys), (0, 1));
+        assert_eq!(g(range(Preceding(100), CurrentRow), &keys), (0, 3));
+        let desc = [-8, -6, -4, -2, 0];
+        assert_eq!(g(range(Preceding(2), CurrentRow), &desc), (1, 3));
     }
 }
