@@ -638,6 +638,14 @@ fn frame_of(
     (start, end.max(start))
 }
 
+/// Sets `out[row]` to `v`, charging its bytes to what `maxBytes` leaves as it goes, so that
+/// large values (`groupArray` over long frames) fail before they take the memory.
+fn put(out: &mut [Value], row: usize, v: Value) -> Result<()> {
+    budget::keep(budget::value_bytes(&v))?;
+    out[row] = v;
+    Ok(())
+}
+
 /// One window function's values, one per row of `batch`.
 fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
     let n = batch.n;
@@ -772,15 +780,10 @@ fn compute_one<'a>(batch: &Batch<'a>, w: &WindowSpec) -> Result<Col<'a>> {
                 }
                 WFunc::Agg(_) => continue,
             };
-            out[row] = v;
+            put(&mut out, row, v)?;
         }
         p0 = p1;
     }
-    let bytes = out
-        .iter()
-        .map(budget::value_bytes)
-        .fold(0u64, u64::saturating_add);
-    budget::keep(bytes)?;
     Ok(from_values(out, &w.ty))
 }
 
@@ -801,7 +804,11 @@ struct Frames<'a> {
     /// Whether the result does not depend on the order rows are added in, so that frames
     /// that end with their partition can be aggregated from the end.
     commutes: bool,
-    /// Rows aggregated frame by frame so far.
+    /// Whether the state grows with the rows it holds (`uniq`, `groupArray`), so that
+    /// taking its value costs as much as the rows fed.
+    grows: bool,
+    /// Rows aggregated frame by frame so far, or held by a growing state each time its
+    /// value was taken.
     work: u64,
 }
 
@@ -828,6 +835,7 @@ impl<'a> Frames<'a> {
             cond,
             fresh: Agg::new(spec.clone()),
             commutes,
+            grows: matches!(spec.kind, AggKind::Uniq | AggKind::GroupArray(..)),
             work: 0,
         })
     }
@@ -853,9 +861,25 @@ impl<'a> Frames<'a> {
         }
     }
 
-    /// The aggregate's value now, `agg` kept.
-    fn value(agg: &Agg, ty: &DataType) -> Result<Value> {
+    /// The aggregate's value now, `agg` (which holds `held` rows) kept.
+    fn value(&mut self, agg: &Agg, ty: &DataType, held: usize) -> Result<Value> {
+        if self.grows {
+            self.charge(held)?;
+        }
         Ok(agg.clone().finish(1)?.value_at(0, ty))
+    }
+
+    /// Counts `rows` more aggregated (or copied) toward [`MAX_FRAME_ROWS`].
+    fn charge(&mut self, rows: usize) -> Result<()> {
+        self.work = self.work.saturating_add(rows as u64);
+        if self.work > MAX_FRAME_ROWS {
+            return Err(Error::unsupported(format!(
+                "window frames that cover more than {MAX_FRAME_ROWS} rows in all (a frame \
+                 that starts after its partition's first row is aggregated row by row, and \
+                 uniq and groupArray copy their state for each row)"
+            )));
+        }
+        Ok(())
     }
 
     /// The values of the partition `p0..p1`, written to `out` at the rows `perm` gives.
@@ -893,10 +917,10 @@ impl<'a> Frames<'a> {
                     _ => {
                         self.feed(&mut agg, fed, e.max(fed))?;
                         fed = fed.max(e);
-                        Self::value(&agg, ty)?
+                        self.value(&agg, ty, fed - p0)?
                     }
                 };
-                out[perm[p0 + k] as usize] = v.clone();
+                put(out, perm[p0 + k] as usize, v.clone())?;
                 last = Some((e, v));
             }
             return Ok(());
@@ -912,10 +936,10 @@ impl<'a> Frames<'a> {
                     _ => {
                         self.feed(&mut agg, s.min(fed), fed)?;
                         fed = fed.min(s);
-                        Self::value(&agg, ty)?
+                        self.value(&agg, ty, p1 - fed)?
                     }
                 };
-                out[perm[p0 + k] as usize] = v.clone();
+                put(out, perm[p0 + k] as usize, v.clone())?;
                 last = Some((s, v));
             }
             return Ok(());
@@ -925,20 +949,13 @@ impl<'a> Frames<'a> {
             let v = match &last {
                 Some((f, v)) if *f == (s, e) => v.clone(),
                 _ => {
-                    self.work = self.work.saturating_add((e - s) as u64);
-                    if self.work > MAX_FRAME_ROWS {
-                        return Err(Error::unsupported(format!(
-                            "window frames that cover more than {MAX_FRAME_ROWS} rows in all \
-                             (a frame that starts after its partition's first row is \
-                             aggregated row by row)"
-                        )));
-                    }
+                    self.charge(e - s)?;
                     let mut agg = self.fresh.clone();
                     self.feed(&mut agg, s, e)?;
-                    Self::value(&agg, ty)?
+                    Ok::<_, Error>(agg.finish(1)?.value_at(0, ty))?
                 }
             };
-            out[perm[p0 + k] as usize] = v.clone();
+            put(out, perm[p0 + k] as usize, v.clone())?;
             last = Some(((s, e), v));
         }
         Ok(())
