@@ -551,7 +551,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     c.name, self.clause
                 )));
             }
-            return self.bind_aggregate(whole, c, base, is_if);
+            // Window functions run after aggregation: none inside an aggregate.
+            let windows = self.windows.take();
+            let r = self.bind_aggregate(whole, c, base, is_if);
+            self.windows = windows;
+            return r;
         }
         if name == "toTypeName" && c.params.is_none() && c.args.len() == 1 {
             return self.bind_type_name(&c.args[0], mode);
