@@ -380,7 +380,7 @@ impl Ord3 {
 }
 
 /// The state of one aggregate for all groups.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum State {
     Count(Vec<u64>),
     SumU(Vec<u64>),
@@ -420,7 +420,7 @@ enum State {
 }
 
 /// An aggregate's state across groups.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Agg {
     spec: AggSpec,
     state: State,

@@ -52,6 +52,158 @@ pub struct Call {
     pub params: Option<Vec<Expr>>,
     /// Arguments.
     pub args: Vec<Expr>,
+    /// `OVER (…)` or `OVER w`: a window function.
+    pub over: Option<Box<Over>>,
+}
+
+/// The window of a window function: `OVER (PARTITION BY … ORDER BY … frame)` or `OVER w`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Over {
+    /// `OVER w`, or the window `(w ORDER BY …)` starts from: a name from the `WINDOW` clause.
+    pub name: Option<String>,
+    /// True for `OVER w` (named as written); false for a window written in parentheses.
+    pub bare: bool,
+    /// `PARTITION BY` keys.
+    pub partition_by: Vec<Expr>,
+    /// `ORDER BY` keys.
+    pub order_by: Vec<WindowOrder>,
+    /// The frame; `None` is ClickHouse's default.
+    pub frame: Option<Frame>,
+}
+
+/// One `ORDER BY` key of a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowOrder {
+    /// The key.
+    pub expr: Expr,
+    /// `DESC`.
+    pub desc: bool,
+    /// `NULLS FIRST` (`Some(true)`) or `NULLS LAST` (`Some(false)`) as written.
+    pub nulls: Option<bool>,
+}
+
+/// `ROWS|RANGE BETWEEN start AND end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// `ROWS` (true) or `RANGE`.
+    pub rows: bool,
+    /// Where the frame starts.
+    pub start: FrameBound,
+    /// Where it ends.
+    pub end: FrameBound,
+}
+
+/// One end of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`.
+    UnboundedPreceding,
+    /// `n PRECEDING`.
+    Preceding(u64),
+    /// `CURRENT ROW`.
+    CurrentRow,
+    /// `n FOLLOWING`.
+    Following(u64),
+    /// `UNBOUNDED FOLLOWING`.
+    UnboundedFollowing,
+}
+
+impl fmt::Display for FrameBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameBound::UnboundedPreceding => f.write_str("UNBOUNDED PRECEDING"),
+            FrameBound::Preceding(n) => write!(f, "{n} PRECEDING"),
+            FrameBound::CurrentRow => f.write_str("CURRENT ROW"),
+            FrameBound::Following(n) => write!(f, "{n} FOLLOWING"),
+            FrameBound::UnboundedFollowing => f.write_str("UNBOUNDED FOLLOWING"),
+        }
+    }
+}
+
+impl Over {
+    /// Every expression of the window: partition keys, then order keys.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.partition_by
+            .iter()
+            .chain(self.order_by.iter().map(|o| &o.expr))
+    }
+
+    /// The window with each expression replaced by `f` of it.
+    pub fn map<E>(
+        &self,
+        mut f: impl FnMut(&Expr) -> std::result::Result<Expr, E>,
+    ) -> std::result::Result<Over, E> {
+        Ok(Over {
+            name: self.name.clone(),
+            bare: self.bare,
+            partition_by: self
+                .partition_by
+                .iter()
+                .map(&mut f)
+                .collect::<std::result::Result<_, E>>()?,
+            order_by: self
+                .order_by
+                .iter()
+                .map(|o| {
+                    Ok(WindowOrder {
+                        expr: f(&o.expr)?,
+                        desc: o.desc,
+                        nulls: o.nulls,
+                    })
+                })
+                .collect::<std::result::Result<_, E>>()?,
+            frame: self.frame,
+        })
+    }
+}
+
+impl fmt::Display for Over {
+    /// As ClickHouse names it: ` OVER w`, or ` OVER (PARTITION BY a ORDER BY b ASC ROWS …)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.bare {
+            return write!(
+                f,
+                " OVER {}",
+                quote_ident(self.name.as_deref().unwrap_or(""))
+            );
+        }
+        f.write_str(" OVER (")?;
+        let mut sep = "";
+        if let Some(n) = &self.name {
+            f.write_str(&quote_ident(n))?;
+            sep = " ";
+        }
+        if !self.partition_by.is_empty() {
+            write!(f, "{sep}PARTITION BY ")?;
+            list(f, &self.partition_by)?;
+            sep = " ";
+        }
+        if !self.order_by.is_empty() {
+            write!(f, "{sep}ORDER BY ")?;
+            for (i, o) in self.order_by.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{} {}", o.expr, if o.desc { "DESC" } else { "ASC" })?;
+                match o.nulls {
+                    Some(true) => f.write_str(" NULLS FIRST")?,
+                    Some(false) => f.write_str(" NULLS LAST")?,
+                    None => {}
+                }
+            }
+            sep = " ";
+        }
+        if let Some(fr) = &self.frame {
+            write!(
+                f,
+                "{sep}{} BETWEEN {} AND {}",
+                if fr.rows { "ROWS" } else { "RANGE" },
+                fr.start,
+                fr.end
+            )?;
+        }
+        f.write_str(")")
+    }
 }
 
 impl Expr {
@@ -61,6 +213,7 @@ impl Expr {
             name: name.to_string(),
             params: None,
             args,
+            over: None,
         }))
     }
 
@@ -229,6 +382,8 @@ pub struct Query {
     pub offset: Option<Expr>,
     /// The queries `UNION`ed after this one, in order: each combines with all the rows before it.
     pub union: Vec<(UnionMode, Rc<Query>)>,
+    /// `WINDOW name AS (…)`: named windows.
+    pub windows: Vec<(String, Over)>,
 }
 
 /// Numbers the subqueries of a statement in the order ClickHouse's analyzer meets them, which
@@ -247,7 +402,7 @@ pub fn number_subqueries(q: &Query) {
 
 /// What names in one query refer to: its aliases (`WITH` and select list) with their
 /// expressions, and its `WITH` tables.
-type Frame<'q> = (Vec<(&'q str, &'q Expr)>, Vec<(&'q str, &'q Query)>);
+type Scope<'q> = (Vec<(&'q str, &'q Expr)>, Vec<(&'q str, &'q Query)>);
 
 /// The state of [`number_subqueries`].
 struct Numbering<'q> {
@@ -255,7 +410,7 @@ struct Numbering<'q> {
     /// Alias expressions already walked.
     seen: HashSet<*const Expr>,
     /// One per enclosing query.
-    frames: Vec<Frame<'q>>,
+    frames: Vec<Scope<'q>>,
 }
 
 impl<'q> Numbering<'q> {
@@ -365,6 +520,9 @@ impl<'q> Numbering<'q> {
                     }
                 }
                 for x in c.params.iter().flatten().chain(&c.args) {
+                    self.expr(x);
+                }
+                for x in c.over.iter().flat_map(|o| o.exprs()) {
                     self.expr(x);
                 }
             }
@@ -545,7 +703,11 @@ impl fmt::Display for Expr {
                     f.write_str(")(")?;
                 }
                 list(f, &c.args)?;
-                f.write_str(")")
+                f.write_str(")")?;
+                match &c.over {
+                    Some(o) => write!(f, "{o}"),
+                    None => Ok(()),
+                }
             }
             Expr::Interval(n, u) => write!(f, "toInterval{}({n})", u.name()),
             Expr::Subquery(_, id) => write!(f, "_subquery_{}", id.get()),
@@ -609,6 +771,7 @@ mod tests {
             name: "quantile".into(),
             params: Some(vec![Expr::lit(Value::Float64(0.9), DataType::Float64)]),
             args: vec![Expr::Ident("latency".into())],
+            over: None,
         }));
         assert_eq!(q.to_string(), "quantile(0.9)(latency)");
         let p = Expr::Lit(Lit {

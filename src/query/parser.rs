@@ -6,8 +6,8 @@
 //! "not supported: …" naming them.
 
 use super::ast::{
-    ArrayJoinClause, Call, Expr, Join, JoinKind, LimitBy, Lit, OrderItem, Query, SelectItem,
-    Strictness, UnionMode, With,
+    ArrayJoinClause, Call, Expr, Frame, FrameBound, Join, JoinKind, LimitBy, Lit, OrderItem, Over,
+    Query, SelectItem, Strictness, UnionMode, WindowOrder, With,
 };
 use super::lexer::{Tok, Token};
 use super::types::{DataType, Unit};
@@ -208,7 +208,6 @@ fn unsupported_keyword(word: &str) -> Option<&'static str> {
         "EXCEPT" => "EXCEPT",
         "INTERSECT" => "INTERSECT",
         "ARRAY" => "ARRAY JOIN",
-        "WINDOW" | "OVER" => "window functions",
         "SETTINGS" => "SETTINGS",
         "FORMAT" => "FORMAT",
         "FINAL" => "FINAL",
@@ -499,6 +498,18 @@ impl<'t> Parser<'t> {
         }
         if self.eat_kw("HAVING") {
             q.having = Some(self.expr()?);
+        }
+        if self.eat_kw("WINDOW") {
+            loop {
+                let name = self.ident()?;
+                self.expect_kw("AS")?;
+                self.expect_sym("(")?;
+                let w = self.window()?;
+                q.windows.push((name, w));
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
         }
         if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
             self.i += 2;
@@ -1305,7 +1316,8 @@ impl<'t> Parser<'t> {
         // `count(DISTINCT x)` is `countDistinct(x)`; `count(*)` is `count()`.
         if let [Expr::Func(inner)] = args.as_slice() {
             if inner.name == "countDistinct" && name.eq_ignore_ascii_case("count") {
-                let inner = (**inner).clone();
+                let mut inner = (**inner).clone();
+                inner.over = self.over()?;
                 return Ok(Expr::Func(Box::new(inner)));
             }
         }
@@ -1320,12 +1332,14 @@ impl<'t> Parser<'t> {
             params = Some(std::mem::take(&mut args));
             args = self.args(&name)?;
         }
-        if self.is_kw("OVER") {
-            return Err(Error::unsupported("window functions (OVER)"));
-        }
+        let over = self.over()?;
         // `date_add`, `timestampAdd` and their kin are `plus` and `minus` as ClickHouse names
         // them; `addDays` and `subtractDays` keep their names (the binder reads them).
-        if params.is_none() && !name.starts_with("add") && !name.starts_with("subtract") {
+        if params.is_none()
+            && over.is_none()
+            && !name.starts_with("add")
+            && !name.starts_with("subtract")
+        {
             if let Some(e) = date_arithmetic(&name, &mut args) {
                 return Ok(e);
             }
@@ -1333,7 +1347,138 @@ impl<'t> Parser<'t> {
         if self.is_kw("FILTER") {
             return Err(Error::unsupported("FILTER (use countIf, sumIf, …)"));
         }
-        Ok(Expr::Func(Box::new(Call { name, params, args })))
+        Ok(Expr::Func(Box::new(Call {
+            name,
+            params,
+            args,
+            over,
+        })))
+    }
+
+    /// `OVER (…)` or `OVER name` after a call, if there.
+    fn over(&mut self) -> Result<Option<Box<Over>>> {
+        if !self.eat_kw("OVER") {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(if self.eat_sym("(") {
+            self.window()?
+        } else {
+            Over {
+                name: Some(self.ident()?),
+                bare: true,
+                ..Over::default()
+            }
+        })))
+    }
+
+    /// A window after its opening parenthesis, through the closing one: `[name] [PARTITION BY
+    /// …] [ORDER BY …] [ROWS|RANGE frame]`.
+    fn window(&mut self) -> Result<Over> {
+        let mut w = Over::default();
+        if matches!(self.peek(), Some(Tok::Word(_) | Tok::Quoted(_)))
+            && !self.is_kw("PARTITION")
+            && !self.is_kw("ORDER")
+            && !self.is_kw("ROWS")
+            && !self.is_kw("RANGE")
+            && !self.is_kw("GROUPS")
+        {
+            w.name = Some(self.ident()?);
+        }
+        if self.is_kw("PARTITION") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            loop {
+                w.partition_by.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
+            self.i += 2;
+            loop {
+                let expr = self.expr()?;
+                let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
+                    true
+                } else {
+                    if !self.eat_kw("ASC") {
+                        self.eat_kw("ASCENDING");
+                    }
+                    false
+                };
+                let mut nulls = None;
+                if self.eat_kw("NULLS") {
+                    if self.eat_kw("FIRST") {
+                        nulls = Some(true);
+                    } else if self.eat_kw("LAST") {
+                        nulls = Some(false);
+                    } else {
+                        return Err(self.unexpected("FIRST or LAST"));
+                    }
+                }
+                w.order_by.push(WindowOrder { expr, desc, nulls });
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        if self.is_kw("GROUPS") {
+            return Err(Error::unsupported("GROUPS frames"));
+        }
+        let rows = self.eat_kw("ROWS");
+        if rows || self.eat_kw("RANGE") {
+            let (start, end) = if self.eat_kw("BETWEEN") {
+                let start = self.frame_bound()?;
+                self.expect_kw("AND")?;
+                (start, self.frame_bound()?)
+            } else {
+                (self.frame_bound()?, FrameBound::CurrentRow)
+            };
+            if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding {
+                return Err(Error::query(format!(
+                    "line {}: a window frame cannot start at UNBOUNDED FOLLOWING or end at \
+                     UNBOUNDED PRECEDING",
+                    self.line()
+                )));
+            }
+            w.frame = Some(Frame { rows, start, end });
+        }
+        self.expect_sym(")")?;
+        Ok(w)
+    }
+
+    /// One end of a window frame.
+    fn frame_bound(&mut self) -> Result<FrameBound> {
+        if self.eat_kw("UNBOUNDED") {
+            if self.eat_kw("PRECEDING") {
+                return Ok(FrameBound::UnboundedPreceding);
+            }
+            self.expect_kw("FOLLOWING")?;
+            return Ok(FrameBound::UnboundedFollowing);
+        }
+        if self.eat_kw("CURRENT") {
+            self.expect_kw("ROW")?;
+            return Ok(FrameBound::CurrentRow);
+        }
+        let n = match self.peek() {
+            Some(Tok::Num(n)) => match n.parse::<u64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    return Err(Error::unsupported(format!(
+                        "window frame offsets but non-negative integers ({n})"
+                    )))
+                }
+            },
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("INTERVAL") => {
+                return Err(Error::unsupported("INTERVAL offsets in window frames"));
+            }
+            _ => return Err(self.unexpected("a window frame bound")),
+        };
+        self.i += 1;
+        if self.eat_kw("PRECEDING") {
+            return Ok(FrameBound::Preceding(n));
+        }
+        self.expect_kw("FOLLOWING")?;
+        Ok(FrameBound::Following(n))
     }
 
     /// Arguments after an opening parenthesis, through the closing one.
@@ -1358,6 +1503,7 @@ impl<'t> Parser<'t> {
                 name: "countDistinct".into(),
                 params: None,
                 args: inner,
+                over: None,
             }))]);
         }
         loop {
@@ -1615,6 +1761,54 @@ mod tests {
     }
 
     #[test]
+    fn window_functions_are_named_as_clickhouse_names_them() {
+        // The names chDB (ClickHouse 26.9) prints for these columns.
+        assert_eq!(
+            names(
+                "SELECT row_number() OVER (ORDER BY x), rank() over (partition by x%2 order by x \
+                 desc), sum(x) OVER (), avg(x) over (order by x rows between 1 preceding and \
+                 current row), first_value(x) over w, sum(x) over (order by x rows unbounded \
+                 preceding), sum(x) over (order by x desc nulls last rows between current row \
+                 and unbounded following), max(x) OVER (ORDER BY x RANGE CURRENT ROW), \
+                 count(DISTINCT x % 2) OVER (), sum(x) over (partition by x, x+1 order by x, \
+                 x+1 desc rows 2 preceding) FROM t WINDOW w AS (ORDER BY x DESC)"
+            ),
+            [
+                "row_number() OVER (ORDER BY x ASC)",
+                "rank() OVER (PARTITION BY modulo(x, 2) ORDER BY x DESC)",
+                "sum(x) OVER ()",
+                "avg(x) OVER (ORDER BY x ASC ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)",
+                "first_value(x) OVER w",
+                "sum(x) OVER (ORDER BY x ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)",
+                "sum(x) OVER (ORDER BY x DESC NULLS LAST ROWS BETWEEN CURRENT ROW AND UNBOUNDED \
+                 FOLLOWING)",
+                "max(x) OVER (ORDER BY x ASC RANGE BETWEEN CURRENT ROW AND CURRENT ROW)",
+                "countDistinct(modulo(x, 2)) OVER ()",
+                "sum(x) OVER (PARTITION BY x, plus(x, 1) ORDER BY x ASC, plus(x, 1) DESC ROWS \
+                 BETWEEN 2 PRECEDING AND CURRENT ROW)",
+            ]
+        );
+        for (sql, what) in [
+            (
+                "SELECT sum(a) OVER (ORDER BY b RANGE BETWEEN UNBOUNDED FOLLOWING AND CURRENT \
+                 ROW) FROM t",
+                "cannot start at UNBOUNDED FOLLOWING",
+            ),
+            (
+                "SELECT sum(a) OVER (ORDER BY b GROUPS 1 PRECEDING) FROM t",
+                "GROUPS",
+            ),
+            (
+                "SELECT sum(a) OVER (ROWS 1.5 PRECEDING) FROM t",
+                "non-negative integers",
+            ),
+        ] {
+            let e = parse(sql).unwrap_err().to_string();
+            assert!(e.contains(what), "{sql}: {e}");
+        }
+    }
+
+    #[test]
     fn unsupported_constructs_are_named() {
         for (sql, what) in [
             ("SELECT a FROM t ASOF JOIN u ON t.a = u.a", "ASOF JOIN"),
@@ -1623,8 +1817,9 @@ mod tests {
             ("SELECT a FROM t EXCEPT SELECT b FROM u", "EXCEPT"),
             ("SELECT a FROM t ARRAY JOIN b ARRAY JOIN c", "ARRAY JOIN"),
             (
-                "SELECT sum(a) OVER (PARTITION BY b) FROM t",
-                "window functions",
+                "SELECT sum(a) OVER (PARTITION BY b ROWS BETWEEN INTERVAL 1 DAY PRECEDING AND \
+                 CURRENT ROW) FROM t",
+                "INTERVAL offsets",
             ),
             ("SELECT a FROM (SELECT 1 AS a) FINAL", "FINAL"),
             ("SELECT a FROM numbers(10)", "table function"),

@@ -1396,3 +1396,24 @@ fn maps_and_arrays_where_they_are_not_compared_are_refused() {
     .to_string();
     assert!(e.contains("more than 4000000 elements"), "{e}");
 }
+
+#[test]
+fn window_columns_are_charged_to_max_bytes() {
+    let used = store().store().bytes();
+    let s = store_with(crate::Options {
+        max_bytes: used + 100_000,
+        ..crate::Options::default()
+    });
+    // 5,000 rows: one window column of 5,000 values at 16 bytes each (80,000) fits in 100 kB;
+    // a second one (160,000 in all) does not.
+    let rows = "FROM (SELECT arrayJoin(range(5000)) AS x)";
+    let one = format!("SELECT max(c) FROM (SELECT count() OVER () AS c {rows})");
+    let e = s.sql(&one, &Params::new()).unwrap();
+    assert_eq!(e.get(0, "max(c)"), Some(&Value::UInt(5000)));
+    let two = format!(
+        "SELECT max(c), max(r) FROM (SELECT count() OVER () AS c, \
+         row_number() OVER (ORDER BY x) AS r {rows})"
+    );
+    let err = s.sql(&two, &Params::new()).unwrap_err().to_string();
+    assert!(err.contains("maxBytes"), "{err}");
+}

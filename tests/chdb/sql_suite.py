@@ -975,6 +975,182 @@ QUERIES += [
         "BAD_ARGUMENTS", "Substitution '\\2' in replacement argument is invalid, regexp has only 1"),
 ]
 
+# Window functions (OVER): ranking, offsets, aggregates over ROWS and RANGE frames, over groups
+# and over rows, with ties among peers, NULLs and no rows. Where a function depends on the order
+# of peers (row_number, ROWS frames, lagInFrame, first_value), the window's ORDER BY is unique.
+RK = "event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
+QUERIES += [
+    q(
+        "window: a running total over groups, the default frame with ties",
+        f"SELECT success, count() AS c, sum(c) OVER (ORDER BY c DESC) AS running_total, "
+        f"sum(count()) OVER (ORDER BY success), count() OVER (), sum(c) OVER (PARTITION BY c > 10) "
+        f"FROM {T} GROUP BY success ORDER BY success",
+    ),
+    q(
+        "window: ranking functions per partition, ties in ORDER BY",
+        f"SELECT provider, model_name, success, count() AS c, "
+        f"row_number() OVER (PARTITION BY provider ORDER BY c DESC, model_name, success) AS rn, "
+        f"rank() OVER (PARTITION BY provider ORDER BY success) AS rk, "
+        f"dense_rank() OVER (PARTITION BY provider ORDER BY success DESC) AS dr, "
+        f"percent_rank() OVER (PARTITION BY provider ORDER BY success) AS pr, "
+        f"cume_dist() OVER (PARTITION BY provider ORDER BY success) AS cd, "
+        f"rank() OVER (ORDER BY provider), ROW_NUMBER() OVER (ORDER BY provider, model_name, success) "
+        f"FROM {T} GROUP BY provider, model_name, success ORDER BY provider, model_name, success",
+    ),
+    q(
+        "window: ROW_NUMBER inside CASE WHEN, and in ORDER BY",
+        f"SELECT model_name, success, count() AS hits, CASE WHEN ROW_NUMBER() OVER "
+        f"(PARTITION BY success ORDER BY hits DESC, model_name) <= 3 THEN 'top' ELSE 'other' END "
+        f"AS tier FROM {T} GROUP BY model_name, success "
+        f"ORDER BY row_number() OVER (ORDER BY success, model_name) DESC LIMIT 12",
+    ),
+    q(
+        "window: ROWS frames over hours",
+        f"SELECT toStartOfHour(event_time) AS h, count() AS n, "
+        f"sum(n) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS a, "
+        f"avg(n) OVER (ORDER BY h ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS b, "
+        f"min(n) OVER (ORDER BY h ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS c, "
+        f"max(n) OVER (ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS d, "
+        f"count() OVER (ORDER BY h ROWS BETWEEN 3 PRECEDING AND 2 PRECEDING) AS e, "
+        f"any(n) OVER (ORDER BY h ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS g, "
+        f"sum(n) OVER (ORDER BY h ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS k, "
+        f"sum(n) OVER (ORDER BY h DESC ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS m, "
+        f"avg(n) OVER (ORDER BY h ROWS BETWEEN 5 PRECEDING AND UNBOUNDED FOLLOWING) AS o, "
+        f"sum(n) OVER (ORDER BY h ROWS UNBOUNDED PRECEDING), "
+        f"sum(toFloat64(n)) OVER (ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) "
+        f"FROM {T} GROUP BY h ORDER BY h",
+    ),
+    q(
+        "window: RANGE frames, peers included",
+        f"SELECT model_name, success, count() AS c, "
+        f"sum(c) OVER (ORDER BY success RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS a, "
+        f"sum(c) OVER (ORDER BY success RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS b, "
+        f"count() OVER (ORDER BY success RANGE CURRENT ROW) AS d, "
+        f"max(c) OVER (PARTITION BY model_name ORDER BY success RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS e, "
+        f"sum(c) OVER (ORDER BY success DESC RANGE UNBOUNDED PRECEDING) "
+        f"FROM {T} GROUP BY model_name, success ORDER BY model_name, success",
+    ),
+    q(
+        "window: lagInFrame, leadInFrame, lag, lead, first, last and nth values",
+        f"SELECT toStartOfHour(event_time) AS h, count() AS n, lagInFrame(n) OVER (ORDER BY h) AS prev, "
+        f"n - prev AS delta, if(prev = 0, NULL, round((n - prev) / prev, 6)) AS rate, "
+        f"leadInFrame(n) OVER (ORDER BY h) AS lead_default_frame, "
+        f"leadInFrame(n, 2) OVER (ORDER BY h ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l2, "
+        f"lagInFrame(n, 2, 99) OVER (ORDER BY h) AS g2, lagInFrame(n, 0) OVER (ORDER BY h) AS g0, "
+        f"leadInFrame(toNullable(n), 1, NULL) OVER (ORDER BY h ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS ln, "
+        f"lagInFrame(n, 1, n + 1000) OVER (ORDER BY h) AS gd, "
+        f"lag(n) OVER (ORDER BY h) AS lg, lead(n, 2) OVER (ORDER BY h) AS ld, "
+        f"first_value(n) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS fv, "
+        f"last_value(n) OVER (ORDER BY h ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING) AS lv, "
+        f"nth_value(n, 2) OVER (ORDER BY h) AS nv, nth_value(toNullable(n), 3) OVER (ORDER BY h) AS nn, "
+        f"any(n) OVER (ORDER BY h ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS a1 "
+        f"FROM {T} GROUP BY h ORDER BY h",
+    ),
+    q(
+        "window: NULL values, NULL keys and NULLS FIRST",
+        f"SELECT model_name, success, count() AS c, if(success = 1, c, NULL) AS v, "
+        f"sum(v) OVER (PARTITION BY model_name) AS s, count(v) OVER (PARTITION BY model_name) AS cn, "
+        f"avg(v) OVER (PARTITION BY model_name) AS av, min(v) OVER (PARTITION BY model_name) AS mn, "
+        f"first_value(v) OVER (PARTITION BY model_name ORDER BY success) AS fv, "
+        f"last_value(v) OVER (PARTITION BY model_name ORDER BY success ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS lv, "
+        f"lagInFrame(v) OVER (PARTITION BY model_name ORDER BY success) AS lg, "
+        f"rank() OVER (ORDER BY v NULLS FIRST) AS r1, rank() OVER (ORDER BY v DESC) AS r2, "
+        f"dense_rank() OVER (ORDER BY v) AS r3, count() OVER (PARTITION BY v) AS pc, "
+        f"sum(c) OVER (PARTITION BY v ORDER BY model_name, success ROWS 1 PRECEDING) AS ps "
+        f"FROM {T} GROUP BY model_name, success ORDER BY model_name, success",
+    ),
+    q(
+        "window: no rows",
+        f"SELECT count(), sum(a), max(b), sum(c), toTypeName(any(b)) FROM (SELECT count() OVER () AS a, "
+        f"row_number() OVER (ORDER BY prompt_tokens) AS b, "
+        f"sum(prompt_tokens) OVER (ORDER BY latency ROWS 2 PRECEDING) AS c FROM {T} "
+        f"WHERE model_name = 'none')",
+    ),
+    q(
+        "window: no rows after grouping, HAVING before the window",
+        f"SELECT count(), sum(r) FROM (SELECT model_name, count() AS c, "
+        f"sum(c) OVER (ORDER BY model_name) AS r FROM {T} GROUP BY model_name HAVING c > 1000000)",
+    ),
+    q(
+        "window: HAVING runs before the window",
+        f"SELECT model_name, count() AS c, sum(c) OVER (ORDER BY model_name) AS r, "
+        f"row_number() OVER (ORDER BY c DESC, model_name) AS rn FROM {T} "
+        f"GROUP BY model_name HAVING c > 100 ORDER BY model_name LIMIT 5",
+    ),
+    q(
+        "window: over rows, per model",
+        f"SELECT model_name, event_time, request_id, prompt_tokens, "
+        f"row_number() OVER (PARTITION BY model_name ORDER BY {RK}) AS rn, "
+        f"sum(prompt_tokens) OVER (PARTITION BY model_name ORDER BY {RK} ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s3, "
+        f"lagInFrame(prompt_tokens) OVER (PARTITION BY model_name ORDER BY {RK}) AS prev, "
+        f"rank() OVER (PARTITION BY model_name ORDER BY success) AS rk, "
+        f"count() OVER (PARTITION BY model_name) AS pc, "
+        f"sum(cost) OVER (PARTITION BY model_name, success) AS cs "
+        f"FROM {T} ORDER BY model_name, rn LIMIT 300",
+        tiers=("small",),
+    ),
+    q(
+        "window: over rows, a running total and DISTINCT",
+        f"SELECT DISTINCT model_name, count() OVER (PARTITION BY model_name) AS n, "
+        f"max(prompt_tokens) OVER (PARTITION BY model_name) AS m FROM {T} ORDER BY model_name",
+        tiers=("small",),
+    ),
+    q(
+        "window: the WINDOW clause",
+        f"SELECT model_name, count() AS c, sum(c) OVER w, rank() OVER w AS r, "
+        f"row_number() OVER (w2) AS rn, sum(c) OVER (w3 ORDER BY model_name) AS s "
+        f"FROM {T} GROUP BY model_name "
+        f"WINDOW w AS (ORDER BY c), w2 AS (ORDER BY model_name DESC), w3 AS (PARTITION BY c > 100) "
+        f"ORDER BY model_name",
+    ),
+    q(
+        "window: aggregates with -If, uniqExact, argMax and groupArray",
+        f"SELECT toStartOfHour(event_time) AS h, count() AS n, sum(prompt_tokens) AS p, "
+        f"sumIf(n, n > 100) OVER (ORDER BY h) AS a, uniqExact(n % 7) OVER (ORDER BY h) AS b, "
+        f"argMax(h, p) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) AS c, "
+        f"groupArray(n) OVER (ORDER BY h ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS d, "
+        f"varPop(n) OVER (ORDER BY h ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) AS e, "
+        f"count(DISTINCT n % 3) OVER (ORDER BY h), avgIf(p, n > 50) OVER (ORDER BY h ROWS 1 PRECEDING) "
+        f"FROM {T} GROUP BY h ORDER BY h",
+    ),
+    q(
+        "window: RANGE frames with offsets over integers and times",
+        f"SELECT toStartOfHour(event_time) AS h, toUInt8(toHour(h) % 5) AS k, count() AS n, "
+        f"count() OVER (ORDER BY h RANGE BETWEEN 7200 PRECEDING AND CURRENT ROW) AS a, "
+        f"sum(n) OVER (ORDER BY h DESC RANGE BETWEEN 3600 PRECEDING AND 3600 FOLLOWING) AS b, "
+        f"sum(n) OVER (PARTITION BY k ORDER BY toDate(h) RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS c, "
+        f"max(n) OVER (ORDER BY k RANGE BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS d, "
+        f"count() OVER (ORDER BY k DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING) AS e, "
+        f"min(n) OVER (ORDER BY toInt64(k) - 2 RANGE BETWEEN 1 PRECEDING AND UNBOUNDED FOLLOWING) AS f, "
+        f"lagInFrame(n) OVER (ORDER BY h RANGE BETWEEN 3600 PRECEDING AND CURRENT ROW) AS g, "
+        f"sum(n) OVER (ORDER BY k RANGE 1 PRECEDING) "
+        f"FROM {T} GROUP BY h ORDER BY h",
+    ),
+    err("ch refuses: window: RANGE offsets over two ORDER BY keys",
+        f"SELECT count() OVER (ORDER BY success, model_name RANGE 1 PRECEDING) FROM {T}",
+        "BAD_ARGUMENTS", "requires exactly one ORDER BY column"),
+    q(
+        "limits: LIMIT and OFFSET read aliases of constants and scalar subqueries",
+        f"WITH (SELECT count() FROM {T} WHERE success = 2) AS p, 3 AS n "
+        f"SELECT model_name, count() AS c FROM {T} GROUP BY model_name "
+        f"ORDER BY c DESC, model_name LIMIT n OFFSET 1 * n - assumeNotNull(p)",
+    ),
+    err("ch refuses: window: a window function in WHERE",
+        f"SELECT prompt_tokens FROM {T} WHERE row_number() OVER (ORDER BY prompt_tokens) < 3",
+        "ILLEGAL_AGGREGATION", "is not allowed in WHERE"),
+    err("ch refuses: window: a window function inside an aggregate",
+        f"SELECT success, sum(row_number() OVER ()) FROM {T} GROUP BY success",
+        "ILLEGAL_AGGREGATION", "is not allowed in aggregate function arguments"),
+    err("ch refuses: window: a frame that starts after it ends",
+        f"SELECT sum(prompt_tokens) OVER (ORDER BY latency ROWS BETWEEN 1 FOLLOWING AND 1 PRECEDING) FROM {T}",
+        "BAD_ARGUMENTS", "does not precede the frame end"),
+    err("ch refuses: window: a window the WINDOW clause does not name",
+        f"SELECT sum(prompt_tokens) OVER w FROM {T}", "BAD_ARGUMENTS", "Window 'w' does not exist"),
+    err("ch refuses: window: a default of another type",
+        f"SELECT lagInFrame(prompt_tokens, 1, 'a') OVER (ORDER BY latency) FROM {T}",
+        "BAD_ARGUMENTS", "is not the argument's type"),
+]
+
 # Arrays: literals, subscripts, functions, lambdas, distances, groupArray.
 ORDER = "ORDER BY event_time, model_name, request_id, prompt_tokens, completion_tokens, latency"
 QUERIES += [

@@ -3,7 +3,7 @@
 //! functions and aggregates bound, constants folded.
 
 use super::super::agg::{AggKind, AggSpec};
-use super::super::ast::{Call, Expr, Lit};
+use super::super::ast::{Call, Expr, Lit, Over};
 use super::super::eval::{eval_const, ArrayFn, BExpr, BKind, Lambda, LambdaOp, F};
 use super::super::types::{common_type, DataType, Unit};
 use super::super::{funcs, Value};
@@ -78,6 +78,11 @@ pub(super) struct Binder<'q, 'e, 's, 'a> {
     pub array_joins: Option<Vec<ArrayJoin>>,
     /// The names `ARRAY JOIN` gives its elements, with the slot each reads.
     pub array_join_names: Vec<(String, BExpr)>,
+    /// The window functions bound so far, read from the placeholder slots
+    /// [`super::window::WINDOW_SLOTS`] on; `None` where window functions are not allowed.
+    pub windows: Option<Vec<(Expr, super::window::WindowSpec)>>,
+    /// The query's `WINDOW` clause.
+    pub named_windows: Vec<(String, Over)>,
 }
 
 /// One repetition of rows: an `arrayJoin(E)` call (`key`, one array) or an `ARRAY JOIN`
@@ -94,7 +99,7 @@ pub(super) struct ArrayJoin {
 
 /// Where the slots of lambda parameters start while a lambda body is bound: level `l`'s
 /// parameter `j` is slot `LAMBDA_SLOTS + l * MAX_LAMBDA_PARAMS + j` until the body is remapped.
-const LAMBDA_SLOTS: usize = usize::MAX / 2;
+pub(super) const LAMBDA_SLOTS: usize = usize::MAX / 2;
 
 /// The most parameters a lambda may have.
 const MAX_LAMBDA_PARAMS: usize = 64;
@@ -139,8 +144,14 @@ fn remap_lambda(e: &mut BExpr, level: usize, captured: &mut Vec<BExpr>, params: 
 
 pub(super) fn contains_aggregate(e: &Expr) -> bool {
     match e {
+        // A window function is not an aggregate, but its arguments and window may hold some.
         Expr::Func(c) => {
-            funcs::aggregate(&c.name).is_some() || c.args.iter().any(contains_aggregate)
+            (c.over.is_none() && funcs::aggregate(&c.name).is_some())
+                || c.args.iter().any(contains_aggregate)
+                || c.over
+                    .iter()
+                    .flat_map(|o| o.exprs())
+                    .any(contains_aggregate)
         }
         Expr::Interval(x, _) => contains_aggregate(x),
         Expr::Array(items) | Expr::Tuple(items) => items.iter().any(contains_aggregate),
@@ -174,6 +185,8 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             lambdas: Vec::new(),
             array_joins: None,
             array_join_names: Vec::new(),
+            windows: None,
+            named_windows: Vec::new(),
         }
     }
 
@@ -250,6 +263,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     name: c.name.clone(),
                     params: c.params.clone(),
                     args: vec![c.args[0].clone(), body?],
+                    over: None,
                 }))
             }
             // Function names as ClickHouse resolves them (`LENGTH` is `length`), so that an
@@ -261,6 +275,10 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     None => None,
                 },
                 args: all(&c.args, stack, x)?,
+                over: match &c.over {
+                    Some(o) => Some(Box::new(o.map(|e| self.expand_within(e, stack, x))?)),
+                    None => None,
+                },
             })),
             Expr::Interval(inner, u) => {
                 Expr::Interval(Box::new(self.expand_within(inner, stack, x)?), *u)
@@ -308,6 +326,12 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     .as_ref()
                     .map(|p| p.iter().map(|x| self.column_names(x)).collect()),
                 args: c.args.iter().map(|x| self.column_names(x)).collect(),
+                over: c.over.as_ref().map(|o| {
+                    Box::new(
+                        o.map(|x| Ok::<_, ()>(self.column_names(x)))
+                            .unwrap_or_else(|_| (**o).clone()),
+                    )
+                }),
             })),
             Expr::Interval(x, u) => Expr::Interval(Box::new(self.column_names(x)), *u),
             Expr::Array(items) => Expr::Array(items.iter().map(|x| self.column_names(x)).collect()),
@@ -578,6 +602,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     }
 
     fn bind_call(&mut self, whole: &Expr, c: &Call, mode: Mode) -> Result<BExpr> {
+        if let Some(over) = &c.over {
+            return self.bind_window(whole, c, over, mode);
+        }
         let name = funcs::canonical(&c.name);
         if let Some((base, is_if)) = funcs::aggregate(&name) {
             if mode != Mode::Post {
@@ -586,7 +613,11 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                     c.name, self.clause
                 )));
             }
-            return self.bind_aggregate(whole, c, base, is_if);
+            // Window functions run after aggregation: none inside an aggregate.
+            let windows = self.windows.take();
+            let r = self.bind_aggregate(whole, c, base, is_if);
+            self.windows = windows;
+            return r;
         }
         if name == "toTypeName" && c.params.is_none() && c.args.len() == 1 {
             return self.bind_type_name(&c.args[0], mode);
@@ -1097,6 +1128,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 name: format!("quantiles {q:?}"),
                 params: None,
                 args: key_args,
+                over: None,
             }));
             let level = levels.first().copied().unwrap_or(0.5);
             let array_ty = DataType::Array(Box::new(ty.clone()));
@@ -1174,6 +1206,7 @@ fn is_constant_expr(e: &Expr) -> bool {
         Expr::Func(c) => {
             funcs::aggregate(&funcs::canonical(&c.name)).is_none()
                 && c.params.is_none()
+                && c.over.is_none()
                 && c.args.iter().all(is_constant_expr)
         }
         Expr::Ident(_)
@@ -1255,7 +1288,10 @@ fn arithmetic_out_of_extreme(
 fn reads_a_name(e: &Expr) -> bool {
     match e {
         Expr::Ident(_) | Expr::Star | Expr::QualifiedStar(_) => true,
-        Expr::Func(c) => c.args.iter().any(reads_a_name),
+        Expr::Func(c) => {
+            c.args.iter().any(reads_a_name)
+                || c.over.iter().flat_map(|o| o.exprs()).any(reads_a_name)
+        }
         Expr::Interval(x, _) => reads_a_name(x),
         Expr::Array(v) | Expr::Tuple(v) => v.iter().any(reads_a_name),
         Expr::Lit(_) | Expr::Subquery(..) => false,
@@ -1339,7 +1375,9 @@ pub(super) fn limit_value(
     what: &'static str,
 ) -> Result<u64> {
     b.clause = what;
-    let v = b.bind(e, Mode::Const)?;
+    // Aliases are read, as ClickHouse reads them: `WITH (SELECT …) AS n … LIMIT n`.
+    let e = b.full(e)?;
+    let v = b.bind(&e, Mode::Const)?;
     match v.as_const() {
         Some(Value::UInt(u)) => Ok(*u),
         Some(Value::Int(i)) if *i >= 0 => Ok(*i as u64),

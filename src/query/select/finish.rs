@@ -127,7 +127,64 @@ fn limit_by_value(order: &[OrderKey], by: &[BExpr]) -> Vec<bool> {
     vec![all; by.len()]
 }
 
-/// `HAVING`, the outputs, `ORDER BY`, `DISTINCT`, `LIMIT … BY` and `LIMIT` over a batch.
+/// A sort key: the column, its type, DESC, NULLS FIRST, and each row's rank among NULL (2),
+/// NaN (1) and the other values (0).
+pub(super) type SortKey<'k> = (Col<'k>, DataType, bool, bool, Option<Vec<u8>>);
+
+/// The sort key of the `n` rows of a materialized column `c` of type `t`.
+pub(super) fn sort_key(
+    c: Col<'_>,
+    t: DataType,
+    desc: bool,
+    nulls_first: bool,
+    n: usize,
+) -> SortKey<'_> {
+    let nulls = c.nulls(n);
+    let values = c.values();
+    let nan: Option<&[f64]> = match values {
+        Col::F(v) => Some(v),
+        _ => None,
+    };
+    let rank = (nulls.is_some() || nan.is_some()).then(|| {
+        (0..n)
+            .map(|i| {
+                if nulls.as_ref().is_some_and(|m| m[i]) {
+                    2
+                } else {
+                    u8::from(nan.is_some_and(|v| v[i].is_nan()))
+                }
+            })
+            .collect()
+    });
+    let values = values.clone();
+    (values, t, desc, nulls_first, rank)
+}
+
+/// Compares rows `i` and `j` on `keys`, in order.
+pub(super) fn compare_keys(keys: &[SortKey<'_>], i: usize, j: usize) -> std::cmp::Ordering {
+    for (c, t, desc, nulls_first, rank) in keys {
+        if let Some(r) = rank {
+            // NULL, then NaN, come last in either direction (first with NULLS FIRST), as in
+            // ClickHouse.
+            let o = r[i].cmp(&r[j]);
+            if o != std::cmp::Ordering::Equal {
+                return if *nulls_first { o.reverse() } else { o };
+            }
+            if r[i] != 0 {
+                continue;
+            }
+        }
+        let o = cmp_rows(c, t.base(), i, j, *desc);
+        let o = if *desc { o.reverse() } else { o };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// `HAVING`, the outputs, window functions, `ORDER BY`, `DISTINCT`, `LIMIT … BY` and `LIMIT`
+/// over a batch.
 pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
     let Shape {
         having,
@@ -137,8 +194,9 @@ pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
         limit_by,
         limit,
         offset,
+        windows,
     } = shape;
-    let batch = match &having {
+    let mut batch = match &having {
         Some(h) => {
             let mask = eval_mask(h, &batch)?;
             let sel: Vec<u32> = mask
@@ -154,6 +212,8 @@ pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
         }
         None => batch,
     };
+    // Window functions see the rows `HAVING` keeps, and come before `ORDER BY` and `LIMIT`.
+    super::window::compute(&mut batch, &windows)?;
     let n = batch.n;
     let materialize = |e: &BExpr| -> Result<(Col<'a>, DataType)> {
         let c = eval(e, &batch)?.into_owned();
@@ -163,65 +223,13 @@ pub(super) fn finish<'a>(batch: Batch<'a>, shape: Shape) -> Result<Table<'a>> {
         .iter()
         .map(|(_, e)| materialize(e))
         .collect::<Result<_>>()?;
-    // Per key: the column, its type, DESC, NULLS FIRST, and each row's rank among NULL (2),
-    // NaN (1) and the other values (0).
-    type SortKey<'k> = (Col<'k>, DataType, bool, bool, Option<Vec<u8>>);
     let keys: Vec<SortKey<'a>> = order
         .iter()
-        .map(
-            |OrderKey {
-                 expr: e,
-                 desc: d,
-                 nulls_first: f,
-             }| {
-                materialize(e).map(|(c, t)| {
-                    let nulls = c.nulls(n);
-                    let values = c.values();
-                    let nan: Option<&[f64]> = match values {
-                        Col::F(v) => Some(v),
-                        _ => None,
-                    };
-                    let rank = (nulls.is_some() || nan.is_some()).then(|| {
-                        (0..n)
-                            .map(|i| {
-                                if nulls.as_ref().is_some_and(|m| m[i]) {
-                                    2
-                                } else {
-                                    u8::from(nan.is_some_and(|v| v[i].is_nan()))
-                                }
-                            })
-                            .collect()
-                    });
-                    let values = values.clone();
-                    (values, t, *d, *f, rank)
-                })
-            },
-        )
+        .map(|k| materialize(&k.expr).map(|(c, t)| sort_key(c, t, k.desc, k.nulls_first, n)))
         .collect::<Result<_>>()?;
     let mut perm: Vec<u32> = (0..n as u32).collect();
     if !keys.is_empty() {
-        perm.sort_by(|a, b| {
-            for (c, t, desc, nulls_first, rank) in &keys {
-                let (i, j) = (*a as usize, *b as usize);
-                if let Some(r) = rank {
-                    // NULL, then NaN, come last in either direction (first with NULLS
-                    // FIRST), as in ClickHouse.
-                    let o = r[i].cmp(&r[j]);
-                    if o != std::cmp::Ordering::Equal {
-                        return if *nulls_first { o.reverse() } else { o };
-                    }
-                    if r[i] != 0 {
-                        continue;
-                    }
-                }
-                let o = cmp_rows(c, t.base(), i, j, *desc);
-                let o = if *desc { o.reverse() } else { o };
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
+        perm.sort_by(|a, b| compare_keys(&keys, *a as usize, *b as usize));
     }
     if distinct {
         let exprs: Vec<BExpr> = outputs.iter().map(|(_, e)| e.clone()).collect();

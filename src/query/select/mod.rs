@@ -12,7 +12,8 @@
 //! | `plan.rs` | the plan the binder makes of a query: source and filter, aggregation or row-by-row evaluation, the result's shape |
 //! | `scan.rs` | reading a source, filtered, batch by batch |
 //! | `execute.rs` | running a plan: grouping and aggregation, or the row-by-row evaluation |
-//! | `finish.rs` | `HAVING`, outputs, `ORDER BY`, `DISTINCT`, `LIMIT … BY`, `LIMIT` |
+//! | `window.rs` | window functions (`OVER`): binding, then one column each, after `HAVING` |
+//! | `finish.rs` | `HAVING`, window functions, outputs, `ORDER BY`, `DISTINCT`, `LIMIT … BY`, `LIMIT` |
 
 mod bind;
 mod execute;
@@ -23,6 +24,7 @@ mod plan;
 mod scan;
 mod scope;
 mod union;
+mod window;
 
 pub use scope::{Env, NodeSql, Scope};
 
@@ -101,6 +103,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
     stack.extend(q.group_by.iter());
     stack.extend(q.having.iter());
     stack.extend(q.order_by.iter().map(|o| &o.expr));
+    stack.extend(q.windows.iter().flat_map(|(_, w)| w.exprs()));
     if let Some(lb) = &q.limit_by {
         stack.extend(lb.by.iter());
     }
@@ -121,6 +124,7 @@ fn used_names(q: &Query) -> Option<Vec<String>> {
             Expr::Func(c) => {
                 stack.extend(c.args.iter());
                 stack.extend(c.params.iter().flatten());
+                stack.extend(c.over.iter().flat_map(|o| o.exprs()));
             }
             Expr::Interval(x, _) => stack.push(x),
             Expr::Array(items) | Expr::Tuple(items) => stack.extend(items.iter()),

@@ -12,6 +12,7 @@ use super::bind::{
     add_alias, contains_aggregate, limit_value, positional, without_true, ArrayJoin, Binder, Mode,
 };
 use super::scope::{Env, Naming, Scope, Source};
+use super::window::{has_window, place, split, WindowSpec};
 use crate::error::{Error, Result};
 
 /// A query bound and ready to run.
@@ -106,9 +107,13 @@ pub(super) struct Shape {
     pub limit: Option<u64>,
     /// `OFFSET`.
     pub offset: u64,
+    /// The window functions, each one more column of the batch after `HAVING`: the outputs,
+    /// `ORDER BY` and `LIMIT BY` keys read them from the slots after the batch's own.
+    pub windows: Vec<WindowSpec>,
 }
 
 /// One `ORDER BY` key.
+#[derive(Debug, Clone)]
 pub(super) struct OrderKey {
     /// What is sorted on.
     pub expr: BExpr,
@@ -151,6 +156,7 @@ pub(super) fn plan<'s, 'a>(
         keep: naming.keep,
         aliases: aliases(q)?,
         array_joins: Some(Vec::new()),
+        named_windows: q.windows.clone(),
         ..Binder::over(env, scope, columns.clone(), naming.qualified, "WHERE")
     };
     if let Some(aj) = &q.array_join {
@@ -360,18 +366,21 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
     b.key_types = keys.iter().map(|k| k.ty.clone()).collect();
     b.keys = key_exprs;
     b.clause = "the select list";
-    let outputs: Vec<(String, BExpr)> = c
+    b.windows = Some(Vec::new());
+    let mut outputs: Vec<(String, BExpr)> = c
         .items
         .iter()
         .map(|(n, e)| Ok((n.clone(), b.bind(e, Mode::Post)?)))
         .collect::<Result<_>>()?;
     b.clause = "HAVING";
+    let windows = b.windows.take();
     let having = match &c.having {
         Some(h) => Some(b.bind(h, Mode::Post)?),
         None => None,
     };
+    b.windows = windows;
     b.clause = "ORDER BY";
-    let order: Vec<OrderKey> = c
+    let mut order: Vec<OrderKey> = c
         .order
         .iter()
         .map(|(e, d, f)| {
@@ -386,7 +395,7 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
         })
         .collect::<Result<_>>()?;
     b.clause = "LIMIT BY";
-    let limit_by = match &c.limit_by {
+    let mut limit_by = match &c.limit_by {
         Some((n, off, by)) => Some(LimitBy {
             limit: *n,
             offset: *off,
@@ -398,6 +407,20 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
         None => None,
     };
     let aggs: Vec<AggSpec> = b.aggs.iter().map(|(_, s)| s.clone()).collect();
+    // The window functions' columns come after the keys and the aggregates.
+    let windows: Vec<WindowSpec> = b
+        .windows
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    let base = keys.len() + aggs.len();
+    outputs.iter_mut().for_each(|(_, e)| place(e, base));
+    order.iter_mut().for_each(|k| place(&mut k.expr, base));
+    if let Some(lb) = &mut limit_by {
+        lb.by.iter_mut().for_each(|e| place(e, base));
+    }
     // `DISTINCT` over every `GROUP BY` key is redundant (the groups are distinct already, by
     // their keys' bits) and ClickHouse drops it: `-0` and `0` groups both stay.
     let keys_all_output = !b.keys.is_empty()
@@ -416,6 +439,7 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
             limit_by,
             limit: c.limit,
             offset: c.offset,
+            windows,
         },
     ))
 }
@@ -427,6 +451,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
         return Err(Error::query("HAVING needs GROUP BY or aggregate functions"));
     }
     b.clause = "the select list";
+    b.windows = Some(Vec::new());
     let mut row_exprs: Vec<BExpr> = Vec::new();
     // An expression already computed (an ORDER BY key that is an output) reuses its slot, so
     // that `DISTINCT` and `LIMIT BY` see which keys the rows are sorted on.
@@ -447,10 +472,19 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
             ty,
         }
     };
+    // An expression that reads a window function is evaluated once the window functions'
+    // columns are there: its other parts are evaluated per row.
+    let mut put = |e: BExpr, row_exprs: &mut Vec<BExpr>| -> BExpr {
+        if has_window(&e) {
+            split(e, &mut |x| slot(x, row_exprs))
+        } else {
+            slot(e, row_exprs)
+        }
+    };
     let mut outputs = Vec::new();
     for (n, e) in &c.items {
         let be = b.bind(e, Mode::Row)?;
-        outputs.push((n.clone(), slot(be, &mut row_exprs)));
+        outputs.push((n.clone(), put(be, &mut row_exprs)));
     }
     b.clause = "ORDER BY";
     let mut order = Vec::new();
@@ -459,7 +493,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
         super::bind::refuse_state(&be, "an ORDER BY key", "")?;
         refuse_map_order(&be)?;
         order.push(OrderKey {
-            expr: slot(be, &mut row_exprs),
+            expr: put(be, &mut row_exprs),
             desc: *d,
             nulls_first: *f,
         });
@@ -470,7 +504,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
             let mut v = Vec::new();
             for e in by {
                 let be = b.bind(e, Mode::Row)?;
-                v.push(slot(be, &mut row_exprs));
+                v.push(put(be, &mut row_exprs));
             }
             Some(LimitBy {
                 limit: *n,
@@ -480,7 +514,32 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
         }
         None => None,
     };
-    let stop_after = if order.is_empty() && limit_by.is_none() && !q.distinct {
+    // The window functions read the projected rows: their parts become slots too, and their
+    // columns come after those.
+    let mut windows: Vec<WindowSpec> = Vec::new();
+    for (_, mut w) in b.windows.take().unwrap_or_default() {
+        for e in w.exprs_mut() {
+            let x = std::mem::replace(
+                e,
+                BExpr::constant(super::super::Value::Null, DataType::Nothing),
+            );
+            *e = put(x, &mut row_exprs);
+        }
+        windows.push(w);
+    }
+    let base = row_exprs.len();
+    outputs
+        .iter_mut()
+        .for_each(|(_, e): &mut (String, BExpr)| place(e, base));
+    order
+        .iter_mut()
+        .for_each(|k: &mut OrderKey| place(&mut k.expr, base));
+    let mut limit_by = limit_by;
+    if let Some(lb) = &mut limit_by {
+        lb.by.iter_mut().for_each(|e| place(e, base));
+    }
+    let stop_after = if order.is_empty() && limit_by.is_none() && !q.distinct && windows.is_empty()
+    {
         c.limit.map(|l| l.saturating_add(c.offset))
     } else {
         None
@@ -498,6 +557,7 @@ fn plan_rows(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<(R
             limit_by,
             limit: c.limit,
             offset: c.offset,
+            windows,
         },
     ))
 }

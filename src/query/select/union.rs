@@ -92,6 +92,7 @@ fn distinct(t: Table<'_>) -> Result<Table<'_>> {
         limit_by: None,
         limit: None,
         offset: 0,
+        windows: Vec::new(),
     };
     finish(
         Batch {
