@@ -130,6 +130,52 @@ pub(crate) fn date_arithmetic(name: &str, args: &mut Vec<Expr>) -> Option<Expr> 
     Some(Expr::call(op, vec![t, Expr::Interval(Box::new(n), unit)]))
 }
 
+/// The table function `numbers(n)`, `numbers(offset, n)` or `numbers(offset, n, step)`: the
+/// `UInt64` column `number` from `offset` (0) up to `offset + n`, by `step` (1), as the query
+/// `SELECT arrayJoin(range(offset, offset + n, step)) AS number`.
+fn numbers_query(mut args: Vec<Expr>) -> Result<Query> {
+    if args.is_empty() || args.len() > 3 {
+        return Err(Error::query(
+            "table function numbers takes 1 to 3 arguments: [offset,] count[, step]",
+        ));
+    }
+    let u64 = |e: Expr| Expr::call("toUInt64", vec![e]);
+    let step = if args.len() == 3 { args.pop() } else { None };
+    let count = args.pop().map(u64);
+    let offset = args.pop().map(u64).unwrap_or_else(|| {
+        u64(Expr::Lit(super::ast::Lit {
+            value: Value::UInt(0),
+            ty: DataType::UInt8,
+            typed: false,
+        }))
+    });
+    let end = Expr::call(
+        "plus",
+        vec![offset.clone()].into_iter().chain(count).collect(),
+    );
+    let mut range = vec![offset, end];
+    range.extend(step.map(u64));
+    Ok(Query {
+        with: Vec::new(),
+        distinct: false,
+        select: vec![SelectItem {
+            expr: Expr::call("arrayJoin", vec![Expr::call("range", range)]),
+            alias: Some("number".to_string()),
+        }],
+        from: None,
+        array_join: None,
+        filter: None,
+        group_by: Vec::new(),
+        having: None,
+        order_by: Vec::new(),
+        limit_by: None,
+        limit: None,
+        offset: None,
+        union: Vec::new(),
+        windows: Vec::new(),
+    })
+}
+
 /// How many joins one `FROM` may chain.
 pub const MAX_JOINS: usize = 32;
 
@@ -779,7 +825,14 @@ impl<'t> Parser<'t> {
                 name = self.ident()?;
             }
             if self.is_sym("(") {
-                return Err(Error::unsupported(format!("table function {name}()")));
+                if name != "numbers" {
+                    return Err(Error::unsupported(format!("table function {name}()")));
+                }
+                self.i += 1;
+                let args = self.args(&name)?;
+                let q = numbers_query(args)?;
+                let alias = self.alias()?;
+                return Ok(super::ast::From::Subquery(Rc::new(q), alias));
             }
             let alias = self.alias()?;
             if self.eat_kw("FINAL") {
@@ -1822,7 +1875,7 @@ mod tests {
                 "INTERVAL offsets",
             ),
             ("SELECT a FROM (SELECT 1 AS a) FINAL", "FINAL"),
-            ("SELECT a FROM numbers(10)", "table function"),
+            ("SELECT a FROM url('x', JSONEachRow)", "table function"),
             ("SELECT a FROM t SETTINGS max_threads = 1", "SETTINGS"),
             ("SELECT a::Array(Int32) FROM t", "casts"),
             ("SELECT x -> x + 1 FROM t", "lambda"),

@@ -1647,6 +1647,25 @@ QUERIES += [
     ),
 ]
 
+QUERIES += [
+    q(
+        "numbers() as a calendar joined to the rows",
+        f"SELECT n.d, count(e.event_time) FROM "
+        f"(WITH (SELECT toStartOfDay(min(event_time)) FROM {T}) AS start "
+        f"SELECT toDate(start) + number AS d FROM numbers(40)) AS n "
+        f"LEFT JOIN (SELECT event_time, toDate(event_time) AS d FROM {T}) AS e ON n.d = e.d "
+        f"GROUP BY n.d ORDER BY n.d",
+        tiers=("small",),
+    ),
+    q(
+        "numbers() forms and types",
+        "SELECT number, toTypeName(number), number * 2 AS twice FROM numbers(5, 7, 2) "
+        "UNION ALL SELECT sum(number), 'total', count() FROM numbers(10) "
+        "UNION ALL SELECT number, 'empty', 0 FROM numbers(0) ORDER BY 1, 2",
+        tiers=("small",),
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}
