@@ -1379,6 +1379,25 @@ QUERIES += [
         f"ORDER BY model_name",
     ),
     q(
+        "exact: Bool and UInt8 branches take the first one's type and keep the byte",
+        f"SELECT if(success = 0, true, 5) AS b, toUInt8(b) AS b8, toString(b), b = 5, "
+        f"if(success = 0, 5, true) AS u, coalesce(if(success = 1, false, NULL), 7) AS c, "
+        f"toUInt8(c) AS c8, ifNull(if(0, true, NULL), 0) AS d, "
+        f"multiIf(success = 0, NULL, latency > 5, true, 0) AS e, toUInt8(e) AS e8, "
+        f"[true, 0] AS arr, count() FROM {T} GROUP BY b8, u, c8, d, e8, b, c, e "
+        f"ORDER BY b8, u, c8, e8",
+    ),
+    q(
+        "exact: a Date from 2106-02-07 on compares with a DateTime as 2106-02-06 00:00:00",
+        f"SELECT toDateTime('2106-02-07 06:28:15') <= toDate('2106-02-08'), "
+        f"toDate('2106-02-08') = toDateTime('2106-02-06 00:00:00'), "
+        f"toDate('2149-06-06') > toDateTime('2106-02-06 00:00:01'), "
+        f"countIf(event_time <= toDate(event_time) + 1), "
+        f"countIf(toDate(event_time) + 2 > event_time), "
+        f"countIf(event_time < toDate('2149-06-06')), "
+        f"max(if(success = 1, toDate('2120-01-01'), event_time)) FROM {T}",
+    ),
+    q(
         "join: a table or WITH table given an alias still answers to its own name",
         f"WITH stats AS (SELECT model_name, avg(latency) AS average FROM {T} GROUP BY model_name) "
         f"SELECT i.model_name, i.latency - stats.average AS d, {T}.latency, s.average "
