@@ -1388,6 +1388,18 @@ QUERIES += [
         f"ORDER BY b8, u, c8, e8",
     ),
     q(
+        "exact: float sums of constants over one block, to the last digit",
+        f"SELECT toString(sum(0.30000000000000004)), toString(avg(1e30)), "
+        f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)), count() "
+        f"FROM (SELECT * FROM {T} WHERE model_name = 'mistral-large')",
+    ),
+    q(
+        "exact: float sums of constants per group, to the last digit",
+        f"SELECT model_name, toString(sum(0.30000000000000004)), toString(avg(1e30)), "
+        f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)) FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
         "exact: a Date from 2106-02-07 on compares with a DateTime as 2106-02-06 00:00:00",
         f"SELECT toDateTime('2106-02-07 06:28:15') <= toDate('2106-02-08'), "
         f"toDate('2106-02-08') = toDateTime('2106-02-06 00:00:00'), "
