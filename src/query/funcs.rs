@@ -781,6 +781,11 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if n != "toDate" && args.len() > 1 && n != "toStartOfWeek" {
                 return Err(Error::unsupported(format!("{n} with a time zone")));
             }
+            if n == "toDate" && args[0].ty.is_string() && args[0].as_const().is_none() {
+                // Text of a column (or of a constant made a grouping key) is parsed per row.
+                args.truncate(1);
+                return mk(F::Cast, args, DataType::Date.nullable_if(nullable));
+            }
             time_arg(n, &args)?;
             args.truncate(1);
             mk(F::Trunc(t), args, DataType::Date.nullable_if(nullable))

@@ -706,6 +706,12 @@ QUERIES += [
         f"GROUP BY a, b, c ORDER BY a, b, c",
         tiers=("small",),
     ),
+    err("ch refuses: an Int32 remainder by the constant lowest Int8",
+        f"SELECT (event_time - event_time) % -128 FROM {T}",
+        "ILLEGAL_DIVISION", "division by the most negative number"),
+    err("ch refuses: an Int64 remainder by the constant lowest Int16",
+        f"SELECT toInt64(prompt_tokens) % toInt16(-32768) FROM {T} LIMIT 3",
+        "ILLEGAL_DIVISION", "division by the most negative number"),
     err("ch refuses: a Date compared with a date-time string",
         f"SELECT count() FROM {T} WHERE toDate(event_time) <= '2024-09-01 00:00:00'",
         "TYPE_MISMATCH", "cannot convert string '2024-09-01 00:00:00' to type Date"),
@@ -1408,6 +1414,11 @@ QUERIES += [
         f"countIf(toDate(event_time) + 2 > event_time), "
         f"countIf(event_time < toDate('2149-06-06')), "
         f"max(if(success = 1, toDate('2120-01-01'), event_time)) FROM {T}",
+    ),
+    q(
+        "toDate of text from a column and of a constant made a grouping key",
+        f"SELECT toDate(toString(event_time)) AS d, toString(toDate('2024-09-10')) AS k, "
+        f"count() FROM {T} GROUP BY d, k ORDER BY d LIMIT 10",
     ),
     q(
         "join: a table or WITH table given an alias still answers to its own name",
