@@ -662,7 +662,10 @@ mod tests {
         // Bool and UInt8 take the first one's name; wider types take Bool as UInt8.
         assert_eq!(c(DataType::Bool, DataType::UInt8).as_deref(), Some("Bool"));
         assert_eq!(c(DataType::UInt8, DataType::Bool).as_deref(), Some("UInt8"));
-        assert_eq!(c(DataType::Bool, DataType::UInt16).as_deref(), Some("UInt16"));
+        assert_eq!(
+            c(DataType::Bool, DataType::UInt16).as_deref(),
+            Some("UInt16")
+        );
         assert_eq!(c(DataType::Bool, DataType::Int8).as_deref(), Some("Int16"));
         assert_eq!(
             common_type(&[
