@@ -712,6 +712,14 @@ QUERIES += [
     err("ch refuses: an Int64 remainder by the constant lowest Int16",
         f"SELECT toInt64(prompt_tokens) % toInt16(-32768) FROM {T} LIMIT 3",
         "ILLEGAL_DIVISION", "division by the most negative number"),
+    err("ch refuses: a zero divisor in a coalesce argument after one that cannot be NULL",
+        f"SELECT coalesce(prompt_tokens, reasoning_tokens % 0, 'x') FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    q(
+        "coalesce arguments after one that cannot be NULL take no part in the type",
+        f"SELECT coalesce(prompt_tokens, 'x') AS c, coalesce(NULL, success, [1]) AS d, count() "
+        f"FROM {T} GROUP BY c, d ORDER BY c, d LIMIT 5",
+    ),
     err("ch refuses: a Date compared with a date-time string",
         f"SELECT count() FROM {T} WHERE toDate(event_time) <= '2024-09-01 00:00:00'",
         "TYPE_MISMATCH", "cannot convert string '2024-09-01 00:00:00' to type Date"),

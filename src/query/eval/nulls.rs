@@ -163,6 +163,7 @@ pub(super) fn and_or<'a>(
 }
 
 /// `coalesce`: per row, the first argument that is not `NULL`, cast to the result type `ty`.
+/// Arguments after the first of a type that cannot be `NULL` were computed but are not read.
 pub(super) fn coalesce<'a>(
     fc: &FCall,
     args: &[Cow<'_, Col<'a>>],
@@ -181,6 +182,9 @@ pub(super) fn coalesce<'a>(
             None => vec![true; n],
         });
         vals.push(cast_branch(a, at(i), ty, n)?);
+        if !at(i).is_nullable() && *at(i) != DataType::Nothing {
+            break;
+        }
     }
     vals.push(Col::Const(Value::Null));
     select(fc, &conds, &vals, ty, n)
