@@ -720,6 +720,12 @@ QUERIES += [
         f"SELECT coalesce(prompt_tokens, 'x') AS c, coalesce(NULL, success, [1]) AS d, count() "
         f"FROM {T} GROUP BY c, d ORDER BY c, d LIMIT 5",
     ),
+    q(
+        "IN an array written out of elements without a common type",
+        f"SELECT countIf((event_time - toDateTime('2038-01-19 03:14:08')) IN "
+        f"[-1, 18446744073709551615]), countIf(prompt_tokens IN [-1, 18446744073709551615, 100]), "
+        f"countIf(prompt_tokens IN [1, 2.5, 100]) FROM {T}",
+    ),
     err("ch refuses: a Date compared with a date-time string",
         f"SELECT count() FROM {T} WHERE toDate(event_time) <= '2024-09-01 00:00:00'",
         "TYPE_MISMATCH", "cannot convert string '2024-09-01 00:00:00' to type Date"),
