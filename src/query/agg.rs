@@ -643,7 +643,8 @@ fn sum_wide<T: Prim>(s: &mut [i128], c: &mut [u64], v: &[T], groups: &Groups<'_>
     }
 }
 
-/// Adds floats to per-group sums (one group: ClickHouse's block summation).
+/// Adds floats to per-group sums (one group: ClickHouse's block summation; several: one row
+/// after another, as ClickHouse adds them).
 fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
     match (groups.ids, groups.mask) {
         (None, None) => add_floats(&mut s[0], v),
@@ -660,16 +661,16 @@ fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
             for p in parts {
                 s[0] += p;
             }
+            let mut rest = 0.0;
             for (x, k) in vr.iter().zip(mr) {
                 if *k {
-                    s[0] += x.f();
+                    rest += x.f();
                 }
             }
+            s[0] += rest;
         }
-        (Some(ids), mask) if !s.is_empty() && s.len() <= BANKED_GROUPS => {
-            let ids = &ids[..ids.len().min(v.len())];
-            banked(s, ids, mask, 0.0, |a, b| a + b, |i| v[i].f());
-        }
+        // With groups, ClickHouse adds row by row to each group's sum: no banks here, whose
+        // reordered additions round differently (`avg(1e30)` of a group is then not 1e30).
         (Some(ids), Some(m)) => {
             for ((g, x), k) in ids.iter().zip(v).zip(m) {
                 if let Some(t) = s.get_mut(*g as usize) {
@@ -683,7 +684,7 @@ fn sum_floats<T: Prim>(s: &mut [f64], v: &[T], groups: &Groups<'_>) {
 
 /// Adds a block of floats to `sum` the way ClickHouse adds a block to a `sum` state: sixteen
 /// running partial sums over the whole chunks of sixteen, added to the state in order, then the
-/// remaining values one by one.
+/// remaining values summed from zero on their own and that sum added to the state.
 fn add_floats<T: Prim>(sum: &mut f64, v: &[T]) {
     let mut parts = [0.0f64; 16];
     let chunks = v.chunks_exact(16);
@@ -696,9 +697,7 @@ fn add_floats<T: Prim>(sum: &mut f64, v: &[T]) {
     for p in parts {
         *sum += p;
     }
-    for x in rest {
-        *sum += x.f();
-    }
+    *sum += rest.iter().fold(0.0, |a, x| a + x.f());
 }
 
 fn grow<T: Clone>(v: &mut Vec<T>, n: usize, fill: T) {

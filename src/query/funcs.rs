@@ -638,17 +638,16 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 return Err(Error::query("coalesce() needs arguments"));
             }
             refuse_variant(n, &args.iter().map(|a| &a.ty).collect::<Vec<_>>())?;
-            // Arguments after the first that cannot be NULL are never reached.
-            if let Some(first) = args
+            // Arguments after the first that cannot be NULL are never the value and take no
+            // part in the type; they are still computed (ClickHouse raises for a `% 0` there).
+            let live = args
                 .iter()
                 .position(|a| !a.ty.is_nullable() && a.ty != DataType::Nothing)
-            {
-                args.truncate(first + 1);
-            }
-            let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
+                .map_or(args.len(), |first| first + 1);
+            let types: Vec<&DataType> = args[..live].iter().map(|a| &a.ty).collect();
             let all = common_type(&types).ok_or_else(|| illegal(n, &args))?;
             // The result is nullable only when every argument is.
-            let ty = if args
+            let ty = if args[..live]
                 .iter()
                 .all(|a| a.ty.is_nullable() || a.ty == DataType::Nothing)
             {
@@ -793,6 +792,11 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             }
             if n != "toDate" && args.len() > 1 && n != "toStartOfWeek" {
                 return Err(Error::unsupported(format!("{n} with a time zone")));
+            }
+            if n == "toDate" && args[0].ty.is_string() && args[0].as_const().is_none() {
+                // Text of a column (or of a constant made a grouping key) is parsed per row.
+                args.truncate(1);
+                return mk(F::Cast, args, DataType::Date.nullable_if(nullable));
             }
             time_arg(n, &args)?;
             args.truncate(1);

@@ -516,8 +516,26 @@ pub fn common_type(types: &[&DataType]) -> Option<DataType> {
     })
 }
 
+/// Whether `a` and `b` are one type once `Bool` counts as `UInt8`: ClickHouse's `Bool` is
+/// `UInt8` under another name, and its common type of such types is the first one (`if(c,
+/// true, 5)` is `Bool`, `if(c, 5, true)` is `UInt8`; the byte is kept as it is either way).
+pub fn same_but_bool(a: &DataType, b: &DataType) -> bool {
+    let plain = |t: &DataType| {
+        if *t == DataType::Bool {
+            DataType::UInt8
+        } else {
+            t.clone()
+        }
+    };
+    match (a, b) {
+        (DataType::Array(x), DataType::Array(y)) => same_but_bool(x, y),
+        (DataType::Nullable(x), DataType::Nullable(y)) => same_but_bool(x, y),
+        _ => plain(a) == plain(b),
+    }
+}
+
 fn supertype(a: &DataType, b: &DataType) -> Option<DataType> {
-    if a == b {
+    if a == b || same_but_bool(a, b) {
         return Some(a.clone());
     }
     if a.is_string() && b.is_string() {
@@ -641,5 +659,23 @@ mod tests {
             Some("Float64")
         );
         assert_eq!(c(DataType::UInt64, DataType::Int64), None);
+        // Bool and UInt8 take the first one's name; wider types take Bool as UInt8.
+        assert_eq!(c(DataType::Bool, DataType::UInt8).as_deref(), Some("Bool"));
+        assert_eq!(c(DataType::UInt8, DataType::Bool).as_deref(), Some("UInt8"));
+        assert_eq!(
+            c(DataType::Bool, DataType::UInt16).as_deref(),
+            Some("UInt16")
+        );
+        assert_eq!(c(DataType::Bool, DataType::Int8).as_deref(), Some("Int16"));
+        assert_eq!(
+            common_type(&[
+                &DataType::Nothing,
+                &DataType::Nullable(Box::new(DataType::Bool)),
+                &DataType::UInt8
+            ])
+            .map(|t| t.to_string())
+            .as_deref(),
+            Some("Nullable(Bool)")
+        );
     }
 }

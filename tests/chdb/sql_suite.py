@@ -706,6 +706,26 @@ QUERIES += [
         f"GROUP BY a, b, c ORDER BY a, b, c",
         tiers=("small",),
     ),
+    err("ch refuses: an Int32 remainder by the constant lowest Int8",
+        f"SELECT (event_time - event_time) % -128 FROM {T}",
+        "ILLEGAL_DIVISION", "division by the most negative number"),
+    err("ch refuses: an Int64 remainder by the constant lowest Int16",
+        f"SELECT toInt64(prompt_tokens) % toInt16(-32768) FROM {T} LIMIT 3",
+        "ILLEGAL_DIVISION", "division by the most negative number"),
+    err("ch refuses: a zero divisor in a coalesce argument after one that cannot be NULL",
+        f"SELECT coalesce(prompt_tokens, reasoning_tokens % 0, 'x') FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    q(
+        "coalesce arguments after one that cannot be NULL take no part in the type",
+        f"SELECT coalesce(prompt_tokens, 'x') AS c, coalesce(NULL, success, [1]) AS d, count() "
+        f"FROM {T} GROUP BY c, d ORDER BY c, d LIMIT 5",
+    ),
+    q(
+        "IN an array written out of elements without a common type",
+        f"SELECT countIf((event_time - toDateTime('2038-01-19 03:14:08')) IN "
+        f"[-1, 18446744073709551615]), countIf(prompt_tokens IN [-1, 18446744073709551615, 100]), "
+        f"countIf(prompt_tokens IN [1, 2.5, 100]) FROM {T}",
+    ),
     err("ch refuses: a Date compared with a date-time string",
         f"SELECT count() FROM {T} WHERE toDate(event_time) <= '2024-09-01 00:00:00'",
         "TYPE_MISMATCH", "cannot convert string '2024-09-01 00:00:00' to type Date"),
@@ -1553,6 +1573,42 @@ QUERIES += [
         f"varPopState(toFloat64(latency)) AS v, corrState(prompt_tokens, toFloat64(latency)) AS c "
         f"FROM {T} GROUP BY model_name, toStartOfHour(event_time)) GROUP BY model_name "
         f"ORDER BY model_name",
+    ),
+    q(
+        "exact: Bool and UInt8 branches take the first one's type and keep the byte",
+        f"SELECT if(success = 0, true, 5) AS b, toUInt8(b) AS b8, toString(b), b = 5, "
+        f"if(success = 0, 5, true) AS u, coalesce(if(success = 1, false, NULL), 7) AS c, "
+        f"toUInt8(c) AS c8, ifNull(if(0, true, NULL), 0) AS d, "
+        f"multiIf(success = 0, NULL, latency > 5, true, 0) AS e, toUInt8(e) AS e8, "
+        f"[true, 0] AS arr, count() FROM {T} GROUP BY b8, u, c8, d, e8, b, c, e "
+        f"ORDER BY b8, u, c8, e8",
+    ),
+    q(
+        "exact: float sums of constants over one block, to the last digit",
+        f"SELECT toString(sum(0.30000000000000004)), toString(avg(1e30)), "
+        f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)), count() "
+        f"FROM (SELECT * FROM {T} WHERE model_name = 'mistral-large')",
+    ),
+    q(
+        "exact: float sums of constants per group, to the last digit",
+        f"SELECT model_name, toString(sum(0.30000000000000004)), toString(avg(1e30)), "
+        f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)) FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
+        "exact: a Date from 2106-02-07 on compares with a DateTime as 2106-02-06 00:00:00",
+        f"SELECT toDateTime('2106-02-07 06:28:15') <= toDate('2106-02-08'), "
+        f"toDate('2106-02-08') = toDateTime('2106-02-06 00:00:00'), "
+        f"toDate('2149-06-06') > toDateTime('2106-02-06 00:00:01'), "
+        f"countIf(event_time <= toDate(event_time) + 1), "
+        f"countIf(toDate(event_time) + 2 > event_time), "
+        f"countIf(event_time < toDate('2149-06-06')), "
+        f"max(if(success = 1, toDate('2120-01-01'), event_time)) FROM {T}",
+    ),
+    q(
+        "toDate of text from a column and of a constant made a grouping key",
+        f"SELECT toDate(toString(event_time)) AS d, toString(toDate('2024-09-10')) AS k, "
+        f"count() FROM {T} GROUP BY d, k ORDER BY d LIMIT 10",
     ),
     q(
         "join: a table or WITH table given an alias still answers to its own name",

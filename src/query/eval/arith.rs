@@ -69,6 +69,18 @@ pub(super) fn arith<'a>(
     {
         return Err(zero_divisor());
     }
+    // So is a remainder of a signed 32- or 64-bit dividend by a constant that is the lowest
+    // value of its own signed type (ClickHouse's division by a constant refuses it): `x % -128`
+    // of an Int32 `x`.
+    if let (Arith::Mod, Col::Const(super::super::Value::Int(k))) = (op, b) {
+        let (ba, bb) = (ta.base(), tb.base());
+        if ba.is_int() && ba.is_signed() && ba.int_bits() >= 32 && bb.is_int() && bb.is_signed() {
+            let lowest = sign_extend(1 << (bb.int_bits() - 1), bb.int_bits());
+            if *k == lowest {
+                return Err(Error::query("division by the most negative number"));
+            }
+        }
+    }
     if ty.repr() == Repr::U {
         let signed_divisor = tb.base().is_signed();
         let x = a.u64s(n);

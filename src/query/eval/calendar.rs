@@ -3,6 +3,7 @@
 
 use super::super::column::Col;
 use super::super::types::{DataType, Unit};
+use super::super::Value;
 use super::arith::to_repr;
 use crate::error::Result;
 use crate::store::ColumnData;
@@ -76,10 +77,34 @@ pub(super) fn time_in(c: &Col<'_>, from: &DataType, target: &DataType, n: usize)
             .collect::<Vec<i64>>()
     };
     match (from.base(), target.base()) {
-        (DataType::Date, DataType::DateTime) => mul(86_400),
+        (DataType::Date, DataType::DateTime) => c
+            .i64s(n)
+            .iter()
+            .map(|x| (*x).min(LAST_DATETIME_DAY).wrapping_mul(86_400))
+            .collect(),
         (DataType::Date, DataType::DateTime64) => mul(86_400_000),
         (DataType::DateTime, DataType::DateTime64) => mul(1000),
         _ => c.i64s(n).into_owned(),
+    }
+}
+
+/// The last day a `Date` keeps when ClickHouse converts it to the common type `DateTime` of a
+/// comparison or of `if` branches: 2106-02-06; later days (to 2149-06-06) become 2106-02-06
+/// 00:00:00 there, where `toDateTime` wraps them around the 32-bit seconds instead.
+pub(crate) const LAST_DATETIME_DAY: i64 = 49_709;
+
+/// `Date` days clamped to [`LAST_DATETIME_DAY`], for a conversion to the common type `DateTime`.
+pub(super) fn clamp_days<'a>(c: &Col<'a>, n: usize) -> Col<'a> {
+    match c {
+        Col::Const(Value::Date(d)) => Col::Const(Value::Date((*d).min(LAST_DATETIME_DAY))),
+        Col::Const(v) => Col::Const(v.clone()),
+        Col::N(values, nulls) => Col::N(Box::new(clamp_days(values, n)), nulls.clone()),
+        c => Col::I(Cow::Owned(
+            c.i64s(n)
+                .iter()
+                .map(|x| (*x).min(LAST_DATETIME_DAY))
+                .collect(),
+        )),
     }
 }
 

@@ -25,6 +25,23 @@ pub fn cast<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result
     cast_values(c, from, to, n, None)
 }
 
+/// `cast` of a branch of `if`/`multiIf`, a `coalesce` argument or a `UNION` part to the common
+/// type `to`: between `Bool` and `UInt8` the byte is kept as it is (ClickHouse's `Bool` is
+/// `UInt8` under another name there: `if(c, true, 5)` is a `Bool` 5, which prints `true` and
+/// equals 5), and a `Date` becoming `DateTime` keeps its days up to 2106-02-06 (see
+/// `LAST_DATETIME_DAY`).
+pub fn cast_branch<'a>(c: &Col<'a>, from: &DataType, to: &DataType, n: usize) -> Result<Col<'a>> {
+    let (fb, tb) = (from.base(), to.base());
+    if fb != tb && !matches!(fb, DataType::Array(_)) && super::super::types::same_but_bool(fb, tb) {
+        let kept = fb.clone().nullable_if(to.is_nullable());
+        return cast(c, from, &kept, n);
+    }
+    if *fb == DataType::Date && *tb == DataType::DateTime {
+        return cast(&super::calendar::clamp_days(c, n), from, to, n);
+    }
+    cast(c, from, to, n)
+}
+
 /// ClickHouse's error (CANNOT_CONVERT_TYPE) for NaN or an infinity converted to an integer
 /// type, in a row that is not `NULL` (`skip`); a constant raises without rows.
 fn check_finite(c: &Col<'_>, skip: Option<&[bool]>, to: &DataType, n: usize) -> Result<()> {

@@ -4,7 +4,7 @@
 use super::super::column::{native_map, value_f, value_i, value_str, value_u, Col, Prim};
 use super::super::types::{DataType, Repr};
 use super::super::Value;
-use super::calendar::{finer_time, time_in};
+use super::calendar::{finer_time, time_in, LAST_DATETIME_DAY};
 use super::strings::per_entry;
 use super::{mask_col, to_mask, FCall};
 use crate::error::Result;
@@ -131,6 +131,16 @@ fn cmp_each<T: Copy, K: PartialOrd + Copy>(
 fn cmp_const<'a>(op: Cmp, c: &Col<'_>, ct: &DataType, k: &Value, kt: &DataType) -> Option<Col<'a>> {
     let (dom, scale, k) = if ct.is_time() || kt.is_time() {
         let target = finer_time(ct, kt);
+        let to_datetime = *target.base() == DataType::DateTime;
+        if to_datetime && *ct.base() == DataType::Date {
+            // The column's late days clamp (see `LAST_DATETIME_DAY`): the general path.
+            return None;
+        }
+        let k = if to_datetime && *kt.base() == DataType::Date {
+            Value::Int(value_i(k).min(LAST_DATETIME_DAY))
+        } else {
+            k.clone()
+        };
         let unit = |t: &DataType| match (t.base(), target.base()) {
             (DataType::Date, DataType::DateTime) => 86_400,
             (DataType::Date, DataType::DateTime64) => 86_400_000,
@@ -140,7 +150,7 @@ fn cmp_const<'a>(op: Cmp, c: &Col<'_>, ct: &DataType, k: &Value, kt: &DataType) 
         (
             Dom::I,
             unit(ct),
-            Value::Int(value_i(k).wrapping_mul(unit(kt))),
+            Value::Int(value_i(&k).wrapping_mul(unit(kt))),
         )
     } else {
         let d = domain(ct, kt);

@@ -3,7 +3,7 @@
 use super::super::column::{Col, Strs};
 use super::super::types::{DataType, Repr};
 use super::super::Value;
-use super::cast::cast;
+use super::cast::cast_branch;
 use super::nulls::with_nulls;
 use super::strings::unify_strings;
 use super::{to_mask, FCall};
@@ -117,8 +117,8 @@ pub(super) fn multi_if<'a>(
     let mut vals = Vec::with_capacity(k + 1);
     for i in 0..k {
         conds.push(to_mask(&args[2 * i], n));
-        vals.push(cast(&args[2 * i + 1], at(2 * i + 1), ty, n)?);
+        vals.push(cast_branch(&args[2 * i + 1], at(2 * i + 1), ty, n)?);
     }
-    vals.push(cast(&args[2 * k], at(2 * k), ty, n)?);
+    vals.push(cast_branch(&args[2 * k], at(2 * k), ty, n)?);
     select(fc, &conds, &vals, ty, n)
 }

@@ -43,7 +43,7 @@ pub use arrays::{
     LambdaOp, MAX_ARRAY_ELEMENTS,
 };
 pub use calendar::{Part, Trunc};
-pub use cast::{cast, parse_value};
+pub use cast::{cast, cast_branch, parse_value};
 pub use compare::{float_key, Cmp, InSet};
 pub use format_time::TimeFormat;
 pub use json::{bind as bind_json, is_json_function, json_drops_low_cardinality, JsonFn};

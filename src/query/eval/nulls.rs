@@ -6,7 +6,7 @@ use super::super::column::{default_value, Col};
 use super::super::types::{DataType, Repr};
 use super::super::Value;
 use super::arith::to_repr;
-use super::cast::cast;
+use super::cast::cast_branch;
 use super::conditional::select;
 use super::dispatch::call_values;
 use super::{mask_col, to_mask, Arith, FCall, F};
@@ -163,6 +163,7 @@ pub(super) fn and_or<'a>(
 }
 
 /// `coalesce`: per row, the first argument that is not `NULL`, cast to the result type `ty`.
+/// Arguments after the first of a type that cannot be `NULL` were computed but are not read.
 pub(super) fn coalesce<'a>(
     fc: &FCall,
     args: &[Cow<'_, Col<'a>>],
@@ -180,7 +181,10 @@ pub(super) fn coalesce<'a>(
             Some(m) => m.iter().map(|x| !x).collect(),
             None => vec![true; n],
         });
-        vals.push(cast(a, at(i), ty, n)?);
+        vals.push(cast_branch(a, at(i), ty, n)?);
+        if !at(i).is_nullable() && *at(i) != DataType::Nothing {
+            break;
+        }
     }
     vals.push(Col::Const(Value::Null));
     select(fc, &conds, &vals, ty, n)

@@ -989,7 +989,9 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
     /// The constant values on the right of `IN`.
     fn in_values(&mut self, e: &Expr, mode: Mode) -> Result<Vec<(Value, DataType)>> {
         match e {
-            Expr::Tuple(items) => {
+            // An array written out converts its elements to the left side's type one by one,
+            // as a tuple's: `x IN [-1, 18446744073709551615]` needs no common element type.
+            Expr::Tuple(items) | Expr::Array(items) => {
                 let mut out = Vec::new();
                 for x in items {
                     let b = self.bind(x, mode)?;

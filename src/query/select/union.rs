@@ -4,7 +4,7 @@
 
 use super::super::ast::UnionMode;
 use super::super::column::{empty_col, Col, Table};
-use super::super::eval::{cast, BExpr, BKind, Batch};
+use super::super::eval::{cast_branch, BExpr, BKind, Batch};
 use super::super::types::{common_type, DataType};
 use super::super::Value;
 use super::finish::finish;
@@ -54,7 +54,7 @@ pub(super) fn combine<'a>(parts: Vec<Table<'a>>, modes: &[UnionMode]) -> Result<
                 // Only NULLs.
                 Col::Const(Value::Null)
             } else {
-                cast(&p.cols[c], &p.types[c], &types[c], p.rows)?
+                cast_branch(&p.cols[c], &p.types[c], &types[c], p.rows)?
             };
             out.append(&col, &types[c], p.rows);
         }
