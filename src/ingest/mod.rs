@@ -9,6 +9,7 @@
 mod container;
 pub mod json;
 mod quarantine;
+mod simd;
 pub mod value;
 pub mod values;
 
@@ -1051,37 +1052,10 @@ fn truncated(mut s: String, max: usize) -> String {
 }
 
 /// Position of the first `\n` or `\r` in `b`, and whether every byte before it is ASCII, in one
-/// word-at-a-time pass.
+/// pass of 16-byte blocks.
 #[inline]
 fn scan_line_end(b: &[u8]) -> (Option<usize>, bool) {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
-    const CR: u64 = LO * b'\r' as u64;
-    let mut high = 0u64;
-    let mut chunks = b.chunks_exact(8);
-    let mut base = 0;
-    for c in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(c);
-        let w = u64::from_le_bytes(word);
-        let n = w ^ NL;
-        let r = w ^ CR;
-        // The lowest set bit marks the first byte equal to '\n' or '\r' exactly.
-        let hit = ((n.wrapping_sub(LO) & !n) | (r.wrapping_sub(LO) & !r)) & HI;
-        if hit != 0 {
-            let pos = (hit.trailing_zeros() / 8) as usize;
-            return (Some(base + pos), high & HI == 0 && c[..pos].is_ascii());
-        }
-        high |= w;
-        base += 8;
-    }
-    let tail = chunks.remainder();
-    let ascii = high & HI == 0;
-    match tail.iter().position(|&x| x == b'\n' || x == b'\r') {
-        Some(p) => (Some(base + p), ascii && tail[..p].is_ascii()),
-        None => (None, ascii && tail.is_ascii()),
-    }
+    simd::find_line_end(b)
 }
 
 /// The cell a column's `DEFAULT` stores (`now` is the time of writing, in seconds since the
