@@ -49,6 +49,9 @@ CHDB_SETTINGS = {
     # Print nan/inf as strings instead of null, so they can be told apart.
     "output_format_json_quote_denormals": "1",
     "output_format_json_quote_64bit_integers": "0",
+    # One thread: blocks are aggregated in insertion order, so float sums add in one order
+    # and ties of any()/argMax() resolve as they were inserted, the same in every run.
+    "max_threads": "1",
 }
 
 #: Relative tolerance for floating-point results.
