@@ -1588,6 +1588,7 @@ QUERIES += [
         f"SELECT toString(sum(0.30000000000000004)), toString(avg(1e30)), "
         f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)), count() "
         f"FROM (SELECT * FROM {T} WHERE model_name = 'mistral-large')",
+        tiers=("small",),
     ),
     q(
         "exact: float sums of constants per group, to the last digit",
