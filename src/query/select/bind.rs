@@ -242,7 +242,17 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 // reads another column (`t.a` of a `RIGHT` or `FULL` join `USING a`).
                 match self.column(n) {
                     Some(i) if self.plain_reads(i) => Expr::Ident(self.columns[i].0.clone()),
-                    _ => Expr::Ident(n.clone()),
+                    Some(_) => Expr::Ident(n.clone()),
+                    None => match self.scope.outer_alias(n) {
+                        // An enclosing query's `WITH` alias, where no column has the name.
+                        Some(a) if !stack.contains(n) && self.array_join_name(n).is_none() => {
+                            stack.push(n.clone());
+                            let r = self.expand_within(a, stack, x);
+                            stack.pop();
+                            r?
+                        }
+                        _ => Expr::Ident(n.clone()),
+                    },
                 }
             }
             // A lambda's parameters are not aliases, and in its body they hide the aliases of

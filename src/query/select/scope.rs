@@ -2,7 +2,7 @@
 //! parameters, other tables), the scope of `WITH` tables a query and its parents define, and
 //! the resolution of a table name to a source.
 
-use super::super::ast::{From, Query, With};
+use super::super::ast::{Expr, From, Query, With};
 use super::super::column::{Col, Table};
 use super::super::types::DataType;
 use super::super::{Statistics, Value};
@@ -97,6 +97,7 @@ impl<'a> Env<'a> {
         let q = super::super::parser::parse_query(&expanded.tokens)?;
         let scope = Scope {
             ctes: RefCell::new(Vec::new()),
+            aliases: Vec::new(),
             parent: None,
             nodes_visible: index,
         };
@@ -132,6 +133,8 @@ enum Cte<'a> {
 /// Names visible to a query: its `WITH` tables, its parents', and earlier nodes.
 pub struct Scope<'s, 'a> {
     ctes: RefCell<Vec<(String, Cte<'a>)>>,
+    /// The query's `WITH` aliases (`WITH expr AS name`), which its subqueries see too.
+    aliases: Vec<(String, Expr)>,
     parent: Option<&'s Scope<'s, 'a>>,
     /// Nodes `0..nodes_visible` may be read.
     pub nodes_visible: usize,
@@ -142,6 +145,7 @@ impl<'s, 'a> Scope<'s, 'a> {
     pub fn top(nodes_visible: usize) -> Scope<'s, 'a> {
         Scope {
             ctes: RefCell::new(Vec::new()),
+            aliases: Vec::new(),
             parent: None,
             nodes_visible,
         }
@@ -159,9 +163,31 @@ impl<'s, 'a> Scope<'s, 'a> {
                     })
                     .collect(),
             ),
+            aliases: q
+                .with
+                .iter()
+                .filter_map(|w| match w {
+                    With::Alias(n, e) => Some((n.clone(), e.clone())),
+                    With::Table(..) => None,
+                })
+                .collect(),
             parent: Some(parent),
             nodes_visible: parent.nodes_visible,
         }
+    }
+
+    /// The expression of the `WITH` alias `name` of an enclosing query (the nearest one),
+    /// which a subquery reads where `name` is neither its column nor its own alias, as
+    /// ClickHouse does.
+    pub(super) fn outer_alias(&self, name: &str) -> Option<&Expr> {
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            if let Some((_, e)) = s.aliases.iter().find(|(n, _)| n == name) {
+                return Some(e);
+            }
+            scope = s.parent;
+        }
+        None
     }
 }
 
