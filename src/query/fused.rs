@@ -271,12 +271,12 @@ fn add_rows<const U: usize, const F: usize>(
     let add = |t: Option<&mut Totals>, i: usize, keep: u64| {
         let Some(t) = t else { return };
         let bits = keep.wrapping_neg();
-        for j in 0..U {
-            t.ints[j] = t.ints[j].wrapping_add(u64::from(ints[j][i]) * keep);
+        for (sum, c) in t.ints.iter_mut().zip(&ints) {
+            *sum = sum.wrapping_add(u64::from(c[i]) * keep);
         }
-        for j in 0..F {
+        for (sum, c) in t.floats.iter_mut().zip(&floats) {
             // +0.0 for a dropped row, whatever its value (NaN included).
-            t.floats[j] += f64::from_bits(f64::from(floats[j][i]).to_bits() & bits);
+            *sum += f64::from_bits(f64::from(c[i]).to_bits() & bits);
         }
         t.rows += keep;
     };
