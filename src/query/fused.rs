@@ -1,7 +1,7 @@
 //! One pass over a batch's rows for every `count`, `sum` and `avg` of a `GROUP BY` whose
 //! argument is a narrow column (`UInt8`, `UInt16`, `UInt32` or `Float32`).
 //!
-//! Each group has one record of running totals (integer sums, float sums, a row count), and
+//! Each group has a record of running totals (integer sums, float sums, a row count), and
 //! each row adds all of its values to its group's record at once: one group lookup per row
 //! instead of one per aggregate, and no dispatch per row (the number of integer and float
 //! columns is a compile-time constant of the loop that runs). Integer sums are exact (64-bit
@@ -19,22 +19,14 @@ const MAX_INTS: usize = 4;
 /// The most float columns one pass adds.
 const MAX_FLOATS: usize = 2;
 
-/// A group's running totals.
-#[derive(Debug, Clone, Copy, Default)]
-struct Totals {
-    ints: [u64; MAX_INTS],
-    floats: [f64; MAX_FLOATS],
-    rows: u64,
-}
-
 /// What a column added by the pass feeds, and where its totals are.
 #[derive(Debug, Clone, Copy)]
 enum Lane {
     /// The row count.
     Rows,
-    /// An integer column's sum, at this index of [`Totals::ints`].
+    /// An integer column's sum, at this index of a group's record.
     Int(usize),
-    /// A float column's sum, at this index of [`Totals::floats`].
+    /// A float column's sum (its bits), at this index after the integer sums.
     Float(usize),
 }
 
@@ -47,7 +39,9 @@ pub struct Fused {
     int_slots: Vec<usize>,
     /// The slots of the float columns, in lane order.
     float_slots: Vec<usize>,
-    totals: Vec<Totals>,
+    /// Two records per group, each the integer sums, the float sums (as bits) and the row
+    /// count, one word each: no wider than the columns added need.
+    words: Vec<u64>,
     /// Widened copies of integer columns not stored as `UInt32`.
     wide: Vec<Vec<u32>>,
     /// Narrowed copies of float columns not stored as `Float32`.
@@ -123,8 +117,9 @@ impl Fused {
         ngroups: usize,
         n: usize,
     ) {
-        if self.totals.len() < 2 * ngroups {
-            self.totals.resize(2 * ngroups, Totals::default());
+        let need = 2 * ngroups * self.stride();
+        if self.words.len() < need {
+            self.words.resize(need, 0);
         }
         let n = n.min(ids.len()).min(mask.map_or(n, <[bool]>::len));
         let ids = &ids[..n];
@@ -185,7 +180,7 @@ impl Fused {
                 _ => &buf[..],
             })
             .collect();
-        let totals = &mut self.totals[..];
+        let totals = &mut self.words[..];
         macro_rules! run {
             ($($u:literal, $f:literal);*) => {
                 match (ints.len(), floats.len()) {
@@ -197,39 +192,41 @@ impl Fused {
         run!(0, 0; 0, 1; 0, 2; 1, 0; 1, 1; 1, 2; 2, 0; 2, 1; 2, 2; 3, 0; 3, 1; 3, 2; 4, 0; 4, 1; 4, 2);
     }
 
+    /// Words in a group's record.
+    fn stride(&self) -> usize {
+        self.int_slots.len() + self.float_slots.len() + 1
+    }
+
+    /// Per group, word `w` of its two records, with `add`.
+    fn column(&self, ngroups: usize, w: usize, add: impl Fn(u64, u64) -> u64) -> Vec<u64> {
+        let s = self.stride();
+        let at = |r: usize| self.words.get(r * s + w).copied().unwrap_or(0);
+        (0..ngroups)
+            .map(|g| add(at(2 * g), at(2 * g + 1)))
+            .collect()
+    }
+
     /// Hands each fused aggregate its totals over `ngroups` groups.
     pub fn finish(&mut self, aggs: &mut [Agg], ngroups: usize) {
-        if self.totals.len() < 2 * ngroups {
-            self.totals.resize(2 * ngroups, Totals::default());
-        }
-        // The two records of each group, added in order.
-        let totals: Vec<Totals> = self.totals[..2 * ngroups]
-            .chunks_exact(2)
-            .map(|b| {
-                let mut t = b[0];
-                t.ints
-                    .iter_mut()
-                    .zip(b[1].ints)
-                    .for_each(|(a, x)| *a = a.wrapping_add(x));
-                t.floats
-                    .iter_mut()
-                    .zip(b[1].floats)
-                    .for_each(|(a, x)| *a += x);
-                t.rows += b[1].rows;
-                t
-            })
-            .collect();
-        let rows: Vec<u64> = totals.iter().map(|t| t.rows).collect();
+        let nu = self.int_slots.len();
+        let nf = self.float_slots.len();
+        let rows = self.column(ngroups, nu + nf, u64::wrapping_add);
         for (i, lane) in &self.members {
             let Some(a) = aggs.get_mut(*i) else { continue };
             match lane {
                 Lane::Rows => a.set_totals(None, None, &rows),
                 Lane::Int(j) => {
-                    let s: Vec<u64> = totals.iter().map(|t| t.ints[*j]).collect();
+                    let s = self.column(ngroups, *j, u64::wrapping_add);
                     a.set_totals(Some(&s), None, &rows)
                 }
                 Lane::Float(j) => {
-                    let s: Vec<f64> = totals.iter().map(|t| t.floats[*j]).collect();
+                    let s: Vec<f64> = self
+                        .column(ngroups, nu + *j, |a, b| {
+                            (f64::from_bits(a) + f64::from_bits(b)).to_bits()
+                        })
+                        .into_iter()
+                        .map(f64::from_bits)
+                        .collect();
                     a.set_totals(None, Some(&s), &rows)
                 }
             }
@@ -238,21 +235,20 @@ impl Fused {
 
     /// Per group, whether a row was counted in it.
     pub fn seen(&self, ngroups: usize) -> Vec<bool> {
-        (0..ngroups)
-            .map(|g| {
-                let rows = |b: usize| self.totals.get(2 * g + b).map_or(0, |t| t.rows);
-                rows(0) + rows(1) > 0
-            })
+        let w = self.stride() - 1;
+        self.column(ngroups, w, u64::wrapping_add)
+            .into_iter()
+            .map(|r| r > 0)
             .collect()
     }
 }
 
 /// Adds each row's `U` integer and `F` float values, and 1, to the totals of its group (rows
-/// `mask` drops add zeros, without a branch). `totals` holds two records per group, and rows
+/// `mask` drops add zeros, without a branch). `words` holds two records per group, and rows
 /// alternate between them, so that rows of one group in a row do not wait on each other's
 /// additions.
 fn add_rows<const U: usize, const F: usize>(
-    totals: &mut [Totals],
+    words: &mut [u64],
     ids: &[u32],
     mask: Option<&[bool]>,
     ints: &[&[u32]],
@@ -267,18 +263,26 @@ fn add_rows<const U: usize, const F: usize>(
     }
     let ints: [&[u32]; U] = std::array::from_fn(|j| &ints[j][..n]);
     let floats: [&[f32]; F] = std::array::from_fn(|j| &floats[j][..n]);
-    // `keep` is 1 or 0.
-    let add = |t: Option<&mut Totals>, i: usize, keep: u64| {
-        let Some(t) = t else { return };
+    let stride = U + F + 1;
+    // Adds row `i` to the record at `r` (of `stride` words); `keep` is 1 or 0.
+    let add = |words: &mut [u64], r: usize, i: usize, keep: u64| {
+        let Some(rec) = words.get_mut(r * stride..r * stride + stride) else {
+            return;
+        };
+        let (sums, rest) = rec.split_at_mut(U);
+        let (fsums, rows) = rest.split_at_mut(F);
         let bits = keep.wrapping_neg();
-        for (sum, c) in t.ints.iter_mut().zip(&ints) {
-            *sum = sum.wrapping_add(u64::from(c[i]) * keep);
+        for (w, c) in sums.iter_mut().zip(&ints) {
+            *w = w.wrapping_add(u64::from(c[i]) * keep);
         }
-        for (sum, c) in t.floats.iter_mut().zip(&floats) {
+        for (w, c) in fsums.iter_mut().zip(&floats) {
             // +0.0 for a dropped row, whatever its value (NaN included).
-            *sum += f64::from_bits(f64::from(c[i]).to_bits() & bits);
+            let x = f64::from_bits(f64::from(c[i]).to_bits() & bits);
+            *w = (f64::from_bits(*w) + x).to_bits();
         }
-        t.rows += keep;
+        if let Some(r) = rows.first_mut() {
+            *r += keep;
+        }
     };
     let slot = |g: u32, bank: usize| (g as usize) * 2 + bank;
     let pairs = ids.chunks_exact(2);
@@ -286,20 +290,20 @@ fn add_rows<const U: usize, const F: usize>(
     match mask {
         None => {
             for (p, g) in pairs.enumerate() {
-                add(totals.get_mut(slot(g[0], 0)), 2 * p, 1);
-                add(totals.get_mut(slot(g[1], 1)), 2 * p + 1, 1);
+                add(words, slot(g[0], 0), 2 * p, 1);
+                add(words, slot(g[1], 1), 2 * p + 1, 1);
             }
             if let Some(g) = last {
-                add(totals.get_mut(slot(g, 0)), n - 1, 1);
+                add(words, slot(g, 0), n - 1, 1);
             }
         }
         Some(mask) => {
             for (p, (g, k)) in pairs.zip(mask.chunks_exact(2)).enumerate() {
-                add(totals.get_mut(slot(g[0], 0)), 2 * p, u64::from(k[0]));
-                add(totals.get_mut(slot(g[1], 1)), 2 * p + 1, u64::from(k[1]));
+                add(words, slot(g[0], 0), 2 * p, u64::from(k[0]));
+                add(words, slot(g[1], 1), 2 * p + 1, u64::from(k[1]));
             }
             if let (Some(g), Some(k)) = (last, mask.last()) {
-                add(totals.get_mut(slot(g, 0)), n - 1, u64::from(*k));
+                add(words, slot(g, 0), n - 1, u64::from(*k));
             }
         }
     }
