@@ -263,26 +263,8 @@ fn add_rows<const U: usize, const F: usize>(
     }
     let ints: [&[u32]; U] = std::array::from_fn(|j| &ints[j][..n]);
     let floats: [&[f32]; F] = std::array::from_fn(|j| &floats[j][..n]);
-    let stride = U + F + 1;
-    // Adds row `i` to the record at `r` (of `stride` words); `keep` is 1 or 0.
     let add = |words: &mut [u64], r: usize, i: usize, keep: u64| {
-        let Some(rec) = words.get_mut(r * stride..r * stride + stride) else {
-            return;
-        };
-        let (sums, rest) = rec.split_at_mut(U);
-        let (fsums, rows) = rest.split_at_mut(F);
-        let bits = keep.wrapping_neg();
-        for (w, c) in sums.iter_mut().zip(&ints) {
-            *w = w.wrapping_add(u64::from(c[i]) * keep);
-        }
-        for (w, c) in fsums.iter_mut().zip(&floats) {
-            // +0.0 for a dropped row, whatever its value (NaN included).
-            let x = f64::from_bits(f64::from(c[i]).to_bits() & bits);
-            *w = (f64::from_bits(*w) + x).to_bits();
-        }
-        if let Some(r) = rows.first_mut() {
-            *r += keep;
-        }
+        add_row(words, r, i, keep, &ints, &floats)
     };
     let slot = |g: u32, bank: usize| (g as usize) * 2 + bank;
     let pairs = ids.chunks_exact(2);
@@ -306,6 +288,37 @@ fn add_rows<const U: usize, const F: usize>(
                 add(words, slot(g, 0), n - 1, u64::from(*k));
             }
         }
+    }
+}
+
+/// Adds row `i` of `ints` and `floats`, and 1, to the record at `r` (of `U + F + 1` words),
+/// or zeros and 0 where `keep` is 0 rather than 1.
+#[inline(always)]
+fn add_row<const U: usize, const F: usize>(
+    words: &mut [u64],
+    r: usize,
+    i: usize,
+    keep: u64,
+    ints: &[&[u32]; U],
+    floats: &[&[f32]; F],
+) {
+    let stride = U + F + 1;
+    let Some(rec) = words.get_mut(r * stride..r * stride + stride) else {
+        return;
+    };
+    let (sums, rest) = rec.split_at_mut(U);
+    let (fsums, rows) = rest.split_at_mut(F);
+    let bits = keep.wrapping_neg();
+    for (w, c) in sums.iter_mut().zip(ints) {
+        *w = w.wrapping_add(u64::from(c[i]) * keep);
+    }
+    for (w, c) in fsums.iter_mut().zip(floats) {
+        // +0.0 for a dropped row, whatever its value (NaN included).
+        let x = f64::from_bits(f64::from(c[i]).to_bits() & bits);
+        *w = (f64::from_bits(*w) + x).to_bits();
+    }
+    if let Some(r) = rows.first_mut() {
+        *r += keep;
     }
 }
 
