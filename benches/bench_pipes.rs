@@ -1,6 +1,7 @@
 //! Query time of every shipped pipe on the native build:
-//! `cargo run --release --example bench_pipes [rows ...] [pipe ...]` (default: 1000000 10000000,
-//! every shipped pipe).
+//! `cargo run --release --example bench_pipes [rows ...] [pipe ...] ["SELECT ..." ...]`
+//! (default: 1000000 10000000, every shipped pipe). An argument starting with `SELECT` is a
+//! query to time too, without parameters.
 //!
 //! For each row count, generates that many events straight into a store (no NDJSON file is
 //! kept), then runs each shipped pipe without parameters and with a time range and two models,
@@ -38,7 +39,12 @@ fn main() {
     if sizes.is_empty() {
         sizes = vec![1_000_000, 10_000_000];
     }
-    let only: Vec<&String> = args.iter().filter(|a| a.parse::<u64>().is_err()).collect();
+    let is_sql = |a: &String| a.trim_start().to_ascii_uppercase().starts_with("SELECT");
+    let only: Vec<&String> = args
+        .iter()
+        .filter(|a| a.parse::<u64>().is_err() && !is_sql(a))
+        .collect();
+    let queries: Vec<&String> = args.iter().filter(|a| is_sql(a)).collect();
     let runs: usize = std::env::var("BENCH_RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -75,8 +81,24 @@ fn main() {
             "{:<26} {:>12} {:>14} {:>12} {:>14}",
             "pipe", "ms", "rows read", "filtered ms", "rows read"
         );
+        for q in &queries {
+            let mut times = Vec::new();
+            let mut read = 0;
+            for _ in 0..runs {
+                let t = Instant::now();
+                match store.sql(q, &Params::new()) {
+                    Ok(r) => read = r.statistics.rows_read,
+                    Err(e) => {
+                        eprintln!("{q}: {e}");
+                        std::process::exit(1);
+                    }
+                }
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            println!("{:>12.2} ms {:>10} rows read  {q}", median(times), read);
+        }
         for name in store.pipe_names() {
-            if !only.is_empty() && !only.contains(&&name) {
+            if (!only.is_empty() || !queries.is_empty()) && !only.contains(&&name) {
                 continue;
             }
             let mut cells = Vec::new();

@@ -328,6 +328,17 @@ impl<'g> Groups<'g> {
     }
 }
 
+/// The aggregates the fused pass over a batch can compute (see [`Agg::fusable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusable {
+    /// `count()`, `count(x)`.
+    Count,
+    /// `sum(x)`.
+    Sum,
+    /// `avg(x)`.
+    Avg,
+}
+
 /// A total order over values of one representation, for min/max/argMin/argMax.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ord3 {
@@ -783,6 +794,55 @@ impl Agg {
             state,
             arg_ty,
             seen,
+        }
+    }
+
+    /// What the fused pass over a batch (see [`super::fused`]) may compute for this
+    /// aggregate in its stead: a plain `count`, `sum` or `avg` with no `-If` condition and a
+    /// result that is never `NULL`.
+    pub fn fusable(&self) -> Option<Fusable> {
+        if self.spec.cond.is_some() || self.seen.is_some() {
+            return None;
+        }
+        match (&self.spec.kind, &self.state) {
+            (AggKind::Count, State::Count(_)) => Some(Fusable::Count),
+            (AggKind::Sum, State::SumU(_) | State::SumF(_)) => Some(Fusable::Sum),
+            (AggKind::Avg, State::AvgI(..) | State::AvgF(..)) => Some(Fusable::Avg),
+            _ => None,
+        }
+    }
+
+    /// Adds per-group totals the fused pass computed: integer sums `ints` or float sums
+    /// `floats` (as the state keeps them), and the rows counted per group.
+    pub fn set_totals(&mut self, ints: Option<&[u64]>, floats: Option<&[f64]>, rows: &[u64]) {
+        let n = rows.len();
+        let add_u = |d: &mut Vec<u64>, v: &[u64]| {
+            grow(d, n, 0);
+            d.iter_mut()
+                .zip(v)
+                .for_each(|(d, x)| *d = d.wrapping_add(*x));
+        };
+        let add_f = |d: &mut Vec<f64>, v: &[f64]| {
+            grow(d, n, 0.0);
+            d.iter_mut().zip(v).for_each(|(d, x)| *d += *x);
+        };
+        match &mut self.state {
+            State::Count(c) => add_u(c, rows),
+            State::SumU(s) => add_u(s, ints.unwrap_or(&[])),
+            State::SumF(s) => add_f(s, floats.unwrap_or(&[])),
+            State::AvgI(s, c) => {
+                grow(s, n, 0);
+                // Sums of unsigned values below 2^32 over fewer than 2^32 rows: exact.
+                s.iter_mut()
+                    .zip(ints.unwrap_or(&[]))
+                    .for_each(|(d, x)| *d += i128::from(*x));
+                add_u(c, rows);
+            }
+            State::AvgF(s, c) => {
+                add_f(s, floats.unwrap_or(&[]));
+                add_u(c, rows);
+            }
+            _ => {}
         }
     }
 

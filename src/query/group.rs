@@ -319,32 +319,38 @@ impl<'d> Grouper<'d> {
         if !std::ptr::eq(s.dict.get(), d) {
             return Err(Error::query("a grouping key changed dictionaries"));
         }
-        let mut ids = Vec::with_capacity(n);
-        let mut last: Option<u64> = None;
-        let mut p = 0;
-        for (&o, &code) in other.iter().zip(s.codes.iter()) {
-            if last != Some(o) {
-                let next = self.single.len() as u32;
-                p = *self.single.entry(o).or_insert(next) as usize;
-                if p >= self.dense.len() {
-                    self.dense.resize_with(p + 1, Vec::new);
-                }
-                last = Some(o);
+        let codes = &s.codes[..other.len().min(s.codes.len())];
+        let other = &other[..codes.len()];
+        let mut ids = Vec::with_capacity(codes.len());
+        // Run by run of rows with one value of the other key: its table is looked up once.
+        let mut start = 0;
+        while let Some(&o) = other.get(start) {
+            let end = other[start..]
+                .iter()
+                .position(|x| *x != o)
+                .map_or(other.len(), |k| start + k);
+            let next = self.single.len() as u32;
+            let p = *self.single.entry(o).or_insert(next) as usize;
+            if p >= self.dense.len() {
+                self.dense.resize_with(p + 1, Vec::new);
             }
             let table = &mut self.dense[p];
-            let x = code as usize;
-            if x >= table.len() {
-                table.resize(x + 1, u32::MAX);
+            for &code in &codes[start..end] {
+                let x = code as usize;
+                if x >= table.len() {
+                    table.resize(x + 1, u32::MAX);
+                }
+                let mut g = table[x];
+                if g == u32::MAX {
+                    g = self.groups as u32;
+                    table[x] = g;
+                    self.reps[ok].push(o);
+                    self.reps[dk].push(u64::from(code));
+                    self.groups += 1;
+                }
+                ids.push(g);
             }
-            let mut g = table[x];
-            if g == u32::MAX {
-                g = self.groups as u32;
-                table[x] = g;
-                self.reps[ok].push(o);
-                self.reps[dk].push(u64::from(code));
-                self.groups += 1;
-            }
-            ids.push(g);
+            start = end;
         }
         Ok(ids)
     }

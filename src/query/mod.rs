@@ -14,6 +14,7 @@ mod column;
 mod endpoint;
 mod eval;
 mod funcs;
+mod fused;
 mod group;
 pub(crate) mod lexer;
 mod parser;

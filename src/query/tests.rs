@@ -40,6 +40,105 @@ fn founding_pipes_run() {
 }
 
 #[test]
+fn fused_sums_counts_and_averages_match_hand_sums() {
+    // Sums worked out from the three rows of `store()`.
+    let q = |w: &str, k: &str, o: &str| {
+        sql(&format!(
+            "SELECT {k}, sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), \
+             sum(success), sum(cache_read_tokens), sum(cost), avg(latency), avg(success), \
+             count(), sum(latency) FROM llm_events {w} GROUP BY {o} ORDER BY {o}"
+        ))
+        .unwrap()
+        .data
+    };
+    let f = Value::Float64;
+    let u = Value::UInt;
+    let s = |x: &str| Value::Str(x.into());
+    let all = q("", "model_name", "model_name");
+    assert_eq!(
+        all,
+        vec![
+            vec![
+                s("claude"),
+                u(10),
+                u(5),
+                u(15),
+                u(1),
+                u(0),
+                f(0.125),
+                f(2.5),
+                f(1.0),
+                u(1),
+                f(2.5)
+            ],
+            vec![
+                s("gpt-4o"),
+                u(150),
+                u(30),
+                u(180),
+                u(1),
+                u(0),
+                f(0.75),
+                f(1.0),
+                f(0.5),
+                u(2),
+                f(2.0)
+            ],
+        ]
+    );
+    // Two rows of three pass: the filter becomes a mask the sums skip the third row by.
+    let masked = q("WHERE latency > 1", "model_name", "model_name");
+    assert_eq!(
+        masked,
+        vec![
+            vec![
+                s("claude"),
+                u(10),
+                u(5),
+                u(15),
+                u(1),
+                u(0),
+                f(0.125),
+                f(2.5),
+                f(1.0),
+                u(1),
+                f(2.5)
+            ],
+            vec![
+                s("gpt-4o"),
+                u(100),
+                u(20),
+                u(120),
+                u(1),
+                u(0),
+                f(0.5),
+                f(1.5),
+                f(1.0),
+                u(1),
+                f(1.5)
+            ],
+        ]
+    );
+    // Groups of an hour and a model (not dictionary codes); and a subquery's columns.
+    let pairs = q(
+        "",
+        "toStartOfHour(event_time) AS h, model_name",
+        "h, model_name",
+    );
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(&pairs[0][2..], &all[1][1..]);
+    assert_eq!(&pairs[1][2..], &all[0][1..]);
+    let sub = sql(
+        "SELECT model_name, sum(prompt_tokens), avg(latency), count() FROM \
+         (SELECT model_name, prompt_tokens, latency FROM llm_events) GROUP BY model_name \
+         ORDER BY model_name",
+    )
+    .unwrap()
+    .data;
+    assert_eq!(sub[1], vec![s("gpt-4o"), u(150), f(1.0), u(2)]);
+}
+
+#[test]
 fn basic_queries() {
     let e = sql("SELECT count() AS c, sum(total_tokens) AS t, c + 1 AS d FROM llm_events").unwrap();
     assert_eq!(

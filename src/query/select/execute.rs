@@ -5,6 +5,7 @@ use super::super::agg::{Agg, AggSpec, Groups};
 use super::super::budget;
 use super::super::column::{empty_col, Col, Dict, Strs, Table};
 use super::super::eval::{eval, eval_mask, BExpr, BKind, Batch, F};
+use super::super::fused::Fused;
 use super::super::group::Grouper;
 use super::super::types::{DataType, Repr};
 use super::bind::ArrayJoin;
@@ -100,6 +101,13 @@ fn aggregate<'a>(
                 .chain(a.spec().cond.iter())
                 .all(infallible)
         });
+    // Counts, sums and averages of narrow columns, in one pass over the rows (with keys: a
+    // single group needs no lookup per row, and keeps ClickHouse's own summation).
+    let mut fused = if keys.is_empty() {
+        None
+    } else {
+        Fused::plan(&aggs)
+    };
     let mut alive: Vec<bool> = Vec::new();
     scan(env, read, &needed, masks, |batch, row_mask| {
         let n = batch.n;
@@ -116,6 +124,8 @@ fn aggregate<'a>(
                 }
             };
             match row_mask {
+                // The fused pass counts each group's rows.
+                _ if fused.is_some() => {}
                 None => s.codes.iter().for_each(|&c| mark(c)),
                 Some(m) => s
                     .codes
@@ -136,6 +146,7 @@ fn aggregate<'a>(
             let groups = grouper.groups();
             alive.resize(groups, false);
             match row_mask {
+                _ if fused.is_some() => {}
                 None => assigned.iter().for_each(|&g| alive[g as usize] = true),
                 Some(m) => assigned
                     .iter()
@@ -145,7 +156,13 @@ fn aggregate<'a>(
             }
             (Some(&assigned), groups)
         };
-        for agg in &mut aggs {
+        if let (Some(f), Some(ids)) = (fused.as_mut(), ids) {
+            f.update(&batch.cols, ids, row_mask, ngroups, n);
+        }
+        for (i, agg) in aggs.iter_mut().enumerate() {
+            if fused.as_ref().is_some_and(|f| f.covers(i)) {
+                continue;
+            }
             let args = agg
                 .spec()
                 .args
@@ -172,6 +189,19 @@ fn aggregate<'a>(
         }
         Ok(true)
     })?;
+    let ngroups = match code_key {
+        Some(dict) => dict.len(),
+        None if keys.is_empty() => 1,
+        None => grouper.groups(),
+    };
+    if let Some(f) = fused.as_mut() {
+        f.finish(&mut aggs, ngroups);
+        if code_key.is_some() {
+            seen = f.seen(ngroups);
+        } else {
+            alive = f.seen(ngroups);
+        }
+    }
     if let Some(dict) = code_key {
         let sel: Vec<u32> = (0..seen.len() as u32)
             .filter(|&c| seen[c as usize])
@@ -186,7 +216,6 @@ fn aggregate<'a>(
         charge_states(env, &cols)?;
         return Ok(Batch { n: sel.len(), cols });
     }
-    let ngroups = if keys.is_empty() { 1 } else { grouper.groups() };
     let mut cols = grouper.key_columns();
     for agg in aggs {
         cols.push(agg.finish(ngroups)?);
