@@ -244,9 +244,10 @@ impl Fused {
 }
 
 /// Adds each row's `U` integer and `F` float values, and 1, to the totals of its group (rows
-/// `mask` drops add zeros, without a branch). `words` holds two records per group, and rows
-/// alternate between them, so that rows of one group in a row do not wait on each other's
-/// additions.
+/// `mask` drops add zeros, without a branch). `words` holds two records per group. Without
+/// float sums, rows alternate between them, so that rows of one group in a row do not wait on
+/// each other's additions; with them, every row goes to the first, so that each group's floats
+/// add up in row order, as ClickHouse adds them under a `GROUP BY` (to the last digit).
 fn add_rows<const U: usize, const F: usize>(
     words: &mut [u64],
     ids: &[u32],
@@ -266,7 +267,8 @@ fn add_rows<const U: usize, const F: usize>(
     let add = |words: &mut [u64], r: usize, i: usize, keep: u64| {
         add_row(words, r, i, keep, &ints, &floats)
     };
-    let slot = |g: u32, bank: usize| (g as usize) * 2 + bank;
+    let second = usize::from(F == 0);
+    let slot = |g: u32, bank: usize| (g as usize) * 2 + bank * second;
     let pairs = ids.chunks_exact(2);
     let last = pairs.remainder().first().copied();
     match mask {

@@ -1591,6 +1591,12 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "exact: Float32 column sums and averages per group, to the last digit",
+        f"SELECT model_name, toString(sum(cost)), toString(avg(latency)), "
+        f"toString(sum(prompt_tokens)), toString(avg(success)), count() FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+    ),
+    q(
         "exact: float sums of constants per group, to the last digit",
         f"SELECT model_name, toString(sum(0.30000000000000004)), toString(avg(1e30)), "
         f"toString(avgIf(0.1, success = 1)), toString(sumIf(0.7, latency > 1)) FROM {T} "
