@@ -384,6 +384,9 @@ pub struct Query {
     pub union: Vec<(UnionMode, Rc<Query>)>,
     /// `WINDOW name AS (…)`: named windows.
     pub windows: Vec<(String, Over)>,
+    /// The query stands for a table function (`numbers(n)`): not a subquery where ClickHouse
+    /// numbers subqueries.
+    pub table_function: bool,
 }
 
 /// Numbers the subqueries of a statement in the order ClickHouse's analyzer meets them, which
@@ -460,6 +463,7 @@ impl<'q> Numbering<'q> {
     /// A `FROM` source; the parser bounds how many joins a query chains.
     fn from(&mut self, f: &'q From) {
         match f {
+            From::Subquery(sub, _) if sub.table_function => {}
             From::Subquery(sub, _) => {
                 self.next += 1;
                 self.query(sub);

@@ -173,6 +173,7 @@ fn numbers_query(mut args: Vec<Expr>) -> Result<Query> {
         offset: None,
         union: Vec::new(),
         windows: Vec::new(),
+        table_function: true,
     })
 }
 

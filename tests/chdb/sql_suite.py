@@ -1729,6 +1729,18 @@ QUERIES += [
     ),
 ]
 
+QUERIES += [
+    q(
+        "WITH aliases of an enclosing query in subqueries, columns and own aliases first",
+        f"WITH 5 AS start, toDate('2024-09-10') AS day, start * 2 AS twice, 7 AS model_name "
+        f"SELECT (SELECT start + 1), x, y, m, (SELECT twice), cnt FROM "
+        f"(SELECT start + number AS x, day + number AS y FROM numbers(3)) AS a, "
+        f"(SELECT any(model_name) AS m, count() AS cnt FROM {T} WHERE toDate(event_time) >= day) AS b "
+        f"ORDER BY x",
+        tiers=("small",),
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}
