@@ -369,6 +369,8 @@ const NULL_AWARE: &[&str] = &[
     "if",
     "multiIf",
     "coalesce",
+    "greatest",
+    "least",
     "ifNull",
     "nullIf",
     "isNull",
@@ -656,6 +658,33 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 all.base().clone()
             };
             mk(F::Coalesce, args, ty.without_low_cardinality())
+        }
+        "greatest" | "least" => {
+            if args.is_empty() {
+                return Err(Error::query(format!("{n}() needs arguments")));
+            }
+            if args.iter().all(|a| *a.ty.base() == DataType::Nothing) {
+                return Ok(BExpr::constant(
+                    Value::Null,
+                    DataType::Nullable(Box::new(DataType::Nothing)),
+                ));
+            }
+            let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
+            refuse_variant(n, &types)?;
+            let mut ty = common_type(&types).ok_or_else(|| illegal(n, &args))?;
+            // `Bool` with integers compares as `UInt8`, whichever comes first.
+            if *ty.base() == DataType::Bool
+                && args
+                    .iter()
+                    .any(|a| !matches!(a.ty.base(), DataType::Bool | DataType::Nothing))
+            {
+                ty = DataType::UInt8.nullable_if(ty.is_nullable());
+            }
+            mk(
+                F::Extreme(n == "greatest"),
+                args,
+                ty.without_low_cardinality(),
+            )
         }
         "ifNull" => {
             arity(n, &args, 2, 2)?;

@@ -9,7 +9,7 @@ The grammar covers the SQL subset llm-metrics implements (src/query/funcs.rs and
 aggregate with its ``-If`` combinator, every scalar function, ``WHERE``/``HAVING``/``GROUP BY``/
 ``ORDER BY``/``LIMIT BY``/``LIMIT``/``OFFSET``/``DISTINCT``, ``WITH`` (aliases and table
 subqueries), subqueries in ``FROM``, ``IN`` and as scalars, NULL-producing expressions, and edge
-constants. A few functions outside the subset (``concat``, ``greatest``, ``ifNull``, ...) are
+constants. A few functions outside the subset (``concat``, ``ifNull``, ...) are
 generated on purpose, so that their refusal is checked to be a clean ``not supported`` error.
 
 Type tags used while generating: ``i`` integer, ``f`` float, ``s`` string, ``t`` DateTime,
@@ -493,7 +493,7 @@ class Gen:
                 return binop("-", x("t"), x("t"), tag="i")
             if c == 16:
                 return fn("coalesce", x("i"), x("i"), tag="i")
-            if c == 17 and self.chance(self.unsupported * 10):
+            if c == 17:
                 return fn(self.pick(["greatest", "least"]), x("i"), x("i"), tag="i")
             return x("b") if self.chance(0.3) else self.leaf("i", scope)
         if tag == "f":

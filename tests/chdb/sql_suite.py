@@ -1741,6 +1741,26 @@ QUERIES += [
     ),
 ]
 
+QUERIES += [
+    q(
+        "greatest and least: supertypes, NULLs passed over, NaN by position, strings and times",
+        "SELECT greatest(1, 2) a, least(toUInt8(1), toInt8(-1)) b, greatest(1, NULL) c, "
+        "least(NULL, NULL) d, greatest(nan, 1) e, least(1, nan) f, greatest(3) g, "
+        "greatest('a', 'b', '') h, least(toDate('2024-01-01'), toDateTime('2024-01-01 05:00:00')) i, "
+        "greatest(1, 2.5) j, greatest(toUInt32(5), toInt32(-5)) k, greatest(true, 3) l, "
+        "least(toNullable(5), 3, NULL) m",
+        tiers=("small",),
+    ),
+    q(
+        "greatest and least over columns, grouped",
+        f"SELECT model_name, max(greatest(prompt_tokens, completion_tokens, total_tokens / 2)) AS g, "
+        f"min(least(latency, cost * 100, if(success = 1, NULL, -1.5))) AS l, "
+        f"max(greatest(model_name, error_message)) AS s, "
+        f"countIf(least(event_time, toDate('2024-09-15')) = event_time) AS before FROM {T} "
+        f"GROUP BY model_name ORDER BY model_name",
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

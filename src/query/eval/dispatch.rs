@@ -39,6 +39,7 @@ pub(super) fn call_values<'a>(
         })?,
         F::MultiIf => multi_if(fc, args, ty, n)?,
         F::Coalesce => coalesce(fc, args, ty, n)?,
+        F::Extreme(most) => super::nulls::extreme(fc, args, ty, n, *most)?,
         F::IsNull | F::IsNotNull => null_test(matches!(fc.f, F::IsNull), &args[0], n),
         F::NullIf => null_if(args, ty, n),
         F::AssumeNotNull => assume_not_null(&args[0], ty),

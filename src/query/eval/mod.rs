@@ -133,6 +133,8 @@ pub enum F {
     MultiIf,
     /// `coalesce`.
     Coalesce,
+    /// `greatest` (true) or `least` (false).
+    Extreme(bool),
     /// `isNull`.
     IsNull,
     /// `isNotNull`.

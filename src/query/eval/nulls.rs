@@ -35,6 +35,7 @@ pub(super) fn call<'a>(
         fc.f,
         F::MultiIf
             | F::Coalesce
+            | F::Extreme(_)
             | F::IsNull
             | F::IsNotNull
             | F::And
@@ -186,6 +187,97 @@ pub(super) fn coalesce<'a>(
             break;
         }
     }
+    vals.push(Col::Const(Value::Null));
+    select(fc, &conds, &vals, ty, n)
+}
+
+/// `greatest` (`most` true) or `least` of the arguments, each cast to `ty`: `NULL`s are passed
+/// over (`NULL` only where every argument is), and a later value replaces the one so far
+/// unless the one so far is at least (at most) it, as ClickHouse compares them: a NaN first
+/// gives way to any later value, a NaN later wins over any earlier one.
+pub(super) fn extreme<'a>(
+    fc: &FCall,
+    args: &[Cow<'_, Col<'a>>],
+    ty: &DataType,
+    n: usize,
+    most: bool,
+) -> Result<Col<'a>> {
+    let at = |i: usize| &fc.args[i].ty;
+    let mut vals = Vec::with_capacity(args.len() + 1);
+    for (i, a) in args.iter().enumerate() {
+        vals.push(cast_branch(a, at(i), ty, n)?);
+    }
+    let none = vals.len() as u32;
+    let mut pick = vec![none; n];
+    for (i, v) in vals.iter().enumerate() {
+        if is_null(v) {
+            continue;
+        }
+        let nulls = v.nulls(n);
+        let valid = |r: usize| nulls.as_ref().is_none_or(|m| !m[r]);
+        // Whether row `r` of value `j` (the one so far) keeps its place against value `i`.
+        let keeps: Box<dyn Fn(usize, usize) -> bool + '_> = match ty.repr() {
+            Repr::U => {
+                let all: Vec<Cow<[u64]>> = vals.iter().map(|c| c.u64s(n)).collect();
+                Box::new(move |j, r| {
+                    let (a, b) = (all[j][r], all[i][r]);
+                    if most {
+                        a >= b
+                    } else {
+                        a <= b
+                    }
+                })
+            }
+            Repr::I => {
+                let all: Vec<Cow<[i64]>> = vals.iter().map(|c| c.i64s(n)).collect();
+                Box::new(move |j, r| {
+                    let (a, b) = (all[j][r], all[i][r]);
+                    if most {
+                        a >= b
+                    } else {
+                        a <= b
+                    }
+                })
+            }
+            Repr::F => {
+                let all: Vec<Cow<[f64]>> = vals.iter().map(|c| c.f64s(n)).collect();
+                Box::new(move |j, r| {
+                    let (a, b) = (all[j][r], all[i][r]);
+                    if most {
+                        a >= b
+                    } else {
+                        a <= b
+                    }
+                })
+            }
+            Repr::S => {
+                let all: Vec<_> = vals.iter().map(|c| c.strs(n)).collect();
+                Box::new(move |j, r| {
+                    let a = all[j].dict.str(all[j].codes[r]);
+                    let b = all[i].dict.str(all[i].codes[r]);
+                    if most {
+                        a >= b
+                    } else {
+                        a <= b
+                    }
+                })
+            }
+            Repr::V => {
+                return Err(Error::unsupported(format!(
+                    "function {} of {ty}",
+                    if most { "greatest" } else { "least" }
+                )))
+            }
+        };
+        for (r, p) in pick.iter_mut().enumerate() {
+            if valid(r) && (*p == none || !keeps(*p as usize, r)) {
+                *p = i as u32;
+            }
+        }
+    }
+    let conds: Vec<Vec<bool>> = (0..vals.len() as u32)
+        .map(|i| pick.iter().map(|p| *p == i).collect())
+        .collect();
     vals.push(Col::Const(Value::Null));
     select(fc, &conds, &vals, ty, n)
 }
