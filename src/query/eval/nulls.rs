@@ -214,7 +214,7 @@ pub(super) fn extreme<'a>(
             continue;
         }
         let nulls = v.nulls(n);
-        let valid = |r: usize| nulls.as_ref().is_none_or(|m| !m[r]);
+        let valid = |r: usize| !nulls.as_ref().is_some_and(|m| m[r]);
         // Whether row `r` of value `j` (the one so far) keeps its place against value `i`.
         let keeps: Box<dyn Fn(usize, usize) -> bool + '_> = match ty.repr() {
             Repr::U => {
