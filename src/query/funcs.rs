@@ -813,11 +813,18 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             };
             if n == "toDate" && args[0].ty.is_number() {
                 if let Some(v) = args[0].as_const() {
-                    let x = super::eval::const_i(v);
-                    let days = crate::time::date_from_number(x);
+                    let days = match v {
+                        Value::Float64(x) => super::eval::date_of_float(*x)?,
+                        Value::Float32(x) => super::eval::date_of_float(f64::from(*x))?,
+                        Value::UInt(u) => {
+                            crate::time::date_from_number(i64::try_from(*u).unwrap_or(i64::MAX))
+                        }
+                        v => crate::time::date_from_number(super::eval::const_i(v)),
+                    };
                     return Ok(BExpr::constant(Value::Date(days), DataType::Date));
                 }
-                return Err(Error::unsupported("toDate of a number column"));
+                args.truncate(1);
+                return mk(F::DateOfNumber, args, DataType::Date.nullable_if(nullable));
             }
             if n != "toDate" && args.len() > 1 && n != "toStartOfWeek" {
                 return Err(Error::unsupported(format!("{n} with a time zone")));

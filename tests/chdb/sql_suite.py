@@ -1761,6 +1761,24 @@ QUERIES += [
     ),
 ]
 
+QUERIES += [
+    q(
+        "toDate of numbers: day numbers up to 65535, seconds beyond, floats as ClickHouse reads them",
+        "SELECT x, toDate(x), toDate(toFloat64(x) + 0.9), toDate(toUInt8(x % 256)), "
+        "toDate(toInt32(x)), toDate(65535.9), toDate(toFloat32(1.5)), toDate(65535) "
+        "FROM (SELECT arrayJoin([toInt64(0), 1, 65535, 65536, 1000000000, toInt64(4294967295), toInt64(5000000000), "
+        "-1, -100000, toInt64(9223372036854775807)]) AS x) ORDER BY x",
+        tiers=("small",),
+    ),
+    q(
+        "toDate of a number column in a calendar of days",
+        f"SELECT d, count() FROM (SELECT arrayJoin(arrayMap(x -> toDate(x), "
+        f"range(toUInt32(toDate('2024-09-01')), toUInt32(toDate('2024-09-01')) + 20 * 86400, 86400))) AS d) "
+        f"GROUP BY d ORDER BY d",
+        tiers=("small",),
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

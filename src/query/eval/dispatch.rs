@@ -79,6 +79,7 @@ pub(super) fn call_values<'a>(
         F::ToDateTime | F::Cast => cast(&args[0], at(0), ty, n)?,
         F::ToString => cast(&args[0], at(0), &DataType::String, n)?,
         F::FormatTime(f) => f.column(&args[0], at(0), n),
+        F::DateOfNumber => super::calendar::date_of_number(&args[0], at(0), n)?,
         F::ArrayElement(k) => {
             let values = (0..n)
                 .map(|i| match args[0].value_at(i, at(0)) {

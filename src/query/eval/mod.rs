@@ -42,7 +42,7 @@ pub use arrays::{
     bind as bind_array, conform, is_array_function, lambda_op, lambda_type, ArrayFn, Lambda,
     LambdaOp, MAX_ARRAY_ELEMENTS,
 };
-pub use calendar::{Part, Trunc};
+pub use calendar::{date_of_float, Part, Trunc};
 pub use cast::{cast, cast_branch, parse_value};
 pub use compare::{float_key, Cmp, InSet};
 pub use format_time::TimeFormat;
@@ -163,6 +163,8 @@ pub enum F {
     Part(Part),
     /// `toDateTime`.
     ToDateTime,
+    /// `toDate` of a number.
+    DateOfNumber,
     /// `formatDateTime(t, format)`.
     FormatTime(Box<TimeFormat>),
     /// Time ± interval; the sign is ±1.
