@@ -419,6 +419,45 @@ pub(super) fn date_diff<'a>(
     ))
 }
 
+/// The day `x` converts to as `toDate(x)` reads a number: an integer up to 65535 is a day
+/// number, a larger one seconds since the epoch ([`time::date_from_number`]); a float up to
+/// 65535 is a day number (truncated), a larger one seconds; NaN and infinities are refused.
+pub fn date_of_float(x: f64) -> Result<i64> {
+    if !x.is_finite() {
+        return Err(Error::query("cannot convert inf or nan to Date"));
+    }
+    Ok(if x <= 0.0 {
+        0
+    } else if x <= 65_535.0 {
+        x as i64
+    } else {
+        (x.min(time::DATETIME_MAX as f64) as i64) / 86_400
+    })
+}
+
+/// `toDate` of a number column of type `ty`: its days, as [`date_of_float`] and
+/// [`time::date_from_number`] read them.
+pub(super) fn date_of_number<'a>(c: &Col<'a>, ty: &DataType, n: usize) -> Result<Col<'a>> {
+    let days: Vec<i64> = match ty.base() {
+        DataType::Float32 | DataType::Float64 => c
+            .f64s(n)
+            .iter()
+            .map(|x| date_of_float(*x))
+            .collect::<Result<_>>()?,
+        DataType::UInt64 => c
+            .u64s(n)
+            .iter()
+            .map(|x| time::date_from_number(i64::try_from(*x).unwrap_or(i64::MAX)))
+            .collect(),
+        _ => c
+            .i64s(n)
+            .iter()
+            .map(|x| time::date_from_number(*x))
+            .collect(),
+    };
+    Ok(to_repr(days, &DataType::Date))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::super::Value;
@@ -524,43 +563,4 @@ mod tests {
             time::days_from_civil(2024, 2, 29)
         );
     }
-}
-
-/// The day `x` converts to as `toDate(x)` reads a number: an integer up to 65535 is a day
-/// number, a larger one seconds since the epoch ([`time::date_from_number`]); a float up to
-/// 65535 is a day number (truncated), a larger one seconds; NaN and infinities are refused.
-pub fn date_of_float(x: f64) -> Result<i64> {
-    if !x.is_finite() {
-        return Err(Error::query("cannot convert inf or nan to Date"));
-    }
-    Ok(if x <= 0.0 {
-        0
-    } else if x <= 65_535.0 {
-        x as i64
-    } else {
-        (x.min(time::DATETIME_MAX as f64) as i64) / 86_400
-    })
-}
-
-/// `toDate` of a number column of type `ty`: its days, as [`date_of_float`] and
-/// [`time::date_from_number`] read them.
-pub(super) fn date_of_number<'a>(c: &Col<'a>, ty: &DataType, n: usize) -> Result<Col<'a>> {
-    let days: Vec<i64> = match ty.base() {
-        DataType::Float32 | DataType::Float64 => c
-            .f64s(n)
-            .iter()
-            .map(|x| date_of_float(*x))
-            .collect::<Result<_>>()?,
-        DataType::UInt64 => c
-            .u64s(n)
-            .iter()
-            .map(|x| time::date_from_number(i64::try_from(*x).unwrap_or(i64::MAX)))
-            .collect(),
-        _ => c
-            .i64s(n)
-            .iter()
-            .map(|x| time::date_from_number(*x))
-            .collect(),
-    };
-    Ok(to_repr(days, &DataType::Date))
 }
