@@ -747,6 +747,11 @@ impl Decoder {
         }
         // What was charged before still fits: it was charged.
         let _ = store.charge(before);
+        Err(self.store_full(store, line_no))
+    }
+
+    /// The store-full error of line `line_no`, kept as the stream's.
+    fn store_full(&mut self, store: &Store, line_no: u64) -> Error {
         let e = Error::new(ErrorKind::StoreFull {
             rows: store.rows(),
             bytes: store.bytes(),
@@ -754,7 +759,7 @@ impl Decoder {
             stream: self.report.stream.clone(),
         });
         self.full = Some(e.clone());
-        Err(e)
+        e
     }
 
     /// Stores the records held back, least recently updated first.
@@ -923,14 +928,7 @@ impl Decoder {
                     self.report.lines -= 1;
                     self.report.bytes = self.line_start;
                 }
-                let e = Error::new(ErrorKind::StoreFull {
-                    rows: store.rows(),
-                    bytes: store.bytes(),
-                    line: line_no,
-                    stream: self.report.stream.clone(),
-                });
-                self.full = Some(e.clone());
-                Err(e)
+                Err(self.store_full(store, line_no))
             }
         }
     }

@@ -207,79 +207,79 @@ pub(super) fn extreme<'a>(
     for (i, a) in args.iter().enumerate() {
         vals.push(cast_branch(a, at(i), ty, n)?);
     }
+    let live: Vec<usize> = (0..vals.len()).filter(|i| !is_null(&vals[*i])).collect();
+    let nulls: Vec<Option<Cow<[bool]>>> = vals.iter().map(|v| v.nulls(n)).collect();
+    let valid = |i: usize, r: usize| !nulls[i].as_ref().is_some_and(|m| m[r]);
     let none = vals.len() as u32;
-    let mut pick = vec![none; n];
-    for (i, v) in vals.iter().enumerate() {
-        if is_null(v) {
-            continue;
+    let pick = match ty.repr() {
+        Repr::U => {
+            let all: Vec<Cow<[u64]>> = vals.iter().map(|c| c.u64s(n)).collect();
+            picks(n, none, &live, valid, |i, r| all[i][r], most)
         }
-        let nulls = v.nulls(n);
-        let valid = |r: usize| !nulls.as_ref().is_some_and(|m| m[r]);
-        // Whether row `r` of value `j` (the one so far) keeps its place against value `i`.
-        let keeps: Box<dyn Fn(usize, usize) -> bool + '_> = match ty.repr() {
-            Repr::U => {
-                let all: Vec<Cow<[u64]>> = vals.iter().map(|c| c.u64s(n)).collect();
-                Box::new(move |j, r| {
-                    let (a, b) = (all[j][r], all[i][r]);
-                    if most {
-                        a >= b
-                    } else {
-                        a <= b
-                    }
-                })
-            }
-            Repr::I => {
-                let all: Vec<Cow<[i64]>> = vals.iter().map(|c| c.i64s(n)).collect();
-                Box::new(move |j, r| {
-                    let (a, b) = (all[j][r], all[i][r]);
-                    if most {
-                        a >= b
-                    } else {
-                        a <= b
-                    }
-                })
-            }
-            Repr::F => {
-                let all: Vec<Cow<[f64]>> = vals.iter().map(|c| c.f64s(n)).collect();
-                Box::new(move |j, r| {
-                    let (a, b) = (all[j][r], all[i][r]);
-                    if most {
-                        a >= b
-                    } else {
-                        a <= b
-                    }
-                })
-            }
-            Repr::S => {
-                let all: Vec<_> = vals.iter().map(|c| c.strs(n)).collect();
-                Box::new(move |j, r| {
-                    let a = all[j].dict.str(all[j].codes[r]);
-                    let b = all[i].dict.str(all[i].codes[r]);
-                    if most {
-                        a >= b
-                    } else {
-                        a <= b
-                    }
-                })
-            }
-            Repr::V => {
-                return Err(Error::unsupported(format!(
-                    "function {} of {ty}",
-                    if most { "greatest" } else { "least" }
-                )))
-            }
-        };
-        for (r, p) in pick.iter_mut().enumerate() {
-            if valid(r) && (*p == none || !keeps(*p as usize, r)) {
-                *p = i as u32;
-            }
+        Repr::I => {
+            let all: Vec<Cow<[i64]>> = vals.iter().map(|c| c.i64s(n)).collect();
+            picks(n, none, &live, valid, |i, r| all[i][r], most)
         }
-    }
+        Repr::F => {
+            let all: Vec<Cow<[f64]>> = vals.iter().map(|c| c.f64s(n)).collect();
+            picks(n, none, &live, valid, |i, r| all[i][r], most)
+        }
+        Repr::S => {
+            let all: Vec<_> = vals.iter().map(|c| c.strs(n)).collect();
+            picks(
+                n,
+                none,
+                &live,
+                valid,
+                |i, r| all[i].dict.str(all[i].codes[r]),
+                most,
+            )
+        }
+        Repr::V => {
+            return Err(Error::unsupported(format!(
+                "function {} of {ty}",
+                if most { "greatest" } else { "least" }
+            )))
+        }
+    };
     let conds: Vec<Vec<bool>> = (0..vals.len() as u32)
         .map(|i| pick.iter().map(|p| *p == i).collect())
         .collect();
     vals.push(Col::Const(Value::Null));
     select(fc, &conds, &vals, ty, n)
+}
+
+/// Per row, the argument `greatest` (`most`) or `least` takes among `live` (`none` where no
+/// argument is `valid`): a later value replaces the one so far unless the one so far is at
+/// least (at most) it.
+fn picks<T: PartialOrd>(
+    n: usize,
+    none: u32,
+    live: &[usize],
+    valid: impl Fn(usize, usize) -> bool,
+    value: impl Fn(usize, usize) -> T,
+    most: bool,
+) -> Vec<u32> {
+    let mut pick = vec![none; n];
+    for &i in live {
+        for (r, p) in pick.iter_mut().enumerate() {
+            if !valid(i, r) {
+                continue;
+            }
+            let keeps = *p != none && {
+                let (a, b) = (value(*p as usize, r), value(i, r));
+                if most {
+                    a >= b
+                } else {
+                    a <= b
+                }
+            };
+            if !keeps {
+                *p = i as u32;
+            }
+        }
+    }
+    pick
 }
 
 /// `isNull` (`want` true) or `isNotNull` (`want` false) as a 0/1 column.
