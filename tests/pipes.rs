@@ -314,8 +314,8 @@ fn unsupported_sql_is_named() {
             "INTERSECT",
         ),
         (
-            "SELECT sum(cost) OVER (PARTITION BY model_name) FROM llm_events",
-            "window functions",
+            "SELECT ntile(2) OVER (ORDER BY cost) FROM llm_events",
+            "window function ntile",
         ),
         (
             "SELECT topK(3)(model_name) FROM llm_events",
@@ -335,8 +335,8 @@ fn unsupported_sql_is_named() {
             "function sipHash64",
         ),
         (
-            "SELECT count() FROM numbers(10)",
-            "table function numbers()",
+            "SELECT count() FROM url('x', JSONEachRow)",
+            "table function url()",
         ),
         (
             "SELECT count() FROM llm_events SETTINGS max_threads = 1",
