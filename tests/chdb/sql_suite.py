@@ -1784,6 +1784,47 @@ def sql_strings(texts: list[str]) -> str:
     return "[" + ", ".join(f"'{t}'" for t in texts) + "]"
 
 
+QUERIES += [
+    q(
+        "argMax and argMin of arrays and maps, grouped and over a window",
+        f"SELECT provider, argMax(splitByChar('-', model_name), k) AS a, "
+        f"argMin([prompt_tokens, completion_tokens], k) AS b, argMax(map(model_name, latency), k) AS c, "
+        f"argMinIf(range(success + 1), k, success = 1) AS d FROM (SELECT *, concat(toString(event_time), "
+        f"request_id, model_name, toString(latency), toString(prompt_tokens)) AS k FROM {T}) "
+        f"GROUP BY provider ORDER BY provider",
+    ),
+    q(
+        "argMax of an array over a running window",
+        "SELECT x, argMax(range(x), x) OVER (ORDER BY x) AS a, "
+        "argMin(['a', toString(x)], x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS b "
+        "FROM (SELECT arrayJoin([3, 1, 2, 5]) AS x) ORDER BY x",
+        tiers=("small",),
+    ),
+]
+
+QUERIES += [
+    q(
+        "arrayEnumerate and arrayEnumerateUniq: NULLs and NaNs alike, 0 and -0 apart, several arrays",
+        "SELECT arrayEnumerateUniq([1, 2, 1, NULL, NULL, nan, nan, 0, -0.]) a, arrayEnumerate([]) b, "
+        "arrayEnumerateUniq(['a', 'a']) c, arrayEnumerateUniq([[1], [1], [2]]) d, "
+        "arrayEnumerate([NULL, 1]) e, arrayEnumerateUniq([1, 1, 2, 1], ['a', 'a', 'a', 'b']) f",
+        tiers=("small",),
+    ),
+    q(
+        "arrayEnumerateUniq of split columns",
+        f"SELECT model_name, arrayStringConcat(arrayEnumerate(splitByChar('-', model_name)), ',') AS a, "
+        f"arrayStringConcat(arrayEnumerateUniq(arrayMap(c -> c % 3, range(prompt_tokens % 7))), ',') AS b, "
+        f"count() FROM {T} "
+        f"GROUP BY model_name, a, b ORDER BY model_name, b",
+    ),
+    err(
+        "arrayEnumerateUniq of arrays of different lengths",
+        "SELECT arrayEnumerateUniq([1, 1], [2])",
+        raises="SIZES_OF_ARRAYS_DONT_MATCH",
+        says="lengths of all arrays must be equal",
+    ),
+]
+
 BE_TEXTS = ['2020-01-02T03:04:05+01:00', '2020-01-02', '1700000000', '1700000000.123', '1700000000123', 'Sat, 18 Aug 2018 07:22:16 GMT', '12/05/2021 10:00 PM', '20200102030405', '2020-01-02 !', '', '2020-02-30', '2020-01-02 03:04:05.1234Z', '2018-08-18T07:22:16-03:30', '18.08.2018', 'Tuesday, 18 August 2018', '2018-08-18 07:22:16 MSK', '2020-1-2 3:4:5', '202001', '2020-01-02 12 AM', '2020-01-02 25:61:61', '1969-12-31 23:59:59', '2300-01-01', '2020-01-02, 10:00', '13/13/2020', '31/12/2020', '21/Aug/2018:07:22:16 +0000', 'Married 2020']
 
 QUERIES += [
