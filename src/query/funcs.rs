@@ -1016,7 +1016,13 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         | "parseDateTime32BestEffortOrZero"
         | "parseDateTime64BestEffort"
         | "parseDateTime64BestEffortOrNull"
-        | "parseDateTime64BestEffortOrZero" => bind_best_effort(n, args, now, nullable),
+        | "parseDateTime64BestEffortOrZero"
+        | "parseDateTimeBestEffortUS"
+        | "parseDateTimeBestEffortUSOrNull"
+        | "parseDateTimeBestEffortUSOrZero"
+        | "parseDateTime64BestEffortUS"
+        | "parseDateTime64BestEffortUSOrNull"
+        | "parseDateTime64BestEffortUSOrZero" => bind_best_effort(n, args, now, nullable),
         n if super::eval::UrlFn::of(n).is_some() => {
             let mut f = super::eval::UrlFn::of(n).ok_or_else(|| unknown_function(n))?;
             let k = if matches!(f, super::eval::UrlFn::Parameter(_)) {
@@ -1139,8 +1145,8 @@ fn bind_regexp(n: &str, mut args: Vec<BExpr>, nullable: bool) -> Result<BExpr> {
     Ok(BExpr::call(F::Regexp(Box::new(r)), args, ty))
 }
 
-/// Binds `parseDateTimeBestEffort(s[, 'UTC'])`, `parseDateTime64BestEffort(s[, 3[, 'UTC']])`
-/// and their `OrNull`/`OrZero` forms.
+/// Binds `parseDateTimeBestEffort(s[, 'UTC'])`, `parseDateTime64BestEffort(s[, 3[, 'UTC']])`,
+/// their `US` forms and their `OrNull`/`OrZero` forms.
 fn bind_best_effort(n: &str, mut args: Vec<BExpr>, now: i64, nullable: bool) -> Result<BExpr> {
     use super::eval::OnError;
     let wide = n.starts_with("parseDateTime64");
@@ -1176,7 +1182,7 @@ fn bind_best_effort(n: &str, mut args: Vec<BExpr>, now: i64, nullable: bool) -> 
     };
     let ty = ty.nullable_if(nullable || on_error == OnError::Null);
     Ok(BExpr::call(
-        F::BestEffort(on_error, now.div_euclid(86_400)),
+        F::BestEffort(on_error, n.contains("US"), now.div_euclid(86_400)),
         args,
         ty,
     ))

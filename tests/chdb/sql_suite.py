@@ -1832,7 +1832,8 @@ QUERIES += [
         "parseDateTimeBestEffort and its forms over the formats ClickHouse reads",
         "SELECT s, parseDateTimeBestEffortOrNull(s) AS a, parseDateTimeBestEffortOrZero(s) AS b, "
         "parseDateTime64BestEffortOrNull(s) AS c, parseDateTime64BestEffortOrZero(s, 3) AS d, "
-        "parseDateTime32BestEffortOrNull(s) AS e FROM (SELECT arrayJoin(%s) AS s) ORDER BY s"
+        "parseDateTime32BestEffortOrNull(s) AS e, parseDateTimeBestEffortUSOrNull(s) AS f, "
+        "parseDateTime64BestEffortUSOrZero(s) AS g FROM (SELECT arrayJoin(%s) AS s) ORDER BY s"
         % sql_strings(BE_TEXTS),
         tiers=("small",),
     ),

@@ -127,13 +127,19 @@ fn small(d: &[u8]) -> Option<u8> {
     matches!(d.len(), 1 | 2).then(|| num(d) as u8)
 }
 
-/// Reads `text` as ClickHouse's `parseDateTimeBestEffort` does (with `fraction`, as the
+/// Reads `text` as ClickHouse's `parseDateTimeBestEffort` does (`parseDateTimeBestEffortUS`
+/// with `us`: `MM/DD/YYYY` before `DD/MM/YYYY`; with `fraction`, as the
 /// `DateTime64` form does, which keeps a fraction of a second and 13-digit timestamps' last
 /// three digits), in UTC; `today` (days since 1970) completes a date written without a year.
 /// `Err` where ClickHouse raises `CANNOT_PARSE_DATETIME` ([`Failure::Invalid`]) or leaves
 /// text unread (`CANNOT_PARSE_TEXT`, [`Failure::Unread`]).
-pub fn parse(text: &str, today: i64, fraction: bool) -> std::result::Result<Parsed, Failure> {
-    match read(text, today, fraction) {
+pub fn parse(
+    text: &str,
+    today: i64,
+    fraction: bool,
+    us: bool,
+) -> std::result::Result<Parsed, Failure> {
+    match read(text, today, fraction, us) {
         Some((p, true)) => Ok(p),
         Some((_, false)) => Err(Failure::Unread),
         None => Err(Failure::Invalid),
@@ -150,7 +156,7 @@ pub enum Failure {
 }
 
 /// [`parse`]: the time read, and whether the whole text was read.
-fn read(text: &str, today: i64, fraction: bool) -> Option<(Parsed, bool)> {
+fn read(text: &str, today: i64, fraction: bool, us: bool) -> Option<(Parsed, bool)> {
     let mut c = Cur {
         b: text.as_bytes(),
         i: 0,
@@ -268,23 +274,31 @@ fn read(text: &str, today: i64, fraction: bool) -> Option<(Parsed, bool)> {
                     if day != 0 || month != 0 {
                         return None;
                     }
-                    day = v;
-                    let m = c.digits(19);
-                    n = m.len();
-                    if let Some(v) = small(m) {
+                    if us {
+                        // `parseDateTimeBestEffortUS`: the month comes first.
                         month = v;
-                    } else if n == 0 {
-                        let word = c.alpha(9);
-                        if word.len() < 3 {
-                            return None;
-                        }
-                        month = month_of(word)?;
-                        let long = word.len() > 3 && !full_name(word);
-                        if c.peek().is_some_and(|x| x.is_ascii_alphabetic()) || long {
-                            return None;
-                        }
+                        let d = c.digits(19);
+                        n = d.len();
+                        day = small(d)?;
                     } else {
-                        return None;
+                        day = v;
+                        let m = c.digits(19);
+                        n = m.len();
+                        if let Some(v) = small(m) {
+                            month = v;
+                        } else if n == 0 {
+                            let word = c.alpha(9);
+                            if word.len() < 3 {
+                                return None;
+                            }
+                            month = month_of(word)?;
+                            let long = word.len() > 3 && !full_name(word);
+                            if c.peek().is_some_and(|x| x.is_ascii_alphabetic()) || long {
+                                return None;
+                            }
+                        } else {
+                            return None;
+                        }
                     }
                     if month > 12 {
                         std::mem::swap(&mut month, &mut day);
@@ -483,6 +497,7 @@ pub fn value_of(p: Parsed, ty: &DataType) -> Value {
 /// Runs a best-effort parse over a column of text, once per distinct string.
 pub(super) fn call<'a>(
     on_error: OnError,
+    us: bool,
     today: i64,
     c: &Col<'a>,
     ty: &DataType,
@@ -494,7 +509,7 @@ pub(super) fn call<'a>(
         _ => Value::DateTime(0),
     };
     let one = |s: &str| -> Result<Value> {
-        match parse(s, today, fraction) {
+        match parse(s, today, fraction, us) {
             Ok(p) => Ok(value_of(p, ty)),
             Err(why) => match on_error {
                 OnError::Throw if why == Failure::Unread => Err(Error::query(format!(
@@ -551,7 +566,7 @@ mod tests {
     }
 
     fn secs(s: &str) -> Option<i64> {
-        parse(s, 20_000, false).ok().map(|p| p.secs)
+        parse(s, 20_000, false, false).ok().map(|p| p.secs)
     }
 
     #[test]
@@ -569,11 +584,13 @@ mod tests {
         );
         assert_eq!(secs("12/05/2021 10:00 PM"), Some(at("2021-05-12 22:00:00")));
         assert_eq!(secs("20200102030405"), Some(at("2020-01-02 03:04:05")));
-        assert_eq!(parse("2020-01-02 !", 0, false), Err(Failure::Unread));
-        assert_eq!(parse("2020-02-30", 0, false), Err(Failure::Invalid));
+        assert_eq!(parse("2020-01-02 !", 0, false, false), Err(Failure::Unread));
+        assert_eq!(parse("2020-02-30", 0, false, false), Err(Failure::Invalid));
         assert_eq!(secs(""), None);
         assert_eq!(secs("2020-02-30"), None);
-        let p = parse("2020-01-02 03:04:05.1234Z", 0, true).unwrap();
+        let p = parse("2020-01-02 03:04:05.1234Z", 0, true, false).unwrap();
+        let us = parse("12/05/2021", 0, false, true).unwrap();
+        assert_eq!(us.secs, at("2021-12-05 00:00:00"));
         assert_eq!(
             value_of(p, &DataType::DateTime64),
             Value::DateTime64(at("2020-01-02 03:04:05") * 1000 + 123)

@@ -91,8 +91,8 @@ pub(super) fn call_values<'a>(
         }
         F::Array(f) => super::arrays::call(fc, f, args, ty, n)?,
         F::Json(j) => super::json::call(fc, j, &args[0], n)?,
-        F::BestEffort(on_error, today) => {
-            super::best_effort::call(*on_error, *today, &args[0], ty, n)?
+        F::BestEffort(on_error, us, today) => {
+            super::best_effort::call(*on_error, *us, *today, &args[0], ty, n)?
         }
         F::Url(u) => recode(fc, &args[0], n, |s| u.apply(s))?,
         F::Multi(m) => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(m.any(s))))?,

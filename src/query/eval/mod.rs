@@ -200,9 +200,9 @@ pub enum F {
     Json(Box<JsonFn>),
     /// A regular-expression function of the text in its one argument.
     Regexp(Box<RegexpFn>),
-    /// `parseDateTimeBestEffort` and its forms: what an unreadable text gives, and today's
-    /// day number (for a date written without a year).
-    BestEffort(OnError, i64),
+    /// `parseDateTimeBestEffort` and its forms: what an unreadable text gives, whether it is a
+    /// `US` form (month before day), and today's day number (for a date without a year).
+    BestEffort(OnError, bool, i64),
     /// A URL function.
     Url(Box<UrlFn>),
     /// `multiSearchAny`, `multiMatchAny` and their forms.
