@@ -1008,6 +1008,102 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             }
             mk(F::Cast, args, ty.nullable_if(nullable))
         }
+        "parseDateTimeBestEffort"
+        | "parseDateTimeBestEffortOrNull"
+        | "parseDateTimeBestEffortOrZero"
+        | "parseDateTime32BestEffort"
+        | "parseDateTime32BestEffortOrNull"
+        | "parseDateTime32BestEffortOrZero"
+        | "parseDateTime64BestEffort"
+        | "parseDateTime64BestEffortOrNull"
+        | "parseDateTime64BestEffortOrZero"
+        | "parseDateTimeBestEffortUS"
+        | "parseDateTimeBestEffortUSOrNull"
+        | "parseDateTimeBestEffortUSOrZero"
+        | "parseDateTime64BestEffortUS"
+        | "parseDateTime64BestEffortUSOrNull"
+        | "parseDateTime64BestEffortUSOrZero" => bind_best_effort(n, args, now, nullable),
+        n if super::eval::UrlFn::of(n).is_some() => {
+            let mut f = super::eval::UrlFn::of(n).ok_or_else(|| unknown_function(n))?;
+            let k = if matches!(f, super::eval::UrlFn::Parameter(_)) {
+                2
+            } else {
+                1
+            };
+            arity(n, &args, k, k)?;
+            if args.iter().any(|a| !a.ty.is_string()) {
+                return Err(illegal(n, &args));
+            }
+            if let super::eval::UrlFn::Parameter(name) = &mut f {
+                *name = match args[1].as_const() {
+                    Some(Value::Str(s)) => s.clone(),
+                    _ => {
+                        return Err(Error::unsupported(format!(
+                            "function {n} with a name that is not a constant string"
+                        )))
+                    }
+                };
+            }
+            args.truncate(1);
+            mk(
+                F::Url(Box::new(f)),
+                args,
+                DataType::String.nullable_if(nullable),
+            )
+        }
+        "multiSearchAny"
+        | "multiSearchAnyUTF8"
+        | "multiSearchAnyCaseInsensitive"
+        | "multiSearchAnyCaseInsensitiveUTF8"
+        | "multiMatchAny" => {
+            arity(n, &args, 2, 2)?;
+            if !args[0].ty.is_string() {
+                return Err(illegal(n, &args));
+            }
+            if n == "multiSearchAnyCaseInsensitiveUTF8" {
+                return Err(Error::unsupported(format!(
+                    "{n} (case folding here is ASCII only)"
+                )));
+            }
+            // ClickHouse refuses `[]` (an `Array(Nothing)`) as the needles.
+            let nothing = match args[1].ty.base() {
+                DataType::Array(t) => *t.base() == DataType::Nothing,
+                _ => false,
+            };
+            if nothing {
+                return Err(illegal(n, &args));
+            }
+            let needles: Vec<String> = match args[1].as_const() {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Str(s) => Ok(s.clone()),
+                        _ => Err(illegal(n, &args)),
+                    })
+                    .collect::<Result<_>>()?,
+                _ if matches!(args[1].ty.base(), DataType::Array(_)) => {
+                    return Err(Error::unsupported(format!(
+                        "function {n} with needles that are not a constant array"
+                    )))
+                }
+                _ => return Err(illegal(n, &args)),
+            };
+            let f = if n == "multiMatchAny" {
+                let res = needles
+                    .iter()
+                    .map(|p| super::eval::RegexpFn::new("match", p, None))
+                    .collect::<Result<_>>()?;
+                super::eval::MultiFn::Match(res)
+            } else {
+                super::eval::MultiFn::Search(needles, n.contains("CaseInsensitive"))
+            };
+            args.truncate(1);
+            mk(
+                F::Multi(Box::new(f)),
+                args,
+                DataType::UInt8.nullable_if(nullable),
+            )
+        }
         n if super::eval::is_json_function(n) => super::eval::bind_json(n, args),
         n if super::eval::is_regexp_function(n) => bind_regexp(n, args, nullable),
         _ => Err(unknown_function(name)),
@@ -1047,6 +1143,49 @@ fn bind_regexp(n: &str, mut args: Vec<BExpr>, nullable: bool) -> Result<BExpr> {
     };
     args.truncate(1);
     Ok(BExpr::call(F::Regexp(Box::new(r)), args, ty))
+}
+
+/// Binds `parseDateTimeBestEffort(s[, 'UTC'])`, `parseDateTime64BestEffort(s[, 3[, 'UTC']])`,
+/// their `US` forms and their `OrNull`/`OrZero` forms.
+fn bind_best_effort(n: &str, mut args: Vec<BExpr>, now: i64, nullable: bool) -> Result<BExpr> {
+    use super::eval::OnError;
+    let wide = n.starts_with("parseDateTime64");
+    arity(n, &args, 1, if wide { 3 } else { 2 })?;
+    if !args[0].ty.is_string() {
+        return Err(illegal(n, &args));
+    }
+    let zone = if wide {
+        if let Some(p) = args.get(1) {
+            if const_int(n, p)? != 3 {
+                return Err(Error::unsupported(format!(
+                    "{n} with a precision other than 3"
+                )));
+            }
+        }
+        args.get(2)
+    } else {
+        args.get(1)
+    };
+    utc_only(n, zone)?;
+    args.truncate(1);
+    let on_error = if n.ends_with("OrNull") {
+        OnError::Null
+    } else if n.ends_with("OrZero") {
+        OnError::Zero
+    } else {
+        OnError::Throw
+    };
+    let ty = if wide {
+        DataType::DateTime64
+    } else {
+        DataType::DateTime
+    };
+    let ty = ty.nullable_if(nullable || on_error == OnError::Null);
+    Ok(BExpr::call(
+        F::BestEffort(on_error, n.contains("US"), now.div_euclid(86_400)),
+        args,
+        ty,
+    ))
 }
 
 /// `multiIf` of pruned branches: just the value when one is left and already of the type.

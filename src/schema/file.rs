@@ -102,6 +102,13 @@ pub struct DatasourceFile {
     /// The line of the first `KAFKA_*` setting: the datasource reads a Kafka topic, and has
     /// Kafka's meta columns (`__timestamp`, `__offset`, …) besides its schema.
     pub kafka_line: Option<usize>,
+    /// The columns a connector adds to the schema (Kafka's `__timestamp`, …, DynamoDB's
+    /// `_timestamp`, …), name and type, leaving out those the schema declares itself.
+    pub connector_columns: Vec<(&'static str, &'static str)>,
+    /// `KAFKA_STORE_HEADERS` is true: a Kafka datasource also has `__headers`.
+    kafka_headers: bool,
+    /// The line of `IMPORT_SERVICE 'dynamodb'`: the datasource mirrors a DynamoDB table.
+    dynamodb_line: Option<usize>,
 }
 
 impl DatasourceFile {
@@ -339,6 +346,9 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
         forward_query: None,
         notes: Vec::new(),
         kafka_line: None,
+        connector_columns: Vec::new(),
+        kafka_headers: false,
+        dynamodb_line: None,
     };
     let mut kafka_line = None;
     let mut i = 0;
@@ -395,13 +405,21 @@ pub fn parse_datasource_file(text: &str) -> Result<DatasourceFile> {
     }
     f.kafka_line = kafka_line;
     if let Some(line) = kafka_line {
-        note_kafka_columns(&mut f, line);
+        let headers: &[(&str, &str)] = if f.kafka_headers {
+            KAFKA_HEADERS_COLUMN
+        } else {
+            &[]
+        };
+        let columns: Vec<_> = KAFKA_COLUMNS.iter().chain(headers).copied().collect();
+        note_connector_columns(&mut f, line, "Kafka", &columns, "__timestamp");
+    }
+    if let Some(line) = f.dynamodb_line {
+        note_connector_columns(&mut f, line, "DynamoDB", DYNAMODB_COLUMNS, "_timestamp");
     }
     Ok(f)
 }
 
-/// The columns Tinybird adds to every Kafka datasource, with their types (`__headers`, a
-/// `Map(String, String)`, only with `KAFKA_STORE_HEADERS`, is not among them).
+/// The columns Tinybird adds to every Kafka datasource, with their types.
 pub(crate) const KAFKA_COLUMNS: &[(&str, &str)] = &[
     ("__value", "String"),
     ("__topic", "LowCardinality(String)"),
@@ -411,22 +429,53 @@ pub(crate) const KAFKA_COLUMNS: &[(&str, &str)] = &[
     ("__key", "String"),
 ];
 
-/// Notes, at `line`, the Kafka meta columns the schema does not declare, which the store adds.
-fn note_kafka_columns(f: &mut DatasourceFile, line: usize) {
-    let added: Vec<&str> = KAFKA_COLUMNS
+/// The column a Kafka datasource has with `KAFKA_STORE_HEADERS 'True'`: the message's headers.
+const KAFKA_HEADERS_COLUMN: &[(&str, &str)] = &[("__headers", "Map(String, String)")];
+
+/// The columns Tinybird adds to a DynamoDB datasource (`IMPORT_SERVICE 'dynamodb'`): the item
+/// as JSON, the item before the change, the change's time, its kind and whether it deletes.
+const DYNAMODB_COLUMNS: &[(&str, &str)] = &[
+    ("_record", "String"),
+    ("_old_record", "Nullable(String)"),
+    ("_timestamp", "DateTime64(3)"),
+    ("_event_name", "LowCardinality(String)"),
+    ("_is_deleted", "UInt8"),
+];
+
+/// Adds the meta columns of `connector` the schema does not declare to
+/// [`DatasourceFile::connector_columns`], and notes them at `line`.
+fn note_connector_columns(
+    f: &mut DatasourceFile,
+    line: usize,
+    connector: &str,
+    columns: &[(&'static str, &'static str)],
+    time: &str,
+) {
+    let added: Vec<(&'static str, &'static str)> = columns
         .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| !f.columns.iter().any(|c| c.name == *name))
+        .filter(|(name, _)| {
+            !f.columns.iter().any(|c| c.name == *name)
+                && !f.connector_columns.iter().any(|(n, _)| n == name)
+        })
+        .copied()
         .collect();
-    if !added.is_empty() {
-        f.notes.push(Note {
-            line,
-            message: format!(
-                "Kafka meta columns {} added, read from rows' fields of the same name (__timestamp defaults to the time of writing)",
-                added.join(", ")
-            ),
-        });
+    if added.is_empty() {
+        return;
     }
+    let names: Vec<&str> = added.iter().map(|(name, _)| *name).collect();
+    let default = if names.contains(&time) {
+        format!(" ({time} defaults to the time of writing)")
+    } else {
+        String::new()
+    };
+    f.notes.push(Note {
+        line,
+        message: format!(
+            "{connector} meta columns {} added, read from rows' fields of the same name{default}",
+            names.join(", ")
+        ),
+    });
+    f.connector_columns.extend(added);
 }
 
 fn block(f: &mut DatasourceFile, cmd: &str, line: usize, body: &[&str]) -> Result<()> {
@@ -554,13 +603,21 @@ fn command(
                 ),
             ))
         }
-        c if is_ignored(c) => f.notes.push(Note {
-            line,
-            message: format!(
-                "{} is read but not run in a browser",
-                c.to_ascii_uppercase()
-            ),
-        }),
+        c if is_ignored(c) => {
+            if c == "kafka_store_headers" && value.eq_ignore_ascii_case("true") {
+                f.kafka_headers = true;
+            }
+            if c == "import_service" && value.eq_ignore_ascii_case("dynamodb") {
+                f.dynamodb_line = Some(line);
+            }
+            f.notes.push(Note {
+                line,
+                message: format!(
+                    "{} is read but not run in a browser",
+                    c.to_ascii_uppercase()
+                ),
+            })
+        }
         _ => {
             return Err(err(
                 line,

@@ -95,26 +95,24 @@ impl Datasource {
                 declared,
             });
         }
-        if file.kafka_line.is_some() {
-            // Kafka's meta columns, read from a row's field of the same name where one is sent.
-            for (name, ty) in super::file::KAFKA_COLUMNS {
-                if ds.column_index(name).is_some() {
-                    continue;
-                }
-                let ty = super::TypeDesc::parse(ty)
-                    .ok()
-                    .and_then(|t| t.storage())
-                    .unwrap_or(ColumnType::String);
-                ds.columns.push(ColumnDef {
-                    name: (*name).to_string(),
-                    ty,
-                    path: vec![(*name).to_string()],
-                    // The time a message arrives: here, the time the row is written.
-                    default: (*name == "__timestamp").then_some(DefaultValue::Now),
-                    nullable: false,
-                    declared: None,
-                });
+        // A connector's meta columns, read from a row's field of the same name where one is
+        // sent; the change's time defaults to the time the row is written.
+        for (name, ty) in &file.connector_columns {
+            if ds.column_index(name).is_some() {
+                continue;
             }
+            let (ty, nullable, declared) = super::TypeDesc::parse(ty)
+                .ok()
+                .and_then(|t| t.column_storage())
+                .unwrap_or((ColumnType::String, false, None));
+            ds.columns.push(ColumnDef {
+                name: (*name).to_string(),
+                ty,
+                path: vec![(*name).to_string()],
+                default: matches!(*name, "__timestamp" | "_timestamp").then_some(DefaultValue::Now),
+                nullable,
+                declared,
+            });
         }
         if let Some((engine, line)) = &file.engine {
             if !ENGINES.contains(&engine.as_str()) {
@@ -595,6 +593,65 @@ mod tests {
         .unwrap_err();
         assert!(
             e.to_string().contains("unknown column '__timestamp'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn kafka_headers_and_dynamodb_meta_columns_are_added() {
+        let text = "SCHEMA >\n    `v` String `json:$.v`\n\nKAFKA_CONNECTION_NAME 'k'\nKAFKA_TOPIC 't'\nKAFKA_STORE_HEADERS 'True'\n";
+        let ds = parse_datasource("k", text).unwrap();
+        let headers = ds.columns.last().unwrap();
+        assert_eq!(headers.name, "__headers");
+        assert_eq!(headers.ty, ColumnType::Values);
+        assert_eq!(
+            headers.declared.as_ref().map(|t| t.to_string()).as_deref(),
+            Some("Map(String, String)")
+        );
+        // Without KAFKA_STORE_HEADERS there are no headers.
+        let ds = parse_datasource("k", &text.replace("'True'", "'False'")).unwrap();
+        assert!(ds.column_index("__headers").is_none());
+
+        // A DynamoDB datasource names `_timestamp` and `_is_deleted` in its engine settings
+        // without declaring them.
+        let text = "SCHEMA >\n    `id` String `json:$.id`,\n    `_record` String `json:$._record`\n\nENGINE \"ReplacingMergeTree\"\nENGINE_SORTING_KEY \"id\"\nENGINE_VER \"_timestamp\"\n\nIMPORT_SERVICE 'dynamodb'\nIMPORT_CONNECTION_NAME 'c'\nIMPORT_TABLE_ARN 'arn'\n";
+        let f = parse_datasource_file(text).unwrap();
+        let note = f
+            .notes
+            .iter()
+            .find(|n| n.message.contains("DynamoDB"))
+            .unwrap();
+        assert_eq!(note.line, 9);
+        assert!(
+            note.message
+                .contains("_old_record, _timestamp, _event_name, _is_deleted added"),
+            "{}",
+            note.message
+        );
+        let ds = Datasource::from_file("d", &f).unwrap();
+        let names: Vec<&str> = ds.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "id",
+                "_record",
+                "_old_record",
+                "_timestamp",
+                "_event_name",
+                "_is_deleted"
+            ]
+        );
+        assert!(ds.columns[2].nullable);
+        assert_eq!(ds.columns[3].ty, ColumnType::DateTime64);
+        assert_eq!(ds.columns[3].default, Some(DefaultValue::Now));
+        assert_eq!(ds.columns[4].ty, ColumnType::LowCardinalityString);
+        assert_eq!(ds.columns[5].ty, ColumnType::UInt8);
+        assert_eq!(ds.version_column, Some(3));
+        // Another import service adds nothing.
+        let e = parse_datasource("d", &text.replace("'dynamodb'", "'s3'")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("version column '_timestamp' is not a column"),
             "{e}"
         );
     }

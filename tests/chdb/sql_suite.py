@@ -1779,6 +1779,161 @@ QUERIES += [
     ),
 ]
 
+def sql_strings(texts: list[str]) -> str:
+    """An SQL array literal of the strings `texts` (none holds a quote or a backslash)."""
+    return "[" + ", ".join(f"'{t}'" for t in texts) + "]"
+
+
+QUERIES += [
+    q(
+        "argMax and argMin of arrays and maps, grouped and over a window",
+        f"SELECT provider, argMax(splitByChar('-', model_name), k) AS a, "
+        f"argMin([prompt_tokens, completion_tokens], k) AS b, argMax(map(model_name, latency), k) AS c, "
+        f"argMinIf(range(success + 1), k, success = 1) AS d FROM (SELECT *, concat(toString(event_time), "
+        f"request_id, model_name, toString(latency), toString(prompt_tokens)) AS k FROM {T}) "
+        f"GROUP BY provider ORDER BY provider",
+    ),
+    q(
+        "argMax of an array over a running window",
+        "SELECT x, argMax(range(x), x) OVER (ORDER BY x) AS a, "
+        "argMin(['a', toString(x)], x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS b "
+        "FROM (SELECT arrayJoin([3, 1, 2, 5]) AS x) ORDER BY x",
+        tiers=("small",),
+    ),
+]
+
+QUERIES += [
+    q(
+        "arrayEnumerate and arrayEnumerateUniq: NULLs and NaNs alike, 0 and -0 apart, several arrays",
+        "SELECT arrayEnumerateUniq([1, 2, 1, NULL, NULL, nan, nan, 0, -0.]) a, arrayEnumerate([]) b, "
+        "arrayEnumerateUniq(['a', 'a']) c, arrayEnumerateUniq([[1], [1], [2]]) d, "
+        "arrayEnumerate([NULL, 1]) e, arrayEnumerateUniq([1, 1, 2, 1], ['a', 'a', 'a', 'b']) f",
+        tiers=("small",),
+    ),
+    q(
+        "arrayEnumerateUniq of split columns",
+        f"SELECT model_name, arrayStringConcat(arrayEnumerate(splitByChar('-', model_name)), ',') AS a, "
+        f"arrayStringConcat(arrayEnumerateUniq(arrayMap(c -> c % 3, range(prompt_tokens % 7))), ',') AS b, "
+        f"count() FROM {T} "
+        f"GROUP BY model_name, a, b ORDER BY model_name, b",
+    ),
+    err(
+        "arrayEnumerateUniq of arrays of different lengths",
+        "SELECT arrayEnumerateUniq([1, 1], [2])",
+        raises="SIZES_OF_ARRAYS_DONT_MATCH",
+        says="lengths of all arrays must be equal",
+    ),
+]
+
+BE_TEXTS = ['2020-01-02T03:04:05+01:00', '2020-01-02', '1700000000', '1700000000.123', '1700000000123', 'Sat, 18 Aug 2018 07:22:16 GMT', '12/05/2021 10:00 PM', '20200102030405', '2020-01-02 !', '', '2020-02-30', '2020-01-02 03:04:05.1234Z', '2018-08-18T07:22:16-03:30', '18.08.2018', 'Tuesday, 18 August 2018', '2018-08-18 07:22:16 MSK', '2020-1-2 3:4:5', '202001', '2020-01-02 12 AM', '2020-01-02 25:61:61', '1969-12-31 23:59:59', '2300-01-01', '2020-01-02, 10:00', '13/13/2020', '31/12/2020', '21/Aug/2018:07:22:16 +0000', 'Married 2020']
+
+QUERIES += [
+    q(
+        "parseDateTimeBestEffort and its forms over the formats ClickHouse reads",
+        "SELECT s, parseDateTimeBestEffortOrNull(s) AS a, parseDateTimeBestEffortOrZero(s) AS b, "
+        "parseDateTime64BestEffortOrNull(s) AS c, parseDateTime64BestEffortOrZero(s, 3) AS d, "
+        "parseDateTime32BestEffortOrNull(s) AS e, parseDateTimeBestEffortUSOrNull(s) AS f, "
+        "parseDateTime64BestEffortUSOrZero(s) AS g FROM (SELECT arrayJoin(%s) AS s) ORDER BY s"
+        % sql_strings(BE_TEXTS),
+        tiers=("small",),
+    ),
+    q(
+        "parseDateTimeBestEffort of a column: ISO text, with NULLs, grouped",
+        f"SELECT parseDateTimeBestEffort(formatDateTime(event_time, '%Y-%m-%dT%H:%i:%SZ')) AS t, "
+        f"parseDateTime64BestEffort(concat(toString(event_time), '.25+01:00')) AS u, "
+        f"parseDateTimeBestEffortOrNull(if(success = 1, toString(toUnixTimestamp(event_time)), NULL)) AS v, "
+        f"parseDateTimeBestEffortOrNull(nullIf(model_name, 'gpt-4o')) AS w, "
+        f"toTypeName(v), toTypeName(w), count() FROM {T} GROUP BY t, u, v, w ORDER BY t, u, v, w LIMIT 50",
+    ),
+    err(
+        "parseDateTimeBestEffort of text it cannot read",
+        "SELECT parseDateTimeBestEffort('2020-01-02 !')",
+        raises="CANNOT_PARSE_TEXT",
+        says="cannot parse string '2020-01-02 !' as DateTime",
+    ),
+    err(
+        "parseDateTime64BestEffort of a day the month lacks",
+        "SELECT parseDateTime64BestEffort('2021-02-29')",
+        raises="CANNOT_PARSE_DATETIME",
+        says="cannot parse DateTime64(3) from string",
+    ),
+    err(
+        "parseDateTimeBestEffort of a number",
+        "SELECT parseDateTimeBestEffort(1700000000)",
+        raises="ILLEGAL_TYPE_OF_ARGUMENT",
+        says="illegal types",
+    ),
+]
+
+URLS = ["https://www.example.com:8080/a/b?x=1&y=2#frag", "http://example.com", "example.com/path",
+        "//cdn.example.co.uk/x.js", "localhost", "http://127.0.0.1/", "https://user:pw@host.com/p", "",
+        "mailto:me@x.org", "http:", "www.google.com", "https://example.com/?a=1?b=2#c=3&x=4",
+        "https://a.b.c.d./x", "http://exa mple.com", "//www.a.com/x", "https://www.",
+        "https://example.com/p.html?utm_source=google&x=%20y", "HTTPS://EXAMPLE.COM/A"]
+QUERIES += [
+    q(
+        "URL functions: parts of URLs and URLs without them",
+        "SELECT u, domain(u), domainWithoutWWW(u), topLevelDomain(u), protocol(u), path(u), "
+        "pathFull(u), queryString(u), fragment(u), queryStringAndFragment(u), cutWWW(u), "
+        "cutQueryString(u), cutFragment(u), cutQueryStringAndFragment(u), "
+        "extractURLParameter(u, 'x'), extractURLParameter(u, 'utm_source') "
+        "FROM (SELECT arrayJoin(%s) AS u) ORDER BY u" % sql_strings(URLS),
+        tiers=("small",),
+    ),
+    q(
+        "URL functions of columns, low-cardinality and Nullable",
+        f"SELECT domain(concat('https://', model_name, '.example.org/p?m=', provider)) AS d, "
+        f"extractURLParameter(concat('?m=', provider), 'm') AS p, topLevelDomain(provider) AS t, "
+        f"protocol(nullIf(concat('https://', model_name), 'https://gpt-4o')) AS n, toTypeName(t), "
+        f"toTypeName(n), count() FROM {T} GROUP BY d, p, t, n ORDER BY d, p, t, n",
+    ),
+    q(
+        "multiSearchAny and multiMatchAny of constants",
+        "SELECT multiSearchAny('Googlebot/2.1', ['bot', 'crawl']) a, multiSearchAny('abc', ['']) b, "
+        "multiSearchAnyCaseInsensitive('GoogleBOT', ['bot']) c, multiSearchAnyUTF8('h\u00e9llo', ['\u00e9']) d, "
+        "multiSearchAny(toNullable('x'), ['y', 'x']) e, "
+        "multiMatchAny('abc123', ['^a.c\\\\d+$', 'zzz']) g, multiMatchAny('abc', ['x', '^b']) h, "
+        "multiSearchAny(NULL, ['a']) i",
+        tiers=("small",),
+    ),
+    q(
+        "multiSearchAny and multiMatchAny over columns",
+        f"SELECT model_name, provider, multiSearchAny(model_name, ['gpt', 'claude']) AS a, "
+        f"multiSearchAnyCaseInsensitive(provider, ['OPEN', 'Anth']) AS b, "
+        f"multiMatchAny(model_name, ['^gpt-4o(-mini)?$', 'sonnet']) AS c, "
+        f"multiSearchAny(nullIf(model_name, 'gpt-4o'), ['4']) AS d, toTypeName(b), count() "
+        f"FROM {T} GROUP BY model_name, provider, a, b, c, d ORDER BY model_name, provider",
+    ),
+    err(
+        "multiSearchAny with no needles",
+        "SELECT multiSearchAny('abc', [])",
+        raises="ILLEGAL_TYPE_OF_ARGUMENT",
+        says="illegal types",
+    ),
+    q(
+        "JSON_VALUE: scalars as text, objects and arrays as empty",
+        "SELECT JSON_VALUE('{\"a\":null}', '$.a') a, JSON_VALUE('{\"a\":1.0}', '$.a') b, "
+        "JSON_VALUE('{\"a\":true}', '$.a') c, JSON_VALUE('{\"a\":\"x\\\\ny\"}', '$.a') d, "
+        "JSON_VALUE('{\"a\":[1,[2,3]]}', '$.a[1][0]') e, JSON_VALUE('{\"a\":{\"b c\":3}}', '$.a[\"b c\"]') f, "
+        "JSON_VALUE('{\"a\":[1,2]}', '$.a') g, JSON_VALUE('bad', '$.a') h, JSON_VALUE('{\"a\":1e3}', '$.a') i, "
+        "JSON_VALUE('{\"a\":12345678901234567890}', '$.a') j, JSON_VALUE('{\"a b\":1}', '$.\"a b\"') k, "
+        "JSON_VALUE('[5]', '$[0]') l, JSON_VALUE('{\"a\":1}', '$') m, JSON_VALUE('{\"a\":-0.5}', '$.b') n",
+        tiers=("small",),
+    ),
+    q(
+        "JSON_VALUE over a column of documents",
+        f"SELECT JSON_VALUE(concat('{{\"m\":\"', model_name, '\",\"t\":', toString(prompt_tokens), '}}'), '$.m') AS m, "
+        f"max(JSON_VALUE(concat('{{\"t\":', toString(prompt_tokens), '}}'), '$.t')) AS t, "
+        f"count() FROM {T} GROUP BY m ORDER BY m",
+    ),
+    err(
+        "JSON_VALUE with a path that does not start at $",
+        "SELECT JSON_VALUE('{\"a\":1}', 'a')",
+        raises="BAD_ARGUMENTS",
+        says="unable to parse JSONPath",
+    ),
+]
+
 RANGE = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-20 12:00:00"}
 MODELS = {"models": ["gpt-4o", "claude-3-5-sonnet", "gemini-1.5-flash"]}
 NARROW = {"start_date": "2024-09-10 00:00:00", "end_date": "2024-09-10 03:00:00"}

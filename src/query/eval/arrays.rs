@@ -89,6 +89,10 @@ pub enum ArrayFn {
     Sort,
     /// `arrayReverse`.
     Reverse,
+    /// `arrayEnumerate`: 1, 2, … for the elements.
+    Enumerate,
+    /// `arrayEnumerateUniq`: for each element, how many times it has been met so far.
+    EnumerateUniq,
     /// `arrayStringConcat(a[, sep])`.
     StringConcat,
     /// `range([start, ]end[, step])`.
@@ -184,6 +188,8 @@ pub fn is_array_function(name: &str) -> bool {
             | "arrayDistinct"
             | "arraySort"
             | "arrayReverse"
+            | "arrayEnumerate"
+            | "arrayEnumerateUniq"
             | "arrayStringConcat"
             | "range"
             | "splitByChar"
@@ -358,6 +364,19 @@ pub fn bind(name: &str, args: Vec<BExpr>) -> Result<BExpr> {
                 _ => ArrayFn::Reverse,
             };
             mk(f, args, ty)
+        }
+        "arrayEnumerate" | "arrayEnumerateUniq" => {
+            let most = if n == "arrayEnumerate" { 1 } else { usize::MAX };
+            arity(n, &args, 1, most)?;
+            for k in 0..args.len() {
+                elem_of(n, &args, k)?;
+            }
+            let f = if n == "arrayEnumerate" {
+                ArrayFn::Enumerate
+            } else {
+                ArrayFn::EnumerateUniq
+            };
+            mk(f, args, DataType::Array(Box::new(DataType::UInt32)))
         }
         "arrayStringConcat" => {
             arity(n, &args, 1, 2)?;
@@ -957,6 +976,50 @@ pub(super) fn call<'a>(
                 cap.take(a.len())?;
                 a.reverse();
                 Value::Array(a)
+            }
+            ArrayFn::Enumerate => {
+                let a = items(at(0, i));
+                cap.take(a.len())?;
+                Value::Array((1..=a.len() as u64).map(Value::UInt).collect())
+            }
+            ArrayFn::EnumerateUniq => {
+                // Several arrays are read as one array of their elements side by side.
+                let arrays: Vec<Vec<Value>> = (0..args.len()).map(|k| items(at(k, i))).collect();
+                let len = arrays.first().map_or(0, Vec::len);
+                if arrays.iter().any(|a| a.len() != len) {
+                    return Err(Error::query(
+                        "arrayEnumerateUniq: lengths of all arrays must be equal \
+                         (SIZES_OF_ARRAYS_DONT_MATCH)",
+                    ));
+                }
+                cap.take(len)?;
+                let rows: Vec<Vec<Value>> = (0..len)
+                    .map(|e| {
+                        arrays
+                            .iter()
+                            .map(|a| a.get(e).cloned().unwrap_or(Value::Null))
+                            .collect()
+                    })
+                    .collect();
+                // Elements equal as ClickHouse hashes them: NULLs alike, NaNs alike, 0 and -0 not.
+                let alike =
+                    |a: &[Value], b: &[Value]| a.iter().zip(b).all(|(x, y)| distinct_same(x, y));
+                let mut seen: Vec<(Vec<Value>, u64)> = Vec::new();
+                let mut out = Vec::with_capacity(len);
+                for x in rows {
+                    let k = match seen.iter_mut().find(|(s, _)| alike(s, &x)) {
+                        Some((_, k)) => {
+                            *k += 1;
+                            *k
+                        }
+                        None => {
+                            seen.push((x, 1));
+                            1
+                        }
+                    };
+                    out.push(Value::UInt(k));
+                }
+                Value::Array(out)
             }
             ArrayFn::StringConcat => {
                 let sep = if args.len() > 1 {

@@ -91,6 +91,11 @@ pub(super) fn call_values<'a>(
         }
         F::Array(f) => super::arrays::call(fc, f, args, ty, n)?,
         F::Json(j) => super::json::call(fc, j, &args[0], n)?,
+        F::BestEffort(on_error, us, today) => {
+            super::best_effort::call(*on_error, *us, *today, &args[0], ty, n)?
+        }
+        F::Url(u) => recode(fc, &args[0], n, |s| u.apply(s))?,
+        F::Multi(m) => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(m.any(s))))?,
         F::Regexp(r) => super::regexp::call(fc, r, &args[0], n)?,
         F::AddInterval(unit, sign) => add_interval(&args[0], at(0), &args[1], *unit, *sign, ty, n)?,
         F::AddInt(sign) => add_int(&args[0], &args[1], *sign, ty, n),

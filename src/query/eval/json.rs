@@ -58,6 +58,8 @@ pub enum JsonOp {
     ArrayRaw,
     /// `JSONExtract(…, 'T')`: the value as type `T`.
     Typed(DataType),
+    /// `JSON_VALUE`: a scalar's text (a string unquoted), `''` for an object or array.
+    JsonValue,
     /// `simpleJSONHas` / `visitParamHas`.
     SimpleHas,
     /// `simpleJSONExtractString`.
@@ -116,6 +118,7 @@ fn op_of(name: &str) -> Option<JsonOp> {
         "JSONExtractKeys" => JsonOp::Keys,
         "JSONExtractArrayRaw" => JsonOp::ArrayRaw,
         "JSONExtract" => JsonOp::Typed(DataType::Nothing),
+        "JSON_VALUE" => JsonOp::JsonValue,
         _ => return None,
     })
 }
@@ -174,6 +177,29 @@ pub fn bind(name: &str, mut args: Vec<BExpr>) -> Result<BExpr> {
             args.len()
         )));
     }
+    if op == JsonOp::JsonValue {
+        if args.len() != 2 {
+            return Err(Error::query(format!(
+                "{name}() takes 2 arguments, got {}",
+                args.len()
+            )));
+        }
+        let path = match args[1].as_const() {
+            Some(Value::Str(p)) => json_path(p)?,
+            _ if args[1].ty.is_string() => {
+                return Err(Error::unsupported(format!(
+                    "{name} with a path that is not a constant string"
+                )))
+            }
+            _ => return Err(illegal(&args)),
+        };
+        args.truncate(1);
+        return Ok(BExpr::call(
+            F::Json(Box::new(JsonFn { op, path })),
+            args,
+            DataType::String,
+        ));
+    }
     if let JsonOp::Typed(_) = op {
         let last = if args.len() >= 2 { args.pop() } else { None };
         let t = match last.as_ref().and_then(BExpr::as_const) {
@@ -220,7 +246,11 @@ pub fn bind(name: &str, mut args: Vec<BExpr>) -> Result<BExpr> {
     let ty = match &op {
         JsonOp::Has | JsonOp::Bool | JsonOp::SimpleHas | JsonOp::SimpleBool => DataType::UInt8,
         JsonOp::Length => DataType::UInt64,
-        JsonOp::String | JsonOp::Raw | JsonOp::SimpleString | JsonOp::SimpleRaw => DataType::String,
+        JsonOp::String
+        | JsonOp::Raw
+        | JsonOp::SimpleString
+        | JsonOp::SimpleRaw
+        | JsonOp::JsonValue => DataType::String,
         JsonOp::Int | JsonOp::SimpleInt => DataType::Int64,
         JsonOp::UInt | JsonOp::SimpleUInt => DataType::UInt64,
         JsonOp::Float | JsonOp::SimpleFloat => DataType::Float64,
@@ -240,15 +270,95 @@ pub fn bind(name: &str, mut args: Vec<BExpr>) -> Result<BExpr> {
     ))
 }
 
+/// The steps of a JSONPath as `JSON_VALUE` takes it: `$` and then `.key`, `."key"`,
+/// `["key"]` and `[n]` (0-based); wildcards, ranges and filters are refused.
+fn json_path(p: &str) -> Result<Vec<Step>> {
+    let bad = || Error::query(format!("unable to parse JSONPath '{p}' (BAD_ARGUMENTS)"));
+    let refused = || {
+        Error::unsupported(format!(
+            "JSONPath '{p}' (only $, .key, [\"key\"] and [n] are)"
+        ))
+    };
+    let b = p.trim().as_bytes();
+    if b.first() != Some(&b'$') {
+        return Err(bad());
+    }
+    let mut steps = Vec::new();
+    let mut i = 1;
+    let quoted = |i: &mut usize, q: u8| -> Result<String> {
+        let start = *i + 1;
+        let end = (start..b.len()).find(|k| b[*k] == q).ok_or_else(bad)?;
+        *i = end + 1;
+        Ok(String::from_utf8_lossy(&b[start..end]).into_owned())
+    };
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                i += 1;
+                match b.get(i) {
+                    Some(q @ (b'"' | b'\'')) => steps.push(Step::Key(quoted(&mut i, *q)?)),
+                    Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => {
+                        let start = i;
+                        while b
+                            .get(i)
+                            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                        {
+                            i += 1;
+                        }
+                        steps.push(Step::Key(
+                            String::from_utf8_lossy(&b[start..i]).into_owned(),
+                        ));
+                    }
+                    Some(b'*') => return Err(refused()),
+                    _ => return Err(bad()),
+                }
+            }
+            b'[' => {
+                i += 1;
+                while b.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                match b.get(i) {
+                    Some(q @ (b'"' | b'\'')) => steps.push(Step::Key(quoted(&mut i, *q)?)),
+                    Some(c) if c.is_ascii_digit() => {
+                        let start = i;
+                        while b.get(i).is_some_and(u8::is_ascii_digit) {
+                            i += 1;
+                        }
+                        let k: i64 = std::str::from_utf8(&b[start..i])
+                            .ok()
+                            .and_then(|t| t.parse().ok())
+                            .ok_or_else(bad)?;
+                        steps.push(Step::Index(k.saturating_add(1)));
+                    }
+                    _ => return Err(refused()),
+                }
+                while b.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                if b.get(i) != Some(&b']') {
+                    return Err(refused());
+                }
+                i += 1;
+            }
+            b' ' => i += 1,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(steps)
+}
+
 /// Computes `j` over the documents in `c` (no `NULL` rows).
 pub(super) fn call<'a>(fc: &FCall, j: &JsonFn, c: &Col<'a>, n: usize) -> Result<Col<'a>> {
     match &j.op {
-        JsonOp::String | JsonOp::Raw | JsonOp::SimpleString | JsonOp::SimpleRaw => {
-            recode(fc, c, n, |s| match compute(j, s) {
-                Value::Str(s) => s,
-                _ => String::new(),
-            })
-        }
+        JsonOp::String
+        | JsonOp::Raw
+        | JsonOp::SimpleString
+        | JsonOp::SimpleRaw
+        | JsonOp::JsonValue => recode(fc, c, n, |s| match compute(j, s) {
+            Value::Str(s) => s,
+            _ => String::new(),
+        }),
         JsonOp::Has | JsonOp::Bool | JsonOp::SimpleHas | JsonOp::SimpleBool => {
             per_entry(fc, c, n, false, |s| Ok(bits(&compute(j, s))))
         }
@@ -393,6 +503,16 @@ fn full(op: &JsonOp, found: Option<(&Doc, usize)>) -> Value {
             let v = found.and_then(|(d, i)| typed(d, i, t));
             v.unwrap_or_else(|| fallback(t))
         }
+        JsonOp::JsonValue => Value::Str(found.map_or(
+            String::new(),
+            |(d, i)| match &d.nodes[i].kind {
+                Kind::Str(s) => d.strs[*s as usize].clone(),
+                Kind::Null => "null".to_string(),
+                Kind::Big(_) => d.span_text(i).to_string(),
+                Kind::Obj | Kind::Arr => String::new(),
+                _ => d.raw(i),
+            },
+        )),
         _ => Value::Null,
     }
 }

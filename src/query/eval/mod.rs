@@ -16,6 +16,9 @@
 //! | `strings.rs` | per-dictionary string work and its cache, `concat` |
 //! | `conditional.rs` | `if`/`multiIf`: a value per row from the first true condition |
 //! | `json.rs` | `JSONExtract*`, `JSONHas`, `JSONLength`, `simpleJSON*`/`visitParam*` |
+//! | `best_effort.rs` | `parseDateTimeBestEffort` and its `OrNull`/`OrZero`/`DateTime64` forms |
+//! | `url.rs` | `domain`, `protocol`, `path`, `queryString`, `cutQueryString` and the other URL functions |
+//! | `multi.rs` | `multiSearchAny` and its forms, `multiMatchAny` |
 //! | `regexp.rs` | `match`, `extract`, `extractAll`, `replaceRegexpOne`, `replaceRegexpAll` |
 //! | `arrays.rs` | array functions, lambdas (`arrayMap`, …) and vector distances |
 //!
@@ -24,6 +27,7 @@
 
 mod arith;
 mod arrays;
+mod best_effort;
 mod calendar;
 mod cast;
 mod compare;
@@ -32,24 +36,29 @@ mod dispatch;
 mod format_time;
 mod json;
 mod like;
+mod multi;
 mod nulls;
 mod regexp;
 mod round;
 mod strings;
+mod url;
 
 pub use arith::Arith;
 pub use arrays::{
     bind as bind_array, conform, is_array_function, lambda_op, lambda_type, ArrayFn, Lambda,
     LambdaOp, MAX_ARRAY_ELEMENTS,
 };
+pub use best_effort::OnError;
 pub use calendar::{date_of_float, Part, Trunc};
 pub use cast::{cast, cast_branch, parse_value};
 pub use compare::{float_key, Cmp, InSet};
 pub use format_time::TimeFormat;
 pub use json::{bind as bind_json, is_json_function, json_drops_low_cardinality, JsonFn};
 pub use like::Like;
+pub use multi::MultiFn;
 pub use regexp::{is_regexp_function, RegexpFn, RegexpOp};
 pub use round::Rounding;
+pub use url::UrlFn;
 
 use super::column::{native_map, value_f, value_i, value_u, Col, Prim};
 use super::types::{DataType, Unit};
@@ -191,6 +200,13 @@ pub enum F {
     Json(Box<JsonFn>),
     /// A regular-expression function of the text in its one argument.
     Regexp(Box<RegexpFn>),
+    /// `parseDateTimeBestEffort` and its forms: what an unreadable text gives, whether it is a
+    /// `US` form (month before day), and today's day number (for a date without a year).
+    BestEffort(OnError, bool, i64),
+    /// A URL function.
+    Url(Box<UrlFn>),
+    /// `multiSearchAny`, `multiMatchAny` and their forms.
+    Multi(Box<MultiFn>),
 }
 
 /// Rows for expressions to read: one column per slot.

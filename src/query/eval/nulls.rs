@@ -46,6 +46,7 @@ pub(super) fn call<'a>(
             // A conversion skips NULL rows itself: the value under a NULL (an empty group's
             // NaN average) must not raise.
             | F::Cast
+            | F::BestEffort(..)
             | F::Array(_)
     );
     if null_aware {

@@ -1112,9 +1112,12 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 args.clear();
             }
         }
-        for a in &args {
+        for (i, a) in args.iter().enumerate() {
             refuse_state(a, "an argument of ", &c.name)?;
+            // argMin/argMax keep their first argument as it is: only the key is compared.
+            let kept = i == 0 && matches!(kind, AggKind::ArgMin | AggKind::ArgMax);
             if matches!(a.ty.base(), DataType::Array(_) | DataType::Map(..))
+                && !kept
                 && !matches!(kind, AggKind::Any | AggKind::GroupArray(..))
             {
                 return Err(Error::unsupported(format!("{} of arrays or maps", c.name)));

@@ -488,9 +488,11 @@ impl Binder<'_, '_, '_, '_> {
         if kind == AggKind::Count && args.first().is_some_and(|a| !a.ty.is_nullable()) {
             args.clear();
         }
-        for a in &args {
+        for (i, a) in args.iter().enumerate() {
             refuse_state(a, "an argument of ", &c.name)?;
+            let kept = i == 0 && matches!(kind, AggKind::ArgMin | AggKind::ArgMax);
             if matches!(a.ty.base(), DataType::Array(_) | DataType::Map(..))
+                && !kept
                 && !matches!(
                     kind,
                     AggKind::Any | AggKind::AnyLast | AggKind::GroupArray(..)
