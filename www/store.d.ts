@@ -102,7 +102,7 @@ export interface LoadOptions {
   /**
    * Threads that read a File or Blob (loadFile only): each reads a range of whole lines into a
    * store of its own, and the store appends them in order, so the result is exactly that of
-   * one thread. Default: `navigator.hardwareConcurrency` (at most 4) for files of 16 MiB and
+   * one thread. Default: `navigator.hardwareConcurrency` (at most 4) for files of 64 MiB and
    * more, else 1. A file is read by one thread whatever this says when it is gzip, a JSON
    * document or CSV, the store holds another schema than the shipped one, or its lines are of
    * a format with state across lines (a vendor log format; only the canonical shape is read

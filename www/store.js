@@ -256,7 +256,7 @@ export class MetricsStore extends EventTarget {
 
   /**
    * Streams a File (or Blob with `name`) into the store; gzip is recognised by its magic bytes.
-   * `workers` (default: the cores, at most 4, for files of 16 MiB and more) reads a large file
+   * `workers` (default: the cores, at most 4, for files of 64 MiB and more) reads a large file
    * on several threads, with exactly the result of one (see LoadOptions.workers).
    */
   loadFile(file, options = {}) {
