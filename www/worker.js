@@ -805,7 +805,7 @@ async function runLoad(msg, load) {
   }
   if (load.cancelled) return finish(emptyReport(name), 'cancelled');
   /** The helpers' answers, in order, for the parts after the first. */
-  const shards = plan ? startShards(plan, msg, name, time, load, (n) => (progress.sourceBytes += n)) : null;
+  const shards = plan ? startShards(plan, msg, name, time, (n) => (progress.sourceBytes += n)) : null;
 
   let opened;
   try {
@@ -1045,10 +1045,10 @@ function takeHelper() {
 
 /**
  * Sends parts 1.. of `plan` to helper threads; returns their answers' promises in order
- * (`results`) and `cancel()`, which stops the helpers still reading (they are replaced by new
- * ones at the next load).
+ * (`results`) and `cancel()`, which stops the helpers still reading. A helper that failed or
+ * was stopped is replaced by a new one at the next load.
  */
-function startShards(plan, msg, name, time, load, onBytes) {
+function startShards(plan, msg, name, time, onBytes) {
   const running = [];
   const results = [];
   for (let k = 1; k + 1 < plan.bounds.length; k += 1) {
@@ -1062,7 +1062,14 @@ function startShards(plan, msg, name, time, load, onBytes) {
     results.push(new Promise((resolve) => {
       helper.pending.set(id, (answer) => {
         helper.busy = false;
-        if (answer.ok) onBytes(request.end - request.start);
+        if (answer.ok) {
+          onBytes(request.end - request.start);
+        } else {
+          // A helper whose engine failed (or was stopped) is not used again.
+          const i = helpers.indexOf(helper);
+          if (i >= 0) helpers.splice(i, 1);
+          helper.worker.terminate();
+        }
         resolve(answer);
       });
       helper.worker.postMessage(request);
