@@ -2,10 +2,12 @@
 // needs first (the wasm package, the DuckDB bundle, the data file) and is the documented entry.
 //
 //   node bench/bench.mjs [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream]
+//                        [--workers 1,2,...]
 //
 // Side by side (the default up to 2,000,000 rows): every contender gets the same NDJSON bytes
 // as an ArrayBuffer in its worker. Streaming (--stream, and the default above 2,000,000 rows):
-// llm-metrics alone reads the file through fetch()'s body reader. See bench/README.md.
+// llm-metrics alone reads the file through fetch()'s body reader. Scaling (--workers 1,2): the
+// file as a File into createStore()'s loadFile with each number of threads. See bench/README.md.
 
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -75,13 +77,13 @@ const CONTENDERS = [
 
 function usage(message) {
   if (message) console.error(`bench: ${message}`);
-  console.error('usage: node bench/bench.mjs [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream]');
+  console.error('usage: node bench/bench.mjs [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream] [--workers 1,2,...]');
   console.error(`contenders: ${CONTENDERS.map((c) => c.id).join(', ')}`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { rows: 1_000_000, seed: 42, reps: 5, contenders: null, stream: null };
+  const opts = { rows: 1_000_000, seed: 42, reps: 5, contenders: null, stream: null, workers: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s);
     const value = () => inline ?? argv[++i] ?? usage(`${flag} needs a value`);
@@ -107,6 +109,12 @@ function parseArgs(argv) {
       case '--stream':
         opts.stream = true;
         break;
+      case '--workers':
+        opts.workers = value().split(',').map((v) => {
+          if (!/^\d+$/.test(v) || Number(v) < 1) usage(`--workers takes thread counts of at least 1, got '${v}'`);
+          return Number(v);
+        });
+        break;
       case '-h':
       case '--help':
         usage();
@@ -117,6 +125,76 @@ function parseArgs(argv) {
   }
   opts.stream ??= opts.rows > MAX_SIDE_BY_SIDE_ROWS;
   return opts;
+}
+
+/**
+ * Ingest through createStore() (www/store.js) with each number of threads in `counts`: one
+ * store, the file as a File, `reps` timed loadFile() calls per count after one warm-up, the
+ * store emptied with forget() between them (its helper threads stay, started and warmed up).
+ */
+async function runScaling(browser, url, job, counts) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    page.on('console', (msg) => log(`  ${msg.text()}`));
+    page.on('pageerror', (err) => log(`  page error: ${err.message}`));
+    await page.goto(url);
+    return await page.evaluate(async ({ dataUrl, rows, reps, counts }) => {
+      const { createStore } = await import('/app/store.js');
+      const blob = await (await fetch(dataUrl)).blob();
+      const file = new File([blob], 'events.ndjson');
+      const results = [];
+      for (const workers of counts) {
+        const store = await createStore();
+        const ms = [];
+        let cold = null;
+        try {
+          for (let i = 0; i <= reps; i++) {
+            await store.forget();
+            const started = performance.now();
+            const r = await store.loadFile(file, { workers });
+            const took = performance.now() - started;
+            if (r.status !== 'done' || r.rows !== rows || r.quarantined !== 0) {
+              throw new Error(`workers ${workers}: ${r.status}, ${r.rows} rows, ${r.quarantined} quarantined ${r.error ?? ''}`);
+            }
+            if (i === 0) cold = took;
+            else ms.push(took);
+          }
+        } finally {
+          await store.close();
+        }
+        results.push({ workers, cold, ms });
+      }
+      return { hardwareConcurrency: navigator.hardwareConcurrency, results };
+    }, { ...job, counts });
+  } catch (err) {
+    return { error: String(err?.message ?? err) };
+  } finally {
+    await context.close();
+  }
+}
+
+function scalingReport({ env, result }) {
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const lines = [
+    `# llm-metrics: ingest on several threads (${env.rows.toLocaleString('en-US')} events, ${(env.dataBytes / 1e6).toFixed(0)} MB)`,
+    '',
+    `${env.date}; Chromium ${env.chromium}; ${env.cpu}, ${env.cores} cores (navigator.hardwareConcurrency ${result.hardwareConcurrency ?? '?'}); load average ${env.loadStart.toFixed(2)}; \`${env.command}\``,
+    '',
+  ];
+  if (result.error) return `${lines.join('\n')}Failed: ${result.error}\n`;
+  const base = median(result.results[0].ms);
+  lines.push('| workers | ingest (median) | MB/s | speed-up | first load (helpers starting) | runs |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of result.results) {
+    const m = median(r.ms);
+    lines.push(`| ${r.workers} | ${(m / 1000).toFixed(2)} s | ${(env.dataBytes / 1e6 / (m / 1000)).toFixed(0)} | ${(base / m).toFixed(2)}x | ${(r.cold / 1000).toFixed(2)} s | ${r.ms.map((x) => (x / 1000).toFixed(2)).join(', ')} |`);
+  }
+  lines.push('', 'Speed-up is against the first row. createStore().loadFile(file, { workers }): the time from the call to its answer, every row stored.');
+  return `${lines.join('\n')}\n`;
 }
 
 /** The data file bench/run.sh generates for these options. */
@@ -194,6 +272,9 @@ async function main() {
     ]),
     dirs: [
       ['/pkg/', join(repo, 'pkg')],
+      // createStore() and its workers, for --workers.
+      ['/app/pkg/', join(repo, 'pkg')],
+      ['/app/', join(repo, 'www')],
       ['/data/', join(WORK, 'data')],
       ['/', join(bench, 'www')],
     ],
@@ -222,7 +303,11 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   let report;
   try {
-    if (opts.stream) {
+    if (opts.workers) {
+      log(`llm-metrics: createStore ingest with ${opts.workers.join(', ')} threads`);
+      const result = await runScaling(browser, server.url, job, opts.workers);
+      report = { name: 'latest-workers', data: { env, result }, markdown: () => scalingReport({ env, result }) };
+    } else if (opts.stream) {
       log(`llm-metrics: streaming ${opts.rows} rows`);
       const result = await inFreshContext(browser, server.url, { ...job, contender: 'llm-metrics', phase: 'stream' });
       report = { name: 'latest-stream', data: { env, result }, markdown: () => streamReport({ env, result }) };

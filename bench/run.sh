@@ -2,7 +2,7 @@
 # Runs the browser benchmark (bench/README.md) from a fresh clone: installs the toolchains, builds
 # what is missing or stale, then runs bench/bench.mjs with the same arguments.
 #
-#   bash bench/run.sh [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream]
+#   bash bench/run.sh [--rows N] [--seed S] [--reps R] [--contenders a,b,...] [--stream] [--workers 1,2]
 #
 # Builds: pkg/ (scripts/build-wasm.sh) when older than the sources, the npm
 # packages of bench/ (npm ci), the DuckDB-WASM bundle (esbuild) and the data file

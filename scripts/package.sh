@@ -3,8 +3,9 @@
 # target/npm/llm-metrics-<version>.tgz (what `npm pack` in that folder makes; copied to
 # target/npm/llm-metrics.tgz, the name examples/ install), printing the
 # packed and unpacked sizes. The package holds the wasm module (scripts/build-wasm.sh), the
-# worker store (store.js, worker.js), the <llm-metrics-dashboard> element and its modules, their
-# TypeScript types, uPlot's stylesheet (its script is the dependency `uplot`) and npm/'s files.
+# worker store (store.js, worker.js, shard-worker.js), the <llm-metrics-dashboard> element and
+# its modules, their TypeScript types, uPlot's stylesheet (its script is the dependency `uplot`)
+# and npm/'s files.
 #
 #   bash scripts/package.sh [--no-build]    --no-build: use pkg/ as it is
 set -euo pipefail
@@ -41,7 +42,7 @@ out=target/npm/llm-metrics
 rm -rf "$out"
 mkdir -p "$out/pkg" "$out/vendor"
 
-cp www/store.js www/worker.js www/dashboard.js www/charts.js www/table.js www/format.js \
+cp www/store.js www/worker.js www/shard-worker.js www/dashboard.js www/charts.js www/table.js www/format.js \
     www/pipes.js www/backends.js www/dashboard.css www/store.d.ts www/dashboard.d.ts \
     www/backends.d.ts "$out/"
 # The price table the worker loads (vendor/genai-prices.json), from the pinned npm package.
@@ -77,7 +78,7 @@ node -e '
 const fs = require("fs"), path = require("path");
 const dir = process.argv[1];
 let bad = 0;
-for (const file of ["index.js", "store.js", "worker.js", "dashboard.js", "charts.js", "table.js", "format.js", "pipes.js", "pkg/llm_metrics.js"]) {
+for (const file of ["index.js", "store.js", "worker.js", "shard-worker.js", "dashboard.js", "charts.js", "table.js", "format.js", "pipes.js", "pkg/llm_metrics.js"]) {
   const text = fs.readFileSync(path.join(dir, file), "utf8");
   for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|new URL\(\s*)\x27(\.{1,2}\/[^\x27]+|[^\x27.\/][^\x27]*\.(?:wasm|js|css))\x27/g)) {
     const target = path.join(dir, path.dirname(file), m[1]);

@@ -633,6 +633,15 @@ impl EventStore {
         result
     }
 
+    /// What the current stream (of whichever datasource it goes to) has read so far, as its
+    /// report will count it; empty once it ended.
+    pub fn progress(&self) -> &Report {
+        match self.target.checked_sub(1).and_then(|i| self.others.get(i)) {
+            Some(t) => t.decoder.progress(),
+            None => self.decoder.progress(),
+        }
+    }
+
     /// Ends the current stream: parses a final line without a newline and returns the report.
     /// The store stays open for the next stream.
     pub fn end(&mut self) -> Result<Report> {

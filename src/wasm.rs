@@ -308,6 +308,14 @@ impl WasmEventStore {
         Self::to_js_object(&report)
     }
 
+    /// What the stream now open has read so far, as its report (see `end()`) will count it:
+    /// `{ lines, rows, quarantined, formats, ... }`; empty once it ended.
+    #[wasm_bindgen(unchecked_return_type = "Report")]
+    pub fn progress(&self) -> Result<JsValue, JsError> {
+        Self::alive()?;
+        Self::to_js_object(self.inner.progress())
+    }
+
     /// Number of rows stored, over all streams.
     #[wasm_bindgen(getter = rowCount)]
     pub fn row_count(&self) -> Result<f64, JsError> {
@@ -516,6 +524,20 @@ impl WasmEventStore {
             ))),
             (Err(e), None) => Err(e.into()),
         }
+    }
+
+    /// Appends the rows and quarantined lines of a store file (`toStoreFile` of a store that
+    /// read a later part of a stream, from a line boundary `linesBefore` lines into it) after
+    /// this store's, as if this store had read that part itself: the same rows in the same
+    /// order, quarantined lines numbered from the start of the whole stream. Throws
+    /// `not supported` for a part whose records repeat over lines or a datasource that
+    /// materialized pipes read, and a store-full error, appending nothing, for a part that does
+    /// not fit in the budget.
+    #[wasm_bindgen(js_name = appendStoreFile)]
+    pub fn append_store_file(&mut self, bytes: &[u8], lines_before: f64) -> Result<(), JsError> {
+        Self::alive()?;
+        let lines_before = whole_number("appendStoreFile: linesBefore", lines_before)?;
+        Ok(self.inner.append_store_file(bytes, lines_before)?)
     }
 
     /// Reopens a store from the bytes of a store file (`toStoreFile`, `writeStoreFile`), with

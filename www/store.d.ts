@@ -99,6 +99,16 @@ export interface LoadOptions {
   format?: string;
   /** Epoch milliseconds for records without a time (default: a file's `lastModified`, else now). */
   time?: number;
+  /**
+   * Threads that read a File or Blob (loadFile only): each reads a range of whole lines into a
+   * store of its own, and the store appends them in order, so the result is exactly that of
+   * one thread. Default: `navigator.hardwareConcurrency` (at most 4) for files of 64 MiB and
+   * more, else 1. A file is read by one thread whatever this says when it is gzip, a JSON
+   * document or CSV, the store holds another schema than the shipped one, or its lines are of
+   * a format with state across lines (a vendor log format; only the canonical shape is read
+   * apart): the first MiB decides, and each part's report confirms before it is appended.
+   */
+  workers?: number;
   /** Aborting cancels the load; its promise then resolves with status 'cancelled'. */
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;

@@ -250,11 +250,15 @@ export class MetricsStore extends EventTarget {
     });
   }
 
-  #load(source, { name, format, time, signal, onProgress } = {}, transfer = []) {
-    return this._request({ op: 'load', source, name, format, time }, { signal, onProgress, cancelOp: 'cancel', transfer });
+  #load(source, { name, format, time, workers, signal, onProgress } = {}, transfer = []) {
+    return this._request({ op: 'load', source, name, format, time, workers }, { signal, onProgress, cancelOp: 'cancel', transfer });
   }
 
-  /** Streams a File (or Blob with `name`) into the store; gzip is recognised by its magic bytes. */
+  /**
+   * Streams a File (or Blob with `name`) into the store; gzip is recognised by its magic bytes.
+   * `workers` (default: the cores, at most 4, for files of 64 MiB and more) reads a large file
+   * on several threads, with exactly the result of one (see LoadOptions.workers).
+   */
   loadFile(file, options = {}) {
     return this.#load({ kind: 'file', file }, { name: file.name, ...options });
   }

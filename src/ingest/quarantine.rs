@@ -129,6 +129,23 @@ impl Quarantine {
         true
     }
 
+    /// Appends the lines `other` quarantined from a later part of a stream, `lines_before`
+    /// lines into it: each kept row with its line number shifted by `lines_before`, pushed as
+    /// [`Quarantine::push`] pushes it, and the lines `other` only counted, counted (the table
+    /// then stops keeping rows, as `other` did).
+    pub fn append(&mut self, other: &Quarantine, lines_before: u64, store: &mut Store) {
+        for row in &other.rows {
+            let mut row = row.clone();
+            row.line = row.line.saturating_add(lines_before);
+            self.push(row, store);
+        }
+        let not_kept = other.not_kept();
+        if not_kept > 0 {
+            self.count += not_kept;
+            self.closed = true;
+        }
+    }
+
     /// Sets the count of lines given and whether the table stopped keeping rows, as a store
     /// file records them, once its kept rows were pushed again.
     pub(crate) fn restore_counts(&mut self, count: u64, closed: bool) {

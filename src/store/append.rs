@@ -3,7 +3,9 @@
 //! materialized view's result), converted to the columns' types as ClickHouse converts on
 //! insert.
 
-use super::{empty_value, Cell, Full, Store};
+use super::{
+    empty_value, str_column, value_heap_bytes, Block, Cell, ColumnData, Full, Store, BLOCK_ROWS,
+};
 use crate::query::Value;
 use crate::schema::ColumnType;
 
@@ -46,6 +48,220 @@ impl Store {
                 self.push_row_values(&cells, &text, &mut values)?;
             }
         }
+        Ok(())
+    }
+
+    /// Appends every row of `other`, a store of the same datasource that holds the rows coming
+    /// after this store's in one stream (a later part of a file, read apart), so that this
+    /// store ends as one store reading both parts in turn would: the same rows in the same
+    /// blocks, with the same dictionaries and codes (a block begun here may store its codes
+    /// wider, its dictionary being larger when it began). The strings of `other`'s dictionaries are added
+    /// first, in their order: a dictionary holds its strings in the order their first rows came,
+    /// so those new to this store come in the order one store would have met them. Then the
+    /// rows, partition by partition, each partition's in their order, with their codes mapped
+    /// to this store's. Fails on a full store, the rows before the one that did not fit
+    /// appended (the strings added stay, counted against the budget).
+    pub fn append_store(&mut self, other: &Store) -> Result<(), Full> {
+        let mut remap: Vec<Option<Vec<u32>>> = Vec::with_capacity(self.dicts.len());
+        for (mine, theirs) in self.dicts.iter_mut().zip(&other.dicts) {
+            remap.push(match (mine, theirs) {
+                (Some(m), Some(t)) => Some(
+                    t.strings()
+                        .iter()
+                        .map(|s| m.intern(s))
+                        .collect::<Vec<u32>>(),
+                ),
+                _ => None,
+            });
+        }
+        if self.bytes() > self.max_bytes {
+            return Err(Full);
+        }
+        // The rows no longer follow the last one pushed: the next push looks its partition up.
+        self.last_range = (0, 0);
+        for p in &other.partitions {
+            let pi = self.partition_for(p.key);
+            for b in &p.blocks {
+                let mut from = 0;
+                while from < b.rows {
+                    let room = match self.partitions.get(pi).and_then(|p| p.blocks.last()) {
+                        Some(t) if t.rows < BLOCK_ROWS => BLOCK_ROWS - t.rows,
+                        _ => {
+                            self.new_block(pi)?;
+                            BLOCK_ROWS
+                        }
+                    };
+                    let to = b.rows.min(from + room);
+                    self.copy_rows(pi, b, from, to, &remap)?;
+                    from = to;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts an empty block in partition `pi`, as a row pushed there would.
+    fn new_block(&mut self, pi: usize) -> Result<(), Full> {
+        let columns: Vec<ColumnData> = self
+            .datasource
+            .columns
+            .iter()
+            .zip(&self.dicts)
+            .map(|(c, d)| match d {
+                Some(d) => str_column(d.len(), BLOCK_ROWS),
+                None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
+            })
+            .collect();
+        let nulls: Vec<Option<Vec<bool>>> = self
+            .datasource
+            .columns
+            .iter()
+            .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
+            .collect();
+        let values: Vec<Option<Vec<Value>>> = self
+            .datasource
+            .columns
+            .iter()
+            .map(|c| (c.ty == ColumnType::Values).then(Vec::new))
+            .collect();
+        let add = columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
+            + nulls
+                .iter()
+                .flatten()
+                .map(|m| m.capacity() as u64)
+                .sum::<u64>();
+        if self.bytes().saturating_add(add) > self.max_bytes {
+            return Err(Full);
+        }
+        let Some(partition) = self.partitions.get_mut(pi) else {
+            return Err(Full);
+        };
+        partition.blocks.push(Block {
+            columns,
+            nulls,
+            values,
+            rows: 0,
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+        });
+        self.block_bytes += add;
+        Ok(())
+    }
+
+    /// Appends rows `from..to` of block `b` (of a store of the same datasource) to the last
+    /// block of partition `pi`, which has room for them; string codes go through `remap`.
+    fn copy_rows(
+        &mut self,
+        pi: usize,
+        b: &Block,
+        from: usize,
+        to: usize,
+        remap: &[Option<Vec<u32>>],
+    ) -> Result<(), Full> {
+        let map = |i: usize, c: u32| -> u32 {
+            remap
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(|m| m.get(c as usize))
+                .copied()
+                .unwrap_or(0)
+        };
+        // The widest code of each string column among the rows, and the held values' bytes.
+        let mut widest: Vec<u32> = vec![0; b.columns.len()];
+        let mut held_bytes = 0u64;
+        for (i, col) in b.columns.iter().enumerate() {
+            if let Some(vs) = b.values(i) {
+                held_bytes += vs
+                    .get(from..to)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|v| (std::mem::size_of::<Value>() + value_heap_bytes(v)) as u64)
+                    .sum::<u64>();
+            } else if let Some(codes) = col.codes() {
+                widest[i] = codes
+                    .get(from..to)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&c| map(i, c))
+                    .max()
+                    .unwrap_or(0);
+            }
+        }
+        let time_column = self.datasource.time_column;
+        let max_bytes = self.max_bytes;
+        let used = self.bytes();
+        let Store {
+            partitions,
+            block_bytes,
+            rows,
+            ..
+        } = self;
+        let Some(target) = partitions.get_mut(pi).and_then(|p| p.blocks.last_mut()) else {
+            return Err(Full);
+        };
+        let mut add = held_bytes;
+        for (col, &code) in target.columns.iter().zip(&widest) {
+            let width = if code > u32::from(u16::MAX) {
+                4
+            } else if code > u32::from(u8::MAX) {
+                2
+            } else {
+                1
+            };
+            if col.is_str() && width > col.width() {
+                add += (col.heap_bytes() / col.width() * (width - col.width())) as u64;
+            }
+        }
+        if add > 0 && used.saturating_add(add) > max_bytes {
+            return Err(Full);
+        }
+        for (i, col) in target.columns.iter_mut().enumerate() {
+            let Some(src) = b.columns.get(i) else {
+                continue;
+            };
+            if let Some(vs) = b.values(i) {
+                if let Some(Some(h)) = target.values.get_mut(i) {
+                    h.extend_from_slice(vs.get(from..to).unwrap_or(&[]));
+                }
+                continue;
+            }
+            if let Some(codes) = src.codes() {
+                let before = col.heap_bytes();
+                col.widen_for(widest.get(i).copied().unwrap_or(0));
+                *block_bytes += (col.heap_bytes() - before) as u64;
+                col.extend_codes(
+                    codes
+                        .get(from..to)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|&c| map(i, c)),
+                );
+            } else {
+                col.extend_range(src, from, to);
+            }
+        }
+        for (mask, src) in target.nulls.iter_mut().zip(&b.nulls) {
+            if let (Some(m), Some(s)) = (mask, src) {
+                m.extend_from_slice(s.get(from..to).unwrap_or(&[]));
+            }
+        }
+        if let Some(tc) = time_column.and_then(|c| b.columns.get(c)) {
+            for r in from..to.min(tc.len()) {
+                let t = match tc.get_cell(r) {
+                    Cell::U(s) => s as i64,
+                    Cell::I(ms) => ms,
+                    _ => 0,
+                };
+                target.min_time = target.min_time.min(t);
+                target.max_time = target.max_time.max(t);
+            }
+        } else {
+            target.min_time = target.min_time.min(0);
+            target.max_time = target.max_time.max(0);
+        }
+        target.rows += to - from;
+        *rows += (to - from) as u64;
+        *block_bytes += held_bytes;
         Ok(())
     }
 

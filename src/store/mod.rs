@@ -10,6 +10,7 @@ mod append;
 mod dict;
 mod file;
 mod reprice;
+mod shard;
 
 pub use dict::{Dictionary, FxHashMap, FxHasher};
 pub use file::{
@@ -166,6 +167,36 @@ impl ColumnData {
             _ => return,
         };
         *self = wider;
+    }
+
+    /// Appends values `from..to` of `src`, a column of the same type (not strings).
+    fn extend_range(&mut self, src: &ColumnData, from: usize, to: usize) {
+        fn ext<T: Copy>(d: &mut Vec<T>, s: &[T], from: usize, to: usize) {
+            d.extend_from_slice(s.get(from..to).unwrap_or(&[]));
+        }
+        match (self, src) {
+            (ColumnData::U8(d), ColumnData::U8(s)) => ext(d, s, from, to),
+            (ColumnData::U16(d), ColumnData::U16(s)) => ext(d, s, from, to),
+            (ColumnData::U32(d), ColumnData::U32(s)) => ext(d, s, from, to),
+            (ColumnData::U64(d), ColumnData::U64(s)) => ext(d, s, from, to),
+            (ColumnData::I8(d), ColumnData::I8(s)) => ext(d, s, from, to),
+            (ColumnData::I16(d), ColumnData::I16(s)) => ext(d, s, from, to),
+            (ColumnData::I32(d), ColumnData::I32(s)) => ext(d, s, from, to),
+            (ColumnData::I64(d), ColumnData::I64(s)) => ext(d, s, from, to),
+            (ColumnData::F32(d), ColumnData::F32(s)) => ext(d, s, from, to),
+            (ColumnData::F64(d), ColumnData::F64(s)) => ext(d, s, from, to),
+            _ => {}
+        }
+    }
+
+    /// Appends dictionary codes to a string column already wide enough for them.
+    fn extend_codes(&mut self, codes: impl Iterator<Item = u32>) {
+        match self {
+            ColumnData::Str8(v) => v.extend(codes.map(|c| c as u8)),
+            ColumnData::Str16(v) => v.extend(codes.map(|c| c as u16)),
+            ColumnData::Str(v) => v.extend(codes),
+            _ => {}
+        }
     }
 
     /// Number of values.
@@ -565,22 +596,7 @@ impl Store {
         text: &str,
         values: &mut [Value],
     ) -> Result<(), Full> {
-        let time = match self.datasource.time_column {
-            Some(c) => match cells.get(c) {
-                Some(Cell::U(s)) => *s as i64,
-                Some(Cell::I(ms)) => *ms,
-                _ => 0,
-            },
-            None => 0,
-        };
-        let pi = if self.last_range.0 <= time && time < self.last_range.1 {
-            self.last_partition
-        } else {
-            let key = self.partition_key(time);
-            let pi = self.partition_for(key);
-            self.last_range = self.partition_range(time);
-            pi
-        };
+        let (pi, time) = self.partition_of(cells);
         // Dictionary codes first: a string new to its dictionary is added, and taken out again
         // when the row does not fit.
         self.codes.clear();
@@ -611,6 +627,40 @@ impl Store {
             };
             self.codes.push(code);
         }
+        self.place_row(pi, time, cells, values)
+    }
+
+    /// The partition of a row (its index, inserted when new) and the row's time.
+    fn partition_of(&mut self, cells: &[Cell]) -> (usize, i64) {
+        let time = match self.datasource.time_column {
+            Some(c) => match cells.get(c) {
+                Some(Cell::U(s)) => *s as i64,
+                Some(Cell::I(ms)) => *ms,
+                _ => 0,
+            },
+            None => 0,
+        };
+        let pi = if self.last_range.0 <= time && time < self.last_range.1 {
+            self.last_partition
+        } else {
+            let key = self.partition_key(time);
+            let pi = self.partition_for(key);
+            self.last_range = self.partition_range(time);
+            pi
+        };
+        (pi, time)
+    }
+
+    /// Appends a row to partition `pi` whose dictionary codes are in `self.codes`, the strings
+    /// it added to the dictionaries in `self.added` (taken out again when the row does not
+    /// fit).
+    fn place_row(
+        &mut self,
+        pi: usize,
+        time: i64,
+        cells: &[Cell],
+        values: &mut [Value],
+    ) -> Result<(), Full> {
         let open = self.partitions[pi]
             .blocks
             .last()
