@@ -317,6 +317,37 @@ fn refuse_variant(name: &str, types: &[&DataType]) -> Result<()> {
     Ok(())
 }
 
+/// The type of `greatest`/`least` (`name`) of two integers of which one is signed and the
+/// other `UInt64`, that have no common type: ClickHouse gives `least(Int64, UInt64)` as `Int64`
+/// and `greatest` as `UInt64` (the value taken always fits), and types the pair `Int128` when
+/// the signed one is narrower, a type outside the subset. `None` when the types are not such
+/// a pair (three arguments or a `Nullable` one have no type in ClickHouse either).
+fn signed_unsigned_extreme(name: &str, types: &[&DataType]) -> Option<Result<DataType>> {
+    let [a, b] = types else {
+        return None;
+    };
+    let plain = |t: &DataType| t.is_int() && !t.is_nullable();
+    if !plain(a) || !plain(b) || a.is_signed() == b.is_signed() {
+        return None;
+    }
+    let (signed, unsigned) = if a.is_signed() { (a, b) } else { (b, a) };
+    if *unsigned.base() != DataType::UInt64 {
+        return None;
+    }
+    Some(if *signed.base() == DataType::Int64 {
+        Ok(if name == "greatest" {
+            DataType::UInt64
+        } else {
+            DataType::Int64
+        })
+    } else {
+        Err(Error::unsupported(format!(
+            "Int128 (the type of {name} of {} and UInt64)",
+            signed.base()
+        )))
+    })
+}
+
 fn comparable(a: &DataType, b: &DataType) -> bool {
     let (a, b) = (a.base(), b.base());
     // ClickHouse compares a DateTime with a number, but not a Date.
@@ -671,7 +702,10 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             }
             let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
             refuse_variant(n, &types)?;
-            let mut ty = common_type(&types).ok_or_else(|| illegal(n, &args))?;
+            let mut ty = match common_type(&types) {
+                Some(ty) => ty,
+                None => signed_unsigned_extreme(n, &types).ok_or_else(|| illegal(n, &args))??,
+            };
             // `Bool` with integers compares as `UInt8`, whichever comes first.
             if *ty.base() == DataType::Bool
                 && args

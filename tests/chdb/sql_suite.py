@@ -1752,6 +1752,27 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "greatest and least of Int64 and UInt64: Int64 and UInt64, the values compared as they are",
+        "SELECT least(toInt64(-1), toUInt64(18446744073709551615)) a, "
+        "greatest(toInt64(-1), toUInt64(18446744073709551615)) b, "
+        "least(toUInt64(18446744073709551615), toInt64(5)) c, greatest(toInt64(-5), toUInt64(0)) d, "
+        "least(toInt64(9223372036854775807), toUInt64(9223372036854775808)) e",
+        tiers=("small",),
+    ),
+    q(
+        "greatest and least of Int64 and UInt64 columns, a LowCardinality one converted first",
+        f"SELECT sum(least(-(completion_tokens), prompt_tokens * toUInt64(4294967296))) a, "
+        f"sum(greatest(toInt64(completion_tokens) - 1000, toUInt64(prompt_tokens))) b, "
+        f"min(least(dateDiff('day', event_time, toDateTime('2024-09-10 00:00:00')), length(time_source))) c, "
+        f"max(greatest(toInt64(-2), length(time_source))) d, "
+        f"countIf(least(toInt64(completion_tokens) - 300, toUInt64(prompt_tokens)) < 0) e FROM {T}",
+    ),
+    err(
+        "ch refuses: greatest of Int64 and Nullable(UInt64)",
+        "SELECT greatest(toInt64(-1), toNullable(toUInt64(2)))",
+        "NO_COMMON_TYPE", "illegal types",
+    ),
+    q(
         "greatest and least over columns, grouped",
         f"SELECT model_name, max(greatest(prompt_tokens, completion_tokens, total_tokens / 2)) AS g, "
         f"min(least(latency, cost * 100, if(success = 1, NULL, -1.5))) AS l, "
