@@ -664,7 +664,18 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 .collect();
             refuse_variant(n, &vals)?;
             let ty = common_type(&vals).ok_or_else(|| illegal(n, &args))?;
-            multi_if(prune_branches(args), ty)
+            let reads_columns = args.iter().any(|a| a.as_const().is_none());
+            let e = multi_if(prune_branches(args), ty)?;
+            // ClickHouse does not fold a `multiIf` (unlike an `if`) with columns among its
+            // arguments into a constant, whichever branch a constant condition picks: a
+            // function of it and of one `LowCardinality` column is not `LowCardinality`.
+            Ok(match e.as_const() {
+                Some(_) if reads_columns => {
+                    let ty = e.ty.clone();
+                    BExpr::call(F::MultiIf, vec![e], ty)
+                }
+                _ => e,
+            })
         }
         "coalesce" => {
             if args.is_empty() {
@@ -1091,7 +1102,16 @@ fn multi_if(mut args: Vec<BExpr>, ty: DataType) -> Result<BExpr> {
             return Ok(only);
         }
     }
-    Ok(BExpr::call(F::MultiIf, args, ty))
+    let e = BExpr::call(F::MultiIf, args, ty);
+    // One constant left is a constant of the result type (a `multiIf` of one argument that
+    // stays is the mark of one that read columns: `bind` and `fold` keep it).
+    match &e.kind {
+        BKind::Call(c) if c.args.len() == 1 && c.args[0].as_const().is_some() => {
+            let v = super::eval::eval_const(&e)?;
+            Ok(BExpr::constant(v, e.ty))
+        }
+        _ => Ok(e),
+    }
 }
 
 /// Drops the branches of `multiIf(c1, v1, …, else)` whose conditions are constant: a false

@@ -1784,6 +1784,23 @@ QUERIES += [
 
 QUERIES += [
     q(
+        "a multiIf over columns that a constant condition decides is no constant: not LowCardinality",
+        f"SELECT coalesce(time_source, CASE WHEN true THEN 'c' WHEN 1 THEN time_source END) AS a, "
+        f"concat(time_source, multiIf(false, model_name, 'd')) AS b, "
+        f"coalesce(time_source, if(true, 'c', time_source)) AS c, "
+        f"ifNull(if(0, user_id, NULL), provider) AS d FROM {T} ORDER BY a, b, c, d LIMIT 5",
+    ),
+    q(
+        "subqueries in branches a constant expression rules out take a second number",
+        "SELECT CASE WHEN empty('') THEN 0.5 WHEN false THEN (SELECT 1.5) "
+        "ELSE toFloat64(multiIf(true, (SELECT 2), 3)) END, (SELECT 4), "
+        "multiIf(1 = 1, 1, notEmpty(''), (SELECT 5), (SELECT 6)), if(1 > 2, (SELECT 7), 8)",
+        tiers=("small",),
+    ),
+]
+
+QUERIES += [
+    q(
         "toDate of numbers: day numbers up to 65535, seconds beyond, floats as ClickHouse reads them",
         "SELECT x, toDate(x), toDate(toFloat64(x) + 0.9), toDate(toUInt8(x % 256)), "
         "toDate(toInt32(x)), toDate(65535.9), toDate(toFloat32(1.5)), toDate(65535) "
