@@ -1797,6 +1797,18 @@ QUERIES += [
         "multiIf(1 = 1, 1, notEmpty(''), (SELECT 5), (SELECT 6)), if(1 > 2, (SELECT 7), 8)",
         tiers=("small",),
     ),
+    q(
+        "ORDER BY keys after every GROUP BY key are dropped: 0 before -0 whatever follows",
+        "SELECT toString(k) AS s, count() AS c FROM (SELECT arrayJoin([-0., 0., 0., 0., 1.]) AS k) "
+        "GROUP BY k ORDER BY k DESC, c",
+        tiers=("small",),
+    ),
+    q(
+        "ORDER BY keys after every GROUP BY key, in any order, are dropped",
+        "SELECT toString(k) AS s, x, count() AS c FROM (SELECT arrayJoin([0., -0., 0., 0.]) AS k, "
+        "'a' AS x) GROUP BY k, x ORDER BY c > 100, x, k, c",
+        tiers=("small",),
+    ),
 ]
 
 QUERIES += [
