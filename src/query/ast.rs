@@ -515,16 +515,19 @@ impl<'q> Numbering<'q> {
                 }
             }
             Expr::Func(c) => {
-                // ClickHouse resolves a subquery that is a branch a constant condition rules
-                // out once more before the call's arguments: it takes a number of its own.
-                for dead in dead_branches(c) {
-                    if let Expr::Subquery(q, _) = dead {
-                        self.next += 1;
-                        self.query(q);
-                    }
+                // ClickHouse resolves the branches a constant condition rules out before the
+                // call's arguments, then the arguments in order: a subquery that is such a
+                // branch itself takes a second number then, one inside such a branch keeps its
+                // first.
+                let dead = dead_branches(c);
+                for x in &dead {
+                    self.expr(x);
                 }
                 for x in c.params.iter().flatten().chain(&c.args) {
-                    self.expr(x);
+                    let walked = dead.iter().any(|d| std::ptr::eq(*d, x));
+                    if !walked || matches!(x, Expr::Subquery(..)) {
+                        self.expr(x);
+                    }
                 }
                 for x in c.over.iter().flat_map(|o| o.exprs()) {
                     self.expr(x);
@@ -541,18 +544,16 @@ impl<'q> Numbering<'q> {
     }
 }
 
-/// The branches of an `if` or `multiIf` whose literal conditions rule them out, when the
-/// literals decide which branch is taken; none otherwise. ClickHouse's analyzer does this for
-/// these spellings only: `If` or `IF` keep one number per subquery.
+/// The branches of an `if` or `multiIf` whose constant conditions (literals, and functions of
+/// them: `empty('')`, `1 = 1`) rule them out, when the constants decide which branch is taken;
+/// none otherwise. ClickHouse's analyzer does this for these spellings only: `If` or `IF` keep
+/// one number per subquery.
 fn dead_branches(c: &Call) -> Vec<&Expr> {
-    let truth = |e: &Expr| match e {
-        Expr::Lit(l) => Some(match &l.value {
-            Value::Null => false,
-            Value::Bool(b) => *b,
-            Value::UInt(u) => *u != 0,
-            Value::Int(i) => *i != 0,
-            _ => return None,
-        }),
+    let truth = |e: &Expr| match constant(e)? {
+        Value::Null => Some(false),
+        Value::Bool(b) => Some(b),
+        Value::UInt(u) => Some(u != 0),
+        Value::Int(i) => Some(i != 0),
         _ => None,
     };
     let a = &c.args;
@@ -589,6 +590,60 @@ fn dead_branches(c: &Call) -> Vec<&Expr> {
         .filter(|k| *k != chosen && is_branch(*k))
         .map(|k| &a[k])
         .collect()
+}
+
+/// The value of an expression of literals and plain functions of them, `None` for anything
+/// else (a column, a subquery, an aggregate, the time of day, a function the binder treats
+/// apart) or when it does not evaluate. The parser bounds the nesting, so the depth too.
+fn constant(e: &Expr) -> Option<Value> {
+    let bound = constant_bound(e)?;
+    super::eval::eval_const(&bound).ok()
+}
+
+fn constant_bound(e: &Expr) -> Option<super::eval::BExpr> {
+    use super::eval::BExpr;
+    use super::funcs;
+    match e {
+        Expr::Lit(l) => Some(BExpr::constant(l.value.clone(), l.ty.clone())),
+        Expr::Func(c) if c.params.is_none() && c.over.is_none() => {
+            let name = funcs::canonical(&c.name);
+            let apart = [
+                "in",
+                "notIn",
+                "globalIn",
+                "globalNotIn",
+                "arrayJoin",
+                "tupleElement",
+                "tuple",
+                "dateTrunc",
+                "date_trunc",
+                "countDistinct",
+            ];
+            let volatile = [
+                "now",
+                "today",
+                "yesterday",
+                "rand",
+                "generate",
+                "currentDatabase",
+            ];
+            if funcs::aggregate(&name).is_some()
+                || apart.contains(&name.as_str())
+                || volatile.iter().any(|v| name.starts_with(v))
+            {
+                return None;
+            }
+            let args = c
+                .args
+                .iter()
+                .map(constant_bound)
+                .collect::<Option<Vec<_>>>()?;
+            let bound = funcs::bind(&name, args, 0).ok()?;
+            let value = super::eval::eval_const(&bound).ok()?;
+            Some(BExpr::constant(value, bound.ty))
+        }
+        _ => None,
+    }
 }
 
 /// Formats a `Float64` the way ClickHouse prints it in a column name (`1000.`, `0.5`).

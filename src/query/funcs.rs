@@ -317,6 +317,37 @@ fn refuse_variant(name: &str, types: &[&DataType]) -> Result<()> {
     Ok(())
 }
 
+/// The type of `greatest`/`least` (`name`) of two integers of which one is signed and the
+/// other `UInt64`, that have no common type: ClickHouse gives `least(Int64, UInt64)` as `Int64`
+/// and `greatest` as `UInt64` (the value taken always fits), and types the pair `Int128` when
+/// the signed one is narrower, a type outside the subset. `None` when the types are not such
+/// a pair (three arguments or a `Nullable` one have no type in ClickHouse either).
+fn signed_unsigned_extreme(name: &str, types: &[&DataType]) -> Option<Result<DataType>> {
+    let [a, b] = types else {
+        return None;
+    };
+    let plain = |t: &DataType| t.is_int() && !t.is_nullable();
+    if !plain(a) || !plain(b) || a.is_signed() == b.is_signed() {
+        return None;
+    }
+    let (signed, unsigned) = if a.is_signed() { (a, b) } else { (b, a) };
+    if *unsigned.base() != DataType::UInt64 {
+        return None;
+    }
+    Some(if *signed.base() == DataType::Int64 {
+        Ok(if name == "greatest" {
+            DataType::UInt64
+        } else {
+            DataType::Int64
+        })
+    } else {
+        Err(Error::unsupported(format!(
+            "Int128 (the type of {name} of {} and UInt64)",
+            signed.base()
+        )))
+    })
+}
+
 fn comparable(a: &DataType, b: &DataType) -> bool {
     let (a, b) = (a.base(), b.base());
     // ClickHouse compares a DateTime with a number, but not a Date.
@@ -633,7 +664,18 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 .collect();
             refuse_variant(n, &vals)?;
             let ty = common_type(&vals).ok_or_else(|| illegal(n, &args))?;
-            multi_if(prune_branches(args), ty)
+            let reads_columns = args.iter().any(|a| a.as_const().is_none());
+            let e = multi_if(prune_branches(args), ty)?;
+            // ClickHouse does not fold a `multiIf` (unlike an `if`) with columns among its
+            // arguments into a constant, whichever branch a constant condition picks: a
+            // function of it and of one `LowCardinality` column is not `LowCardinality`.
+            Ok(match e.as_const() {
+                Some(_) if reads_columns => {
+                    let ty = e.ty.clone();
+                    BExpr::call(F::MultiIf, vec![e], ty)
+                }
+                _ => e,
+            })
         }
         "coalesce" => {
             if args.is_empty() {
@@ -671,7 +713,10 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             }
             let types: Vec<&DataType> = args.iter().map(|a| &a.ty).collect();
             refuse_variant(n, &types)?;
-            let mut ty = common_type(&types).ok_or_else(|| illegal(n, &args))?;
+            let mut ty = match common_type(&types) {
+                Some(ty) => ty,
+                None => signed_unsigned_extreme(n, &types).ok_or_else(|| illegal(n, &args))??,
+            };
             // `Bool` with integers compares as `UInt8`, whichever comes first.
             if *ty.base() == DataType::Bool
                 && args
@@ -1196,7 +1241,16 @@ fn multi_if(mut args: Vec<BExpr>, ty: DataType) -> Result<BExpr> {
             return Ok(only);
         }
     }
-    Ok(BExpr::call(F::MultiIf, args, ty))
+    let e = BExpr::call(F::MultiIf, args, ty);
+    // One constant left is a constant of the result type (a `multiIf` of one argument that
+    // stays is the mark of one that read columns: `bind` and `fold` keep it).
+    match &e.kind {
+        BKind::Call(c) if c.args.len() == 1 && c.args[0].as_const().is_some() => {
+            let v = super::eval::eval_const(&e)?;
+            Ok(BExpr::constant(v, e.ty))
+        }
+        _ => Ok(e),
+    }
 }
 
 /// Drops the branches of `multiIf(c1, v1, …, else)` whose conditions are constant: a false

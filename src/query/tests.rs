@@ -1482,6 +1482,14 @@ fn maps_and_arrays_where_they_are_not_compared_are_refused() {
              JOIN (SELECT map('a', success) AS k FROM llm_events) AS b ON a.k = b.k",
             "JOIN keys of type Map(String, UInt8)",
         ),
+        (
+            "SELECT least(toInt32(-1), toUInt64(2))",
+            "Int128 (the type of least of Int32 and UInt64)",
+        ),
+        (
+            "SELECT greatest(toInt8(success), prompt_tokens * toUInt64(2)) FROM llm_events",
+            "Int128 (the type of greatest of Int8 and UInt64)",
+        ),
     ] {
         let e = sql(q).unwrap_err().to_string();
         assert_eq!(e, format!("not supported: {what}"), "{q}");

@@ -1752,12 +1752,62 @@ QUERIES += [
         tiers=("small",),
     ),
     q(
+        "greatest and least of Int64 and UInt64: Int64 and UInt64, the values compared as they are",
+        "SELECT least(toInt64(-1), toUInt64(18446744073709551615)) a, "
+        "greatest(toInt64(-1), toUInt64(18446744073709551615)) b, "
+        "least(toUInt64(18446744073709551615), toInt64(5)) c, greatest(toInt64(-5), toUInt64(0)) d, "
+        "least(toInt64(9223372036854775807), toUInt64(9223372036854775808)) e",
+        tiers=("small",),
+    ),
+    q(
+        "greatest and least of Int64 and UInt64 columns, a LowCardinality one converted first",
+        f"SELECT sum(least(-(completion_tokens), prompt_tokens * toUInt64(4294967296))) a, "
+        f"sum(greatest(toInt64(completion_tokens) - 1000, toUInt64(prompt_tokens))) b, "
+        f"min(least(dateDiff('day', event_time, toDateTime('2024-09-10 00:00:00')), length(time_source))) c, "
+        f"max(greatest(toInt64(-2), length(time_source))) d, "
+        f"countIf(least(toInt64(completion_tokens) - 300, toUInt64(prompt_tokens)) < 0) e FROM {T}",
+    ),
+    err(
+        "ch refuses: greatest of Int64 and Nullable(UInt64)",
+        "SELECT greatest(toInt64(-1), toNullable(toUInt64(2)))",
+        "NO_COMMON_TYPE", "illegal types",
+    ),
+    q(
         "greatest and least over columns, grouped",
         f"SELECT model_name, max(greatest(prompt_tokens, completion_tokens, total_tokens / 2)) AS g, "
         f"min(least(latency, cost * 100, if(success = 1, NULL, -1.5))) AS l, "
         f"max(greatest(model_name, error_message)) AS s, "
         f"countIf(least(event_time, toDate('2024-09-15')) = event_time) AS before FROM {T} "
         f"GROUP BY model_name ORDER BY model_name",
+    ),
+]
+
+QUERIES += [
+    q(
+        "a multiIf over columns that a constant condition decides is no constant: not LowCardinality",
+        f"SELECT coalesce(time_source, CASE WHEN true THEN 'c' WHEN 1 THEN time_source END) AS a, "
+        f"concat(time_source, multiIf(false, model_name, 'd')) AS b, "
+        f"coalesce(time_source, if(true, 'c', time_source)) AS c, "
+        f"ifNull(if(0, user_id, NULL), provider) AS d FROM {T} ORDER BY a, b, c, d LIMIT 5",
+    ),
+    q(
+        "subqueries in branches a constant expression rules out take a second number",
+        "SELECT CASE WHEN empty('') THEN 0.5 WHEN false THEN (SELECT 1.5) "
+        "ELSE toFloat64(multiIf(true, (SELECT 2), 3)) END, (SELECT 4), "
+        "multiIf(1 = 1, 1, notEmpty(''), (SELECT 5), (SELECT 6)), if(1 > 2, (SELECT 7), 8)",
+        tiers=("small",),
+    ),
+    q(
+        "ORDER BY keys after every GROUP BY key are dropped: 0 before -0 whatever follows",
+        "SELECT toString(k) AS s, count() AS c FROM (SELECT arrayJoin([-0., 0., 0., 0., 1.]) AS k) "
+        "GROUP BY k ORDER BY k DESC, c",
+        tiers=("small",),
+    ),
+    q(
+        "ORDER BY keys after every GROUP BY key, in any order, are dropped",
+        "SELECT toString(k) AS s, x, count() AS c FROM (SELECT arrayJoin([0., -0., 0., 0.]) AS k, "
+        "'a' AS x) GROUP BY k, x ORDER BY c > 100, x, k, c",
+        tiers=("small",),
     ),
 ]
 

@@ -212,7 +212,27 @@ pub(super) fn extreme<'a>(
     let nulls: Vec<Option<Cow<[bool]>>> = vals.iter().map(|v| v.nulls(n)).collect();
     let valid = |i: usize, r: usize| !nulls[i].as_ref().is_some_and(|m| m[r]);
     let none = vals.len() as u32;
+    // `Int64` with `UInt64` compares the values themselves; ClickHouse converts a
+    // `LowCardinality` argument to the result type first.
+    let exact = fc.args.len() == 2
+        && fc
+            .args
+            .iter()
+            .all(|a| a.ty.is_int() && !a.ty.is_low_cardinality())
+        && fc.args.iter().any(|a| a.ty.is_signed())
+        && fc.args.iter().any(|a| !a.ty.is_signed());
     let pick = match ty.repr() {
+        Repr::U | Repr::I if exact => {
+            let all: Vec<Vec<i128>> = args
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match at(i).repr() {
+                    Repr::U => c.u64s(n).iter().map(|x| i128::from(*x)).collect(),
+                    _ => c.i64s(n).iter().map(|x| i128::from(*x)).collect(),
+                })
+                .collect();
+            picks(n, none, &live, valid, |i, r| all[i][r], most)
+        }
         Repr::U => {
             let all: Vec<Cow<[u64]>> = vals.iter().map(|c| c.u64s(n)).collect();
             picks(n, none, &live, valid, |i, r| all[i][r], most)

@@ -1313,7 +1313,6 @@ fn reads_a_name(e: &Expr) -> bool {
     }
 }
 
-/// Folds a call whose arguments are all constants into a constant.
 /// The elements of a tuple written out: `(a, b)`, `tuple(a, b)`, or a literal element of one
 /// (`((a, b), c).1`; nested no deeper than the parser allows an expression).
 fn tuple_items(mut e: Expr) -> Option<Vec<Expr>> {
@@ -1345,9 +1344,13 @@ fn tuple_items(mut e: Expr) -> Option<Vec<Expr>> {
     }
 }
 
+/// Folds a call whose arguments are all constants into a constant.
 fn fold(e: BExpr) -> Result<BExpr> {
     if let BKind::Call(c) = &e.kind {
-        if c.args.iter().all(|a| a.as_const().is_some()) {
+        // A `multiIf` of one value is what is left of one that read columns (see
+        // `funcs::bind`): ClickHouse does not take it for a constant.
+        let kept = matches!(c.f, F::MultiIf) && c.args.len() == 1;
+        if !kept && c.args.iter().all(|a| a.as_const().is_some()) {
             let v = eval_const(&e)?;
             return Ok(BExpr::constant(v, e.ty));
         }

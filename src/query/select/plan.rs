@@ -6,7 +6,7 @@
 
 use super::super::agg::AggSpec;
 use super::super::ast::{Expr, Query, With};
-use super::super::eval::{BExpr, BKind};
+use super::super::eval::{BExpr, BKind, F};
 use super::super::types::DataType;
 use super::bind::{
     add_alias, contains_aggregate, limit_value, positional, without_true, ArrayJoin, Binder, Mode,
@@ -394,6 +394,7 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
             })
         })
         .collect::<Result<_>>()?;
+    cut_after_all_keys(&mut order, &b.key_types);
     b.clause = "LIMIT BY";
     let mut limit_by = match &c.limit_by {
         Some((n, off, by)) => Some(LimitBy {
@@ -442,6 +443,47 @@ fn plan_groups(b: &mut Binder<'_, '_, '_, '_>, q: &Query, c: Clauses) -> Result<
             windows,
         },
     ))
+}
+
+/// Drops the `ORDER BY` keys after the first ones among which every `GROUP BY` key (of types
+/// `key_types`) stands bare, as ClickHouse does: the groups are in order by then, unless float
+/// keys tie (`0` and `-0`, NaNs of either sign). ClickHouse's hash table of one float key gives
+/// `0` before `-0` (it keeps the key of zero bits apart, first), here by their text, from the
+/// last; ties of several keys come in the order of the hash table there, of first rows here.
+fn cut_after_all_keys(order: &mut Vec<OrderKey>, key_types: &[DataType]) {
+    if key_types.is_empty() {
+        return;
+    }
+    let mut seen = vec![false; key_types.len()];
+    let cut = order.iter().position(|k| {
+        if let BKind::Slot(s) = k.expr.kind {
+            if let Some(x) = seen.get_mut(s) {
+                *x = true;
+            }
+        }
+        seen.iter().all(|x| *x)
+    });
+    let Some(cut) = cut else {
+        return;
+    };
+    order.truncate(cut + 1);
+    if let [ty] = key_types {
+        if ty.is_float() {
+            let key = BExpr {
+                kind: BKind::Slot(0),
+                ty: ty.clone(),
+            };
+            order.push(OrderKey {
+                expr: BExpr::call(
+                    F::ToString,
+                    vec![key],
+                    DataType::String.nullable_if(ty.is_nullable()),
+                ),
+                desc: true,
+                nulls_first: false,
+            });
+        }
+    }
 }
 
 /// A query without grouping: every expression over source rows, evaluated once per row into a
