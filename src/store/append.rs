@@ -3,9 +3,7 @@
 //! materialized view's result), converted to the columns' types as ClickHouse converts on
 //! insert.
 
-use super::{
-    empty_value, str_column, value_heap_bytes, Block, Cell, ColumnData, Full, Store, BLOCK_ROWS,
-};
+use super::{empty_value, value_heap_bytes, Block, Cell, Full, Store, BLOCK_ROWS};
 use crate::query::Value;
 use crate::schema::ColumnType;
 
@@ -102,34 +100,7 @@ impl Store {
 
     /// Starts an empty block in partition `pi`, as a row pushed there would.
     fn new_block(&mut self, pi: usize) -> Result<(), Full> {
-        let columns: Vec<ColumnData> = self
-            .datasource
-            .columns
-            .iter()
-            .zip(&self.dicts)
-            .map(|(c, d)| match d {
-                Some(d) => str_column(d.len(), BLOCK_ROWS),
-                None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
-            })
-            .collect();
-        let nulls: Vec<Option<Vec<bool>>> = self
-            .datasource
-            .columns
-            .iter()
-            .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
-            .collect();
-        let values: Vec<Option<Vec<Value>>> = self
-            .datasource
-            .columns
-            .iter()
-            .map(|c| (c.ty == ColumnType::Values).then(Vec::new))
-            .collect();
-        let add = columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
-            + nulls
-                .iter()
-                .flatten()
-                .map(|m| m.capacity() as u64)
-                .sum::<u64>();
+        let (columns, nulls, values, add) = self.empty_block();
         if self.bytes().saturating_add(add) > self.max_bytes {
             return Err(Full);
         }

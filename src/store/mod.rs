@@ -578,6 +578,48 @@ impl Store {
         self.charged = self.charged.saturating_sub(bytes);
     }
 
+    /// The columns, NULL masks and value slots of an empty block, with room for a block's rows,
+    /// and the heap bytes they take.
+    #[allow(clippy::type_complexity)]
+    fn empty_block(
+        &self,
+    ) -> (
+        Vec<ColumnData>,
+        Vec<Option<Vec<bool>>>,
+        Vec<Option<Vec<Value>>>,
+        u64,
+    ) {
+        let columns: Vec<ColumnData> = self
+            .datasource
+            .columns
+            .iter()
+            .zip(&self.dicts)
+            .map(|(c, d)| match d {
+                Some(d) => str_column(d.len(), BLOCK_ROWS),
+                None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
+            })
+            .collect();
+        let nulls: Vec<Option<Vec<bool>>> = self
+            .datasource
+            .columns
+            .iter()
+            .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
+            .collect();
+        let values: Vec<Option<Vec<Value>>> = self
+            .datasource
+            .columns
+            .iter()
+            .map(|c| (c.ty == ColumnType::Values).then(Vec::new))
+            .collect();
+        let bytes = columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
+            + nulls
+                .iter()
+                .flatten()
+                .map(|m| m.capacity() as u64)
+                .sum::<u64>();
+        (columns, nulls, values, bytes)
+    }
+
     /// Appends one row. `cells` follows schema order; string cells index into `text`.
     ///
     /// Fails without storing anything when the row does not fit in the byte budget: a new block,
@@ -690,34 +732,8 @@ impl Store {
                 }
             }
         } else {
-            let columns: Vec<ColumnData> = self
-                .datasource
-                .columns
-                .iter()
-                .zip(&self.dicts)
-                .map(|(c, d)| match d {
-                    Some(d) => str_column(d.len(), BLOCK_ROWS),
-                    None => ColumnData::with_capacity(c.ty, BLOCK_ROWS),
-                })
-                .collect();
-            let nulls: Vec<Option<Vec<bool>>> = self
-                .datasource
-                .columns
-                .iter()
-                .map(|c| c.nullable.then(|| Vec::with_capacity(BLOCK_ROWS)))
-                .collect();
-            let held: Vec<Option<Vec<Value>>> = self
-                .datasource
-                .columns
-                .iter()
-                .map(|c| (c.ty == ColumnType::Values).then(Vec::new))
-                .collect();
-            add += columns.iter().map(|c| c.heap_bytes() as u64).sum::<u64>()
-                + nulls
-                    .iter()
-                    .flatten()
-                    .map(|m| m.capacity() as u64)
-                    .sum::<u64>();
+            let (columns, nulls, held, bytes) = self.empty_block();
+            add += bytes;
             new_block = Some((columns, nulls, held));
         }
         if (add > 0 || !self.added.is_empty()) && self.bytes().saturating_add(add) > self.max_bytes
