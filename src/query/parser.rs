@@ -561,23 +561,8 @@ impl<'t> Parser<'t> {
         if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
             self.i += 2;
             loop {
-                let expr = self.expr()?;
-                let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
-                    true
-                } else {
-                    if !self.eat_kw("ASC") {
-                        self.eat_kw("ASCENDING");
-                    }
-                    false
-                };
-                let mut nulls_first = false;
-                if self.eat_kw("NULLS") {
-                    if self.eat_kw("FIRST") {
-                        nulls_first = true;
-                    } else if !self.eat_kw("LAST") {
-                        return Err(self.unexpected("FIRST or LAST"));
-                    }
-                }
+                let (expr, desc, nulls) = self.order_key()?;
+                let nulls_first = nulls == Some(true);
                 if self.is_kw("WITH") && self.is_kw_at(1, "FILL") {
                     return Err(Error::unsupported("WITH FILL"));
                 }
@@ -1425,6 +1410,31 @@ impl<'t> Parser<'t> {
         })))
     }
 
+    /// One `ORDER BY` key: the expression, whether it is `DESC[ENDING]` (after an optional
+    /// `ASC[ENDING]` otherwise), and `NULLS FIRST` (`Some(true)`) or `NULLS LAST` (`Some(false)`).
+    fn order_key(&mut self) -> Result<(Expr, bool, Option<bool>)> {
+        let expr = self.expr()?;
+        let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
+            true
+        } else {
+            if !self.eat_kw("ASC") {
+                self.eat_kw("ASCENDING");
+            }
+            false
+        };
+        let mut nulls = None;
+        if self.eat_kw("NULLS") {
+            if self.eat_kw("FIRST") {
+                nulls = Some(true);
+            } else if self.eat_kw("LAST") {
+                nulls = Some(false);
+            } else {
+                return Err(self.unexpected("FIRST or LAST"));
+            }
+        }
+        Ok((expr, desc, nulls))
+    }
+
     /// A window after its opening parenthesis, through the closing one: `[name] [PARTITION BY
     /// …] [ORDER BY …] [ROWS|RANGE frame]`.
     fn window(&mut self) -> Result<Over> {
@@ -1450,25 +1460,7 @@ impl<'t> Parser<'t> {
         if self.is_kw("ORDER") && self.is_kw_at(1, "BY") {
             self.i += 2;
             loop {
-                let expr = self.expr()?;
-                let desc = if self.eat_kw("DESC") || self.eat_kw("DESCENDING") {
-                    true
-                } else {
-                    if !self.eat_kw("ASC") {
-                        self.eat_kw("ASCENDING");
-                    }
-                    false
-                };
-                let mut nulls = None;
-                if self.eat_kw("NULLS") {
-                    if self.eat_kw("FIRST") {
-                        nulls = Some(true);
-                    } else if self.eat_kw("LAST") {
-                        nulls = Some(false);
-                    } else {
-                        return Err(self.unexpected("FIRST or LAST"));
-                    }
-                }
+                let (expr, desc, nulls) = self.order_key()?;
                 w.order_by.push(WindowOrder { expr, desc, nulls });
                 if !self.eat_sym(",") {
                     break;
