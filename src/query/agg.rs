@@ -70,6 +70,24 @@ pub enum AggKind {
 }
 
 impl AggKind {
+    /// Fails with a query error when `n` arguments are outside [`AggKind::arity`];
+    /// `name` is the function as written.
+    pub fn check_arity(&self, name: &str, n: usize) -> Result<()> {
+        let (min, max) = self.arity();
+        if n < min || n > max {
+            return Err(Error::query(format!(
+                "{name} takes {} argument{}",
+                if min == max {
+                    min.to_string()
+                } else {
+                    format!("{min} or {max}")
+                },
+                if max == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+
     /// The fewest and the most arguments the aggregate takes (its `-If` condition aside).
     pub fn arity(&self) -> (usize, usize) {
         match self {

@@ -1093,19 +1093,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
             args.push(self.bind(a, Mode::Row)?);
         }
         self.clause = saved;
-        let want = kind.arity();
-        if args.len() < want.0 || args.len() > want.1 {
-            return Err(Error::query(format!(
-                "{} takes {} argument{}",
-                c.name,
-                if want.0 == want.1 {
-                    want.0.to_string()
-                } else {
-                    format!("{} or {}", want.0, want.1)
-                },
-                if want.1 == 1 { "" } else { "s" }
-            )));
-        }
+        kind.check_arity(&c.name, args.len())?;
         if kind == AggKind::Count {
             // count(x) of a column that is never NULL counts rows.
             if args.first().is_some_and(|a| !a.ty.is_nullable()) {

@@ -471,19 +471,7 @@ impl Binder<'_, '_, '_, '_> {
         for a in &arg_exprs {
             args.push(self.bind(a, mode)?);
         }
-        let want = kind.arity();
-        if args.len() < want.0 || args.len() > want.1 {
-            return Err(Error::query(format!(
-                "{} takes {} argument{}",
-                c.name,
-                if want.0 == want.1 {
-                    want.0.to_string()
-                } else {
-                    format!("{} or {}", want.0, want.1)
-                },
-                if want.1 == 1 { "" } else { "s" }
-            )));
-        }
+        kind.check_arity(&c.name, args.len())?;
         let mut kind = kind;
         if kind == AggKind::Count && args.first().is_some_and(|a| !a.ty.is_nullable()) {
             args.clear();
