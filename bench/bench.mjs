@@ -132,46 +132,35 @@ function parseArgs(argv) {
  * store, the file as a File, `reps` timed loadFile() calls per count after one warm-up, the
  * store emptied with forget() between them (its helper threads stay, started and warmed up).
  */
-async function runScaling(browser, url, job, counts) {
-  const context = await browser.newContext();
-  try {
-    const page = await context.newPage();
-    page.on('console', (msg) => log(`  ${msg.text()}`));
-    page.on('pageerror', (err) => log(`  page error: ${err.message}`));
-    await page.goto(url);
-    return await page.evaluate(async ({ dataUrl, rows, reps, counts }) => {
-      const { createStore } = await import('/app/store.js');
-      const blob = await (await fetch(dataUrl)).blob();
-      const file = new File([blob], 'events.ndjson');
-      const results = [];
-      for (const workers of counts) {
-        const store = await createStore();
-        const ms = [];
-        let cold = null;
-        try {
-          for (let i = 0; i <= reps; i++) {
-            await store.forget();
-            const started = performance.now();
-            const r = await store.loadFile(file, { workers });
-            const took = performance.now() - started;
-            if (r.status !== 'done' || r.rows !== rows || r.quarantined !== 0) {
-              throw new Error(`workers ${workers}: ${r.status}, ${r.rows} rows, ${r.quarantined} quarantined ${r.error ?? ''}`);
-            }
-            if (i === 0) cold = took;
-            else ms.push(took);
+function runScaling(browser, url, job, counts) {
+  return inFreshPage(browser, url, (page) => page.evaluate(async ({ dataUrl, rows, reps, counts }) => {
+    const { createStore } = await import('/app/store.js');
+    const blob = await (await fetch(dataUrl)).blob();
+    const file = new File([blob], 'events.ndjson');
+    const results = [];
+    for (const workers of counts) {
+      const store = await createStore();
+      const ms = [];
+      let cold = null;
+      try {
+        for (let i = 0; i <= reps; i++) {
+          await store.forget();
+          const started = performance.now();
+          const r = await store.loadFile(file, { workers });
+          const took = performance.now() - started;
+          if (r.status !== 'done' || r.rows !== rows || r.quarantined !== 0) {
+            throw new Error(`workers ${workers}: ${r.status}, ${r.rows} rows, ${r.quarantined} quarantined ${r.error ?? ''}`);
           }
-        } finally {
-          await store.close();
+          if (i === 0) cold = took;
+          else ms.push(took);
         }
-        results.push({ workers, cold, ms });
+      } finally {
+        await store.close();
       }
-      return { hardwareConcurrency: navigator.hardwareConcurrency, results };
-    }, { ...job, counts });
-  } catch (err) {
-    return { error: String(err?.message ?? err) };
-  } finally {
-    await context.close();
-  }
+      results.push({ workers, cold, ms });
+    }
+    return { hardwareConcurrency: navigator.hardwareConcurrency, results };
+  }, { ...job, counts }));
 }
 
 function scalingReport({ env, result }) {
@@ -208,14 +197,22 @@ function gzipSizes(files) {
 const log = (text) => process.stderr.write(`${text}\n`);
 
 /** Runs one worker job in a fresh browser context (its own renderer, empty HTTP cache). */
-async function inFreshContext(browser, url, job) {
+function inFreshContext(browser, url, job) {
+  return inFreshPage(browser, url, (page) => page.evaluate((j) => window.runWorker(j), job));
+}
+
+/**
+ * Opens `url` in a fresh browser context with its console logged, answers what `run(page)`
+ * answers (or { error } when it throws), and closes the context.
+ */
+async function inFreshPage(browser, url, run) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     page.on('console', (msg) => log(`  ${msg.text()}`));
     page.on('pageerror', (err) => log(`  page error: ${err.message}`));
     await page.goto(url);
-    return await page.evaluate((j) => window.runWorker(j), job);
+    return await run(page);
   } catch (err) {
     return { error: String(err?.message ?? err) };
   } finally {
