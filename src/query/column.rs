@@ -385,6 +385,54 @@ impl<'a> Col<'a> {
         }
     }
 
+    /// A column of `n` rows holding this column's rows at the positions `sel` (ascending, one
+    /// per row of this column); the other rows hold zeros, empty strings or `NULL`, and are
+    /// never read as results.
+    pub fn scatter(&self, sel: &[u32], n: usize) -> Col<'a> {
+        fn s<T: Copy>(v: impl Iterator<Item = T>, sel: &[u32], n: usize, zero: T) -> Vec<T> {
+            let mut out = vec![zero; n];
+            for (&i, x) in sel.iter().zip(v) {
+                out[i as usize] = x;
+            }
+            out
+        }
+        match self {
+            Col::Const(v) => Col::Const(v.clone()),
+            Col::Native(c) => match &**c {
+                ColumnData::F32(_) | ColumnData::F64(_) => Col::F(Cow::Owned(
+                    native_map!(&**c, v => s(v.iter().map(|x| x.f()), sel, n, 0.0)),
+                )),
+                ColumnData::I8(_)
+                | ColumnData::I16(_)
+                | ColumnData::I32(_)
+                | ColumnData::I64(_) => Col::I(Cow::Owned(
+                    native_map!(&**c, v => s(v.iter().map(|x| x.i()), sel, n, 0)),
+                )),
+                _ => Col::U(Cow::Owned(
+                    native_map!(&**c, v => s(v.iter().map(|x| x.u()), sel, n, 0)),
+                )),
+            },
+            Col::U(v) => Col::U(Cow::Owned(s(v.iter().copied(), sel, n, 0))),
+            Col::I(v) => Col::I(Cow::Owned(s(v.iter().copied(), sel, n, 0))),
+            Col::F(v) => Col::F(Cow::Owned(s(v.iter().copied(), sel, n, 0.0))),
+            Col::S(st) => Col::S(Strs {
+                codes: Cow::Owned(s(st.codes.iter().copied(), sel, n, 0)),
+                dict: st.dict.clone(),
+            }),
+            Col::V(v) => {
+                let mut out = vec![Value::Null; n];
+                for (&i, x) in sel.iter().zip(v.iter()) {
+                    out[i as usize] = x.clone();
+                }
+                Col::V(Cow::Owned(out))
+            }
+            Col::N(c, m) => Col::N(
+                Box::new(c.scatter(sel, n)),
+                Cow::Owned(s(m.iter().copied(), sel, n, false)),
+            ),
+        }
+    }
+
     /// Rows `start..end` as a borrowed column.
     pub fn slice(&self, start: usize, end: usize) -> Col<'_> {
         match self {

@@ -755,6 +755,30 @@ QUERIES += [
         f"FROM {T} GROUP BY a",
         tiers=("small",),
     ),
+    q(
+        "exact: short-circuit: an if branch, a later multiIf condition and an and/or argument "
+        "are computed only on the rows that read them",
+        f"SELECT if(success = 0, 0, intDiv(prompt_tokens, success)) AS a, "
+        f"multiIf(success = 0, -1, intDiv(7, success) = 7, toInt64(latency / success), -2) AS b, "
+        f"countIf(success = 1 AND intDiv(1, success) = 1) AS c, "
+        f"countIf(success = 0 OR intDiv(7, success) % 2 = 1) AS d, "
+        f"countIf(success = 0 OR toInt8(prompt_tokens % 100 / success) > 0) AS e, count() "
+        f"FROM {T} GROUP BY a, b ORDER BY a, b LIMIT 20",
+        tiers=("small",),
+    ),
+    err("ch refuses: an intDiv by a column, on the rows of a branch that take it",
+        f"SELECT if(success = 1, 1, intDiv(1, success)) FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    err("ch refuses: an intDiv by a constant zero in a branch no row takes (computed on all)",
+        f"SELECT if(success = 7, intDiv(prompt_tokens, 0), 1) FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    q(
+        "exact: a narrow integer, or one signed unlike the divisor, by a constant zero with no "
+        "row to divide",
+        f"SELECT count(), max(intDiv(success, 0)), max(toInt32(prompt_tokens) % 0), "
+        f"max(intDiv(prompt_tokens, toInt8(0))) FROM {T} WHERE model_name = 'no such model'",
+        tiers=("small",),
+    ),
     err("ch refuses: NaN or an infinity converted to an integer",
         f"SELECT toInt64(cost) FROM {T}", "CANNOT_CONVERT_TYPE", "cannot convert inf or nan"),
     err("ch refuses: a NaN constant converted to an integer, with no rows",

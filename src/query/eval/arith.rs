@@ -31,6 +31,15 @@ pub(super) fn to_repr<'a>(v: Vec<i64>, ty: &DataType) -> Col<'a> {
     }
 }
 
+/// Whether ClickHouse divides a `dividend` by a constant `divisor` of these types through its
+/// by-constant path (a dividend of 32 bits or more, signed as the divisor is), which checks the
+/// divisor before it looks at the rows: an `intDiv` or `%` by a constant zero of these types
+/// raises wherever the query computes it, also when no row reaches it.
+pub fn checks_divisor_first(dividend: &DataType, divisor: &DataType) -> bool {
+    let (a, b) = (dividend.base(), divisor.base());
+    a.is_int() && a.int_bits() >= 32 && a.is_signed() == b.is_signed()
+}
+
 pub(super) fn arith<'a>(
     op: Arith,
     a: &Col<'a>,
@@ -58,9 +67,12 @@ pub(super) fn arith<'a>(
         return Ok(Col::F(Cow::Owned(v)));
     }
     let zero_divisor = || Error::query("division by zero");
-    // A constant zero divisor is an error before any row is read, as in ClickHouse (which
-    // raises ILLEGAL_DIVISION on an empty block too).
-    if matches!(op, Arith::IntDiv | Arith::Mod)
+    // A constant zero divisor is an error for every block of rows, whatever their values, as
+    // in ClickHouse. A block without rows is no error, except where ClickHouse divides by a
+    // constant through its own path (a dividend of 32 bits or more, signed as the divisor is),
+    // which checks the divisor before it looks at the rows.
+    if (n > 0 || checks_divisor_first(ta, tb))
+        && matches!(op, Arith::IntDiv | Arith::Mod)
         && matches!(
             b,
             Col::Const(super::super::Value::UInt(0) | super::super::Value::Int(0))

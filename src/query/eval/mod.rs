@@ -43,7 +43,7 @@ mod round;
 mod strings;
 mod url;
 
-pub use arith::Arith;
+pub use arith::{checks_divisor_first, Arith};
 pub use arrays::{
     bind as bind_array, conform, is_array_function, lambda_op, lambda_type, ArrayFn, Lambda,
     LambdaOp, MAX_ARRAY_ELEMENTS,
@@ -60,7 +60,7 @@ pub use regexp::{is_regexp_function, RegexpFn, RegexpOp};
 pub use round::Rounding;
 pub use url::UrlFn;
 
-use super::column::{native_map, value_f, value_i, value_u, Col, Prim};
+use super::column::{self, native_map, value_f, value_i, value_u, Col, Prim};
 use super::types::{DataType, Unit};
 use super::Value;
 use crate::error::{Error, Result};
@@ -271,13 +271,112 @@ pub fn eval<'b, 'a>(e: &BExpr, b: &'b Batch<'a>) -> Result<Cow<'b, Col<'a>>> {
             .map(Cow::Borrowed)
             .ok_or_else(|| Error::query("internal: column slot out of range")),
         BKind::Call(fc) => {
+            let short_circuit =
+                matches!(fc.f, F::MultiIf | F::And | F::Or) && fc.args.iter().skip(1).any(is_lazy);
             let mut args = Vec::with_capacity(fc.args.len());
-            for a in &fc.args {
-                args.push(eval(a, b)?);
+            if short_circuit {
+                short_circuit_args(fc, b, &mut args)?;
+            } else {
+                for a in &fc.args {
+                    args.push(eval(a, b)?);
+                }
             }
             Ok(Cow::Owned(nulls::call(fc, &args, &e.ty, b.n)?))
         }
     }
+}
+
+/// Whether ClickHouse computes `e`, an argument of `if`, `multiIf`, `and` or `or`, only on the
+/// rows where that function reads it (short-circuit evaluation): `e` holds a function that
+/// fails on some values (an integer division by a column, a conversion), so rows the
+/// function does not read must not raise. An integer division by a constant is computed on
+/// every row, as in ClickHouse, and raises for a zero divisor even where no row reads it.
+fn is_lazy(e: &BExpr) -> bool {
+    let BKind::Call(fc) = &e.kind else {
+        return false;
+    };
+    let fails = match &fc.f {
+        F::Arith(Arith::IntDiv | Arith::Mod) => {
+            fc.args.get(1).is_some_and(|d| d.as_const().is_none())
+        }
+        F::Cast | F::ToString | F::ToDateTime | F::DateOfNumber | F::BestEffort(..) => true,
+        _ => false,
+    };
+    fails || fc.args.iter().any(is_lazy)
+}
+
+/// The arguments of a short-circuit `multiIf` (conditions and values alternate, the last is
+/// the else value), `and` or `or`, each lazy one computed only on the rows that read it: a
+/// condition on the rows no earlier condition took, a value on the rows its condition takes,
+/// an `and` (`or`) argument on the rows no earlier argument made false (true). The other rows
+/// hold defaults that the function never reads.
+fn short_circuit_args<'b, 'a>(
+    fc: &FCall,
+    b: &'b Batch<'a>,
+    out: &mut Vec<Cow<'b, Col<'a>>>,
+) -> Result<()> {
+    let n = b.n;
+    // Rows still to be decided.
+    let mut open = vec![true; n];
+    let last = fc.args.len().saturating_sub(1);
+    for (i, a) in fc.args.iter().enumerate() {
+        let col = match &fc.f {
+            // A value: the rows its condition takes.
+            F::MultiIf if i % 2 == 1 => {
+                let taken: Vec<bool> = to_mask(&out[i - 1], n)
+                    .iter()
+                    .zip(&open)
+                    .map(|(c, o)| *c && *o)
+                    .collect();
+                let col = eval_on(a, b, &taken)?;
+                open.iter_mut().zip(&taken).for_each(|(o, t)| *o &= !*t);
+                col
+            }
+            // A condition or the else value: the rows no earlier condition took.
+            F::MultiIf => eval_on(a, b, &open)?,
+            // `and`/`or`: the rows no earlier argument decided.
+            _ => {
+                let col = eval_on(a, b, &open)?;
+                if i < last {
+                    let truthy = to_mask(&col, n);
+                    let nulls = col.nulls(n);
+                    let is_and = matches!(fc.f, F::And);
+                    for (r, o) in open.iter_mut().enumerate() {
+                        let null = nulls.as_ref().is_some_and(|m| m[r]);
+                        if !null && truthy[r] != is_and {
+                            *o = false;
+                        }
+                    }
+                }
+                col
+            }
+        };
+        out.push(col);
+    }
+    Ok(())
+}
+
+/// `e` over the rows of `b` where `rows` is true, as a column of all of `b`'s rows (others
+/// hold defaults); computed on every row when it is not lazy or every row is wanted.
+fn eval_on<'b, 'a>(e: &BExpr, b: &'b Batch<'a>, rows: &[bool]) -> Result<Cow<'b, Col<'a>>> {
+    if !is_lazy(e) || rows.iter().all(|r| *r) {
+        return eval(e, b);
+    }
+    let sel: Vec<u32> = (0..b.n as u32).filter(|&i| rows[i as usize]).collect();
+    if sel.is_empty() {
+        return Ok(Cow::Owned(Col::Const(column::default_value(&e.ty))));
+    }
+    let mut slots = Vec::new();
+    e.slots(&mut slots);
+    let cols = (0..b.cols.len())
+        .map(|i| match b.cols.get(i) {
+            Some(c) if slots.contains(&i) => c.gather(&sel),
+            _ => Col::Const(Value::Null),
+        })
+        .collect();
+    let part = Batch { n: sel.len(), cols };
+    let c = eval(e, &part)?;
+    Ok(Cow::Owned(c.scatter(&sel, b.n)))
 }
 
 /// Evaluates a constant expression (no slots) to a value.

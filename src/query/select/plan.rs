@@ -54,21 +54,27 @@ impl Plan<'_> {
     }
 }
 
-/// Whether `e` holds an integer `intDiv` or `%` by a constant zero: ClickHouse raises
-/// ILLEGAL_DIVISION for it before reading a row, so also when no row reaches it. (Branches a
-/// constant condition rules out are gone by now, and ClickHouse does not raise for those.)
+/// Whether `e` holds an integer `intDiv` or `%` by a constant zero that ClickHouse checks
+/// before reading a row ([`checks_divisor_first`]), so that it raises also when no row reaches
+/// it. (Branches a constant condition rules out are gone by now, and ClickHouse does not
+/// raise for those.)
 fn divides_by_constant_zero(e: &BExpr) -> bool {
-    use super::super::eval::{Arith, F};
+    use super::super::eval::{checks_divisor_first, Arith, F};
     use super::super::Value;
     let BKind::Call(fc) = &e.kind else {
         return false;
     };
     let by_zero = matches!(fc.f, F::Arith(Arith::IntDiv | Arith::Mod))
-        && !e.ty.is_float()
-        && matches!(
-            fc.args.get(1).and_then(BExpr::as_const),
-            Some(Value::UInt(0) | Value::Int(0) | Value::Bool(false))
-        );
+        && match (fc.args.first(), fc.args.get(1)) {
+            (Some(a), Some(d)) => {
+                checks_divisor_first(&a.ty, &d.ty)
+                    && matches!(
+                        d.as_const(),
+                        Some(Value::UInt(0) | Value::Int(0) | Value::Bool(false))
+                    )
+            }
+            _ => false,
+        };
     by_zero || fc.args.iter().any(divides_by_constant_zero)
 }
 
