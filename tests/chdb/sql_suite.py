@@ -779,6 +779,26 @@ QUERIES += [
         f"max(intDiv(prompt_tokens, toInt8(0))) FROM {T} WHERE model_name = 'no such model'",
         tiers=("small",),
     ),
+    q(
+        "exact: a column of a subquery or WITH table that nothing reads is not computed",
+        f"WITH s AS (SELECT success AS k, intDiv(1, success) AS d FROM {T}) "
+        f"SELECT (SELECT count() FROM s) AS a, count() AS b, sum(k) AS c FROM "
+        f"(SELECT success AS k, intDiv(1, success) AS d, toInt64(latency / success) AS e, "
+        f"intDiv(prompt_tokens, 0) AS z FROM {T})",
+        tiers=("small",),
+    ),
+    q(
+        "exact: an aggregate of a grouped subquery that nothing reads is not computed",
+        f"SELECT k FROM (SELECT success AS k, sum(intDiv(1, success)) AS s, "
+        f"toInt64(avg(latency / success)) AS v FROM {T} GROUP BY k) ORDER BY k",
+        tiers=("small",),
+    ),
+    err("ch refuses: a subquery column that nothing reads is still type-checked",
+        f"SELECT 1 FROM (SELECT if(total_tokens, 1, 2) AS c1, success FROM {T}) LIMIT 1",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type UInt32 of the condition"),
+    err("ch refuses: a subquery column that is read raises",
+        f"SELECT max(d) FROM (SELECT success, intDiv(1, success) AS d FROM {T})",
+        "ILLEGAL_DIVISION", "division by zero"),
     err("ch refuses: NaN or an infinity converted to an integer",
         f"SELECT toInt64(cost) FROM {T}", "CANNOT_CONVERT_TYPE", "cannot convert inf or nan"),
     err("ch refuses: a NaN constant converted to an integer, with no rows",

@@ -54,6 +54,71 @@ impl Plan<'_> {
     }
 }
 
+impl Plan<'_> {
+    /// Leaves out the result columns whose names are not in `wanted` (one column always stays;
+    /// with `DISTINCT` all do) and stops computing what only they read: a row expression
+    /// becomes a constant, an aggregate's arguments constants without a condition. As in
+    /// ClickHouse, a column of a subquery that nothing reads neither costs nor raises; every
+    /// column was bound, so a type error in it still raises.
+    fn read_only(&mut self, wanted: &[String]) {
+        let sh = &mut self.shape;
+        if sh.distinct {
+            return;
+        }
+        let mut keep: Vec<bool> = sh
+            .outputs
+            .iter()
+            .map(|(n, _)| wanted.iter().any(|w| w == n))
+            .collect();
+        if !keep.contains(&false) {
+            return;
+        }
+        if !keep.contains(&true) {
+            keep[0] = true;
+        }
+        let mut k = keep.iter();
+        sh.outputs.retain(|_| k.next().copied().unwrap_or(true));
+        let mut read = Vec::new();
+        for e in sh
+            .having
+            .iter()
+            .chain(sh.outputs.iter().map(|(_, e)| e))
+            .chain(sh.order.iter().map(|o| &o.expr))
+            .chain(sh.limit_by.iter().flat_map(|l| l.by.iter()))
+        {
+            e.slots(&mut read);
+        }
+        for w in &mut sh.windows {
+            for e in w.exprs_mut() {
+                e.slots(&mut read);
+            }
+        }
+        let constant =
+            |e: &BExpr| BExpr::constant(super::super::column::default_value(&e.ty), e.ty.clone());
+        match &mut self.rows {
+            Rows::Project { exprs, .. } => {
+                for (i, e) in exprs.iter_mut().enumerate() {
+                    if !read.contains(&i) {
+                        *e = constant(e);
+                    }
+                }
+            }
+            Rows::Aggregate { keys, aggs } => {
+                for (j, a) in aggs.iter_mut().enumerate() {
+                    let stateful = matches!(
+                        a.kind,
+                        super::super::agg::AggKind::State(_) | super::super::agg::AggKind::Merge(_)
+                    );
+                    if !read.contains(&(keys.len() + j)) && !stateful {
+                        a.args = a.args.iter().map(constant).collect();
+                        a.cond = None;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Whether `e` holds an integer `intDiv` or `%` by a constant zero that ClickHouse checks
 /// before reading a row ([`checks_divisor_first`]), so that it raises also when no row reaches
 /// it. (Branches a constant condition rules out are gone by now, and ClickHouse does not
@@ -147,6 +212,7 @@ pub(super) fn plan<'s, 'a>(
     scope: &Scope<'s, 'a>,
     source: Source<'a>,
     naming: Naming,
+    wanted: Option<&[String]>,
 ) -> Result<Plan<'a>> {
     let columns = source.columns();
     let origin = naming.origin.clone();
@@ -184,13 +250,16 @@ pub(super) fn plan<'s, 'a>(
         plan_rows(&mut b, q, c)?
     };
     let array_joins = b.array_joins.take().unwrap_or_default();
-    let plan = Plan {
+    let mut plan = Plan {
         source,
         array_joins,
         filter,
         rows,
         shape,
     };
+    if let Some(wanted) = wanted {
+        plan.read_only(wanted);
+    }
     if plan.exprs().any(divides_by_constant_zero) {
         return Err(Error::query("division by zero"));
     }

@@ -6,7 +6,7 @@ use super::super::ast::{Expr, From, Query, With};
 use super::super::column::{Col, Table};
 use super::super::types::DataType;
 use super::super::{Statistics, Value};
-use super::run_select;
+use super::{run_select, run_select_reading};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use std::borrow::Cow;
@@ -316,7 +316,16 @@ fn one_row<'a>() -> Table<'a> {
     }
 }
 
-fn resolve<'s, 'a>(name: &str, scope: &Scope<'s, 'a>, env: &Env<'a>) -> Result<Source<'a>> {
+/// The source `name` stands for in `scope`. A `WITH` table read whole is run once and kept;
+/// one read for some of its columns (`used`) is run for this reference alone with only those,
+/// as ClickHouse, which puts a `WITH` table's query in place of each reference, computes only
+/// what each reads.
+fn resolve<'s, 'a>(
+    name: &str,
+    scope: &Scope<'s, 'a>,
+    env: &Env<'a>,
+    used: Option<&[String]>,
+) -> Result<Source<'a>> {
     let mut s = Some(scope);
     while let Some(sc) = s {
         let pending = {
@@ -328,6 +337,11 @@ fn resolve<'s, 'a>(name: &str, scope: &Scope<'s, 'a>, env: &Env<'a>) -> Result<S
             }
         };
         if let Some(q) = pending {
+            if used.is_some() {
+                return Ok(Source::Table(Rc::new(run_select_reading(
+                    &q, env, sc, used,
+                )?)));
+            }
             let t = Rc::new(run_select(&q, env, sc)?);
             if let Some(e) = sc.ctes.borrow_mut().iter_mut().find(|(n, _)| n == name) {
                 e.1 = Cte::Done(t.clone());
@@ -377,8 +391,8 @@ pub(super) fn from_source<'s, 'a>(
 ) -> Result<(Source<'a>, Naming)> {
     Ok(match from {
         None => (Source::Table(Rc::new(one_row())), Naming::single()),
-        Some(From::Table(name, _)) => (resolve(name, scope, env)?, Naming::single()),
-        Some(From::Final(name, _)) => match resolve(name, scope, env)? {
+        Some(From::Table(name, _)) => (resolve(name, scope, env, used)?, Naming::single()),
+        Some(From::Final(name, _)) => match resolve(name, scope, env, None)? {
             Source::Store(store) => (
                 Source::Table(Rc::new(super::finals::final_table(store)?)),
                 Naming::single(),
@@ -390,7 +404,7 @@ pub(super) fn from_source<'s, 'a>(
             }
         },
         Some(From::Subquery(sub, _)) => (
-            Source::Table(Rc::new(run_select(sub, env, scope)?)),
+            Source::Table(Rc::new(run_select_reading(sub, env, scope, used)?)),
             Naming::single(),
         ),
         Some(From::Join(j)) => super::join::join(j, scope, env, used, true)?,
