@@ -44,6 +44,7 @@ const FORMAT_LABELS = {
   helicone: 'Helicone requests',
   claude_code: 'Claude Code sessions',
   ollama: 'Ollama responses',
+  gemini: 'Gemini responses',
 };
 import {
   KPIS, formatBytes, formatCount, formatDateTime, formatKpi, formatNumber, formatSeconds,

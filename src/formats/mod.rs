@@ -13,6 +13,7 @@
 
 mod anthropic;
 mod claude_code;
+mod gemini;
 mod helicone;
 mod langfuse;
 mod litellm;
@@ -52,11 +53,14 @@ pub enum Format {
     ClaudeCode,
     /// Ollama `/api/generate` and `/api/chat` responses.
     Ollama,
+    /// Google Gemini (Gemini API and Vertex AI) `generateContent` responses, streamed chunks and
+    /// batch output lines.
+    Gemini,
 }
 
 impl Format {
     /// Every format, in the order detection tries them.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 13] = [
         Format::Canonical,
         Format::Otlp,
         Format::OpenAiBatch,
@@ -65,6 +69,7 @@ impl Format {
         Format::AnthropicMessage,
         Format::OpenAiResponses,
         Format::OpenAiChat,
+        Format::Gemini,
         Format::Ollama,
         Format::LiteLlm,
         Format::Langfuse,
@@ -86,6 +91,7 @@ impl Format {
             Format::Helicone => "helicone",
             Format::ClaudeCode => "claude_code",
             Format::Ollama => "ollama",
+            Format::Gemini => "gemini",
         }
     }
 
@@ -109,6 +115,7 @@ impl Format {
             Format::Helicone => helicone::detect(o),
             Format::ClaudeCode => claude_code::detect(o),
             Format::Ollama => ollama::detect(o),
+            Format::Gemini => gemini::detect(o),
         }
     }
 
@@ -128,6 +135,7 @@ impl Format {
             Format::Helicone => out.push(helicone::map(o)),
             Format::ClaudeCode => out.push(claude_code::map(o)),
             Format::Ollama => out.push(ollama::map(o)),
+            Format::Gemini => out.push(gemini::map(o)),
         }
     }
 }
