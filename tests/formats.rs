@@ -592,6 +592,14 @@ const NEW_COLUMNS: &[(&str, &[&str])] = &[
             "ollama|0|0|0|ollama|||log|stream",
         ],
     ),
+    (
+        "gemini.jsonl",
+        &[
+            "google|1536|0|640|gemini|gf-1||unpriced|stream",
+            "google|0|0|0|gemini|gf-2||unpriced|record",
+            "google|0|0|0|gemini|gf-3||unpriced|record",
+        ],
+    ),
 ];
 
 /// The new columns of every row of `store`, as `NEW_COLUMNS` writes them, sorted.

@@ -69,6 +69,10 @@ pub const FIXTURES: &[(&str, &[u8])] = &[
         "ollama.jsonl",
         include_bytes!("../fixtures/formats/ollama.jsonl"),
     ),
+    (
+        "gemini.jsonl",
+        include_bytes!("../fixtures/formats/gemini.jsonl"),
+    ),
 ];
 
 /// The fixture named `name`.
@@ -582,6 +586,43 @@ pub const CASES: &[Case] = &[
                 0.0,
                 0,
                 "model 'llama9' not found, try pulling it first",
+            ),
+        ],
+    },
+    // Gemini API and Vertex AI bodies: 2048 prompt tokens (1536 of them cached), 210 candidates
+    // + 640 thoughts = 850 out, total 2898 as written, no time (the stream's); Vertex's
+    // `createTime` for the other two (300 + 90 = 390; 1000 + 100 = 1100, cut at MAX_TOKENS but
+    // billed and answered).
+    Case {
+        file: "gemini.jsonl",
+        format: "gemini",
+        records: 3,
+        skipped: &[],
+        quarantined: 0,
+        from_stream: 1,
+        rows: &[
+            (STREAM, "gemini-2.5-flash", 2048, 850, 2898, 0.0, 0.0, 1, ""),
+            (
+                "2025-08-20 09:30:00",
+                "gemini-2.5-pro",
+                300,
+                90,
+                390,
+                0.0,
+                0.0,
+                1,
+                "",
+            ),
+            (
+                "2024-12-05 18:00:00",
+                "gemini-1.5-flash-002",
+                1000,
+                100,
+                1100,
+                0.0,
+                0.0,
+                1,
+                "",
             ),
         ],
     },
