@@ -600,6 +600,14 @@ const NEW_COLUMNS: &[(&str, &[&str])] = &[
             "google|0|0|0|gemini|gf-3||unpriced|record",
         ],
     ),
+    (
+        "bedrock.jsonl",
+        &[
+            "aws|0|0|0|bedrock|6a0c3f1e-0001-4b7a-9d1e-000000000001|arn:aws:sts::111122223333:assumed-role/app-role/worker|unpriced|record",
+            "aws|2000|500|0|bedrock|6a0c3f1e-0002-4b7a-9d1e-000000000002|arn:aws:sts::111122223333:assumed-role/app-role/worker|unpriced|record",
+            "aws|0|0|0|bedrock|6a0c3f1e-0003-4b7a-9d1e-000000000003|arn:aws:iam::111122223333:user/dev|unpriced|record",
+        ],
+    ),
 ];
 
 /// The new columns of every row of `store`, as `NEW_COLUMNS` writes them, sorted.

@@ -45,6 +45,7 @@ const FORMAT_LABELS = {
   claude_code: 'Claude Code sessions',
   ollama: 'Ollama responses',
   gemini: 'Gemini responses',
+  bedrock: 'Bedrock invocation logs',
 };
 import {
   KPIS, formatBytes, formatCount, formatDateTime, formatKpi, formatNumber, formatSeconds,

@@ -12,6 +12,7 @@
 //! levels (well within wasm32's 1 MiB stack, parsing and dropping alike).
 
 mod anthropic;
+mod bedrock;
 mod claude_code;
 mod gemini;
 mod helicone;
@@ -56,11 +57,13 @@ pub enum Format {
     /// Google Gemini (Gemini API and Vertex AI) `generateContent` responses, streamed chunks and
     /// batch output lines.
     Gemini,
+    /// Amazon Bedrock model invocation logs.
+    Bedrock,
 }
 
 impl Format {
     /// Every format, in the order detection tries them.
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 14] = [
         Format::Canonical,
         Format::Otlp,
         Format::OpenAiBatch,
@@ -70,6 +73,7 @@ impl Format {
         Format::OpenAiResponses,
         Format::OpenAiChat,
         Format::Gemini,
+        Format::Bedrock,
         Format::Ollama,
         Format::LiteLlm,
         Format::Langfuse,
@@ -92,6 +96,7 @@ impl Format {
             Format::ClaudeCode => "claude_code",
             Format::Ollama => "ollama",
             Format::Gemini => "gemini",
+            Format::Bedrock => "bedrock",
         }
     }
 
@@ -116,6 +121,7 @@ impl Format {
             Format::ClaudeCode => claude_code::detect(o),
             Format::Ollama => ollama::detect(o),
             Format::Gemini => gemini::detect(o),
+            Format::Bedrock => bedrock::detect(o),
         }
     }
 
@@ -136,6 +142,7 @@ impl Format {
             Format::ClaudeCode => out.push(claude_code::map(o)),
             Format::Ollama => out.push(ollama::map(o)),
             Format::Gemini => out.push(gemini::map(o)),
+            Format::Bedrock => out.push(bedrock::map(o)),
         }
     }
 }

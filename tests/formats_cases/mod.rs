@@ -73,6 +73,10 @@ pub const FIXTURES: &[(&str, &[u8])] = &[
         "gemini.jsonl",
         include_bytes!("../fixtures/formats/gemini.jsonl"),
     ),
+    (
+        "bedrock.jsonl",
+        include_bytes!("../fixtures/formats/bedrock.jsonl"),
+    ),
 ];
 
 /// The fixture named `name`.
@@ -623,6 +627,52 @@ pub const CASES: &[Case] = &[
                 0.0,
                 1,
                 "",
+            ),
+        ],
+    },
+    // Bedrock invocation logs: a Converse call (40 in, 12 out, 850 ms); a call through a
+    // cross-region profile whose input count excludes the cache, 30 + 2000 read + 500 written =
+    // 2530 in, 80 out, 1200 ms; a throttled call.
+    Case {
+        file: "bedrock.jsonl",
+        format: "bedrock",
+        records: 3,
+        skipped: &[],
+        quarantined: 0,
+        from_stream: 0,
+        rows: &[
+            (
+                "2025-03-11 14:20:05",
+                "anthropic.claude-3-haiku-20240307-v1:0",
+                40,
+                12,
+                52,
+                0.0,
+                0.85,
+                1,
+                "",
+            ),
+            (
+                "2025-03-11 14:21:00",
+                "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+                2530,
+                80,
+                2610,
+                0.0,
+                1.2,
+                1,
+                "",
+            ),
+            (
+                "2025-03-11 14:22:30",
+                "amazon.nova-lite-v1:0",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "ThrottlingException",
             ),
         ],
     },
