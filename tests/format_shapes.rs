@@ -4,8 +4,8 @@
 //! `claude -p --output-format stream-json`), Anthropic usage sub-objects and batch results, OTLP
 //! attribute variants, and Langfuse's old and new usage; Gemini bodies, chunks and batch outputs,
 //! OpenAI-compatible providers' usage (DeepSeek, OpenRouter, Perplexity, Mistral), LiteLLM spend
-//! log rows, Anthropic usage in Langfuse, older Claude Code entries, pydantic-ai spans and OTLP
-//! written with the protobuf field names. Each file of `tests/fixtures/formats/shapes/`
+//! log rows, Anthropic usage in Langfuse, older Claude Code entries, pydantic-ai and AI SDK 5
+//! spans, OTLP written with the protobuf field names, and Ollama embeddings. Each file of `tests/fixtures/formats/shapes/`
 //! loads into the rows worked out by hand below, detected and chosen alike.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -368,6 +368,36 @@ const SHAPES: &[Shape] = &[
             ("2025-10-09 08:55:00", "gpt-4.1-nano-2025-04-14", 75, 25, 100, 0.0, 0.8, 0, "Connection reset"),
         ],
         extra: (512, 0, 256),
+    },
+    // The Vercel AI SDK 5: `ai.usage.cachedInputTokens` (1024) and `ai.usage.reasoningTokens`
+    // (128) on the doGenerate span, whose parent `ai.generateText` repeats its usage; a span
+    // converted from Zipkin names its failure in `otel.status_code` and
+    // `otel.status_description` (20 in, 30 s).
+    Shape {
+        file: "otlp_ai_sdk_v5.jsonl",
+        format: "otlp",
+        records: 3,
+        skipped: &[("a parent span whose tokens its child already counts", 1)],
+        from_stream: 0,
+        rows: &[
+            ("2025-10-20 22:40:00", "gpt-5-nano-2025-08-07", 1500, 300, 1800, 0.0, 3.8, 1, ""),
+            ("2025-10-20 22:41:40", "llama3.1:8b", 20, 0, 20, 0.0, 30.0, 0, "context deadline exceeded"),
+        ],
+        extra: (1024, 0, 128),
+    },
+    // Ollama `/api/embed` responses: no time (the stream's), the prompt's count, the duration in
+    // nanoseconds (14143917 ns, 0.25 s); local, so they cost 0.
+    Shape {
+        file: "ollama_embed.jsonl",
+        format: "ollama",
+        records: 2,
+        skipped: &[],
+        from_stream: 2,
+        rows: &[
+            (STREAM, "all-minilm", 8, 0, 8, 0.0, 0.014143917, 1, ""),
+            (STREAM, "nomic-embed-text", 5, 0, 5, 0.0, 0.25, 1, ""),
+        ],
+        extra: (0, 0, 0),
     },
 ];
 

@@ -3,7 +3,10 @@
 //! line. Attributes are `[{key, value: {stringValue | intValue | doubleValue | boolValue}}]`,
 //! with 64-bit integers written as strings; times are `startTimeUnixNano` and
 //! `endTimeUnixNano` (strings, or numbers); a failed span has `status.code` 2, written as a
-//! number or as the enum name `STATUS_CODE_ERROR`.
+//! number or as the enum name `STATUS_CODE_ERROR` (or, converted from Zipkin or Jaeger, the
+//! attribute `otel.status_code: "ERROR"`). Exporters that keep the protobuf field names write
+//! `resource_spans`, `scope_spans`, `start_time_unix_nano`, `int_value`, ..., read alike. A
+//! span's own cost (pydantic-ai's `operation.cost`, OpenLIT's `gen_ai.usage.cost`) is kept.
 //!
 //! A span is a model call when it names a model or counts tokens under the GenAI semantic
 //! conventions (`gen_ai.*`), their older names, OpenInference's (`llm.*`) or the Vercel AI SDK's
@@ -52,6 +55,7 @@ const CACHE_READ: &[&str] = &[
     "gen_ai.usage.cache_read_input_tokens",
     "llm.token_count.prompt_details.cache_read",
     "gen_ai.usage.details.cache_read_tokens",
+    "ai.usage.cachedInputTokens",
 ];
 const CACHE_WRITE: &[&str] = &[
     "gen_ai.usage.cache_creation.input_tokens",
@@ -64,10 +68,13 @@ const REASONING: &[&str] = &[
     "llm.token_count.completion_details.reasoning",
     "gen_ai.usage.details.reasoning_tokens",
     "gen_ai.usage.details.thinking_tokens",
+    "ai.usage.reasoningTokens",
 ];
 /// The call's cost in USD: pydantic-ai's (Logfire) and OpenLIT's.
 const COST: &[&str] = &["operation.cost", "gen_ai.usage.cost"];
-const ERROR_TYPE: &[&str] = &["error.type", "exception.message"];
+const ERROR_TYPE: &[&str] = &["otel.status_description", "error.type", "exception.message"];
+/// The span status as an attribute, where an exporter converted from Zipkin or Jaeger put it.
+const STATUS_ATTR: &[&str] = &["otel.status_code"];
 const USER: &[&str] = &["user.id", "enduser.id"];
 
 /// An OTLP/JSON trace export.
@@ -224,7 +231,9 @@ fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
             s == "STATUS_CODE_ERROR" || s == "2" || s.eq_ignore_ascii_case("error")
         }
         _ => false,
-    };
+    } || a
+        .text(STATUS_ATTR)
+        .is_some_and(|s| s.eq_ignore_ascii_case("error"));
     if failed {
         r.success = false;
         r.error = status
