@@ -2,9 +2,9 @@
 //! `cargo run --release --example bench_formats [megabytes] [name filter]`.
 //!
 //! Each fixture of `tests/fixtures/formats/` is repeated to about `megabytes` MB (default 32;
-//! Claude Code message ids are renumbered per copy, so repeats are new messages), then ingested
-//! three times in 64 KiB chunks with format detection on every line; prints the median MB/s,
-//! records/s and rows stored. The canonical shape, from the sample generator, is the baseline.
+//! Claude Code message ids and Gemini response ids are renumbered per copy, so repeats are new
+//! calls), then ingested three times in 64 KiB chunks with format detection on every line;
+//! prints the median MB/s, records/s and rows stored. The canonical shape, from the sample generator, is the baseline.
 
 use llm_metrics::{generate_ndjson, EventStore, StreamOptions};
 use std::time::Instant;
@@ -80,6 +80,11 @@ fn main() {
         for i in 0..copies {
             if name.starts_with("claude_code") {
                 data.push_str(&text.replace("\"msg_0", &format!("\"msg_{i}_0")));
+            } else if name.starts_with("gemini") {
+                // Chunks of one `responseId` are one call: each copy answers anew.
+                data.push_str(
+                    &text.replace("\"responseId\":\"", &format!("\"responseId\":\"{i}-")),
+                );
             } else {
                 data.push_str(&text);
             }

@@ -2,7 +2,10 @@
 //! content-filter chunks, usage repeated in every streamed chunk (xAI, interleaved streams too) or
 //! in `x_groq` (Groq), Responses API streaming events, every kind of Claude Code entry (and
 //! `claude -p --output-format stream-json`), Anthropic usage sub-objects and batch results, OTLP
-//! attribute variants, and Langfuse's old and new usage. Each file of `tests/fixtures/formats/shapes/`
+//! attribute variants, and Langfuse's old and new usage; Gemini bodies, chunks and batch outputs,
+//! OpenAI-compatible providers' usage (DeepSeek, OpenRouter, Perplexity, Mistral), LiteLLM spend
+//! log rows, Anthropic usage in Langfuse, older Claude Code entries, pydantic-ai and AI SDK 5
+//! spans, OTLP written with the protobuf field names, and Ollama embeddings. Each file of `tests/fixtures/formats/shapes/`
 //! loads into the rows worked out by hand below, detected and chosen alike.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -217,6 +220,184 @@ const SHAPES: &[Shape] = &[
             ("2024-08-01 10:01:00", "o3-mini", 100, 40, 140, 0.0012, 2.0, 1, ""),
         ],
         extra: (20, 0, 10),
+    },
+    // Gemini API and Vertex AI bodies. 1: 1200 prompt (1024 of them cached), 40 candidates +
+    // 300 thoughts = 340 out, total 1540 as written; no time: the stream's. 2: Vertex's
+    // createTime; 85 prompt + 30 tool-use prompt = 115 in, 12 out, total 127. 3-5: one stream
+    // (`gm-stream-003`): the chunk without usage is a chunk, the first chunk with usage is
+    // repeated by the last (9 in, 21 out, 30). 6: a blocked prompt (14 in) is a failed call.
+    Shape {
+        file: "gemini_responses.jsonl",
+        format: "gemini",
+        records: 6,
+        skipped: &[(CHUNK, 1), (REPEATED, 1)],
+        from_stream: 3,
+        rows: &[
+            (STREAM, "gemini-2.5-flash", 1200, 340, 1540, 0.0, 0.0, 1, ""),
+            ("2025-06-03 10:15:30", "gemini-2.0-flash-001", 115, 12, 127, 0.0, 0.0, 1, ""),
+            (STREAM, "gemini-2.5-flash-lite", 9, 21, 30, 0.0, 0.0, 1, ""),
+            (STREAM, "gemini-2.5-pro", 14, 0, 14, 0.0, 0.0, 0, "prompt blocked: SAFETY"),
+        ],
+        extra: (1024, 0, 300),
+    },
+    // Batch outputs. Gemini API: a keyed response (11 in, 17 + 32 thoughts = 49 out, 60) and a
+    // keyed status object in place of a response, both at the stream's time. Vertex AI: an
+    // empty `status` with the response at `processed_time` (410, 55, 465), and an error status
+    // without a response.
+    Shape {
+        file: "gemini_batch.jsonl",
+        format: "gemini",
+        records: 4,
+        skipped: &[],
+        from_stream: 2,
+        rows: &[
+            (STREAM, "gemini-2.5-flash", 11, 49, 60, 0.0, 0.0, 1, ""),
+            (STREAM, "", 0, 0, 0, 0.0, 0.0, 0, "Request contains an invalid argument."),
+            ("2025-07-14 08:01:02", "gemini-2.0-flash-001", 410, 55, 465, 0.0, 0.0, 1, ""),
+            (
+                "2025-07-14 08:01:03",
+                "",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "Bad Request: {\"error\": {\"code\": 400, \"message\": \"Please use a valid role: user, model.\", \"status\": \"INVALID_ARGUMENT\"}}",
+            ),
+        ],
+        extra: (0, 0, 32),
+    },
+    // OpenAI-compatible bodies. DeepSeek: cached tokens in `prompt_tokens_details` (512) or only
+    // in `prompt_cache_hit_tokens` (256). OpenRouter: its own `usage.cost` ($0.00933) and
+    // `cache_write_tokens` (400 written, 1500 read). Perplexity: `usage.cost.total_cost`
+    // ($0.0052). Mistral cut by length, and an OpenAI audio body filtered with null details:
+    // both succeeded. Cache read 512 + 256 + 1500 = 2268; reasoning 870.
+    Shape {
+        file: "openai_compatible_usage.jsonl",
+        format: "openai_chat",
+        records: 6,
+        skipped: &[],
+        from_stream: 0,
+        rows: &[
+            ("2025-01-27 17:46:40", "deepseek-reasoner", 640, 900, 1540, 0.0, 0.0, 1, ""),
+            ("2025-01-27 17:47:40", "deepseek-chat", 300, 20, 320, 0.0, 0.0, 1, ""),
+            ("2025-06-04 01:20:00", "anthropic/claude-sonnet-4", 2100, 80, 2180, 0.00933, 0.0, 1, ""),
+            ("2025-06-15 15:06:40", "sonar", 12, 150, 162, 0.0052, 0.0, 1, ""),
+            ("2025-06-27 04:53:20", "mistral-small-latest", 25, 64, 89, 0.0, 0.0, 1, ""),
+            ("2025-07-08 18:40:00", "gpt-4o-audio-preview-2024-12-17", 120, 70, 190, 0.0, 0.0, 1, ""),
+        ],
+        extra: (2268, 400, 870),
+    },
+    // LiteLLM spend log rows: ISO and space-separated times, end − start as latency (1.5 s,
+    // 30 s, 0.2 s, 2 s); the failure named in `metadata.status` (here `metadata` is JSON text, as
+    // a database export writes it) or at the top level; cached tokens in
+    // `metadata.additional_usage_values` (1024).
+    Shape {
+        file: "litellm_spend_logs.jsonl",
+        format: "litellm",
+        records: 4,
+        skipped: &[],
+        from_stream: 0,
+        rows: &[
+            ("2025-05-02 14:00:00", "gpt-4o-mini", 1250, 50, 1300, 0.00041, 1.5, 1, ""),
+            (
+                "2025-05-02 14:05:00",
+                "claude-3-5-sonnet-20241022",
+                0,
+                0,
+                0,
+                0.0,
+                30.0,
+                0,
+                "litellm.InternalServerError: AnthropicException - Overloaded",
+            ),
+            ("2025-05-02 14:06:00", "text-embedding-3-small", 1000, 0, 1000, 0.00002, 0.2, 1, ""),
+            (
+                "2025-05-02 14:07:00",
+                "gpt-4o",
+                0,
+                0,
+                0,
+                0.0,
+                2.0,
+                0,
+                "litellm.RateLimitError: Rate limit reached",
+            ),
+        ],
+        extra: (1024, 0, 0),
+    },
+    // Langfuse with Anthropic's usage passed as it came: 25 input + 4000 cache read + 600 cache
+    // write = 4625 in, total 4935 as written. A v2 observation with only `usage`, no end time
+    // (latency from `latency`), at level ERROR.
+    Shape {
+        file: "langfuse_anthropic_usage.jsonl",
+        format: "langfuse",
+        records: 2,
+        skipped: &[],
+        from_stream: 0,
+        rows: &[
+            ("2025-04-10 12:00:00", "claude-3-7-sonnet-20250219", 4625, 310, 4935, 0.008175, 4.0, 1, ""),
+            ("2025-04-10 12:01:00", "gpt-3.5-turbo", 50, 5, 55, 0.0000825, 0.75, 0, "Request timed out"),
+        ],
+        extra: (4000, 600, 0),
+    },
+    // Older Claude Code entries: `costUSD` is the cost, `durationMs` the latency; 4 + 2000 +
+    // 10000 = 12004 in. A `<synthetic>` message that is no API error is not a call.
+    Shape {
+        file: "claude_code_cost_usd.jsonl",
+        format: "claude_code",
+        records: 3,
+        skipped: &[(NOT_GEN, 2)],
+        from_stream: 0,
+        rows: &[("2025-05-20 16:00:06", "claude-3-7-sonnet-20250219", 12004, 120, 12124, 0.0123, 5.4, 1, "")],
+        extra: (10000, 2000, 0),
+    },
+    // pydantic-ai (Logfire) spans: `gen_ai.usage.details.*` (512 cached, 256 reasoning) and
+    // `operation.cost`; the agent span around the call names no model and is no call. A second
+    // export written with the protobuf field names (`resource_spans`, `int_value`, ...):
+    // OpenInference counts, 0.8 s, failed.
+    Shape {
+        file: "otlp_logfire_snake_case.jsonl",
+        format: "otlp",
+        records: 3,
+        skipped: &[(NOT_GEN, 1)],
+        from_stream: 0,
+        rows: &[
+            ("2025-10-09 08:53:20", "gpt-5-mini-2025-08-07", 900, 400, 1300, 0.000937, 2.0, 1, ""),
+            ("2025-10-09 08:55:00", "gpt-4.1-nano-2025-04-14", 75, 25, 100, 0.0, 0.8, 0, "Connection reset"),
+        ],
+        extra: (512, 0, 256),
+    },
+    // The Vercel AI SDK 5: `ai.usage.cachedInputTokens` (1024) and `ai.usage.reasoningTokens`
+    // (128) on the doGenerate span, whose parent `ai.generateText` repeats its usage; a span
+    // converted from Zipkin names its failure in `otel.status_code` and
+    // `otel.status_description` (20 in, 30 s).
+    Shape {
+        file: "otlp_ai_sdk_v5.jsonl",
+        format: "otlp",
+        records: 3,
+        skipped: &[("a parent span whose tokens its child already counts", 1)],
+        from_stream: 0,
+        rows: &[
+            ("2025-10-20 22:40:00", "gpt-5-nano-2025-08-07", 1500, 300, 1800, 0.0, 3.8, 1, ""),
+            ("2025-10-20 22:41:40", "llama3.1:8b", 20, 0, 20, 0.0, 30.0, 0, "context deadline exceeded"),
+        ],
+        extra: (1024, 0, 128),
+    },
+    // Ollama `/api/embed` responses: no time (the stream's), the prompt's count, the duration in
+    // nanoseconds (14143917 ns, 0.25 s); local, so they cost 0.
+    Shape {
+        file: "ollama_embed.jsonl",
+        format: "ollama",
+        records: 2,
+        skipped: &[],
+        from_stream: 2,
+        rows: &[
+            (STREAM, "all-minilm", 8, 0, 8, 0.0, 0.014143917, 1, ""),
+            (STREAM, "nomic-embed-text", 5, 0, 5, 0.0, 0.25, 1, ""),
+        ],
+        extra: (0, 0, 0),
     },
 ];
 

@@ -592,6 +592,22 @@ const NEW_COLUMNS: &[(&str, &[&str])] = &[
             "ollama|0|0|0|ollama|||log|stream",
         ],
     ),
+    (
+        "gemini.jsonl",
+        &[
+            "google|1536|0|640|gemini|gf-1||unpriced|stream",
+            "google|0|0|0|gemini|gf-2||unpriced|record",
+            "google|0|0|0|gemini|gf-3||unpriced|record",
+        ],
+    ),
+    (
+        "bedrock.jsonl",
+        &[
+            "aws|0|0|0|bedrock|6a0c3f1e-0001-4b7a-9d1e-000000000001|arn:aws:sts::111122223333:assumed-role/app-role/worker|unpriced|record",
+            "aws|2000|500|0|bedrock|6a0c3f1e-0002-4b7a-9d1e-000000000002|arn:aws:sts::111122223333:assumed-role/app-role/worker|unpriced|record",
+            "aws|0|0|0|bedrock|6a0c3f1e-0003-4b7a-9d1e-000000000003|arn:aws:iam::111122223333:user/dev|unpriced|record",
+        ],
+    ),
 ];
 
 /// The new columns of every row of `store`, as `NEW_COLUMNS` writes them, sorted.

@@ -44,6 +44,8 @@ const FORMAT_LABELS = {
   helicone: 'Helicone requests',
   claude_code: 'Claude Code sessions',
   ollama: 'Ollama responses',
+  gemini: 'Gemini responses',
+  bedrock: 'Bedrock invocation logs',
 };
 import {
   KPIS, formatBytes, formatCount, formatDateTime, formatKpi, formatNumber, formatSeconds,

@@ -8,7 +8,9 @@
 //! `custom-title`, `file-history-snapshot` (`messageId`, `snapshot`, no `sessionId`),
 //! `queue-operation`, `system`, and `user` entries holding tool results. The same shapes come from
 //! `claude -p --output-format stream-json` (`session_id`, no `timestamp`), whose closing
-//! `result` entry repeats the session's totals and is skipped too.
+//! `result` entry repeats the session's totals and is skipped too. Messages Claude Code writes
+//! itself (model `<synthetic>`, not an API error) are no model call; older versions wrote each
+//! message's cost in `costUSD` and its duration in `durationMs`, which are kept.
 
 use super::{anthropic, get, id_at, key_of, time_secs, Item, Record, Skip, Time, Unit};
 use serde_json::{Map, Value};
@@ -50,11 +52,21 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         Ok(r) => r,
         Err(e) => return Item::Bad(e),
     };
+    let api_error = o.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true);
+    if !api_error && m.get("model").and_then(Value::as_str) == Some("<synthetic>") {
+        // A message Claude Code wrote itself (an interrupted turn), no model call.
+        return Item::Skip(Skip::NotGeneration);
+    }
+    // Older versions wrote the cost of each message.
+    rec.cost = super::number(o.get("costUSD")).filter(|c| *c >= 0.0);
+    rec.latency = super::number(o.get("durationMs"))
+        .filter(|ms| *ms >= 0.0)
+        .map(|ms| ms / 1000.0);
     let request = id_at(o, &[&["requestId"]]);
     if !request.is_empty() {
         rec.request_id = request;
     }
-    if o.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true) {
+    if api_error {
         rec.success = false;
         rec.error = get(m, &["content"])
             .and_then(Value::as_array)

@@ -3,7 +3,8 @@
 //! `costDetails`, `level`, `statusMessage`). Only `GENERATION` and `EMBEDDING` observations are
 //! model calls. Usage details are disjoint counts whose sum is `total`: the prompt is every
 //! `input*` key (`input`, `input_cached_tokens`, `input_cache_read`, ...), the completion every
-//! `output*` key.
+//! `output*` key, and the cache keys of Anthropic's usage (`cache_read_input_tokens`,
+//! `cache_creation_input_tokens`) passed as they came.
 
 use super::{
     count, count_at, first, id_at, number, seconds_between, text, time_secs, Item, Record, Skip,
@@ -62,7 +63,10 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
                 for (k, v) in details {
                     let n = count(Some(v))?.unwrap_or(0);
                     // OpenAI's names, where the caller passed its usage as it came.
-                    if k.starts_with("input") || k == "prompt_tokens" {
+                    // Anthropic's names, where the caller passed its usage as it came: counts
+                    // apart from `input`, as Langfuse's own keys are.
+                    let cache = k.contains("cache_read") || k.contains("cache_creation");
+                    if k.starts_with("input") || k == "prompt_tokens" || cache {
                         r.prompt_tokens = r.prompt_tokens.saturating_add(n);
                         if k.contains("cache_read") || k.contains("cached") {
                             r.cache_read_tokens = r.cache_read_tokens.saturating_add(n);

@@ -12,7 +12,9 @@
 //! levels (well within wasm32's 1 MiB stack, parsing and dropping alike).
 
 mod anthropic;
+mod bedrock;
 mod claude_code;
+mod gemini;
 mod helicone;
 mod langfuse;
 mod litellm;
@@ -52,11 +54,16 @@ pub enum Format {
     ClaudeCode,
     /// Ollama `/api/generate` and `/api/chat` responses.
     Ollama,
+    /// Google Gemini (Gemini API and Vertex AI) `generateContent` responses, streamed chunks and
+    /// batch output lines.
+    Gemini,
+    /// Amazon Bedrock model invocation logs.
+    Bedrock,
 }
 
 impl Format {
     /// Every format, in the order detection tries them.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 14] = [
         Format::Canonical,
         Format::Otlp,
         Format::OpenAiBatch,
@@ -65,6 +72,8 @@ impl Format {
         Format::AnthropicMessage,
         Format::OpenAiResponses,
         Format::OpenAiChat,
+        Format::Gemini,
+        Format::Bedrock,
         Format::Ollama,
         Format::LiteLlm,
         Format::Langfuse,
@@ -86,6 +95,8 @@ impl Format {
             Format::Helicone => "helicone",
             Format::ClaudeCode => "claude_code",
             Format::Ollama => "ollama",
+            Format::Gemini => "gemini",
+            Format::Bedrock => "bedrock",
         }
     }
 
@@ -109,6 +120,8 @@ impl Format {
             Format::Helicone => helicone::detect(o),
             Format::ClaudeCode => claude_code::detect(o),
             Format::Ollama => ollama::detect(o),
+            Format::Gemini => gemini::detect(o),
+            Format::Bedrock => bedrock::detect(o),
         }
     }
 
@@ -128,6 +141,8 @@ impl Format {
             Format::Helicone => out.push(helicone::map(o)),
             Format::ClaudeCode => out.push(claude_code::map(o)),
             Format::Ollama => out.push(ollama::map(o)),
+            Format::Gemini => out.push(gemini::map(o)),
+            Format::Bedrock => out.push(bedrock::map(o)),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Ollama `/api/generate` and `/api/chat` responses: the final object (`"done": true`) carries
 //! `prompt_eval_count`, `eval_count` and the durations in nanoseconds; streamed objects before it
-//! (`"done": false`) are chunks. An error response is `{"error": "..."}`. Local models cost
-//! nothing.
+//! (`"done": false`) are chunks. `/api/embed` responses (`embeddings`, `prompt_eval_count`, no
+//! time) are calls too. An error response is `{"error": "..."}`. Local models cost nothing.
 
 use super::{count_at, number, text, time_secs, Item, Record, Skip, Time, Unit};
 use serde_json::{Map, Value};
@@ -11,7 +11,15 @@ pub(super) fn detect(o: &Map<String, Value>) -> bool {
     (o.get("done").is_some_and(Value::is_boolean)
         && o.contains_key("model")
         && o.contains_key("created_at"))
+        || is_embed(o)
         || (o.len() == 1 && o.get("error").is_some_and(Value::is_string))
+}
+
+/// An `/api/embed` response: the model, its embeddings and the prompt's count, no time.
+fn is_embed(o: &Map<String, Value>) -> bool {
+    o.contains_key("model")
+        && o.get("embeddings").is_some_and(Value::is_array)
+        && o.contains_key("prompt_eval_count")
 }
 
 /// Maps one response object.
@@ -25,7 +33,7 @@ pub(super) fn map(o: &Map<String, Value>) -> Item {
         r.cost = Some(0.0);
         return Item::Row(Box::new(r));
     }
-    if o.get("done").and_then(Value::as_bool) != Some(true) {
+    if o.get("done").and_then(Value::as_bool) != Some(true) && !is_embed(o) {
         return Item::Skip(Skip::StreamingChunk);
     }
     let mapped = (|| -> Result<Record, String> {

@@ -26,7 +26,17 @@ const TOTAL: &[&[&str]] = &[&["total_tokens"]];
 const CACHED: &[&[&str]] = &[
     &["prompt_tokens_details", "cached_tokens"],
     &["input_tokens_details", "cached_tokens"],
+    // DeepSeek's name.
+    &["prompt_cache_hit_tokens"],
 ];
+/// OpenRouter's tokens written to a cache.
+const CACHE_WRITE: &[&[&str]] = &[
+    &["prompt_tokens_details", "cache_write_tokens"],
+    &["input_tokens_details", "cache_write_tokens"],
+];
+/// The cost in USD some OpenAI-compatible providers add: OpenRouter's number, Perplexity's
+/// object with its total.
+const COST: &[&[&str]] = &[&["cost"], &["cost", "total_cost"]];
 const REASONING: &[&[&str]] = &[
     &["completion_tokens_details", "reasoning_tokens"],
     &["output_tokens_details", "reasoning_tokens"],
@@ -40,7 +50,12 @@ fn read_usage(u: &Map<String, Value>, r: &mut Record) -> Result<(), String> {
     r.completion_tokens = count_at(u, COMPLETION)?.unwrap_or(0);
     r.total_tokens = count_at(u, TOTAL)?;
     r.cache_read_tokens = count_at(u, CACHED)?.unwrap_or(0);
+    r.cache_write_tokens = count_at(u, CACHE_WRITE)?.unwrap_or(0);
     r.reasoning_tokens = count_at(u, REASONING)?.unwrap_or(0);
+    r.cost = COST
+        .iter()
+        .find_map(|p| super::get(u, p).filter(|v| v.is_number() || v.is_string()))
+        .and_then(|v| number(Some(v)));
     Ok(())
 }
 

@@ -3,7 +3,10 @@
 //! line. Attributes are `[{key, value: {stringValue | intValue | doubleValue | boolValue}}]`,
 //! with 64-bit integers written as strings; times are `startTimeUnixNano` and
 //! `endTimeUnixNano` (strings, or numbers); a failed span has `status.code` 2, written as a
-//! number or as the enum name `STATUS_CODE_ERROR`.
+//! number or as the enum name `STATUS_CODE_ERROR` (or, converted from Zipkin or Jaeger, the
+//! attribute `otel.status_code: "ERROR"`). Exporters that keep the protobuf field names write
+//! `resource_spans`, `scope_spans`, `start_time_unix_nano`, `int_value`, ..., read alike. A
+//! span's own cost (pydantic-ai's `operation.cost`, OpenLIT's `gen_ai.usage.cost`) is kept.
 //!
 //! A span is a model call when it names a model or counts tokens under the GenAI semantic
 //! conventions (`gen_ai.*`), their older names, OpenInference's (`llm.*`) or the Vercel AI SDK's
@@ -51,22 +54,32 @@ const CACHE_READ: &[&str] = &[
     "gen_ai.usage.cache_read.input_tokens",
     "gen_ai.usage.cache_read_input_tokens",
     "llm.token_count.prompt_details.cache_read",
+    "gen_ai.usage.details.cache_read_tokens",
+    "ai.usage.cachedInputTokens",
 ];
 const CACHE_WRITE: &[&str] = &[
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
     "llm.token_count.prompt_details.cache_write",
+    "gen_ai.usage.details.cache_write_tokens",
 ];
 const REASONING: &[&str] = &[
     "gen_ai.usage.reasoning.output_tokens",
     "llm.token_count.completion_details.reasoning",
+    "gen_ai.usage.details.reasoning_tokens",
+    "gen_ai.usage.details.thinking_tokens",
+    "ai.usage.reasoningTokens",
 ];
-const ERROR_TYPE: &[&str] = &["error.type", "exception.message"];
+/// The call's cost in USD: pydantic-ai's (Logfire) and OpenLIT's.
+const COST: &[&str] = &["operation.cost", "gen_ai.usage.cost"];
+const ERROR_TYPE: &[&str] = &["otel.status_description", "error.type", "exception.message"];
+/// The span status as an attribute, where an exporter converted from Zipkin or Jaeger put it.
+const STATUS_ATTR: &[&str] = &["otel.status_code"];
 const USER: &[&str] = &["user.id", "enduser.id"];
 
 /// An OTLP/JSON trace export.
 pub(super) fn detect(o: &Map<String, Value>) -> bool {
-    o.get("resourceSpans").is_some_and(Value::is_array)
+    field(o, "resourceSpans", "resource_spans").is_some_and(Value::is_array)
 }
 
 /// One span's attributes: key to the scalar inside its `AnyValue`.
@@ -82,9 +95,18 @@ impl<'a> Attrs<'a> {
                     continue;
                 };
                 let scalar = val.as_object().and_then(|any| {
-                    ["stringValue", "intValue", "doubleValue", "boolValue"]
-                        .iter()
-                        .find_map(|t| any.get(*t))
+                    [
+                        "stringValue",
+                        "intValue",
+                        "doubleValue",
+                        "boolValue",
+                        "string_value",
+                        "int_value",
+                        "double_value",
+                        "bool_value",
+                    ]
+                    .iter()
+                    .find_map(|t| any.get(*t))
                 });
                 if let Some(s) = scalar {
                     v.push((k, s));
@@ -112,10 +134,21 @@ fn arrays(v: Option<&Value>) -> &[Value] {
     v.and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
+/// The field `camel` of `o`, else the same field under its protobuf name `snake` (as exporters
+/// that keep the proto field names write it).
+fn field<'a>(o: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
+    o.get(camel).or_else(|| o.get(snake))
+}
+
 fn spans(o: &Map<String, Value>) -> Vec<&Map<String, Value>> {
     let mut out = Vec::new();
-    for rs in arrays(o.get("resourceSpans")) {
-        for key in ["scopeSpans", "instrumentationLibrarySpans"] {
+    for rs in arrays(field(o, "resourceSpans", "resource_spans")) {
+        for key in [
+            "scopeSpans",
+            "scope_spans",
+            "instrumentationLibrarySpans",
+            "instrumentation_library_spans",
+        ] {
             for ss in arrays(rs.get(key)) {
                 out.extend(arrays(ss.get("spans")).iter().filter_map(Value::as_object));
             }
@@ -141,7 +174,7 @@ pub(super) fn map(o: &Map<String, Value>, out: &mut Vec<Item>) {
         .iter()
         .zip(&attrs)
         .filter(|(_, a)| a.has_usage())
-        .filter_map(|(s, _)| s.get("parentSpanId").and_then(Value::as_str))
+        .filter_map(|(s, _)| field(s, "parentSpanId", "parent_span_id").and_then(Value::as_str))
         .filter(|p| !p.is_empty())
         .collect();
     for ((span, a), gen) in spans.iter().zip(&attrs).zip(generation) {
@@ -149,7 +182,9 @@ pub(super) fn map(o: &Map<String, Value>, out: &mut Vec<Item>) {
             out.push(Item::Skip(Skip::NotGeneration));
             continue;
         }
-        let id = span.get("spanId").and_then(Value::as_str).unwrap_or("");
+        let id = field(span, "spanId", "span_id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !id.is_empty() && parents.contains(id) {
             out.push(Item::Skip(Skip::ParentSpan));
             continue;
@@ -167,14 +202,13 @@ fn nanos(v: Option<&Value>) -> Option<u64> {
 }
 
 fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
-    let start = span
-        .get("startTimeUnixNano")
+    let start = field(span, "startTimeUnixNano", "start_time_unix_nano")
         .ok_or_else(|| "span without startTimeUnixNano".to_string())?;
     let ms = time_ms(start, Unit::Nanos)?;
     let mut r = Record::new(Time::At(ms.div_euclid(1000)));
     r.model = a.text(MODEL).unwrap_or_default();
     r.provider = a.text(PROVIDER);
-    r.request_id = super::text(span.get("spanId")).unwrap_or_default();
+    r.request_id = super::text(field(span, "spanId", "span_id")).unwrap_or_default();
     r.user_id = a.text(USER).unwrap_or_default();
     r.prompt_tokens = count(a.get(INPUT))?.unwrap_or(0);
     r.completion_tokens = count(a.get(OUTPUT))?.unwrap_or(0);
@@ -182,9 +216,10 @@ fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
     r.cache_read_tokens = count(a.get(CACHE_READ))?.unwrap_or(0);
     r.cache_write_tokens = count(a.get(CACHE_WRITE))?.unwrap_or(0);
     r.reasoning_tokens = count(a.get(REASONING))?.unwrap_or(0);
+    r.cost = number(a.get(COST)).filter(|c| *c >= 0.0);
     if let (Some(s), Some(e)) = (
-        nanos(span.get("startTimeUnixNano")),
-        nanos(span.get("endTimeUnixNano")),
+        nanos(Some(start)),
+        nanos(field(span, "endTimeUnixNano", "end_time_unix_nano")),
     ) {
         r.latency = Some((i128::from(e) - i128::from(s)) as f64 / 1e9);
     }
@@ -196,7 +231,9 @@ fn span_record(span: &Map<String, Value>, a: &Attrs) -> Result<Record, String> {
             s == "STATUS_CODE_ERROR" || s == "2" || s.eq_ignore_ascii_case("error")
         }
         _ => false,
-    };
+    } || a
+        .text(STATUS_ATTR)
+        .is_some_and(|s| s.eq_ignore_ascii_case("error"));
     if failed {
         r.success = false;
         r.error = status

@@ -36,6 +36,8 @@ const FIXTURES = {
   'helicone.jsonl': [2, 155 + 0],
   'claude_code.jsonl': [2, 13714 + 13861],
   'ollama.jsonl': [3, 324 + 52 + 0],
+  'gemini.jsonl': [3, 2898 + 390 + 1100],
+  'bedrock.jsonl': [3, 52 + 2610 + 0],
 };
 
 test('one file per log format, dropped together, adds up on every KPI', async () => {

@@ -69,6 +69,14 @@ pub const FIXTURES: &[(&str, &[u8])] = &[
         "ollama.jsonl",
         include_bytes!("../fixtures/formats/ollama.jsonl"),
     ),
+    (
+        "gemini.jsonl",
+        include_bytes!("../fixtures/formats/gemini.jsonl"),
+    ),
+    (
+        "bedrock.jsonl",
+        include_bytes!("../fixtures/formats/bedrock.jsonl"),
+    ),
 ];
 
 /// The fixture named `name`.
@@ -582,6 +590,89 @@ pub const CASES: &[Case] = &[
                 0.0,
                 0,
                 "model 'llama9' not found, try pulling it first",
+            ),
+        ],
+    },
+    // Gemini API and Vertex AI bodies: 2048 prompt tokens (1536 of them cached), 210 candidates
+    // + 640 thoughts = 850 out, total 2898 as written, no time (the stream's); Vertex's
+    // `createTime` for the other two (300 + 90 = 390; 1000 + 100 = 1100, cut at MAX_TOKENS but
+    // billed and answered).
+    Case {
+        file: "gemini.jsonl",
+        format: "gemini",
+        records: 3,
+        skipped: &[],
+        quarantined: 0,
+        from_stream: 1,
+        rows: &[
+            (STREAM, "gemini-2.5-flash", 2048, 850, 2898, 0.0, 0.0, 1, ""),
+            (
+                "2025-08-20 09:30:00",
+                "gemini-2.5-pro",
+                300,
+                90,
+                390,
+                0.0,
+                0.0,
+                1,
+                "",
+            ),
+            (
+                "2024-12-05 18:00:00",
+                "gemini-1.5-flash-002",
+                1000,
+                100,
+                1100,
+                0.0,
+                0.0,
+                1,
+                "",
+            ),
+        ],
+    },
+    // Bedrock invocation logs: a Converse call (40 in, 12 out, 850 ms); a call through a
+    // cross-region profile whose input count excludes the cache, 30 + 2000 read + 500 written =
+    // 2530 in, 80 out, 1200 ms; a throttled call.
+    Case {
+        file: "bedrock.jsonl",
+        format: "bedrock",
+        records: 3,
+        skipped: &[],
+        quarantined: 0,
+        from_stream: 0,
+        rows: &[
+            (
+                "2025-03-11 14:20:05",
+                "anthropic.claude-3-haiku-20240307-v1:0",
+                40,
+                12,
+                52,
+                0.0,
+                0.85,
+                1,
+                "",
+            ),
+            (
+                "2025-03-11 14:21:00",
+                "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+                2530,
+                80,
+                2610,
+                0.0,
+                1.2,
+                1,
+                "",
+            ),
+            (
+                "2025-03-11 14:22:30",
+                "amazon.nova-lite-v1:0",
+                0,
+                0,
+                0,
+                0.0,
+                0.0,
+                0,
+                "ThrottlingException",
             ),
         ],
     },
