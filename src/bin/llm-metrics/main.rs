@@ -47,10 +47,10 @@ usage:
       canonical llm_events NDJSON to standard output, for ClickHouse or Tinybird; one JSON
       report per file goes to standard error. --format reads every line as that format
       (llm_events, openai_chat, openai_responses, openai_batch, anthropic_message,
-      anthropic_batch, otlp, litellm, langfuse, helicone, claude_code, ollama); records
-      without a time take --time, else the file's modification time. Records without a cost
-      are priced from --prices, a genai-prices table (www/vendor/genai-prices.json, written by
-      scripts/vendor.sh), else cost 0.
+      anthropic_batch, otlp, litellm, langfuse, helicone, claude_code, ollama, gemini,
+      bedrock); records without a time take --time, else the file's modification time.
+      Records without a cost are priced from --prices, a genai-prices table
+      (www/vendor/genai-prices.json, written by scripts/vendor.sh), else cost 0.
 
   llm-metrics push --clickhouse URL [--user USER] [--password-env VAR] [--database DB]
           [--datasource FILE | --project DIR] [--chunk-rows N] [--retries N] FILES...
