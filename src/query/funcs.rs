@@ -490,6 +490,18 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         "plus" | "minus" => {
             arity(n, &args, 2, 2)?;
             let sign = if n == "plus" { 1 } else { -1 };
+            // A string beside an INTERVAL is read as a `DateTime64(3)`, as ClickHouse reads
+            // it (`'2024-03-08 00:00:00' - INTERVAL 30 DAY`, the text of a `DateTime`
+            // parameter).
+            for (s, other) in [(0, 1), (1, 0)] {
+                if args[s].ty.base().is_string()
+                    && matches!(args[other].ty.base(), DataType::Interval(_))
+                {
+                    let e = args[s].clone();
+                    let ty = DataType::DateTime64.nullable_if(e.ty.is_nullable());
+                    args[s] = BExpr::call(F::Cast, vec![e], ty);
+                }
+            }
             let (ta, tb) = (args[0].ty.base().clone(), args[1].ty.base().clone());
             if let DataType::Interval(u) = tb {
                 if !ta.is_time() {
