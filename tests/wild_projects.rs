@@ -1,7 +1,8 @@
 //! Constructs that public Tinybird projects use, in files of our own: `INCLUDE` files (with a
 //! variable of the environment in the name, with `NAME=value` settings), copy pipes whose SQL
 //! runs only on Tinybird, aggregate `FILTER (WHERE …)` clauses, `countMerge` of `countIf`
-//! states and a string beside an `INTERVAL`. Expected answers come from ClickHouse (chDB, the
+//! states, a string beside an `INTERVAL`, keywords as qualified column names (`t.window`) and
+//! `-Merge` of states over a window. Expected answers come from ClickHouse (chDB, the
 //! queries are quoted beside them) or are counted by hand from the rows written.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -231,8 +232,85 @@ fn filter_clauses_merges_of_count_if_states_and_strings_beside_intervals() {
            toString('2024-03-08 00:00:00' + INTERVAL 30 MINUTE)"),
         ["\"2024-02-07 00:00:00.000\",\"DateTime64(3)\",\"2024-03-09 00:00:00.000\",\"2024-03-08 00:30:00.000\""]
     );
+    // A keyword after `table.` names a column (chDB: 1,2,3).
+    assert_eq!(
+        q("SELECT t.window, t.end, t.from FROM (SELECT 1 AS window, 2 AS end, 3 AS from) AS t"),
+        ["1,2,3"]
+    );
     // A string that is no time is refused, as ClickHouse refuses it.
     assert!(store
         .sql("SELECT 'abc' - INTERVAL 1 DAY", &Params::new())
+        .is_err());
+}
+
+#[test]
+fn merges_of_states_over_a_window() {
+    let files = vec![(
+        "datasources/plays.datasource".to_string(),
+        "SCHEMA >
+    `k` String `json:$.k`,
+    `ts` UInt32 `json:$.ts`,
+    `v` UInt32 `json:$.v`
+
+ENGINE \"MergeTree\"
+ENGINE_SORTING_KEY \"k\"
+"
+        .to_string(),
+    )];
+    let mut store = EventStore::from_project(&files, Options::default());
+    assert_eq!(store.load_errors(), &[]);
+    store.begin_into("plays.ndjson", "plays").unwrap();
+    let lines = concat!(
+        r#"{"k":"a","ts":1,"v":10}"#,
+        "\n",
+        r#"{"k":"a","ts":2,"v":20}"#,
+        "\n",
+        r#"{"k":"b","ts":1,"v":5}"#,
+        "\n",
+        r#"{"k":"b","ts":3,"v":7}"#,
+        "\n",
+        r#"{"k":"a","ts":3,"v":20}"#,
+        "\n",
+        r#"{"k":"a","ts":3,"v":30}"#,
+        "\n",
+    );
+    store.write(lines.as_bytes()).unwrap();
+    assert_eq!(store.end().unwrap().rows, 6);
+    let e = store
+        .sql(
+            "SELECT k, ts, countMerge(c) OVER (ORDER BY k, ts) AS rc, \
+             sumMerge(s) OVER (PARTITION BY k ORDER BY ts) AS rs, \
+             uniqMerge(u) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS ru, \
+             avgMerge(a) OVER (PARTITION BY k) AS pa, \
+             countMerge(c) OVER (ORDER BY ts DESC, k) AS back \
+             FROM (SELECT k, ts, countState() AS c, sumState(v) AS s, uniqState(v) AS u, \
+             avgState(v) AS a FROM plays GROUP BY k, ts) ORDER BY k, ts",
+            &Params::new(),
+        )
+        .unwrap();
+    // chDB, the same query over the same rows:
+    // ["a",1,1,10,1,20,5], ["a",2,2,30,2,20,4], ["a",3,4,80,2,20,2], ["b",1,5,5,1,6,6],
+    // ["b",3,6,12,2,6,3]; types UInt64, UInt64, UInt64, Float64, UInt64.
+    assert_eq!(
+        rows(&e),
+        [
+            "\"a\",1,1,10,1,20,5",
+            "\"a\",2,2,30,2,20,4",
+            "\"a\",3,4,80,2,20,2",
+            "\"b\",1,5,5,1,6,6",
+            "\"b\",3,6,12,2,6,3"
+        ]
+    );
+    let types: Vec<String> = e.meta.iter().map(|m| m.ty.clone()).collect();
+    assert_eq!(
+        types,
+        ["String", "UInt32", "UInt64", "UInt64", "UInt64", "Float64", "UInt64"]
+    );
+    // A state of another aggregate is refused, as ClickHouse refuses it.
+    assert!(store
+        .sql(
+            "SELECT sumMerge(c) OVER () FROM (SELECT countState() AS c FROM plays)",
+            &Params::new()
+        )
         .is_err());
 }

@@ -1337,7 +1337,9 @@ impl<'t> Parser<'t> {
             match self.peek_at(1) {
                 Some(Tok::Word(_) | Tok::Quoted(_)) => {
                     self.i += 1;
-                    let col = self.ident()?;
+                    // After `table.` any word names a column, keywords too
+                    // (`t.window`, `t.end`), as ClickHouse reads it.
+                    let col = self.alias_name()?;
                     return Ok(Expr::Ident(format!("{name}.{col}")));
                 }
                 Some(Tok::Sym("*")) => {
