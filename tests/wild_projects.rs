@@ -232,6 +232,31 @@ fn filter_clauses_merges_of_count_if_states_and_strings_beside_intervals() {
            toString('2024-03-08 00:00:00' + INTERVAL 30 MINUTE)"),
         ["\"2024-02-07 00:00:00.000\",\"DateTime64(3)\",\"2024-03-09 00:00:00.000\",\"2024-03-08 00:30:00.000\""]
     );
+    // chDB: "2024-03-08 10:00:00.000","2024-03-08 10:00:00.000","2024-03-08 00:00:00.000",
+    // "2023-11-14 22:13:20.000","2023-11-14 22:13:20.000","2024-03-08 10:00:00.123",
+    // "2024-03-08 00:00:00"
+    assert_eq!(
+        q("SELECT toString(toDateTime64('2024-03-08 10:00:00', 3)), \
+           toString(toDateTime64(toDateTime('2024-03-08 10:00:00'), 3)), \
+           toString(toDateTime64(toDate('2024-03-08'), 3)), \
+           toString(toDateTime64(toUInt32(1700000000), 3)), \
+           toString(toDateTime64(1700000000, 3, 'UTC')), \
+           toString(toDateTime64('2024-03-08 10:00:00.123456', 3)), \
+           toString(toStartOfDay(toDateTime64('2024-03-08 10:00:00', 3)))"),
+        [
+            "\"2024-03-08 10:00:00.000\",\"2024-03-08 10:00:00.000\",\"2024-03-08 00:00:00.000\",\
+          \"2023-11-14 22:13:20.000\",\"2023-11-14 22:13:20.000\",\"2024-03-08 10:00:00.123\",\
+          \"2024-03-08 00:00:00\""
+        ]
+    );
+    assert_eq!(
+        q("SELECT toTypeName(toDateTime64(1, 3))"),
+        ["\"DateTime64(3)\""]
+    );
+    // Other precisions are not kept here.
+    assert!(store
+        .sql("SELECT toDateTime64(1, 6)", &Params::new())
+        .is_err());
     // A keyword after `table.` names a column (chDB: 1,2,3).
     assert_eq!(
         q("SELECT t.window, t.end, t.from FROM (SELECT 1 AS window, 2 AS end, 3 AS from) AS t"),

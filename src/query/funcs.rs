@@ -941,6 +941,35 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 DataType::DateTime.nullable_if(nullable),
             )
         }
+        "toDateTime64" => {
+            // `toDateTime64(x, 3[, 'UTC'])`: the one precision the store keeps. An integer is
+            // seconds, read through `toDateTime` (exact up to 2106); a string is parsed.
+            arity(n, &args, 2, 3)?;
+            if let Some(tz) = args.get(2) {
+                let z = const_string(n, tz)?;
+                if z != "UTC" {
+                    return Err(Error::unsupported("time zones other than UTC"));
+                }
+            }
+            match args[1].as_const() {
+                Some(Value::UInt(3)) | Some(Value::Int(3)) => {}
+                _ => {
+                    return Err(Error::unsupported(
+                        "toDateTime64 with a precision other than 3",
+                    ))
+                }
+            }
+            args.truncate(1);
+            let t = args[0].ty.base().clone();
+            let mut x = args.remove(0);
+            if t.is_int() {
+                let ty = DataType::DateTime.nullable_if(x.ty.is_nullable());
+                x = BExpr::call(F::ToDateTime, vec![x], ty);
+            } else if !(t.is_time() || t.is_string()) {
+                return Err(Error::unsupported(format!("toDateTime64 of {t}")));
+            }
+            mk(F::Cast, vec![x], DataType::DateTime64.nullable_if(nullable))
+        }
         "toYear" | "toMonth" | "toDayOfMonth" | "toDayOfWeek" | "toHour" | "toMinute"
         | "toSecond" | "toYYYYMM" | "toYYYYMMDD" | "toUnixTimestamp" => {
             arity(n, &args, 1, 1)?;
