@@ -58,8 +58,8 @@ fn message_of(e: &Error) -> String {
 }
 
 /// Reads every file of a project: `(path, text)` pairs, `.datasource` and `.pipe` files by
-/// their extension (other files are noted and skipped). Each datasource and pipe is named
-/// after its file, as in Tinybird.
+/// their extension, `.incl` files where an `INCLUDE` names them (other files are noted and
+/// skipped). Each datasource and pipe is named after its file, as in Tinybird.
 ///
 /// ```
 /// let p = llm_metrics::load_project(&[
@@ -92,7 +92,14 @@ pub fn load_project(files: &[(String, String)]) -> Project {
     }
     let mut failed: HashMap<String, String> = HashMap::new();
     let mut names: HashSet<String> = HashSet::new();
-    let mut pipe_files: Vec<(&str, &str)> = Vec::new();
+    let mut pipe_files: Vec<(&str, String)> = Vec::new();
+    let includes: HashMap<&str, &str> = files
+        .iter()
+        .filter(|(path, _)| path.ends_with(".incl"))
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    // Lines of a file with its includes written in, mapped back to the file's own lines.
+    let mut line_maps: HashMap<&str, Vec<usize>> = HashMap::new();
     let push_err = |p: &mut Project, file: &str, line: usize, message: String| {
         p.errors.push(FileMessage {
             file: file.to_string(),
@@ -102,6 +109,19 @@ pub fn load_project(files: &[(String, String)]) -> Project {
     };
     for (path, text) in files {
         let name = file_stem(path).to_string();
+        if path.ends_with(".incl") {
+            continue;
+        }
+        let text = if path.ends_with(".pipe") || path.ends_with(".datasource") {
+            let (expanded, map, notes) = expand_includes(path, text, &includes);
+            p.notes.extend(notes);
+            if let Some(map) = map {
+                line_maps.insert(path, map);
+            }
+            expanded
+        } else {
+            text.clone()
+        };
         if path.ends_with(".pipe") {
             pipe_files.push((path, text));
             continue;
@@ -123,7 +143,7 @@ pub fn load_project(files: &[(String, String)]) -> Project {
             );
             continue;
         }
-        let loaded = parse_datasource_file(text).and_then(|f| {
+        let loaded = parse_datasource_file(&text).and_then(|f| {
             for n in &f.notes {
                 p.notes.push(FileMessage {
                     file: path.clone(),
@@ -142,22 +162,38 @@ pub fn load_project(files: &[(String, String)]) -> Project {
         }
     }
     let mut pipe_names: HashSet<String> = HashSet::new();
-    for (path, text) in pipe_files {
+    for (path, text) in &pipe_files {
+        let path: &str = path;
         let name = file_stem(path);
         if !pipe_names.insert(name.to_string()) {
             push_err(&mut p, path, 1, format!("another pipe is named '{name}'"));
             continue;
         }
-        let pipe = match parse_pipe(Some(name), text).and_then(|pipe| {
-            check_pipe(&pipe)?;
-            Ok(pipe)
-        }) {
+        let pipe = match parse_pipe(Some(name), text) {
             Ok(pipe) => pipe,
             Err(e) => {
                 push_err(&mut p, path, line_of(&e), message_of(&e));
                 continue;
             }
         };
+        if let Err(e) = check_pipe(&pipe) {
+            // Copy and sink pipes are described, never run: SQL this store cannot run
+            // (a table function such as `generateRandom()`) is noted, not refused.
+            if matches!(pipe.kind, PipeKind::Copy { .. } | PipeKind::Sink) {
+                p.notes.push(FileMessage {
+                    file: path.to_string(),
+                    line: line_of(&e),
+                    message: format!(
+                        "{} (the {} pipe is not run here)",
+                        message_of(&e),
+                        pipe.kind.name()
+                    ),
+                });
+            } else {
+                push_err(&mut p, path, line_of(&e), message_of(&e));
+                continue;
+            }
+        }
         // A pipe reading (or writing into) a datasource that failed cannot run either.
         let mut broken = None;
         for node in &pipe.nodes {
@@ -248,10 +284,193 @@ pub fn load_project(files: &[(String, String)]) -> Project {
         }
         p.pipes.push(pipe);
     }
+    for m in p.errors.iter_mut().chain(p.notes.iter_mut()) {
+        if let Some(map) = line_maps.get(m.file.as_str()) {
+            m.line = map.get(m.line.wrapping_sub(1)).copied().unwrap_or(m.line);
+        }
+    }
     p
 }
 
-/// Reads the `.datasource` and `.pipe` files under `dir` (every level, hidden folders left
+/// Most `INCLUDE`s one file may expand, nested ones counted.
+const MAX_INCLUDES: usize = 64;
+
+/// Most levels of includes inside includes.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// `path` joined to `rel` as a project path: `datasources/x.datasource` and
+/// `../includes/k.incl` give `includes/k.incl` (`None` when it climbs out of the project).
+fn join_path(path: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `$name` and `${name}` of `text` replaced by the values `vars` has for them, others kept,
+/// as Python's `Template.safe_substitute` (which Tinybird runs on an included file) does.
+fn substitute(text: &str, vars: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+            match inner.find('}') {
+                Some(end) => (&inner[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        match vars.iter().find(|(k, _)| k == name) {
+            Some((_, v)) if !name.is_empty() => {
+                out.push_str(v);
+                rest = &after[len..];
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The include file an `INCLUDE` names: its project path, when the project has it. A name
+/// with a variable left (`kafka_$TB_ENV.incl`: the environment is not known here) takes the
+/// first of the project's files it could name, in path order, and says so.
+fn find_include<'a>(
+    path: &str,
+    name: &str,
+    includes: &HashMap<&'a str, &'a str>,
+) -> Option<(&'a str, Option<String>)> {
+    let target = join_path(path, name)?;
+    if let Some((k, _)) = includes.get_key_value(target.as_str()) {
+        return Some((k, None));
+    }
+    let at = target.find('$')?;
+    let (prefix, tail) = target.split_at(at);
+    let tail = tail[1..]
+        .trim_start_matches('{')
+        .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        .trim_start_matches('}');
+    if tail.contains('$') {
+        return None;
+    }
+    let mut found: Vec<&str> = includes
+        .keys()
+        .copied()
+        .filter(|k| {
+            k.len() >= prefix.len() + tail.len()
+                && k.starts_with(prefix)
+                && k.ends_with(tail)
+                && !k[prefix.len()..k.len() - tail.len()].contains('/')
+        })
+        .collect();
+    found.sort_unstable();
+    let first = *found.first()?;
+    let note = format!(
+        "INCLUDE {name}: the variable is not known here; {first} is used (of {} file{} it could name)",
+        found.len(),
+        if found.len() == 1 { "" } else { "s" }
+    );
+    Some((first, Some(note)))
+}
+
+/// The text of the file at `path` with its `INCLUDE "file.incl" ["NAME=value" …]` lines
+/// replaced by the included files (a blank line, then the file with `$NAME` set), as Tinybird
+/// does; the map from each line of the result to the file's own line (`None` when there was
+/// nothing to include); and notes on the includes. An include the project lacks is left as
+/// it is (the file's reader notes or refuses it).
+fn expand_includes(
+    path: &str,
+    text: &str,
+    includes: &HashMap<&str, &str>,
+) -> (String, Option<Vec<usize>>, Vec<FileMessage>) {
+    // A command line (not indented, so not inside a block) `INCLUDE …`.
+    let is_include = |l: &str| {
+        l.get(..8).is_some_and(|w| {
+            w.eq_ignore_ascii_case("INCLUDE ") || w.eq_ignore_ascii_case("INCLUDE\t")
+        })
+    };
+    if !text.lines().any(is_include) || includes.is_empty() {
+        return (text.to_string(), None, Vec::new());
+    }
+    let mut notes = Vec::new();
+    let mut budget = MAX_INCLUDES;
+    // (text of the line, the file's own line)
+    let mut lines: Vec<(String, usize)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (l.to_string(), i + 1))
+        .collect();
+    for _ in 0..MAX_INCLUDE_DEPTH {
+        let mut out: Vec<(String, usize)> = Vec::with_capacity(lines.len());
+        let mut changed = false;
+        for (line, own) in lines {
+            if !is_include(&line) || budget == 0 {
+                out.push((line, own));
+                continue;
+            }
+            let args = crate::schema::file::words(line.trim(), own).unwrap_or_default();
+            let unq = |a: &str| crate::schema::file::unquote(a).to_string();
+            let Some(name) = args.get(1).map(|a| unq(a)) else {
+                out.push((line, own));
+                continue;
+            };
+            let Some((found, note)) = find_include(path, &name, includes) else {
+                out.push((line, own));
+                continue;
+            };
+            budget -= 1;
+            changed = true;
+            if let Some(message) = note {
+                notes.push(FileMessage {
+                    file: path.to_string(),
+                    line: own,
+                    message,
+                });
+            }
+            let vars: Vec<(String, String)> = args[2..]
+                .iter()
+                .filter_map(|a| {
+                    unq(a)
+                        .split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect();
+            let body = substitute(includes.get(found).copied().unwrap_or(""), &vars);
+            out.push((String::new(), own));
+            out.extend(body.lines().map(|l| (l.to_string(), own)));
+        }
+        lines = out;
+        if !changed {
+            break;
+        }
+    }
+    let map = lines.iter().map(|(_, own)| *own).collect();
+    let mut expanded = String::new();
+    for (l, _) in &lines {
+        expanded.push_str(l);
+        expanded.push('\n');
+    }
+    (expanded, Some(map), notes)
+}
+
+/// Reads the `.datasource`, `.pipe` and `.incl` files under `dir` (every level, hidden folders left
 /// out) as a project, paths relative to `dir`. (In a browser there is no file system: pass the
 /// files' texts to [`load_project`] instead.)
 pub fn read_project_dir(dir: &std::path::Path) -> crate::Result<Vec<(String, String)>> {
@@ -273,7 +492,7 @@ pub fn read_project_dir(dir: &std::path::Path) -> crate::Result<Vec<(String, Str
                 stack.push(path);
             } else if path
                 .extension()
-                .is_some_and(|e| e == "datasource" || e == "pipe")
+                .is_some_and(|e| e == "datasource" || e == "pipe" || e == "incl")
             {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Error::misuse(format!("cannot read {}: {e}", path.display())))?;

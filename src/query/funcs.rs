@@ -490,6 +490,18 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         "plus" | "minus" => {
             arity(n, &args, 2, 2)?;
             let sign = if n == "plus" { 1 } else { -1 };
+            // A string beside an INTERVAL is read as a `DateTime64(3)`, as ClickHouse reads
+            // it (`'2024-03-08 00:00:00' - INTERVAL 30 DAY`, the text of a `DateTime`
+            // parameter).
+            for (s, other) in [(0, 1), (1, 0)] {
+                if args[s].ty.base().is_string()
+                    && matches!(args[other].ty.base(), DataType::Interval(_))
+                {
+                    let e = args[s].clone();
+                    let ty = DataType::DateTime64.nullable_if(e.ty.is_nullable());
+                    args[s] = BExpr::call(F::Cast, vec![e], ty);
+                }
+            }
             let (ta, tb) = (args[0].ty.base().clone(), args[1].ty.base().clone());
             if let DataType::Interval(u) = tb {
                 if !ta.is_time() {
@@ -928,6 +940,35 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 args,
                 DataType::DateTime.nullable_if(nullable),
             )
+        }
+        "toDateTime64" => {
+            // `toDateTime64(x, 3[, 'UTC'])`: the one precision the store keeps. An integer is
+            // seconds, read through `toDateTime` (exact up to 2106); a string is parsed.
+            arity(n, &args, 2, 3)?;
+            if let Some(tz) = args.get(2) {
+                let z = const_string(n, tz)?;
+                if z != "UTC" {
+                    return Err(Error::unsupported("time zones other than UTC"));
+                }
+            }
+            match args[1].as_const() {
+                Some(Value::UInt(3)) | Some(Value::Int(3)) => {}
+                _ => {
+                    return Err(Error::unsupported(
+                        "toDateTime64 with a precision other than 3",
+                    ))
+                }
+            }
+            args.truncate(1);
+            let t = args[0].ty.base().clone();
+            let mut x = args.remove(0);
+            if t.is_int() {
+                let ty = DataType::DateTime.nullable_if(x.ty.is_nullable());
+                x = BExpr::call(F::ToDateTime, vec![x], ty);
+            } else if !(t.is_time() || t.is_string()) {
+                return Err(Error::unsupported(format!("toDateTime64 of {t}")));
+            }
+            mk(F::Cast, vec![x], DataType::DateTime64.nullable_if(nullable))
         }
         "toYear" | "toMonth" | "toDayOfMonth" | "toDayOfWeek" | "toHour" | "toMinute"
         | "toSecond" | "toYYYYMM" | "toYYYYMMDD" | "toUnixTimestamp" => {

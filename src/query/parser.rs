@@ -1337,7 +1337,9 @@ impl<'t> Parser<'t> {
             match self.peek_at(1) {
                 Some(Tok::Word(_) | Tok::Quoted(_)) => {
                     self.i += 1;
-                    let col = self.ident()?;
+                    // After `table.` any word names a column, keywords too
+                    // (`t.window`, `t.end`), as ClickHouse reads it.
+                    let col = self.alias_name()?;
                     return Ok(Expr::Ident(format!("{name}.{col}")));
                 }
                 Some(Tok::Sym("*")) => {
@@ -1355,6 +1357,9 @@ impl<'t> Parser<'t> {
         // `count(DISTINCT x)` is `countDistinct(x)`; `count(*)` is `count()`.
         if let [Expr::Func(inner)] = args.as_slice() {
             if inner.name == "countDistinct" && name.eq_ignore_ascii_case("count") {
+                if self.is_kw("FILTER") && matches!(self.peek_at(1), Some(Tok::Sym("("))) {
+                    return Err(Error::unsupported("FILTER after count(DISTINCT …)"));
+                }
                 let mut inner = (**inner).clone();
                 inner.over = self.over()?;
                 return Ok(Expr::Func(Box::new(inner)));
@@ -1371,6 +1376,16 @@ impl<'t> Parser<'t> {
             params = Some(std::mem::take(&mut args));
             args = self.args(&name)?;
         }
+        // `f(x) FILTER (WHERE c)` is `fIf(x, c)`, as ClickHouse rewrites it.
+        let mut name = name;
+        if self.is_kw("FILTER") && matches!(self.peek_at(1), Some(Tok::Sym("("))) {
+            self.i += 2;
+            self.expect_kw("WHERE")?;
+            let cond = self.expr()?;
+            self.expect_sym(")")?;
+            name.push_str("If");
+            args.push(cond);
+        }
         let over = self.over()?;
         // `date_add`, `timestampAdd` and their kin are `plus` and `minus` as ClickHouse names
         // them; `addDays` and `subtractDays` keep their names (the binder reads them).
@@ -1382,9 +1397,6 @@ impl<'t> Parser<'t> {
             if let Some(e) = date_arithmetic(&name, &mut args) {
                 return Ok(e);
             }
-        }
-        if self.is_kw("FILTER") {
-            return Err(Error::unsupported("FILTER (use countIf, sumIf, …)"));
         }
         Ok(Expr::Func(Box::new(Call {
             name,

@@ -302,7 +302,15 @@ pub fn parse_pipe(name: Option<&str>, text: &str) -> Result<Pipe> {
                 }
                 tokens.push((unquote(&w[1]).to_string(), w[2].to_ascii_uppercase()));
             }
-            "include" => return Err(err(lineno, "INCLUDE is not supported")),
+            "include" => {
+                return Err(err(
+                    lineno,
+                    format!(
+                        "not supported: INCLUDE {} (a project's .incl file is written in; this one is not in the project)",
+                        w.get(1).map_or("", |s| unquote(s))
+                    ),
+                ))
+            }
             "tags" => {
                 let mut kv = Vec::new();
                 for t in rest.split(',').map(str::trim).filter(|t| !t.is_empty()) {

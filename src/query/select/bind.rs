@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 mod combine;
-pub(super) use combine::refuse_state;
+pub(super) use combine::{merge_type, refuse_state};
 
 /// How many nodes an expression may have once its aliases are substituted: aliases that use
 /// each other twice over (`a1 = a0 + a0`, `a2 = a1 + a1`, …) would otherwise double it per alias.

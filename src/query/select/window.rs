@@ -20,7 +20,7 @@ use super::super::column::{default_value, from_values, Col};
 use super::super::eval::{conform, eval, eval_mask, BExpr, BKind, Batch};
 use super::super::types::{common_type, DataType};
 use super::super::{funcs, Value};
-use super::bind::{refuse_state, Binder, Mode};
+use super::bind::{merge_type, refuse_state, Binder, Mode};
 use super::finish::{compare_keys, sort_key, SortKey};
 use super::plan::OrderKey;
 use crate::error::{Error, Result};
@@ -425,6 +425,35 @@ impl Binder<'_, '_, '_, '_> {
         ))
     }
 
+    /// `fMerge(state) OVER …`: the states of the frame merged and finished, as ClickHouse
+    /// runs it (`countMerge(n) OVER (ORDER BY t)`, a running count of a rollup's rows).
+    fn window_merge(&mut self, c: &Call, inner: &str, mode: Mode) -> Result<AggSpec> {
+        let (base, is_if) = funcs::aggregate(inner)
+            .ok_or_else(|| Error::unsupported(format!("window function {}", c.name)))?;
+        let mut params = Vec::new();
+        for p in c.params.iter().flatten() {
+            let b = self.bind(p, Mode::Const)?;
+            params.push(b.as_const().cloned().ok_or_else(|| {
+                Error::query(format!("{}: parameters must be constants", c.name))
+            })?);
+        }
+        let kind = funcs::aggregate_kind(base, &params)?;
+        if matches!(kind, AggKind::GroupArray(..) | AggKind::Quantile(..)) {
+            return Err(Error::unsupported(format!("{} over a window", c.name)));
+        }
+        let [arg] = c.args.as_slice() else {
+            return Err(Error::query(format!("{} takes 1 argument", c.name)));
+        };
+        let state = self.bind(arg, mode)?;
+        let ty = merge_type(&c.name, base, is_if, &params, &kind, &state.ty)?;
+        Ok(AggSpec {
+            kind: AggKind::Merge(Box::new(kind)),
+            args: vec![state],
+            cond: None,
+            ty,
+        })
+    }
+
     /// An aggregate over a window: `sum(x) OVER …`, `first_value(x) OVER …` (`any`), ….
     fn window_aggregate(&mut self, c: &Call, lower: &str, mode: Mode) -> Result<AggSpec> {
         let name = funcs::canonical(&c.name);
@@ -432,6 +461,11 @@ impl Binder<'_, '_, '_, '_> {
             "first_value" | "any_value" => (AggKind::Any, false),
             "last_value" => (AggKind::AnyLast, false),
             _ => {
+                if let Some((super::super::state::Combinator::Merge, inner, false)) =
+                    super::super::state::split_combinator(&name)
+                {
+                    return self.window_merge(c, &inner, mode);
+                }
                 let Some((base, is_if)) = funcs::aggregate(&name) else {
                     return Err(Error::unsupported(format!("window function {}", c.name)));
                 };
@@ -825,7 +859,10 @@ impl<'a> Frames<'a> {
             cond,
             fresh: Agg::new(spec.clone()),
             commutes,
-            grows: matches!(spec.kind, AggKind::Uniq | AggKind::GroupArray(..)),
+            grows: match &spec.kind {
+                AggKind::Merge(k) => matches!(**k, AggKind::Uniq),
+                k => matches!(k, AggKind::Uniq | AggKind::GroupArray(..)),
+            },
             work: 0,
         })
     }

@@ -47,6 +47,45 @@ pub(in super::super) fn refuse_state(e: &BExpr, what: &str, of: &str) -> Result<
     Ok(())
 }
 
+/// The answer type of `name`, the `-Merge` of the aggregate `base` (`kind`, with its `-If`
+/// and parameters), over a column of type `state`: refused unless `state` is that aggregate's
+/// state (`countMerge` also reads a `countIf` state, as ClickHouse does).
+pub(in super::super) fn merge_type(
+    name: &str,
+    base: &str,
+    is_if: bool,
+    params: &[Value],
+    kind: &AggKind,
+    state: &DataType,
+) -> Result<DataType> {
+    let want = state_name(base, is_if, params);
+    let illegal = || {
+        Error::query(format!(
+            "illegal type {state} of argument for aggregate function {name}: it needs \
+             an AggregateFunction({want}, …)"
+        ))
+    };
+    let DataType::AggregateFunction(st) = state else {
+        return Err(illegal());
+    };
+    let (func, types) = &**st;
+    // The levels of quantiles are the merge's own, as in ClickHouse.
+    let bare = |f: &str| f.split('(').next().unwrap_or("").to_string();
+    // A `countIf` state is a `count` state: ClickHouse merges it with `countMerge` too (the
+    // other `-If` states it refuses).
+    let count_if = *kind == AggKind::Count && func == "countIf" && want == "count";
+    if bare(func) != bare(&want) && !count_if {
+        return Err(illegal());
+    }
+    let n = types.len() - usize::from(is_if && !types.is_empty());
+    let refs: Vec<&DataType> = types[..n].iter().collect();
+    Ok(if *kind == AggKind::Count {
+        DataType::UInt64
+    } else {
+        result_type(kind, &refs)?.without_low_cardinality()
+    })
+}
+
 #[inline(never)]
 fn state_error(e: &BExpr, what: &str, of: &str) -> Error {
     Error::unsupported(format!(
@@ -122,31 +161,7 @@ impl Binder<'_, '_, '_, '_> {
                 let [state] = args.as_slice() else {
                     return Err(Error::query(format!("{} takes 1 argument", c.name)));
                 };
-                let want = state_name(base, is_if, &params);
-                let DataType::AggregateFunction(st) = &state.ty else {
-                    return Err(Error::query(format!(
-                        "illegal type {} of argument for aggregate function {}: it needs \
-                         an AggregateFunction({want}, …)",
-                        state.ty, c.name
-                    )));
-                };
-                let (func, types) = &**st;
-                // The levels of quantiles are the merge's own, as in ClickHouse.
-                let bare = |f: &str| f.split('(').next().unwrap_or("").to_string();
-                if bare(func) != bare(&want) {
-                    return Err(Error::query(format!(
-                        "illegal type {} of argument for aggregate function {}: it needs \
-                         an AggregateFunction({want}, …)",
-                        state.ty, c.name
-                    )));
-                }
-                let n = types.len() - usize::from(is_if && !types.is_empty());
-                let refs: Vec<&DataType> = types[..n].iter().collect();
-                let ty = if kind == AggKind::Count {
-                    DataType::UInt64
-                } else {
-                    result_type(&kind, &refs)?.without_low_cardinality()
-                };
+                let ty = merge_type(&c.name, base, is_if, &params, &kind, &state.ty)?;
                 (AggKind::Merge(Box::new(kind)), ty, cond)
             }
             Combinator::State | Combinator::SimpleState => {
