@@ -385,11 +385,14 @@ test('the drop zone and the controls work from the keyboard and have labels', as
       window.__pickerClicks = 0;
       input.addEventListener('click', () => { window.__pickerClicks += 1; });
     });
-    const chooser = page.waitForEvent('filechooser', { timeout: 10_000 });
-    await page.keyboard.press('Enter');
+    // One key at a time: a second chooser asked for while the first is opening may replace it.
+    const spaceChooser = page.waitForEvent('filechooser', { timeout: 30_000 });
     await page.keyboard.press(' ');
-    assert.equal(await page.evaluate(() => window.__pickerClicks), 2);
+    await spaceChooser;
+    const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
+    await page.keyboard.press('Enter');
     const opened = await chooser;
+    assert.equal(await page.evaluate(() => window.__pickerClicks), 2);
     assert.equal(opened.isMultiple(), true);
     const bytes = generateSample(500, 1);
     const store = nodeStore([{ name: 'keyboard.ndjson', bytes }]);
