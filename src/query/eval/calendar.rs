@@ -419,6 +419,64 @@ pub(super) fn date_diff<'a>(
     ))
 }
 
+/// `age(unit, a, b)`: the full units elapsed from `a` to `b`, as ClickHouse counts them: the
+/// difference of the units' numbers (as `dateDiff` takes it), one less (toward zero) when the
+/// later time's place within its unit comes before the earlier time's (a month from 01-31 to
+/// 02-29 is none). `scale` multiplies seconds into the sub-second units (1 for the others).
+pub(super) fn age<'a>(
+    unit: Unit,
+    scale: i64,
+    a: &Col<'a>,
+    ta: &DataType,
+    b: &Col<'a>,
+    tb: &DataType,
+    n: usize,
+) -> Col<'a> {
+    let (sa, sb) = (secs(a, ta, n), secs(b, tb, n));
+    if scale != 1 {
+        // Sub-second units: no `Date` saturation, nothing finer to compare.
+        return Col::I(Cow::Owned(
+            sa.iter()
+                .zip(sb.iter())
+                .map(|(x, y)| y.wrapping_sub(*x).wrapping_mul(scale))
+                .collect(),
+        ));
+    }
+    let diff = date_diff(unit, a, ta, b, tb, n);
+    let diffs = diff.i64s(n);
+    // A time's place within its unit, as a tuple compared in order.
+    let place = |s: i64| -> [i64; 4] {
+        let days = s.div_euclid(86_400);
+        let within = s.rem_euclid(86_400);
+        let (_, m, d) = time::civil_from_days(days);
+        let (m, d) = (i64::from(m), i64::from(d));
+        match unit {
+            Unit::Second => [0; 4],
+            Unit::Minute => [within % 60, 0, 0, 0],
+            Unit::Hour => [within % 3600, 0, 0, 0],
+            Unit::Day => [within, 0, 0, 0],
+            Unit::Week => [(days + 3).rem_euclid(7), within, 0, 0],
+            Unit::Month => [d, within, 0, 0],
+            Unit::Quarter => [(m - 1) % 3, d, within, 0],
+            Unit::Year => [m, d, within, 0],
+        }
+    };
+    Col::I(Cow::Owned(
+        sa.iter()
+            .zip(sb.iter())
+            .zip(diffs.iter())
+            .map(|((x, y), d)| {
+                let (early, late, adjust) = if x <= y { (x, y, -1) } else { (y, x, 1) };
+                if place(*early) > place(*late) {
+                    d + adjust
+                } else {
+                    *d
+                }
+            })
+            .collect(),
+    ))
+}
+
 /// The day `x` converts to as `toDate(x)` reads a number: an integer up to 65535 is a day
 /// number, a larger one seconds since the epoch ([`time::date_from_number`]); a float up to
 /// 65535 is a day number (truncated), a larger one seconds; NaN and infinities are refused.
