@@ -856,6 +856,18 @@ QUERIES += [
         f"age('year', toDate('2024-03-01'), toDate('2023-03-02')) AS i, count() FROM {T}",
         tiers=("small",),
     ),
+    q(
+        "exact: age backward in weeks (the start's weekday against the end's) and of DateTime64",
+        f"SELECT toDayOfWeek(event_time) AS w, age('week', event_time, event_time - INTERVAL 1 DAY) AS a, "
+        f"age('week', event_time, event_time - INTERVAL 8 DAY) AS b, "
+        f"age('week', event_time, toDate(event_time) - 15) AS c, "
+        f"age('week', toDateTime('2024-09-16 10:00:00'), toDateTime('2024-09-09 11:00:00')) AS d, "
+        f"age('second', toDateTime64('2024-01-01 00:00:00.500', 3), "
+        f"toDateTime64('2024-01-01 00:00:01.200', 3)) AS e, "
+        f"age('us', toDateTime64('2024-01-01 00:00:00.500', 3), toDateTime('2024-01-02 00:00:00')) AS f, "
+        f"count() FROM {T} GROUP BY w, a, b, c, d, e, f ORDER BY w, a, b, c",
+        tiers=("small",),
+    ),
     err("ch refuses: age in an unknown unit",
         f"SELECT age('fortnight', event_time, event_time) FROM {T}",
         "BAD_ARGUMENTS", "does not support 'fortnight' unit"),
