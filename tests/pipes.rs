@@ -349,7 +349,7 @@ fn unsupported_sql_is_named() {
         ("SELECT CAST(cost AS String) FROM llm_events", "CAST"),
         ("SELECT cost::Array(String) FROM llm_events", "casts"),
         ("SELECT (1, 2) FROM llm_events", "tuples"),
-        ("SELECT lowerUTF8(model_name) FROM llm_events", "lowerUTF8"),
+        ("SELECT toDate32(event_time) FROM llm_events", "toDate32"),
         ("DELETE FROM llm_events WHERE 1", "DELETE"),
     ] {
         let e = s.sql(sql, &Params::new()).unwrap_err();

@@ -264,6 +264,25 @@ fn utc_only(name: &str, zone: Option<&BExpr>) -> Result<()> {
     }
 }
 
+/// The unit of `age` (any case, with ClickHouse's abbreviations) and the number of that unit
+/// in a second for the sub-second units (1 for the others).
+fn age_unit(word: &str) -> Option<(Unit, i64)> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "year" | "years" | "yy" | "yyyy" => (Unit::Year, 1),
+        "quarter" | "quarters" | "qq" | "q" => (Unit::Quarter, 1),
+        "month" | "months" | "mm" | "m" => (Unit::Month, 1),
+        "week" | "weeks" | "wk" | "ww" => (Unit::Week, 1),
+        "day" | "days" | "dd" | "d" => (Unit::Day, 1),
+        "hour" | "hours" | "hh" | "h" => (Unit::Hour, 1),
+        "minute" | "minutes" | "mi" | "n" => (Unit::Minute, 1),
+        "second" | "seconds" | "ss" | "s" => (Unit::Second, 1),
+        "millisecond" | "milliseconds" | "ms" => (Unit::Second, 1_000),
+        "microsecond" | "microseconds" | "us" | "u" => (Unit::Second, 1_000_000),
+        "nanosecond" | "nanoseconds" | "ns" => (Unit::Second, 1_000_000_000),
+        _ => return None,
+    })
+}
+
 fn const_string(name: &str, e: &BExpr) -> Result<String> {
     match e.as_const() {
         Some(Value::Str(s)) => Ok(s.clone()),
@@ -557,15 +576,22 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                 "modulo" => (Arith::Mod, modulo_type(&ta, &tb)),
                 _ => {
                     if ta.is_float() || tb.is_float() {
-                        return Err(Error::unsupported("intDiv of floats"));
+                        // Signed, of the dividend's width (`Float32` counts 32 bits).
+                        let bits = if ta == DataType::Float32 {
+                            32
+                        } else {
+                            ta.int_bits()
+                        };
+                        (Arith::IntDiv, Some(DataType::int_of(bits, true)))
+                    } else {
+                        (
+                            Arith::IntDiv,
+                            Some(DataType::int_of(
+                                ta.int_bits(),
+                                ta.is_signed() || tb.is_signed(),
+                            )),
+                        )
                     }
-                    (
-                        Arith::IntDiv,
-                        Some(DataType::int_of(
-                            ta.int_bits(),
-                            ta.is_signed() || tb.is_signed(),
-                        )),
-                    )
                 }
             };
             let ty = ty.ok_or_else(|| illegal(n, &args))?;
@@ -786,13 +812,14 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
             if !args[0].ty.is_string() {
                 return Err(illegal(n, &args));
             }
-            if n.ends_with("UTF8") {
-                return Err(Error::unsupported(format!(
-                    "{n} (lower and upper change ASCII letters)"
-                )));
-            }
             let ty = args[0].ty.clone();
-            mk(if n == "lower" { F::Lower } else { F::Upper }, args, ty)
+            let f = match n {
+                "lower" => F::Lower,
+                "upper" => F::Upper,
+                "lowerUTF8" => F::LowerUtf8,
+                _ => F::UpperUtf8,
+            };
+            mk(f, args, ty)
         }
         "concat" => {
             for a in &args {
@@ -852,13 +879,16 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
                         Some(m) => const_int(n, m)?,
                         None => 0,
                     };
+                    // The mode is a UInt8; only its lowest bit (the week starts on Monday)
+                    // moves the start of the week.
                     match mode {
-                        0 => Trunc::WeekSunday,
-                        1 => Trunc::Monday,
+                        0..=255 if mode % 2 == 0 => Trunc::WeekSunday,
+                        0..=255 => Trunc::Monday,
                         _ => {
-                            return Err(Error::unsupported(
-                                "toStartOfWeek modes other than 0 and 1",
-                            ))
+                            return Err(Error::query(format!(
+                                "illegal week mode {mode} of function toStartOfWeek \
+                                 (expected a UInt8)"
+                            )))
                         }
                     }
                 }
@@ -1023,7 +1053,20 @@ fn bind_call(name: &str, mut args: Vec<BExpr>, now: i64) -> Result<BExpr> {
         }
         "dateDiff" | "age" => {
             if n == "age" {
-                return Err(Error::unsupported("age (use dateDiff)"));
+                arity(n, &args, 3, 4)?;
+                utc_only(n, args.get(3))?;
+                args.truncate(3);
+                let u = const_string(n, &args[0])?;
+                let (unit, scale) = age_unit(&u)
+                    .ok_or_else(|| Error::query(format!("age does not support '{u}' unit")))?;
+                if !(args[1].ty.is_time() && args[2].ty.is_time()) {
+                    return Err(illegal(n, &args));
+                }
+                return mk(
+                    F::Age(unit, scale),
+                    args,
+                    DataType::Int64.nullable_if(nullable),
+                );
             }
             arity(n, &args, 3, 3)?;
             let u = const_string(n, &args[0])?;

@@ -766,6 +766,111 @@ QUERIES += [
         f"FROM {T} GROUP BY a, b ORDER BY a, b LIMIT 20",
         tiers=("small",),
     ),
+    q(
+        "exact: intDiv of floats: signed, of the dividend's width, truncated toward zero",
+        f"SELECT intDiv(latency, 0.25) AS a, intDiv(latency, 3) AS b, intDiv(prompt_tokens, 2.5) AS c, "
+        f"intDiv(toFloat64(latency), -7) AS d, intDiv(toInt8(-100), toFloat32(3)) AS e, "
+        f"intDiv(toFloat32(16777217), 1) AS f, intDiv(toInt64(16777219), toFloat32(1)) AS g, "
+        f"intDiv(-7.5, 2) AS h, intDiv(7, 2.5) AS i, intDiv(toUInt8(126), 1.) AS j, "
+        f"intDiv(1.5, 0.1) AS l, toTypeName(intDiv(toNullable(cost), 2)) AS t, count() FROM {T} "
+        f"WHERE latency BETWEEN 0 AND 1e6 AND cost BETWEEN 0 AND 1e6 "
+        f"GROUP BY a, b, c, d, e, f, g, h, i, j, l, t ORDER BY a, b, c, d LIMIT 40",
+        tiers=("small",),
+    ),
+    q(
+        "exact: intDiv of floats by a constant zero with no row to divide",
+        f"SELECT count(), sum(intDiv(cost, 0.)) FROM {T} WHERE model_name = 'no such model'",
+        tiers=("small",),
+    ),
+    err("ch refuses: intDiv of a float by zero",
+        f"SELECT intDiv(cost, 0.) FROM {T}",
+        "ILLEGAL_DIVISION", "division by zero"),
+    err("ch refuses: intDiv of NaN",
+        f"SELECT intDiv(nan, 0) FROM {T}",
+        "ILLEGAL_DIVISION", "infinite or too large floating point"),
+    err("ch refuses: intDiv by an infinite float",
+        f"SELECT intDiv(prompt_tokens, -inf) FROM {T}",
+        "ILLEGAL_DIVISION", "infinite or too large floating point"),
+    err("ch refuses: intDiv of floats with a quotient beyond the result type",
+        f"SELECT intDiv(toUInt8(64), -0.5) FROM {T}",
+        "ILLEGAL_DIVISION", "will produce infinite or too large number"),
+    err("ch refuses: intDiv of floats with a quotient at the result type's maximum",
+        f"SELECT intDiv(toUInt8(127), 1.) FROM {T}",
+        "ILLEGAL_DIVISION", "will produce infinite or too large number"),
+    err("ch refuses: intDiv of a Float64 by 1e-30",
+        f"SELECT intDiv(1, 1e-30) FROM {T}",
+        "ILLEGAL_DIVISION", "will produce infinite or too large number"),
+    err("ch refuses: intDiv of the lowest Int32 by a float minus one",
+        f"SELECT intDiv(toInt32(-2147483648), -1.) FROM {T}",
+        "ILLEGAL_DIVISION", "minimal signed number by minus one"),
+    q(
+        "exact: lowerUTF8 and upperUTF8 map every letter (full case mapping, final sigma)",
+        f"SELECT upperUTF8(model_name) AS u, lowerUTF8(upperUTF8(model_name)) AS l, "
+        f"upperUTF8('straße ς σ İ ı ﬁ ǅ ǰ ŉ ΐ ᾳ') AS a, lowerUTF8('ΣΑΣ ΑΣ. Σ İ ẞ Ω K Å ǅ Ⱥ') AS b, "
+        f"upperUTF8(concat(provider, ' ß ﬃ')) AS c, lowerUTF8(concat('ΟΔΟΣ ', provider)) AS d, "
+        f"toTypeName(upperUTF8(provider)) AS t, count() FROM {T} GROUP BY u, l, a, b, c, d, t "
+        f"ORDER BY u, c, d",
+        tiers=("small",),
+    ),
+    err("ch refuses: upperUTF8 of a number",
+        f"SELECT upperUTF8(prompt_tokens) FROM {T}",
+        "ILLEGAL_TYPE_OF_ARGUMENT", "illegal type"),
+    q(
+        "exact: toStartOfWeek in every mode: odd modes start on Monday, even on Sunday",
+        f"SELECT toStartOfWeek(event_time, 2) AS a, toStartOfWeek(toDate(event_time), 3) AS b, "
+        f"toStartOfWeek(event_time, 4) AS c, toStartOfWeek(event_time, 5) AS d, "
+        f"toStartOfWeek(event_time, 6) AS e, toStartOfWeek(event_time, 7) AS f, "
+        f"toStartOfWeek(event_time, 8) AS g, toStartOfWeek(event_time, 9) AS h, "
+        f"toStartOfWeek(event_time, 255) AS i, toStartOfWeek(toDate('1970-01-02'), 3) AS j, "
+        f"toStartOfWeek(toDate('2149-06-06'), 9) AS k, count() FROM {T} "
+        f"GROUP BY a, b, c, d, e, f, g, h, i, j, k ORDER BY a, b",
+        tiers=("small",),
+    ),
+    q(
+        "exact: age counts full units elapsed, in every unit and abbreviation",
+        f"SELECT age('second', event_time, toDateTime('2024-10-01 12:00:00')) AS s, "
+        f"age('minute', toDateTime('2024-09-01 10:30:45'), event_time) AS mi, "
+        f"age('hour', event_time, toDateTime('2024-09-10 12:30:00')) AS h, "
+        f"age('day', event_time, toDate('2024-10-01')) AS d, "
+        f"age('week', toDate('2024-09-11'), event_time) AS w, "
+        f"age('month', event_time, toDateTime('2024-12-31 00:00:00')) AS m, "
+        f"age('quarter', toDate('2024-01-31'), event_time) AS q, "
+        f"age('year', toDateTime('2023-09-05 10:00:00'), event_time) AS y, "
+        f"age('ms', event_time, toDateTime('2024-09-15 00:00:00')) AS ms, "
+        f"age('us', toDate('2024-01-01'), toDate(event_time)) AS us, "
+        f"age('NS', toDate('2024-01-01'), toDate(event_time)) AS ns, "
+        f"age('dd', event_time, toDate('2024-09-01'), 'UTC') AS dd, count() FROM {T} "
+        f"GROUP BY s, mi, h, d, w, m, q, y, ms, us, ns, dd ORDER BY s, mi LIMIT 50",
+        tiers=("small",),
+    ),
+    q(
+        "exact: age at month ends, across years and Date range ends",
+        f"SELECT age('month', toDate('2024-01-31'), toDate('2024-02-29')) AS a, "
+        f"age('month', toDate('2024-02-29'), toDate('2024-01-31')) AS b, "
+        f"age('year', toDateTime('2024-02-29 10:00:00'), toDateTime('2025-02-28 11:00:00')) AS c, "
+        f"age('week', toDate('2024-09-18'), toDate('2024-09-11')) AS d, "
+        f"age('quarter', toDate('2024-01-31'), toDate('2024-05-01')) AS e, "
+        f"age('month', toDateTime('2024-01-31 10:00:00'), toDateTime('2024-03-31 09:00:00')) AS f, "
+        f"age('second', toDate('2149-06-06'), toDate('1970-01-01')) AS g, "
+        f"age('ms', toDate('1970-01-01'), toDate('2149-06-06')) AS h, "
+        f"age('year', toDate('2024-03-01'), toDate('2023-03-02')) AS i, count() FROM {T}",
+        tiers=("small",),
+    ),
+    q(
+        "exact: age backward in weeks (the start's weekday against the end's) and of DateTime64",
+        f"SELECT toDayOfWeek(event_time) AS w, age('week', event_time, event_time - INTERVAL 1 DAY) AS a, "
+        f"age('week', event_time, event_time - INTERVAL 8 DAY) AS b, "
+        f"age('week', event_time, toDate(event_time) - 15) AS c, "
+        f"age('week', toDateTime('2024-09-16 10:00:00'), toDateTime('2024-09-09 11:00:00')) AS d, "
+        f"age('second', toDateTime64('2024-01-01 00:00:00.500', 3), "
+        f"toDateTime64('2024-01-01 00:00:01.200', 3)) AS e, "
+        f"age('us', toDateTime64('2024-01-01 00:00:00.500', 3), toDateTime('2024-01-02 00:00:00')) AS f, "
+        f"count() FROM {T} GROUP BY w, a, b, c, d, e, f ORDER BY w, a, b, c",
+        tiers=("small",),
+    ),
+    err("ch refuses: age in an unknown unit",
+        f"SELECT age('fortnight', event_time, event_time) FROM {T}",
+        "BAD_ARGUMENTS", "does not support 'fortnight' unit"),
     err("ch refuses: an intDiv by a column, on the rows of a branch that take it",
         f"SELECT if(success = 1, 1, intDiv(1, success)) FROM {T}",
         "ILLEGAL_DIVISION", "division by zero"),

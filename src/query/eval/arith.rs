@@ -49,6 +49,9 @@ pub(super) fn arith<'a>(
     ty: &DataType,
     n: usize,
 ) -> Result<Col<'a>> {
+    if op == Arith::IntDiv && (ta.is_float() || tb.is_float()) {
+        return int_div_float(a, ta, b, tb, ty, n);
+    }
     if op == Arith::Div || ty.repr() == Repr::F {
         let x = a.f64s(n);
         let y = b.f64s(n);
@@ -167,6 +170,90 @@ pub(super) fn arith<'a>(
             Arith::IntDiv => p.wrapping_div(*q),
             Arith::Div => 0,
         });
+    }
+    Ok(Col::I(Cow::Owned(v)))
+}
+
+/// The values of `c` (of type `t`) as `f64`, integers converted from their own width.
+fn as_f64(c: &Col<'_>, t: &DataType, n: usize) -> Vec<f64> {
+    match t.repr() {
+        Repr::U => c.u64s(n).iter().map(|x| *x as f64).collect(),
+        Repr::I => c.i64s(n).iter().map(|x| *x as f64).collect(),
+        _ => c.f64s(n).into_owned(),
+    }
+}
+
+/// The values of `c` (of type `t`) as `f32`, integers converted from their own width (as C++
+/// converts an integer operand of a `float` division).
+fn as_f32(c: &Col<'_>, t: &DataType, n: usize) -> Vec<f32> {
+    match t.repr() {
+        Repr::U => c.u64s(n).iter().map(|x| *x as f32).collect(),
+        Repr::I => c.i64s(n).iter().map(|x| *x as f32).collect(),
+        _ => c.f64s(n).iter().map(|x| *x as f32).collect(),
+    }
+}
+
+/// `intDiv` with a float argument, as ClickHouse computes it: the quotient in floating point
+/// (`Float32` unless an argument is `Float64`) truncated toward zero to the result type (the
+/// dividend's width, signed). NaN or infinite arguments, a zero divisor, the lowest value of
+/// the dividend's type divided by -1, and a quotient at or beyond the result type's bounds
+/// are errors.
+fn int_div_float<'a>(
+    a: &Col<'a>,
+    ta: &DataType,
+    b: &Col<'a>,
+    tb: &DataType,
+    ty: &DataType,
+    n: usize,
+) -> Result<Col<'a>> {
+    let (ba, bb) = (ta.base(), tb.base());
+    let wide = *ba == DataType::Float64 || *bb == DataType::Float64;
+    let x = as_f64(a, ta, n);
+    let y = as_f64(b, tb, n);
+    let quotients: Vec<f64> = if wide {
+        x.iter().zip(y.iter()).map(|(p, q)| p / q).collect()
+    } else {
+        let x32 = as_f32(a, ta, n);
+        let y32 = as_f32(b, tb, n);
+        x32.iter()
+            .zip(y32.iter())
+            .map(|(p, q)| f64::from(p / q))
+            .collect()
+    };
+    // The value C++ `numeric_limits<A>::min()` gives for the dividend's type: the lowest
+    // integer, or the smallest positive normal float.
+    let dividend_min = match ba {
+        DataType::Float64 => f64::MIN_POSITIVE,
+        DataType::Float32 => f64::from(f32::MIN_POSITIVE),
+        t if t.is_signed() => -(2f64.powi(t.int_bits() as i32 - 1)),
+        _ => 0.0,
+    };
+    let divisor_signed = bb.is_float() || bb.is_signed();
+    let dividend_signed = ba.is_float() || ba.is_signed();
+    let bits = ty.int_bits() as i32;
+    let (lowest, highest) = (-(2f64.powi(bits - 1)), 2f64.powi(bits - 1) - 1.0);
+    let mut v = Vec::with_capacity(n);
+    for ((p, q), r) in x.iter().zip(y.iter()).zip(quotients) {
+        if !(p.is_finite() && q.is_finite()) {
+            return Err(Error::query(
+                "cannot perform integer division on infinite or too large floating point numbers",
+            ));
+        }
+        if *q == 0.0 {
+            return Err(Error::query("division by zero"));
+        }
+        if dividend_signed && divisor_signed && *p == dividend_min && *q == -1.0 {
+            return Err(Error::query(
+                "division of the minimal signed number by minus one",
+            ));
+        }
+        if r.is_nan() || r >= highest || r <= lowest {
+            return Err(Error::query(
+                "cannot perform integer division, because it will produce infinite or too \
+                 large number",
+            ));
+        }
+        v.push(r as i64);
     }
     Ok(Col::I(Cow::Owned(v)))
 }

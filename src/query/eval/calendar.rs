@@ -419,6 +419,97 @@ pub(super) fn date_diff<'a>(
     ))
 }
 
+/// Milliseconds since the epoch of a time column (`Date`, `DateTime` or `DateTime64(3)`).
+fn millis(c: &Col<'_>, ty: &DataType, n: usize) -> Vec<i64> {
+    let per = match ty.base() {
+        DataType::Date => 86_400_000,
+        DataType::DateTime64 => 1,
+        _ => 1000,
+    };
+    c.i64s(n).iter().map(|x| x.wrapping_mul(per)).collect()
+}
+
+/// `age(unit, a, b)`: the full units elapsed from `a` to `b`, as ClickHouse counts them: the
+/// difference of the units' numbers (as `dateDiff` takes it), one less (toward zero) when the
+/// later time's place within its unit comes before the earlier time's (a month from 01-31 to
+/// 02-29 is none; a second from .500 to 1.200 is none). `scale` counts a sub-second unit in a
+/// second (1 for the others).
+pub(super) fn age<'a>(
+    unit: Unit,
+    scale: i64,
+    a: &Col<'a>,
+    ta: &DataType,
+    b: &Col<'a>,
+    tb: &DataType,
+    n: usize,
+) -> Col<'a> {
+    let (ma, mb) = (millis(a, ta, n), millis(b, tb, n));
+    if scale != 1 {
+        // Sub-second units: the difference in milliseconds, scaled; nothing finer to compare.
+        let per_ms = (scale / 1000).max(1);
+        return Col::I(Cow::Owned(
+            ma.iter()
+                .zip(mb.iter())
+                .map(|(x, y)| y.wrapping_sub(*x).wrapping_mul(per_ms))
+                .collect(),
+        ));
+    }
+    let diff = date_diff(unit, a, ta, b, tb, n);
+    let diffs = diff.i64s(n);
+    // A time's place within its unit, as a tuple compared in order.
+    let place = |ms: i64| -> [i64; 5] {
+        let s = ms.div_euclid(1000);
+        let sub = ms.rem_euclid(1000);
+        let days = s.div_euclid(86_400);
+        let within = s.rem_euclid(86_400);
+        let (_, m, d) = time::civil_from_days(days);
+        let (m, d) = (i64::from(m), i64::from(d));
+        match unit {
+            Unit::Second => [sub, 0, 0, 0, 0],
+            Unit::Minute => [within % 60, sub, 0, 0, 0],
+            Unit::Hour => [within % 3600, sub, 0, 0, 0],
+            Unit::Day | Unit::Week => [within, sub, 0, 0, 0],
+            Unit::Month => [d, within, sub, 0, 0],
+            Unit::Quarter => [(m - 1) % 3, d, within, sub, 0],
+            Unit::Year => [m, d, within, sub, 0],
+        }
+    };
+    Col::I(Cow::Owned(
+        ma.iter()
+            .zip(mb.iter())
+            .zip(diffs.iter())
+            .map(|((x, y), d)| {
+                let (early, late, adjust) = if x <= y { (x, y, -1) } else { (y, x, 1) };
+                let later_first = if unit == Unit::Week {
+                    week_adjusts(*x, *y, *early, *late)
+                } else {
+                    place(*early) > place(*late)
+                };
+                if later_first {
+                    d + adjust
+                } else {
+                    *d
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Whether `age('week', x, y)` moves the weeks counted one toward zero, as ClickHouse decides
+/// it (times in milliseconds, `early` and `late` the two in order): the start's day of the week
+/// after the end's (in the order given, not in time order), or the earlier time's hour later
+/// on the same day of the week, or, on the same hour whatever the day, its minute, second or
+/// millisecond later.
+fn week_adjusts(x: i64, y: i64, early: i64, late: i64) -> bool {
+    let dow = |ms: i64| (ms.div_euclid(86_400_000) + 3).rem_euclid(7);
+    let hms = |ms: i64| {
+        let within = ms.rem_euclid(86_400_000);
+        (within / 3_600_000, within % 3_600_000)
+    };
+    let ((ha, ra), (hb, rb)) = (hms(early), hms(late));
+    dow(x) > dow(y) || (dow(x) == dow(y) && ha > hb) || (ha == hb && ra > rb)
+}
+
 /// The day `x` converts to as `toDate(x)` reads a number: an integer up to 65535 is a day
 /// number, a larger one seconds since the epoch ([`time::date_from_number`]); a float up to
 /// 65535 is a day number (truncated), a larger one seconds; NaN and infinities are refused.

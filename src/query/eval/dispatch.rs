@@ -4,7 +4,7 @@ use super::super::column::Col;
 use super::super::types::DataType;
 use super::super::Value;
 use super::arith::{abs, arith, negate};
-use super::calendar::{add_int, add_interval, date_diff, part, time_diff, truncate};
+use super::calendar::{add_int, add_interval, age, date_diff, part, time_diff, truncate};
 use super::cast::cast;
 use super::compare::{compare, in_set};
 use super::conditional::multi_if;
@@ -46,6 +46,8 @@ pub(super) fn call_values<'a>(
         F::ToNullable => args[0].as_ref().clone(),
         F::Lower => recode(fc, &args[0], n, |s| s.to_ascii_lowercase())?,
         F::Upper => recode(fc, &args[0], n, |s| s.to_ascii_uppercase())?,
+        F::LowerUtf8 => recode(fc, &args[0], n, str::to_lowercase)?,
+        F::UpperUtf8 => recode(fc, &args[0], n, str::to_uppercase)?,
         F::Concat => concat(&fc.args, args, n),
         F::Length => per_entry(fc, &args[0], n, true, |s| Ok(s.len() as u64))?,
         F::Empty => per_entry(fc, &args[0], n, false, |s| Ok(u64::from(s.is_empty())))?,
@@ -101,6 +103,7 @@ pub(super) fn call_values<'a>(
         F::AddInt(sign) => add_int(&args[0], &args[1], *sign, ty, n),
         F::TimeDiff => time_diff(&args[0], &args[1], n),
         F::DateDiff(unit) => date_diff(*unit, &args[1], at(1), &args[2], at(2), n),
+        F::Age(unit, scale) => age(*unit, *scale, &args[1], at(1), &args[2], at(2), n),
         F::Round(kind, scale) => round(*kind, *scale, &args[0], ty, n),
         F::Abs => abs(&args[0], at(0), ty, n),
     })

@@ -158,6 +158,10 @@ pub enum F {
     Lower,
     /// `upper` (ASCII).
     Upper,
+    /// `lowerUTF8`: Unicode full case mapping (`ẞ` to `ß`, a final `Σ` to `ς`).
+    LowerUtf8,
+    /// `upperUTF8`: Unicode full case mapping (`ß` to `SS`, `ﬁ` to `FI`).
+    UpperUtf8,
     /// `concat` (and `||`): the arguments' texts joined.
     Concat,
     /// `length` in bytes.
@@ -184,6 +188,9 @@ pub enum F {
     TimeDiff,
     /// `dateDiff(unit, a, b)`.
     DateDiff(Unit),
+    /// `age(unit, a, b)`: full units elapsed; the number multiplies seconds into a sub-second
+    /// unit (1 for the others).
+    Age(Unit, i64),
     /// `round`/`floor`/`ceil` with a scale.
     Round(Rounding, i32),
     /// `abs`.
