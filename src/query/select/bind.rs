@@ -160,6 +160,18 @@ pub(super) fn contains_aggregate(e: &Expr) -> bool {
 }
 
 impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
+    /// The parameters of an aggregate call (`quantile(0.9)(x)`), each bound as a constant.
+    pub(super) fn aggregate_params(&mut self, c: &Call) -> Result<Vec<Value>> {
+        let mut params = Vec::new();
+        for p in c.params.iter().flatten() {
+            let b = self.bind(p, Mode::Const)?;
+            params.push(b.as_const().cloned().ok_or_else(|| {
+                Error::query(format!("{}: parameters must be constants", c.name))
+            })?);
+        }
+        Ok(params)
+    }
+
     /// A binder over `columns` (with more names for them in `qualified`) in `clause`, with no
     /// aliases, keys or aggregates yet.
     pub(super) fn over(
@@ -1059,13 +1071,7 @@ impl<'q, 'e, 's, 'a> Binder<'q, 'e, 's, 'a> {
                 ty: self.aggs[i].1.ty.clone(),
             });
         }
-        let mut params = Vec::new();
-        for p in c.params.iter().flatten() {
-            let b = self.bind(p, Mode::Const)?;
-            params.push(b.as_const().cloned().ok_or_else(|| {
-                Error::query(format!("{}: parameters must be constants", c.name))
-            })?);
-        }
+        let params = self.aggregate_params(c)?;
         self.refuse_lambda_params(c)?;
         let mut arg_exprs: Vec<&Expr> = c.args.iter().collect();
         let mut kind = funcs::aggregate_kind(base, &params)?;

@@ -430,13 +430,7 @@ impl Binder<'_, '_, '_, '_> {
     fn window_merge(&mut self, c: &Call, inner: &str, mode: Mode) -> Result<AggSpec> {
         let (base, is_if) = funcs::aggregate(inner)
             .ok_or_else(|| Error::unsupported(format!("window function {}", c.name)))?;
-        let mut params = Vec::new();
-        for p in c.params.iter().flatten() {
-            let b = self.bind(p, Mode::Const)?;
-            params.push(b.as_const().cloned().ok_or_else(|| {
-                Error::query(format!("{}: parameters must be constants", c.name))
-            })?);
-        }
+        let params = self.aggregate_params(c)?;
         let kind = funcs::aggregate_kind(base, &params)?;
         if matches!(kind, AggKind::GroupArray(..) | AggKind::Quantile(..)) {
             return Err(Error::unsupported(format!("{} over a window", c.name)));
@@ -472,13 +466,7 @@ impl Binder<'_, '_, '_, '_> {
                 if super::super::state::split_combinator(&name).is_some() {
                     return Err(Error::unsupported(format!("{} over a window", c.name)));
                 }
-                let mut params = Vec::new();
-                for p in c.params.iter().flatten() {
-                    let b = self.bind(p, Mode::Const)?;
-                    params.push(b.as_const().cloned().ok_or_else(|| {
-                        Error::query(format!("{}: parameters must be constants", c.name))
-                    })?);
-                }
+                let params = self.aggregate_params(c)?;
                 (funcs::aggregate_kind(base, &params)?, is_if)
             }
         };

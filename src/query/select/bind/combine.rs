@@ -124,13 +124,7 @@ impl Binder<'_, '_, '_, '_> {
         }
         let (base, is_if) = funcs::aggregate(inner)
             .ok_or_else(|| Error::unsupported(format!("aggregate function {}", c.name)))?;
-        let mut params = Vec::new();
-        for p in c.params.iter().flatten() {
-            let b = self.bind(p, Mode::Const)?;
-            params.push(b.as_const().cloned().ok_or_else(|| {
-                Error::query(format!("{}: parameters must be constants", c.name))
-            })?);
-        }
+        let params = self.aggregate_params(c)?;
         let kind = funcs::aggregate_kind(base, &params)?;
         if matches!(kind, AggKind::GroupArray(..)) {
             return Err(Error::unsupported(format!("aggregate function {}", c.name)));
