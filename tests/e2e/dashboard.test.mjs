@@ -385,13 +385,23 @@ test('the drop zone and the controls work from the keyboard and have labels', as
       window.__pickerClicks = 0;
       input.addEventListener('click', () => { window.__pickerClicks += 1; });
     });
-    // One key at a time: a second chooser asked for while the first is opening may replace it.
-    const spaceChooser = page.waitForEvent('filechooser', { timeout: 30_000 });
+    // A listener held for the whole test turns Playwright's chooser interception on; the round
+    // trip after it makes sure the browser has it before a key is pressed (else a chooser can
+    // open natively and no event comes). One key at a time.
+    const choosers = [];
+    page.on('filechooser', (c) => choosers.push(c));
+    await page.evaluate(() => 0);
+    const chooserCount = async (want) => {
+      for (let waited = 0; choosers.length < want && waited < 30_000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(choosers.length, want, 'file choosers opened');
+    };
     await page.keyboard.press(' ');
-    await spaceChooser;
-    const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
+    await chooserCount(1);
     await page.keyboard.press('Enter');
-    const opened = await chooser;
+    await chooserCount(2);
+    const opened = choosers[1];
     assert.equal(await page.evaluate(() => window.__pickerClicks), 2);
     assert.equal(opened.isMultiple(), true);
     const bytes = generateSample(500, 1);
